@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Every test of the project: formatting, lints, unit and integration tests, and the demo loop.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo fmt --all -- --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo test --locked
+./scripts/demo.sh > /dev/null
+echo "all tests passed"

@@ -1,0 +1,37 @@
+//! `evals mock`: serve a scripted Responses API until interrupted.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::runtime;
+use crate::cli::CliError;
+use crate::mock::{Script, server::Server};
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, default_value = "127.0.0.1:4010")]
+    listen: SocketAddr,
+    /// Mock script (YAML rules); without one, the built-in script.
+    #[arg(long)]
+    script: Option<PathBuf>,
+}
+
+pub fn run(a: Args) -> Result<ExitCode, CliError> {
+    let script = match &a.script {
+        Some(p) => Script::load(p)?,
+        None => Script::builtin(),
+    };
+    runtime()?.block_on(async {
+        let server = Server::start(script, a.listen)
+            .await
+            .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", a.listen)))?;
+        println!("mock Responses API on {} (Ctrl-C to stop)", server.base_url());
+        server
+            .run_until(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await;
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,0 +1,174 @@
+//! `evals run`: load a suite, replay its cases, store and report the run, and gate.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::{diff::load_run, open_store, runtime};
+use crate::cli::CliError;
+use crate::cli::exit::GATE_FAILED;
+use crate::compare::{compare, gate};
+use crate::dataset::{self, CaseFile};
+use crate::mock::{Script, server::Server};
+use crate::replay::{self, client::Client};
+use crate::report;
+use crate::run::{self as runrec, GitInfo, Run, SCHEMA_VERSION, SuiteInfo, Summary, TargetInfo};
+use crate::store::Handle;
+use crate::suite::{self, Mock, Suite};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The suite file.
+    suite: PathBuf,
+    /// Also write the run as JSON to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Compare with this run (a run file or stored run id) and gate on regressions.
+    #[arg(long)]
+    baseline: Option<String>,
+    /// Cases replayed at once (overrides provider.concurrency).
+    #[arg(long)]
+    concurrency: Option<usize>,
+}
+
+const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+
+pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
+    let suite = Suite::load(&a.suite)?;
+    let mut cases: Vec<CaseFile> = Vec::new();
+    for dir in &suite.datasets {
+        cases.extend(dataset::load_dir(dir)?);
+    }
+    if cases.is_empty() {
+        return Err(CliError::NothingSelected(format!("the datasets of {} hold no cases", a.suite.display())));
+    }
+    let plans = suite.plan(&cases)?;
+    // Read the baseline before spending anything on requests.
+    let baseline = a.baseline.as_deref().map(|b| load_run(store, b)).transpose()?;
+    let api_key = match &suite.provider.mock {
+        Some(_) => None,
+        None => Some(std::env::var(&suite.provider.api_key_env).map_err(|_| {
+            CliError::Usage(format!(
+                "{} is not set (the suite's provider.api_key_env); or set provider.mock to run offline",
+                suite.provider.api_key_env
+            ))
+        })?),
+    };
+    let concurrency = a.concurrency.unwrap_or(suite.provider.concurrency).max(1);
+
+    let started_at = Utc::now();
+    let mut record = Run {
+        schema_version: SCHEMA_VERSION,
+        id: runrec::new_id(started_at),
+        suite: SuiteInfo { name: suite.name.clone(), path: a.suite.display().to_string(), hash: suite.hash.clone() },
+        started_at,
+        finished_at: None,
+        git: git_info(a.suite.parent().unwrap_or(Path::new("."))),
+        target: TargetInfo {
+            model: distinct(plans.iter().map(|p| p.model.as_str())),
+            instructions_hash: suite::instructions_hash(&plans),
+        },
+        dataset_hash: suite::dataset_hash(&cases),
+        gate: suite.gate.clone(),
+        summary: Summary::default(),
+        results: Vec::new(),
+    };
+    let mut s = open_store(store)?;
+    s.create_run(&record)?;
+    let (handle, store_thread) = Handle::spawn(s);
+
+    let outcome = runtime()?.block_on(async {
+        let mock = match &suite.provider.mock {
+            Some(m) => {
+                let script = match m {
+                    Mock::Builtin => Script::builtin(),
+                    Mock::Script(p) => Script::load(p)?,
+                };
+                let addr: SocketAddr = "127.0.0.1:0".parse().expect("loopback address");
+                Some(
+                    Server::start(script, addr)
+                        .await
+                        .map_err(|e| CliError::Io(format!("cannot start the mock: {e}")))?,
+                )
+            }
+            None => None,
+        };
+        let base_url = match &mock {
+            Some(m) => m.base_url(),
+            None => suite
+                .provider
+                .base_url
+                .clone()
+                .or_else(|| std::env::var("OPENAI_BASE_URL").ok())
+                .unwrap_or_else(|| DEFAULT_BASE_URL.into()),
+        };
+        let client = Client::new(&base_url, api_key, suite.provider.timeout);
+        let run_id = record.id.clone();
+        let work = replay::run_all(client, plans, Arc::new(suite.graders.clone()), concurrency, |result| {
+            let handle = handle.clone();
+            let run_id = run_id.clone();
+            async move {
+                let saved = result.clone();
+                // Commit each result as it finishes, so an interrupted run keeps its work.
+                if let Err(e) = handle.call(move |s| s.save_result(&run_id, &saved)).await {
+                    eprintln!("warning: result of {} not stored: {e}", result.case_id);
+                }
+                result
+            }
+        });
+        let results = tokio::select! {
+            results = work => results,
+            _ = tokio::signal::ctrl_c() => return Ok::<_, CliError>(None),
+        };
+        record.results = results;
+        record.sort_results();
+        record.summary = Summary::of(&record.results);
+        record.finished_at = Some(Utc::now());
+        let finished = record.clone();
+        handle.call(move |s| s.finish_run(&finished)).await?;
+        Ok(Some(()))
+    });
+    drop(handle);
+    let _ = store_thread.join();
+    if outcome?.is_none() {
+        eprintln!("interrupted: finished cases of {} are stored", record.id);
+        return Err(CliError::Interrupted);
+    }
+
+    if let Some(out) = &a.out {
+        record.save(out)?;
+    }
+    print!("{}", report::run::run(&record));
+    let cmp = baseline.as_ref().map(|b| compare(b, &record));
+    if let Some(cmp) = &cmp {
+        print!("\n{}", report::run::comparison(cmp));
+    }
+    let decision = gate::decide(&suite.gate, &record.summary, cmp.as_ref());
+    print!("{}", report::run::decision(&decision));
+    Ok(if decision.passed { ExitCode::SUCCESS } else { ExitCode::from(GATE_FAILED) })
+}
+
+fn distinct<'a>(models: impl Iterator<Item = &'a str>) -> String {
+    let mut v: Vec<&str> = models.collect();
+    v.sort_unstable();
+    v.dedup();
+    v.join(", ")
+}
+
+/// The commit and branch of the repository holding the suite, when git knows them.
+fn git_info(dir: &Path) -> Option<GitInfo> {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    Some(GitInfo { commit: git(&["rev-parse", "HEAD"])?, branch: git(&["rev-parse", "--abbrev-ref", "HEAD"]) })
+}

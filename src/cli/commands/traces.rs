@@ -1,0 +1,107 @@
+//! `evals traces import|list|show`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use super::open_store;
+use crate::cli::CliError;
+use crate::report;
+use crate::trace::import::{self, Format};
+
+#[derive(Subcommand)]
+pub enum Traces {
+    /// Import trace files (Agents SDK processor JSONL or exporter bodies); format is detected per line.
+    #[command(
+        after_help = "Examples:\n  evals traces import traces.jsonl\n  evals traces import --format agents-export exports/*.jsonl"
+    )]
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Auto)]
+        format: Format,
+    },
+    /// List stored traces, newest first.
+    #[command(after_help = "Examples:\n  evals traces list\n  evals traces list --limit 5 --json")]
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// One JSON array for machines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a trace's span tree: agents, model turns, tool calls, handoffs, errors.
+    #[command(after_help = "Examples:\n  evals traces show trace_1a36    # any unique prefix of the id")]
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn run(store: &Path, cmd: Traces) -> Result<ExitCode, CliError> {
+    match cmd {
+        Traces::Import { files, format } => import_files(store, &files, format),
+        Traces::List { limit, json } => {
+            let rows = open_store(store)?.list_traces(limit)?;
+            if json {
+                let rows: Vec<serde_json::Value> = rows
+                    .iter()
+                    .map(|r| {
+                        let mut v = serde_json::to_value(r).expect("summaries serialize");
+                        v["status"] = r.status().into();
+                        v
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows).expect("JSON"));
+            } else {
+                print!("{}", report::traces::list(&rows));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Traces::Show { id, json } => {
+            let s = open_store(store)?;
+            let id = s.resolve_trace(&id)?;
+            let (trace, spans) = s.load_trace(&id)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({"trace": trace, "spans": spans})).expect("JSON")
+                );
+            } else {
+                print!("{}", report::traces::tree(&trace, &s.trace_summary(&id)?, &spans));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn import_files(store: &Path, files: &[PathBuf], format: Format) -> Result<ExitCode, CliError> {
+    let mut s = open_store(store)?;
+    let mut bad_lines = 0;
+    for file in files {
+        let parsed = import::read_file(file, format)?;
+        for e in &parsed.errors {
+            eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+        }
+        bad_lines += parsed.errors.len();
+        let stats = s.ingest(&parsed.batch)?;
+        println!(
+            "{}: {} records, {} new traces, {} new spans{}",
+            file.display(),
+            parsed.records,
+            stats.new_traces,
+            stats.new_spans,
+            if parsed.errors.is_empty() {
+                String::new()
+            } else {
+                format!(", {} bad lines skipped", parsed.errors.len())
+            }
+        );
+    }
+    if bad_lines > 0 {
+        return Err(CliError::Usage(format!("{bad_lines} lines could not be imported (the rest were)")));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,373 @@
+//! Promotion: cutting an eval case out of a stored trace.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::privacy::Redactor;
+use super::taxonomy::Taxonomy;
+use super::{
+    Agent, Case, CaseSource, DatasetError, Expected, Input, Label, Privacy, PrivacyStatus, Recorded, RecordedCall,
+    RecordedOutput, Result, ToolOutput, Verdict, find_by_hash,
+};
+use crate::trace::items::{self, canonical_arguments};
+use crate::trace::{ModelCall, Span, SpanData, Trace};
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub dataset: String,
+    pub verdict: Option<Verdict>,
+    pub failure: Option<String>,
+    pub note: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// A promoted case and where it was written.
+#[derive(Debug)]
+pub struct Promoted {
+    pub case: Case,
+    pub path: PathBuf,
+}
+
+/// Build the case for a trace, refuse duplicates, and write it under `root/<dataset>/`.
+pub fn promote(root: &Path, trace: &Trace, spans: &[Span], taxonomy: &Taxonomy, opts: &Options) -> Result<Promoted> {
+    let case = build_case(trace, spans, taxonomy, opts)?;
+    if let Some((case_id, path)) = find_by_hash(root, &case.content_hash)? {
+        return Err(DatasetError::Duplicate { trace: trace.id.clone(), case: case_id, path });
+    }
+    let path = root.join(&opts.dataset).join(format!("{}.yaml", case.id));
+    case.save(&path)?;
+    Ok(Promoted { case, path })
+}
+
+/// The whole run as one case: replay starts from the first model call's input and re-runs the
+/// agent loop, answering tool calls from the outputs the trace recorded.
+pub fn build_case(trace: &Trace, spans: &[Span], taxonomy: &Taxonomy, opts: &Options) -> Result<Case> {
+    let label = label(taxonomy, opts)?;
+    let agent_of = agent_names(spans);
+    let calls: Vec<(&Span, &ModelCall)> =
+        spans.iter().filter_map(|s| s.model_call().filter(|c| c.has_content()).map(|c| (s, c))).collect();
+    let Some(&(first_span, first)) = calls.first() else {
+        return Err(DatasetError::NoContent(trace.id.clone()));
+    };
+    let entry_agent = agent_of.get(first_span.id.as_str()).cloned();
+
+    let mut agents: Vec<Agent> = Vec::new();
+    for (span, call) in &calls[1..] {
+        let name = agent_of.get(span.id.as_str());
+        if let Some(name) = name.filter(|n| Some(*n) != entry_agent.as_ref())
+            && !agents.iter().any(|a| &a.name == name)
+        {
+            agents.push(Agent {
+                name: name.clone(),
+                instructions: call.instructions.clone(),
+                tools: call.tools.clone(),
+            });
+        }
+    }
+
+    let last = calls.last().expect("at least one call").1;
+    let output_items = last.output.as_deref().unwrap_or_default();
+    let recorded = Recorded {
+        tool_outputs: tool_outputs(&calls, spans),
+        output: RecordedOutput {
+            text: items::output_text(output_items),
+            tool_calls: calls
+                .iter()
+                .flat_map(|(_, c)| items::function_calls(c.output.as_deref().unwrap_or_default()))
+                .map(|f| RecordedCall { name: f.name, arguments: f.arguments })
+                .collect(),
+        },
+    };
+
+    let mut case = Case {
+        id: String::new(),
+        source: CaseSource {
+            trace_id: trace.id.clone(),
+            span_id: None,
+            workflow: trace.workflow.clone(),
+            model: first.model.clone(),
+            captured_at: first_span.started_at,
+            metadata: trace.metadata.clone().filter(|m| !m.is_empty()),
+        },
+        input: Input {
+            agent: entry_agent,
+            instructions: first.instructions.clone(),
+            items: first.input.clone().unwrap_or_default(),
+            params: first.params.clone(),
+        },
+        tools: first.tools.clone(),
+        agents,
+        recorded,
+        label,
+        expected: Expected::default(),
+        privacy: Privacy { status: PrivacyStatus::Clean, findings: vec![], reviewer: None, reviewed_at: None },
+        tags: opts.tags.clone(),
+        content_hash: String::new(),
+    };
+    redact(&mut case);
+    case.content_hash = Case::compute_hash(&case.input);
+    case.id = case_id(&case);
+    Ok(case)
+}
+
+fn label(taxonomy: &Taxonomy, opts: &Options) -> Result<Label> {
+    let failure = opts.failure.as_deref().map(|f| taxonomy.resolve(f).map(|c| c.id.clone())).transpose()?;
+    let verdict = match (opts.verdict, &failure) {
+        (Some(Verdict::Pass), Some(f)) => {
+            return Err(DatasetError::Invalid(format!("--failure {f} contradicts --verdict pass; use --verdict fail")));
+        }
+        (Some(v), _) => v,
+        (None, Some(_)) => Verdict::Fail,
+        (None, None) => Verdict::Unknown,
+    };
+    Ok(Label { verdict, failure, note: opts.note.clone() })
+}
+
+/// The agent each span ran under: the nearest `agent` ancestor, or the SDK turn span's
+/// `agent_name`.
+fn agent_names(spans: &[Span]) -> HashMap<&str, String> {
+    let by_id: HashMap<&str, &Span> = spans.iter().map(|s| (s.id.as_str(), s)).collect();
+    let mut out = HashMap::new();
+    for span in spans {
+        let mut cur = span.parent_id.as_deref();
+        let mut depth = 0;
+        while let (Some(id), true) = (cur, depth < 64) {
+            let Some(parent) = by_id.get(id) else { break };
+            let name = match &parent.data {
+                SpanData::Agent { name, .. } => Some(name.as_str()),
+                SpanData::Custom { data, .. } => data.get("agent_name").and_then(|v| v.as_str()),
+                _ => None,
+            };
+            if let Some(name) = name {
+                out.insert(span.id.as_str(), name.to_string());
+                break;
+            }
+            cur = parent.parent_id.as_deref();
+            depth += 1;
+        }
+    }
+    out
+}
+
+/// Tool outputs as the model received them: `function_call_output` items in later model inputs,
+/// joined to their calls by call id. Tool spans fill in calls no later input shows.
+fn tool_outputs(calls: &[(&Span, &ModelCall)], spans: &[Span]) -> Vec<ToolOutput> {
+    let mut by_call_id: HashMap<String, (String, String)> = HashMap::new();
+    let mut out: Vec<ToolOutput> = Vec::new();
+    let push = |t: ToolOutput, out: &mut Vec<ToolOutput>| {
+        let key = canonical_arguments(&t.arguments);
+        if !out.iter().any(|o| o.name == t.name && canonical_arguments(&o.arguments) == key && o.output == t.output) {
+            out.push(t);
+        }
+    };
+    for (_, call) in calls {
+        for list in [call.input.as_deref(), call.output.as_deref()].into_iter().flatten() {
+            for f in items::function_calls(list) {
+                by_call_id.insert(f.call_id, (f.name, f.arguments));
+            }
+        }
+        for (call_id, output) in items::function_outputs(call.input.as_deref().unwrap_or_default()) {
+            if let Some((name, arguments)) = by_call_id.get(&call_id) {
+                push(ToolOutput { name: name.clone(), arguments: arguments.clone(), output }, &mut out);
+            }
+        }
+    }
+    for span in spans {
+        if let SpanData::Tool { name, arguments: Some(arguments), output: Some(output), .. } = &span.data {
+            let key = canonical_arguments(arguments);
+            if !out.iter().any(|o| &o.name == name && canonical_arguments(&o.arguments) == key) {
+                push(ToolOutput { name: name.clone(), arguments: arguments.clone(), output: output.clone() }, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// Scan every text a case carries and replace findings with placeholders.
+fn redact(case: &mut Case) {
+    let mut r = Redactor::default();
+    if let Some(i) = &mut case.input.instructions {
+        r.in_place("input.instructions", i);
+    }
+    for (n, item) in case.input.items.iter_mut().enumerate() {
+        r.value(&format!("input.items[{n}]"), item);
+    }
+    for (n, agent) in case.agents.iter_mut().enumerate() {
+        if let Some(i) = &mut agent.instructions {
+            r.in_place(&format!("agents[{n}].instructions"), i);
+        }
+    }
+    for (n, t) in case.recorded.tool_outputs.iter_mut().enumerate() {
+        r.in_place(&format!("recorded.tool_outputs[{n}].arguments"), &mut t.arguments);
+        r.in_place(&format!("recorded.tool_outputs[{n}].output"), &mut t.output);
+    }
+    r.in_place("recorded.output.text", &mut case.recorded.output.text);
+    for (n, c) in case.recorded.output.tool_calls.iter_mut().enumerate() {
+        r.in_place(&format!("recorded.output.tool_calls[{n}].arguments"), &mut c.arguments);
+    }
+    if let Some(m) = &mut case.source.metadata {
+        for (k, v) in m.iter_mut() {
+            r.value(&format!("source.metadata.{k}"), v);
+        }
+    }
+    case.privacy.findings = r.findings();
+    if !case.privacy.findings.is_empty() {
+        case.privacy.status = PrivacyStatus::Pending;
+    }
+}
+
+/// A readable, stable id: a slug of the first user message and the start of the content hash.
+fn case_id(case: &Case) -> String {
+    let text = items::last_user_text(&case.input.items[..case.input.items.len().min(1)]).unwrap_or_default();
+    let mut slug = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+        if slug.len() >= 40 {
+            break;
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    let hash = case.content_hash.trim_start_matches("sha256:");
+    if slug.is_empty() { format!("case-{}", &hash[..8]) } else { format!("{slug}-{}", &hash[..8]) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::import::{Format, read_file};
+    use crate::trace::{Batch, ModelApi, Usage};
+    use serde_json::{Map, json};
+
+    fn fixture_batch(name: &str) -> Batch {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agents-sdk").join(name);
+        read_file(&p, Format::Auto).unwrap().batch
+    }
+
+    fn trace_of(batch: &Batch, suffix: &str) -> (Trace, Vec<Span>) {
+        let t = batch.traces.iter().find(|t| t.id.ends_with(suffix)).unwrap().clone();
+        let mut spans: Vec<Span> = batch.spans.iter().filter(|s| s.trace_id == t.id).cloned().collect();
+        spans.sort_by_key(|s| s.started_at);
+        (t, spans)
+    }
+
+    fn taxonomy() -> Taxonomy {
+        Taxonomy::load(Path::new("/nonexistent/taxonomy.yaml")).unwrap()
+    }
+
+    #[test]
+    fn tool_call_run_becomes_a_replayable_case() {
+        let (t, spans) = trace_of(&fixture_batch("agents_processor_full.jsonl"), "b773d5");
+        let case = build_case(&t, &spans, &taxonomy(), &Options::default()).unwrap();
+        assert_eq!(case.input.agent.as_deref(), Some("Triage"));
+        assert_eq!(case.input.items, vec![json!({"content": "call_tool get_weather city=Paris", "role": "user"})]);
+        assert_eq!(case.tools.len(), 2);
+        assert_eq!(
+            case.recorded.tool_outputs,
+            vec![ToolOutput {
+                name: "get_weather".into(),
+                arguments: "{\"city\": \"Paris\"}".into(),
+                output: "Sunny and 21C in Paris".into()
+            }]
+        );
+        assert_eq!(case.recorded.output.text, "TOOL RESULT: Sunny and 21C in Paris");
+        assert_eq!(case.recorded.output.tool_calls[0].name, "get_weather");
+        assert_eq!(case.privacy.status, PrivacyStatus::Clean);
+        assert!(case.id.starts_with("call-tool-get-weather-city-paris-"), "{}", case.id);
+        assert_eq!(case.label.verdict, Verdict::Unknown);
+    }
+
+    #[test]
+    fn handoff_target_agent_is_recorded() {
+        let (t, spans) = trace_of(&fixture_batch("agents_processor_full.jsonl"), "cfbe80");
+        let case = build_case(&t, &spans, &taxonomy(), &Options::default()).unwrap();
+        assert_eq!(case.agents.len(), 1);
+        assert_eq!(case.agents[0].name, "Weather expert");
+        assert_eq!(case.agents[0].instructions.as_deref(), Some("You are a weather expert."));
+    }
+
+    #[test]
+    fn exporter_only_trace_is_refused_with_how_to_capture() {
+        let (t, spans) = trace_of(&fixture_batch("agents_ingest.jsonl"), "");
+        let err = build_case(&t, &spans, &taxonomy(), &Options::default()).unwrap_err();
+        assert!(matches!(err, DatasetError::NoContent(_)));
+    }
+
+    #[test]
+    fn failure_label_is_checked_and_implies_fail() {
+        let (t, spans) = trace_of(&fixture_batch("agents_processor_full.jsonl"), "032931");
+        let opts = Options { failure: Some("wrong_tool".into()), ..Options::default() };
+        let case = build_case(&t, &spans, &taxonomy(), &opts).unwrap();
+        assert_eq!((case.label.verdict, case.label.failure.as_deref()), (Verdict::Fail, Some("wrong_tool")));
+        let bad = Options { failure: Some("nope".into()), ..Options::default() };
+        assert!(matches!(build_case(&t, &spans, &taxonomy(), &bad).unwrap_err(), DatasetError::UnknownFailure { .. }));
+        let contradiction =
+            Options { failure: Some("refusal".into()), verdict: Some(Verdict::Pass), ..Options::default() };
+        assert!(build_case(&t, &spans, &taxonomy(), &contradiction).is_err());
+    }
+
+    #[test]
+    fn personal_data_is_redacted_consistently_and_marked_pending() {
+        let call = |input: Vec<serde_json::Value>, output: Vec<serde_json::Value>| ModelCall {
+            api: ModelApi::Responses,
+            response_id: None,
+            model: Some("m".into()),
+            instructions: Some("Support agent.".into()),
+            input: Some(input),
+            output: Some(output),
+            tools: vec![],
+            params: Map::new(),
+            usage: Some(Usage::default()),
+        };
+        let span = |id: &str, c: ModelCall| Span {
+            trace_id: "t".into(),
+            id: id.into(),
+            parent_id: None,
+            started_at: None,
+            ended_at: None,
+            data: SpanData::Model(Box::new(c)),
+            error: None,
+        };
+        let user = json!({"role": "user", "content": "I'm ann@corp.com, card 4111 1111 1111 1111"});
+        let fc = json!({"type": "function_call", "call_id": "c1", "name": "lookup", "arguments": "{\"email\": \"ann@corp.com\"}"});
+        let fo = json!({"type": "function_call_output", "call_id": "c1", "output": "ann@corp.com: gold"});
+        let spans = vec![
+            span("s1", call(vec![user.clone()], vec![fc.clone()])),
+            span(
+                "s2",
+                call(
+                    vec![user, fc, fo],
+                    vec![json!({"type": "message", "role": "assistant", "content": "Hi ann@corp.com"})],
+                ),
+            ),
+        ];
+        let case = build_case(&Trace::bare("t"), &spans, &taxonomy(), &Options::default()).unwrap();
+        let yaml = case.to_yaml();
+        assert!(!yaml.contains("ann@corp.com") && !yaml.contains("4111"), "{yaml}");
+        assert_eq!(case.privacy.status, PrivacyStatus::Pending);
+        assert_eq!(case.recorded.tool_outputs[0].arguments, "{\"email\": \"<EMAIL_1>\"}");
+        assert_eq!(case.recorded.tool_outputs[0].output, "<EMAIL_1>: gold");
+        assert_eq!(case.recorded.output.text, "Hi <EMAIL_1>");
+        let kinds: Vec<_> = case.privacy.findings.iter().map(|f| (f.kind, f.location.as_str())).collect();
+        assert!(kinds.contains(&(super::super::privacy::Kind::Card, "input.items[0].content")), "{kinds:?}");
+    }
+
+    #[test]
+    fn promote_refuses_a_duplicate_naming_the_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let batch = fixture_batch("agents_processor_full.jsonl");
+        let (t, spans) = trace_of(&batch, "b773d5");
+        let opts = Options { dataset: "demo".into(), ..Options::default() };
+        let first = promote(dir.path(), &t, &spans, &taxonomy(), &opts).unwrap();
+        assert!(first.path.exists());
+        assert_eq!(Case::load(&first.path).unwrap(), first.case);
+        let other = Options { dataset: "other".into(), ..Options::default() };
+        match promote(dir.path(), &t, &spans, &taxonomy(), &other).unwrap_err() {
+            DatasetError::Duplicate { case, .. } => assert_eq!(case, first.case.id),
+            e => panic!("{e}"),
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The `evals` binary.
+
+fn main() -> std::process::ExitCode {
+    evals::cli::main()
+}

@@ -1,0 +1,468 @@
+//! A scripted Responses API for tests, demos and offline runs: YAML rules match the request's
+//! last user text or tool output and answer with text or function calls, deterministically.
+
+pub mod server;
+
+use std::path::Path;
+
+use minijinja::Environment;
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::suite::template;
+use crate::trace::items::{self, function_calls, function_outputs, input_items};
+use crate::yaml::{self, Source, YamlError};
+
+/// The built-in script: the conventions of the fake server the fixtures were captured with.
+pub const BUILTIN_SCRIPT: &str = include_str!("default.yaml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum MockError {
+    #[error("cannot read mock script {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScriptFile {
+    #[serde(default)]
+    latency_ms: u64,
+    #[serde(default)]
+    rules: Vec<RuleFile>,
+    #[serde(default)]
+    default: Option<RuleFile>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    when: WhenFile,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    call: Option<CallFile>,
+    #[serde(default)]
+    calls: Vec<CallFile>,
+    #[serde(default)]
+    latency_ms: Option<u64>,
+}
+
+/// Regexes over the request; all given must match.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WhenFile {
+    /// The last input item is a user message whose text matches.
+    user: Option<String>,
+    /// The last input item is a tool output whose text matches.
+    tool_output: Option<String>,
+    /// The last input item is the output of this tool.
+    tool: Option<String>,
+    instructions: Option<String>,
+    model: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallFile {
+    name: String,
+    /// A template giving JSON text, or a mapping whose string values are templates.
+    #[serde(default)]
+    arguments: Option<yaml::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    User,
+    ToolOutput,
+    Tool,
+    Instructions,
+    Model,
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    name: String,
+    when: Vec<(Field, Regex)>,
+    text: Option<String>,
+    calls: Vec<(String, Value)>,
+    latency_ms: Option<u64>,
+}
+
+/// A loaded, validated script.
+#[derive(Debug, Clone)]
+pub struct Script {
+    pub latency_ms: u64,
+    rules: Vec<Rule>,
+    default: Option<Rule>,
+}
+
+/// What the mock answers to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Response { body: Value, latency_ms: u64 },
+    NoRule(String),
+}
+
+impl Script {
+    pub fn builtin() -> Script {
+        Script::parse(&Source::new("<built-in mock script>", BUILTIN_SCRIPT)).expect("built-in script is valid")
+    }
+
+    pub fn load(path: &Path) -> Result<Script, MockError> {
+        let src = Source::read(path).map_err(|source| MockError::Read { path: path.display().to_string(), source })?;
+        Ok(Script::parse(&src)?)
+    }
+
+    pub fn parse(src: &Source) -> Result<Script, YamlError> {
+        let file: ScriptFile = src.parse()?;
+        let env = template::environment(None);
+        let rules = file
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| compile(src, &env, &format!("rules[{i}]"), r, format!("rule {}", i + 1)))
+            .collect::<Result<_, _>>()?;
+        let default = match &file.default {
+            Some(d)
+                if d.when.user.is_some()
+                    || d.when.tool_output.is_some()
+                    || d.when.tool.is_some()
+                    || d.when.instructions.is_some()
+                    || d.when.model.is_some() =>
+            {
+                return Err(src.error_at("default.when", "the default reply cannot have `when`"));
+            }
+            Some(d) => Some(compile(src, &env, "default", d, "default".into())?),
+            None => None,
+        };
+        Ok(Script { latency_ms: file.latency_ms, rules, default })
+    }
+
+    /// Answer a Responses API request body.
+    pub fn answer(&self, request: &Value) -> Answer {
+        let ctx = Context::of(request);
+        let env = template::environment(None);
+        for rule in self.rules.iter().chain(&self.default) {
+            let Some(captures) = ctx.matches(rule) else { continue };
+            let mut vars = ctx.vars();
+            vars.extend(captures);
+            return match render_output(&env, rule, &Value::Object(vars), request) {
+                Ok(output) => Answer::Response {
+                    body: response_body(request, &ctx, output),
+                    latency_ms: rule.latency_ms.unwrap_or(self.latency_ms),
+                },
+                Err(e) => Answer::NoRule(format!("{} failed to render: {e}", rule.name)),
+            };
+        }
+        Answer::NoRule(format!(
+            "no mock rule matched (last input: {}); add a rule or a `default` to the mock script",
+            ctx.describe_last()
+        ))
+    }
+}
+
+fn compile(src: &Source, env: &Environment, path: &str, r: &RuleFile, fallback: String) -> Result<Rule, YamlError> {
+    let mut when = Vec::new();
+    for (field, key, pattern) in [
+        (Field::User, "user", &r.when.user),
+        (Field::ToolOutput, "tool_output", &r.when.tool_output),
+        (Field::Tool, "tool", &r.when.tool),
+        (Field::Instructions, "instructions", &r.when.instructions),
+        (Field::Model, "model", &r.when.model),
+    ] {
+        if let Some(p) = pattern {
+            let re =
+                Regex::new(p).map_err(|e| src.error_at(&format!("{path}.when.{key}"), format!("bad regex: {e}")))?;
+            when.push((field, re));
+        }
+    }
+    let check = |sub: &str, t: &str| {
+        template::check(env, t)
+            .map_err(|e| src.error_at(&format!("{path}.{sub}"), format!("bad template: {}", template::describe(&e))))
+    };
+    let mut calls = Vec::new();
+    for (i, c) in r.call.iter().chain(&r.calls).enumerate() {
+        let sub = if r.call.is_some() && i == 0 {
+            "call".to_string()
+        } else {
+            format!("calls[{}]", i - r.call.is_some() as usize)
+        };
+        check(&format!("{sub}.name"), &c.name)?;
+        let args = match &c.arguments {
+            None => json!("{}"),
+            Some(v) => yaml::to_json(v).map_err(|e| src.error_at(&format!("{sub}.arguments"), e.to_string()))?,
+        };
+        walk_strings(&args, &mut |s| check(&format!("{sub}.arguments"), s))?;
+        calls.push((c.name.clone(), args));
+    }
+    if let Some(t) = &r.text {
+        check("text", t)?;
+    }
+    if r.text.is_none() && calls.is_empty() {
+        return Err(src.error_at(path, "a rule needs `text`, `call` or `calls`"));
+    }
+    Ok(Rule { name: r.name.clone().unwrap_or(fallback), when, text: r.text.clone(), calls, latency_ms: r.latency_ms })
+}
+
+fn walk_strings<E>(v: &Value, f: &mut impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
+    match v {
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter().try_for_each(|x| walk_strings(x, f)),
+        Value::Object(o) => o.values().try_for_each(|x| walk_strings(x, f)),
+        _ => Ok(()),
+    }
+}
+
+fn render_value(env: &Environment, v: &Value, vars: &Value) -> Result<Value, template::Error> {
+    Ok(match v {
+        Value::String(s) => Value::String(template::render(env, s, vars)?),
+        Value::Array(a) => Value::Array(a.iter().map(|x| render_value(env, x, vars)).collect::<Result<_, _>>()?),
+        Value::Object(o) => {
+            let mut out = Map::new();
+            for (k, x) in o {
+                out.insert(k.clone(), render_value(env, x, vars)?);
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    })
+}
+
+/// What the rules look at in one request.
+struct Context {
+    model: String,
+    instructions: String,
+    /// Last user text anywhere in the input.
+    user: String,
+    last_is_user: bool,
+    tool_output: Option<String>,
+    tool: Option<String>,
+    turn: usize,
+}
+
+impl Context {
+    fn of(request: &Value) -> Context {
+        let input = input_items(request.get("input").unwrap_or(&Value::Null));
+        let last = input.last();
+        let last_output = last.map(|l| function_outputs(std::slice::from_ref(l))).and_then(|mut o| o.pop());
+        let tool = last_output.as_ref().and_then(|(call_id, _)| {
+            function_calls(&input).into_iter().find(|c| &c.call_id == call_id).map(|c| c.name)
+        });
+        Context {
+            model: request.get("model").and_then(Value::as_str).unwrap_or_default().to_string(),
+            instructions: request.get("instructions").and_then(Value::as_str).unwrap_or_default().to_string(),
+            user: items::last_user_text(&input).unwrap_or_default(),
+            last_is_user: last.is_some_and(|l| items::role(l) == Some("user")),
+            tool_output: last_output.map(|(_, o)| o),
+            tool,
+            turn: 1 + input
+                .iter()
+                .filter(|i| {
+                    items::role(i) == Some("assistant")
+                        || i.get("type").and_then(Value::as_str) == Some("function_call")
+                })
+                .count(),
+        }
+    }
+
+    fn matches(&self, rule: &Rule) -> Option<Map<String, Value>> {
+        let mut caps = Map::new();
+        for (field, re) in &rule.when {
+            let text = match field {
+                Field::User if self.last_is_user => self.user.as_str(),
+                Field::ToolOutput | Field::Tool if self.tool_output.is_none() => return None,
+                Field::ToolOutput => self.tool_output.as_deref().unwrap_or_default(),
+                Field::Tool => self.tool.as_deref().unwrap_or_default(),
+                Field::Instructions => self.instructions.as_str(),
+                Field::Model => self.model.as_str(),
+                Field::User => return None,
+            };
+            let c = re.captures(text)?;
+            for name in re.capture_names().flatten() {
+                if let Some(m) = c.name(name) {
+                    caps.insert(name.to_string(), Value::String(m.as_str().to_string()));
+                }
+            }
+        }
+        Some(caps)
+    }
+
+    fn vars(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("model".into(), json!(self.model));
+        m.insert("instructions".into(), json!(self.instructions));
+        m.insert("user".into(), json!(self.user));
+        m.insert("tool_output".into(), json!(self.tool_output.clone().unwrap_or_default()));
+        m.insert("tool".into(), json!(self.tool.clone().unwrap_or_default()));
+        m.insert("turn".into(), json!(self.turn));
+        m
+    }
+
+    fn describe_last(&self) -> String {
+        match (&self.tool_output, self.last_is_user) {
+            (Some(o), _) => format!("tool output {:?}", truncate(o, 60)),
+            (None, true) => format!("user message {:?}", truncate(&self.user, 60)),
+            _ => "no user message or tool output".into(),
+        }
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
+}
+
+/// Output items for a matched rule. Ids derive from a hash of the request, so the same request
+/// always gets the same answer, whatever order a concurrent run sends requests in.
+fn render_output(env: &Environment, rule: &Rule, vars: &Value, request: &Value) -> Result<Vec<Value>, template::Error> {
+    let seed = short_hash(&request.to_string());
+    let mut out = Vec::new();
+    if let Some(t) = &rule.text {
+        out.push(json!({
+            "type": "message", "id": format!("msg_{seed}"), "status": "completed", "role": "assistant",
+            "content": [{"type": "output_text", "text": template::render(env, t, vars)?, "annotations": []}],
+        }));
+    }
+    for (i, (name, args)) in rule.calls.iter().enumerate() {
+        let arguments = match render_value(env, args, vars)? {
+            Value::String(s) => s,
+            other => other.to_string(),
+        };
+        out.push(json!({
+            "type": "function_call", "id": format!("fc_{seed}{i}"), "call_id": format!("call_{seed}{i}"),
+            "name": template::render(env, name, vars)?, "arguments": arguments, "status": "completed",
+        }));
+    }
+    Ok(out)
+}
+
+fn short_hash(s: &str) -> String {
+    hex::encode(&Sha256::digest(s.as_bytes())[..8])
+}
+
+fn words(s: &str) -> u64 {
+    s.split_whitespace().count() as u64
+}
+
+fn response_body(request: &Value, ctx: &Context, output: Vec<Value>) -> Value {
+    let input = input_items(request.get("input").unwrap_or(&Value::Null));
+    let input_tokens = words(&ctx.instructions) + input.iter().map(|i| words(&items::item_text(i))).sum::<u64>();
+    let output_tokens: u64 = output.iter().map(|i| words(&items::item_text(i))).sum();
+    let mut body = json!({
+        "id": format!("resp_{}", short_hash(&request.to_string())),
+        "object": "response",
+        "created_at": 1_767_225_600,
+        "status": "completed",
+        "error": null,
+        "incomplete_details": null,
+        "instructions": request.get("instructions").cloned().unwrap_or(Value::Null),
+        "model": ctx.model,
+        "output": output,
+        "parallel_tool_calls": request.get("parallel_tool_calls").cloned().unwrap_or(json!(true)),
+        "tool_choice": request.get("tool_choice").cloned().unwrap_or(json!("auto")),
+        "tools": request.get("tools").cloned().unwrap_or(json!([])),
+        "usage": {
+            "input_tokens": input_tokens,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": output_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": input_tokens + output_tokens,
+        },
+    });
+    for k in ["temperature", "top_p", "text", "max_output_tokens", "metadata"] {
+        if let Some(v) = request.get(k) {
+            body[k] = v.clone();
+        }
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(answer: Answer) -> Value {
+        match answer {
+            Answer::Response { body, .. } => body,
+            Answer::NoRule(m) => panic!("{m}"),
+        }
+    }
+
+    #[test]
+    fn builtin_script_calls_tools_and_answers_their_output() {
+        let s = Script::builtin();
+        let req = json!({"model": "m", "input": [{"role": "user", "content": "call_tool get_weather city=Paris"}]});
+        let out = body(s.answer(&req));
+        let call = &out["output"][0];
+        assert_eq!((call["type"].as_str(), call["name"].as_str()), (Some("function_call"), Some("get_weather")));
+        assert_eq!(call["arguments"], json!("{\"city\":\"Paris\"}"));
+        let req2 = json!({"model": "m", "input": [
+            {"role": "user", "content": "call_tool get_weather city=Paris"},
+            call.clone(),
+            {"type": "function_call_output", "call_id": call["call_id"], "output": "Sunny"}]});
+        let out2 = body(s.answer(&req2));
+        assert_eq!(items::output_text(out2["output"].as_array().unwrap()), "TOOL RESULT: Sunny");
+        let plain = body(s.answer(&json!({"model": "m", "input": "hello there"})));
+        assert_eq!(items::output_text(plain["output"].as_array().unwrap()), "HELLO THERE");
+    }
+
+    #[test]
+    fn answers_are_deterministic_with_usage() {
+        let s = Script::builtin();
+        let req = json!({"model": "m", "instructions": "be brief", "input": "hello there"});
+        let (a, b) = (body(s.answer(&req)), body(s.answer(&req)));
+        assert_eq!(a, b);
+        assert_eq!(a["usage"]["input_tokens"], json!(4));
+        assert_eq!(a["usage"]["output_tokens"], json!(2));
+    }
+
+    #[test]
+    fn rules_match_instructions_and_tools_with_captures() {
+        let src = Source::new(
+            "m.yaml",
+            r#"
+latency_ms: 5
+rules:
+  - name: french
+    when: {instructions: French, tool: get_weather}
+    text: "Résultat : {{ tool_output }}"
+  - when: {user: 'weather in (?P<city>\w+)'}
+    call: {name: get_weather, arguments: {city: "{{ city }}"}}
+"#,
+        );
+        let s = Script::parse(&src).unwrap();
+        let ask = json!({"model": "m", "input": "weather in Rome"});
+        let out = body(s.answer(&ask));
+        assert_eq!(out["output"][0]["arguments"], json!("{\"city\":\"Rome\"}"));
+        let call = out["output"][0].clone();
+        let mut follow = json!({"model": "m", "instructions": "Answer in French.", "input": [
+            {"role": "user", "content": "weather in Rome"}, call.clone(),
+            {"type": "function_call_output", "call_id": call["call_id"], "output": "Soleil"}]});
+        match s.answer(&follow) {
+            Answer::Response { body, latency_ms } => {
+                assert_eq!(items::output_text(body["output"].as_array().unwrap()), "Résultat : Soleil");
+                assert_eq!(latency_ms, 5);
+            }
+            other => panic!("{other:?}"),
+        }
+        follow["instructions"] = json!("Answer in English.");
+        assert!(matches!(s.answer(&follow), Answer::NoRule(m) if m.contains("tool output \"Soleil\"")));
+    }
+
+    #[test]
+    fn script_errors_are_located() {
+        let bad = Source::new("m.yaml", "rules:\n  - when: {user: '('}\n    text: hi\n");
+        let err = Script::parse(&bad).unwrap_err().to_string();
+        assert!(err.starts_with("m.yaml:2:") && err.contains("bad regex"), "{err}");
+        let empty = Source::new("m.yaml", "rules:\n  - when: {user: x}\n");
+        assert!(Script::parse(&empty).unwrap_err().to_string().contains("needs `text`"));
+        let tpl = Source::new("m.yaml", "rules:\n  - text: '{{ oops'\n");
+        assert!(Script::parse(&tpl).unwrap_err().to_string().starts_with("m.yaml:2:"));
+    }
+}

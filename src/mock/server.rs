@@ -1,0 +1,206 @@
+//! The mock's HTTP side: `POST /v1/responses` (JSON or server-sent events) on a local port.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+use super::{Answer, Script};
+
+struct Shared {
+    script: Script,
+    requests: AtomicU64,
+}
+
+/// A running mock server; stops when dropped or on `stop`.
+pub struct Server {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Server {
+    pub async fn start(script: Script, listen: SocketAddr) -> std::io::Result<Server> {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared { script, requests: AtomicU64::new(0) });
+        let app = Router::new()
+            .route("/v1/responses", post(responses))
+            .route("/responses", post(responses))
+            .with_state(shared.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Server { addr, shared, shutdown: Some(tx), task: Some(task) })
+    }
+
+    /// The base URL clients use, as in `OPENAI_BASE_URL`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Requests answered so far.
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Serve until `signal` resolves, then finish in-flight requests.
+    pub async fn run_until(mut self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        self.stop_inner().await;
+    }
+
+    async fn stop_inner(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+fn error(status: StatusCode, message: &str, code: &str) -> Response {
+    let body = json!({"error": {"message": message, "type": "invalid_request_error", "param": null, "code": code}});
+    (status, axum::Json(body)).into_response()
+}
+
+async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    shared.requests.fetch_add(1, Ordering::Relaxed);
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(_) => return error(StatusCode::BAD_REQUEST, "request body must be a JSON object", "invalid_json"),
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("request body is not JSON: {e}"), "invalid_json"),
+    };
+    match shared.script.answer(&request) {
+        Answer::NoRule(message) => error(StatusCode::BAD_REQUEST, &message, "mock_no_rule"),
+        Answer::Response { body, latency_ms } => {
+            if latency_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(latency_ms)).await;
+            }
+            if request.get("stream").and_then(Value::as_bool) == Some(true) {
+                let events = sse_events(&body);
+                Response::builder()
+                    .header(header::CONTENT_TYPE, "text/event-stream")
+                    .header(header::CACHE_CONTROL, "no-cache")
+                    .body(Body::from(events))
+                    .expect("valid response")
+            } else {
+                axum::Json(body).into_response()
+            }
+        }
+    }
+}
+
+/// The event stream the Responses API sends for `stream: true`, ending with the full response.
+pub fn sse_events(response: &Value) -> String {
+    let mut events: Vec<Value> = Vec::new();
+    let mut started = response.clone();
+    started["status"] = json!("in_progress");
+    started["output"] = json!([]);
+    events.push(json!({"type": "response.created", "response": started.clone()}));
+    events.push(json!({"type": "response.in_progress", "response": started}));
+    for (i, item) in response["output"].as_array().into_iter().flatten().enumerate() {
+        let mut added = item.clone();
+        added["status"] = json!("in_progress");
+        let id = item["id"].clone();
+        match item["type"].as_str() {
+            Some("message") => {
+                added["content"] = json!([]);
+                events.push(json!({"type": "response.output_item.added", "output_index": i, "item": added}));
+                for (c, part) in item["content"].as_array().into_iter().flatten().enumerate() {
+                    let text = part["text"].clone();
+                    events.push(json!({"type": "response.content_part.added", "item_id": id, "output_index": i, "content_index": c,
+                        "part": {"type": "output_text", "text": "", "annotations": []}}));
+                    events.push(json!({"type": "response.output_text.delta", "item_id": id, "output_index": i, "content_index": c, "delta": text}));
+                    events.push(json!({"type": "response.output_text.done", "item_id": id, "output_index": i, "content_index": c, "text": text}));
+                    events.push(json!({"type": "response.content_part.done", "item_id": id, "output_index": i, "content_index": c, "part": part}));
+                }
+            }
+            Some("function_call") => {
+                added["arguments"] = json!("");
+                events.push(json!({"type": "response.output_item.added", "output_index": i, "item": added}));
+                events.push(json!({"type": "response.function_call_arguments.delta", "item_id": id, "output_index": i, "delta": item["arguments"]}));
+                events.push(json!({"type": "response.function_call_arguments.done", "item_id": id, "output_index": i, "arguments": item["arguments"]}));
+            }
+            _ => events.push(json!({"type": "response.output_item.added", "output_index": i, "item": added})),
+        }
+        events.push(json!({"type": "response.output_item.done", "output_index": i, "item": item}));
+    }
+    events.push(json!({"type": "response.completed", "response": response}));
+    let mut out = String::new();
+    for (n, mut e) in events.into_iter().enumerate() {
+        e["sequence_number"] = json!(n);
+        out.push_str(&format!("event: {}\ndata: {}\n\n", e["type"].as_str().unwrap_or_default(), e));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn post(url: &str, body: &str) -> (u16, String) {
+        let resp = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn serves_json_and_reports_problems_as_400() {
+        let server = Server::start(Script::builtin(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let url = format!("{}/responses", server.base_url());
+        let (status, text) = post(&url, r#"{"model":"m","input":"hi"}"#).await;
+        assert_eq!(status, 200);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["output"][0]["content"][0]["text"], json!("HI"));
+        let (status, text) = post(&url, "{nope").await;
+        assert_eq!(status, 400);
+        assert!(text.contains("not JSON"));
+        assert_eq!(server.requests(), 2);
+    }
+
+    #[tokio::test]
+    async fn streams_events_ending_with_the_full_response() {
+        let server = Server::start(Script::builtin(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let (status, text) =
+            post(&format!("{}/responses", server.base_url()), r#"{"model":"m","input":"hi","stream":true}"#).await;
+        assert_eq!(status, 200);
+        let datas: Vec<Value> =
+            text.lines().filter_map(|l| l.strip_prefix("data: ")).map(|d| serde_json::from_str(d).unwrap()).collect();
+        assert_eq!(datas[0]["type"], json!("response.created"));
+        let last = datas.last().unwrap();
+        assert_eq!(last["type"], json!("response.completed"));
+        assert_eq!(last["response"]["output"][0]["content"][0]["text"], json!("HI"));
+        let seq: Vec<u64> = datas.iter().map(|d| d["sequence_number"].as_u64().unwrap()).collect();
+        assert_eq!(seq, (0..datas.len() as u64).collect::<Vec<_>>());
+    }
+}

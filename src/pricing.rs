@@ -1,0 +1,76 @@
+//! Model prices: US dollars per million tokens, for cost figures in trace lists and runs.
+
+use serde::{Deserialize, Serialize};
+
+use crate::trace::Usage;
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub input: f64,
+    #[serde(default)]
+    pub cached_input: Option<f64>,
+    pub output: f64,
+}
+
+/// OpenAI list prices (standard tier, USD per 1M tokens). Matched by longest prefix, so dated
+/// snapshots (`gpt-4.1-2025-04-14`) take their family's price.
+const TABLE: &[(&str, Price)] = &[
+    ("gpt-5-nano", Price { input: 0.05, cached_input: Some(0.005), output: 0.40 }),
+    ("gpt-5-mini", Price { input: 0.25, cached_input: Some(0.025), output: 2.00 }),
+    ("gpt-5", Price { input: 1.25, cached_input: Some(0.125), output: 10.00 }),
+    ("gpt-4.1-nano", Price { input: 0.10, cached_input: Some(0.025), output: 0.40 }),
+    ("gpt-4.1-mini", Price { input: 0.40, cached_input: Some(0.10), output: 1.60 }),
+    ("gpt-4.1", Price { input: 2.00, cached_input: Some(0.50), output: 8.00 }),
+    ("gpt-4o-mini", Price { input: 0.15, cached_input: Some(0.075), output: 0.60 }),
+    ("gpt-4o", Price { input: 2.50, cached_input: Some(1.25), output: 10.00 }),
+    ("o4-mini", Price { input: 1.10, cached_input: Some(0.275), output: 4.40 }),
+    ("o3-mini", Price { input: 1.10, cached_input: Some(0.55), output: 4.40 }),
+    ("o3", Price { input: 2.00, cached_input: Some(0.50), output: 8.00 }),
+    ("o1", Price { input: 15.00, cached_input: Some(7.50), output: 60.00 }),
+];
+
+/// The price of a model, if known.
+pub fn price(model: &str) -> Option<Price> {
+    TABLE.iter().filter(|(prefix, _)| model.starts_with(prefix)).max_by_key(|(p, _)| p.len()).map(|(_, p)| *p)
+}
+
+impl Price {
+    pub fn cost(&self, usage: &Usage) -> f64 {
+        let cached = usage.cached_input_tokens.min(usage.input_tokens) as f64;
+        let fresh = usage.input_tokens as f64 - cached;
+        (fresh * self.input
+            + cached * self.cached_input.unwrap_or(self.input)
+            + usage.output_tokens as f64 * self.output)
+            / 1_000_000.0
+    }
+}
+
+/// Cost of a usage on a model; `None` when the model's price is unknown.
+pub fn cost(model: &str, usage: &Usage) -> Option<f64> {
+    price(model).map(|p| p.cost(usage))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn longest_prefix_wins() {
+        assert_eq!(price("gpt-4.1-mini-2025-04-14").unwrap().input, 0.40);
+        assert_eq!(price("gpt-4.1-2025-04-14").unwrap().input, 2.00);
+        assert!(price("fake-model").is_none());
+    }
+
+    #[test]
+    fn cached_tokens_are_cheaper() {
+        let u = Usage {
+            input_tokens: 1_000_000,
+            cached_input_tokens: 500_000,
+            output_tokens: 1_000_000,
+            reasoning_tokens: 0,
+        };
+        let c = cost("gpt-4.1", &u).unwrap();
+        assert!((c - (1.0 + 0.25 + 8.0)).abs() < 1e-9, "{c}");
+    }
+}

@@ -1,0 +1,170 @@
+//! The agent loop: call the model, answer its tool calls from the case's recordings, switch
+//! agents on handoffs, until it answers without a tool call or runs out of turns.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde_json::{Map, Value, json};
+
+use super::client::{ApiError, Client};
+use crate::dataset::ToolOutput;
+use crate::run::{Output, ToolCall};
+use crate::suite::CasePlan;
+use crate::trace::Usage;
+use crate::trace::items::{self, canonical_arguments};
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum LoopError {
+    #[error("model call failed: {0}")]
+    Api(#[from] ApiError),
+    #[error("tool call {name}({arguments}) has no recorded output in the case")]
+    Unrecorded { name: String, arguments: String },
+    #[error("no final answer within max_turns ({0})")]
+    MaxTurns(u32),
+    #[error("response has no `output` list")]
+    NoOutput,
+}
+
+/// What one replay of a case produced. On error, what was produced before it.
+#[derive(Debug, Clone, Default)]
+pub struct Transcript {
+    pub output: Output,
+    pub turns: u32,
+    pub usage: Usage,
+    pub latency_ms: u64,
+}
+
+/// Recorded tool outputs by tool name and canonical arguments. A call made more often than it
+/// was recorded gets the last recorded output again.
+struct Recordings<'a> {
+    outputs: HashMap<(String, String), Vec<&'a str>>,
+    used: HashMap<(String, String), usize>,
+}
+
+impl<'a> Recordings<'a> {
+    fn new(list: &'a [ToolOutput]) -> Self {
+        let mut outputs: HashMap<(String, String), Vec<&str>> = HashMap::new();
+        for t in list {
+            outputs.entry((t.name.clone(), canonical_arguments(&t.arguments))).or_default().push(&t.output);
+        }
+        Recordings { outputs, used: HashMap::new() }
+    }
+
+    fn answer(&mut self, name: &str, arguments: &str) -> Option<String> {
+        let key = (name.to_string(), canonical_arguments(arguments));
+        let list = self.outputs.get(&key)?;
+        let n = self.used.entry(key).or_insert(0);
+        let out = list[(*n).min(list.len() - 1)];
+        *n += 1;
+        Some(out.to_string())
+    }
+}
+
+/// The tool name the Agents SDK gives a handoff to an agent: `transfer_to_` and the agent's
+/// name in snake case.
+pub fn handoff_tool_name(agent: &str) -> String {
+    let snake: String =
+        agent.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    format!("transfer_to_{snake}")
+}
+
+/// Replay one case through the agent loop.
+pub async fn play(client: &Client, plan: &CasePlan) -> Result<Transcript, (LoopError, Transcript)> {
+    let started = Instant::now();
+    let mut t = Transcript::default();
+    let mut recordings = Recordings::new(&plan.case.recorded.tool_outputs);
+    let mut items = plan.case.input.items.clone();
+    let mut agent = (plan.entry_agent.clone(), plan.instructions.clone(), plan.tools.clone());
+    let finish = |mut t: Transcript, agent: &Option<String>| {
+        t.latency_ms = started.elapsed().as_millis() as u64;
+        t.output.agent = agent.clone();
+        t
+    };
+    loop {
+        if t.turns >= plan.max_turns {
+            let e = LoopError::MaxTurns(plan.max_turns);
+            return Err((e, finish(t, &agent.0)));
+        }
+        t.turns += 1;
+        let body = request(plan, agent.1.as_deref(), &agent.2, &items);
+        let response = match client.create(&body).await {
+            Ok(r) => r,
+            Err(e) => return Err((e.into(), finish(t, &agent.0))),
+        };
+        if let Some(u) = response.get("usage").and_then(Usage::from_json) {
+            t.usage.add(&u);
+        }
+        let Some(output) = response.get("output").and_then(Value::as_array) else {
+            return Err((LoopError::NoOutput, finish(t, &agent.0)));
+        };
+        let output: Vec<Value> = output.iter().map(items::strip_nulls).collect();
+        let calls = items::function_calls(&output);
+        t.output.text = items::output_text(&output);
+        items.extend(output);
+        if calls.is_empty() {
+            return Ok(finish(t, &agent.0));
+        }
+        for call in calls {
+            let result = match plan.agents.iter().find(|a| handoff_tool_name(&a.name) == call.name) {
+                Some(target) => {
+                    agent = (Some(target.name.clone()), target.instructions.clone(), target.tools.clone());
+                    json!({"assistant": target.name}).to_string()
+                }
+                None => match recordings.answer(&call.name, &call.arguments) {
+                    Some(out) => out,
+                    None => {
+                        let e = LoopError::Unrecorded { name: call.name.clone(), arguments: call.arguments.clone() };
+                        t.output.tool_calls.push(ToolCall { name: call.name, arguments: call.arguments, output: None });
+                        return Err((e, finish(t, &agent.0)));
+                    }
+                },
+            };
+            items.push(json!({"type": "function_call_output", "call_id": call.call_id, "output": result}));
+            t.output.tool_calls.push(ToolCall { name: call.name, arguments: call.arguments, output: Some(result) });
+        }
+    }
+}
+
+fn request(plan: &CasePlan, instructions: Option<&str>, tools: &[Value], items: &[Value]) -> Value {
+    let mut body = Map::new();
+    body.insert("model".into(), json!(plan.model));
+    if let Some(i) = instructions {
+        body.insert("instructions".into(), json!(i));
+    }
+    body.insert("input".into(), Value::Array(items.to_vec()));
+    if !tools.is_empty() {
+        body.insert("tools".into(), Value::Array(tools.to_vec()));
+    }
+    for (k, v) in &plan.params {
+        // Tool settings mean nothing without tools, and the API rejects them.
+        if tools.is_empty() && matches!(k.as_str(), "tool_choice" | "parallel_tool_calls") {
+            continue;
+        }
+        body.insert(k.clone(), v.clone());
+    }
+    Value::Object(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handoff_names_follow_the_sdk() {
+        assert_eq!(handoff_tool_name("Weather expert"), "transfer_to_weather_expert");
+        assert_eq!(handoff_tool_name("Billing-Agent"), "transfer_to_billing_agent");
+    }
+
+    #[test]
+    fn recordings_match_canonical_arguments_and_repeat_the_last() {
+        let list = vec![
+            ToolOutput { name: "w".into(), arguments: "{\"city\": \"Paris\"}".into(), output: "sun".into() },
+            ToolOutput { name: "w".into(), arguments: "{\"city\":\"Paris\"}".into(), output: "rain".into() },
+        ];
+        let mut r = Recordings::new(&list);
+        assert_eq!(r.answer("w", "{ \"city\":\"Paris\" }").as_deref(), Some("sun"));
+        assert_eq!(r.answer("w", "{\"city\":\"Paris\"}").as_deref(), Some("rain"));
+        assert_eq!(r.answer("w", "{\"city\":\"Paris\"}").as_deref(), Some("rain"));
+        assert_eq!(r.answer("w", "{\"city\":\"Rome\"}"), None);
+    }
+}

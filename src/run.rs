@@ -1,0 +1,282 @@
+//! The run record: what one replay of a suite produced, as stored and as a JSON file.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::compare::gate::Gate;
+use crate::trace::Usage;
+
+/// Version of the run JSON format; readers refuse newer files.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunFileError {
+    #[error("cannot read run file {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("cannot write run file {path}: {source}")]
+    Write { path: String, source: std::io::Error },
+    #[error("{path} is not a run file: {source}")]
+    Parse { path: String, source: serde_json::Error },
+    #[error("{path} has run schema version {found}; this evals reads up to {SCHEMA_VERSION}: upgrade evals")]
+    TooNew { path: String, found: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub schema_version: u32,
+    pub id: String,
+    pub suite: SuiteInfo,
+    pub started_at: DateTime<Utc>,
+    #[serde(default)]
+    pub finished_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub git: Option<GitInfo>,
+    pub target: TargetInfo,
+    pub dataset_hash: String,
+    #[serde(default)]
+    pub gate: Gate,
+    #[serde(default)]
+    pub summary: Summary,
+    #[serde(default)]
+    pub results: Vec<CaseResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuiteInfo {
+    pub name: String,
+    pub path: String,
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GitInfo {
+    pub commit: String,
+    #[serde(default)]
+    pub branch: Option<String>,
+}
+
+/// The target as resolved for this run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetInfo {
+    pub model: String,
+    /// Hash over the rendered instructions of every case, in case order.
+    pub instructions_hash: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    /// The case could not be graded (API error, unrecorded tool call, ...): never a failure.
+    Error,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub case_id: String,
+    #[serde(default)]
+    pub repeat: u32,
+    pub status: Status,
+    pub output: Output,
+    #[serde(default)]
+    pub turns: u32,
+    #[serde(default)]
+    pub usage: Usage,
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+    #[serde(default)]
+    pub latency_ms: u64,
+    #[serde(default)]
+    pub grades: Vec<Grade>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The case's labelled failure category, for breakdowns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Output {
+    pub text: String,
+    #[serde(default)]
+    pub tool_calls: Vec<ToolCall>,
+    /// The agent that gave the final answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub name: String,
+    pub arguments: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+}
+
+/// One grader's verdict on one case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grade {
+    pub grader: String,
+    pub score: f64,
+    pub pass: bool,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub cases: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub errored: usize,
+    /// Passed over graded (passed + failed); errors are not failures.
+    pub pass_rate: f64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Known only when the price of the model is (see `pricing`).
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+    pub latency_p50_ms: u64,
+    pub latency_p95_ms: u64,
+}
+
+impl Summary {
+    pub fn of(results: &[CaseResult]) -> Summary {
+        let count = |s| results.iter().filter(|r| r.status == s).count();
+        let (passed, failed, errored) = (count(Status::Pass), count(Status::Fail), count(Status::Error));
+        let mut latencies: Vec<u64> =
+            results.iter().filter(|r| r.status != Status::Error).map(|r| r.latency_ms).collect();
+        latencies.sort_unstable();
+        Summary {
+            cases: results.len(),
+            passed,
+            failed,
+            errored,
+            pass_rate: if passed + failed == 0 { 0.0 } else { passed as f64 / (passed + failed) as f64 },
+            input_tokens: results.iter().map(|r| r.usage.input_tokens).sum(),
+            output_tokens: results.iter().map(|r| r.usage.output_tokens).sum(),
+            cost_usd: results.iter().filter_map(|r| r.cost_usd).reduce(|a, b| a + b),
+            latency_p50_ms: percentile(&latencies, 0.50),
+            latency_p95_ms: percentile(&latencies, 0.95),
+        }
+    }
+
+    pub fn graded(&self) -> usize {
+        self.passed + self.failed
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (p * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+impl Run {
+    pub fn load(path: &Path) -> Result<Run, RunFileError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| RunFileError::Read { path: p.clone(), source })?;
+        let run: Run = serde_json::from_str(&text).map_err(|source| RunFileError::Parse { path: p.clone(), source })?;
+        if run.schema_version > SCHEMA_VERSION {
+            return Err(RunFileError::TooNew { path: p, found: run.schema_version });
+        }
+        Ok(run)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), RunFileError> {
+        let err = |source| RunFileError::Write { path: path.display().to_string(), source };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let text = serde_json::to_string_pretty(self).expect("a run always serializes");
+        std::fs::write(path, text + "\n").map_err(err)
+    }
+
+    /// Results in a stable order: case id, then repeat.
+    pub fn sort_results(&mut self) {
+        self.results.sort_by(|a, b| (&a.case_id, a.repeat).cmp(&(&b.case_id, b.repeat)));
+    }
+}
+
+/// A new run id: sortable by time, unique enough for one machine.
+pub fn new_id(now: DateTime<Utc>) -> String {
+    format!("run_{}_{:04x}", now.format("%Y%m%dT%H%M%S"), fastrand::u16(..))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(id: &str, status: Status, latency: u64) -> CaseResult {
+        CaseResult {
+            case_id: id.into(),
+            repeat: 0,
+            status,
+            output: Output::default(),
+            turns: 1,
+            usage: Usage { input_tokens: 10, output_tokens: 5, ..Usage::default() },
+            cost_usd: Some(0.5),
+            latency_ms: latency,
+            grades: vec![],
+            error: None,
+            failure: None,
+            tags: vec![],
+        }
+    }
+
+    #[test]
+    fn errors_are_not_failures() {
+        let s =
+            Summary::of(&[result("a", Status::Pass, 10), result("b", Status::Fail, 20), result("c", Status::Error, 0)]);
+        assert_eq!((s.passed, s.failed, s.errored), (1, 1, 1));
+        assert_eq!(s.pass_rate, 0.5);
+        assert_eq!(s.input_tokens, 30);
+        assert_eq!((s.latency_p50_ms, s.latency_p95_ms), (10, 20));
+    }
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 0.5), 50);
+        assert_eq!(percentile(&v, 0.95), 95);
+        assert_eq!(percentile(&[], 0.5), 0);
+    }
+
+    #[test]
+    fn newer_run_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.json");
+        let run = Run {
+            schema_version: SCHEMA_VERSION + 1,
+            id: "run_x".into(),
+            suite: SuiteInfo { name: "s".into(), path: "s.yaml".into(), hash: "h".into() },
+            started_at: Utc::now(),
+            finished_at: None,
+            git: None,
+            target: TargetInfo { model: "m".into(), instructions_hash: "i".into() },
+            dataset_hash: "d".into(),
+            gate: Gate::default(),
+            summary: Summary::default(),
+            results: vec![result("a", Status::Pass, 1)],
+        };
+        run.save(&p).unwrap();
+        assert!(matches!(Run::load(&p).unwrap_err(), RunFileError::TooNew { .. }));
+    }
+}

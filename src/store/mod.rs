@@ -1,0 +1,157 @@
+//! The SQLite store: opening, pragmas, embedded numbered migrations, and the one thread that
+//! async code reaches it through.
+
+mod actor;
+mod runs;
+mod traces;
+
+pub use actor::Handle;
+pub use traces::{IngestStats, TraceSummary};
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension};
+
+/// Schema migrations, applied in order; the store's `user_version` is the number applied.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// Default location, relative to the current directory.
+pub const DEFAULT_PATH: &str = ".evals/evals.db";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open store {path}: {source}")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot create the store's folder {path}: {source}")]
+    CreateDir { path: PathBuf, source: std::io::Error },
+    #[error(
+        "store {path} has schema version {found}, newer than this evals supports ({supported}); \
+         it was written by a newer evals: upgrade evals, or use another --store"
+    )]
+    TooNew { path: PathBuf, found: i64, supported: i64 },
+    #[error("store {path}: migration {number} failed: {source}")]
+    Migrate { path: PathBuf, number: usize, source: rusqlite::Error },
+    #[error("no {kind} matches {prefix:?}")]
+    NotFound { kind: &'static str, prefix: String },
+    #[error("{kind} id {prefix:?} is ambiguous: it matches {}", .matches.join(", "))]
+    Ambiguous { kind: &'static str, prefix: String, matches: Vec<String> },
+    #[error("store record is corrupt: {0}")]
+    Corrupt(String),
+    #[error("store thread has stopped")]
+    Closed,
+    #[error(transparent)]
+    Sql(#[from] rusqlite::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Open (creating if needed) and migrate the store at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir { path: dir.to_path_buf(), source })?;
+        }
+        let open_err = |source| StoreError::Open { path: path.to_path_buf(), source };
+        let conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_err)?;
+        // Refuse a newer store before changing anything in it, journal mode included.
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(open_err)?;
+        let supported = MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(StoreError::TooNew { path: path.to_path_buf(), found: version, supported });
+        }
+        // WAL keeps readers (a `traces list` in another terminal) off the writer's back, and a
+        // crash mid-write loses only the open transaction.
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
+        let mut store = Store { conn, path: path.to_path_buf() };
+        store.migrate(version)?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&mut self, version: i64) -> Result<()> {
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let number = i + 1;
+            let err = |source| StoreError::Migrate { path: self.path.clone(), number, source };
+            let tx = self.conn.transaction().map_err(err)?;
+            tx.execute_batch(sql).map_err(err)?;
+            tx.pragma_update(None, "user_version", number as i64).map_err(err)?;
+            tx.commit().map_err(err)?;
+        }
+        Ok(())
+    }
+
+    /// Resolve a unique id prefix in `table` (`traces` or `runs`).
+    fn resolve(&self, table: &'static str, kind: &'static str, prefix: &str) -> Result<String> {
+        if let Some(id) = self
+            .conn
+            .query_row(&format!("SELECT id FROM {table} WHERE id = ?1"), [prefix], |r| r.get::<_, String>(0))
+            .optional()?
+        {
+            return Ok(id);
+        }
+        let mut stmt =
+            self.conn.prepare(&format!("SELECT id FROM {table} WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 6"))?;
+        let upper = format!("{prefix}\u{10FFFF}");
+        let matches: Vec<String> =
+            stmt.query_map([prefix, upper.as_str()], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        match matches.len() {
+            0 => Err(StoreError::NotFound { kind, prefix: prefix.to_string() }),
+            1 => Ok(matches.into_iter().next().expect("one match")),
+            _ => Err(StoreError::Ambiguous { kind, prefix: prefix.to_string(), matches }),
+        }
+    }
+}
+
+/// Microseconds since the epoch, the store's time unit.
+fn micros(t: chrono::DateTime<chrono::Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(us: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_micros(us).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_folder_and_migrates_in_wal_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/evals.db");
+        let store = Store::open(&path).unwrap();
+        let mode: String = store.conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        let v: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        drop(store);
+        // Reopening applies nothing twice.
+        Store::open(&path).unwrap();
+    }
+
+    #[test]
+    fn refuses_a_store_from_a_newer_version_without_touching_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("evals.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;").unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let err = Store::open(&path).err().unwrap();
+        assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
+        assert!(err.to_string().contains("newer"));
+        assert_eq!(std::fs::read(&path).unwrap(), before, "the file is left byte for byte as it was");
+    }
+}

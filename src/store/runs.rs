@@ -1,0 +1,89 @@
+//! Runs and their per-case results in the store; each result is committed as it finishes.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Store, StoreError, micros};
+use crate::run::{CaseResult, Run};
+
+fn header_json(run: &Run) -> String {
+    // The header is the run without its results, which live one row each.
+    let header = Run { results: Vec::new(), ..run.clone() };
+    serde_json::to_string(&header).expect("a run always serializes")
+}
+
+impl Store {
+    pub fn create_run(&mut self, run: &Run) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO runs (id, suite, started_at, finished_at, header) VALUES (?1, ?2, ?3, NULL, ?4)",
+            params![run.id, run.suite.name, micros(run.started_at), header_json(run)],
+        )?;
+        Ok(())
+    }
+
+    pub fn save_result(&mut self, run_id: &str, result: &CaseResult) -> Result<()> {
+        let data = serde_json::to_string(result).expect("a result always serializes");
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO results (run_id, case_id, repeat, status, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![run_id, result.case_id, result.repeat, result.status.as_str(), data])?;
+        Ok(())
+    }
+
+    /// Record the run's final header (finish time, summary).
+    pub fn finish_run(&mut self, run: &Run) -> Result<()> {
+        self.conn.execute(
+            "UPDATE runs SET finished_at = ?2, header = ?3 WHERE id = ?1",
+            params![run.id, run.finished_at.map(micros), header_json(run)],
+        )?;
+        Ok(())
+    }
+
+    pub fn resolve_run(&self, prefix: &str) -> Result<String> {
+        self.resolve("runs", "run", prefix)
+    }
+
+    pub fn load_run(&self, id: &str) -> Result<Run> {
+        let header: String = self
+            .conn
+            .query_row("SELECT header FROM runs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound { kind: "run", prefix: id.to_string() })?;
+        let mut run: Run = serde_json::from_str(&header).map_err(|e| StoreError::Corrupt(format!("run {id}: {e}")))?;
+        let mut stmt =
+            self.conn.prepare_cached("SELECT data FROM results WHERE run_id = ?1 ORDER BY case_id, repeat")?;
+        for data in stmt.query_map([id], |r| r.get::<_, String>(0))? {
+            let data = data?;
+            run.results.push(
+                serde_json::from_str(&data).map_err(|e| StoreError::Corrupt(format!("result in run {id}: {e}")))?,
+            );
+        }
+        Ok(run)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compare::tests::run;
+    use crate::run::{Status, Summary};
+
+    #[test]
+    fn results_are_stored_one_by_one_and_read_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("e.db")).unwrap();
+        let mut r = run("run_1", &[("b", Status::Pass, "x"), ("a", Status::Fail, "y")]);
+        s.create_run(&Run { results: vec![], ..r.clone() }).unwrap();
+        for res in &r.results {
+            s.save_result(&r.id, res).unwrap();
+        }
+        // Saving again replaces, never duplicates.
+        s.save_result(&r.id, &r.results[0]).unwrap();
+        r.finished_at = Some(chrono::Utc::now());
+        r.summary = Summary::of(&r.results);
+        s.finish_run(&r).unwrap();
+        let loaded = s.load_run(&s.resolve_run("run_").unwrap()).unwrap();
+        r.sort_results();
+        assert_eq!(loaded, r);
+    }
+}

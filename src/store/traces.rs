@@ -1,0 +1,376 @@
+//! Traces and spans in the store: idempotent ingest, per-trace summaries, lookups.
+
+use std::collections::{BTreeSet, HashSet};
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Result, Store, StoreError, from_micros, micros};
+use crate::trace::{Batch, Span, Trace};
+
+/// What an ingest added.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct IngestStats {
+    pub new_traces: usize,
+    pub new_spans: usize,
+    /// Spans already stored that the batch completed (a start record followed by its end).
+    pub updated_spans: usize,
+}
+
+/// One row of `evals traces list`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceSummary {
+    pub id: String,
+    pub workflow: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub agents: Vec<String>,
+    pub models: Vec<String>,
+    pub turns: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub errors: u64,
+    /// Model turns whose input and output were captured (promotion needs them).
+    pub content_turns: u64,
+    pub spans: u64,
+}
+
+impl TraceSummary {
+    pub fn status(&self) -> &'static str {
+        if self.errors > 0 { "error" } else { "ok" }
+    }
+
+    pub fn duration_ms(&self) -> Option<i64> {
+        Some((self.ended_at? - self.started_at?).num_milliseconds())
+    }
+}
+
+fn split(s: String) -> Vec<String> {
+    s.split('\u{1f}').filter(|p| !p.is_empty()).map(str::to_string).collect()
+}
+
+impl Store {
+    /// Write a batch in one transaction. Records already stored are merged, never duplicated,
+    /// so re-sent exports and re-imported files add nothing.
+    pub fn ingest(&mut self, batch: &Batch) -> Result<IngestStats> {
+        let now = micros(Utc::now());
+        let tx = self.conn.transaction()?;
+        let mut stats = IngestStats::default();
+        let mut touched = BTreeSet::new();
+        {
+            let mut insert_trace = tx.prepare_cached(
+                "INSERT OR IGNORE INTO traces (id, workflow, group_id, metadata, imported_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut update_trace = tx.prepare_cached(
+                "UPDATE traces SET workflow = coalesce(?2, workflow), group_id = coalesce(?3, group_id),
+                 metadata = coalesce(?4, metadata) WHERE id = ?1",
+            )?;
+            let mut new_ids = HashSet::new();
+            for t in &batch.traces {
+                let metadata = t.metadata.as_ref().map(|m| serde_json::Value::Object(m.clone()).to_string());
+                if insert_trace.execute(params![t.id, t.workflow, t.group_id, metadata, now])? == 1 {
+                    new_ids.insert(t.id.as_str());
+                } else {
+                    update_trace.execute(params![t.id, t.workflow, t.group_id, metadata])?;
+                }
+                touched.insert(t.id.clone());
+            }
+            let mut insert_span = tx.prepare_cached(
+                "INSERT OR IGNORE INTO spans (trace_id, id, parent_id, kind, name, started_at, ended_at, model,
+                 response_id, input_tokens, output_tokens, content, error, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            )?;
+            let mut existing = tx.prepare_cached(
+                "SELECT parent_id, started_at, ended_at, error, data FROM spans WHERE trace_id = ?1 AND id = ?2",
+            )?;
+            let mut replace_span = tx.prepare_cached(
+                "UPDATE spans SET parent_id = ?3, kind = ?4, name = ?5, started_at = ?6, ended_at = ?7, model = ?8,
+                 response_id = ?9, input_tokens = ?10, output_tokens = ?11, content = ?12, error = ?13, data = ?14
+                 WHERE trace_id = ?1 AND id = ?2",
+            )?;
+            for span in &batch.spans {
+                if insert_trace.execute(params![span.trace_id, None::<String>, None::<String>, None::<String>, now])?
+                    == 1
+                {
+                    new_ids.insert(span.trace_id.as_str());
+                }
+                touched.insert(span.trace_id.clone());
+                let row = SpanRow::of(span)?;
+                if insert_span.execute(&row.params()[..])? == 1 {
+                    stats.new_spans += 1;
+                    continue;
+                }
+                let stored = existing.query_row(params![span.trace_id, span.id], read_span_parts)?;
+                let mut merged = span_from_parts(&span.trace_id, &span.id, stored)?;
+                let before = merged.clone();
+                merged.merge(span);
+                if merged != before {
+                    let row = SpanRow::of(&merged)?;
+                    replace_span.execute(&row.params()[..])?;
+                    stats.updated_spans += 1;
+                }
+            }
+            stats.new_traces = new_ids.len();
+        }
+        for id in &touched {
+            refresh_summary(&tx, id)?;
+        }
+        tx.commit()?;
+        Ok(stats)
+    }
+
+    pub fn resolve_trace(&self, prefix: &str) -> Result<String> {
+        self.resolve("traces", "trace", prefix)
+    }
+
+    pub fn trace_summary(&self, id: &str) -> Result<TraceSummary> {
+        self.conn
+            .query_row(&format!("SELECT {SUMMARY_COLUMNS} FROM traces WHERE id = ?1"), [id], read_summary)
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound { kind: "trace", prefix: id.to_string() })
+    }
+
+    /// Trace summaries, newest first.
+    pub fn list_traces(&self, limit: usize) -> Result<Vec<TraceSummary>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {SUMMARY_COLUMNS} FROM traces ORDER BY coalesce(started_at, imported_at) DESC, id LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit as i64], read_summary)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A trace and its spans in start order.
+    pub fn load_trace(&self, id: &str) -> Result<(Trace, Vec<Span>)> {
+        let trace = self
+            .conn
+            .query_row("SELECT id, workflow, group_id, metadata FROM traces WHERE id = ?1", [id], |r| {
+                let metadata: Option<String> = r.get(3)?;
+                Ok(Trace {
+                    id: r.get(0)?,
+                    workflow: r.get(1)?,
+                    group_id: r.get(2)?,
+                    metadata: metadata.and_then(|m| serde_json::from_str(&m).ok()),
+                })
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound { kind: "trace", prefix: id.to_string() })?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, parent_id, started_at, ended_at, error, data FROM spans WHERE trace_id = ?1
+             ORDER BY started_at IS NULL, started_at, id",
+        )?;
+        let parts = stmt.query_map([id], |r| {
+            Ok((r.get::<_, String>(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        })?;
+        let mut spans = Vec::new();
+        for p in parts {
+            let (span_id, parts) = p?;
+            spans.push(span_from_parts(id, &span_id, parts)?);
+        }
+        Ok((trace, spans))
+    }
+}
+
+const SUMMARY_COLUMNS: &str = "id, workflow, started_at, ended_at, agents, models, turns, input_tokens, output_tokens, \
+     errors, content_turns, span_count";
+
+fn read_summary(r: &rusqlite::Row) -> rusqlite::Result<TraceSummary> {
+    Ok(TraceSummary {
+        id: r.get(0)?,
+        workflow: r.get(1)?,
+        started_at: r.get::<_, Option<i64>>(2)?.map(from_micros),
+        ended_at: r.get::<_, Option<i64>>(3)?.map(from_micros),
+        agents: split(r.get(4)?),
+        models: split(r.get(5)?),
+        turns: count(r, 6)?,
+        input_tokens: count(r, 7)?,
+        output_tokens: count(r, 8)?,
+        errors: count(r, 9)?,
+        content_turns: count(r, 10)?,
+        spans: count(r, 11)?,
+    })
+}
+
+fn count(r: &rusqlite::Row, i: usize) -> rusqlite::Result<u64> {
+    r.get::<_, i64>(i).map(|v| v.max(0) as u64)
+}
+
+type SpanParts = (Option<String>, Option<i64>, Option<i64>, Option<String>, String);
+
+fn read_span_parts(r: &rusqlite::Row) -> rusqlite::Result<SpanParts> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn span_from_parts(trace_id: &str, id: &str, (parent_id, started, ended, error, data): SpanParts) -> Result<Span> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("span {id}: {e}"));
+    Ok(Span {
+        trace_id: trace_id.to_string(),
+        id: id.to_string(),
+        parent_id,
+        started_at: started.map(from_micros),
+        ended_at: ended.map(from_micros),
+        error: error.map(|e| serde_json::from_str(&e)).transpose().map_err(corrupt)?,
+        data: serde_json::from_str(&data).map_err(corrupt)?,
+    })
+}
+
+/// The columns of a span row, derived from the span.
+struct SpanRow<'a> {
+    span: &'a Span,
+    kind: &'static str,
+    name: Option<&'a str>,
+    started_at: Option<i64>,
+    ended_at: Option<i64>,
+    model: Option<String>,
+    response_id: Option<String>,
+    input_tokens: Option<i64>,
+    output_tokens: Option<i64>,
+    content: bool,
+    error: Option<String>,
+    data: String,
+}
+
+impl<'a> SpanRow<'a> {
+    fn of(span: &'a Span) -> Result<SpanRow<'a>> {
+        let enc = |e: serde_json::Error| StoreError::Corrupt(format!("span {}: {e}", span.id));
+        let call = span.model_call();
+        Ok(SpanRow {
+            span,
+            kind: span.data.kind(),
+            name: span.data.name(),
+            started_at: span.started_at.map(micros),
+            ended_at: span.ended_at.map(micros),
+            model: call.and_then(|c| c.model.clone()),
+            response_id: call.and_then(|c| c.response_id.clone()),
+            input_tokens: call.and_then(|c| c.usage).map(|u| u.input_tokens as i64),
+            output_tokens: call.and_then(|c| c.usage).map(|u| u.output_tokens as i64),
+            content: call.is_some_and(|c| c.has_content()),
+            error: span.error.as_ref().map(serde_json::to_string).transpose().map_err(enc)?,
+            data: serde_json::to_string(&span.data).map_err(enc)?,
+        })
+    }
+
+    fn params(&self) -> [&dyn rusqlite::ToSql; 14] {
+        let s = self.span;
+        [
+            &s.trace_id,
+            &s.id,
+            &s.parent_id,
+            &self.kind,
+            &self.name,
+            &self.started_at,
+            &self.ended_at,
+            &self.model,
+            &self.response_id,
+            &self.input_tokens,
+            &self.output_tokens,
+            &self.content,
+            &self.error,
+            &self.data,
+        ]
+    }
+}
+
+/// Recompute a trace's list columns from its spans.
+fn refresh_summary(tx: &rusqlite::Transaction, id: &str) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE traces SET
+            started_at = (SELECT min(started_at) FROM spans WHERE trace_id = ?1),
+            ended_at = (SELECT max(ended_at) FROM spans WHERE trace_id = ?1),
+            agents = coalesce((SELECT group_concat(name, char(31)) FROM
+                (SELECT name FROM spans WHERE trace_id = ?1 AND kind = 'agent' GROUP BY name ORDER BY min(started_at))), ''),
+            models = coalesce((SELECT group_concat(model, char(31)) FROM
+                (SELECT model FROM spans WHERE trace_id = ?1 AND model IS NOT NULL GROUP BY model ORDER BY min(started_at))), ''),
+            turns = (SELECT count(*) FROM spans WHERE trace_id = ?1 AND kind = 'model'),
+            input_tokens = (SELECT coalesce(sum(input_tokens), 0) FROM spans WHERE trace_id = ?1),
+            output_tokens = (SELECT coalesce(sum(output_tokens), 0) FROM spans WHERE trace_id = ?1),
+            errors = (SELECT count(*) FROM spans WHERE trace_id = ?1 AND error IS NOT NULL),
+            content_turns = (SELECT count(*) FROM spans WHERE trace_id = ?1 AND content = 1),
+            span_count = (SELECT count(*) FROM spans WHERE trace_id = ?1)
+         WHERE id = ?1",
+    )?
+    .execute([id])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::import::{Format, read_file};
+    use std::path::Path;
+
+    fn fixture(name: &str) -> Batch {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agents-sdk").join(name);
+        read_file(&p, Format::Auto).unwrap().batch
+    }
+
+    fn has_span(store: &Store, trace: &str, kind: &str) -> bool {
+        let n: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM spans WHERE trace_id = ?1 AND kind = ?2", [trace, kind], |r| r.get(0))
+            .unwrap();
+        n > 0
+    }
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("e.db")).unwrap();
+        (dir, s)
+    }
+
+    #[test]
+    fn reingest_adds_nothing() {
+        let (_d, mut s) = store();
+        let batch = fixture("agents_processor_full.jsonl");
+        let first = s.ingest(&batch).unwrap();
+        assert_eq!((first.new_traces, first.new_spans), (3, 19));
+        let again = s.ingest(&batch).unwrap();
+        assert_eq!(again, IngestStats::default());
+        assert_eq!(s.list_traces(100).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn summaries_reflect_spans() {
+        let (_d, mut s) = store();
+        s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
+        let t = s.trace_summary("trace_6a4a39cf054a4507af79b8b2b2cfbe80").unwrap();
+        assert_eq!(t.agents, vec!["Triage", "Weather expert"]);
+        assert_eq!(t.models, vec!["fake-model"]);
+        assert_eq!((t.turns, t.content_turns, t.input_tokens, t.output_tokens), (2, 2, 23, 6));
+        assert_eq!(t.workflow.as_deref(), Some("Agent workflow"));
+        assert_eq!(t.status(), "ok");
+        assert!(t.started_at.is_some() && t.duration_ms().unwrap() >= 0);
+        assert!(has_span(&s, &t.id, "handoff"));
+    }
+
+    #[test]
+    fn start_and_end_records_merge_into_one_span() {
+        let (_d, mut s) = store();
+        let stats = s.ingest(&fixture("agents_processor.jsonl")).unwrap();
+        // Each span arrives twice (start and end); it is stored once and completed.
+        assert!(stats.updated_spans > 0);
+        let (_, spans) = s.load_trace(&s.list_traces(1).unwrap()[0].id).unwrap();
+        assert!(spans.iter().all(|sp| sp.ended_at.is_some()));
+    }
+
+    #[test]
+    fn spans_before_their_trace_record_are_kept() {
+        let (_d, mut s) = store();
+        let mut batch = fixture("agents_processor_full.jsonl");
+        let traces = std::mem::take(&mut batch.traces);
+        s.ingest(&batch).unwrap();
+        let stats = s.ingest(&Batch { traces, spans: vec![] }).unwrap();
+        assert_eq!(stats.new_traces, 0);
+        assert!(s.list_traces(10).unwrap().iter().all(|t| t.workflow.as_deref() == Some("Agent workflow")));
+    }
+
+    #[test]
+    fn prefixes_resolve_or_explain() {
+        let (_d, mut s) = store();
+        s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
+        assert_eq!(s.resolve_trace("trace_6a4").unwrap(), "trace_6a4a39cf054a4507af79b8b2b2cfbe80");
+        assert!(matches!(s.resolve_trace("trace_").unwrap_err(), StoreError::Ambiguous { .. }));
+        let err = s.resolve_trace("trace_zzz").unwrap_err();
+        assert_eq!(err.to_string(), "no trace matches \"trace_zzz\"");
+    }
+}

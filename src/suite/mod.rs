@@ -1,0 +1,443 @@
+//! Suites: the suite file, loading it with located errors, validating it before any request,
+//! and resolving each case into what replay sends.
+
+pub mod template;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::compare::gate::Gate;
+use crate::dataset::{Case, CaseFile};
+use crate::grade::Grader;
+use crate::yaml::{self, Source, YamlError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    #[error("cannot read suite {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuiteFile {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)] // Documentation for readers of the file; not used by the run.
+    description: Option<String>,
+    #[serde(default)]
+    target: TargetFile,
+    #[serde(default)]
+    provider: ProviderFile,
+    cases: Vec<String>,
+    #[serde(default)]
+    graders: Vec<yaml::Value>,
+    #[serde(default)]
+    gate: Gate,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TargetFile {
+    #[serde(default)]
+    model: Option<String>,
+    /// Inline template text, or `{file: path}`.
+    #[serde(default)]
+    instructions: Option<yaml::Value>,
+    #[serde(default)]
+    vars: Map<String, Value>,
+    #[serde(default)]
+    params: Map<String, Value>,
+    #[serde(default)]
+    tools: Option<Vec<Value>>,
+    #[serde(default)]
+    max_turns: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateFile {
+    file: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderFile {
+    #[serde(default)]
+    base_url: Option<String>,
+    #[serde(default)]
+    api_key_env: Option<String>,
+    #[serde(default)]
+    concurrency: Option<usize>,
+    #[serde(default)]
+    timeout_s: Option<f64>,
+    /// Run against the built-in mock model with this script (`builtin` for the default one).
+    #[serde(default)]
+    mock: Option<String>,
+}
+
+/// The SDK's default turn limit.
+pub const DEFAULT_MAX_TURNS: u32 = 10;
+
+#[derive(Debug, Clone)]
+pub struct Suite {
+    pub name: String,
+    pub path: PathBuf,
+    /// sha256 of the suite file's text.
+    pub hash: String,
+    pub source: Source,
+    pub target: Target,
+    pub provider: Provider,
+    pub datasets: Vec<PathBuf>,
+    pub graders: Vec<Grader>,
+    pub gate: Gate,
+}
+
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub model: Option<String>,
+    pub instructions: Option<Instructions>,
+    pub vars: Map<String, Value>,
+    pub params: Map<String, Value>,
+    pub tools: Option<Vec<Value>>,
+    pub max_turns: u32,
+}
+
+/// The prompt under test: a template, inline or from a file (whose folder serves includes).
+#[derive(Debug, Clone)]
+pub struct Instructions {
+    pub text: String,
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Mock {
+    Builtin,
+    Script(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub base_url: Option<String>,
+    pub api_key_env: String,
+    pub concurrency: usize,
+    pub timeout: Duration,
+    pub mock: Option<Mock>,
+}
+
+/// One case resolved against the suite: exactly what replay sends.
+#[derive(Debug, Clone)]
+pub struct CasePlan {
+    pub case: Case,
+    pub model: String,
+    pub instructions: Option<String>,
+    pub tools: Vec<Value>,
+    pub params: Map<String, Value>,
+    pub max_turns: u32,
+    /// Agents reachable by handoff, with their resolved instructions and tools.
+    pub agents: Vec<AgentPlan>,
+    pub entry_agent: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentPlan {
+    pub name: String,
+    pub instructions: Option<String>,
+    pub tools: Vec<Value>,
+}
+
+impl Suite {
+    pub fn load(path: &Path) -> Result<Suite, SuiteError> {
+        let source = Source::read(path).map_err(|source| SuiteError::Read { path: path.to_path_buf(), source })?;
+        let file: SuiteFile = source.parse()?;
+        let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        let resolve = |p: &str| if Path::new(p).is_absolute() { PathBuf::from(p) } else { dir.join(p) };
+
+        let instructions = match &file.target.instructions {
+            None => None,
+            Some(yaml::Value::String(text)) => Some(Instructions { text: text.clone(), file: None }),
+            Some(v) => {
+                let t: TemplateFile = source.parse_value(v.clone(), "target.instructions")?;
+                let file = resolve(&t.file);
+                let text = std::fs::read_to_string(&file).map_err(|e| {
+                    source.error_at("target.instructions.file", format!("cannot read template {}: {e}", file.display()))
+                })?;
+                Some(Instructions { text, file: Some(file) })
+            }
+        };
+        if let Some(i) = &instructions {
+            let env = template::environment(i.file.as_deref().and_then(Path::parent));
+            template::check(&env, &i.text).map_err(|e| {
+                source.error_at("target.instructions", format!("bad template: {}", template::describe(&e)))
+            })?;
+        }
+
+        let mut datasets = Vec::new();
+        for (i, c) in file.cases.iter().enumerate() {
+            let p = resolve(c);
+            if !p.is_dir() {
+                return Err(source
+                    .error_at(&format!("cases[{i}]"), format!("dataset folder {} does not exist", p.display()))
+                    .into());
+            }
+            datasets.push(p);
+        }
+        if datasets.is_empty() {
+            return Err(source.error_at("cases", "`cases` lists no dataset folder").into());
+        }
+
+        let mut graders = Vec::new();
+        for (i, g) in file.graders.iter().enumerate() {
+            graders.push(Grader::parse(&source, &format!("graders[{i}]"), g)?);
+        }
+        if graders.is_empty() {
+            return Err(source
+                .error_at("graders", "the suite has no graders: add at least one under `graders:`")
+                .into());
+        }
+        dedupe_names(&mut graders);
+
+        if let Some(r) = file.gate.min_pass_rate.filter(|r| !(0.0..=1.0).contains(r)) {
+            return Err(source
+                .error_at("gate.min_pass_rate", format!("min_pass_rate {r} is not between 0 and 1"))
+                .into());
+        }
+        let p = &file.provider;
+        if p.concurrency == Some(0) {
+            return Err(source.error_at("provider.concurrency", "concurrency must be at least 1").into());
+        }
+        let timeout_s = p.timeout_s.unwrap_or(120.0);
+        if timeout_s.is_nan() || timeout_s <= 0.0 {
+            return Err(source.error_at("provider.timeout_s", "timeout_s must be positive").into());
+        }
+        let mock = match p.mock.as_deref() {
+            None => None,
+            Some("builtin") => Some(Mock::Builtin),
+            Some(m) => {
+                let script = resolve(m);
+                if !script.is_file() {
+                    return Err(source
+                        .error_at("provider.mock", format!("mock script {} does not exist", script.display()))
+                        .into());
+                }
+                Some(Mock::Script(script))
+            }
+        };
+        if file.target.max_turns == Some(0) {
+            return Err(source.error_at("target.max_turns", "max_turns must be at least 1").into());
+        }
+
+        let name = file.name.clone().unwrap_or_else(|| {
+            path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "suite".into())
+        });
+        Ok(Suite {
+            name,
+            path: path.to_path_buf(),
+            hash: format!("sha256:{}", hex::encode(Sha256::digest(source.text.as_bytes()))),
+            target: Target {
+                model: file.target.model,
+                instructions,
+                vars: file.target.vars,
+                params: file.target.params,
+                tools: file.target.tools,
+                max_turns: file.target.max_turns.unwrap_or(DEFAULT_MAX_TURNS),
+            },
+            provider: Provider {
+                base_url: p.base_url.clone(),
+                api_key_env: p.api_key_env.clone().unwrap_or_else(|| "OPENAI_API_KEY".into()),
+                concurrency: p.concurrency.unwrap_or(8),
+                timeout: Duration::from_secs_f64(timeout_s),
+                mock,
+            },
+            datasets,
+            graders,
+            gate: file.gate,
+            source,
+        })
+    }
+
+    /// Resolve every case: the suite's model, prompt, tools and params replace what the case
+    /// recorded. Template errors (an undefined variable) are reported here, before any request.
+    pub fn plan(&self, cases: &[CaseFile]) -> Result<Vec<CasePlan>, YamlError> {
+        let env = template::environment(
+            self.target.instructions.as_ref().and_then(|i| i.file.as_deref()).and_then(Path::parent),
+        );
+        cases
+            .iter()
+            .map(|cf| {
+                let case = &cf.case;
+                let model = self.target.model.clone().or_else(|| case.source.model.clone()).ok_or_else(|| {
+                    self.source
+                        .error_at("target.model", format!("case {} recorded no model; set target.model", case.id))
+                })?;
+                let instructions = match &self.target.instructions {
+                    Some(t) => Some(template::render(&env, &t.text, &self.template_context(case)).map_err(|e| {
+                        self.source.error_at(
+                            "target.instructions",
+                            format!("template fails for case {}: {}", case.id, template::describe(&e)),
+                        )
+                    })?),
+                    None => case.input.instructions.clone(),
+                };
+                let mut params = case.input.params.clone();
+                params.extend(self.target.params.clone());
+                Ok(CasePlan {
+                    model,
+                    instructions,
+                    tools: self.target.tools.clone().unwrap_or_else(|| case.tools.clone()),
+                    params,
+                    max_turns: self.target.max_turns,
+                    agents: case
+                        .agents
+                        .iter()
+                        .map(|a| AgentPlan {
+                            name: a.name.clone(),
+                            instructions: a.instructions.clone(),
+                            tools: a.tools.clone(),
+                        })
+                        .collect(),
+                    entry_agent: case.input.agent.clone(),
+                    case: case.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// What an instructions template sees: the suite's vars, and the case.
+    fn template_context(&self, case: &Case) -> Value {
+        let mut ctx = self.target.vars.clone();
+        ctx.insert(
+            "case".into(),
+            json!({
+                "id": case.id,
+                "tags": case.tags,
+                "metadata": case.source.metadata,
+                "instructions": case.input.instructions,
+            }),
+        );
+        Value::Object(ctx)
+    }
+}
+
+/// Graders of the same type get distinct names (`contains`, `contains#2`) so per-grader
+/// figures stay apart.
+fn dedupe_names(graders: &mut [Grader]) {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for g in graders.iter_mut() {
+        let n = seen.entry(g.name.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            g.name = format!("{}#{n}", g.name);
+        }
+    }
+}
+
+/// sha256 over the instructions every plan sends, in order: changes exactly when a prompt does.
+pub fn instructions_hash(plans: &[CasePlan]) -> String {
+    let mut h = Sha256::new();
+    for p in plans {
+        h.update(p.instructions.as_deref().unwrap_or_default().as_bytes());
+        h.update([0]);
+    }
+    format!("sha256:{}", hex::encode(h.finalize()))
+}
+
+/// sha256 over the cases' ids and content hashes.
+pub fn dataset_hash(cases: &[CaseFile]) -> String {
+    let mut h = Sha256::new();
+    for c in cases {
+        h.update(c.case.id.as_bytes());
+        h.update([0]);
+        h.update(c.case.content_hash.as_bytes());
+        h.update([0]);
+    }
+    format!("sha256:{}", hex::encode(h.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn setup(suite: &str) -> (tempfile::TempDir, Result<Suite, SuiteError>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("datasets/demo")).unwrap();
+        let p = write(dir.path(), "evals/s.yaml", suite);
+        let s = Suite::load(&p);
+        (dir, s)
+    }
+
+    #[test]
+    fn loads_a_complete_suite() {
+        let (_d, s) = setup(
+            "name: demo\ntarget:\n  model: gpt-4.1\n  instructions: 'Be {{ tone }}.'\n  vars: {tone: brief}\n  max_turns: 4\n\
+             provider: {concurrency: 2, mock: builtin}\ncases: [../datasets/demo]\ngraders:\n  - {type: contains, value: x}\n  - {type: contains, value: y}\ngate: {min_pass_rate: 0.9}\n",
+        );
+        let s = s.unwrap();
+        assert_eq!(s.name, "demo");
+        assert_eq!(s.target.max_turns, 4);
+        assert_eq!(s.provider.concurrency, 2);
+        assert!(matches!(s.provider.mock, Some(Mock::Builtin)));
+        assert_eq!(s.graders.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), vec!["contains", "contains#2"]);
+        assert_eq!(s.gate.min_pass_rate, Some(0.9));
+    }
+
+    #[test]
+    fn errors_point_at_the_offending_key() {
+        let cases = [
+            (
+                "cases: [../datasets/nope]\ngraders: [{type: contains, value: x}]\n",
+                "s.yaml:1:9: cases[0]: dataset folder",
+            ),
+            (
+                "cases: [../datasets/demo]\ngraders:\n  - {type: judge_me}\n",
+                "s.yaml:3:12: graders[0].type: unknown grader type \"judge_me\"",
+            ),
+            (
+                "cases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\ntarget: {modle: x}\n",
+                "s.yaml:3:10: target.modle: unknown field `modle`",
+            ),
+            (
+                "cases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\ntarget: {instructions: '{{ oops'}\n",
+                "s.yaml:3:24: target.instructions: bad template",
+            ),
+            ("cases: [../datasets/demo]\n", "s.yaml:1:1: graders: the suite has no graders"),
+        ];
+        for (text, want) in cases {
+            let (_d, s) = setup(text);
+            let err = s.unwrap_err().to_string();
+            assert!(err.contains(want), "{err}\nwanted: {want}");
+        }
+    }
+
+    #[test]
+    fn undefined_template_variables_fail_before_any_request() {
+        let (d, s) = setup(
+            "target: {model: m, instructions: 'Hi {{ persona }}'}\ncases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\n",
+        );
+        let s = s.unwrap();
+        let case_path = write(
+            d.path(),
+            "datasets/demo/c.yaml",
+            "id: c1\nsource: {trace_id: t}\ninput: {items: []}\nrecorded: {output: {text: x}}\nprivacy: {status: clean}\ncontent_hash: h\n",
+        );
+        let cases = vec![CaseFile { case: Case::load(&case_path).unwrap(), path: case_path }];
+        let err = s.plan(&cases).unwrap_err().to_string();
+        assert!(
+            err.contains("s.yaml:1:") && err.contains("template fails for case c1") && err.contains("undefined"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,350 @@
+//! End to end through the binary: import, look, promote, run against the mock, diff, gate.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures/agents-sdk").join(name)
+}
+
+/// A scratch project: its own store, datasets and suites.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new() -> Project {
+        Project { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn evals(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_evals"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("EVALS_STORE", self.path(".evals/evals.db"))
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OPENAI_BASE_URL")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.evals(args);
+        assert!(out.status.success(), "evals {args:?} failed:\n{}{}", text(&out.stdout), text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    fn write(&self, p: &str, content: &str) -> PathBuf {
+        let path = self.path(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    /// Import the fixture and promote its three traces into `datasets/demo`.
+    fn with_demo_cases(&self) -> Vec<PathBuf> {
+        self.ok(&["traces", "import", fixture("agents_processor_full.jsonl").to_str().unwrap()]);
+        for id in ["trace_1a36", "trace_6a4a", "trace_07ac"] {
+            self.ok(&["promote", id, "--dataset", "demo", "--verdict", "pass"]);
+        }
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(self.path("datasets/demo")).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        files
+    }
+
+    /// A suite like the shipped demo, over this project's datasets, with the repo's mock script.
+    fn suite(&self, name: &str, style: &str) -> PathBuf {
+        let mock = repo().join("evals/mock.yaml");
+        self.write(
+            &format!("evals/{name}.yaml"),
+            &format!(
+                "name: {name}\ntarget:\n  model: fake-model\n  instructions: 'Answer, call get_weather, or hand off to the expert.{style}'\n\
+                 provider: {{mock: '{}'}}\ncases: [../datasets/demo]\ngraders:\n  - {{name: same answer, type: similarity, threshold: 0.9}}\n\
+                 gate: {{min_pass_rate: 1.0}}\n",
+                mock.display()
+            ),
+        )
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap()
+}
+
+#[test]
+fn import_is_idempotent_and_list_shows_every_trace() {
+    let p = Project::new();
+    let f = fixture("agents_processor_full.jsonl");
+    let first = p.ok(&["traces", "import", f.to_str().unwrap()]);
+    assert!(first.contains("3 new traces, 19 new spans"), "{first}");
+    let again = p.ok(&["traces", "import", f.to_str().unwrap()]);
+    assert!(again.contains("0 new traces, 0 new spans"), "{again}");
+    // Exporter bodies are detected too.
+    p.ok(&["traces", "import", fixture("agents_ingest.jsonl").to_str().unwrap()]);
+    let list: serde_json::Value = serde_json::from_str(&p.ok(&["traces", "list", "--json"])).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 6);
+    let table = p.ok(&["traces", "list"]);
+    for col in ["ID", "WORKFLOW", "AGENTS", "MODEL", "TURNS", "TOKENS", "STATUS"] {
+        assert!(table.contains(col), "{table}");
+    }
+    assert!(table.contains("Triage, Weather expert"), "{table}");
+}
+
+#[test]
+fn show_prints_the_span_tree() {
+    let p = Project::new();
+    p.ok(&["traces", "import", fixture("agents_processor_full.jsonl").to_str().unwrap()]);
+    let tool = p.ok(&["traces", "show", "trace_1a36"]);
+    for want in [
+        "agent Triage",
+        "model fake-model",
+        "call get_weather",
+        "tool get_weather",
+        "Sunny and 21C in Paris",
+        "TOOL RESULT",
+    ] {
+        assert!(tool.contains(want), "missing {want:?} in\n{tool}");
+    }
+    let handoff = p.ok(&["traces", "show", "trace_6a4a"]);
+    assert!(handoff.contains("handoff Triage → Weather expert"), "{handoff}");
+    let out = p.evals(&["traces", "show", "trace_"]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("ambiguous"));
+    let out = p.evals(&["traces", "show", "trace_nope"]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("no trace matches \"trace_nope\""));
+}
+
+#[test]
+fn promote_writes_a_case_and_refuses_duplicates_and_contentless_traces() {
+    let p = Project::new();
+    let files = p.with_demo_cases();
+    assert_eq!(files.len(), 3);
+    let case = evals::yaml::parse_any(&std::fs::read_to_string(&files[0]).unwrap()).unwrap();
+    for key in ["id", "source", "input", "tools", "recorded", "label", "privacy", "content_hash"] {
+        assert!(case.get(key).is_some(), "case lacks {key}");
+    }
+    let dup = p.evals(&["promote", "trace_1a36", "--dataset", "other"]);
+    assert_eq!(code(&dup), 2);
+    assert!(text(&dup.stderr).contains("is already case call-tool-get-weather-city-paris-"), "{}", text(&dup.stderr));
+
+    p.ok(&["traces", "import", fixture("agents_ingest.jsonl").to_str().unwrap()]);
+    let list: serde_json::Value = serde_json::from_str(&p.ok(&["traces", "list", "--json"])).unwrap();
+    let bare =
+        list.as_array().unwrap().iter().find(|t| t["content_turns"] == 0).unwrap()["id"].as_str().unwrap().to_string();
+    let out = p.evals(&["promote", &bare]);
+    assert_eq!(code(&out), 2);
+    let err = text(&out.stderr);
+    assert!(err.contains("has no model content") && err.contains("hint:"), "{err}");
+
+    let out = p.evals(&["promote", "trace_6a4a", "--failure", "wrong_handof"]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("did you mean \"wrong_handoff\""));
+}
+
+#[test]
+fn promote_redacts_personal_data_and_marks_it_pending() {
+    let p = Project::new();
+    let trace = r#"{"object": "trace", "id": "trace_pii", "workflow_name": "support"}
+{"object": "trace.span", "id": "span_1", "trace_id": "trace_pii", "parent_id": null, "started_at": "2026-11-01T10:00:00+00:00", "ended_at": "2026-11-01T10:00:01+00:00", "span_data": {"type": "response", "response_id": "resp_1", "input": [{"role": "user", "content": "I am jane@example.com, call +1 415 555 2671, card 4242 4242 4242 4242, key sk-proj-abcdefghijklmnopqrstuvwxyz0123"}], "response": {"id": "resp_1", "model": "gpt-4.1", "instructions": "Help.", "output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Noted, jane@example.com."}]}], "usage": {"input_tokens": 20, "output_tokens": 4}}}, "error": null}
+"#;
+    let f = p.write("pii.jsonl", trace);
+    p.ok(&["traces", "import", f.to_str().unwrap()]);
+    let out = p.ok(&["promote", "trace_pii", "--dataset", "support"]);
+    assert!(out.contains("privacy: pending review"), "{out}");
+    let file = std::fs::read_dir(p.path("datasets/support")).unwrap().next().unwrap().unwrap().path();
+    let yaml = std::fs::read_to_string(file).unwrap();
+    for secret in ["jane@example.com", "415 555", "4242", "sk-proj-"] {
+        assert!(!yaml.contains(secret), "{secret} leaked:\n{yaml}");
+    }
+    for placeholder in ["<EMAIL_1>", "<PHONE_1>", "<CARD_1>", "<API_KEY_1>", "status: pending", "kind: email"] {
+        assert!(yaml.contains(placeholder), "{placeholder} missing:\n{yaml}");
+    }
+    // The same address is the same placeholder in the output.
+    assert!(yaml.contains("Noted, <EMAIL_1>."), "{yaml}");
+}
+
+#[test]
+fn run_diff_and_gate_catch_a_prompt_regression() {
+    let p = Project::new();
+    p.with_demo_cases();
+    let good = p.suite("demo", "");
+    let out = p.evals(&["run", good.to_str().unwrap(), "--out", "runs/base.json"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(code(&out), 0, "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("3 passed, 0 failed, 0 errors"), "{stdout}");
+    let base: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("runs/base.json")).unwrap()).unwrap();
+    assert_eq!(base["results"].as_array().unwrap().len(), 3);
+    assert_eq!(base["summary"]["pass_rate"], 1.0);
+    assert!(base["results"][0]["usage"]["input_tokens"].as_u64().unwrap() > 0);
+
+    // Same prompt, same answers: the gate passes against the baseline.
+    let same = p.evals(&["run", good.to_str().unwrap(), "--baseline", "runs/base.json"]);
+    assert_eq!(code(&same), 0, "{}", text(&same.stdout));
+    assert!(text(&same.stdout).contains("regressed 0"));
+
+    // A prompt change that makes the model answer in French.
+    let bad = p.suite("french", " Always answer in French.");
+    let out = p.evals(&["run", bad.to_str().unwrap(), "--baseline", "runs/base.json", "--out", "runs/french.json"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(code(&out), 1, "{stdout}");
+    assert!(stdout.contains("regressed 2"), "{stdout}");
+    assert!(
+        stdout.contains("-TOOL RESULT: Sunny and 21C in Paris")
+            && stdout.contains("+RÉSULTAT : Sunny and 21C in Paris"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("gate failed:"), "{stdout}");
+
+    // `evals diff` by file and by stored run id agrees.
+    let out = p.evals(&["diff", "runs/base.json", "runs/french.json"]);
+    assert_eq!(code(&out), 1);
+    assert!(text(&out.stdout).contains("regressed: hello-from-a-streamed-run-"));
+    let ids: Vec<String> = ["runs/base.json", "runs/french.json"]
+        .iter()
+        .map(|f| {
+            let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path(f)).unwrap()).unwrap();
+            v["id"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(code(&p.evals(&["diff", &ids[0], &ids[1]])), 1);
+    // The other way round the French run is the baseline: the English answers are fixes.
+    let out = p.evals(&["diff", &ids[1], &ids[0]]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("fixed 2"));
+}
+
+#[test]
+fn handoff_and_tool_cases_replay_like_production() {
+    let p = Project::new();
+    p.with_demo_cases();
+    let suite = p.suite("demo", "");
+    p.ok(&["run", suite.to_str().unwrap(), "--out", "run.json"]);
+    let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path("run.json")).unwrap()).unwrap();
+    let by_id = |prefix: &str| {
+        run["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["case_id"].as_str().unwrap().starts_with(prefix))
+            .unwrap()
+            .clone()
+    };
+    let tool = by_id("call-tool-get-weather");
+    assert_eq!(tool["output"]["text"], "TOOL RESULT: Sunny and 21C in Paris");
+    assert_eq!(tool["output"]["tool_calls"][0]["output"], "Sunny and 21C in Paris");
+    let handoff = by_id("call-tool-transfer");
+    assert_eq!(handoff["output"]["agent"], "Weather expert");
+}
+
+#[test]
+fn bad_input_is_one_clear_line_with_exit_2() {
+    let p = Project::new();
+    p.with_demo_cases();
+    let cases = [
+        ("name: x\ncases: [../datasets/demo]\ngraders:\n  - {type: contains, value: x\n", "x.yaml:"),
+        (
+            "cases: [../datasets/demo]\ngraders:\n  - {type: llm_magic}\n",
+            "x.yaml:3:12: graders[0].type: unknown grader type \"llm_magic\"",
+        ),
+        ("cases: [../datasets/nope]\ngraders: [{type: contains, value: x}]\n", "x.yaml:1:9: cases[0]: dataset folder"),
+        (
+            "cases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\ngate: {min_pass: 1}\n",
+            "x.yaml:3:8: gate.min_pass: unknown field `min_pass`",
+        ),
+        (
+            "target: {model: m, instructions: 'Hi {{ who }}'}\nprovider: {mock: builtin}\ncases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\n",
+            "undefined",
+        ),
+    ];
+    for (suite, want) in cases {
+        let f = p.write("evals/x.yaml", suite);
+        let out = p.evals(&["run", f.to_str().unwrap()]);
+        let err = text(&out.stderr);
+        assert_eq!(code(&out), 2, "{suite}\n{err}");
+        assert!(err.contains(want), "wanted {want:?} in {err}");
+        assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1, "{err}");
+    }
+    // No key and no mock: refused before any request.
+    let f = p.write("evals/live.yaml", "cases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\n");
+    let out = p.evals(&["run", f.to_str().unwrap()]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("OPENAI_API_KEY is not set"));
+    // An empty dataset selects nothing: exit 4.
+    std::fs::create_dir_all(p.path("datasets/empty")).unwrap();
+    let f = p.write(
+        "evals/empty.yaml",
+        "provider: {mock: builtin}\ncases: [../datasets/empty]\ngraders: [{type: contains, value: x}]\n",
+    );
+    assert_eq!(code(&p.evals(&["run", f.to_str().unwrap()])), 4);
+}
+
+#[test]
+fn a_store_from_a_newer_version_is_refused_with_exit_3() {
+    let p = Project::new();
+    p.ok(&["traces", "list"]);
+    let db = p.path(".evals/evals.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.pragma_update(None, "user_version", 999).unwrap();
+    drop(conn);
+    let out = p.evals(&["traces", "list"]);
+    assert_eq!(code(&out), 3);
+    assert!(text(&out.stderr).contains("newer"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn store_location_follows_flag_and_environment() {
+    let p = Project::new();
+    let f = fixture("agents_processor_full.jsonl");
+    let custom = p.path("elsewhere/x.db");
+    let out = Command::new(env!("CARGO_BIN_EXE_evals"))
+        .args(["--store", custom.to_str().unwrap(), "traces", "import", f.to_str().unwrap()])
+        .current_dir(p.dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(custom.exists());
+    // Without flag or variable: .evals/evals.db under the current directory.
+    let out = Command::new(env!("CARGO_BIN_EXE_evals"))
+        .args(["traces", "list"])
+        .current_dir(p.dir.path())
+        .env_remove("EVALS_STORE")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(Path::new(&p.path(".evals/evals.db")).exists());
+}
+
+#[test]
+fn every_command_documents_an_example() {
+    let p = Project::new();
+    let commands: &[&[&str]] = &[
+        &["--help"],
+        &["traces", "--help"],
+        &["traces", "import", "--help"],
+        &["traces", "list", "--help"],
+        &["traces", "show", "--help"],
+        &["promote", "--help"],
+        &["mock", "--help"],
+        &["run", "--help"],
+        &["diff", "--help"],
+    ];
+    for args in commands {
+        let out = p.ok(args);
+        assert!(out.contains("Example"), "{args:?} has no example:\n{out}");
+    }
+}
