@@ -1,5 +1,7 @@
 //! Model prices: US dollars per million tokens, for cost figures in trace lists and runs.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::trace::Usage;
@@ -13,9 +15,19 @@ pub struct Price {
     pub output: f64,
 }
 
-/// OpenAI list prices (standard tier, USD per 1M tokens). Matched by longest prefix, so dated
-/// snapshots (`gpt-4.1-2025-04-14`) take their family's price.
-const TABLE: &[(&str, Price)] = &[
+impl Price {
+    pub fn cost(&self, usage: &Usage) -> f64 {
+        let cached = usage.cached_input_tokens.min(usage.input_tokens) as f64;
+        let fresh = usage.input_tokens as f64 - cached;
+        (fresh * self.input
+            + cached * self.cached_input.unwrap_or(self.input)
+            + usage.output_tokens as f64 * self.output)
+            / 1_000_000.0
+    }
+}
+
+/// OpenAI list prices (standard tier, USD per 1M tokens).
+const BUILTIN: &[(&str, Price)] = &[
     ("gpt-5-nano", Price { input: 0.05, cached_input: Some(0.005), output: 0.40 }),
     ("gpt-5-mini", Price { input: 0.25, cached_input: Some(0.025), output: 2.00 }),
     ("gpt-5", Price { input: 1.25, cached_input: Some(0.125), output: 10.00 }),
@@ -30,25 +42,38 @@ const TABLE: &[(&str, Price)] = &[
     ("o1", Price { input: 15.00, cached_input: Some(7.50), output: 60.00 }),
 ];
 
-/// The price of a model, if known.
-pub fn price(model: &str) -> Option<Price> {
-    TABLE.iter().filter(|(prefix, _)| model.starts_with(prefix)).max_by_key(|(p, _)| p.len()).map(|(_, p)| *p)
+/// Prices by model name prefix. A model takes the price of the longest prefix that matches it,
+/// so dated snapshots (`gpt-4.1-2025-04-14`) take their family's price.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceTable {
+    prices: BTreeMap<String, Price>,
 }
 
-impl Price {
-    pub fn cost(&self, usage: &Usage) -> f64 {
-        let cached = usage.cached_input_tokens.min(usage.input_tokens) as f64;
-        let fresh = usage.input_tokens as f64 - cached;
-        (fresh * self.input
-            + cached * self.cached_input.unwrap_or(self.input)
-            + usage.output_tokens as f64 * self.output)
-            / 1_000_000.0
+impl Default for PriceTable {
+    fn default() -> Self {
+        PriceTable { prices: BUILTIN.iter().map(|(m, p)| (m.to_string(), *p)).collect() }
     }
 }
 
-/// Cost of a usage on a model; `None` when the model's price is unknown.
-pub fn cost(model: &str, usage: &Usage) -> Option<f64> {
-    price(model).map(|p| p.cost(usage))
+impl PriceTable {
+    /// The built-in table with some entries replaced or added (from a config file or a suite).
+    pub fn with_overrides(mut self, overrides: &BTreeMap<String, Price>) -> PriceTable {
+        self.prices.extend(overrides.iter().map(|(k, v)| (k.clone(), *v)));
+        self
+    }
+
+    pub fn price(&self, model: &str) -> Option<Price> {
+        self.prices
+            .iter()
+            .filter(|(prefix, _)| model.starts_with(prefix.as_str()))
+            .max_by_key(|(p, _)| p.len())
+            .map(|(_, p)| *p)
+    }
+
+    /// Cost of a usage on a model; `None` when the model's price is unknown.
+    pub fn cost(&self, model: &str, usage: &Usage) -> Option<f64> {
+        self.price(model).map(|p| p.cost(usage))
+    }
 }
 
 #[cfg(test)]
@@ -57,9 +82,10 @@ mod tests {
 
     #[test]
     fn longest_prefix_wins() {
-        assert_eq!(price("gpt-4.1-mini-2025-04-14").unwrap().input, 0.40);
-        assert_eq!(price("gpt-4.1-2025-04-14").unwrap().input, 2.00);
-        assert!(price("fake-model").is_none());
+        let t = PriceTable::default();
+        assert_eq!(t.price("gpt-4.1-mini-2025-04-14").unwrap().input, 0.40);
+        assert_eq!(t.price("gpt-4.1-2025-04-14").unwrap().input, 2.00);
+        assert!(t.price("fake-model").is_none());
     }
 
     #[test]
@@ -70,7 +96,19 @@ mod tests {
             output_tokens: 1_000_000,
             reasoning_tokens: 0,
         };
-        let c = cost("gpt-4.1", &u).unwrap();
+        let c = PriceTable::default().cost("gpt-4.1", &u).unwrap();
         assert!((c - (1.0 + 0.25 + 8.0)).abs() < 1e-9, "{c}");
+    }
+
+    #[test]
+    fn overrides_replace_and_add() {
+        let mut o = BTreeMap::new();
+        o.insert("fake".to_string(), Price { input: 1.0, cached_input: None, output: 2.0 });
+        o.insert("gpt-4.1".to_string(), Price { input: 9.0, cached_input: None, output: 9.0 });
+        let t = PriceTable::default().with_overrides(&o);
+        let u = Usage { input_tokens: 1_000_000, output_tokens: 1_000_000, ..Usage::default() };
+        assert_eq!(t.cost("fake-model", &u), Some(3.0));
+        assert_eq!(t.price("gpt-4.1").unwrap().input, 9.0);
+        assert_eq!(t.price("gpt-4.1-mini").unwrap().input, 0.40);
     }
 }

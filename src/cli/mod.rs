@@ -2,6 +2,7 @@
 
 mod commands;
 mod exit;
+pub mod query;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -9,20 +9,27 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 
 use crate::grade::{self, Grader, Subject};
-use crate::pricing;
+use crate::pricing::PriceTable;
 use crate::run::{CaseResult, Status};
 use crate::suite::CasePlan;
 use client::Client;
 
+/// What every case of a run is replayed and graded with.
+pub struct Replayer {
+    pub client: Client,
+    pub graders: Vec<Grader>,
+    pub prices: PriceTable,
+}
+
 /// Replay and grade one case.
-pub async fn run_case(client: &Client, plan: &CasePlan, graders: &[Grader]) -> CaseResult {
-    let (transcript, error) = match agent::play(client, plan).await {
+pub async fn run_case(r: &Replayer, plan: &CasePlan) -> CaseResult {
+    let (transcript, error) = match agent::play(&r.client, plan).await {
         Ok(t) => (t, None),
         Err((e, t)) => (t, Some(e.to_string())),
     };
     let grades = match &error {
         Some(_) => Vec::new(),
-        None => graders.iter().map(|g| g.grade(&Subject { case: &plan.case, output: &transcript.output })).collect(),
+        None => r.graders.iter().map(|g| g.grade(&Subject { case: &plan.case, output: &transcript.output })).collect(),
     };
     let status = match (&error, grade::passed(&grades)) {
         (Some(_), _) => Status::Error,
@@ -33,7 +40,7 @@ pub async fn run_case(client: &Client, plan: &CasePlan, graders: &[Grader]) -> C
         case_id: plan.case.id.clone(),
         repeat: 0,
         status,
-        cost_usd: pricing::cost(&plan.model, &transcript.usage),
+        cost_usd: r.prices.cost(&plan.model, &transcript.usage),
         output: transcript.output,
         turns: transcript.turns,
         usage: transcript.usage,
@@ -48,9 +55,8 @@ pub async fn run_case(client: &Client, plan: &CasePlan, graders: &[Grader]) -> C
 /// Replay every case, at most `concurrency` at a time; `on_result` sees each result as it
 /// finishes (to commit it), and the results come back in completion order.
 pub async fn run_all<F, Fut>(
-    client: Client,
+    replayer: Arc<Replayer>,
     plans: Vec<CasePlan>,
-    graders: Arc<Vec<Grader>>,
     concurrency: usize,
     mut on_result: F,
 ) -> Vec<CaseResult>
@@ -60,9 +66,8 @@ where
 {
     let mut stream = futures_util::stream::iter(plans)
         .map(|plan| {
-            let client = client.clone();
-            let graders = graders.clone();
-            async move { run_case(&client, &plan, &graders).await }
+            let replayer = replayer.clone();
+            async move { run_case(&replayer, &plan).await }
         })
         .buffer_unordered(concurrency.max(1));
     let mut results = Vec::new();
@@ -125,6 +130,10 @@ mod tests {
         }
     }
 
+    fn replayer(client: Client) -> Replayer {
+        Replayer { client, graders: vec![], prices: PriceTable::default() }
+    }
+
     async fn mock(script: Script) -> (Server, Client) {
         let server = Server::start(script, "127.0.0.1:0".parse().unwrap()).await.unwrap();
         let client = Client::new(&server.base_url(), None, Duration::from_secs(5));
@@ -153,7 +162,7 @@ mod tests {
     #[tokio::test]
     async fn unrecorded_calls_are_errors_for_the_case() {
         let (_s, client) = mock(Script::builtin()).await;
-        let r = run_case(&client, &plan("call_tool get_weather city=Rome", vec![], vec![]), &[]).await;
+        let r = run_case(&replayer(client), &plan("call_tool get_weather city=Rome", vec![], vec![])).await;
         assert_eq!(r.status, Status::Error);
         assert!(r.error.unwrap().contains("get_weather({\"city\":\"Rome\"}) has no recorded output"));
     }
@@ -198,7 +207,7 @@ rules:
     #[tokio::test]
     async fn api_errors_become_case_errors() {
         let client = Client::new("http://127.0.0.1:9", None, Duration::from_secs(2));
-        let r = run_case(&client, &plan("hi", vec![], vec![]), &[]).await;
+        let r = run_case(&replayer(client), &plan("hi", vec![], vec![])).await;
         assert_eq!(r.status, Status::Error);
         assert!(r.error.unwrap().starts_with("model call failed"));
     }

@@ -2,18 +2,20 @@
 //! async code reaches it through.
 
 mod actor;
+mod cache;
 mod runs;
 mod traces;
 
 pub use actor::Handle;
-pub use traces::{IngestStats, TraceSummary};
+pub use traces::{IngestStats, TraceFilter, TraceStatus, TraceSummary};
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
 
 /// Schema migrations, applied in order; the store's `user_version` is the number applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("migrations/0001_init.sql"), include_str!("migrations/0002_response_cache.sql")];
 
 /// Default location, relative to the current directory.
 pub const DEFAULT_PATH: &str = ".evals/evals.db";

@@ -18,6 +18,63 @@ pub struct IngestStats {
     pub updated_spans: usize,
 }
 
+/// Which traces to list (or promote in bulk). Empty selects everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TraceFilter {
+    /// Traces that started at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Traces that started before this time.
+    pub until: Option<DateTime<Utc>>,
+    pub workflow: Option<String>,
+    /// Traces in which this agent ran.
+    pub agent: Option<String>,
+    /// Traces that called this model.
+    pub model: Option<String>,
+    pub status: Option<TraceStatus>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TraceStatus {
+    Ok,
+    Error,
+}
+
+impl TraceFilter {
+    /// The WHERE clause (without the keyword) and its parameters.
+    fn sql(&self) -> (String, Vec<rusqlite::types::Value>) {
+        use rusqlite::types::Value as V;
+        let mut clauses = vec!["1 = 1".to_string()];
+        let mut params: Vec<V> = Vec::new();
+        let mut push = |clause: &str, v: V| {
+            params.push(v);
+            clauses.push(clause.replace('?', &format!("?{}", params.len())));
+        };
+        if let Some(t) = self.since {
+            push("coalesce(started_at, imported_at) >= ?", V::Integer(micros(t)));
+        }
+        if let Some(t) = self.until {
+            push("coalesce(started_at, imported_at) < ?", V::Integer(micros(t)));
+        }
+        if let Some(w) = &self.workflow {
+            push("workflow = ?", V::Text(w.clone()));
+        }
+        // Names are stored joined by U+001F; match whole names only.
+        if let Some(a) = &self.agent {
+            push("(char(31) || agents || char(31)) LIKE ('%' || char(31) || ? || char(31) || '%')", V::Text(a.clone()));
+        }
+        if let Some(m) = &self.model {
+            push("(char(31) || models || char(31)) LIKE ('%' || char(31) || ? || char(31) || '%')", V::Text(m.clone()));
+        }
+        match self.status {
+            Some(TraceStatus::Ok) => clauses.push("errors = 0".into()),
+            Some(TraceStatus::Error) => clauses.push("errors > 0".into()),
+            None => {}
+        }
+        (clauses.join(" AND "), params)
+    }
+}
+
 /// One row of `evals traces list`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TraceSummary {
@@ -131,12 +188,16 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound { kind: "trace", prefix: id.to_string() })
     }
 
-    /// Trace summaries, newest first.
-    pub fn list_traces(&self, limit: usize) -> Result<Vec<TraceSummary>> {
+    /// Trace summaries matching the filter, newest first.
+    pub fn list_traces(&self, filter: &TraceFilter) -> Result<Vec<TraceSummary>> {
+        let (clause, mut params) = filter.sql();
+        params.push(rusqlite::types::Value::Integer(filter.limit.map_or(-1, |l| l as i64)));
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {SUMMARY_COLUMNS} FROM traces ORDER BY coalesce(started_at, imported_at) DESC, id LIMIT ?1"
+            "SELECT {SUMMARY_COLUMNS} FROM traces WHERE {clause}
+             ORDER BY coalesce(started_at, imported_at) DESC, id LIMIT ?{}",
+            params.len()
         ))?;
-        let rows = stmt.query_map([limit as i64], read_summary)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), read_summary)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -326,7 +387,7 @@ mod tests {
         assert_eq!((first.new_traces, first.new_spans), (3, 19));
         let again = s.ingest(&batch).unwrap();
         assert_eq!(again, IngestStats::default());
-        assert_eq!(s.list_traces(100).unwrap().len(), 3);
+        assert_eq!(s.list_traces(&TraceFilter::default()).unwrap().len(), 3);
     }
 
     #[test]
@@ -349,7 +410,9 @@ mod tests {
         let stats = s.ingest(&fixture("agents_processor.jsonl")).unwrap();
         // Each span arrives twice (start and end); it is stored once and completed.
         assert!(stats.updated_spans > 0);
-        let (_, spans) = s.load_trace(&s.list_traces(1).unwrap()[0].id).unwrap();
+        let (_, spans) = s
+            .load_trace(&s.list_traces(&TraceFilter { limit: Some(1), ..TraceFilter::default() }).unwrap()[0].id)
+            .unwrap();
         assert!(spans.iter().all(|sp| sp.ended_at.is_some()));
     }
 
@@ -361,7 +424,35 @@ mod tests {
         s.ingest(&batch).unwrap();
         let stats = s.ingest(&Batch { traces, spans: vec![] }).unwrap();
         assert_eq!(stats.new_traces, 0);
-        assert!(s.list_traces(10).unwrap().iter().all(|t| t.workflow.as_deref() == Some("Agent workflow")));
+        assert!(
+            s.list_traces(&TraceFilter::default())
+                .unwrap()
+                .iter()
+                .all(|t| t.workflow.as_deref() == Some("Agent workflow"))
+        );
+    }
+
+    #[test]
+    fn filters_select_by_agent_model_workflow_status_and_time() {
+        let (_d, mut s) = store();
+        s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
+        let ids = |f: TraceFilter| -> Vec<String> { s.list_traces(&f).unwrap().into_iter().map(|t| t.id).collect() };
+        assert_eq!(ids(TraceFilter::default()).len(), 3);
+        assert_eq!(
+            ids(TraceFilter { agent: Some("Weather expert".into()), ..TraceFilter::default() }),
+            vec!["trace_6a4a39cf054a4507af79b8b2b2cfbe80"]
+        );
+        // Whole names only: "Weather" is not an agent.
+        assert!(ids(TraceFilter { agent: Some("Weather".into()), ..TraceFilter::default() }).is_empty());
+        assert_eq!(ids(TraceFilter { model: Some("fake-model".into()), ..TraceFilter::default() }).len(), 3);
+        assert_eq!(ids(TraceFilter { workflow: Some("Agent workflow".into()), ..TraceFilter::default() }).len(), 3);
+        assert_eq!(ids(TraceFilter { status: Some(TraceStatus::Error), ..TraceFilter::default() }).len(), 0);
+        assert_eq!(ids(TraceFilter { limit: Some(2), ..TraceFilter::default() }).len(), 2);
+        let start = s.trace_summary("trace_6a4a39cf054a4507af79b8b2b2cfbe80").unwrap().started_at.unwrap();
+        let since = ids(TraceFilter { since: Some(start), ..TraceFilter::default() });
+        let until = ids(TraceFilter { until: Some(start), ..TraceFilter::default() });
+        assert_eq!(since.len() + until.len(), 3);
+        assert!(since.contains(&"trace_6a4a39cf054a4507af79b8b2b2cfbe80".to_string()));
     }
 
     #[test]

@@ -13,7 +13,8 @@ use crate::cli::exit::GATE_FAILED;
 use crate::compare::{compare, gate};
 use crate::dataset::{self, CaseFile};
 use crate::mock::{Script, server::Server};
-use crate::replay::{self, client::Client};
+use crate::pricing::PriceTable;
+use crate::replay::{self, Replayer, client::Client};
 use crate::report;
 use crate::run::{self as runrec, GitInfo, Run, SCHEMA_VERSION, SuiteInfo, Summary, TargetInfo};
 use crate::store::Handle;
@@ -107,7 +108,8 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
         };
         let client = Client::new(&base_url, api_key, suite.provider.timeout);
         let run_id = record.id.clone();
-        let work = replay::run_all(client, plans, Arc::new(suite.graders.clone()), concurrency, |result| {
+        let replayer = Replayer { client, graders: suite.graders.clone(), prices: PriceTable::default() };
+        let work = replay::run_all(Arc::new(replayer), plans, concurrency, |result| {
             let handle = handle.clone();
             let run_id = run_id.clone();
             async move {

@@ -7,6 +7,7 @@ use clap::Subcommand;
 
 use super::open_store;
 use crate::cli::CliError;
+use crate::cli::query::TraceQuery;
 use crate::report;
 use crate::trace::import::{self, Format};
 
@@ -23,10 +24,12 @@ pub enum Traces {
         format: Format,
     },
     /// List stored traces, newest first.
-    #[command(after_help = "Examples:\n  evals traces list\n  evals traces list --limit 5 --json")]
+    #[command(
+        after_help = "Examples:\n  evals traces list\n  evals traces list --since 7d --agent Triage --status error\n  evals traces list --limit 5 --json"
+    )]
     List {
-        #[arg(long, default_value_t = 50)]
-        limit: usize,
+        #[command(flatten)]
+        query: TraceQuery,
         /// One JSON array for machines.
         #[arg(long)]
         json: bool,
@@ -40,11 +43,16 @@ pub enum Traces {
     },
 }
 
+/// Rows `traces list` shows without `--limit`.
+const DEFAULT_LIST_LIMIT: usize = 50;
+
 pub fn run(store: &Path, cmd: Traces) -> Result<ExitCode, CliError> {
     match cmd {
         Traces::Import { files, format } => import_files(store, &files, format),
-        Traces::List { limit, json } => {
-            let rows = open_store(store)?.list_traces(limit)?;
+        Traces::List { query, json } => {
+            let mut filter = query.filter();
+            filter.limit.get_or_insert(DEFAULT_LIST_LIMIT);
+            let rows = open_store(store)?.list_traces(&filter)?;
             if json {
                 let rows: Vec<serde_json::Value> = rows
                     .iter()

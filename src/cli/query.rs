@@ -1,0 +1,95 @@
+//! Command-line selection of traces, shared by every command that picks traces, and the time
+//! expressions it takes (`2h`, `7d`, `2026-11-01`).
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use crate::store::{TraceFilter, TraceStatus};
+
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct TraceQuery {
+    /// Traces that started within this long ago (`30m`, `2h`, `7d`, `2w`), or since a date or time.
+    #[arg(long, value_parser = parse_when)]
+    pub since: Option<DateTime<Utc>>,
+    /// Traces that started before this long ago, or before a date or time.
+    #[arg(long, value_parser = parse_when)]
+    pub until: Option<DateTime<Utc>>,
+    #[arg(long)]
+    pub workflow: Option<String>,
+    /// Traces in which this agent ran.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// Traces that called this model.
+    #[arg(long)]
+    pub model: Option<String>,
+    #[arg(long, value_enum)]
+    pub status: Option<TraceStatus>,
+    /// At most this many traces, newest first.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+impl TraceQuery {
+    pub fn filter(&self) -> TraceFilter {
+        TraceFilter {
+            since: self.since,
+            until: self.until,
+            workflow: self.workflow.clone(),
+            agent: self.agent.clone(),
+            model: self.model.clone(),
+            status: self.status,
+            limit: self.limit,
+        }
+    }
+}
+
+/// A length of time: a number and a unit, `s`, `m`, `h`, `d` or `w`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: i64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 30m, 2h, 7d"))?;
+    match unit {
+        "s" => Ok(Duration::seconds(n)),
+        "m" => Ok(Duration::minutes(n)),
+        "h" => Ok(Duration::hours(n)),
+        "d" => Ok(Duration::days(n)),
+        "w" => Ok(Duration::weeks(n)),
+        _ => Err(format!("{s:?} has no unit: use s, m, h, d or w (e.g. 7d)")),
+    }
+}
+
+/// A point in time: a duration ago, a date (UTC midnight), or an RFC 3339 time.
+pub fn parse_when(s: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(d) = parse_duration(s) {
+        return Ok(Utc::now() - d);
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+    }
+    Err(format!("{s:?} is not a time: use a duration ago (2h, 7d), a date (2026-11-01) or RFC 3339"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2h").unwrap(), Duration::hours(2));
+        assert_eq!(parse_duration("7d").unwrap(), Duration::days(7));
+        assert!(parse_duration("7").unwrap_err().contains("no unit"));
+        assert!(parse_duration("d").is_err());
+    }
+
+    #[test]
+    fn points_in_time() {
+        let ago = parse_when("1h").unwrap();
+        assert!((Utc::now() - ago - Duration::hours(1)).num_seconds().abs() < 5);
+        assert_eq!(parse_when("2026-11-01").unwrap().to_rfc3339(), "2026-11-01T00:00:00+00:00");
+        assert_eq!(parse_when("2026-11-01T10:00:00+02:00").unwrap().to_rfc3339(), "2026-11-01T08:00:00+00:00");
+        assert!(parse_when("last tuesday").is_err());
+    }
+}
