@@ -3,6 +3,7 @@
 pub mod agents_sdk;
 pub mod import;
 pub mod items;
+pub mod openai_log;
 pub mod otlp;
 
 use chrono::{DateTime, Utc};
