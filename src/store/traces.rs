@@ -475,7 +475,7 @@ impl Totals {
             traces: rows.len(),
             input_tokens: rows.iter().map(|r| r.input_tokens).sum(),
             output_tokens: rows.iter().map(|r| r.output_tokens).sum(),
-            cost_usd: costs.iter().flatten().sum(),
+            cost_usd: costs.iter().flatten().fold(0.0, |a, b| a + b),
             unpriced: costs.iter().zip(rows).filter(|(c, r)| c.is_none() && r.turns > 0).count(),
             latency_p50_ms: pct(0.50),
             latency_p95_ms: pct(0.95),
