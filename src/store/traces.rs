@@ -148,6 +148,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut stats = IngestStats::default();
         let mut touched = BTreeSet::new();
+        // Traces whose model calls changed: only those carry searchable text.
+        let mut text_touched = HashSet::new();
         {
             let mut insert_trace = tx.prepare_cached(
                 "INSERT OR IGNORE INTO traces (id, workflow, group_id, metadata, imported_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -189,6 +191,9 @@ impl Store {
                 let row = SpanRow::of(span)?;
                 if insert_span.execute(&row.params()[..])? == 1 {
                     stats.new_spans += 1;
+                    if span.model_call().is_some() {
+                        text_touched.insert(span.trace_id.as_str());
+                    }
                     continue;
                 }
                 let stored = existing.query_row(params![span.trace_id, span.id], read_span_parts)?;
@@ -199,13 +204,18 @@ impl Store {
                     let row = SpanRow::of(&merged)?;
                     replace_span.execute(&row.params()[..])?;
                     stats.updated_spans += 1;
+                    if merged.model_call().is_some() {
+                        text_touched.insert(span.trace_id.as_str());
+                    }
                 }
             }
             stats.new_traces = new_ids.len();
         }
         for id in &touched {
             refresh_summary(&tx, id)?;
-            refresh_search(&tx, id)?;
+            if text_touched.contains(id.as_str()) {
+                refresh_search(&tx, id)?;
+            }
         }
         tx.commit()?;
         Ok(stats)
