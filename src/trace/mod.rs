@@ -3,6 +3,8 @@
 pub mod agents_sdk;
 pub mod import;
 pub mod items;
+pub mod openai_log;
+pub mod otlp;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

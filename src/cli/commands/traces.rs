@@ -9,13 +9,16 @@ use super::open_store;
 use crate::cli::CliError;
 use crate::cli::query::TraceQuery;
 use crate::report;
+use crate::store::IngestStats;
 use crate::trace::import::{self, Format};
 
 #[derive(Subcommand)]
 pub enum Traces {
-    /// Import trace files (Agents SDK processor JSONL or exporter bodies); format is detected per line.
+    /// Import trace files: Agents SDK processor JSONL or exporter bodies, OTLP/JSON (one request per
+    /// line) or a protobuf request, OpenAI request/response logs; gzip accepted; format detected per line.
     #[command(
-        after_help = "Examples:\n  evals traces import traces.jsonl\n  evals traces import --format agents-export exports/*.jsonl"
+        after_help = "Examples:\n  evals traces import traces.jsonl\n  evals traces import --format agents-export exports/*.jsonl\n  \
+                      evals traces import otel/traces.json.gz openai-requests.jsonl"
     )]
     Import {
         #[arg(required = true)]
@@ -85,27 +88,33 @@ pub fn run(store: &Path, cmd: Traces) -> Result<ExitCode, CliError> {
     }
 }
 
+/// Records ingested per transaction: large enough to amortize the commit, small enough that a
+/// big file never sits in memory whole.
+const IMPORT_CHUNK: usize = 5_000;
+
 fn import_files(store: &Path, files: &[PathBuf], format: Format) -> Result<ExitCode, CliError> {
     let mut s = open_store(store)?;
     let mut bad_lines = 0;
     for file in files {
-        let parsed = import::read_file(file, format)?;
-        for e in &parsed.errors {
-            eprintln!("{}:{}: {}", file.display(), e.line, e.message);
-        }
-        bad_lines += parsed.errors.len();
-        let stats = s.ingest(&parsed.batch)?;
+        let (mut records, mut errors, mut stats) = (0, 0, IngestStats::default());
+        import::read_chunked(file, format, IMPORT_CHUNK, |parsed| {
+            for e in &parsed.errors {
+                eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+            }
+            let added = s.ingest(&parsed.batch)?;
+            records += parsed.records;
+            errors += parsed.errors.len();
+            stats.new_traces += added.new_traces;
+            stats.new_spans += added.new_spans;
+            Ok::<(), CliError>(())
+        })?;
+        bad_lines += errors;
         println!(
-            "{}: {} records, {} new traces, {} new spans{}",
+            "{}: {records} records, {} new traces, {} new spans{}",
             file.display(),
-            parsed.records,
             stats.new_traces,
             stats.new_spans,
-            if parsed.errors.is_empty() {
-                String::new()
-            } else {
-                format!(", {} bad lines skipped", parsed.errors.len())
-            }
+            if errors == 0 { String::new() } else { format!(", {errors} bad lines skipped") }
         );
     }
     if bad_lines > 0 {
