@@ -1,7 +1,8 @@
-//! The capture server behind `evals collect`: the Agents SDK exporter's ingest endpoint, a
-//! recording proxy for the Responses and Chat Completions APIs, and the token, body-limit and
-//! privacy rules every route shares. Writes go through one group-committing writer.
+//! The capture server behind `evals collect`: the Agents SDK exporter's ingest endpoint, OTLP/HTTP
+//! traces and logs, a recording proxy for the Responses and Chat Completions APIs, and the token,
+//! body-limit and privacy rules every route shares. Writes go through one group-committing writer.
 
+mod otlp;
 pub mod privacy;
 mod proxy;
 mod writer;
@@ -76,6 +77,8 @@ struct App {
     privacy: Privacy,
     upstream: String,
     client: reqwest::Client,
+    /// Also the limit for a gzip body once inflated.
+    max_body: usize,
 }
 
 impl App {
@@ -128,9 +131,18 @@ impl Server {
         let totals = Arc::new(Totals::default());
         let (tx, rx) = mpsc::channel(1024);
         let writer = tokio::spawn(writer::run(rx, store, totals.clone()));
-        let app = Arc::new(App { writer: tx, token: opts.token.clone(), privacy: opts.privacy, upstream, client });
+        let app = Arc::new(App {
+            writer: tx,
+            token: opts.token.clone(),
+            privacy: opts.privacy,
+            upstream,
+            client,
+            max_body: opts.max_body,
+        });
         let router = Router::new()
             .route("/v1/traces/ingest", post(ingest))
+            .route("/v1/traces", post(otlp::traces))
+            .route("/v1/logs", post(otlp::logs))
             .route("/v1/responses", post(proxy::responses))
             .route("/v1/chat/completions", post(proxy::chat_completions))
             .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route on evals collect".into()) })

@@ -89,7 +89,9 @@ async fn forward(
     let status = upstream.status();
     let mut response = Response::builder().status(status);
     for (name, value) in upstream.headers() {
-        if !is_hop(name) || name == header::CONTENT_LENGTH {
+        // Without Content-Length the body is sent chunked and read to its end, where the
+        // recording is made (with it, the server would stop polling at the last byte).
+        if !is_hop(name) {
             response = response.header(name, value);
         }
     }

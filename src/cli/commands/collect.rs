@@ -44,6 +44,7 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
         println!("evals collect on {url} (Ctrl-C to stop)");
         println!("  Agents SDK exporter:  BackendSpanExporter(endpoint=\"{url}/v1/traces/ingest\")");
         println!("  model client:         OPENAI_BASE_URL={url}/v1");
+        println!("  OpenTelemetry:        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT={url}/v1/traces");
         stopped().await;
         eprintln!("stopping: finishing requests in flight and committing");
         let totals = server.shutdown().await;
