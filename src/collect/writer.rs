@@ -56,7 +56,7 @@ pub async fn run(mut rx: mpsc::Receiver<Write>, store: Handle, totals: Arc<Total
             }
         }
         let counts = (batch.spans.len() as u64, batch.traces.len() as u64, recordings.len() as u64);
-        let result = store.call(move |s| s.capture(&batch, &recordings)).await;
+        let result = store.call(move |s| s.capture(batch, recordings)).await;
         totals.transactions.fetch_add(1, Ordering::Relaxed);
         let answer = match result {
             Ok(_) => {

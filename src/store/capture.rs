@@ -26,18 +26,15 @@ impl Store {
     /// transaction. A recording whose response id an exported span already has is written into
     /// that span; an exported span whose response id a one-call trace holds takes its content and
     /// the one-call trace is deleted. Re-sent records add nothing.
-    pub fn capture(&mut self, batch: &Batch, recordings: &[(Trace, Span)]) -> Result<IngestStats> {
+    pub fn capture(&mut self, batch: Batch, recordings: Vec<(Trace, Span)>) -> Result<IngestStats> {
         let tx = self.conn.transaction()?;
-        let mut merged = Batch { traces: batch.traces.clone(), spans: Vec::with_capacity(batch.spans.len()) };
+        let mut merged = batch;
         let mut claimed = BTreeSet::new();
         {
             let mut one_call = tx.prepare_cached(&format!(
-                "SELECT trace_id, data FROM spans WHERE response_id = ?1 AND trace_id LIKE '{ONE_CALL_PREFIX}%'"
+                "SELECT trace_id, data FROM spans WHERE response_id = ?1 AND trace_id GLOB '{ONE_CALL_PREFIX}*'"
             ))?;
-            // Exported spans in this batch, by response id, for recordings that arrive with them.
-            let mut in_batch: HashMap<&str, (&str, &str)> = HashMap::new();
-            for span in &batch.spans {
-                let mut span = span.clone();
+            for span in &mut merged.spans {
                 if let SpanData::Model(call) = &mut span.data
                     && let Some(rid) = call.response_id.clone()
                     && !is_one_call(&span.trace_id)
@@ -53,21 +50,25 @@ impl Store {
                         claimed.insert(trace_id);
                     }
                 }
-                merged.spans.push(span);
             }
-            for span in &batch.spans {
-                if let Some(rid) = span.model_call().and_then(|c| c.response_id.as_deref()) {
-                    in_batch.insert(rid, (&span.trace_id, &span.id));
-                }
-            }
+            // Exported spans of this batch by response id, for recordings that arrive with them.
+            let in_batch: HashMap<String, (String, String)> = if recordings.is_empty() {
+                HashMap::new()
+            } else {
+                merged
+                    .spans
+                    .iter()
+                    .filter_map(|s| Some((s.model_call()?.response_id.clone()?, (s.trace_id.clone(), s.id.clone()))))
+                    .collect()
+            };
             let mut exported = tx.prepare_cached(&format!(
-                "SELECT trace_id, id FROM spans WHERE response_id = ?1 AND trace_id NOT LIKE '{ONE_CALL_PREFIX}%' LIMIT 1"
+                "SELECT trace_id, id FROM spans WHERE response_id = ?1 AND NOT trace_id GLOB '{ONE_CALL_PREFIX}*' LIMIT 1"
             ))?;
-            for (trace, span) in recordings {
+            for (trace, mut span) in recordings {
                 let rid = span.model_call().and_then(|c| c.response_id.as_deref());
                 let target: Option<(String, String)> = match rid {
                     Some(rid) => match in_batch.get(rid) {
-                        Some((t, s)) => Some((t.to_string(), s.to_string())),
+                        Some(ids) => Some(ids.clone()),
                         None => exported.query_row([rid], |r| Ok((r.get(0)?, r.get(1)?))).optional()?,
                     },
                     None => None,
@@ -76,15 +77,14 @@ impl Store {
                     Some((trace_id, span_id)) => {
                         // Into the exported span: its ids, tree place and times win; the
                         // recording fills the content.
-                        let mut s = span.clone();
-                        s.trace_id = trace_id;
-                        s.id = span_id;
-                        s.parent_id = None;
-                        merged.spans.push(s);
+                        span.trace_id = trace_id;
+                        span.id = span_id;
+                        span.parent_id = None;
+                        merged.spans.push(span);
                     }
                     None => {
-                        merged.traces.push(trace.clone());
-                        merged.spans.push(span.clone());
+                        merged.traces.push(trace);
+                        merged.spans.push(span);
                     }
                 }
             }
@@ -151,9 +151,9 @@ mod tests {
     fn recording_after_export_fills_the_exported_span() {
         let (_d, mut s) = store();
         let (batch, rec) = exported_and_recorded();
-        s.capture(&batch, &[]).unwrap();
+        s.capture(batch, vec![]).unwrap();
         let before = ids(&s);
-        s.capture(&Batch::default(), &[rec]).unwrap();
+        s.capture(Batch::default(), vec![rec]).unwrap();
         assert_eq!(ids(&s), before, "no one-call trace when the exported span is there");
         assert_eq!(content_turns(&s), 1);
     }
@@ -163,9 +163,9 @@ mod tests {
         let (_d, mut s) = store();
         let (batch, rec) = exported_and_recorded();
         let one_call = rec.0.id.clone();
-        s.capture(&Batch::default(), std::slice::from_ref(&rec)).unwrap();
+        s.capture(Batch::default(), vec![rec]).unwrap();
         assert_eq!(ids(&s), vec![one_call.clone()]);
-        s.capture(&batch, &[]).unwrap();
+        s.capture(batch, vec![]).unwrap();
         assert!(!ids(&s).contains(&one_call), "the one-call trace is merged away");
         assert_eq!(content_turns(&s), 1);
         let trace = s.list_traces(&TraceFilter::default()).unwrap().into_iter().find(|t| t.content_turns == 1).unwrap();
@@ -180,7 +180,7 @@ mod tests {
     fn export_and_recording_in_one_batch_join() {
         let (_d, mut s) = store();
         let (batch, rec) = exported_and_recorded();
-        s.capture(&batch, &[rec]).unwrap();
+        s.capture(batch, vec![rec]).unwrap();
         assert!(ids(&s).iter().all(|id| !is_one_call(id)));
         assert_eq!(content_turns(&s), 1);
     }
@@ -189,7 +189,7 @@ mod tests {
     fn unclaimed_recording_is_a_one_call_trace() {
         let (_d, mut s) = store();
         let (_, rec) = exported_and_recorded();
-        let stats = s.capture(&Batch::default(), &[rec]).unwrap();
+        let stats = s.capture(Batch::default(), vec![rec]).unwrap();
         assert_eq!((stats.new_traces, stats.new_spans), (1, 1));
         assert_eq!(content_turns(&s), 1);
     }
