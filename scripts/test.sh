@@ -6,4 +6,5 @@ cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 cargo test --locked
 ./scripts/demo.sh > /dev/null
+./scripts/interop.sh
 echo "all tests passed"

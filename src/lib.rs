@@ -1,5 +1,6 @@
 //! evals: turn what LLM agents did in production into regression tests.
 pub mod cli;
+pub mod collect;
 pub mod compare;
 pub mod dataset;
 pub mod grade;

@@ -1,5 +1,6 @@
 //! The one place errors become exit codes and hints.
 
+use crate::collect::CollectError;
 use crate::dataset::DatasetError;
 use crate::mock::MockError;
 use crate::run::RunFileError;
@@ -30,6 +31,8 @@ pub enum CliError {
     Mock(#[from] MockError),
     #[error(transparent)]
     RunFile(#[from] RunFileError),
+    #[error(transparent)]
+    Collect(#[from] CollectError),
     /// Bad arguments or environment, said in a sentence.
     #[error("{0}")]
     Usage(String),

@@ -36,6 +36,12 @@ enum Command {
         after_help = "Examples:\n  evals traces import traces.jsonl\n  evals traces list\n  evals traces show trace_1a36"
     )]
     Traces(commands::traces::Traces),
+    /// Capture live: Agents SDK exporter endpoint and a recording proxy for the model API.
+    #[command(after_help = "Examples:\n  evals collect --upstream https://api.openai.com/v1\n  \
+                            evals collect --listen 0.0.0.0:4319 --token \"$EVALS_COLLECT_TOKEN\" --redact\n  \
+                            # then, in the app: OPENAI_BASE_URL=http://127.0.0.1:4319/v1 and\n  \
+                            # BackendSpanExporter(endpoint=\"http://127.0.0.1:4319/v1/traces/ingest\")")]
+    Collect(commands::collect::Args),
     /// Turn a trace into an eval case file under datasets/.
     #[command(after_help = "Examples:\n  evals promote trace_1a366e09 --dataset weather\n  \
                             evals promote trace_6a4a --dataset weather --verdict fail --failure wrong_handoff --note \"should answer itself\"")]
@@ -60,6 +66,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Traces(t) => commands::traces::run(&cli.store, t),
+        Command::Collect(a) => commands::collect::run(&cli.store, a),
         Command::Promote(a) => commands::promote::run(&cli.store, a),
         Command::Mock(a) => commands::mock::run(a),
         Command::Run(a) => commands::run::run(&cli.store, a),

@@ -180,6 +180,22 @@ pub fn scan(text: &str) -> Vec<Match> {
     kept
 }
 
+/// `text` with every sensitive value replaced by its kind's unnumbered placeholder (`<EMAIL>`).
+/// Stateless, so a value is masked the same way in every request of a live capture.
+pub fn mask(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for m in scan(text) {
+        out.push_str(&text[last..m.start]);
+        out.push('<');
+        out.push_str(m.kind.placeholder());
+        out.push('>');
+        last = m.end;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
 /// Replaces values with placeholders, the same value always with the same placeholder, and
 /// collects findings by location.
 #[derive(Default)]
@@ -284,6 +300,14 @@ mod tests {
         assert_eq!(f.len(), 2);
         assert_eq!(f.iter().map(|f| f.count).sum::<usize>(), 3);
         assert!(f.iter().all(|f| !f.location.contains('@')));
+    }
+
+    #[test]
+    fn mask_is_stateless_and_typed() {
+        let text = "mail ann@x.org, card 4111 1111 1111 1111, key sk-proj-abcdefghijklmnopqrstuvwxyz012345";
+        assert_eq!(mask(text), "mail <EMAIL>, card <CARD>, key <API_KEY>");
+        assert_eq!(mask(&mask(text)), mask(text));
+        assert_eq!(mask("nothing here"), "nothing here");
     }
 
     #[test]

@@ -3,10 +3,12 @@
 
 mod actor;
 mod cache;
+mod capture;
 mod runs;
 mod traces;
 
 pub use actor::Handle;
+pub use capture::one_call_trace_id;
 pub use traces::{IngestStats, PruneStats, Totals, TraceFilter, TraceStatus, TraceSummary};
 
 use std::path::{Path, PathBuf};

@@ -144,8 +144,16 @@ impl Store {
     /// Write a batch in one transaction. Records already stored are merged, never duplicated,
     /// so re-sent exports and re-imported files add nothing.
     pub fn ingest(&mut self, batch: &Batch) -> Result<IngestStats> {
-        let now = micros(Utc::now());
         let tx = self.conn.transaction()?;
+        let stats = Self::ingest_in(&tx, batch)?;
+        tx.commit()?;
+        Ok(stats)
+    }
+
+    /// The body of [`Store::ingest`], inside a transaction the caller commits (so capture can join
+    /// proxy recordings in the same transaction).
+    pub(super) fn ingest_in(tx: &rusqlite::Transaction, batch: &Batch) -> Result<IngestStats> {
+        let now = micros(Utc::now());
         let mut stats = IngestStats::default();
         let mut touched = BTreeSet::new();
         // Traces whose model calls changed: only those carry searchable text.
@@ -212,12 +220,11 @@ impl Store {
             stats.new_traces = new_ids.len();
         }
         for id in &touched {
-            refresh_summary(&tx, id)?;
+            refresh_summary(tx, id)?;
             if text_touched.contains(id.as_str()) {
-                refresh_search(&tx, id)?;
+                refresh_search(tx, id)?;
             }
         }
-        tx.commit()?;
         Ok(stats)
     }
 

@@ -1,5 +1,6 @@
 //! One file per command.
 
+pub mod collect;
 pub mod diff;
 pub mod mock;
 pub mod promote;

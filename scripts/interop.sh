@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Interop with the real clients: an `openai-agents` app with a function tool and a handoff runs
+# against `evals mock` through `evals collect`, once exporting with the SDK's HTTP exporter and
+# once with OpenInference over OTLP; its model calls go through the collect proxy both times.
+# The CLI must then show complete traces that promote and replay. Needs Python 3.11 and PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=.venv/interop
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import agents, openinference.instrumentation.openai_agents, opentelemetry.exporter.otlp.proto.http' 2>/dev/null; then
+  python3.11 -m venv "$venv" 2>/dev/null || python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    openai-agents==0.24.0 openinference-instrumentation-openai-agents==2.6.0 \
+    opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2
+fi
+cargo build --locked --quiet --bin evals
+evals="$PWD/target/debug/evals"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Start a server in the background; set `url` to the first http:// URL it announces.
+start() {
+  local log=$1; shift
+  "$@" > "$log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do
+    url=$(grep -o 'http://[0-9.:]*' "$log" | head -1 || true)
+    [ -n "$url" ] && return
+    sleep 0.1
+  done
+  echo "server did not start: $(cat "$log")" >&2
+  exit 1
+}
+
+start "$work/mock.log" "$evals" mock --listen 127.0.0.1:0
+mock=$url
+token=interop-$RANDOM$RANDOM
+for mode in exporter otlp; do
+  mkdir -p "$work/$mode"
+  export EVALS_STORE="$work/$mode/evals.db"
+  start "$work/$mode/collect.log" "$evals" collect --listen 127.0.0.1:0 --upstream "$mock/v1" --token "$token"
+  collect=$url
+  OPENAI_AGENTS_DISABLE_TRACING=0 "$venv/bin/python" scripts/interop/agent.py "$mode" "$collect" "$token"
+  # Stop collect (SIGTERM commits everything) before checking the store.
+  kill -TERM "${pids[-1]}"
+  wait "${pids[-1]}" || { echo "collect did not stop cleanly:"; cat "$work/$mode/collect.log"; exit 1; }
+  unset 'pids[-1]'
+  if grep -q "sk-interop-upstream" "$EVALS_STORE"* "$work/$mode/collect.log"; then
+    echo "the upstream key leaked into the store or the log" >&2
+    exit 1
+  fi
+  "$venv/bin/python" scripts/interop/check.py "$evals" "$work/$mode" "$mode"
+done
+echo "interop passed"

@@ -1,0 +1,83 @@
+//! `evals collect`: run the capture server until Ctrl-C or SIGTERM, then commit and stop.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::{open_store, runtime};
+use crate::cli::CliError;
+use crate::collect::{DEFAULT_UPSTREAM, Options, Privacy, Server, Totals};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Address to listen on; anything but loopback needs --token.
+    #[arg(long, default_value = "127.0.0.1:4319")]
+    listen: SocketAddr,
+    /// The model API the proxy forwards to, as a base URL like OPENAI_BASE_URL.
+    #[arg(long, env = "EVALS_UPSTREAM", default_value = DEFAULT_UPSTREAM)]
+    upstream: String,
+    /// Token every request must present (header X-Evals-Token, or the exporter's bearer key).
+    #[arg(long, env = "EVALS_COLLECT_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Largest request body accepted, in bytes (larger ones get 413).
+    #[arg(long, default_value_t = 32 << 20)]
+    max_body: usize,
+    /// Mask e-mails, phone numbers, card numbers and secrets before anything is stored.
+    #[arg(long, conflicts_with = "no_content")]
+    redact: bool,
+    /// Store structure, models, tokens and timings only: no text at all.
+    #[arg(long)]
+    no_content: bool,
+}
+
+pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
+    let privacy = match (a.redact, a.no_content) {
+        (true, _) => Privacy::Redact,
+        (_, true) => Privacy::NoContent,
+        _ => Privacy::Keep,
+    };
+    let opts = Options { listen: a.listen, upstream: a.upstream, token: a.token, max_body: a.max_body, privacy };
+    let store = open_store(store)?;
+    runtime()?.block_on(async {
+        let server = Server::start(opts, store).await?;
+        let url = server.url();
+        println!("evals collect on {url} (Ctrl-C to stop)");
+        println!("  Agents SDK exporter:  BackendSpanExporter(endpoint=\"{url}/v1/traces/ingest\")");
+        println!("  model client:         OPENAI_BASE_URL={url}/v1");
+        println!("  OpenTelemetry:        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT={url}/v1/traces");
+        stopped().await;
+        eprintln!("stopping: finishing requests in flight and committing");
+        let totals = server.shutdown().await;
+        println!(
+            "stored {} spans, {} trace records and {} model calls in {} transactions",
+            Totals::get(&totals.spans),
+            Totals::get(&totals.traces),
+            Totals::get(&totals.recordings),
+            Totals::get(&totals.transactions)
+        );
+        if Totals::get(&totals.failed) > 0 {
+            return Err(CliError::Io(format!("{} records could not be stored", Totals::get(&totals.failed))));
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Ctrl-C, or SIGTERM where there is one (service managers, `kill`).
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,458 @@
+//! The recording proxy: forwards `/v1/responses` and `/v1/chat/completions` to the upstream,
+//! passes the answer back as it arrives (server-sent events event by event), and records the
+//! reconstructed final response once the body has been passed through.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderName, StatusCode, Uri, header};
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
+use serde_json::{Map, Value, json};
+
+use super::{App, TOKEN_HEADER, body_error, error, writer};
+use crate::store::one_call_trace_id;
+use crate::trace::agents_sdk::call_from_response;
+use crate::trace::items::{chat_assistant_items, from_chat_messages, tool_from_chat};
+use crate::trace::{ModelApi, ModelCall, Span, SpanData, SpanError, Trace, Usage};
+
+/// Headers that describe one hop, not the request; plus the collect token, which is ours.
+const HOP_HEADERS: &[&str] = &[
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "content-length",
+    // Asking for an identity body keeps it readable for the recording.
+    "accept-encoding",
+    TOKEN_HEADER,
+];
+
+pub async fn responses(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    forward(ModelApi::Responses, app, uri, headers, body).await
+}
+
+pub async fn chat_completions(
+    State(app): State<Arc<App>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    forward(ModelApi::ChatCompletions, app, uri, headers, body).await
+}
+
+async fn forward(
+    api: ModelApi,
+    app: Arc<App>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let started = Utc::now();
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => return body_error(e),
+    };
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(_) => return error(StatusCode::BAD_REQUEST, "request body must be a JSON object".into()),
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("request body is not JSON: {e}")),
+    };
+    let path = match api {
+        ModelApi::Responses => "responses",
+        ModelApi::ChatCompletions => "chat/completions",
+    };
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let mut outgoing = app.client.post(format!("{}/{path}{query}", app.upstream)).body(body);
+    for (name, value) in &headers {
+        if !is_hop(name) {
+            outgoing = outgoing.header(name, value);
+        }
+    }
+    let upstream = match outgoing.send().await {
+        Ok(r) => r,
+        Err(e) => return error(StatusCode::BAD_GATEWAY, format!("upstream {} unreachable: {e}", app.upstream)),
+    };
+    let status = upstream.status();
+    let mut response = Response::builder().status(status);
+    for (name, value) in upstream.headers() {
+        // Without Content-Length the body is sent chunked and read to its end, where the
+        // recording is made (with it, the server would stop polling at the last byte).
+        if !is_hop(name) {
+            response = response.header(name, value);
+        }
+    }
+    let streamed = upstream
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    // Errors go back as they came and are not recorded.
+    let recorder = status.is_success().then(|| Recorder::new(api, streamed));
+    let finish = Finish { api, request, started, app };
+    let body = Body::from_stream(tee(upstream.bytes_stream(), recorder, finish));
+    response.body(body).unwrap_or_else(|e| error(StatusCode::BAD_GATEWAY, format!("bad upstream response: {e}")))
+}
+
+fn is_hop(name: &HeaderName) -> bool {
+    HOP_HEADERS.contains(&name.as_str())
+}
+
+/// What is needed to turn the final response into a recording.
+struct Finish {
+    api: ModelApi,
+    request: Value,
+    started: DateTime<Utc>,
+    app: Arc<App>,
+}
+
+/// Pass every chunk on as it comes, feeding the recorder; when the upstream body ends, hand the
+/// recording to the writer.
+fn tee(
+    upstream: impl Stream<Item = reqwest::Result<Bytes>> + Send + 'static,
+    recorder: Option<Recorder>,
+    finish: Finish,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    let state = (Box::pin(upstream), recorder, Some(finish));
+    futures_util::stream::unfold(state, |(mut upstream, mut recorder, mut finish)| async move {
+        match upstream.next().await {
+            Some(Ok(chunk)) => {
+                if let Some(r) = &mut recorder {
+                    r.feed(&chunk);
+                }
+                Some((Ok(chunk), (upstream, recorder, finish)))
+            }
+            Some(Err(e)) => {
+                // A broken upstream body ends the stream; nothing complete to record.
+                finish = None;
+                Some((Err(std::io::Error::other(e)), (upstream, None, finish)))
+            }
+            None => {
+                if let (Some(r), Some(f)) = (recorder, finish.take())
+                    && let Some(response) = r.finish()
+                {
+                    let mut recording = recording(f.api, &f.request, &response, f.started, Utc::now());
+                    f.app.privacy.trace(&mut recording.0);
+                    f.app.privacy.span(&mut recording.1);
+                    let write = writer::Write { batch: Default::default(), recording: Some(recording), done: None };
+                    if f.app.writer.send(write).await.is_err() {
+                        eprintln!("collect: shutting down, a model call was not recorded");
+                    }
+                }
+                None
+            }
+        }
+    })
+}
+
+/// Rebuilds the final response from what passed through.
+enum Recorder {
+    Json(Vec<u8>),
+    Sse { pending: Vec<u8>, data: String, events: Events },
+}
+
+enum Events {
+    /// The Responses API ends its stream with the whole response.
+    Responses(Option<Value>),
+    Chat(ChatAccumulator),
+}
+
+impl Recorder {
+    fn new(api: ModelApi, streamed: bool) -> Recorder {
+        if !streamed {
+            return Recorder::Json(Vec::new());
+        }
+        let events = match api {
+            ModelApi::Responses => Events::Responses(None),
+            ModelApi::ChatCompletions => Events::Chat(ChatAccumulator::default()),
+        };
+        Recorder::Sse { pending: Vec::new(), data: String::new(), events }
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        match self {
+            Recorder::Json(buf) => buf.extend_from_slice(chunk),
+            Recorder::Sse { pending, data, events } => {
+                pending.extend_from_slice(chunk);
+                while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=end).collect();
+                    let line = String::from_utf8_lossy(&line);
+                    let line = line.trim_end_matches(['\n', '\r']);
+                    if line.is_empty() {
+                        if !data.is_empty() {
+                            events.event(data);
+                            data.clear();
+                        }
+                    } else if let Some(d) = line.strip_prefix("data:") {
+                        if !data.is_empty() {
+                            data.push('\n');
+                        }
+                        data.push_str(d.strip_prefix(' ').unwrap_or(d));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The final response in the API's own shape (a Response, or a chat completion).
+    fn finish(self) -> Option<Value> {
+        match self {
+            Recorder::Json(buf) => serde_json::from_slice(&buf).ok().filter(Value::is_object),
+            Recorder::Sse { data, mut events, .. } => {
+                if !data.is_empty() {
+                    events.event(&data);
+                }
+                match events {
+                    Events::Responses(last) => last,
+                    Events::Chat(acc) => acc.completion(),
+                }
+            }
+        }
+    }
+}
+
+impl Events {
+    fn event(&mut self, data: &str) {
+        let Ok(v) = serde_json::from_str::<Value>(data) else { return };
+        match self {
+            Events::Responses(last) => {
+                if matches!(
+                    v.get("type").and_then(Value::as_str),
+                    Some("response.completed" | "response.incomplete" | "response.failed")
+                ) {
+                    *last = v.get("response").cloned();
+                }
+            }
+            Events::Chat(acc) => acc.chunk(&v),
+        }
+    }
+}
+
+/// A streamed chat completion, put back together from its chunks.
+#[derive(Default)]
+struct ChatAccumulator {
+    id: Option<String>,
+    model: Option<String>,
+    text: String,
+    /// By index: id, name, arguments.
+    tool_calls: Vec<(String, String, String)>,
+    usage: Option<Value>,
+    seen: bool,
+}
+
+impl ChatAccumulator {
+    fn chunk(&mut self, v: &Value) {
+        self.seen = true;
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        self.id = self.id.take().or_else(|| s("id"));
+        self.model = self.model.take().or_else(|| s("model"));
+        if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
+            self.usage = Some(u.clone());
+        }
+        let Some(delta) = v.pointer("/choices/0/delta") else { return };
+        if let Some(t) = delta.get("content").and_then(Value::as_str) {
+            self.text.push_str(t);
+        }
+        for call in delta.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
+            let i = call.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+            if self.tool_calls.len() <= i {
+                self.tool_calls.resize(i + 1, Default::default());
+            }
+            let slot = &mut self.tool_calls[i];
+            let part = |p: &str| call.pointer(p).and_then(Value::as_str).unwrap_or_default();
+            slot.0.push_str(part("/id"));
+            slot.1.push_str(part("/function/name"));
+            slot.2.push_str(part("/function/arguments"));
+        }
+    }
+
+    fn completion(self) -> Option<Value> {
+        if !self.seen {
+            return None;
+        }
+        let calls: Vec<Value> = self
+            .tool_calls
+            .into_iter()
+            .map(
+                |(id, name, args)| json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}}),
+            )
+            .collect();
+        let mut message = json!({"role": "assistant", "content": self.text});
+        if !calls.is_empty() {
+            message["tool_calls"] = Value::Array(calls);
+        }
+        Some(json!({"id": self.id, "object": "chat.completion", "model": self.model,
+            "choices": [{"index": 0, "message": message}], "usage": self.usage}))
+    }
+}
+
+/// Request settings of a chat completion kept as call params, in the Responses vocabulary.
+const CHAT_PARAMS: &[(&str, &str)] = &[
+    ("temperature", "temperature"),
+    ("top_p", "top_p"),
+    ("tool_choice", "tool_choice"),
+    ("parallel_tool_calls", "parallel_tool_calls"),
+    ("max_tokens", "max_output_tokens"),
+    ("max_completion_tokens", "max_output_tokens"),
+    ("response_format", "response_format"),
+];
+
+/// The recorded call as a one-call trace; the store moves it into the exported `response` span
+/// with the same response id when there is one.
+fn recording(
+    api: ModelApi,
+    request: &Value,
+    response: &Value,
+    started: DateTime<Utc>,
+    ended: DateTime<Utc>,
+) -> (Trace, Span) {
+    let mut call = match api {
+        ModelApi::Responses => call_from_response(response, request.get("input")),
+        ModelApi::ChatCompletions => chat_call(request, response),
+    };
+    let from_request = |k: &str| request.get(k).and_then(Value::as_str).map(str::to_string);
+    call.model = call.model.or_else(|| from_request("model"));
+    if api == ModelApi::Responses {
+        call.instructions = call.instructions.or_else(|| from_request("instructions"));
+        if call.tools.is_empty() {
+            call.tools = request.get("tools").and_then(Value::as_array).cloned().unwrap_or_default();
+        }
+    }
+    let response_id =
+        call.response_id.get_or_insert_with(|| format!("unidentified_{:016x}", fastrand::u64(..))).clone();
+    let failed = response.get("error").filter(|e| !e.is_null());
+    let trace = Trace {
+        id: one_call_trace_id(&response_id),
+        workflow: Some("model call".into()),
+        group_id: None,
+        metadata: None,
+    };
+    let span = Span {
+        trace_id: trace.id.clone(),
+        id: format!("span_{response_id}"),
+        parent_id: None,
+        started_at: Some(started),
+        ended_at: Some(ended),
+        error: failed.map(|e| SpanError {
+            message: e.get("message").and_then(Value::as_str).unwrap_or("model call failed").to_string(),
+            data: Some(e.clone()),
+        }),
+        data: SpanData::Model(Box::new(call)),
+    };
+    (trace, span)
+}
+
+fn chat_call(request: &Value, response: &Value) -> ModelCall {
+    let messages = request.get("messages").and_then(Value::as_array).cloned().unwrap_or_default();
+    let (instructions, input) = from_chat_messages(&messages);
+    let output = response.pointer("/choices/0/message").map(chat_assistant_items).unwrap_or_default();
+    let mut params = Map::new();
+    for (from, to) in CHAT_PARAMS {
+        if let Some(v) = request.get(*from).filter(|v| !v.is_null()) {
+            params.insert((*to).to_string(), v.clone());
+        }
+    }
+    ModelCall {
+        api: ModelApi::ChatCompletions,
+        response_id: response.get("id").and_then(Value::as_str).map(str::to_string),
+        model: response.get("model").and_then(Value::as_str).map(str::to_string),
+        instructions,
+        input: Some(input),
+        output: Some(output),
+        tools: request
+            .get("tools")
+            .and_then(Value::as_array)
+            .map(|t| t.iter().map(tool_from_chat).collect())
+            .unwrap_or_default(),
+        params,
+        usage: response.get("usage").and_then(Usage::from_json),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn openai_sdk_lines() -> Vec<Value> {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/openai-sdk/requests_responses.jsonl"
+        ))
+        .unwrap();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    fn record(api: ModelApi, streamed: bool, request: &Value, chunks: &[&[u8]]) -> (Trace, Span) {
+        let mut r = Recorder::new(api, streamed);
+        chunks.iter().for_each(|c| r.feed(c));
+        let response = r.finish().expect("a final response");
+        recording(api, request, &response, Utc::now(), Utc::now())
+    }
+
+    #[test]
+    fn json_answers_of_both_apis_are_recorded_from_the_real_sdk_requests() {
+        for line in openai_sdk_lines() {
+            let api = if line["endpoint"] == "/v1/responses" { ModelApi::Responses } else { ModelApi::ChatCompletions };
+            let body = line["response"].to_string();
+            let (trace, span) = record(api, false, &line["request"], &[body.as_bytes()]);
+            let call = span.model_call().unwrap();
+            assert!(call.has_content(), "{line}");
+            assert_eq!(call.response_id.as_deref(), line["response"]["id"].as_str());
+            assert_eq!(trace.id, one_call_trace_id(call.response_id.as_deref().unwrap()));
+            assert!(call.usage.is_some());
+            assert!(!call.input.as_ref().unwrap().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_responses_stream_split_anywhere_records_the_completed_response() {
+        let response = json!({"id": "resp_1", "model": "m", "output": [{"type": "message", "role": "assistant",
+            "content": [{"type": "output_text", "text": "HI"}]}], "usage": {"input_tokens": 1, "output_tokens": 1}});
+        let sse = crate::mock::server::sse_events(&response);
+        let bytes = sse.as_bytes();
+        for split in [1, 7, 100, bytes.len() / 2] {
+            let chunks: Vec<&[u8]> = bytes.chunks(split).collect();
+            let (_, span) = record(ModelApi::Responses, true, &json!({"model": "m", "input": "hi"}), &chunks);
+            let call = span.model_call().unwrap();
+            assert_eq!(crate::trace::items::output_text(call.output.as_ref().unwrap()), "HI");
+            assert_eq!(call.input.as_ref().unwrap()[0]["content"], json!("hi"));
+        }
+    }
+
+    #[test]
+    fn a_chat_stream_is_put_back_together() {
+        let chunks = [
+            r#"data: {"id":"chatcmpl-1","model":"gpt-x","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"}}]}"#,
+            r#"data: {"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":"lo"}}]}"#,
+            r#"data: {"id":"chatcmpl-1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","function":{"name":"get_weather","arguments":"{\"ci"}}]}}]}"#,
+            r#"data: {"id":"chatcmpl-1","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"ty\":\"Paris\"}"}}]}}]}"#,
+            r#"data: {"id":"chatcmpl-1","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":2}}"#,
+            "data: [DONE]",
+        ]
+        .map(|c| format!("{c}\r\n\r\n"));
+        let chunks: Vec<&[u8]> = chunks.iter().map(|c| c.as_bytes()).collect();
+        let request = json!({"model": "gpt-x", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "weather?"}]});
+        let (_, span) = record(ModelApi::ChatCompletions, true, &request, &chunks);
+        let call = span.model_call().unwrap();
+        let out = call.output.as_ref().unwrap();
+        assert_eq!(crate::trace::items::output_text(out), "Hello");
+        let calls = crate::trace::items::function_calls(out);
+        assert_eq!((calls[0].name.as_str(), calls[0].arguments.as_str()), ("get_weather", "{\"city\":\"Paris\"}"));
+        assert_eq!(call.instructions.as_deref(), Some("Be brief."));
+        assert_eq!(call.usage.unwrap().total(), 7);
+        assert_eq!(call.response_id.as_deref(), Some("chatcmpl-1"));
+    }
+}

@@ -1,0 +1,201 @@
+//! Live capture writes: exported records and proxy recordings in one transaction, each recorded
+//! model call joined to the exported `response` span with the same response id, whichever came first.
+
+use std::collections::{BTreeSet, HashMap};
+
+use rusqlite::OptionalExtension;
+
+use super::traces::IngestStats;
+use super::{Result, Store, StoreError};
+use crate::trace::{Batch, Span, SpanData, Trace};
+
+/// Trace ids of model calls recorded by the proxy that no exported trace has claimed (yet).
+pub const ONE_CALL_PREFIX: &str = "call_trace_";
+
+/// The one-call trace a recorded response lives in until an exported span claims it.
+pub fn one_call_trace_id(response_id: &str) -> String {
+    format!("{ONE_CALL_PREFIX}{response_id}")
+}
+
+fn is_one_call(trace_id: &str) -> bool {
+    trace_id.starts_with(ONE_CALL_PREFIX)
+}
+
+impl Store {
+    /// Write `batch` and the proxy's `recordings` (model spans in their one-call traces) in one
+    /// transaction. A recording whose response id an exported span already has is written into
+    /// that span; an exported span whose response id a one-call trace holds takes its content and
+    /// the one-call trace is deleted. Re-sent records add nothing.
+    pub fn capture(&mut self, batch: Batch, recordings: Vec<(Trace, Span)>) -> Result<IngestStats> {
+        let tx = self.conn.transaction()?;
+        let mut merged = batch;
+        let mut claimed = BTreeSet::new();
+        {
+            let mut one_call = tx.prepare_cached(&format!(
+                "SELECT trace_id, data FROM spans WHERE response_id = ?1 AND trace_id GLOB '{ONE_CALL_PREFIX}*'"
+            ))?;
+            for span in &mut merged.spans {
+                if let SpanData::Model(call) = &mut span.data
+                    && let Some(rid) = call.response_id.clone()
+                    && !is_one_call(&span.trace_id)
+                {
+                    let found: Option<(String, String)> =
+                        one_call.query_row([&rid], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+                    if let Some((trace_id, data)) = found {
+                        let data: SpanData = serde_json::from_str(&data)
+                            .map_err(|e| StoreError::Corrupt(format!("span of {trace_id}: {e}")))?;
+                        if let SpanData::Model(recorded) = data {
+                            call.merge(&recorded);
+                        }
+                        claimed.insert(trace_id);
+                    }
+                }
+            }
+            // Exported spans of this batch by response id, for recordings that arrive with them.
+            let in_batch: HashMap<String, (String, String)> = if recordings.is_empty() {
+                HashMap::new()
+            } else {
+                merged
+                    .spans
+                    .iter()
+                    .filter_map(|s| Some((s.model_call()?.response_id.clone()?, (s.trace_id.clone(), s.id.clone()))))
+                    .collect()
+            };
+            let mut exported = tx.prepare_cached(&format!(
+                "SELECT trace_id, id FROM spans WHERE response_id = ?1 AND NOT trace_id GLOB '{ONE_CALL_PREFIX}*' LIMIT 1"
+            ))?;
+            for (trace, mut span) in recordings {
+                let rid = span.model_call().and_then(|c| c.response_id.as_deref());
+                let target: Option<(String, String)> = match rid {
+                    Some(rid) => match in_batch.get(rid) {
+                        Some(ids) => Some(ids.clone()),
+                        None => exported.query_row([rid], |r| Ok((r.get(0)?, r.get(1)?))).optional()?,
+                    },
+                    None => None,
+                };
+                match target {
+                    Some((trace_id, span_id)) => {
+                        // Into the exported span: its ids, tree place and times win; the
+                        // recording fills the content.
+                        span.trace_id = trace_id;
+                        span.id = span_id;
+                        span.parent_id = None;
+                        merged.spans.push(span);
+                    }
+                    None => {
+                        merged.traces.push(trace);
+                        merged.spans.push(span);
+                    }
+                }
+            }
+        }
+        let stats = Self::ingest_in(&tx, &merged)?;
+        for trace_id in &claimed {
+            // The one-call trace's text now belongs to the exported trace, so its search row goes too.
+            tx.execute(
+                "DELETE FROM trace_text WHERE rowid = (SELECT search_rowid FROM traces WHERE id = ?1)",
+                [trace_id],
+            )?;
+            tx.execute("DELETE FROM spans WHERE trace_id = ?1", [trace_id])?;
+            tx.execute("DELETE FROM traces WHERE id = ?1", [trace_id])?;
+        }
+        tx.commit()?;
+        Ok(stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::TraceFilter;
+    use crate::trace::agents_sdk::{call_from_response, parse_export_body};
+    use serde_json::{Value, json};
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("e.db")).unwrap();
+        (dir, s)
+    }
+
+    /// The first exporter body of the fixture, and a recording of its first model call.
+    fn exported_and_recorded() -> (Batch, (Trace, Span)) {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/agents-sdk/agents_ingest.jsonl"
+        ))
+        .unwrap();
+        let body: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        let batch = parse_export_body(&body).unwrap();
+        let rid = batch.spans.iter().find_map(|s| s.model_call()?.response_id.clone()).unwrap();
+        let response = json!({"id": rid, "model": "fake-model", "instructions": "Be brief.",
+            "output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "SUNNY"}]}],
+            "usage": {"input_tokens": 3, "output_tokens": 1}});
+        let call = call_from_response(&response, Some(&json!("weather?")));
+        let trace_id = one_call_trace_id(&rid);
+        let span = Span {
+            trace_id: trace_id.clone(),
+            id: format!("span_{rid}"),
+            parent_id: None,
+            started_at: None,
+            ended_at: None,
+            data: SpanData::Model(Box::new(call)),
+            error: None,
+        };
+        (batch, (Trace::bare(trace_id), span))
+    }
+
+    fn ids(s: &Store) -> Vec<String> {
+        s.list_traces(&TraceFilter::default()).unwrap().into_iter().map(|t| t.id).collect()
+    }
+
+    fn content_turns(s: &Store) -> u64 {
+        s.list_traces(&TraceFilter::default()).unwrap().iter().map(|t| t.content_turns).sum()
+    }
+
+    #[test]
+    fn recording_after_export_fills_the_exported_span() {
+        let (_d, mut s) = store();
+        let (batch, rec) = exported_and_recorded();
+        s.capture(batch, vec![]).unwrap();
+        let before = ids(&s);
+        s.capture(Batch::default(), vec![rec]).unwrap();
+        assert_eq!(ids(&s), before, "no one-call trace when the exported span is there");
+        assert_eq!(content_turns(&s), 1);
+    }
+
+    #[test]
+    fn export_after_recording_claims_the_one_call_trace() {
+        let (_d, mut s) = store();
+        let (batch, rec) = exported_and_recorded();
+        let one_call = rec.0.id.clone();
+        s.capture(Batch::default(), vec![rec]).unwrap();
+        assert_eq!(ids(&s), vec![one_call.clone()]);
+        s.capture(batch, vec![]).unwrap();
+        assert!(!ids(&s).contains(&one_call), "the one-call trace is merged away");
+        assert_eq!(content_turns(&s), 1);
+        let trace = s.list_traces(&TraceFilter::default()).unwrap().into_iter().find(|t| t.content_turns == 1).unwrap();
+        let (_, spans) = s.load_trace(&trace.id).unwrap();
+        let call = spans.iter().find_map(Span::model_call).unwrap();
+        assert_eq!(call.instructions.as_deref(), Some("Be brief."));
+        // Exported usage wins over the recording's.
+        assert_ne!(call.usage.unwrap().input_tokens, 3);
+    }
+
+    #[test]
+    fn export_and_recording_in_one_batch_join() {
+        let (_d, mut s) = store();
+        let (batch, rec) = exported_and_recorded();
+        s.capture(batch, vec![rec]).unwrap();
+        assert!(ids(&s).iter().all(|id| !is_one_call(id)));
+        assert_eq!(content_turns(&s), 1);
+    }
+
+    #[test]
+    fn unclaimed_recording_is_a_one_call_trace() {
+        let (_d, mut s) = store();
+        let (_, rec) = exported_and_recorded();
+        let stats = s.capture(Batch::default(), vec![rec]).unwrap();
+        assert_eq!((stats.new_traces, stats.new_spans), (1, 1));
+        assert_eq!(content_turns(&s), 1);
+    }
+}
