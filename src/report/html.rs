@@ -22,7 +22,7 @@ const SCRIPT: &str = r#"(function(){
 var boxes=[].slice.call(document.querySelectorAll('.filters input'));
 var cases=[].slice.call(document.querySelectorAll('.case'));
 function apply(){
-  var on={};boxes.forEach(function(b){if(b.checked)on[b.value]=1;});
+  var on={};boxes.forEach(function(b){b.defaultChecked=b.checked;if(b.checked)on[b.value]=1;});
   var shown=0;
   cases.forEach(function(c){var v=!!on[c.dataset.class];c.hidden=!v;if(v)shown++;});
   document.getElementById('shown').textContent=shown+' of '+cases.length+' cases shown';

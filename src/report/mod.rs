@@ -56,7 +56,11 @@ impl Format {
 
 /// Colour for the terminal: only on a TTY, and never when `NO_COLOR` is set (no-color.org).
 pub fn use_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    color_for(std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR"))
+}
+
+fn color_for(tty: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    tty && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// `0.5` as `50.0%`.
@@ -146,6 +150,15 @@ mod tests {
     fn table_aligns_columns() {
         let t = table(&["A", "N"], &[vec!["long".into(), "5".into()], vec!["x".into(), "123".into()]], &[1]);
         assert_eq!(t, "A       N\nlong    5\nx     123\n");
+    }
+
+    #[test]
+    fn colour_only_on_a_tty_without_no_color() {
+        assert!(color_for(true, None));
+        assert!(!color_for(false, None));
+        assert!(!color_for(true, Some("1".into())));
+        // An empty NO_COLOR does not count (no-color.org).
+        assert!(color_for(true, Some("".into())));
     }
 
     #[test]
