@@ -153,8 +153,14 @@ pub fn comparison(cmp: &Comparison, paint: Paint) -> String {
     for mode in &cmp.new_failure_modes {
         out.push_str(&paint.red(&format!("  new failure mode: {mode} fails now and did not fail in the baseline\n")));
     }
-    let groups: Vec<_> =
-        cmp.by_failure.iter().map(|g| ("failure", g)).chain(cmp.by_tag.iter().map(|g| ("tag", g))).collect();
+    // Only groups that fail somewhere: the terminal is for what needs a look.
+    let groups: Vec<_> = cmp
+        .by_failure
+        .iter()
+        .map(|g| ("failure", g))
+        .chain(cmp.by_tag.iter().map(|g| ("tag", g)))
+        .filter(|(_, g)| g.base.failed + g.current.failed > 0)
+        .collect();
     if !groups.is_empty() {
         let rows: Vec<Vec<String>> = groups
             .iter()
