@@ -57,12 +57,9 @@ pub struct JsonChange {
     pub current: Option<serde_json::Value>,
 }
 
-/// Everything that differs between two outputs of one case.
+/// What differs between two outputs of one case, beyond the line diff.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OutputDiff {
-    /// Unified line diff with three lines of context.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub lines: Vec<Hunk>,
     /// The whole text as word runs, for an inline view.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub words: Vec<DiffLine>,
@@ -77,8 +74,9 @@ pub struct OutputDiff {
     pub truncated: bool,
 }
 
-/// The diff of two outputs, or `None` when text and tool calls are the same.
-pub fn outputs(base: &Output, current: &Output) -> Option<OutputDiff> {
+/// The unified line diff (three lines of context) and the other diffs of two outputs, or `None`
+/// when text and tool calls are the same.
+pub fn outputs(base: &Output, current: &Output) -> Option<(Vec<Hunk>, OutputDiff)> {
     let calls =
         |o: &Output| -> Vec<String> { o.tool_calls.iter().map(|c| format!("{}({})", c.name, c.arguments)).collect() };
     let (bc, cc) = (calls(base), calls(current));
@@ -87,8 +85,9 @@ pub fn outputs(base: &Output, current: &Output) -> Option<OutputDiff> {
     }
     let deadline = Instant::now() + DIFF_TIMEOUT;
     let mut d = OutputDiff::default();
+    let mut lines = Vec::new();
     if base.text != current.text {
-        d.lines = line_diff(&base.text, &current.text, deadline);
+        lines = line_diff(&base.text, &current.text, deadline);
         d.words = word_diff(&base.text, &current.text, deadline);
         d.json = json_diff(&base.text, &current.text, deadline, &mut d.truncated);
     }
@@ -96,7 +95,7 @@ pub fn outputs(base: &Output, current: &Output) -> Option<OutputDiff> {
         d.tool_calls = sequence_diff(&bc, &cc, deadline);
     }
     d.truncated |= Instant::now() > deadline;
-    Some(d)
+    Some((lines, d))
 }
 
 /// Unified line diff as data, with three lines of context.
@@ -259,8 +258,8 @@ mod tests {
             tool_calls: vec![call("search", "{}"), call("get_weather", r#"{"city":"Rome"}"#)],
             agent: None,
         };
-        let d = outputs(&base, &cur).unwrap();
-        assert!(d.lines.is_empty() && d.words.is_empty());
+        let (lines, d) = outputs(&base, &cur).unwrap();
+        assert!(lines.is_empty() && d.words.is_empty());
         let ops: Vec<_> = d.tool_calls.iter().map(|l| (l.op, l.text.as_str())).collect();
         assert_eq!(
             ops,

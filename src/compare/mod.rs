@@ -316,9 +316,9 @@ pub fn compare(base: &Run, current: &Run) -> Comparison {
                 v
             })
             .unwrap_or_default();
-        let changes = match (b, c) {
-            (Some(b), Some(c)) => diff::outputs(&b.output, &c.output),
-            _ => None,
+        let (lines, changes) = match (b, c) {
+            (Some(b), Some(c)) => diff::outputs(&b.output, &c.output).unzip(),
+            _ => (None, None),
         };
         let either = c.or(b).expect("a key comes from one of the runs");
         cases.push(CaseChange {
@@ -329,7 +329,7 @@ pub fn compare(base: &Run, current: &Run) -> Comparison {
             base: bs,
             current: cs,
             reasons,
-            diff: changes.as_ref().map(|d| d.lines.clone()).filter(|l| !l.is_empty()),
+            diff: lines.filter(|l| !l.is_empty()),
             changes,
             failure: either.failure.clone(),
             tags: either.tags.clone(),

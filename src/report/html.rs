@@ -257,6 +257,9 @@ fn case(out: &mut String, c: &CaseChange) {
         }
         out.push_str("</ul>\n");
     }
+    if let Some(lines) = &c.diff {
+        side_by_side(out, lines);
+    }
     if let Some(ch) = &c.changes {
         if !ch.words.is_empty() {
             out.push_str("<p class=\"words\">");
@@ -268,9 +271,6 @@ fn case(out: &mut String, c: &CaseChange) {
                 };
             }
             out.push_str("</p>\n");
-        }
-        if !ch.lines.is_empty() {
-            side_by_side(out, &ch.lines);
         }
         if !ch.tool_calls.is_empty() {
             out.push_str("<p>tool calls</p>");

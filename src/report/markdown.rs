@@ -214,30 +214,28 @@ fn case_blocks(r: &Report) -> Vec<(String, Vec<String>)> {
                     for reason in &c.reasons {
                         let _ = writeln!(s, "- {}", escape(&truncate(reason, 300)));
                     }
-                    if let Some(ch) = &c.changes {
-                        let mut diff = String::new();
-                        for h in &ch.lines {
-                            let _ = writeln!(diff, "{}", h.header);
-                            for l in h.lines.iter().take(40) {
-                                let sign = match l.op {
-                                    Op::Equal => ' ',
-                                    Op::Delete => '-',
-                                    Op::Insert => '+',
-                                };
-                                let _ = writeln!(diff, "{sign}{}", truncate(&l.text, 300).replace("```", "ˋˋˋ"));
-                            }
-                        }
-                        for l in &ch.tool_calls {
+                    let mut diff = String::new();
+                    for h in c.diff.iter().flatten() {
+                        let _ = writeln!(diff, "{}", h.header);
+                        for l in h.lines.iter().take(40) {
                             let sign = match l.op {
-                                Op::Equal => "  ",
-                                Op::Delete => "- tool ",
-                                Op::Insert => "+ tool ",
+                                Op::Equal => ' ',
+                                Op::Delete => '-',
+                                Op::Insert => '+',
                             };
                             let _ = writeln!(diff, "{sign}{}", truncate(&l.text, 300).replace("```", "ˋˋˋ"));
                         }
-                        if !diff.is_empty() {
-                            let _ = write!(s, "\n```diff\n{diff}```\n");
-                        }
+                    }
+                    for l in c.changes.iter().flat_map(|ch| &ch.tool_calls) {
+                        let sign = match l.op {
+                            Op::Equal => "  ",
+                            Op::Delete => "- tool ",
+                            Op::Insert => "+ tool ",
+                        };
+                        let _ = writeln!(diff, "{sign}{}", truncate(&l.text, 300).replace("```", "ˋˋˋ"));
+                    }
+                    if !diff.is_empty() {
+                        let _ = write!(s, "\n```diff\n{diff}```\n");
                     }
                     s.push('\n');
                     s

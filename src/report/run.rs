@@ -193,8 +193,7 @@ pub fn comparison(cmp: &Comparison, paint: Paint) -> String {
             for r in &c.reasons {
                 out.push_str(&format!("    {}\n", truncate(r, 200)));
             }
-            let Some(ch) = &c.changes else { continue };
-            for h in &ch.lines {
+            for h in c.diff.iter().flatten() {
                 out.push_str(&format!("    {}\n", h.header));
                 for l in &h.lines {
                     out.push_str(&match l.op {
@@ -204,6 +203,7 @@ pub fn comparison(cmp: &Comparison, paint: Paint) -> String {
                     });
                 }
             }
+            let Some(ch) = &c.changes else { continue };
             if !ch.tool_calls.is_empty() {
                 out.push_str("    tool calls:\n");
                 for l in &ch.tool_calls {
