@@ -22,11 +22,16 @@ step "$evals" promote trace_1a36 --dataset demo --datasets "$work/datasets" --ve
 step cat "$work"/datasets/demo/*.yaml
 step "$evals" run evals/demo.yaml --out "$work/baseline.json"
 set +e
-step "$evals" run evals/demo-regression.yaml --baseline "$work/baseline.json"
+step "$evals" run evals/demo-regression.yaml --baseline "$work/baseline.json" \
+  --report "md:$work/report.md" --report "html:$work/report.html" --report "junit:$work/junit.xml" --report "json:$work/report.json"
 status=$?
 set -e
 if [ "$status" -ne 1 ]; then
   echo "demo: expected the gate to fail with exit 1 on the French prompt, got $status" >&2
   exit 1
 fi
+for f in report.md report.html junit.xml report.json; do
+  [ -s "$work/$f" ] || { echo "demo: the $f report was not written" >&2; exit 1; }
+done
+step head -n 3 "$work/report.md"
 printf '\nThe prompt change regressed 2 cases and the gate failed with exit 1, as it should.\n'

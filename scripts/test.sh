@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
+./scripts/setup-chromium.sh   # the HTML report is checked in headless Chromium (tests/report.rs)
 cargo test --locked
 ./scripts/demo.sh > /dev/null
 ./scripts/interop.sh

@@ -28,6 +28,8 @@ pub struct Run {
     pub schema_version: u32,
     pub id: String,
     pub suite: SuiteInfo,
+    /// Absent from blessed baselines, which keep no volatile fields.
+    #[serde(default)]
     pub started_at: DateTime<Utc>,
     #[serde(default)]
     pub finished_at: Option<DateTime<Utc>>,
@@ -138,6 +140,7 @@ pub struct Grade {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Summary {
     pub cases: usize,
     pub passed: usize,
@@ -212,6 +215,26 @@ impl Run {
     /// Results in a stable order: case id, then repeat.
     pub fn sort_results(&mut self) {
         self.results.sort_by(|a, b| (&a.case_id, a.repeat).cmp(&(&b.case_id, b.repeat)));
+    }
+}
+
+/// One run's point on a suite's pass-rate trend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrendPoint {
+    pub run_id: String,
+    pub started_at: DateTime<Utc>,
+    pub pass_rate: f64,
+    pub graded: usize,
+}
+
+impl From<&Run> for TrendPoint {
+    fn from(r: &Run) -> TrendPoint {
+        TrendPoint {
+            run_id: r.id.clone(),
+            started_at: r.started_at,
+            pass_rate: r.summary.pass_rate,
+            graded: r.summary.graded(),
+        }
     }
 }
 

@@ -56,9 +56,22 @@ enum Command {
     Run(commands::run::Args),
     /// Compare two runs (run ids or run files) case by case, and gate.
     #[command(
-        after_help = "Examples:\n  evals diff baselines/demo.json runs/latest.json\n  evals diff run_20261121T0930 run_20261121T1012"
+        after_help = "Examples:\n  evals diff baselines/demo.json runs/latest.json\n  evals diff run_20261121T0930 run_20261121T1012\n  \
+                       evals diff baselines/demo.json runs/latest.json --report md:report.md --report html:report.html"
     )]
     Diff(commands::diff::Args),
+    /// Stored runs and the pass-rate trend of a suite.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  evals runs list --suite demo\n  evals runs show run_20261121T0930"
+    )]
+    Runs(commands::runs::Runs),
+    /// Bless a run as the suite's committed baseline.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  evals baseline bless run_20261121T0930\n  evals baseline bless runs/latest.json --out baselines/demo.json"
+    )]
+    Baseline(commands::baseline::Baseline),
 }
 
 /// Parse arguments, run the command, and turn the outcome into an exit code.
@@ -71,6 +84,8 @@ pub fn main() -> ExitCode {
         Command::Mock(a) => commands::mock::run(a),
         Command::Run(a) => commands::run::run(&cli.store, a),
         Command::Diff(a) => commands::diff::run(&cli.store, a),
+        Command::Runs(c) => commands::runs::run(&cli.store, c),
+        Command::Baseline(c) => commands::baseline::run(&cli.store, c),
     };
     match result {
         Ok(code) => code,

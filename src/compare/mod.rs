@@ -1,14 +1,19 @@
-//! Comparing a run with its baseline: pairing cases, classifying each change, and text diffs.
+//! Comparing a run with its baseline: the comparison model every report renders. Pairs results
+//! by case id and repeat, classifies each pair, and computes deltas, breakdowns and statistics.
 
+pub mod diff;
 pub mod gate;
+pub mod stats;
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use similar::{ChangeTag, TextDiff};
 
-use crate::run::{CaseResult, Run, Status, Summary};
+pub use diff::{DiffLine, Hunk, JsonChange, Op, OutputDiff};
+use stats::{Interval, McNemar, PassK};
+
+use crate::run::{CaseResult, GitInfo, Run, Status, Summary};
 
 /// How a case moved between the baseline and the current run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -16,6 +21,8 @@ use crate::run::{CaseResult, Run, Status, Summary};
 pub enum Class {
     Regressed,
     Errored,
+    /// Its repeats disagree (some pass, some fail) in either run: a verdict would be noise.
+    Flaky,
     Fixed,
     StillFailing,
     New,
@@ -24,15 +31,37 @@ pub enum Class {
 }
 
 impl Class {
+    /// Every class, worst first: the order reports list them in.
+    pub const ALL: [Class; 8] = [
+        Class::Regressed,
+        Class::Errored,
+        Class::Flaky,
+        Class::Fixed,
+        Class::StillFailing,
+        Class::New,
+        Class::Removed,
+        Class::StillPassing,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Class::Regressed => "regressed",
             Class::Errored => "errored",
+            Class::Flaky => "flaky",
             Class::Fixed => "fixed",
             Class::StillFailing => "still failing",
             Class::New => "new",
             Class::Removed => "removed",
             Class::StillPassing => "still passing",
+        }
+    }
+
+    /// The name in JSON, CSS classes and URLs.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Class::StillFailing => "still_failing",
+            Class::StillPassing => "still_passing",
+            c => c.as_str(),
         }
     }
 
@@ -56,6 +85,64 @@ pub struct Side {
     pub run_id: String,
     pub suite: String,
     pub summary: Summary,
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitInfo>,
+    pub stats: SideStats,
+}
+
+/// What the summary does not say: uncertainty, scores, graders, consistency over repeats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SideStats {
+    /// 95% Wilson interval of the pass rate.
+    pub pass_rate_ci: Interval,
+    /// Mean grader score over graded results.
+    pub mean_score: Option<f64>,
+    /// Per grader (by name): passed and graded.
+    pub graders: BTreeMap<String, Rate>,
+    /// Most repeats of any case.
+    pub repeats: u32,
+    /// pass^k for k = 1 .. repeats (only k = 1 without repeats).
+    pub pass_hat_k: Vec<PassK>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rate {
+    pub passed: usize,
+    pub total: usize,
+}
+
+impl Rate {
+    pub fn rate(self) -> Option<f64> {
+        (self.total > 0).then(|| self.passed as f64 / self.total as f64)
+    }
+}
+
+/// Current minus baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Deltas {
+    pub pass_rate: f64,
+    pub mean_score: Option<f64>,
+    pub input_tokens: i64,
+    pub output_tokens: i64,
+    pub cost_usd: Option<f64>,
+    pub latency_p50_ms: i64,
+    pub latency_p95_ms: i64,
+}
+
+/// Pass and fail counts of one group (failure category or tag) in both runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    pub key: String,
+    pub base: Verdicts,
+    pub current: Verdicts,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Verdicts {
+    pub passed: usize,
+    pub failed: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,29 +154,24 @@ pub struct CaseChange {
     pub current: Option<Status>,
     /// Why the current result failed or errored, grader by grader.
     pub reasons: Vec<String>,
-    /// Line diff of the final output, when it changed.
+    /// Unified line diff of the final output, when it changed.
     pub diff: Option<Vec<Hunk>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Hunk {
-    /// `@@ -a,b +c,d @@`
-    pub header: String,
-    pub lines: Vec<DiffLine>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DiffLine {
-    pub op: Op,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Op {
-    Equal,
-    Delete,
-    Insert,
+    /// Word, tool-call and JSON diffs, when the output changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<OutputDiff>,
+    /// The case's labelled failure category and tags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Mean grader score on each side.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_score: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_score: Option<f64>,
+    /// With repeats: this case's passes over graded trials in the current run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trials: Option<Rate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,6 +181,14 @@ pub struct Comparison {
     pub cases: Vec<CaseChange>,
     pub counts: BTreeMap<Class, usize>,
     pub pass_rate_delta: f64,
+    pub deltas: Deltas,
+    /// Failure categories (the cases' labels) and tags, with verdicts on both sides.
+    pub by_failure: Vec<Group>,
+    pub by_tag: Vec<Group>,
+    /// Failure categories that fail now and did not fail in the baseline.
+    pub new_failure_modes: Vec<String>,
+    /// The paired test on the (case, repeat) pairs both runs graded.
+    pub mcnemar: McNemar,
 }
 
 impl Comparison {
@@ -111,22 +201,112 @@ impl Comparison {
     }
 }
 
-/// Longest a single output diff may take; past it the diff is approximate, never stalled.
-const DIFF_TIMEOUT: Duration = Duration::from_millis(200);
+fn mean_score(r: &CaseResult) -> Option<f64> {
+    (!r.grades.is_empty()).then(|| r.grades.iter().map(|g| g.score).sum::<f64>() / r.grades.len() as f64)
+}
 
-/// Pair the runs' results by case id and repeat and classify each pair.
+fn graded(r: &CaseResult) -> bool {
+    r.status != Status::Error
+}
+
+/// Passes and graded trials per case id.
+fn trials(run: &Run) -> HashMap<&str, Rate> {
+    let mut by: HashMap<&str, Rate> = HashMap::new();
+    for r in run.results.iter().filter(|r| graded(r)) {
+        let t = by.entry(r.case_id.as_str()).or_default();
+        t.total += 1;
+        t.passed += usize::from(r.status == Status::Pass);
+    }
+    by
+}
+
+fn side(run: &Run, trials: &HashMap<&str, Rate>) -> Side {
+    let graded_results: Vec<&CaseResult> = run.results.iter().filter(|r| graded(r)).collect();
+    let scores: Vec<f64> = graded_results.iter().filter_map(|r| mean_score(r)).collect();
+    let mut graders: BTreeMap<String, Rate> = BTreeMap::new();
+    for r in &graded_results {
+        for g in &r.grades {
+            let rate = graders.entry(g.grader.clone()).or_default();
+            rate.total += 1;
+            rate.passed += usize::from(g.pass);
+        }
+    }
+    let per_case: Vec<(u32, u32)> = trials.values().map(|t| (t.passed as u32, t.total as u32)).collect();
+    let s = &run.summary;
+    Side {
+        run_id: run.id.clone(),
+        suite: run.suite.name.clone(),
+        summary: s.clone(),
+        started_at: Some(run.started_at),
+        git: run.git.clone(),
+        stats: SideStats {
+            pass_rate_ci: stats::wilson(s.passed, s.graded()),
+            mean_score: (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64),
+            graders,
+            repeats: run.results.iter().map(|r| r.repeat + 1).max().unwrap_or(0),
+            pass_hat_k: stats::pass_hat_k(&per_case),
+        },
+    }
+}
+
+fn groups<'a>(
+    base: &'a Run,
+    current: &'a Run,
+    keys: impl Fn(&'a CaseResult) -> Vec<&'a str>,
+) -> BTreeMap<&'a str, Group> {
+    let mut out: BTreeMap<&str, Group> = BTreeMap::new();
+    for (is_base, run) in [(true, base), (false, current)] {
+        for r in run.results.iter().filter(|r| graded(r)) {
+            for k in keys(r) {
+                let g = out.entry(k).or_insert_with(|| Group {
+                    key: k.to_string(),
+                    base: Verdicts::default(),
+                    current: Verdicts::default(),
+                });
+                let v = if is_base { &mut g.base } else { &mut g.current };
+                if r.status == Status::Pass {
+                    v.passed += 1;
+                } else {
+                    v.failed += 1;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Pair the runs' results by case id and repeat, classify each pair, and measure the change.
 pub fn compare(base: &Run, current: &Run) -> Comparison {
-    let key = |r: &CaseResult| (r.case_id.clone(), r.repeat);
+    let key = |r: &'_ CaseResult| (r.case_id.clone(), r.repeat);
     let base_by: HashMap<_, _> = base.results.iter().map(|r| (key(r), r)).collect();
     let cur_by: HashMap<_, _> = current.results.iter().map(|r| (key(r), r)).collect();
     let mut keys: Vec<_> = base_by.keys().chain(cur_by.keys()).cloned().collect();
     keys.sort();
     keys.dedup();
+    let (base_trials, cur_trials) = (trials(base), trials(current));
+    let mixed = |t: &HashMap<&str, Rate>, id: &str| t.get(id).is_some_and(|t| t.passed > 0 && t.passed < t.total);
+    let repeated = current.results.iter().any(|r| r.repeat > 0);
+
     let mut cases = Vec::with_capacity(keys.len());
     let mut counts = BTreeMap::new();
+    let (mut shared, mut pass_to_fail, mut fail_to_pass) = (0, 0, 0);
     for k in keys {
-        let (b, c) = (base_by.get(&k), cur_by.get(&k));
-        let class = Class::of(b.map(|r| r.status), c.map(|r| r.status));
+        let (b, c) = (base_by.get(&k).copied(), cur_by.get(&k).copied());
+        let (bs, cs) = (b.map(|r| r.status), c.map(|r| r.status));
+        let mut class = Class::of(bs, cs);
+        if matches!(class, Class::Regressed | Class::Fixed | Class::StillFailing | Class::StillPassing)
+            && (mixed(&base_trials, &k.0) || mixed(&cur_trials, &k.0))
+        {
+            class = Class::Flaky;
+        }
+        match (bs, cs) {
+            (Some(Status::Pass), Some(Status::Fail)) => pass_to_fail += 1,
+            (Some(Status::Fail), Some(Status::Pass)) => fail_to_pass += 1,
+            _ => {}
+        }
+        if matches!(bs, Some(Status::Pass | Status::Fail)) && matches!(cs, Some(Status::Pass | Status::Fail)) {
+            shared += 1;
+        }
         *counts.entry(class).or_insert(0) += 1;
         let reasons = c
             .map(|r| {
@@ -136,91 +316,83 @@ pub fn compare(base: &Run, current: &Run) -> Comparison {
                 v
             })
             .unwrap_or_default();
-        let diff = match (b, c) {
-            (Some(b), Some(c)) if b.output.text != c.output.text => Some(line_diff(&b.output.text, &c.output.text)),
-            _ => None,
+        let (lines, changes) = match (b, c) {
+            (Some(b), Some(c)) => diff::outputs(&b.output, &c.output).unzip(),
+            _ => (None, None),
         };
+        let either = c.or(b).expect("a key comes from one of the runs");
         cases.push(CaseChange {
+            trials: if repeated { cur_trials.get(k.0.as_str()).copied() } else { None },
             case_id: k.0,
             repeat: k.1,
             class,
-            base: b.map(|r| r.status),
-            current: c.map(|r| r.status),
+            base: bs,
+            current: cs,
             reasons,
-            diff,
+            diff: lines.filter(|l| !l.is_empty()),
+            changes,
+            failure: either.failure.clone(),
+            tags: either.tags.clone(),
+            base_score: b.and_then(mean_score),
+            current_score: c.and_then(mean_score),
         });
     }
+
+    let by_failure = groups(base, current, |r| r.failure.as_deref().into_iter().collect());
+    let by_tag = groups(base, current, |r| r.tags.iter().map(String::as_str).collect());
+    let new_failure_modes =
+        by_failure.values().filter(|g| g.current.failed > 0 && g.base.failed == 0).map(|g| g.key.clone()).collect();
+    let (bside, cside) = (side(base, &base_trials), side(current, &cur_trials));
+    let (bsum, csum) = (&base.summary, &current.summary);
+    let deltas = Deltas {
+        pass_rate: csum.pass_rate - bsum.pass_rate,
+        mean_score: cside.stats.mean_score.zip(bside.stats.mean_score).map(|(c, b)| c - b),
+        input_tokens: csum.input_tokens as i64 - bsum.input_tokens as i64,
+        output_tokens: csum.output_tokens as i64 - bsum.output_tokens as i64,
+        cost_usd: csum.cost_usd.zip(bsum.cost_usd).map(|(c, b)| c - b),
+        latency_p50_ms: csum.latency_p50_ms as i64 - bsum.latency_p50_ms as i64,
+        latency_p95_ms: csum.latency_p95_ms as i64 - bsum.latency_p95_ms as i64,
+    };
     Comparison {
-        base: Side { run_id: base.id.clone(), suite: base.suite.name.clone(), summary: base.summary.clone() },
-        current: Side {
-            run_id: current.id.clone(),
-            suite: current.suite.name.clone(),
-            summary: current.summary.clone(),
-        },
-        pass_rate_delta: current.summary.pass_rate - base.summary.pass_rate,
+        base: bside,
+        current: cside,
+        pass_rate_delta: deltas.pass_rate,
+        deltas,
         cases,
         counts,
+        by_failure: by_failure.into_values().collect(),
+        by_tag: by_tag.into_values().collect(),
+        new_failure_modes,
+        mcnemar: stats::mcnemar(shared, pass_to_fail, fail_to_pass),
     }
-}
-
-/// Unified line diff as data, with three lines of context.
-pub fn line_diff(old: &str, new: &str) -> Vec<Hunk> {
-    let diff = TextDiff::configure().timeout(DIFF_TIMEOUT).diff_lines(old, new);
-    diff.grouped_ops(3)
-        .iter()
-        .map(|group| {
-            let (first, last) = (&group[0], &group[group.len() - 1]);
-            let old_range = first.old_range().start..last.old_range().end;
-            let new_range = first.new_range().start..last.new_range().end;
-            let header = format!(
-                "@@ -{},{} +{},{} @@",
-                old_range.start + 1,
-                old_range.len(),
-                new_range.start + 1,
-                new_range.len()
-            );
-            let lines = group
-                .iter()
-                .flat_map(|op| diff.iter_changes(op))
-                .map(|ch| DiffLine {
-                    op: match ch.tag() {
-                        ChangeTag::Equal => Op::Equal,
-                        ChangeTag::Delete => Op::Delete,
-                        ChangeTag::Insert => Op::Insert,
-                    },
-                    text: ch.value().trim_end_matches('\n').to_string(),
-                })
-                .collect();
-            Hunk { header, lines }
-        })
-        .collect()
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use crate::compare::gate::Gate;
-    use crate::run::{Output, SuiteInfo, TargetInfo};
+    use crate::run::{Grade, Output, SuiteInfo, TargetInfo};
     use crate::trace::Usage;
 
-    pub(crate) fn run(id: &str, results: &[(&str, Status, &str)]) -> Run {
-        let results: Vec<CaseResult> = results
-            .iter()
-            .map(|(case, status, text)| CaseResult {
-                case_id: case.to_string(),
-                repeat: 0,
-                status: *status,
-                output: Output { text: text.to_string(), ..Output::default() },
-                turns: 1,
-                usage: Usage::default(),
-                cost_usd: None,
-                latency_ms: 1,
-                grades: vec![],
-                error: None,
-                failure: None,
-                tags: vec![],
-            })
-            .collect();
+    pub(crate) fn result(case: &str, repeat: u32, status: Status, text: &str) -> CaseResult {
+        CaseResult {
+            case_id: case.to_string(),
+            repeat,
+            status,
+            output: Output { text: text.to_string(), ..Output::default() },
+            turns: 1,
+            usage: Usage::default(),
+            cost_usd: None,
+            latency_ms: 1,
+            grades: vec![],
+            error: None,
+            failure: None,
+            tags: vec![],
+        }
+    }
+
+    pub(crate) fn run_of(id: &str, mut results: Vec<CaseResult>) -> Run {
+        results.sort_by(|a, b| (&a.case_id, a.repeat).cmp(&(&b.case_id, b.repeat)));
         Run {
             schema_version: 1,
             id: id.into(),
@@ -234,6 +406,10 @@ pub(crate) mod tests {
             summary: Summary::of(&results),
             results,
         }
+    }
+
+    pub(crate) fn run(id: &str, results: &[(&str, Status, &str)]) -> Run {
+        run_of(id, results.iter().map(|(case, status, text)| result(case, 0, *status, text)).collect())
     }
 
     #[test]
@@ -272,14 +448,80 @@ pub(crate) mod tests {
         assert_eq!(cmp.count(Class::Regressed), 1);
         assert!(cmp.cases.iter().find(|c| c.case_id == "a").unwrap().diff.is_some());
         assert!(cmp.cases.iter().find(|c| c.case_id == "d").unwrap().diff.is_none());
+        // Shared graded pairs: a, b, c, d (e errored now, gone and new unpaired).
+        assert_eq!((cmp.mcnemar.shared, cmp.mcnemar.pass_to_fail, cmp.mcnemar.fail_to_pass), (4, 1, 1));
     }
 
     #[test]
-    fn line_diff_marks_changed_lines() {
-        let hunks = line_diff("one\ntwo\nthree", "one\n2\nthree");
-        assert_eq!(hunks.len(), 1);
-        assert_eq!(hunks[0].header, "@@ -1,3 +1,3 @@");
-        let ops: Vec<_> = hunks[0].lines.iter().map(|l| (l.op, l.text.as_str())).collect();
-        assert_eq!(ops, vec![(Op::Equal, "one"), (Op::Delete, "two"), (Op::Insert, "2"), (Op::Equal, "three")]);
+    fn repeats_pair_by_repeat_and_disagreeing_repeats_are_flaky() {
+        let base = run_of(
+            "b",
+            vec![
+                result("steady", 0, Status::Pass, "x"),
+                result("steady", 1, Status::Pass, "x"),
+                result("wobbly", 0, Status::Pass, "x"),
+                result("wobbly", 1, Status::Pass, "x"),
+            ],
+        );
+        let cur = run_of(
+            "c",
+            vec![
+                result("steady", 0, Status::Fail, "y"),
+                result("steady", 1, Status::Fail, "y"),
+                result("wobbly", 0, Status::Pass, "x"),
+                result("wobbly", 1, Status::Fail, "y"),
+            ],
+        );
+        let cmp = compare(&base, &cur);
+        assert_eq!(cmp.cases.len(), 4);
+        assert_eq!(cmp.count(Class::Regressed), 2, "both repeats of `steady`");
+        assert_eq!(cmp.count(Class::Flaky), 2);
+        let w = cmp.cases.iter().find(|c| c.case_id == "wobbly" && c.repeat == 1).unwrap();
+        assert_eq!(w.trials, Some(Rate { passed: 1, total: 2 }));
+        assert_eq!(cmp.current.stats.repeats, 2);
+        // pass^2: steady 0, wobbly 0 → 0; pass^1 = 1/4.
+        let k: Vec<f64> = cmp.current.stats.pass_hat_k.iter().map(|p| p.value).collect();
+        assert_eq!(k, vec![0.25, 0.0]);
+    }
+
+    #[test]
+    fn deltas_graders_breakdowns_and_new_failure_modes() {
+        let mk = |case: &str, status, failure: Option<&str>, tag: &str, score: f64, tokens: u64| {
+            let mut r = result(case, 0, status, "x");
+            r.failure = failure.map(String::from);
+            r.tags = vec![tag.to_string()];
+            r.usage = Usage { input_tokens: tokens, output_tokens: 1, ..Usage::default() };
+            r.cost_usd = Some(0.01);
+            r.grades = vec![Grade { grader: "sim".into(), score, pass: status == Status::Pass, reason: "r".into() }];
+            r
+        };
+        let base = run_of(
+            "b",
+            vec![
+                mk("a", Status::Pass, Some("wrong_tool"), "tools", 1.0, 10),
+                mk("b", Status::Fail, Some("refusal"), "chat", 0.2, 10),
+            ],
+        );
+        let cur = run_of(
+            "c",
+            vec![
+                mk("a", Status::Fail, Some("wrong_tool"), "tools", 0.5, 30),
+                mk("b", Status::Fail, Some("refusal"), "chat", 0.2, 10),
+            ],
+        );
+        let cmp = compare(&base, &cur);
+        assert_eq!(cmp.deltas.pass_rate, -0.5);
+        assert!((cmp.deltas.mean_score.unwrap() - -0.25).abs() < 1e-9);
+        assert_eq!(cmp.deltas.input_tokens, 20);
+        assert_eq!(cmp.deltas.cost_usd, Some(0.0));
+        assert_eq!(cmp.base.stats.graders["sim"], Rate { passed: 1, total: 2 });
+        assert_eq!(cmp.current.stats.graders["sim"], Rate { passed: 0, total: 2 });
+        let wt = cmp.by_failure.iter().find(|g| g.key == "wrong_tool").unwrap();
+        assert_eq!((wt.base.failed, wt.current.failed), (0, 1));
+        assert_eq!(cmp.new_failure_modes, vec!["wrong_tool".to_string()], "refusal failed before too");
+        assert_eq!(cmp.by_tag.iter().map(|g| g.key.as_str()).collect::<Vec<_>>(), vec!["chat", "tools"]);
+        let a = &cmp.cases[0];
+        assert_eq!((a.base_score, a.current_score), (Some(1.0), Some(0.5)));
+        assert_eq!(a.failure.as_deref(), Some("wrong_tool"));
     }
 }

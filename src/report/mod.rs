@@ -1,7 +1,101 @@
 //! Renderers: everything the user reads is formatted here, from data the other modules return.
+//! Run and comparison reports come from one model (`Report`) in every format.
 
+pub mod html;
+pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod run;
 pub mod traces;
+
+use std::io::IsTerminal;
+
+use crate::compare::Comparison;
+use crate::compare::gate::Decision;
+use crate::run::{Run, TrendPoint};
+
+/// Everything a run or diff report shows.
+pub struct Report<'a> {
+    /// The run judged (the current side of a comparison).
+    pub run: &'a Run,
+    pub comparison: Option<&'a Comparison>,
+    pub decision: &'a Decision,
+    /// Recent runs of the suite, oldest first, this one last.
+    pub trend: &'a [TrendPoint],
+}
+
+/// A file format of `--report FORMAT:PATH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Markdown,
+    Html,
+    Junit,
+    Json,
+}
+
+impl Format {
+    pub fn parse(name: &str) -> Option<Format> {
+        match name {
+            "md" | "markdown" => Some(Format::Markdown),
+            "html" => Some(Format::Html),
+            "junit" | "xml" => Some(Format::Junit),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    pub fn render(self, r: &Report) -> String {
+        match self {
+            Format::Markdown => markdown::render(r, markdown::GITHUB_LIMIT),
+            Format::Html => html::render(r),
+            Format::Junit => junit::render(r),
+            Format::Json => json::render(r),
+        }
+    }
+}
+
+/// Colour for the terminal: only on a TTY, and never when `NO_COLOR` is set (no-color.org).
+pub fn use_color() -> bool {
+    color_for(std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR"))
+}
+
+fn color_for(tty: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    tty && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// `0.5` as `50.0%`.
+pub fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// A signed difference in percentage points.
+pub fn pts(x: f64) -> String {
+    format!("{:+.1} pts", x * 100.0)
+}
+
+/// Text safe inside HTML or XML elements and attributes; control characters XML forbids dropped.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\t' | '\n' | '\r' => out.push(ch),
+            c if (c as u32) < 0x20 => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Pass rates as a line of block characters, low to high.
+pub fn sparkline(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    values.iter().map(|v| BARS[((v.clamp(0.0, 1.0) * 7.0).round()) as usize]).collect()
+}
 
 /// Shorten to `max` characters, marking the cut.
 pub fn truncate(s: &str, max: usize) -> String {
@@ -56,6 +150,20 @@ mod tests {
     fn table_aligns_columns() {
         let t = table(&["A", "N"], &[vec!["long".into(), "5".into()], vec!["x".into(), "123".into()]], &[1]);
         assert_eq!(t, "A       N\nlong    5\nx     123\n");
+    }
+
+    #[test]
+    fn colour_only_on_a_tty_without_no_color() {
+        assert!(color_for(true, None));
+        assert!(!color_for(false, None));
+        assert!(!color_for(true, Some("1".into())));
+        // An empty NO_COLOR does not count (no-color.org).
+        assert!(color_for(true, Some("".into())));
+    }
+
+    #[test]
+    fn sparkline_spans_empty_to_full() {
+        assert_eq!(sparkline(&[0.0, 0.5, 1.0]), "▁▅█");
     }
 
     #[test]

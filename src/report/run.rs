@@ -1,14 +1,41 @@
-//! Run reports for the terminal: the per-case summary, the comparison with a baseline (with
-//! output diffs), and the gate's decision.
+//! Run reports for the terminal: the per-case summary, the comparison with a baseline (deltas,
+//! statistics, breakdowns, output diffs), the pass-rate trend and the gate's decision; coloured
+//! only when asked.
 
 use crate::compare::gate::Decision;
 use crate::compare::{Class, Comparison, Op};
-use crate::run::{Run, Status, Summary};
+use crate::run::{Run, Status, Summary, TrendPoint};
 
-use super::truncate;
+use super::{pct, pts, sparkline, table, truncate};
 
-fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
+/// ANSI styling, or none.
+#[derive(Clone, Copy)]
+pub struct Paint(pub bool);
+
+impl Paint {
+    fn wrap(self, code: &str, s: &str) -> String {
+        if self.0 { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+    }
+    fn red(self, s: &str) -> String {
+        self.wrap("31", s)
+    }
+    fn green(self, s: &str) -> String {
+        self.wrap("32", s)
+    }
+    fn yellow(self, s: &str) -> String {
+        self.wrap("33", s)
+    }
+    fn bold(self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+    fn class(self, c: Class, s: &str) -> String {
+        match c {
+            Class::Regressed | Class::Errored => self.red(s),
+            Class::Fixed => self.green(s),
+            Class::Flaky => self.yellow(s),
+            _ => s.to_string(),
+        }
+    }
 }
 
 fn mark(s: Status) -> &'static str {
@@ -36,14 +63,20 @@ pub fn summary_line(s: &Summary) -> String {
 }
 
 /// The run, case by case: failures and errors with their reasons.
-pub fn run(run: &Run) -> String {
+pub fn run(run: &Run, paint: Paint) -> String {
     let mut out = format!("suite {} ({}) · {} · model {}\n", run.suite.name, run.suite.path, run.id, run.target.model);
+    if let Some(g) = &run.git {
+        out.push_str(&format!("git {} {}\n", g.branch.as_deref().unwrap_or("(detached)"), short(&g.commit)));
+    }
     let width = run.results.iter().map(|r| r.case_id.chars().count()).max().unwrap_or(0);
     for r in &run.results {
         let repeat = if r.repeat > 0 { format!(" #{}", r.repeat) } else { String::new() };
+        let m = match r.status {
+            Status::Pass => paint.green(mark(r.status)),
+            _ => paint.red(mark(r.status)),
+        };
         out.push_str(&format!(
-            "  {} {:<width$}{repeat}  {:<5}  {} turn{}  {} tokens  {} ms\n",
-            mark(r.status),
+            "  {m} {:<width$}{repeat}  {:<5}  {} turn{}  {} tokens  {} ms\n",
             r.case_id,
             r.status.as_str(),
             r.turns,
@@ -63,27 +96,87 @@ pub fn run(run: &Run) -> String {
     out
 }
 
-/// The comparison with a baseline: counts, pass-rate delta, and each changed case with its diff.
-pub fn comparison(cmp: &Comparison) -> String {
+fn short(commit: &str) -> &str {
+    &commit[..commit.len().min(10)]
+}
+
+fn signed(x: i64) -> String {
+    format!("{x:+}")
+}
+
+/// The comparison with a baseline: counts, deltas, statistics, breakdowns, and each changed case
+/// with its diffs.
+pub fn comparison(cmp: &Comparison, paint: Paint) -> String {
     let mut out = format!("compared with {} (baseline)\n", cmp.base.run_id);
-    let order = [
-        Class::Regressed,
-        Class::Errored,
-        Class::Fixed,
-        Class::StillFailing,
-        Class::New,
-        Class::Removed,
-        Class::StillPassing,
-    ];
-    let counts: Vec<String> = order.iter().map(|c| format!("{} {}", c.as_str(), cmp.count(*c))).collect();
+    let counts: Vec<String> =
+        Class::ALL.iter().map(|c| paint.class(*c, &format!("{} {}", c.as_str(), cmp.count(*c)))).collect();
     out.push_str(&format!("  {}\n", counts.join(" · ")));
+    let (b, c) = (&cmp.base, &cmp.current);
     out.push_str(&format!(
-        "  pass rate {} → {} ({:+.1} pts)\n",
-        pct(cmp.base.summary.pass_rate),
-        pct(cmp.current.summary.pass_rate),
-        cmp.pass_rate_delta * 100.0
+        "  pass rate {} [{}–{}] → {} [{}–{}] ({})\n",
+        pct(b.summary.pass_rate),
+        pct(b.stats.pass_rate_ci.low),
+        pct(b.stats.pass_rate_ci.high),
+        pct(c.summary.pass_rate),
+        pct(c.stats.pass_rate_ci.low),
+        pct(c.stats.pass_rate_ci.high),
+        pts(cmp.pass_rate_delta)
     ));
-    for class in &order[..order.len() - 1] {
+    let d = &cmp.deltas;
+    let score = |s: Option<f64>| s.map(|s| format!("{s:.3}")).unwrap_or_else(|| "-".into());
+    out.push_str(&format!(
+        "  mean score {} → {} · tokens {} in / {} out · cost {} · latency p50 {} ms, p95 {} ms\n",
+        score(b.stats.mean_score),
+        score(c.stats.mean_score),
+        signed(d.input_tokens),
+        signed(d.output_tokens),
+        d.cost_usd.map(|c| format!("{c:+.4} $")).unwrap_or_else(|| "unknown".into()),
+        signed(d.latency_p50_ms),
+        signed(d.latency_p95_ms)
+    ));
+    let m = &cmp.mcnemar;
+    out.push_str(&format!(
+        "  McNemar exact p = {:.3} on {} shared cases ({} pass→fail, {} fail→pass)\n",
+        m.p_value, m.shared, m.pass_to_fail, m.fail_to_pass
+    ));
+    if c.stats.repeats > 1 {
+        let k: Vec<String> = c.stats.pass_hat_k.iter().map(|p| format!("pass^{} {}", p.k, pct(p.value))).collect();
+        out.push_str(&format!("  {}\n", k.join(" · ")));
+    }
+    for (name, rate) in &c.stats.graders {
+        let before = b.stats.graders.get(name).and_then(|r| r.rate());
+        if let Some(now) = rate.rate() {
+            let was = before.map(pct).unwrap_or_else(|| "-".into());
+            out.push_str(&format!("  grader {name}: {was} → {}\n", pct(now)));
+        }
+    }
+    for mode in &cmp.new_failure_modes {
+        out.push_str(&paint.red(&format!("  new failure mode: {mode} fails now and did not fail in the baseline\n")));
+    }
+    // Only groups that fail somewhere: the terminal is for what needs a look.
+    let groups: Vec<_> = cmp
+        .by_failure
+        .iter()
+        .map(|g| ("failure", g))
+        .chain(cmp.by_tag.iter().map(|g| ("tag", g)))
+        .filter(|(_, g)| g.base.failed + g.current.failed > 0)
+        .collect();
+    if !groups.is_empty() {
+        let rows: Vec<Vec<String>> = groups
+            .iter()
+            .map(|(kind, g)| {
+                vec![
+                    format!("{kind} {}", g.key),
+                    format!("{}/{}", g.base.failed, g.base.failed + g.base.passed),
+                    format!("{}/{}", g.current.failed, g.current.failed + g.current.passed),
+                ]
+            })
+            .collect();
+        for line in table(&["group", "failed before", "failed now"], &rows, &[1, 2]).lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    for class in Class::ALL.iter().filter(|c| **c != Class::StillPassing) {
         for c in cmp.of_class(*class) {
             let repeat = if c.repeat > 0 { format!(" #{}", c.repeat) } else { String::new() };
             let statuses = format!(
@@ -91,26 +184,95 @@ pub fn comparison(cmp: &Comparison) -> String {
                 c.base.map(Status::as_str).unwrap_or("-"),
                 c.current.map(Status::as_str).unwrap_or("-")
             );
-            out.push_str(&format!("\n{}: {}{repeat} ({statuses})\n", class.as_str(), c.case_id));
+            let trials = c.trials.map(|t| format!(", {}/{} repeats pass", t.passed, t.total)).unwrap_or_default();
+            out.push_str(&format!(
+                "\n{}: {}{repeat} ({statuses}{trials})\n",
+                paint.class(*class, class.as_str()),
+                paint.bold(&c.case_id)
+            ));
             for r in &c.reasons {
                 out.push_str(&format!("    {}\n", truncate(r, 200)));
             }
             for h in c.diff.iter().flatten() {
                 out.push_str(&format!("    {}\n", h.header));
                 for l in &h.lines {
-                    let sign = match l.op {
-                        Op::Equal => ' ',
-                        Op::Delete => '-',
-                        Op::Insert => '+',
-                    };
-                    out.push_str(&format!("    {sign}{}\n", l.text));
+                    out.push_str(&match l.op {
+                        Op::Equal => format!("     {}\n", l.text),
+                        Op::Delete => paint.red(&format!("    -{}\n", l.text)),
+                        Op::Insert => paint.green(&format!("    +{}\n", l.text)),
+                    });
                 }
+            }
+            let Some(ch) = &c.changes else { continue };
+            if !ch.tool_calls.is_empty() {
+                out.push_str("    tool calls:\n");
+                for l in &ch.tool_calls {
+                    out.push_str(&match l.op {
+                        Op::Equal => format!("     {}\n", l.text),
+                        Op::Delete => paint.red(&format!("    -{}\n", l.text)),
+                        Op::Insert => paint.green(&format!("    +{}\n", l.text)),
+                    });
+                }
+            }
+            for j in &ch.json {
+                let v = |v: &Option<serde_json::Value>| {
+                    v.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "(absent)".into())
+                };
+                out.push_str(&format!(
+                    "    {}: {} → {}\n",
+                    j.path,
+                    truncate(&v(&j.base), 80),
+                    truncate(&v(&j.current), 80)
+                ));
+            }
+            if ch.truncated {
+                out.push_str("    (diff cut short by its deadline)\n");
             }
         }
     }
     out
 }
 
-pub fn decision(d: &Decision) -> String {
-    format!("{}\n", d.reason)
+/// The pass-rate trend of recent runs, as a sparkline.
+pub fn trend(points: &[TrendPoint]) -> String {
+    if points.len() < 2 {
+        return String::new();
+    }
+    let rates: Vec<f64> = points.iter().map(|p| p.pass_rate).collect();
+    format!(
+        "trend of the last {} runs: {} {} → {}\n",
+        points.len(),
+        sparkline(&rates),
+        pct(rates[0]),
+        pct(rates[rates.len() - 1])
+    )
+}
+
+/// Stored runs, newest first.
+pub fn runs(list: &[Run]) -> String {
+    if list.is_empty() {
+        return "no stored runs\n".into();
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.clone(),
+                r.suite.name.clone(),
+                r.started_at.format("%Y-%m-%d %H:%M").to_string(),
+                r.summary.cases.to_string(),
+                pct(r.summary.pass_rate),
+                r.git
+                    .as_ref()
+                    .map(|g| format!("{}@{}", g.branch.as_deref().unwrap_or("-"), short(&g.commit)))
+                    .unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    table(&["RUN", "SUITE", "STARTED", "CASES", "PASS RATE", "GIT"], &rows, &[3, 4])
+}
+
+pub fn decision(d: &Decision, paint: Paint) -> String {
+    let s = if d.passed { paint.green(&d.reason) } else { paint.red(&d.reason) };
+    format!("{s}\n")
 }

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, StoreError, micros};
-use crate::run::{CaseResult, Run};
+use crate::run::{CaseResult, Run, TrendPoint};
 
 fn header_json(run: &Run) -> String {
     // The header is the run without its results, which live one row each.
@@ -41,6 +41,53 @@ impl Store {
 
     pub fn resolve_run(&self, prefix: &str) -> Result<String> {
         self.resolve("runs", "run", prefix)
+    }
+
+    /// Run headers (no results), newest first; of one suite when given.
+    pub fn list_runs(&self, suite: Option<&str>, limit: usize) -> Result<Vec<Run>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, header FROM runs WHERE (?1 IS NULL OR suite = ?1) ORDER BY started_at DESC, id DESC LIMIT ?2",
+        )?;
+        let rows =
+            stmt.query_map(params![suite, limit as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, header) = row?;
+            out.push(serde_json::from_str(&header).map_err(|e| StoreError::Corrupt(format!("run {id}: {e}")))?);
+        }
+        Ok(out)
+    }
+
+    /// The pass-rate trend of a suite: its finished runs up to `until`, oldest first.
+    pub fn trend(&self, suite: &str, until: chrono::DateTime<chrono::Utc>, limit: usize) -> Result<Vec<TrendPoint>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, header FROM runs WHERE suite = ?1 AND started_at <= ?2 AND finished_at IS NOT NULL \
+             ORDER BY started_at DESC, id DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![suite, micros(until), limit as i64], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, header) = row?;
+            let run: Run = serde_json::from_str(&header).map_err(|e| StoreError::Corrupt(format!("run {id}: {e}")))?;
+            out.push(TrendPoint::from(&run));
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    /// The newest finished run of a suite recorded on a git branch.
+    pub fn latest_run_on_branch(&self, suite: &str, branch: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id FROM runs WHERE suite = ?1 AND finished_at IS NOT NULL \
+                 AND json_extract(header, '$.git.branch') = ?2 ORDER BY started_at DESC, id DESC LIMIT 1",
+                params![suite, branch],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     pub fn load_run(&self, id: &str) -> Result<Run> {
@@ -85,5 +132,33 @@ mod tests {
         let loaded = s.load_run(&s.resolve_run("run_").unwrap()).unwrap();
         r.sort_results();
         assert_eq!(loaded, r);
+    }
+
+    #[test]
+    fn lists_trends_and_finds_the_latest_run_of_a_branch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("e.db")).unwrap();
+        let t0 = chrono::Utc::now() - chrono::Duration::hours(3);
+        for (i, (branch, status)) in
+            [("main", Status::Pass), ("feature", Status::Fail), ("main", Status::Fail)].iter().enumerate()
+        {
+            let mut r = run(&format!("run_{i}"), &[("a", *status, "x")]);
+            r.started_at = t0 + chrono::Duration::hours(i as i64);
+            r.finished_at = Some(r.started_at);
+            r.git = Some(crate::run::GitInfo { commit: format!("c{i}"), branch: Some(branch.to_string()) });
+            s.create_run(&r).unwrap();
+            s.finish_run(&r).unwrap();
+        }
+        let all = s.list_runs(None, 10).unwrap();
+        assert_eq!(all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec!["run_2", "run_1", "run_0"]);
+        assert!(s.list_runs(Some("other"), 10).unwrap().is_empty());
+        let t = s.trend("s", t0 + chrono::Duration::hours(1), 10).unwrap();
+        assert_eq!(
+            t.iter().map(|p| (p.run_id.as_str(), p.pass_rate)).collect::<Vec<_>>(),
+            vec![("run_0", 1.0), ("run_1", 0.0)]
+        );
+        assert_eq!(s.latest_run_on_branch("s", "main").unwrap().as_deref(), Some("run_2"));
+        assert_eq!(s.latest_run_on_branch("s", "feature").unwrap().as_deref(), Some("run_1"));
+        assert_eq!(s.latest_run_on_branch("s", "nope").unwrap(), None);
     }
 }

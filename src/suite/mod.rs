@@ -208,6 +208,11 @@ impl Suite {
                 .error_at("gate.min_pass_rate", format!("min_pass_rate {r} is not between 0 and 1"))
                 .into());
         }
+        if let Some(a) = file.gate.significance.filter(|a| !(*a > 0.0 && *a < 1.0)) {
+            return Err(source
+                .error_at("gate.significance", format!("significance {a} is not between 0 and 1"))
+                .into());
+        }
         let p = &file.provider;
         if p.concurrency == Some(0) {
             return Err(source.error_at("provider.concurrency", "concurrency must be at least 1").into());

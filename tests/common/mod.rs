@@ -85,3 +85,19 @@ pub fn text(b: &[u8]) -> String {
 pub fn code(o: &Output) -> i32 {
     o.status.code().unwrap()
 }
+
+impl Project {
+    /// `evals` with extra environment variables.
+    pub fn evals_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_evals"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("EVALS_STORE", self.path(".evals/evals.db"))
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("OPENAI_BASE_URL")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap()
+    }
+}

@@ -3,11 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::open_store;
+use super::{ReportArgs, finish, open_store};
 use crate::cli::CliError;
-use crate::cli::exit::GATE_FAILED;
 use crate::compare::{compare, gate};
-use crate::report;
 use crate::run::Run;
 
 #[derive(clap::Args)]
@@ -16,6 +14,8 @@ pub struct Args {
     base: String,
     /// The run to judge: a run file or a stored run id (prefix).
     current: String,
+    #[command(flatten)]
+    reports: ReportArgs,
 }
 
 /// A run named by a file path, or else by a stored run id (prefix).
@@ -37,7 +37,5 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
     let current = load_run(store, &a.current)?;
     let cmp = compare(&base, &current);
     let decision = gate::decide(&current.gate, &current.summary, Some(&cmp));
-    print!("{}", report::run::comparison(&cmp));
-    print!("{}", report::run::decision(&decision));
-    Ok(if decision.passed { ExitCode::SUCCESS } else { ExitCode::from(GATE_FAILED) })
+    finish(store, &current, Some(&cmp), &decision, &a.reports)
 }

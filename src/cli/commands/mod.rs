@@ -1,17 +1,103 @@
 //! One file per command.
 
+pub mod baseline;
 pub mod collect;
 pub mod diff;
 pub mod mock;
 pub mod promote;
 pub mod run;
+pub mod runs;
 pub mod traces;
 
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
+use crate::compare::Comparison;
+use crate::compare::gate::Decision;
+use crate::report::{self, Format, Report};
+use crate::run::{Run, TrendPoint};
 use crate::store::Store;
 
 use super::CliError;
+use super::exit::GATE_FAILED;
+
+/// Runs shown in a pass-rate trend.
+const TREND_RUNS: usize = 20;
+
+/// `--report FORMAT:PATH`, shared by `run` and `diff`.
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// Also write a report: md:PATH, html:PATH, junit:PATH or json:PATH (repeatable).
+    #[arg(long = "report", value_name = "FORMAT:PATH", value_parser = parse_report)]
+    reports: Vec<(Format, PathBuf)>,
+}
+
+fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
+    let (format, path) = s.split_once(':').ok_or_else(|| format!("`{s}` is not FORMAT:PATH (e.g. md:report.md)"))?;
+    let format = Format::parse(format)
+        .ok_or_else(|| format!("unknown report format `{format}`: use md, html, junit or json"))?;
+    if path.is_empty() {
+        return Err(format!("`{s}` names no file"));
+    }
+    Ok((format, PathBuf::from(path)))
+}
+
+/// The pass-rate trend of the run's suite from the store (when there is one), ending at the run.
+fn trend_of(store: &Path, run: &Run) -> Result<Vec<TrendPoint>, CliError> {
+    let mut points = if store.is_file() {
+        open_store(store)?.trend(&run.suite.name, run.started_at, TREND_RUNS)?
+    } else {
+        Vec::new()
+    };
+    if points.last().is_none_or(|p| p.run_id != run.id) {
+        points.push(TrendPoint::from(run));
+    }
+    let extra = points.len().saturating_sub(TREND_RUNS);
+    points.drain(..extra);
+    Ok(points)
+}
+
+/// Print the comparison and the verdict, write the requested report files (and the Markdown to
+/// `$GITHUB_STEP_SUMMARY` when set), and turn the verdict into the exit code.
+fn finish(
+    store: &Path,
+    run: &Run,
+    comparison: Option<&Comparison>,
+    decision: &Decision,
+    reports: &ReportArgs,
+) -> Result<ExitCode, CliError> {
+    let paint = report::run::Paint(report::use_color());
+    if let Some(cmp) = comparison {
+        print!("\n{}", report::run::comparison(cmp, paint));
+    }
+    let trend = trend_of(store, run)?;
+    print!("{}", report::run::trend(&trend));
+    print!("{}", report::run::decision(decision, paint));
+    let r = Report { run, comparison, decision, trend: &trend };
+    for (format, path) in &reports.reports {
+        write_file(path, &format.render(&r))?;
+    }
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+        let md = Format::Markdown.render(&r);
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&summary)
+            .and_then(|mut f| f.write_all(md.as_bytes()))
+            .map_err(|e| {
+                CliError::Io(format!("cannot append to $GITHUB_STEP_SUMMARY ({}): {e}", Path::new(&summary).display()))
+            })?;
+    }
+    Ok(if decision.passed { ExitCode::SUCCESS } else { ExitCode::from(GATE_FAILED) })
+}
+
+fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    std::fs::write(path, text).map_err(|e| CliError::Io(format!("cannot write {}: {e}", path.display())))
+}
 
 fn open_store(path: &Path) -> Result<Store, CliError> {
     Ok(Store::open(path)?)

@@ -7,9 +7,8 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::{diff::load_run, open_store, runtime};
+use super::{ReportArgs, diff::load_run, finish, open_store, runtime};
 use crate::cli::CliError;
-use crate::cli::exit::GATE_FAILED;
 use crate::compare::{compare, gate};
 use crate::dataset::{self, CaseFile};
 use crate::mock::{Script, server::Server};
@@ -27,12 +26,18 @@ pub struct Args {
     /// Also write the run as JSON to this file.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Compare with this run (a run file or stored run id) and gate on regressions.
+    /// Compare with this run and gate on regressions: a run file, a stored run id, or `auto`
+    /// (the newest stored run of the suite on --baseline-branch). Default: the suite's gate.baseline.
     #[arg(long)]
     baseline: Option<String>,
+    /// The git branch `--baseline auto` takes its run from.
+    #[arg(long, default_value = "main", env = "EVALS_BASELINE_BRANCH")]
+    baseline_branch: String,
     /// Cases replayed at once (overrides provider.concurrency).
     #[arg(long)]
     concurrency: Option<usize>,
+    #[command(flatten)]
+    reports: ReportArgs,
 }
 
 const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
@@ -48,7 +53,7 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
     }
     let plans = suite.plan(&cases)?;
     // Read the baseline before spending anything on requests.
-    let baseline = a.baseline.as_deref().map(|b| load_run(store, b)).transpose()?;
+    let baseline = baseline(store, &suite, &a)?;
     let api_key = match &suite.provider.mock {
         Some(_) => None,
         None => Some(std::env::var(&suite.provider.api_key_env).map_err(|_| {
@@ -143,14 +148,38 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
     if let Some(out) = &a.out {
         record.save(out)?;
     }
-    print!("{}", report::run::run(&record));
+    print!("{}", report::run::run(&record, report::run::Paint(report::use_color())));
     let cmp = baseline.as_ref().map(|b| compare(b, &record));
-    if let Some(cmp) = &cmp {
-        print!("\n{}", report::run::comparison(cmp));
-    }
     let decision = gate::decide(&suite.gate, &record.summary, cmp.as_ref());
-    print!("{}", report::run::decision(&decision));
-    Ok(if decision.passed { ExitCode::SUCCESS } else { ExitCode::from(GATE_FAILED) })
+    finish(store, &record, cmp.as_ref(), &decision, &a.reports)
+}
+
+/// The run to compare with: `--baseline`, else the suite's `gate.baseline` (a path in it is
+/// relative to the suite); `auto` is the newest stored run of the suite on the baseline branch.
+fn baseline(store: &Path, suite: &Suite, a: &Args) -> Result<Option<Run>, CliError> {
+    let (name, from_suite) = match (&a.baseline, &suite.gate.baseline) {
+        (Some(b), _) => (b.as_str(), false),
+        (None, Some(b)) => (b.as_str(), true),
+        (None, None) => return Ok(None),
+    };
+    if name == "auto" {
+        let s = open_store(store)?;
+        return match s.latest_run_on_branch(&suite.name, &a.baseline_branch)? {
+            Some(id) => Ok(Some(s.load_run(&id)?)),
+            None => {
+                eprintln!(
+                    "note: no stored run of suite {} on branch {}; gating without a baseline",
+                    suite.name, a.baseline_branch
+                );
+                Ok(None)
+            }
+        };
+    }
+    let relative = suite.path.parent().map(|d| d.join(name)).filter(|p| from_suite && p.is_file());
+    match relative {
+        Some(p) => Ok(Some(Run::load(&p)?)),
+        None => load_run(store, name).map(Some),
+    }
 }
 
 fn distinct<'a>(models: impl Iterator<Item = &'a str>) -> String {

@@ -1,0 +1,41 @@
+//! `evals runs`: the stored runs, and one run with the pass-rate trend of its suite.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::{diff::load_run, open_store, trend_of};
+use crate::cli::CliError;
+use crate::report;
+
+#[derive(clap::Subcommand)]
+pub enum Runs {
+    /// Stored runs, newest first.
+    List {
+        /// Only the runs of this suite (its name).
+        #[arg(long)]
+        suite: Option<String>,
+        /// At most this many runs.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// One run, case by case, with the pass-rate trend of its suite's recent runs.
+    Show {
+        /// A stored run id (any unique prefix) or a run file.
+        run: String,
+    },
+}
+
+pub fn run(store: &Path, cmd: Runs) -> Result<ExitCode, CliError> {
+    match cmd {
+        Runs::List { suite, limit } => {
+            let runs = open_store(store)?.list_runs(suite.as_deref(), limit)?;
+            print!("{}", report::run::runs(&runs));
+        }
+        Runs::Show { run } => {
+            let run = load_run(store, &run)?;
+            print!("{}", report::run::run(&run, report::run::Paint(report::use_color())));
+            print!("{}", report::run::trend(&trend_of(store, &run)?));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
