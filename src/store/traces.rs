@@ -734,7 +734,7 @@ mod tests {
             s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
             // Back to the schema of version 2, as an older evals left it.
             s.conn
-                .execute_batch("DROP TABLE trace_text; DROP INDEX traces_by_search; ALTER TABLE traces DROP COLUMN search_rowid; PRAGMA user_version = 2;")
+                .execute_batch("DROP TABLE trace_text; DROP INDEX traces_by_search; DROP INDEX traces_by_time; ALTER TABLE traces DROP COLUMN search_rowid; PRAGMA user_version = 2;")
                 .unwrap();
         }
         let s = Store::open(&path).unwrap();

@@ -4,3 +4,6 @@
 ALTER TABLE traces ADD COLUMN search_rowid INTEGER;
 CREATE INDEX traces_by_search ON traces (search_rowid) WHERE search_rowid IS NOT NULL;
 CREATE VIRTUAL TABLE trace_text USING fts5 (text, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
+-- Lists are newest first, by this expression; an index on it answers `traces list` and
+-- `--since/--until` without sorting the whole table.
+CREATE INDEX traces_by_time ON traces (coalesce(started_at, imported_at));
