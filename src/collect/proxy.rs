@@ -11,13 +11,12 @@ use axum::http::{HeaderMap, HeaderName, StatusCode, Uri, header};
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::{App, TOKEN_HEADER, body_error, error, writer};
 use crate::store::one_call_trace_id;
-use crate::trace::agents_sdk::call_from_response;
-use crate::trace::items::{chat_assistant_items, from_chat_messages, tool_from_chat};
-use crate::trace::{ModelApi, ModelCall, Span, SpanData, SpanError, Trace, Usage};
+use crate::trace::openai_log::call_for;
+use crate::trace::{ModelApi, Span, SpanData, SpanError, Trace};
 
 /// Headers that describe one hop, not the request; plus the collect token, which is ours.
 const HOP_HEADERS: &[&str] = &[
@@ -299,17 +298,6 @@ impl ChatAccumulator {
     }
 }
 
-/// Request settings of a chat completion kept as call params, in the Responses vocabulary.
-const CHAT_PARAMS: &[(&str, &str)] = &[
-    ("temperature", "temperature"),
-    ("top_p", "top_p"),
-    ("tool_choice", "tool_choice"),
-    ("parallel_tool_calls", "parallel_tool_calls"),
-    ("max_tokens", "max_output_tokens"),
-    ("max_completion_tokens", "max_output_tokens"),
-    ("response_format", "response_format"),
-];
-
 /// The recorded call as a one-call trace; the store moves it into the exported `response` span
 /// with the same response id when there is one.
 fn recording(
@@ -319,18 +307,7 @@ fn recording(
     started: DateTime<Utc>,
     ended: DateTime<Utc>,
 ) -> (Trace, Span) {
-    let mut call = match api {
-        ModelApi::Responses => call_from_response(response, request.get("input")),
-        ModelApi::ChatCompletions => chat_call(request, response),
-    };
-    let from_request = |k: &str| request.get(k).and_then(Value::as_str).map(str::to_string);
-    call.model = call.model.or_else(|| from_request("model"));
-    if api == ModelApi::Responses {
-        call.instructions = call.instructions.or_else(|| from_request("instructions"));
-        if call.tools.is_empty() {
-            call.tools = request.get("tools").and_then(Value::as_array).cloned().unwrap_or_default();
-        }
-    }
+    let mut call = call_for(api, request, response);
     let response_id =
         call.response_id.get_or_insert_with(|| format!("unidentified_{:016x}", fastrand::u64(..))).clone();
     let failed = response.get("error").filter(|e| !e.is_null());
@@ -353,33 +330,6 @@ fn recording(
         data: SpanData::Model(Box::new(call)),
     };
     (trace, span)
-}
-
-fn chat_call(request: &Value, response: &Value) -> ModelCall {
-    let messages = request.get("messages").and_then(Value::as_array).cloned().unwrap_or_default();
-    let (instructions, input) = from_chat_messages(&messages);
-    let output = response.pointer("/choices/0/message").map(chat_assistant_items).unwrap_or_default();
-    let mut params = Map::new();
-    for (from, to) in CHAT_PARAMS {
-        if let Some(v) = request.get(*from).filter(|v| !v.is_null()) {
-            params.insert((*to).to_string(), v.clone());
-        }
-    }
-    ModelCall {
-        api: ModelApi::ChatCompletions,
-        response_id: response.get("id").and_then(Value::as_str).map(str::to_string),
-        model: response.get("model").and_then(Value::as_str).map(str::to_string),
-        instructions,
-        input: Some(input),
-        output: Some(output),
-        tools: request
-            .get("tools")
-            .and_then(Value::as_array)
-            .map(|t| t.iter().map(tool_from_chat).collect())
-            .unwrap_or_default(),
-        params,
-        usage: response.get("usage").and_then(Usage::from_json),
-    }
 }
 
 #[cfg(test)]

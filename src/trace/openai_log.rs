@@ -52,7 +52,12 @@ pub fn call_from_exchange(endpoint: Option<&str>, request: &Value, response: &Va
         _ if request.get("input").is_some() => ModelApi::Responses,
         _ => return Err(LogError::UnknownApi),
     };
-    Ok(match api {
+    Ok(call_for(api, request, response))
+}
+
+/// A model call from a request body and its response body, the API known.
+pub fn call_for(api: ModelApi, request: &Value, response: &Value) -> ModelCall {
+    match api {
         ModelApi::Responses => {
             let mut call = call_from_response(response, Some(request.get("input").unwrap_or(&Value::Null)));
             // An error answer echoes nothing; keep what the request said.
@@ -71,7 +76,7 @@ pub fn call_from_exchange(endpoint: Option<&str>, request: &Value, response: &Va
             call
         }
         ModelApi::ChatCompletions => call_from_chat(request, response),
-    })
+    }
 }
 
 /// A Chat Completions exchange in the Responses vocabulary (first choice).
