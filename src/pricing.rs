@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::trace::Usage;
+use crate::yaml::{Source, YamlError};
+
+/// Where a project keeps its price overrides.
+pub const OVERRIDES_FILE: &str = "evals/prices.yaml";
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,8 +30,14 @@ impl Price {
     }
 }
 
-/// OpenAI list prices (standard tier, USD per 1M tokens).
+/// OpenAI list prices (standard tier, USD per 1M tokens). Prices change: a project overrides
+/// or adds entries in `evals/prices.yaml`.
 const BUILTIN: &[(&str, Price)] = &[
+    ("gpt-5.4", Price { input: 2.50, cached_input: Some(0.25), output: 15.00 }),
+    ("gpt-5.2", Price { input: 1.75, cached_input: Some(0.175), output: 14.00 }),
+    ("gpt-5.1-codex-mini", Price { input: 0.25, cached_input: Some(0.025), output: 2.00 }),
+    ("gpt-5.1", Price { input: 1.25, cached_input: Some(0.125), output: 10.00 }),
+    ("gpt-5-pro", Price { input: 15.00, cached_input: None, output: 120.00 }),
     ("gpt-5-nano", Price { input: 0.05, cached_input: Some(0.005), output: 0.40 }),
     ("gpt-5-mini", Price { input: 0.25, cached_input: Some(0.025), output: 2.00 }),
     ("gpt-5", Price { input: 1.25, cached_input: Some(0.125), output: 10.00 }),
@@ -37,6 +47,9 @@ const BUILTIN: &[(&str, Price)] = &[
     ("gpt-4o-mini", Price { input: 0.15, cached_input: Some(0.075), output: 0.60 }),
     ("gpt-4o", Price { input: 2.50, cached_input: Some(1.25), output: 10.00 }),
     ("o4-mini", Price { input: 1.10, cached_input: Some(0.275), output: 4.40 }),
+    ("o3-pro", Price { input: 20.00, cached_input: None, output: 80.00 }),
+    ("o3-deep-research", Price { input: 10.00, cached_input: Some(2.50), output: 40.00 }),
+    ("o4-mini-deep-research", Price { input: 2.00, cached_input: Some(0.50), output: 8.00 }),
     ("o3-mini", Price { input: 1.10, cached_input: Some(0.55), output: 4.40 }),
     ("o3", Price { input: 2.00, cached_input: Some(0.50), output: 8.00 }),
     ("o1", Price { input: 15.00, cached_input: Some(7.50), output: 60.00 }),
@@ -60,6 +73,18 @@ impl PriceTable {
     pub fn with_overrides(mut self, overrides: &BTreeMap<String, Price>) -> PriceTable {
         self.prices.extend(overrides.iter().map(|(k, v)| (k.clone(), *v)));
         self
+    }
+
+    /// The built-in table with the overrides of a YAML file mapping model-name prefixes to
+    /// `{input, cached_input, output}` (USD per 1M tokens).
+    pub fn load(src: &Source) -> Result<PriceTable, YamlError> {
+        let overrides: BTreeMap<String, Price> = src.parse()?;
+        Ok(PriceTable::default().with_overrides(&overrides))
+    }
+
+    /// Cost of a trace's usage per model; `None` when some model's price is unknown.
+    pub fn total(&self, usage: &[(String, Usage)]) -> Option<f64> {
+        usage.iter().map(|(m, u)| self.cost(m, u)).sum()
     }
 
     pub fn price(&self, model: &str) -> Option<Price> {
@@ -86,6 +111,9 @@ mod tests {
         assert_eq!(t.price("gpt-4.1-mini-2025-04-14").unwrap().input, 0.40);
         assert_eq!(t.price("gpt-4.1-2025-04-14").unwrap().input, 2.00);
         assert!(t.price("fake-model").is_none());
+        assert_eq!(t.price("gpt-5.1-2025-11-13").unwrap().input, 1.25);
+        assert_eq!(t.price("gpt-5-mini").unwrap().input, 0.25);
+        assert_eq!(t.price("o3-pro").unwrap().output, 80.0);
     }
 
     #[test]
@@ -98,6 +126,16 @@ mod tests {
         };
         let c = PriceTable::default().cost("gpt-4.1", &u).unwrap();
         assert!((c - (1.0 + 0.25 + 8.0)).abs() < 1e-9, "{c}");
+    }
+
+    #[test]
+    fn overrides_load_from_yaml_with_located_errors() {
+        let t = PriceTable::load(&Source::new("p.yaml", "fake-model: {input: 1, output: 2}\n")).unwrap();
+        let u = Usage { input_tokens: 1_000_000, output_tokens: 1_000_000, ..Usage::default() };
+        assert_eq!(t.total(&[("fake-model".into(), u), ("gpt-4.1".into(), u)]), Some(3.0 + 10.0));
+        assert_eq!(t.total(&[("unknown".into(), u)]), None);
+        let err = PriceTable::load(&Source::new("p.yaml", "m:\n  input: 1\n  outptu: 2\n")).unwrap_err();
+        assert!(err.to_string().starts_with("p.yaml:3:"), "{err}");
     }
 
     #[test]

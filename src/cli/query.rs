@@ -23,6 +23,12 @@ pub struct TraceQuery {
     pub model: Option<String>,
     #[arg(long, value_enum)]
     pub status: Option<TraceStatus>,
+    /// Traces whose model input or output contains all these words (full-text, any case).
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// Traces whose metadata has this entry; repeat to require several.
+    #[arg(long = "meta", value_name = "KEY=VALUE", value_parser = parse_meta)]
+    pub meta: Vec<(String, String)>,
     /// At most this many traces, newest first.
     #[arg(long)]
     pub limit: Option<usize>,
@@ -37,8 +43,18 @@ impl TraceQuery {
             agent: self.agent.clone(),
             model: self.model.clone(),
             status: self.status,
+            search: self.search.clone(),
+            meta: self.meta.clone(),
             limit: self.limit,
         }
+    }
+}
+
+/// A metadata condition, `key=value`.
+pub fn parse_meta(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not KEY=VALUE (e.g. --meta customer=acme)")),
     }
 }
 
@@ -82,6 +98,13 @@ mod tests {
         assert_eq!(parse_duration("7d").unwrap(), Duration::days(7));
         assert!(parse_duration("7").unwrap_err().contains("no unit"));
         assert!(parse_duration("d").is_err());
+    }
+
+    #[test]
+    fn meta_conditions() {
+        assert_eq!(parse_meta("tier=gold=1").unwrap(), ("tier".into(), "gold=1".into()));
+        assert!(parse_meta("=x").is_err());
+        assert!(parse_meta("tier").unwrap_err().contains("KEY=VALUE"));
     }
 
     #[test]

@@ -2,20 +2,22 @@
 
 use std::collections::HashMap;
 
-use crate::store::TraceSummary;
+use crate::store::{PruneStats, Totals, TraceSummary};
 use crate::trace::items::{self, function_calls};
 use crate::trace::{Span, SpanData, Trace};
 
 use super::{table, truncate};
 
-pub fn list(rows: &[TraceSummary]) -> String {
+/// The `traces list` table, with a cost column and a footer of totals.
+pub fn list(rows: &[TraceSummary], costs: &[Option<f64>], totals: &Totals) -> String {
     if rows.is_empty() {
-        return "no traces stored yet: import some with `evals traces import FILE`\n".into();
+        return "no traces match: import some with `evals traces import FILE`, or loosen the filters\n".into();
     }
-    let header = ["ID", "TIME (UTC)", "WORKFLOW", "AGENTS", "MODEL", "TURNS", "TOKENS", "STATUS"];
+    let header = ["ID", "TIME (UTC)", "WORKFLOW", "AGENTS", "MODEL", "TURNS", "TOKENS", "COST", "LATENCY", "STATUS"];
     let body: Vec<Vec<String>> = rows
         .iter()
-        .map(|t| {
+        .zip(costs)
+        .map(|(t, cost)| {
             vec![
                 t.id.clone(),
                 t.started_at.map(|s| s.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "-".into()),
@@ -24,14 +26,55 @@ pub fn list(rows: &[TraceSummary]) -> String {
                 truncate(&t.models.join(", "), 20),
                 t.turns.to_string(),
                 (t.input_tokens + t.output_tokens).to_string(),
+                cost.map(dollars).unwrap_or_else(|| "-".into()),
+                t.duration_ms().map(seconds).unwrap_or_else(|| "-".into()),
                 t.status().to_string(),
             ]
         })
         .collect();
-    let mut out = table(&header, &body, &[5, 6]);
-    let tokens: u64 = rows.iter().map(|t| t.input_tokens + t.output_tokens).sum();
-    out.push_str(&format!("{} traces · {} tokens\n", rows.len(), tokens));
+    let mut out = table(&header, &body, &[5, 6, 7, 8]);
+    out.push_str(&footer(totals));
     out
+}
+
+/// `12 traces · 3,456 tokens (3,000 in / 456 out) · $0.0123 · latency p50 1.20 s, p95 3.40 s`
+pub fn footer(t: &Totals) -> String {
+    let mut line = format!(
+        "{} traces · {} tokens ({} in / {} out) · {}",
+        t.traces,
+        t.input_tokens + t.output_tokens,
+        t.input_tokens,
+        t.output_tokens,
+        dollars(t.cost_usd)
+    );
+    if t.unpriced > 0 {
+        line.push_str(&format!(" (+{} traces on models without a price)", t.unpriced));
+    }
+    if let (Some(p50), Some(p95)) = (t.latency_p50_ms, t.latency_p95_ms) {
+        line.push_str(&format!(" · latency p50 {}, p95 {}", seconds(p50), seconds(p95)));
+    }
+    line.push('\n');
+    line
+}
+
+fn dollars(usd: f64) -> String {
+    if usd > 0.0 && usd < 0.01 { format!("${usd:.4}") } else { format!("${usd:.2}") }
+}
+
+fn seconds(ms: i64) -> String {
+    format!("{:.2} s", ms as f64 / 1000.0)
+}
+
+/// What `traces prune` did.
+pub fn pruned(stats: &PruneStats, before: &str) -> String {
+    let mb = |b: u64| b as f64 / 1_048_576.0;
+    format!(
+        "pruned {} traces ({} spans) that started before {before}; store {:.1} MB → {:.1} MB\n",
+        stats.traces,
+        stats.spans,
+        mb(stats.bytes_before),
+        mb(stats.bytes_after)
+    )
 }
 
 fn secs(span: &Span) -> String {

@@ -9,15 +9,18 @@ mod traces;
 
 pub use actor::Handle;
 pub use capture::one_call_trace_id;
-pub use traces::{IngestStats, TraceFilter, TraceStatus, TraceSummary};
+pub use traces::{IngestStats, PruneStats, Totals, TraceFilter, TraceStatus, TraceSummary};
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension};
 
 /// Schema migrations, applied in order; the store's `user_version` is the number applied.
-const MIGRATIONS: &[&str] =
-    &[include_str!("migrations/0001_init.sql"), include_str!("migrations/0002_response_cache.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_response_cache.sql"),
+    include_str!("migrations/0003_trace_search.sql"),
+];
 
 /// Default location, relative to the current directory.
 pub const DEFAULT_PATH: &str = ".evals/evals.db";
@@ -89,6 +92,7 @@ impl Store {
             let err = |source| StoreError::Migrate { path: self.path.clone(), number, source };
             let tx = self.conn.transaction().map_err(err)?;
             tx.execute_batch(sql).map_err(err)?;
+            after_migration(&tx, number).map_err(err)?;
             tx.pragma_update(None, "user_version", number as i64).map_err(err)?;
             tx.commit().map_err(err)?;
         }
@@ -115,6 +119,14 @@ impl Store {
             _ => Err(StoreError::Ambiguous { kind, prefix: prefix.to_string(), matches }),
         }
     }
+}
+
+/// Data a migration's SQL cannot derive by itself.
+fn after_migration(tx: &rusqlite::Transaction, number: usize) -> rusqlite::Result<()> {
+    if number == 3 {
+        traces::index_all_for_search(tx)?;
+    }
+    Ok(())
 }
 
 /// Microseconds since the epoch, the store's time unit.

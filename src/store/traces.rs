@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Result, Store, StoreError, from_micros, micros};
-use crate::trace::{Batch, Span, Trace};
+use crate::trace::{Batch, Span, SpanData, Trace, Usage, items};
 
 /// What an ingest added.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -31,6 +31,10 @@ pub struct TraceFilter {
     /// Traces that called this model.
     pub model: Option<String>,
     pub status: Option<TraceStatus>,
+    /// Words that must all occur in the model input or output (full-text, case-insensitive).
+    pub search: Option<String>,
+    /// Trace metadata entries that must be present with these values.
+    pub meta: Vec<(String, String)>,
     pub limit: Option<usize>,
 }
 
@@ -46,33 +50,62 @@ impl TraceFilter {
         use rusqlite::types::Value as V;
         let mut clauses = vec!["1 = 1".to_string()];
         let mut params: Vec<V> = Vec::new();
-        let mut push = |clause: &str, v: V| {
-            params.push(v);
-            clauses.push(clause.replace('?', &format!("?{}", params.len())));
+        // Each `?` of a clause takes the next of its values.
+        let mut push = |clause: &str, values: Vec<V>| {
+            let mut out = String::new();
+            for (i, part) in clause.split('?').enumerate() {
+                if i > 0 {
+                    params.push(values[i - 1].clone());
+                    out.push_str(&format!("?{}", params.len()));
+                }
+                out.push_str(part);
+            }
+            clauses.push(out);
         };
         if let Some(t) = self.since {
-            push("coalesce(started_at, imported_at) >= ?", V::Integer(micros(t)));
+            push("coalesce(started_at, imported_at) >= ?", vec![V::Integer(micros(t))]);
         }
         if let Some(t) = self.until {
-            push("coalesce(started_at, imported_at) < ?", V::Integer(micros(t)));
+            push("coalesce(started_at, imported_at) < ?", vec![V::Integer(micros(t))]);
         }
         if let Some(w) = &self.workflow {
-            push("workflow = ?", V::Text(w.clone()));
+            push("workflow = ?", vec![V::Text(w.clone())]);
         }
         // Names are stored joined by U+001F; match whole names only.
         if let Some(a) = &self.agent {
-            push("(char(31) || agents || char(31)) LIKE ('%' || char(31) || ? || char(31) || '%')", V::Text(a.clone()));
+            push(
+                "(char(31) || agents || char(31)) LIKE ('%' || char(31) || ? || char(31) || '%')",
+                vec![V::Text(a.clone())],
+            );
         }
         if let Some(m) = &self.model {
-            push("(char(31) || models || char(31)) LIKE ('%' || char(31) || ? || char(31) || '%')", V::Text(m.clone()));
+            push(
+                "(char(31) || models || char(31)) LIKE ('%' || char(31) || ? || char(31) || '%')",
+                vec![V::Text(m.clone())],
+            );
         }
         match self.status {
-            Some(TraceStatus::Ok) => clauses.push("errors = 0".into()),
-            Some(TraceStatus::Error) => clauses.push("errors > 0".into()),
+            Some(TraceStatus::Ok) => push("errors = 0", vec![]),
+            Some(TraceStatus::Error) => push("errors > 0", vec![]),
             None => {}
+        }
+        if let Some(q) = self.search.as_deref().map(fts_query).filter(|q| !q.is_empty()) {
+            push("search_rowid IN (SELECT rowid FROM trace_text WHERE trace_text MATCH ?)", vec![V::Text(q)]);
+        }
+        for (key, value) in &self.meta {
+            push(
+                "CAST(json_extract(metadata, ?) AS TEXT) = ?",
+                vec![V::Text(format!("$.\"{key}\"")), V::Text(value.clone())],
+            );
         }
         (clauses.join(" AND "), params)
     }
+}
+
+/// Each word of a search as an FTS5 string, so punctuation is matched, not parsed: every word
+/// must occur (AND), in any order.
+fn fts_query(text: &str) -> String {
+    text.split_whitespace().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect::<Vec<_>>().join(" ")
 }
 
 /// One row of `evals traces list`.
@@ -123,6 +156,8 @@ impl Store {
         let now = micros(Utc::now());
         let mut stats = IngestStats::default();
         let mut touched = BTreeSet::new();
+        // Traces whose model calls changed: only those carry searchable text.
+        let mut text_touched = HashSet::new();
         {
             let mut insert_trace = tx.prepare_cached(
                 "INSERT OR IGNORE INTO traces (id, workflow, group_id, metadata, imported_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -164,6 +199,9 @@ impl Store {
                 let row = SpanRow::of(span)?;
                 if insert_span.execute(&row.params()[..])? == 1 {
                     stats.new_spans += 1;
+                    if span.model_call().is_some() {
+                        text_touched.insert(span.trace_id.as_str());
+                    }
                     continue;
                 }
                 let stored = existing.query_row(params![span.trace_id, span.id], read_span_parts)?;
@@ -174,12 +212,18 @@ impl Store {
                     let row = SpanRow::of(&merged)?;
                     replace_span.execute(&row.params()[..])?;
                     stats.updated_spans += 1;
+                    if merged.model_call().is_some() {
+                        text_touched.insert(span.trace_id.as_str());
+                    }
                 }
             }
             stats.new_traces = new_ids.len();
         }
         for id in &touched {
             refresh_summary(tx, id)?;
+            if text_touched.contains(id.as_str()) {
+                refresh_search(tx, id)?;
+            }
         }
         Ok(stats)
     }
@@ -361,6 +405,154 @@ fn refresh_summary(tx: &rusqlite::Transaction, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// The searchable text of a trace: instructions, input and output items of its model calls,
+/// each distinct text once (every turn repeats the conversation so far).
+fn search_text(tx: &rusqlite::Transaction, id: &str) -> rusqlite::Result<String> {
+    let mut stmt = tx.prepare_cached("SELECT data FROM spans WHERE trace_id = ?1 AND kind = 'model'")?;
+    let mut seen = HashSet::new();
+    let mut text = String::new();
+    let mut rows = stmt.query([id])?;
+    while let Some(row) = rows.next()? {
+        let data: String = row.get(0)?;
+        // A record that does not parse has no text to offer; loading it reports the damage.
+        let Ok(SpanData::Model(call)) = serde_json::from_str::<SpanData>(&data) else { continue };
+        let items = call.input.iter().flatten().chain(call.output.iter().flatten()).map(items::item_text);
+        for t in call.instructions.iter().cloned().chain(items) {
+            if !t.trim().is_empty() && seen.insert(t.clone()) {
+                text.push_str(&t);
+                text.push('\n');
+            }
+        }
+    }
+    Ok(text)
+}
+
+/// Replace a trace's row in the full-text index.
+fn refresh_search(tx: &rusqlite::Transaction, id: &str) -> rusqlite::Result<()> {
+    let old: Option<i64> =
+        tx.prepare_cached("SELECT search_rowid FROM traces WHERE id = ?1")?.query_row([id], |r| r.get(0))?;
+    if let Some(rowid) = old {
+        tx.prepare_cached("DELETE FROM trace_text WHERE rowid = ?1")?.execute([rowid])?;
+    }
+    let text = search_text(tx, id)?;
+    let rowid = if text.is_empty() {
+        None
+    } else {
+        tx.prepare_cached("INSERT INTO trace_text (text) VALUES (?1)")?.execute([&text])?;
+        Some(tx.last_insert_rowid())
+    };
+    tx.prepare_cached("UPDATE traces SET search_rowid = ?2 WHERE id = ?1")?.execute(params![id, rowid])?;
+    Ok(())
+}
+
+/// Index every stored trace (the backfill of the migration that added search).
+pub(super) fn index_all_for_search(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
+    let ids: Vec<String> =
+        tx.prepare("SELECT id FROM traces")?.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    for id in ids {
+        refresh_search(tx, &id)?;
+    }
+    Ok(())
+}
+
+/// What `prune` removed and the store's size on disk (database and WAL) around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PruneStats {
+    pub traces: usize,
+    pub spans: usize,
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+}
+
+/// Token, cost and latency totals over listed traces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Totals {
+    pub traces: usize,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// Sum over the traces whose models all have a price.
+    pub cost_usd: f64,
+    /// Traces left out of `cost_usd` because a model's price is unknown.
+    pub unpriced: usize,
+    pub latency_p50_ms: Option<i64>,
+    pub latency_p95_ms: Option<i64>,
+}
+
+impl Totals {
+    /// Totals over `rows`, with `costs[i]` the cost of `rows[i]` when known.
+    pub fn of(rows: &[TraceSummary], costs: &[Option<f64>]) -> Totals {
+        let mut latencies: Vec<i64> = rows.iter().filter_map(TraceSummary::duration_ms).collect();
+        latencies.sort_unstable();
+        // Nearest-rank percentile.
+        let pct = |p: f64| -> Option<i64> {
+            let n = latencies.len();
+            (n > 0).then(|| latencies[((p * n as f64).ceil() as usize).clamp(1, n) - 1])
+        };
+        Totals {
+            traces: rows.len(),
+            input_tokens: rows.iter().map(|r| r.input_tokens).sum(),
+            output_tokens: rows.iter().map(|r| r.output_tokens).sum(),
+            cost_usd: costs.iter().flatten().fold(0.0, |a, b| a + b),
+            unpriced: costs.iter().zip(rows).filter(|(c, r)| c.is_none() && r.turns > 0).count(),
+            latency_p50_ms: pct(0.50),
+            latency_p95_ms: pct(0.95),
+        }
+    }
+}
+
+fn file_size(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+impl Store {
+    /// Token usage of a trace's model calls, per model (calls without a model are left out).
+    pub fn model_usage(&self, trace_id: &str) -> Result<Vec<(String, Usage)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT model, sum(coalesce(input_tokens, 0)), sum(coalesce(output_tokens, 0)),
+                    sum(coalesce(json_extract(data, '$.usage.cached_input_tokens'), 0))
+             FROM spans WHERE trace_id = ?1 AND kind = 'model' AND model IS NOT NULL GROUP BY model",
+        )?;
+        let rows = stmt.query_map([trace_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                Usage {
+                    input_tokens: count(r, 1)?,
+                    output_tokens: count(r, 2)?,
+                    cached_input_tokens: count(r, 3)?,
+                    reasoning_tokens: 0,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Delete traces that started before `before`, with their spans and search rows, and give
+    /// the freed pages back to the file system.
+    pub fn prune(&mut self, before: DateTime<Utc>) -> Result<PruneStats> {
+        let wal = self
+            .path
+            .with_file_name(format!("{}-wal", self.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()));
+        let size = |s: &Store| file_size(&s.path) + file_size(&wal);
+        let bytes_before = size(self);
+        let cutoff = micros(before);
+        let tx = self.conn.transaction()?;
+        let old = "SELECT id FROM traces WHERE coalesce(started_at, imported_at) < ?1";
+        tx.execute(
+            &format!("DELETE FROM trace_text WHERE rowid IN (SELECT search_rowid FROM traces WHERE id IN ({old}))"),
+            [cutoff],
+        )?;
+        let spans = tx.execute(&format!("DELETE FROM spans WHERE trace_id IN ({old})"), [cutoff])?;
+        let traces = tx.execute("DELETE FROM traces WHERE coalesce(started_at, imported_at) < ?1", [cutoff])?;
+        tx.commit()?;
+        if traces > 0 {
+            self.conn.execute("INSERT INTO trace_text (trace_text) VALUES ('optimize')", [])?;
+            self.conn.execute_batch("VACUUM")?;
+            self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
+        Ok(PruneStats { traces, spans, bytes_before, bytes_after: size(self) })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,6 +652,117 @@ mod tests {
         let until = ids(TraceFilter { until: Some(start), ..TraceFilter::default() });
         assert_eq!(since.len() + until.len(), 3);
         assert!(since.contains(&"trace_6a4a39cf054a4507af79b8b2b2cfbe80".to_string()));
+    }
+
+    fn search(s: &Store, text: &str) -> Vec<String> {
+        let f = TraceFilter { search: Some(text.into()), ..TraceFilter::default() };
+        s.list_traces(&f).unwrap().into_iter().map(|t| t.id).collect()
+    }
+
+    #[test]
+    fn search_finds_words_of_model_input_and_output() {
+        let (_d, mut s) = store();
+        s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
+        // Input of the tool run, in another case; output of the handoff run.
+        assert_eq!(search(&s, "GET_WEATHER city=paris"), vec!["trace_1a366e093c0d4ae0809e2fa3fbb773d5"]);
+        assert_eq!(search(&s, "sunny paris").len(), 1);
+        assert_eq!(search(&s, "{\"assistant\":").len(), 1, "quotes and punctuation are matched, not parsed");
+        assert!(search(&s, "sunny nowhere").is_empty(), "every word must occur");
+        assert_eq!(search(&s, "   ").len(), 3, "an empty search selects everything");
+    }
+
+    #[test]
+    fn search_follows_merges_and_exporter_only_traces_have_no_text() {
+        let (_d, mut s) = store();
+        s.ingest(&fixture("agents_ingest.jsonl")).unwrap();
+        assert!(search(&s, "sunny").is_empty());
+        // The same runs with content arrive later and are merged in (same ids).
+        let full = fixture("agents_processor_full.jsonl");
+        let stats = s.ingest(&full).unwrap();
+        assert!(stats.updated_spans > 0 || stats.new_spans > 0);
+        assert_eq!(search(&s, "sunny").len(), 1);
+        // Re-ingesting leaves one index row per trace, not two.
+        s.ingest(&full).unwrap();
+        let rows: i64 = s.conn.query_row("SELECT count(*) FROM trace_text", [], |r| r.get(0)).unwrap();
+        let traces: i64 =
+            s.conn.query_row("SELECT count(*) FROM traces WHERE search_rowid IS NOT NULL", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, traces);
+    }
+
+    #[test]
+    fn meta_filters_on_metadata_entries() {
+        let (_d, mut s) = store();
+        let mut meta = serde_json::Map::new();
+        meta.insert("customer".into(), "acme".into());
+        meta.insert("tier".into(), 2.into());
+        let traces =
+            vec![Trace { id: "t1".into(), workflow: None, group_id: None, metadata: Some(meta) }, Trace::bare("t2")];
+        s.ingest(&Batch { traces, spans: vec![] }).unwrap();
+        let ids = |meta: Vec<(&str, &str)>| -> Vec<String> {
+            let meta = meta.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            s.list_traces(&TraceFilter { meta, ..TraceFilter::default() }).unwrap().into_iter().map(|t| t.id).collect()
+        };
+        assert_eq!(ids(vec![("customer", "acme")]), vec!["t1"]);
+        assert_eq!(ids(vec![("customer", "acme"), ("tier", "2")]), vec!["t1"]);
+        assert!(ids(vec![("customer", "acme"), ("tier", "3")]).is_empty());
+        assert!(ids(vec![("customer", "globex")]).is_empty());
+    }
+
+    #[test]
+    fn prune_deletes_old_traces_spans_and_search_rows() {
+        let (_d, mut s) = store();
+        s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
+        let starts: Vec<_> =
+            s.list_traces(&TraceFilter::default()).unwrap().into_iter().map(|t| t.started_at.unwrap()).collect();
+        let newest = *starts.iter().max().unwrap();
+        let stats = s.prune(newest).unwrap();
+        assert_eq!(stats.traces, 2);
+        assert!(stats.spans > 0 && stats.bytes_before > 0 && stats.bytes_after > 0);
+        assert_eq!(s.list_traces(&TraceFilter::default()).unwrap().len(), 1);
+        let count = |sql: &str| -> i64 { s.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT count(DISTINCT trace_id) FROM spans"), 1);
+        assert_eq!(count("SELECT count(*) FROM trace_text"), 1);
+        assert_eq!(s.prune(newest).unwrap().traces, 0);
+    }
+
+    #[test]
+    fn migration_indexes_traces_stored_before_search_existed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.db");
+        {
+            let mut s = Store::open(&path).unwrap();
+            s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
+            // Back to the schema of version 2, as an older evals left it.
+            s.conn
+                .execute_batch("DROP TABLE trace_text; DROP INDEX traces_by_search; DROP INDEX traces_by_time; ALTER TABLE traces DROP COLUMN search_rowid; PRAGMA user_version = 2;")
+                .unwrap();
+        }
+        let s = Store::open(&path).unwrap();
+        assert_eq!(search(&s, "sunny").len(), 1);
+    }
+
+    #[test]
+    fn usage_per_model_prices_a_trace() {
+        let (_d, mut s) = store();
+        s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
+        let usage = s.model_usage("trace_6a4a39cf054a4507af79b8b2b2cfbe80").unwrap();
+        assert_eq!(usage.len(), 1);
+        assert_eq!(usage[0].0, "fake-model");
+        assert_eq!((usage[0].1.input_tokens, usage[0].1.output_tokens), (23, 6));
+    }
+
+    #[test]
+    fn totals_sum_tokens_and_cost_and_take_latency_percentiles() {
+        let (_d, mut s) = store();
+        s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
+        let rows = s.list_traces(&TraceFilter::default()).unwrap();
+        let t = Totals::of(&rows, &[Some(0.5), Some(0.25), None]);
+        assert_eq!(t.traces, 3);
+        assert_eq!(t.input_tokens, rows.iter().map(|r| r.input_tokens).sum::<u64>());
+        assert_eq!((t.cost_usd, t.unpriced), (0.75, 1));
+        let mut d: Vec<i64> = rows.iter().filter_map(TraceSummary::duration_ms).collect();
+        d.sort();
+        assert_eq!((t.latency_p50_ms, t.latency_p95_ms), (Some(d[1]), Some(d[2])));
     }
 
     #[test]

@@ -599,8 +599,10 @@ fn openinference_flat(a: &Attrs) -> ModelCall {
     if let Some(o) = invocation.as_object() {
         for (k, v) in o {
             let key = if k == "max_tokens" { "max_output_tokens" } else { k.as_str() };
-            if RESPONSE_PARAMS.contains(&key) && !v.is_null() {
-                params.insert(key.to_string(), strip_nulls(v));
+            let v = strip_nulls(v);
+            // `{"effort": null}` says nothing once the nulls are gone.
+            if RESPONSE_PARAMS.contains(&key) && !v.is_null() && v.as_object().is_none_or(|o| !o.is_empty()) {
+                params.insert(key.to_string(), v);
             }
         }
     }
@@ -934,6 +936,7 @@ mod tests {
         assert_eq!((call.name.as_str(), call.arguments.as_str()), ("get_weather", "{\"city\": \"Paris\"}"));
         assert_eq!(first.tools.len(), 2);
         assert_eq!(first.tools[0]["name"], "get_weather");
+        assert!(!first.params.contains_key("reasoning"), "all-null settings are dropped: {:?}", first.params);
         let second = calls.iter().find(|c| function_calls(c.output.as_ref().unwrap()).is_empty()).unwrap();
         assert_eq!(output_text(second.output.as_ref().unwrap()), "TOOL RESULT: Sunny and 21C in Paris");
         assert_eq!(function_outputs(second.input.as_ref().unwrap())[0].1, "Sunny and 21C in Paris");

@@ -1,4 +1,4 @@
-//! `evals traces import|list|show`.
+//! `evals traces import|list|show|prune`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -7,10 +7,12 @@ use clap::Subcommand;
 
 use super::open_store;
 use crate::cli::CliError;
-use crate::cli::query::TraceQuery;
+use crate::cli::query::{TraceQuery, parse_duration};
+use crate::pricing::{self, PriceTable};
 use crate::report;
-use crate::store::IngestStats;
+use crate::store::{IngestStats, Totals};
 use crate::trace::import::{self, Format};
+use crate::yaml::Source;
 
 #[derive(Subcommand)]
 pub enum Traces {
@@ -26,16 +28,32 @@ pub enum Traces {
         #[arg(long, value_enum, default_value_t = Format::Auto)]
         format: Format,
     },
-    /// List stored traces, newest first.
+    /// List stored traces, newest first, with totals of tokens, cost and latency.
     #[command(
-        after_help = "Examples:\n  evals traces list\n  evals traces list --since 7d --agent Triage --status error\n  evals traces list --limit 5 --json"
+        after_help = "Examples:\n  evals traces list\n  evals traces list --since 7d --agent Triage --status error\n  \
+                      evals traces list --search \"refund policy\" --model gpt-4.1 --since 2026-11-01\n  \
+                      evals traces list --meta customer=acme --limit 500 --jsonl > acme.jsonl"
     )]
     List {
         #[command(flatten)]
         query: TraceQuery,
         /// One JSON array for machines.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "jsonl")]
         json: bool,
+        /// One JSON object per line.
+        #[arg(long)]
+        jsonl: bool,
+        /// Price overrides (YAML: model prefix → {input, cached_input, output} USD per 1M tokens);
+        /// default evals/prices.yaml when it exists.
+        #[arg(long, value_name = "FILE")]
+        prices: Option<PathBuf>,
+    },
+    /// Delete traces older than a duration, with their spans and search entries, and shrink the store.
+    #[command(after_help = "Examples:\n  evals traces prune --older-than 30d\n  evals traces prune --older-than 12h")]
+    Prune {
+        /// Age (`30d`, `12h`, `2w`) past which a trace is deleted, by its start time.
+        #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+        older_than: chrono::Duration,
     },
     /// Show a trace's span tree: agents, model turns, tool calls, handoffs, errors.
     #[command(after_help = "Examples:\n  evals traces show trace_1a36    # any unique prefix of the id")]
@@ -46,29 +64,55 @@ pub enum Traces {
     },
 }
 
+/// The price table: built-in, with the project's overrides.
+fn price_table(path: Option<&Path>) -> Result<PriceTable, CliError> {
+    let path = match path {
+        Some(p) => p.to_path_buf(),
+        None if Path::new(pricing::OVERRIDES_FILE).exists() => PathBuf::from(pricing::OVERRIDES_FILE),
+        None => return Ok(PriceTable::default()),
+    };
+    let src = Source::read(&path).map_err(|e| CliError::Io(format!("cannot read {}: {e}", path.display())))?;
+    Ok(PriceTable::load(&src)?)
+}
+
 /// Rows `traces list` shows without `--limit`.
 const DEFAULT_LIST_LIMIT: usize = 50;
 
 pub fn run(store: &Path, cmd: Traces) -> Result<ExitCode, CliError> {
     match cmd {
         Traces::Import { files, format } => import_files(store, &files, format),
-        Traces::List { query, json } => {
+        Traces::List { query, json, jsonl, prices } => {
             let mut filter = query.filter();
             filter.limit.get_or_insert(DEFAULT_LIST_LIMIT);
-            let rows = open_store(store)?.list_traces(&filter)?;
-            if json {
-                let rows: Vec<serde_json::Value> = rows
-                    .iter()
-                    .map(|r| {
-                        let mut v = serde_json::to_value(r).expect("summaries serialize");
-                        v["status"] = r.status().into();
-                        v
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&rows).expect("JSON"));
+            let prices = price_table(prices.as_deref())?;
+            let s = open_store(store)?;
+            let rows = s.list_traces(&filter)?;
+            let costs =
+                rows.iter().map(|r| Ok(prices.total(&s.model_usage(&r.id)?))).collect::<Result<Vec<_>, CliError>>()?;
+            if json || jsonl {
+                let rows = rows.iter().zip(&costs).map(|(r, cost)| {
+                    let mut v = serde_json::to_value(r).expect("summaries serialize");
+                    v["status"] = r.status().into();
+                    v["cost_usd"] = (*cost).into();
+                    v["duration_ms"] = r.duration_ms().into();
+                    v
+                });
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&rows.collect::<Vec<_>>()).expect("JSON"));
+                } else {
+                    for row in rows {
+                        println!("{row}");
+                    }
+                }
             } else {
-                print!("{}", report::traces::list(&rows));
+                print!("{}", report::traces::list(&rows, &costs, &Totals::of(&rows, &costs)));
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Traces::Prune { older_than } => {
+            let before = chrono::Utc::now() - older_than;
+            let stats = open_store(store)?.prune(before)?;
+            print!("{}", report::traces::pruned(&stats, &before.format("%Y-%m-%d %H:%M UTC").to_string()));
             Ok(ExitCode::SUCCESS)
         }
         Traces::Show { id, json } => {
