@@ -91,9 +91,8 @@ impl Store {
         }
         let stats = Self::ingest_in(&tx, &merged)?;
         for trace_id in &claimed {
-            // The one-call trace's text now belongs to the exported trace, so its search row goes too.
             tx.execute(
-                "DELETE FROM trace_text WHERE rowid = (SELECT search_rowid FROM traces WHERE id = ?1)",
+                "DELETE FROM trace_text WHERE rowid IN (SELECT search_rowid FROM traces WHERE id = ?1)",
                 [trace_id],
             )?;
             tx.execute("DELETE FROM spans WHERE trace_id = ?1", [trace_id])?;
@@ -172,6 +171,8 @@ mod tests {
         assert_eq!(ids(&s), vec![one_call.clone()]);
         s.capture(batch, vec![]).unwrap();
         assert!(!ids(&s).contains(&one_call), "the one-call trace is merged away");
+        let rows: i64 = s.conn.query_row("SELECT count(*) FROM trace_text", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 1, "only the exported trace is searchable");
         assert_eq!(content_turns(&s), 1);
         let trace = s.list_traces(&TraceFilter::default()).unwrap().into_iter().find(|t| t.content_turns == 1).unwrap();
         let (_, spans) = s.load_trace(&trace.id).unwrap();
