@@ -1,5 +1,6 @@
 //! Renderers: everything the user reads is formatted here, from data the other modules return.
 
+pub mod curation;
 pub mod run;
 pub mod traces;
 

@@ -1,9 +1,15 @@
 //! One file per command.
 
+pub mod cases;
+pub mod check;
+pub mod dataset;
 pub mod diff;
+pub mod label;
 pub mod mock;
 pub mod promote;
+pub mod review;
 pub mod run;
+pub mod taxonomy;
 pub mod traces;
 
 use std::path::Path;
