@@ -250,11 +250,14 @@ fn check_suite(path: &Path, problems: &mut Vec<Problem>) {
         Err(crate::suite::SuiteError::Yaml(e)) => return problems.push(e.into()),
         Err(e) => return problems.push(Problem { file: path.to_path_buf(), line: 1, message: e.to_string() }),
     };
-    let mut cases = Vec::new();
-    for dir in &suite.datasets {
-        // Unreadable cases are reported where they are checked themselves.
-        cases.extend(super::load_dir(dir).unwrap_or_default());
-    }
+    // Cases that do not load are reported where they are checked themselves; the rest still
+    // have to render.
+    let cases: Vec<CaseFile> = suite
+        .datasets
+        .iter()
+        .flat_map(|dir| super::case_paths(dir).unwrap_or_default())
+        .filter_map(|path| Case::load(&path).ok().map(|case| CaseFile { path, case }))
+        .collect();
     if let Err(e) = suite.plan(&cases) {
         problems.push(e.into());
     }
