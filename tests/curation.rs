@@ -171,6 +171,9 @@ fn single_turn_cases_replay_as_one_call_against_the_mock() {
     ]);
     // The whole run is a different case from its first turn.
     p.ok(&["promote", "trace_1a36", "--dataset", "runs"]);
+    // The span of turn 1 is the same case as turn 1.
+    let same = p.evals(&["promote", "trace_1a36", "--span", "span_e4aa", "--dataset", "other"]);
+    assert!(text(&same.stderr).contains("is already case"), "{}", text(&same.stderr));
     let err = p.evals(&["promote", "trace_1a36", "--turn", "9"]);
     assert!(text(&err.stderr).contains("has model turns 1 to 2"), "{}", text(&err.stderr));
 

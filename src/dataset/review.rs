@@ -1,8 +1,6 @@
 //! Review: editing a case's label by hand, and the privacy sign-off that lets a case be
 //! committed (approve records who and when; reject deletes the case file).
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
 
 use super::taxonomy::Taxonomy;
@@ -79,13 +77,14 @@ pub fn pending(cases: Vec<CaseFile>) -> Vec<CaseFile> {
 
 /// Save an edited case in place.
 pub fn save(cf: &CaseFile) -> Result<()> {
-    cf.case.save(Path::new(&cf.path))
+    cf.case.save(&cf.path)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dataset::{CaseSource, Input, Label, Privacy, Recorded};
+    use std::path::Path;
 
     fn case() -> Case {
         Case {
