@@ -341,28 +341,44 @@ fn case_paths(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-/// Find a case with this content hash anywhere under `root` (every dataset), reading only the
-/// `content_hash:` line of each file so that large dataset trees stay fast to search.
+/// Find a case with this content hash anywhere under `root` (every dataset).
 pub fn find_by_hash(root: &Path, hash: &str) -> Result<Option<(String, PathBuf)>> {
-    let Ok(entries) = std::fs::read_dir(root) else { return Ok(None) };
-    let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
-    dirs.sort();
-    let want = format!("content_hash: {hash}");
-    for dir in dirs {
-        for path in case_paths(&dir)? {
-            let text =
-                std::fs::read_to_string(&path).map_err(|source| DatasetError::Read { path: path.clone(), source })?;
-            if text.lines().any(|l| l.trim_end() == want) {
-                let id = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("id: "))
-                    .map(|s| s.trim().trim_matches(['\'', '"']).to_string())
-                    .unwrap_or_default();
-                return Ok(Some((id, path)));
+    Ok(HashIndex::build(root)?.get(hash).cloned())
+}
+
+/// The content hashes of every case under `root`, read from the `content_hash:` and `id:` lines
+/// only, so that large dataset trees are indexed fast; built once for a bulk import or promote.
+#[derive(Debug, Default)]
+pub struct HashIndex(std::collections::HashMap<String, (String, PathBuf)>);
+
+impl HashIndex {
+    pub fn build(root: &Path) -> Result<HashIndex> {
+        let mut index = HashIndex::default();
+        for dir in dataset_dirs(root, None)? {
+            for path in case_paths(&dir)? {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|source| DatasetError::Read { path: path.clone(), source })?;
+                let field = |key: &str| {
+                    text.lines()
+                        .find_map(|l| l.strip_prefix(key))
+                        .map(|s| s.trim().trim_matches(['\'', '"']).to_string())
+                };
+                if let Some(hash) = field("content_hash: ") {
+                    index.0.entry(hash).or_insert((field("id: ").unwrap_or_default(), path));
+                }
             }
         }
+        Ok(index)
     }
-    Ok(None)
+
+    /// The id and path of the case with this hash.
+    pub fn get(&self, hash: &str) -> Option<&(String, PathBuf)> {
+        self.0.get(hash)
+    }
+
+    pub fn insert(&mut self, hash: String, id: String, path: PathBuf) {
+        self.0.entry(hash).or_insert((id, path));
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use clap::Subcommand;
 
 use crate::cli::CliError;
 use crate::dataset::interchange::{self, Format};
-use crate::dataset::{self, DatasetError, find_by_hash};
+use crate::dataset::{self, DatasetError, HashIndex};
 
 #[derive(Subcommand)]
 pub enum DatasetCmd {
@@ -65,13 +65,15 @@ pub fn run(cmd: DatasetCmd) -> Result<ExitCode, CliError> {
                 file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "imported".into())
             });
             let (mut written, mut pending) = (0, 0);
+            let mut index = HashIndex::build(&datasets)?;
             for case in cases {
-                if let Some((id, path)) = find_by_hash(&datasets, &case.content_hash)? {
+                if let Some((id, path)) = index.get(&case.content_hash) {
                     println!("skipped {}: same input as case {id} ({})", case.id, path.display());
                     continue;
                 }
                 let path = datasets.join(&name).join(format!("{}.yaml", case.id));
                 case.save(&path)?;
+                index.insert(case.content_hash.clone(), case.id.clone(), path);
                 written += 1;
                 pending += usize::from(case.privacy.status == dataset::PrivacyStatus::Pending);
             }
