@@ -309,17 +309,22 @@ impl Redactor {
     /// scanned value by value, so escapes cannot hide or distort a value and a secret under a
     /// key like `"password"` is found; its formatting is kept.
     pub fn text(&mut self, location: &str, text: &str) -> String {
+        self.redacted(location, text).unwrap_or_else(|| text.to_string())
+    }
+
+    /// The redacted text, or `None` when nothing was found (no copy made).
+    fn redacted(&mut self, location: &str, text: &str) -> Option<String> {
         let t = text.trim_start();
         if (t.starts_with('{') || t.starts_with('['))
             && let Ok(mut doc) = serde_json::from_str::<Value>(text)
         {
             let from = self.replaced.len();
             self.value(location, &mut doc);
-            return self.patch_json(text, &doc, from);
+            return (self.replaced.len() > from).then(|| self.patch_json(text, &doc, from));
         }
         let matches = scan(text);
         if matches.is_empty() {
-            return text.to_string();
+            return None;
         }
         let mut out = String::with_capacity(text.len());
         let mut last = 0;
@@ -329,7 +334,7 @@ impl Redactor {
             last = m.end;
         }
         out.push_str(&text[last..]);
-        out
+        Some(out)
     }
 
     /// The placeholder for a value, numbered on first sight, counted as a finding at `location`.
@@ -366,27 +371,39 @@ impl Redactor {
     }
 
     pub fn in_place(&mut self, location: &str, text: &mut String) {
-        *text = self.text(location, text);
+        if let Some(r) = self.redacted(location, text) {
+            *text = r;
+        }
     }
 
     /// Redact every string inside a JSON value; locations extend `location` with keys and indices.
     pub fn value(&mut self, location: &str, v: &mut Value) {
+        self.walk(&mut location.to_string(), v);
+    }
+
+    /// `value` with one growing location buffer: large cases have many small values.
+    fn walk(&mut self, at: &mut String, v: &mut Value) {
+        let len = at.len();
         match v {
-            Value::String(s) => self.in_place(location, s),
+            Value::String(s) => self.in_place(at, s),
             Value::Array(a) => {
                 for (i, x) in a.iter_mut().enumerate() {
-                    self.value(&format!("{location}[{i}]"), x);
+                    at.push_str(&format!("[{i}]"));
+                    self.walk(at, x);
+                    at.truncate(len);
                 }
             }
             Value::Object(o) => {
                 for (k, x) in o.iter_mut() {
-                    let at = format!("{location}.{k}");
+                    at.push('.');
+                    at.push_str(k);
                     match x {
                         Value::String(s) if secret_name(k) && !is_placeholder(s) && looks_random(s) => {
-                            *s = self.replace(&at, Kind::Secret, s);
+                            *s = self.replace(at, Kind::Secret, s);
                         }
-                        _ => self.value(&at, x),
+                        _ => self.walk(at, x),
                     }
+                    at.truncate(len);
                 }
             }
             _ => {}
