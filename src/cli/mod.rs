@@ -45,7 +45,7 @@ enum Command {
     /// Turn a trace into an eval case file under datasets/.
     #[command(after_help = "Examples:\n  evals promote trace_1a366e09 --dataset weather\n  \
                             evals promote trace_6a4a --dataset weather --verdict fail --failure wrong_handoff --note \"should answer itself\"")]
-    Promote(commands::promote::Args),
+    Promote(Box<commands::promote::Args>),
     /// Serve a scripted Responses API on loopback (no key, no network).
     #[command(after_help = "Examples:\n  evals mock --listen 127.0.0.1:4010\n  \
                             evals mock --script evals/mock.yaml   # then: OPENAI_BASE_URL=http://127.0.0.1:4010/v1")]
@@ -72,6 +72,35 @@ enum Command {
         after_help = "Examples:\n  evals baseline bless run_20261121T0930\n  evals baseline bless runs/latest.json --out baselines/demo.json"
     )]
     Baseline(commands::baseline::Baseline),
+    /// Failure categories of the taxonomy, with case counts per dataset.
+    #[command(
+        after_help = "Examples:\n  evals taxonomy\n  evals taxonomy --taxonomy evals/taxonomy.yaml --datasets datasets"
+    )]
+    Taxonomy(commands::taxonomy::Args),
+    /// Edit a case's label: verdict, failure category, note, tags.
+    #[command(
+        after_help = "Examples:\n  evals label call-tool-get-weather --verdict fail --failure wrong_tool --note \"asked for Rome\"\n  \
+                            evals label datasets/weather/hello-2536d962.yaml --verdict pass --tags smoke,weather"
+    )]
+    Label(commands::label::Args),
+    /// Review pending cases (privacy sign-off and labels); interactive on a terminal.
+    #[command(
+        after_help = "Examples:\n  evals review --dataset support\n  evals review approve call-tool-get-weather --reviewer \"Ada Lovelace\"\n  \
+                            evals review reject call-tool-get-weather"
+    )]
+    Review(commands::review::Args),
+    /// Validate suites, cases and the taxonomy, and gate on privacy; every problem as file:line.
+    #[command(after_help = "Examples:\n  evals check\n  evals check datasets/support evals/support.yaml")]
+    Check(commands::check::Args),
+    /// List cases with counts by failure category and privacy status.
+    #[command(subcommand, after_help = "Examples:\n  evals cases list --privacy-status pending")]
+    Cases(commands::cases::Cases),
+    /// Export or import a dataset as JSON Lines (whole cases or OpenAI evals samples).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  evals dataset export weather --format openai-evals\n  evals dataset import samples.jsonl --format openai-evals --dataset capitals"
+    )]
+    Dataset(commands::dataset::DatasetCmd),
 }
 
 /// Parse arguments, run the command, and turn the outcome into an exit code.
@@ -80,12 +109,18 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Traces(t) => commands::traces::run(&cli.store, t),
         Command::Collect(a) => commands::collect::run(&cli.store, a),
-        Command::Promote(a) => commands::promote::run(&cli.store, a),
+        Command::Promote(a) => commands::promote::run(&cli.store, *a),
         Command::Mock(a) => commands::mock::run(a),
         Command::Run(a) => commands::run::run(&cli.store, a),
         Command::Diff(a) => commands::diff::run(&cli.store, a),
         Command::Runs(c) => commands::runs::run(&cli.store, c),
         Command::Baseline(c) => commands::baseline::run(&cli.store, c),
+        Command::Taxonomy(a) => commands::taxonomy::run(a),
+        Command::Label(a) => commands::label::run(a),
+        Command::Review(a) => commands::review::run(a),
+        Command::Check(a) => commands::check::run(a),
+        Command::Cases(c) => commands::cases::run(c),
+        Command::Dataset(c) => commands::dataset::run(c),
     };
     match result {
         Ok(code) => code,

@@ -1,19 +1,20 @@
 //! Eval cases: the case model, case files on disk, promotion from traces, privacy scanning and
 //! the failure taxonomy.
 
+pub mod check;
+pub mod dedup;
+pub mod interchange;
 pub mod privacy;
 pub mod promote;
+pub mod review;
 pub mod taxonomy;
 
 use std::path::{Path, PathBuf};
 
+use crate::yaml::{self, YamlError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
-
-use crate::trace::items::canonical_json;
-use crate::yaml::{self, YamlError};
 
 /// Default folder of datasets, relative to the current directory.
 pub const DEFAULT_ROOT: &str = "datasets";
@@ -37,6 +38,10 @@ pub enum DatasetError {
          response ids and usage, not the conversation"
     )]
     NoContent(String),
+    #[error("no case matches {query:?} under {root}")]
+    CaseNotFound { query: String, root: PathBuf },
+    #[error("{query:?} matches several cases: {}", matches.join(", "))]
+    AmbiguousCase { query: String, matches: Vec<String> },
     #[error("unknown failure category {id:?} in {file}{}", suggestion.as_ref().map(|s| format!("; did you mean {s:?}?")).unwrap_or_default())]
     UnknownFailure { id: String, file: PathBuf, suggestion: Option<String> },
 }
@@ -181,7 +186,7 @@ impl Expected {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum PrivacyStatus {
     /// The scanner found nothing.
@@ -190,6 +195,27 @@ pub enum PrivacyStatus {
     Pending,
     Approved,
     Rejected,
+}
+
+impl PrivacyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrivacyStatus::Clean => "clean",
+            PrivacyStatus::Pending => "pending",
+            PrivacyStatus::Approved => "approved",
+            PrivacyStatus::Rejected => "rejected",
+        }
+    }
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::Unknown => "unknown",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,18 +231,6 @@ pub struct Privacy {
 }
 
 impl Case {
-    /// The case's content hash: over its normalized input, so the same conversation cut from two
-    /// traces (different ids, timestamps, spacing) hashes the same.
-    pub fn compute_hash(input: &Input) -> String {
-        let mut call_ids = Vec::<String>::new();
-        let items: Vec<Value> = input.items.iter().map(|i| normalize(i, &mut call_ids)).collect();
-        let doc = serde_json::json!({
-            "instructions": input.instructions.as_deref().map(squash),
-            "items": items,
-        });
-        format!("sha256:{}", hex::encode(Sha256::digest(canonical_json(&doc).as_bytes())))
-    }
-
     pub fn load(path: &Path) -> Result<Case> {
         let src = yaml::Source::read(path).map_err(|source| DatasetError::Read { path: path.to_path_buf(), source })?;
         Ok(src.parse()?)
@@ -235,42 +249,72 @@ impl Case {
     }
 }
 
-fn squash(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Drop generated ids and statuses, number call ids by first appearance, squash whitespace.
-fn normalize(v: &Value, call_ids: &mut Vec<String>) -> Value {
-    match v {
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "id" | "status"))
-                .map(|(k, v)| {
-                    let v = match (k.as_str(), v) {
-                        ("call_id", Value::String(id)) => {
-                            let n = call_ids.iter().position(|c| c == id).unwrap_or_else(|| {
-                                call_ids.push(id.clone());
-                                call_ids.len() - 1
-                            });
-                            Value::String(format!("call_{n}"))
-                        }
-                        _ => normalize(v, call_ids),
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(|x| normalize(x, call_ids)).collect()),
-        Value::String(s) => Value::String(squash(s)),
-        other => other.clone(),
-    }
-}
-
 /// A case file found on disk.
 #[derive(Debug, Clone)]
 pub struct CaseFile {
     pub path: PathBuf,
     pub case: Case,
+}
+
+impl CaseFile {
+    /// The dataset a case belongs to: the name of its folder.
+    pub fn dataset(&self) -> String {
+        self.path.parent().and_then(Path::file_name).map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+}
+
+/// The dataset folders under `root`, sorted by name; `only` keeps one of them.
+pub fn dataset_dirs(root: &Path, only: Option<&str>) -> Result<Vec<PathBuf>> {
+    if let Some(name) = only {
+        let dir = root.join(name);
+        return if dir.is_dir() { Ok(vec![dir]) } else { Err(DatasetError::MissingFolder(dir)) };
+    }
+    let Ok(entries) = std::fs::read_dir(root) else { return Ok(vec![]) };
+    let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Every case of every dataset under `root` (or of the one named), in folder and file order.
+pub fn load_all(root: &Path, only: Option<&str>) -> Result<Vec<CaseFile>> {
+    let mut out = Vec::new();
+    for dir in dataset_dirs(root, only)? {
+        out.extend(load_dir(&dir)?);
+    }
+    Ok(out)
+}
+
+/// A case named by its file path, its id, or a unique prefix of its id, anywhere under `root`.
+pub fn find_case(root: &Path, query: &str) -> Result<CaseFile> {
+    let as_path = Path::new(query);
+    if as_path.is_file() {
+        return Ok(CaseFile { path: as_path.to_path_buf(), case: Case::load(as_path)? });
+    }
+    let mut matches = Vec::new();
+    for dir in dataset_dirs(root, None)? {
+        for path in case_paths(&dir)? {
+            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            if stem.starts_with(query) {
+                matches.push((stem == query, path));
+            }
+        }
+    }
+    // An exact id wins over the ids it is a prefix of.
+    if matches.iter().any(|(exact, _)| *exact) {
+        matches.retain(|(exact, _)| *exact);
+    }
+    let mut matches: Vec<PathBuf> = matches.into_iter().map(|(_, p)| p).collect();
+    match matches.len() {
+        0 => Err(DatasetError::CaseNotFound { query: query.to_string(), root: root.to_path_buf() }),
+        1 => {
+            let path = matches.remove(0);
+            Ok(CaseFile { case: Case::load(&path)?, path })
+        }
+        _ => Err(DatasetError::AmbiguousCase {
+            query: query.to_string(),
+            matches: matches.iter().map(|p| p.display().to_string()).collect(),
+        }),
+    }
 }
 
 /// Every `*.yaml` case in a dataset folder, sorted by file name.
@@ -297,55 +341,49 @@ fn case_paths(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-/// Find a case with this content hash anywhere under `root` (every dataset), reading only the
-/// `content_hash:` line of each file so that large dataset trees stay fast to search.
+/// Find a case with this content hash anywhere under `root` (every dataset).
 pub fn find_by_hash(root: &Path, hash: &str) -> Result<Option<(String, PathBuf)>> {
-    let Ok(entries) = std::fs::read_dir(root) else { return Ok(None) };
-    let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
-    dirs.sort();
-    let want = format!("content_hash: {hash}");
-    for dir in dirs {
-        for path in case_paths(&dir)? {
-            let text =
-                std::fs::read_to_string(&path).map_err(|source| DatasetError::Read { path: path.clone(), source })?;
-            if text.lines().any(|l| l.trim_end() == want) {
-                let id = text
-                    .lines()
-                    .find_map(|l| l.strip_prefix("id: "))
-                    .map(|s| s.trim().trim_matches(['\'', '"']).to_string())
-                    .unwrap_or_default();
-                return Ok(Some((id, path)));
+    Ok(HashIndex::build(root)?.get(hash).cloned())
+}
+
+/// The content hashes of every case under `root`, read from the `content_hash:` and `id:` lines
+/// only, so that large dataset trees are indexed fast; built once for a bulk import or promote.
+#[derive(Debug, Default)]
+pub struct HashIndex(std::collections::HashMap<String, (String, PathBuf)>);
+
+impl HashIndex {
+    pub fn build(root: &Path) -> Result<HashIndex> {
+        let mut index = HashIndex::default();
+        for dir in dataset_dirs(root, None)? {
+            for path in case_paths(&dir)? {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|source| DatasetError::Read { path: path.clone(), source })?;
+                let field = |key: &str| {
+                    text.lines()
+                        .find_map(|l| l.strip_prefix(key))
+                        .map(|s| s.trim().trim_matches(['\'', '"']).to_string())
+                };
+                if let Some(hash) = field("content_hash: ") {
+                    index.0.entry(hash).or_insert((field("id: ").unwrap_or_default(), path));
+                }
             }
         }
+        Ok(index)
     }
-    Ok(None)
+
+    /// The id and path of the case with this hash.
+    pub fn get(&self, hash: &str) -> Option<&(String, PathBuf)> {
+        self.0.get(hash)
+    }
+
+    pub fn insert(&mut self, hash: String, id: String, path: PathBuf) {
+        self.0.entry(hash).or_insert((id, path));
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    fn input(items: Vec<Value>) -> Input {
-        Input { agent: None, instructions: Some("Be  helpful.\n".into()), items, params: Map::new() }
-    }
-
-    #[test]
-    fn hash_ignores_ids_and_spacing_but_not_content() {
-        let a = input(vec![
-            json!({"role": "user", "content": "weather in  Paris?"}),
-            json!({"type": "function_call", "id": "fc_1", "call_id": "call_AAA", "name": "w", "arguments": "{}"}),
-            json!({"type": "function_call_output", "call_id": "call_AAA", "output": "sun"}),
-        ]);
-        let b = input(vec![
-            json!({"role": "user", "content": "weather in Paris?"}),
-            json!({"type": "function_call", "id": "fc_9", "call_id": "call_ZZZ", "name": "w", "arguments": "{}", "status": "completed"}),
-            json!({"type": "function_call_output", "call_id": "call_ZZZ", "output": "sun"}),
-        ]);
-        assert_eq!(Case::compute_hash(&a), Case::compute_hash(&b));
-        let c = input(vec![json!({"role": "user", "content": "weather in Rome?"})]);
-        assert_ne!(Case::compute_hash(&a), Case::compute_hash(&c));
-    }
 
     #[test]
     fn unknown_keys_in_case_files_are_errors() {

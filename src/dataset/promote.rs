@@ -3,11 +3,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::privacy::Redactor;
+use super::dedup::{self, Near};
+use super::privacy;
 use super::taxonomy::Taxonomy;
 use super::{
-    Agent, Case, CaseSource, DatasetError, Expected, Input, Label, Privacy, PrivacyStatus, Recorded, RecordedCall,
-    RecordedOutput, Result, ToolOutput, Verdict, find_by_hash,
+    Agent, Case, CaseFile, CaseSource, DatasetError, Expected, Input, Label, Privacy, PrivacyStatus, Recorded,
+    RecordedCall, RecordedOutput, Result, ToolOutput, Verdict, find_by_hash,
 };
 use crate::trace::items::{self, canonical_arguments};
 use crate::trace::{ModelCall, Span, SpanData, Trace};
@@ -19,24 +20,52 @@ pub struct Options {
     pub failure: Option<String>,
     pub note: Option<String>,
     pub tags: Vec<String>,
+    pub scope: Scope,
+    pub expected: Expected,
+    /// Build and check the case, but write nothing.
+    pub dry_run: bool,
 }
 
-/// A promoted case and where it was written.
+/// What part of a trace a case evaluates.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Scope {
+    /// The whole run, replayed from the first model input.
+    #[default]
+    Run,
+    /// One model call, by its 1-based number among the trace's model calls with content.
+    Turn(usize),
+    /// One model call, by its span id (or a unique prefix).
+    Span(String),
+}
+
+/// A promoted case, where it was (or would be) written, and existing cases much like it.
 #[derive(Debug)]
 pub struct Promoted {
     pub case: Case,
     pub path: PathBuf,
+    pub near: Vec<Near>,
 }
 
-/// Build the case for a trace, refuse duplicates, and write it under `root/<dataset>/`.
-pub fn promote(root: &Path, trace: &Trace, spans: &[Span], taxonomy: &Taxonomy, opts: &Options) -> Result<Promoted> {
+/// Build the case for a trace, refuse exact duplicates, report near-duplicates among `existing`,
+/// and write it under `root/<dataset>/` (unless a dry run).
+pub fn promote(
+    root: &Path,
+    trace: &Trace,
+    spans: &[Span],
+    taxonomy: &Taxonomy,
+    opts: &Options,
+    existing: &[CaseFile],
+) -> Result<Promoted> {
     let case = build_case(trace, spans, taxonomy, opts)?;
     if let Some((case_id, path)) = find_by_hash(root, &case.content_hash)? {
         return Err(DatasetError::Duplicate { trace: trace.id.clone(), case: case_id, path });
     }
+    let near = dedup::near_duplicates(&case.input, existing, dedup::NEAR_THRESHOLD);
     let path = root.join(&opts.dataset).join(format!("{}.yaml", case.id));
-    case.save(&path)?;
-    Ok(Promoted { case, path })
+    if !opts.dry_run {
+        case.save(&path)?;
+    }
+    Ok(Promoted { case, path, near })
 }
 
 /// The whole run as one case: replay starts from the first model call's input and re-runs the
@@ -46,9 +75,13 @@ pub fn build_case(trace: &Trace, spans: &[Span], taxonomy: &Taxonomy, opts: &Opt
     let agent_of = agent_names(spans);
     let calls: Vec<(&Span, &ModelCall)> =
         spans.iter().filter_map(|s| s.model_call().filter(|c| c.has_content()).map(|c| (s, c))).collect();
-    let Some(&(first_span, first)) = calls.first() else {
+    if calls.is_empty() {
         return Err(DatasetError::NoContent(trace.id.clone()));
-    };
+    }
+    if opts.scope != Scope::Run {
+        return single_turn_case(trace, &calls, &agent_of, label, opts);
+    }
+    let (first_span, first) = calls[0];
     let entry_agent = agent_of.get(first_span.id.as_str()).cloned();
 
     let mut agents: Vec<Agent> = Vec::new();
@@ -79,7 +112,7 @@ pub fn build_case(trace: &Trace, spans: &[Span], taxonomy: &Taxonomy, opts: &Opt
         },
     };
 
-    let mut case = Case {
+    let case = Case {
         id: String::new(),
         source: CaseSource {
             trace_id: trace.id.clone(),
@@ -99,15 +132,90 @@ pub fn build_case(trace: &Trace, spans: &[Span], taxonomy: &Taxonomy, opts: &Opt
         agents,
         recorded,
         label,
-        expected: Expected::default(),
+        expected: opts.expected.clone(),
         privacy: Privacy { status: PrivacyStatus::Clean, findings: vec![], reviewer: None, reviewed_at: None },
         tags: opts.tags.clone(),
         content_hash: String::new(),
     };
-    redact(&mut case);
-    case.content_hash = Case::compute_hash(&case.input);
+    Ok(finish(case))
+}
+
+/// One model call as a case: the exact input that call received (earlier turns, tool results
+/// and all), replayed as one call; what it answered is the recorded output.
+fn single_turn_case(
+    trace: &Trace,
+    calls: &[(&Span, &ModelCall)],
+    agent_of: &HashMap<&str, String>,
+    label: Label,
+    opts: &Options,
+) -> Result<Case> {
+    let &(span, call) = match &opts.scope {
+        Scope::Turn(n) => calls.get(n.wrapping_sub(1)).ok_or_else(|| {
+            DatasetError::Invalid(format!("--turn {n}: trace {} has model turns 1 to {}", trace.id, calls.len()))
+        })?,
+        Scope::Span(id) => {
+            let found: Vec<_> = calls.iter().filter(|(s, _)| s.id.starts_with(id.as_str())).collect();
+            match found.as_slice() {
+                [one] => *one,
+                [] => {
+                    return Err(DatasetError::Invalid(format!(
+                        "--span {id}: no model call of trace {} has that span id (model spans: {})",
+                        trace.id,
+                        calls.iter().map(|(s, _)| s.id.as_str()).collect::<Vec<_>>().join(", ")
+                    )));
+                }
+                _ => return Err(DatasetError::Invalid(format!("--span {id} matches several model calls"))),
+            }
+        }
+        Scope::Run => unreachable!("the whole run is built by build_case"),
+    };
+    let output = call.output.as_deref().unwrap_or_default();
+    let case = Case {
+        id: String::new(),
+        source: CaseSource {
+            trace_id: trace.id.clone(),
+            span_id: Some(span.id.clone()),
+            workflow: trace.workflow.clone(),
+            model: call.model.clone(),
+            captured_at: span.started_at,
+            metadata: trace.metadata.clone().filter(|m| !m.is_empty()),
+        },
+        input: Input {
+            agent: agent_of.get(span.id.as_str()).cloned(),
+            instructions: call.instructions.clone(),
+            items: call.input.clone().unwrap_or_default(),
+            params: call.params.clone(),
+        },
+        tools: call.tools.clone(),
+        agents: vec![],
+        recorded: Recorded {
+            tool_outputs: vec![],
+            output: RecordedOutput {
+                text: items::output_text(output),
+                tool_calls: items::function_calls(output)
+                    .into_iter()
+                    .map(|f| RecordedCall { name: f.name, arguments: f.arguments })
+                    .collect(),
+            },
+        },
+        label,
+        expected: opts.expected.clone(),
+        privacy: Privacy { status: PrivacyStatus::Clean, findings: vec![], reviewer: None, reviewed_at: None },
+        tags: opts.tags.clone(),
+        content_hash: String::new(),
+    };
+    Ok(finish(case))
+}
+
+/// Redact, hash and name a built case.
+fn finish(mut case: Case) -> Case {
+    case.privacy.findings = privacy::redact_case(&mut case);
+    if !case.privacy.findings.is_empty() {
+        case.privacy.status = PrivacyStatus::Pending;
+    }
+    case.content_hash = dedup::content_hash(&case.input, case.source.span_id.is_some());
     case.id = case_id(&case);
-    Ok(case)
+    case
 }
 
 fn label(taxonomy: &Taxonomy, opts: &Options) -> Result<Label> {
@@ -183,42 +291,16 @@ fn tool_outputs(calls: &[(&Span, &ModelCall)], spans: &[Span]) -> Vec<ToolOutput
     out
 }
 
-/// Scan every text a case carries and replace findings with placeholders.
-fn redact(case: &mut Case) {
-    let mut r = Redactor::default();
-    if let Some(i) = &mut case.input.instructions {
-        r.in_place("input.instructions", i);
+/// A readable, stable id: a slug of the first user message (the last one for a single turn) and
+/// the start of the content hash.
+pub(crate) fn case_id(case: &Case) -> String {
+    let items = &case.input.items;
+    let text = if case.source.span_id.is_some() {
+        items::last_user_text(items)
+    } else {
+        items::last_user_text(&items[..items.len().min(1)])
     }
-    for (n, item) in case.input.items.iter_mut().enumerate() {
-        r.value(&format!("input.items[{n}]"), item);
-    }
-    for (n, agent) in case.agents.iter_mut().enumerate() {
-        if let Some(i) = &mut agent.instructions {
-            r.in_place(&format!("agents[{n}].instructions"), i);
-        }
-    }
-    for (n, t) in case.recorded.tool_outputs.iter_mut().enumerate() {
-        r.in_place(&format!("recorded.tool_outputs[{n}].arguments"), &mut t.arguments);
-        r.in_place(&format!("recorded.tool_outputs[{n}].output"), &mut t.output);
-    }
-    r.in_place("recorded.output.text", &mut case.recorded.output.text);
-    for (n, c) in case.recorded.output.tool_calls.iter_mut().enumerate() {
-        r.in_place(&format!("recorded.output.tool_calls[{n}].arguments"), &mut c.arguments);
-    }
-    if let Some(m) = &mut case.source.metadata {
-        for (k, v) in m.iter_mut() {
-            r.value(&format!("source.metadata.{k}"), v);
-        }
-    }
-    case.privacy.findings = r.findings();
-    if !case.privacy.findings.is_empty() {
-        case.privacy.status = PrivacyStatus::Pending;
-    }
-}
-
-/// A readable, stable id: a slug of the first user message and the start of the content hash.
-fn case_id(case: &Case) -> String {
-    let text = items::last_user_text(&case.input.items[..case.input.items.len().min(1)]).unwrap_or_default();
+    .unwrap_or_default();
     let mut slug = String::new();
     for c in text.chars() {
         if c.is_ascii_alphanumeric() {
@@ -361,11 +443,11 @@ mod tests {
         let batch = fixture_batch("agents_processor_full.jsonl");
         let (t, spans) = trace_of(&batch, "b773d5");
         let opts = Options { dataset: "demo".into(), ..Options::default() };
-        let first = promote(dir.path(), &t, &spans, &taxonomy(), &opts).unwrap();
+        let first = promote(dir.path(), &t, &spans, &taxonomy(), &opts, &[]).unwrap();
         assert!(first.path.exists());
         assert_eq!(Case::load(&first.path).unwrap(), first.case);
         let other = Options { dataset: "other".into(), ..Options::default() };
-        match promote(dir.path(), &t, &spans, &taxonomy(), &other).unwrap_err() {
+        match promote(dir.path(), &t, &spans, &taxonomy(), &other, &[]).unwrap_err() {
             DatasetError::Duplicate { case, .. } => assert_eq!(case, first.case.id),
             e => panic!("{e}"),
         }

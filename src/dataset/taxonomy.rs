@@ -1,11 +1,11 @@
 //! The failure taxonomy: versioned categories that case labels must use.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{DatasetError, Result};
+use super::{CaseFile, DatasetError, Result};
 use crate::yaml::Source;
 
 /// Default location, relative to the current directory.
@@ -69,7 +69,56 @@ impl Taxonomy {
                 return Err(src.error_at(&format!("categories[{i}].parent"), format!("unknown parent {p:?}")).into());
             }
         }
+        for (i, c) in self.categories.iter().enumerate() {
+            if self.ancestors(&c.id).any(|a| a == c.id) {
+                return Err(src.error_at(&format!("categories[{i}].parent"), "parents form a cycle").into());
+            }
+        }
         Ok(())
+    }
+
+    /// Parent, grandparent, ... of a category (stops after a cycle's length).
+    fn ancestors<'a>(&'a self, id: &str) -> impl Iterator<Item = &'a str> + 'a {
+        let mut cur = self.categories.iter().find(|c| c.id == id).and_then(|c| c.parent.as_deref());
+        let mut steps = 0;
+        std::iter::from_fn(move || {
+            let id = cur.filter(|_| steps <= self.categories.len())?;
+            steps += 1;
+            cur = self.categories.iter().find(|c| c.id == id).and_then(|c| c.parent.as_deref());
+            Some(id)
+        })
+    }
+
+    /// Whether category `id` is `ancestor` or below it (ids as the taxonomy names them now).
+    pub fn is_within(&self, id: &str, ancestor: &str) -> bool {
+        let id = self.resolve(id).map(|c| c.id.as_str()).unwrap_or(id);
+        id == ancestor || self.ancestors(id).any(|a| a == ancestor)
+    }
+
+    /// Categories in tree order (each parent followed by its children), with their depth.
+    pub fn tree(&self) -> Vec<(usize, &Category)> {
+        fn walk<'a>(t: &'a Taxonomy, parent: Option<&str>, depth: usize, out: &mut Vec<(usize, &'a Category)>) {
+            for c in t.categories.iter().filter(|c| c.parent.as_deref() == parent) {
+                out.push((depth, c));
+                walk(t, Some(&c.id), depth + 1, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, None, 0, &mut out);
+        out
+    }
+
+    /// How many cases of each dataset carry each failure id (aliases counted under the current
+    /// id; ids the taxonomy does not know under themselves).
+    pub fn usage(&self, cases: &[CaseFile]) -> BTreeMap<String, BTreeMap<String, usize>> {
+        let mut out: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+        for cf in cases {
+            if let Some(f) = &cf.case.label.failure {
+                let id = self.resolve(f).map(|c| c.id.clone()).unwrap_or_else(|_| f.clone());
+                *out.entry(id).or_default().entry(cf.dataset()).or_insert(0) += 1;
+            }
+        }
+        out
     }
 
     /// The category for an id or one of its aliases; an unknown id gets a "did you mean".
@@ -109,6 +158,24 @@ mod tests {
         let t = Taxonomy::load(Path::new("/nonexistent/taxonomy.yaml")).unwrap();
         let err = t.resolve("wrong_tol").unwrap_err().to_string();
         assert!(err.contains("did you mean \"wrong_tool\"?"), "{err}");
+    }
+
+    #[test]
+    fn tree_order_and_cycles() {
+        let t = Taxonomy::load(Path::new("/nonexistent/taxonomy.yaml")).unwrap();
+        let tree = t.tree();
+        assert_eq!(tree.len(), t.categories.len());
+        let pos = |id: &str| tree.iter().position(|(_, c)| c.id == id).unwrap();
+        assert!(pos("tool_use") < pos("wrong_tool") && tree[pos("wrong_tool")].0 == 1);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.yaml");
+        std::fs::write(
+            &p,
+            "version: 1\ncategories:\n  - {id: a, title: A, parent: b}\n  - {id: b, title: B, parent: a}\n",
+        )
+        .unwrap();
+        let err = Taxonomy::load(&p).unwrap_err().to_string();
+        assert!(err.contains("t.yaml:3:") && err.contains("cycle"), "{err}");
     }
 
     #[test]

@@ -104,6 +104,16 @@ pub async fn play(client: &Client, plan: &CasePlan) -> Result<Transcript, (LoopE
         if calls.is_empty() {
             return Ok(finish(t, &agent.0));
         }
+        // A single-turn case (cut from one model span) evaluates one call: its tool calls are
+        // the answer, not the start of another turn.
+        if plan.case.source.span_id.is_some() {
+            t.output.tool_calls.extend(calls.into_iter().map(|c| ToolCall {
+                name: c.name,
+                arguments: c.arguments,
+                output: None,
+            }));
+            return Ok(finish(t, &agent.0));
+        }
         for call in calls {
             let result = match plan.agents.iter().find(|a| handoff_tool_name(&a.name) == call.name) {
                 Some(target) => {

@@ -1,6 +1,7 @@
 //! Renderers: everything the user reads is formatted here, from data the other modules return.
 //! Run and comparison reports come from one model (`Report`) in every format.
 
+pub mod curation;
 pub mod html;
 pub mod json;
 pub mod junit;

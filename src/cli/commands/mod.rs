@@ -1,12 +1,18 @@
 //! One file per command.
 
 pub mod baseline;
+pub mod cases;
+pub mod check;
 pub mod collect;
+pub mod dataset;
 pub mod diff;
+pub mod label;
 pub mod mock;
 pub mod promote;
+pub mod review;
 pub mod run;
 pub mod runs;
+pub mod taxonomy;
 pub mod traces;
 
 use std::io::Write;

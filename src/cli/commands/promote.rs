@@ -1,21 +1,36 @@
-//! `evals promote`: cut an eval case out of a stored trace.
+//! `evals promote`: cut eval cases out of stored traces, one by id or every trace a filter selects.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use super::open_store;
 use crate::cli::CliError;
-use crate::dataset::promote::{self, Options};
+use crate::cli::query::TraceQuery;
+use crate::dataset::promote::{self, Options, Scope};
 use crate::dataset::taxonomy::{self, Taxonomy};
-use crate::dataset::{self, PrivacyStatus, Verdict};
+use crate::dataset::{self, CaseFile, DatasetError, Expected, Verdict};
+use crate::report;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Trace id, or a unique prefix of it.
-    trace_id: String,
+    /// Trace id, or a unique prefix of it (or use --where).
+    #[arg(required_unless_present = "bulk", conflicts_with = "bulk")]
+    trace_id: Option<String>,
+    /// Promote every trace the filters select (--since, --agent, --model, --limit, ... as in `traces list`).
+    #[arg(long = "where")]
+    bulk: bool,
+    #[command(flatten)]
+    query: TraceQuery,
     /// Dataset (folder under --datasets) to write the case to.
     #[arg(long, default_value = "default")]
     dataset: String,
+    /// Evaluate only this model turn (1-based), replayed as one call from the input it received.
+    #[arg(long, conflicts_with = "span")]
+    turn: Option<usize>,
+    /// Evaluate only the model call of this span (id or unique prefix).
+    #[arg(long)]
+    span: Option<String>,
     #[arg(long, value_enum)]
     verdict: Option<Verdict>,
     /// Failure category id from the taxonomy (implies --verdict fail).
@@ -23,9 +38,21 @@ pub struct Args {
     failure: Option<String>,
     #[arg(long)]
     note: Option<String>,
-    /// Tags for filtering (repeatable).
-    #[arg(long = "tag")]
+    /// Tags for filtering (comma-separated or repeated).
+    #[arg(long = "tags", alias = "tag", value_delimiter = ',')]
     tags: Vec<String>,
+    /// Text a correct answer must contain (repeatable).
+    #[arg(long = "expect-contains")]
+    expect_contains: Vec<String>,
+    /// A tool a correct answer must call (repeatable).
+    #[arg(long = "expect-tool")]
+    expect_tools: Vec<String>,
+    /// The reference answer, for `similarity` graders with `against: reference`.
+    #[arg(long)]
+    reference: Option<String>,
+    /// Show what would be written, write nothing.
+    #[arg(long)]
+    dry_run: bool,
     /// Root folder of datasets.
     #[arg(long, default_value = dataset::DEFAULT_ROOT)]
     datasets: PathBuf,
@@ -35,19 +62,78 @@ pub struct Args {
 
 pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
     let s = open_store(store)?;
-    let id = s.resolve_trace(&a.trace_id)?;
-    let (trace, spans) = s.load_trace(&id)?;
     let taxonomy = Taxonomy::load(&a.taxonomy)?;
-    let opts = Options { dataset: a.dataset, verdict: a.verdict, failure: a.failure, note: a.note, tags: a.tags };
-    let p = promote::promote(&a.datasets, &trace, &spans, &taxonomy, &opts)?;
-    println!("promoted {} → {}", id, p.path.display());
-    let privacy = &p.case.privacy;
-    if privacy.status == PrivacyStatus::Pending {
-        let kinds: Vec<String> =
-            privacy.findings.iter().map(|f| format!("{} at {}", f.kind.as_str(), f.location)).collect();
-        println!("privacy: pending review; redacted {}", kinds.join(", "));
-    } else {
-        println!("privacy: clean (nothing found)");
+    let scope = match (a.turn, &a.span) {
+        (Some(0), _) => return Err(CliError::Usage("--turn counts from 1".into())),
+        (Some(n), _) => Scope::Turn(n),
+        (None, Some(id)) => Scope::Span(id.clone()),
+        (None, None) => Scope::Run,
+    };
+    let opts = Options {
+        dataset: a.dataset.clone(),
+        verdict: a.verdict,
+        failure: a.failure.clone(),
+        note: a.note.clone(),
+        tags: a.tags.clone(),
+        scope,
+        expected: Expected {
+            reference: a.reference.clone(),
+            contains: a.expect_contains.clone(),
+            tools_required: a.expect_tools.clone(),
+            tools_forbidden: vec![],
+        },
+        dry_run: a.dry_run,
+    };
+    let mut existing: Vec<CaseFile> = dataset::load_all(&a.datasets, None).unwrap_or_else(|e| {
+        eprintln!("warning: near-duplicate check skipped: {e}");
+        Vec::new()
+    });
+
+    let Some(id) = &a.trace_id else { return bulk(&s, &a, &taxonomy, &opts, &mut existing) };
+    let id = s.resolve_trace(id)?;
+    let (trace, spans) = s.load_trace(&id)?;
+    let p = promote::promote(&a.datasets, &trace, &spans, &taxonomy, &opts, &existing)?;
+    print!("{}", report::curation::promoted(&id, &p, a.dry_run));
+    if a.dry_run {
+        print!("{}", p.case.to_yaml());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every selected trace; one trace's refusal (duplicate, no content) is reported and skipped.
+fn bulk(
+    s: &crate::store::Store,
+    a: &Args,
+    taxonomy: &Taxonomy,
+    opts: &Options,
+    existing: &mut Vec<CaseFile>,
+) -> Result<ExitCode, CliError> {
+    let rows = s.list_traces(&a.query.filter())?;
+    if rows.is_empty() {
+        return Err(CliError::NothingSelected("no stored trace matches the filters".into()));
+    }
+    let (mut written, mut skipped) = (0, 0);
+    let mut hashes = HashSet::new();
+    for row in rows {
+        let (trace, spans) = s.load_trace(&row.id)?;
+        match promote::promote(&a.datasets, &trace, &spans, taxonomy, opts, existing) {
+            Ok(p) if !hashes.insert(p.case.content_hash.clone()) => {
+                skipped += 1;
+                println!("skipped {}: same input as another selected trace", row.id);
+            }
+            Ok(p) => {
+                written += 1;
+                print!("{}", report::curation::promoted(&row.id, &p, a.dry_run));
+                existing.push(CaseFile { path: p.path, case: p.case });
+            }
+            Err(e @ (DatasetError::Duplicate { .. } | DatasetError::NoContent(_) | DatasetError::Invalid(_))) => {
+                skipped += 1;
+                println!("skipped {}: {e}", row.id);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let verb = if a.dry_run { "would write" } else { "wrote" };
+    println!("{verb} {written} cases, skipped {skipped} traces");
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,33 @@
+//! `evals check`: validate suites, cases and the taxonomy, and gate on privacy, for CI and
+//! pre-commit hooks.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::CliError;
+use crate::cli::exit::GATE_FAILED;
+use crate::dataset::check;
+use crate::dataset::taxonomy;
+use crate::report;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Files or folders to check (default: evals and datasets).
+    paths: Vec<PathBuf>,
+    #[arg(long, default_value = taxonomy::DEFAULT_PATH)]
+    taxonomy: PathBuf,
+}
+
+pub fn run(a: Args) -> Result<ExitCode, CliError> {
+    let paths = if a.paths.is_empty() {
+        ["evals", "datasets"].iter().map(PathBuf::from).filter(|p| p.exists()).collect()
+    } else {
+        a.paths
+    };
+    if paths.is_empty() {
+        return Err(CliError::NothingSelected("no evals/ or datasets/ folder here; name the paths to check".into()));
+    }
+    let r = check::check(&paths, &a.taxonomy);
+    print!("{}", report::curation::check(&r.problems, r.files));
+    Ok(if r.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(GATE_FAILED) })
+}

@@ -1,0 +1,51 @@
+//! `evals label`: edit a case's verdict, failure category, note and tags.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::CliError;
+use crate::dataset::review::{self, LabelEdit};
+use crate::dataset::taxonomy::{self, Taxonomy};
+use crate::dataset::{self, Verdict};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Case id, unique id prefix, or case file path.
+    case: String,
+    #[arg(long, value_enum)]
+    verdict: Option<Verdict>,
+    /// Failure category id or alias from the taxonomy (implies --verdict fail; "" removes it).
+    #[arg(long)]
+    failure: Option<String>,
+    /// A note for the next reader ("" removes it).
+    #[arg(long)]
+    note: Option<String>,
+    /// Replace the tags (comma-separated; "" removes them all).
+    #[arg(long, value_delimiter = ',')]
+    tags: Option<Vec<String>>,
+    /// Root folder of datasets.
+    #[arg(long, default_value = dataset::DEFAULT_ROOT)]
+    datasets: PathBuf,
+    #[arg(long, default_value = taxonomy::DEFAULT_PATH)]
+    taxonomy: PathBuf,
+}
+
+pub fn run(a: Args) -> Result<ExitCode, CliError> {
+    let edit = LabelEdit { verdict: a.verdict, failure: a.failure, note: a.note, tags: a.tags };
+    if edit.is_empty() {
+        return Err(CliError::Usage("nothing to change: give --verdict, --failure, --note or --tags".into()));
+    }
+    let taxonomy = Taxonomy::load(&a.taxonomy)?;
+    let mut cf = dataset::find_case(&a.datasets, &a.case)?;
+    review::relabel(&mut cf.case, &taxonomy, &edit)?;
+    review::save(&cf)?;
+    let l = &cf.case.label;
+    println!(
+        "labelled {}: {}{}{}",
+        cf.case.id,
+        l.verdict.as_str(),
+        l.failure.as_deref().map(|f| format!(", failure {f}")).unwrap_or_default(),
+        if cf.case.tags.is_empty() { String::new() } else { format!(", tags {}", cf.case.tags.join(",")) }
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,31 @@
+//! `evals taxonomy`: the failure categories, with how many cases of each dataset use them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::cli::CliError;
+use crate::dataset::taxonomy::{self, Taxonomy};
+use crate::dataset::{self, CaseFile};
+use crate::report;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long, default_value = taxonomy::DEFAULT_PATH)]
+    taxonomy: PathBuf,
+    /// Root folder of datasets.
+    #[arg(long, default_value = dataset::DEFAULT_ROOT)]
+    datasets: PathBuf,
+}
+
+pub fn run(a: Args) -> Result<ExitCode, CliError> {
+    let t = Taxonomy::load(&a.taxonomy)?;
+    let cases = dataset::load_all(&a.datasets, None)?;
+    let names: Vec<String> = dataset::dataset_dirs(&a.datasets, None)?
+        .iter()
+        .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    print!("{}", report::curation::taxonomy(&t, &t.usage(&cases), &names));
+    let unlabelled = cases.iter().filter(|c: &&CaseFile| c.case.label.failure.is_none()).count();
+    println!("{} cases, {unlabelled} without a failure category", cases.len());
+    Ok(ExitCode::SUCCESS)
+}

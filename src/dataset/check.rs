@@ -1,0 +1,264 @@
+//! `check`: validates suite, case and taxonomy files for CI, and gates on privacy. Every
+//! problem is returned with its file and line; nothing stops at the first one.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::taxonomy::Taxonomy;
+use super::{Case, CaseFile, PrivacyStatus, dedup, privacy};
+use crate::suite::Suite;
+use crate::yaml::{Source, YamlError};
+
+/// One problem, at a line of a file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+    }
+}
+
+impl From<YamlError> for Problem {
+    fn from(e: YamlError) -> Problem {
+        let message = match e.path.as_str() {
+            "" | "." => e.message,
+            p => format!("{p}: {}", e.message),
+        };
+        Problem { file: e.file, line: e.line, message }
+    }
+}
+
+/// What a check looked at and found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub files: usize,
+    pub problems: Vec<Problem>,
+}
+
+/// What kind of file a YAML file is, by its top-level keys.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum FileKind {
+    Case,
+    Suite,
+    Taxonomy,
+    /// Mock scripts and anything else: not ours to check here.
+    Other,
+}
+
+fn kind_of(text: &str) -> FileKind {
+    let top = |key: &str| text.lines().any(|l| l.strip_prefix(key).is_some_and(|r| r.starts_with(':')));
+    if top("content_hash") {
+        FileKind::Case
+    } else if top("cases") {
+        FileKind::Suite
+    } else if top("categories") {
+        FileKind::Taxonomy
+    } else {
+        FileKind::Other
+    }
+}
+
+/// Every `*.yaml`/`*.yml` file under the given paths (files are taken as given), sorted.
+fn yaml_files(paths: &[PathBuf], problems: &mut Vec<Problem>) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                out.push(p);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out);
+        } else if p.is_file() {
+            out.push(p.clone());
+        } else {
+            problems.push(Problem { file: p.clone(), line: 1, message: "no such file or folder".into() });
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// A case file read and checked on its own.
+struct Checked {
+    file: CaseFile,
+    source: Source,
+}
+
+/// Check every suite, case and taxonomy file under `paths` against `taxonomy`.
+pub fn check(paths: &[PathBuf], taxonomy: &Path) -> Report {
+    let mut report = Report::default();
+    let files = yaml_files(paths, &mut report.problems);
+    report.files = files.len();
+    let taxonomy = match Taxonomy::load(taxonomy) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            report.problems.push(problem_of(e, taxonomy));
+            None
+        }
+    };
+
+    // Reading, parsing and scanning dominate; split the files over the cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let chunk = files.len().div_ceil(threads).max(1);
+    let results: Vec<(Vec<Checked>, Vec<PathBuf>, Vec<Problem>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                let taxonomy = taxonomy.as_ref();
+                s.spawn(move || {
+                    let (mut cases, mut suites, mut problems) = (Vec::new(), Vec::new(), Vec::new());
+                    for path in part {
+                        check_file(path, taxonomy, &mut cases, &mut suites, &mut problems);
+                    }
+                    (cases, suites, problems)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("check threads do not panic")).collect()
+    });
+    let mut cases = Vec::new();
+    let mut suites = Vec::new();
+    for (c, s, p) in results {
+        cases.extend(c);
+        suites.extend(s);
+        report.problems.extend(p);
+    }
+    cases.sort_by(|a, b| a.file.path.cmp(&b.file.path));
+
+    duplicates(&cases, &mut report.problems);
+    for suite in suites {
+        check_suite(&suite, &mut report.problems);
+    }
+    report.problems.sort();
+    report
+}
+
+fn problem_of(e: super::DatasetError, file: &Path) -> Problem {
+    match e {
+        super::DatasetError::Yaml(y) => y.into(),
+        other => Problem { file: file.to_path_buf(), line: 1, message: other.to_string() },
+    }
+}
+
+fn check_file(
+    path: &Path,
+    taxonomy: Option<&Taxonomy>,
+    cases: &mut Vec<Checked>,
+    suites: &mut Vec<PathBuf>,
+    problems: &mut Vec<Problem>,
+) {
+    let source = match Source::read(path) {
+        Ok(s) => s,
+        Err(e) => {
+            problems.push(Problem { file: path.to_path_buf(), line: 1, message: format!("cannot read: {e}") });
+            return;
+        }
+    };
+    match kind_of(&source.text) {
+        FileKind::Suite => suites.push(path.to_path_buf()),
+        FileKind::Taxonomy => {
+            if let Err(e) = Taxonomy::load(path) {
+                problems.push(problem_of(e, path));
+            }
+        }
+        FileKind::Other => {}
+        FileKind::Case => match source.parse::<Case>() {
+            Err(e) => problems.push(e.into()),
+            Ok(case) => {
+                check_case(&case, &source, taxonomy, problems);
+                cases.push(Checked { file: CaseFile { path: path.to_path_buf(), case }, source });
+            }
+        },
+    }
+}
+
+/// What one case must satisfy on its own: a current content hash, a known failure id, and the
+/// privacy gate.
+fn check_case(case: &Case, src: &Source, taxonomy: Option<&Taxonomy>, problems: &mut Vec<Problem>) {
+    let mut at = |path: &str, message: String| problems.push(src.error_at(path, message).into());
+    let hash = dedup::content_hash(&case.input, case.source.span_id.is_some());
+    if case.content_hash != hash {
+        at("content_hash", format!("content_hash does not match the input (expected {hash}): was the input edited?"));
+    }
+    if let (Some(t), Some(f)) = (taxonomy, &case.label.failure)
+        && let Err(e) = t.resolve(f)
+    {
+        at("label.failure", e.to_string());
+    }
+    match case.privacy.status {
+        PrivacyStatus::Pending => at(
+            "privacy.status",
+            format!("privacy review pending: `evals review` or `evals review approve {}`", case.id),
+        ),
+        PrivacyStatus::Rejected => {
+            at("privacy.status", "rejected case is still on disk: delete it or `evals review reject`".into())
+        }
+        PrivacyStatus::Approved => {}
+        PrivacyStatus::Clean => {
+            let findings = privacy::redact_case(&mut case.clone());
+            if !findings.is_empty() {
+                let list: Vec<String> =
+                    findings.iter().map(|f| format!("{} at {}", f.kind.as_str(), f.location)).collect();
+                let first = findings[0].location.clone();
+                at(&first, format!("unreviewed personal data or secret: {}", list.join(", ")));
+            }
+        }
+    }
+}
+
+/// The same id, or the same content, in two case files (in any datasets).
+fn duplicates(cases: &[Checked], problems: &mut Vec<Problem>) {
+    let mut ids: HashMap<&str, &Path> = HashMap::new();
+    let mut hashes: HashMap<&str, &Path> = HashMap::new();
+    for c in cases {
+        let case = &c.file.case;
+        if let Some(first) = ids.insert(&case.id, &c.file.path) {
+            problems
+                .push(c.source.error_at("id", format!("duplicate id {:?}: also {}", case.id, first.display())).into());
+            ids.insert(&case.id, first);
+        }
+        if let Some(first) = hashes.insert(&case.content_hash, &c.file.path) {
+            problems.push(
+                c.source
+                    .error_at("content_hash", format!("duplicate content: same input as {}", first.display()))
+                    .into(),
+            );
+            hashes.insert(&case.content_hash, first);
+        }
+    }
+}
+
+/// A suite loads (schema, graders, template syntax) and its template renders for every case
+/// (no undefined variables).
+fn check_suite(path: &Path, problems: &mut Vec<Problem>) {
+    let suite = match Suite::load(path) {
+        Ok(s) => s,
+        Err(crate::suite::SuiteError::Yaml(e)) => return problems.push(e.into()),
+        Err(e) => return problems.push(Problem { file: path.to_path_buf(), line: 1, message: e.to_string() }),
+    };
+    // Cases that do not load are reported where they are checked themselves; the rest still
+    // have to render.
+    let cases: Vec<CaseFile> = suite
+        .datasets
+        .iter()
+        .flat_map(|dir| super::case_paths(dir).unwrap_or_default())
+        .filter_map(|path| Case::load(&path).ok().map(|case| CaseFile { path, case }))
+        .collect();
+    if let Err(e) = suite.plan(&cases) {
+        problems.push(e.into());
+    }
+}

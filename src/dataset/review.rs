@@ -1,0 +1,145 @@
+//! Review: editing a case's label by hand, and the privacy sign-off that lets a case be
+//! committed (approve records who and when; reject deletes the case file).
+
+use chrono::{DateTime, Utc};
+
+use super::taxonomy::Taxonomy;
+use super::{Case, CaseFile, DatasetError, PrivacyStatus, Result, Verdict};
+
+/// A change to a case's label; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct LabelEdit {
+    pub verdict: Option<Verdict>,
+    /// A taxonomy id or alias; the empty string removes the failure.
+    pub failure: Option<String>,
+    /// The empty string removes the note.
+    pub note: Option<String>,
+    /// Replaces the tags.
+    pub tags: Option<Vec<String>>,
+}
+
+impl LabelEdit {
+    pub fn is_empty(&self) -> bool {
+        self.verdict.is_none() && self.failure.is_none() && self.note.is_none() && self.tags.is_none()
+    }
+}
+
+/// Apply a label edit. A failure id must be in the taxonomy (aliases become the current id) and
+/// implies `fail`; a `pass` verdict with a failure is refused.
+pub fn relabel(case: &mut Case, taxonomy: &Taxonomy, edit: &LabelEdit) -> Result<()> {
+    let mut label = case.label.clone();
+    match edit.failure.as_deref() {
+        Some("") => label.failure = None,
+        Some(f) => {
+            label.failure = Some(taxonomy.resolve(f)?.id.clone());
+            label.verdict = Verdict::Fail;
+        }
+        None => {}
+    }
+    if let Some(v) = edit.verdict {
+        label.verdict = v;
+        // Marking a case as passing drops a failure set earlier, but not one given now.
+        if v != Verdict::Fail && edit.failure.is_none() {
+            label.failure = None;
+        }
+    }
+    if let (Verdict::Pass, Some(f)) = (label.verdict, &label.failure) {
+        return Err(DatasetError::Invalid(format!("failure {f} contradicts verdict pass; use --verdict fail")));
+    }
+    match edit.note.as_deref() {
+        Some("") => label.note = None,
+        Some(n) => label.note = Some(n.to_string()),
+        None => {}
+    }
+    if let Some(tags) = &edit.tags {
+        case.tags = tags.iter().filter(|t| !t.is_empty()).cloned().collect();
+    }
+    case.label = label;
+    Ok(())
+}
+
+/// Sign off a case's privacy: its redactions (or its having none) were checked by `reviewer`.
+pub fn approve(case: &mut Case, reviewer: &str, at: DateTime<Utc>) {
+    case.privacy.status = PrivacyStatus::Approved;
+    case.privacy.reviewer = Some(reviewer.to_string());
+    case.privacy.reviewed_at = Some(at);
+}
+
+/// Reject a case: its file is deleted, so nothing of it reaches git.
+pub fn reject(cf: &CaseFile) -> Result<()> {
+    std::fs::remove_file(&cf.path).map_err(|source| DatasetError::Write { path: cf.path.clone(), source })
+}
+
+/// The cases waiting for a privacy review, in dataset and file order.
+pub fn pending(cases: Vec<CaseFile>) -> Vec<CaseFile> {
+    cases.into_iter().filter(|c| c.case.privacy.status == PrivacyStatus::Pending).collect()
+}
+
+/// Save an edited case in place.
+pub fn save(cf: &CaseFile) -> Result<()> {
+    cf.case.save(&cf.path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::{CaseSource, Input, Label, Privacy, Recorded};
+    use std::path::Path;
+
+    fn case() -> Case {
+        Case {
+            id: "c".into(),
+            source: CaseSource {
+                trace_id: "t".into(),
+                span_id: None,
+                workflow: None,
+                model: None,
+                captured_at: None,
+                metadata: None,
+            },
+            input: Input { agent: None, instructions: None, items: vec![], params: Default::default() },
+            tools: vec![],
+            agents: vec![],
+            recorded: Recorded::default(),
+            label: Label::default(),
+            expected: Default::default(),
+            privacy: Privacy { status: PrivacyStatus::Pending, findings: vec![], reviewer: None, reviewed_at: None },
+            tags: vec!["a".into()],
+            content_hash: "h".into(),
+        }
+    }
+
+    fn taxonomy() -> Taxonomy {
+        Taxonomy::load(Path::new("/nonexistent/taxonomy.yaml")).unwrap()
+    }
+
+    #[test]
+    fn relabel_checks_ids_and_keeps_verdict_and_failure_consistent() {
+        let mut c = case();
+        let edit = LabelEdit { failure: Some("wrong_tool".into()), note: Some("n".into()), ..Default::default() };
+        relabel(&mut c, &taxonomy(), &edit).unwrap();
+        assert_eq!(
+            (c.label.verdict, c.label.failure.as_deref(), c.label.note.as_deref()),
+            (Verdict::Fail, Some("wrong_tool"), Some("n"))
+        );
+        let bad = LabelEdit { failure: Some("wrong_tol".into()), ..Default::default() };
+        assert!(relabel(&mut c, &taxonomy(), &bad).unwrap_err().to_string().contains("did you mean"));
+        let both = LabelEdit { failure: Some("refusal".into()), verdict: Some(Verdict::Pass), ..Default::default() };
+        assert!(relabel(&mut c, &taxonomy(), &both).is_err());
+        assert_eq!(c.label.failure.as_deref(), Some("wrong_tool"), "a refused edit changes nothing");
+        let pass =
+            LabelEdit { verdict: Some(Verdict::Pass), tags: Some(vec!["x".into(), "y".into()]), ..Default::default() };
+        relabel(&mut c, &taxonomy(), &pass).unwrap();
+        assert_eq!((c.label.verdict, c.label.failure.as_deref()), (Verdict::Pass, None));
+        assert_eq!(c.tags, vec!["x", "y"]);
+    }
+
+    #[test]
+    fn approve_records_reviewer_and_time() {
+        let mut c = case();
+        let at = Utc::now();
+        approve(&mut c, "Ada", at);
+        assert_eq!(c.privacy.status, PrivacyStatus::Approved);
+        assert_eq!((c.privacy.reviewer.as_deref(), c.privacy.reviewed_at), (Some("Ada"), Some(at)));
+    }
+}
