@@ -62,7 +62,7 @@ pub fn tokens(s: &str) -> Vec<String> {
     s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
-/// Past this many character pairs the exact LCS is too slow; a diff's ratio stands in.
+/// Past this many character pairs the exact algorithms are too slow; a diff's ratio stands in.
 const EXACT_LIMIT: usize = 16_000_000;
 
 pub fn fuzzy_ratio(a: &str, b: &str) -> f64 {
@@ -70,13 +70,59 @@ pub fn fuzzy_ratio(a: &str, b: &str) -> f64 {
         return 1.0;
     }
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if a.len() * b.len() > EXACT_LIMIT {
+    if a.len() * b.len() > 64 * EXACT_LIMIT {
         let (a, b): (String, String) = (a.iter().collect(), b.iter().collect());
         return f64::from(
             similar::TextDiff::configure().timeout(Duration::from_millis(100)).diff_chars(&a, &b).ratio(),
         );
     }
-    2.0 * lcs(&a, &b) as f64 / (a.len() + b.len()) as f64
+    2.0 * lcs_chars(&a, &b) as f64 / (a.len() + b.len()) as f64
+}
+
+/// LCS length of two char strings, 64 positions of `a` per machine word (Hyyrö's bit-vector
+/// recurrence V' = (V + (V & M)) | (V & !M); the LCS is the count of zero bits).
+fn lcs_chars(a: &[char], b: &[char]) -> usize {
+    if a.is_empty() || b.is_empty() {
+        return 0;
+    }
+    let words = a.len().div_ceil(64);
+    let mut ascii = vec![0u64; 128 * words];
+    let mut other: HashMap<char, Vec<u64>> = HashMap::new();
+    for (i, &c) in a.iter().enumerate() {
+        let (w, bit) = (i / 64, 1u64 << (i % 64));
+        if c.is_ascii() {
+            ascii[c as usize * words + w] |= bit;
+        } else {
+            other.entry(c).or_insert_with(|| vec![0; words])[w] |= bit;
+        }
+    }
+    let none = vec![0u64; words];
+    let mut v = vec![!0u64; words];
+    for &c in b {
+        let m: &[u64] = if c.is_ascii() {
+            &ascii[c as usize * words..(c as usize + 1) * words]
+        } else {
+            other.get(&c).map_or(&none, |m| m)
+        };
+        let mut carry = 0u64;
+        for (x, &mw) in v.iter_mut().zip(m) {
+            let u = *x & mw;
+            let (s1, c1) = x.overflowing_add(u);
+            let (s2, c2) = s1.overflowing_add(carry);
+            carry = u64::from(c1 || c2);
+            *x = s2 | (*x & !mw);
+        }
+    }
+    let tail = a.len() % 64;
+    let ones: usize = v
+        .iter()
+        .enumerate()
+        .map(|(w, x)| {
+            let mask = if w == words - 1 && tail != 0 { (1u64 << tail) - 1 } else { !0 };
+            (x & mask).count_ones() as usize
+        })
+        .sum();
+    a.len() - ones
 }
 
 pub fn levenshtein(a: &str, b: &str) -> usize {
@@ -292,6 +338,17 @@ mod tests {
         assert_eq!(levenshtein("kitten", "sitting"), 3); // k→s, e→i, +g
         close(levenshtein_similarity("kitten", "sitting"), 1.0 - 3.0 / 7.0);
         close(levenshtein_similarity("", ""), 1.0);
+    }
+
+    #[test]
+    fn bit_parallel_lcs_agrees_with_the_table() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..200 {
+            let (la, lb) = (rng.usize(0..150), rng.usize(0..150));
+            let a: Vec<char> = (0..la).map(|_| ['a', 'b', 'c', 'é', '→'][rng.usize(0..5)]).collect();
+            let b: Vec<char> = (0..lb).map(|_| ['a', 'b', 'c', 'é', 'x'][rng.usize(0..5)]).collect();
+            assert_eq!(lcs_chars(&a, &b), lcs(&a, &b), "{a:?} / {b:?}");
+        }
     }
 
     #[test]

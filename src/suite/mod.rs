@@ -437,6 +437,10 @@ mod tests {
                 "s.yaml:3:24: target.instructions: bad template",
             ),
             ("cases: [../datasets/demo]\n", "s.yaml:1:1: graders: the suite has no graders"),
+            (
+                "cases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\nthreshold: 1.5\n",
+                "s.yaml:3:12: threshold: threshold 1.5 is not between 0 and 1",
+            ),
         ];
         for (text, want) in cases {
             let (_d, s) = setup(text);
