@@ -14,18 +14,56 @@ use crate::yaml::{self, Source, YamlError};
 
 #[derive(Debug, Clone)]
 pub enum Check {
-    Text { op: TextOp, negate: bool },
-    IsJson { negate: bool },
-    JsonSchema { schema: Arc<jsonschema::Validator>, negate: bool },
-    JsonPath { raw: String, path: Vec<Step>, test: PathTest, negate: bool },
-    ToolCalled { tool: String, arguments: Option<Map<String, Value>>, exact: bool, count: Option<usize> },
-    ToolNotCalled { tool: String, arguments: Option<Map<String, Value>> },
-    ToolSequence { tools: Vec<String>, mode: SeqMode },
-    HandoffTo { agent: String },
-    Turns { max: u32 },
-    Refusal { negate: bool },
-    Budget { what: Budget, max: f64 },
-    Expected { threshold: f64, metric: Metric },
+    Text {
+        op: TextOp,
+        negate: bool,
+    },
+    IsJson {
+        negate: bool,
+    },
+    JsonSchema {
+        schema: Arc<jsonschema::Validator>,
+        negate: bool,
+    },
+    JsonPath {
+        raw: String,
+        path: Vec<Step>,
+        test: PathTest,
+        negate: bool,
+    },
+    ToolCalled {
+        tool: String,
+        arguments: Option<Map<String, Value>>,
+        exact: bool,
+        count: Option<usize>,
+    },
+    ToolNotCalled {
+        tool: String,
+        arguments: Option<Map<String, Value>>,
+    },
+    ToolSequence {
+        tools: Vec<String>,
+        mode: SeqMode,
+    },
+    /// The agent, and its handoff tool name (`transfer_to_weather_expert`).
+    HandoffTo {
+        agent: String,
+        tool: String,
+    },
+    Turns {
+        max: u32,
+    },
+    Refusal {
+        negate: bool,
+    },
+    Budget {
+        what: Budget,
+        max: f64,
+    },
+    Expected {
+        threshold: f64,
+        metric: Metric,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -268,7 +306,10 @@ impl Check {
                 let s: SequenceSpec = fields(src, v, path)?;
                 Ok(Some(Check::ToolSequence { tools: s.tools, mode: s.mode }))
             }
-            "handoff_to" => Ok(Some(Check::HandoffTo { agent: fields::<HandoffSpec>(src, v, path)?.agent })),
+            "handoff_to" => {
+                let agent = fields::<HandoffSpec>(src, v, path)?.agent;
+                Ok(Some(Check::HandoffTo { tool: format!("transfer_to_{}", slug(&agent)), agent }))
+            }
             "turns" | "latency_ms" | "cost_usd" | "tokens" => {
                 let s: MaxSpec = fields(src, v, path)?;
                 if s.max.is_nan() || s.max < 0.0 {
@@ -387,10 +428,9 @@ impl Check {
                     ),
                 )
             }
-            Check::HandoffTo { agent } => {
-                let slug = format!("transfer_to_{}", slug(agent));
+            Check::HandoffTo { agent, tool } => {
                 let handed = s.output.agent.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(agent))
-                    || s.output.tool_calls.iter().any(|c| c.name == slug);
+                    || s.output.tool_calls.iter().any(|c| c.name == *tool);
                 let finale = s.output.agent.as_deref().unwrap_or("the entry agent");
                 Verdict::check(
                     handed,
