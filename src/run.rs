@@ -131,12 +131,45 @@ pub struct ToolCall {
 }
 
 /// One grader's verdict on one case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Grade {
     pub grader: String,
+    /// In [0, 1].
     pub score: f64,
     pub pass: bool,
     pub reason: String,
+    /// The grader's weight in the case's score.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub weight: f64,
+    /// The case fails when this grader fails, whatever the score.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub required: bool,
+    /// The grader itself failed (a judge call, a command that crashed): the case is an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub error: bool,
+    /// What an LLM judge cost, apart from the target's cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn is_one(x: &f64) -> bool {
+    *x == 1.0
+}
+
+/// How often one grader passed over a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GraderStat {
+    pub grader: String,
+    pub passed: usize,
+    pub failed: usize,
+    #[serde(default)]
+    pub errors: usize,
+    /// Passed over (passed + failed).
+    pub pass_rate: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -155,6 +188,12 @@ pub struct Summary {
     pub cost_usd: Option<f64>,
     pub latency_p50_ms: u64,
     pub latency_p95_ms: u64,
+    /// What LLM judges cost, apart from `cost_usd` (the target's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub judge_cost_usd: Option<f64>,
+    /// Pass rate per grader, in suite order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub graders: Vec<GraderStat>,
 }
 
 impl Summary {
@@ -175,12 +214,42 @@ impl Summary {
             cost_usd: results.iter().filter_map(|r| r.cost_usd).reduce(|a, b| a + b),
             latency_p50_ms: percentile(&latencies, 0.50),
             latency_p95_ms: percentile(&latencies, 0.95),
+            judge_cost_usd: results
+                .iter()
+                .flat_map(|r| r.grades.iter().filter_map(|g| g.cost_usd))
+                .reduce(|a, b| a + b),
+            graders: grader_stats(results),
         }
     }
 
     pub fn graded(&self) -> usize {
         self.passed + self.failed
     }
+}
+
+/// Pass counts per grader name, in the order graders first appear.
+fn grader_stats(results: &[CaseResult]) -> Vec<GraderStat> {
+    let mut stats: Vec<GraderStat> = Vec::new();
+    for g in results.iter().flat_map(|r| &r.grades) {
+        let i = match stats.iter().position(|s| s.grader == g.grader) {
+            Some(i) => i,
+            None => {
+                stats.push(GraderStat { grader: g.grader.clone(), ..GraderStat::default() });
+                stats.len() - 1
+            }
+        };
+        let s = &mut stats[i];
+        match (g.error, g.pass) {
+            (true, _) => s.errors += 1,
+            (false, true) => s.passed += 1,
+            (false, false) => s.failed += 1,
+        }
+    }
+    for s in &mut stats {
+        let graded = s.passed + s.failed;
+        s.pass_rate = if graded == 0 { 0.0 } else { s.passed as f64 / graded as f64 };
+    }
+    stats
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -272,6 +341,30 @@ mod tests {
         assert_eq!(s.pass_rate, 0.5);
         assert_eq!(s.input_tokens, 30);
         assert_eq!((s.latency_p50_ms, s.latency_p95_ms), (10, 20));
+    }
+
+    #[test]
+    fn pass_rate_per_grader_and_judge_cost() {
+        let grade = |name: &str, pass: bool, error: bool, cost: Option<f64>| Grade {
+            grader: name.into(),
+            score: f64::from(u8::from(pass)),
+            pass,
+            reason: String::new(),
+            weight: 1.0,
+            required: false,
+            error,
+            cost_usd: cost,
+        };
+        let mut a = result("a", Status::Pass, 10);
+        a.grades = vec![grade("x", true, false, None), grade("judge", true, false, Some(0.25))];
+        let mut b = result("b", Status::Fail, 10);
+        b.grades = vec![grade("x", false, false, None), grade("judge", false, true, Some(0.5))];
+        let s = Summary::of(&[a, b]);
+        assert_eq!(s.graders.len(), 2);
+        assert_eq!((s.graders[0].grader.as_str(), s.graders[0].passed, s.graders[0].failed), ("x", 1, 1));
+        assert_eq!(s.graders[0].pass_rate, 0.5);
+        assert_eq!((s.graders[1].passed, s.graders[1].errors, s.graders[1].pass_rate), (1, 1, 1.0));
+        assert_eq!(s.judge_cost_usd, Some(0.75));
     }
 
     #[test]

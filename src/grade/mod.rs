@@ -1,90 +1,210 @@
 //! Graders: definitions read from a suite's `graders:` list, and grading one case result.
+//!
+//! Deterministic graders are pure and synchronous; LLM judges, commands and Python graders are
+//! the IO edge, awaited on the runtime (HTTP and subprocesses are async, nothing blocks).
 
-use std::time::Duration;
+pub mod command;
+pub mod deterministic;
+pub mod judge;
+pub mod openai;
+pub mod scoring;
+pub mod similarity;
 
-use regex::Regex;
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
 
 use crate::dataset::Case;
-use crate::run::{Grade, Output};
-use crate::trace::items::canonical_json;
+use crate::run::{CaseResult, Grade, Output};
+use crate::trace::Usage;
+use crate::trace::items::last_user_text;
 use crate::yaml::{self, Source, YamlError};
 
-/// What a grader looks at.
+pub use judge::Edge;
+
+/// What a grader looks at: the case and what the replay produced.
 pub struct Subject<'a> {
     pub case: &'a Case,
     pub output: &'a Output,
+    pub turns: u32,
+    pub latency_ms: u64,
+    pub usage: &'a Usage,
+    pub cost_usd: Option<f64>,
+}
+
+impl<'a> Subject<'a> {
+    pub fn of(case: &'a Case, r: &'a CaseResult) -> Subject<'a> {
+        Subject {
+            case,
+            output: &r.output,
+            turns: r.turns,
+            latency_ms: r.latency_ms,
+            usage: &r.usage,
+            cost_usd: r.cost_usd,
+        }
+    }
+
+    /// What templates (`{{ item.* }}`, `{{ sample.output_text }}`, rubrics) and external
+    /// graders see.
+    pub fn context(&self) -> Value {
+        let case = self.case;
+        let mut item = serde_json::Map::new();
+        // Trace metadata first, so the fixed keys below win over a metadata key of the same name.
+        if let Some(m) = &case.source.metadata {
+            item.extend(m.clone());
+        }
+        item.insert("id".into(), json!(case.id));
+        item.insert("input".into(), json!(last_user_text(&case.input.items).unwrap_or_default()));
+        item.insert("reference".into(), json!(case.expected.reference));
+        item.insert("expected".into(), serde_json::to_value(&case.expected).unwrap_or(Value::Null));
+        item.insert("recorded_output".into(), json!(case.recorded.output.text));
+        item.insert("tags".into(), json!(case.tags));
+        item.insert("metadata".into(), json!(case.source.metadata));
+        let tool_calls: Vec<Value> = self
+            .output
+            .tool_calls
+            .iter()
+            .map(|c| json!({"name": c.name, "arguments": c.arguments, "output": c.output}))
+            .collect();
+        let output_json = serde_json::from_str::<Value>(&self.output.text).unwrap_or(Value::Null);
+        json!({
+            "item": item,
+            "sample": {
+                "output_text": self.output.text,
+                "output_json": output_json,
+                "output_tools": tool_calls,
+            },
+            "case": {
+                "id": case.id,
+                "input": case.input.items,
+                "instructions": case.input.instructions,
+                "tags": case.tags,
+                "expected": item["expected"],
+                "recorded_output": case.recorded.output.text,
+            },
+            "output": self.output.text,
+            "tool_calls": tool_calls,
+            "turns": self.turns,
+            "agent": self.output.agent,
+        })
+    }
+}
+
+/// The variables every grader template may use.
+pub const TEMPLATE_ROOTS: &[&str] = &["item", "sample", "case", "output", "tool_calls", "turns", "agent"];
+
+/// One grader's answer before it is named and weighted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub score: f64,
+    pub pass: bool,
+    pub reason: String,
+    pub error: bool,
+    pub cost_usd: Option<f64>,
+}
+
+impl Verdict {
+    pub fn new(score: f64, pass: bool, reason: impl Into<String>) -> Verdict {
+        Verdict { score: score.clamp(0.0, 1.0), pass, reason: reason.into(), error: false, cost_usd: None }
+    }
+
+    /// Pass or fail with score 1 or 0.
+    pub fn check(pass: bool, reason: impl Into<String>) -> Verdict {
+        Verdict::new(f64::from(u8::from(pass)), pass, reason)
+    }
+
+    /// The grader could not decide: shown as an error, never as a failure.
+    pub fn error(reason: impl Into<String>) -> Verdict {
+        Verdict { score: 0.0, pass: false, reason: reason.into(), error: true, cost_usd: None }
+    }
 }
 
 /// A configured grader.
 #[derive(Debug, Clone)]
 pub struct Grader {
     pub name: String,
+    pub weight: f64,
+    pub required: bool,
+    /// Where it is in the suite (`graders[2]`), to locate errors found after loading.
+    pub path: String,
     kind: Kind,
 }
 
 #[derive(Debug, Clone)]
 enum Kind {
-    Contains { value: String, ignore_case: bool, negate: bool },
-    Equals { value: String },
-    Regex { regex: Regex, negate: bool },
-    ToolCalled { name: String, arguments: Option<Map<String, Value>> },
-    Similarity { threshold: f64, against: Against },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum Against {
-    /// The production output the case recorded.
-    Recorded,
-    /// The case's `expected.reference`.
-    Reference,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ContainsSpec {
-    value: String,
-    #[serde(default)]
-    ignore_case: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EqualsSpec {
-    value: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegexSpec {
-    pattern: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ToolCalledSpec {
-    tool: String,
-    /// Arguments the call must include (a subset of what the model passed).
-    #[serde(default)]
-    arguments: Option<Map<String, Value>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SimilaritySpec {
-    threshold: f64,
-    #[serde(default = "recorded")]
-    against: Against,
-}
-
-fn recorded() -> Against {
-    Against::Recorded
+    Check(deterministic::Check),
+    Similarity(similarity::Spec),
+    StringCheck(openai::StringCheck),
+    TextSimilarity(openai::TextSimilarity),
+    Multi(openai::Multi),
+    Judge(judge::Judge),
+    Command(command::Command),
 }
 
 /// The grader types this build knows, for error messages.
-pub const TYPES: &[&str] = &["contains", "not_contains", "equals", "regex", "not_regex", "tool_called", "similarity"];
+pub const TYPES: &[&str] = &[
+    "equals",
+    "contains",
+    "icontains",
+    "contains_any",
+    "contains_all",
+    "starts_with",
+    "regex",
+    "not_equals",
+    "not_contains",
+    "not_icontains",
+    "not_contains_any",
+    "not_contains_all",
+    "not_starts_with",
+    "not_regex",
+    "is_json",
+    "not_is_json",
+    "json_schema",
+    "json_path",
+    "tool_called",
+    "tool_not_called",
+    "tool_sequence",
+    "handoff_to",
+    "turns",
+    "refusal",
+    "not_refusal",
+    "latency_ms",
+    "cost_usd",
+    "tokens",
+    "expected",
+    "similarity",
+    "string_check",
+    "text_similarity",
+    "score_model",
+    "label_model",
+    "judge",
+    "python",
+    "multi",
+    "command",
+];
+
+/// `"did you mean …"` for a misspelt name, or nothing.
+pub fn did_you_mean(word: &str, known: &[&str]) -> String {
+    similar::get_close_matches(word, known, 1, 0.6)
+        .first()
+        .map(|s| format!("; did you mean {s:?}?"))
+        .unwrap_or_default()
+}
+
+/// Deserialize a grader's fields, adding a "did you mean" to serde's unknown-field message.
+pub(crate) fn fields<T: serde::de::DeserializeOwned>(src: &Source, v: yaml::Value, path: &str) -> Result<T, YamlError> {
+    src.parse_value(v, path).map_err(|mut e| {
+        // serde says: unknown field `valu`, expected one of `value`, `ignore_case`
+        if let Some(rest) = e.message.strip_prefix("unknown field `") {
+            let names: Vec<&str> = rest.split('`').step_by(2).filter(|s| !s.is_empty()).collect();
+            if let Some((bad, known)) = names.split_first() {
+                let hint = did_you_mean(bad, known);
+                e.message.push_str(&hint);
+            }
+        }
+        e
+    })
+}
 
 impl Grader {
     /// Parse the grader at `path` (`graders[2]`) of a suite file.
@@ -104,142 +224,150 @@ impl Grader {
             Some(_) => return Err(src.error_at(&format!("{path}.name"), "`name` must be a string")),
             None => None,
         };
+        let weight = match rest.remove(key("weight")) {
+            None => 1.0,
+            Some(v) => match v.as_f64() {
+                Some(w) if w >= 0.0 && w.is_finite() => w,
+                _ => return Err(src.error_at(&format!("{path}.weight"), "weight must be a number ≥ 0")),
+            },
+        };
+        let required = match rest.remove(key("required")) {
+            None => false,
+            Some(yaml::Value::Bool(b)) => b,
+            Some(_) => return Err(src.error_at(&format!("{path}.required"), "required must be true or false")),
+        };
         let fields = yaml::Value::Mapping(rest);
         let kind = match ty.as_str() {
-            "contains" | "not_contains" => {
-                let s: ContainsSpec = src.parse_value(fields, path)?;
-                Kind::Contains { value: s.value, ignore_case: s.ignore_case, negate: ty == "not_contains" }
-            }
-            "equals" => Kind::Equals { value: src.parse_value::<EqualsSpec>(fields, path)?.value },
-            "regex" | "not_regex" => {
-                let s: RegexSpec = src.parse_value(fields, path)?;
-                let regex = Regex::new(&s.pattern)
-                    .map_err(|e| src.error_at(&format!("{path}.pattern"), format!("bad regex: {e}")))?;
-                Kind::Regex { regex, negate: ty == "not_regex" }
-            }
-            "tool_called" => {
-                let s: ToolCalledSpec = src.parse_value(fields, path)?;
-                Kind::ToolCalled { name: s.tool, arguments: s.arguments }
-            }
-            "similarity" => {
-                let s: SimilaritySpec = src.parse_value(fields, path)?;
-                if !(0.0..=1.0).contains(&s.threshold) {
-                    return Err(src.error_at(&format!("{path}.threshold"), "threshold must be between 0 and 1"));
+            "similarity" => Kind::Similarity(similarity::Spec::parse(src, path, fields)?),
+            "string_check" => Kind::StringCheck(openai::StringCheck::parse(src, path, fields)?),
+            "text_similarity" => Kind::TextSimilarity(openai::TextSimilarity::parse(src, path, fields)?),
+            "multi" => Kind::Multi(openai::Multi::parse(src, path, fields)?),
+            "score_model" | "label_model" | "judge" => Kind::Judge(judge::Judge::parse(src, path, &ty, fields)?),
+            "command" | "python" => Kind::Command(command::Command::parse(src, path, &ty, fields)?),
+            other => match deterministic::Check::parse(src, path, other, fields)? {
+                Some(check) => Kind::Check(check),
+                None => {
+                    return Err(src.error_at(
+                        &format!("{path}.type"),
+                        format!(
+                            "unknown grader type {other:?} (known: {}){}",
+                            TYPES.join(", "),
+                            did_you_mean(other, TYPES)
+                        ),
+                    ));
                 }
-                Kind::Similarity { threshold: s.threshold, against: s.against }
-            }
-            other => {
-                let hint = similar::get_close_matches(other, TYPES, 1, 0.6)
-                    .first()
-                    .map(|s| format!("; did you mean {s:?}?"))
-                    .unwrap_or_default();
-                return Err(src.error_at(
-                    &format!("{path}.type"),
-                    format!("unknown grader type {other:?} (known: {}){hint}", TYPES.join(", ")),
-                ));
-            }
+            },
         };
-        Ok(Grader { name: name.unwrap_or(ty), kind })
+        Ok(Grader { name: name.unwrap_or(ty), weight, required, path: path.to_string(), kind })
     }
 
-    pub fn grade(&self, s: &Subject) -> Grade {
-        let text = s.output.text.as_str();
-        let (score, pass, reason) = match &self.kind {
-            Kind::Contains { value, ignore_case, negate } => {
-                let found = if *ignore_case {
-                    text.to_lowercase().contains(&value.to_lowercase())
-                } else {
-                    text.contains(value.as_str())
-                };
-                let pass = found != *negate;
-                let reason = match (found, negate) {
-                    (true, false) => format!("output contains {value:?}"),
-                    (false, false) => format!("output does not contain {value:?}"),
-                    (true, true) => format!("output contains forbidden {value:?}"),
-                    (false, true) => format!("output does not contain {value:?}"),
-                };
-                (f64::from(u8::from(pass)), pass, reason)
-            }
-            Kind::Equals { value } => {
-                let pass = text.trim() == value.trim();
-                let reason =
-                    if pass { "output equals the expected text".into() } else { format!("output is not {value:?}") };
-                (f64::from(u8::from(pass)), pass, reason)
-            }
-            Kind::Regex { regex, negate } => {
-                let found = regex.is_match(text);
-                let pass = found != *negate;
-                let verb = if found { "matches" } else { "does not match" };
-                (f64::from(u8::from(pass)), pass, format!("output {verb} /{}/", regex.as_str()))
-            }
-            Kind::ToolCalled { name, arguments } => tool_called(s.output, name, arguments.as_ref()),
-            Kind::Similarity { threshold, against } => {
-                let reference = match against {
-                    Against::Recorded => Some(s.case.recorded.output.text.as_str()),
-                    Against::Reference => s.case.expected.reference.as_deref(),
-                };
-                match reference {
-                    None => (0.0, false, "case has no expected.reference to compare with".into()),
-                    Some(r) => {
-                        let ratio = similarity(r, text);
-                        let pass = ratio + 1e-9 >= *threshold;
-                        let what = if *against == Against::Recorded { "recorded output" } else { "reference" };
-                        (ratio, pass, format!("similarity to the {what} {ratio:.3} (threshold {threshold})"))
-                    }
-                }
-            }
-        };
-        Grade { grader: self.name.clone(), score, pass, reason }
-    }
-}
-
-fn tool_called(output: &Output, name: &str, want: Option<&Map<String, Value>>) -> (f64, bool, String) {
-    let calls: Vec<_> = output.tool_calls.iter().filter(|c| c.name == name).collect();
-    if calls.is_empty() {
-        let made: Vec<&str> = output.tool_calls.iter().map(|c| c.name.as_str()).collect();
-        let made = if made.is_empty() { "none".to_string() } else { made.join(", ") };
-        return (0.0, false, format!("{name} was not called (calls: {made})"));
-    }
-    let Some(want) = want else {
-        return (1.0, true, format!("{name} was called"));
-    };
-    for c in &calls {
-        let args: Value = serde_json::from_str(&c.arguments).unwrap_or(Value::Null);
-        if want.iter().all(|(k, v)| args.get(k) == Some(v)) {
-            return (1.0, true, format!("{name} was called with {}", canonical_json(&Value::Object(want.clone()))));
+    /// Grade without IO: `None` for graders that call a model or run a program.
+    pub fn grade_pure(&self, s: &Subject) -> Option<Verdict> {
+        match &self.kind {
+            Kind::Check(c) => Some(c.grade(s)),
+            Kind::Similarity(spec) => Some(spec.grade(s)),
+            Kind::StringCheck(c) => Some(c.grade(s)),
+            Kind::TextSimilarity(t) if !t.needs_io() => Some(t.grade_pure(s)),
+            _ => None,
         }
     }
-    (
-        0.0,
-        false,
-        format!(
-            "{name} was called, but never with {} (got {})",
-            canonical_json(&Value::Object(want.clone())),
-            calls.iter().map(|c| c.arguments.as_str()).collect::<Vec<_>>().join("; ")
-        ),
-    )
-}
 
-/// Character-level similarity ratio in [0, 1]; bounded in time for huge texts.
-pub fn similarity(a: &str, b: &str) -> f64 {
-    if a == b {
-        return 1.0;
+    /// Grade, calling judges and programs through `edge` when the grader needs them.
+    pub fn verdict<'a>(
+        &'a self,
+        s: &'a Subject<'a>,
+        edge: Option<&'a Edge>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Verdict> + Send + 'a>> {
+        Box::pin(async move {
+            if let Some(v) = self.grade_pure(s) {
+                return v;
+            }
+            match &self.kind {
+                Kind::TextSimilarity(t) => t.grade_io(s, edge).await,
+                Kind::Multi(m) => m.grade(s, edge).await,
+                Kind::Judge(j) => j.grade(s, edge).await,
+                Kind::Command(c) => c.grade(s).await,
+                _ => unreachable!("pure graders answered above"),
+            }
+        })
     }
-    f64::from(similar::TextDiff::configure().timeout(Duration::from_millis(100)).diff_chars(a, b).ratio())
+
+    /// This grader's [`Grade`] of a subject.
+    pub async fn grade(&self, s: &Subject<'_>, edge: Option<&Edge>) -> Grade {
+        self.named(self.verdict(s, edge).await)
+    }
+
+    pub fn named(&self, v: Verdict) -> Grade {
+        Grade {
+            grader: self.name.clone(),
+            score: v.score,
+            pass: v.pass,
+            reason: v.reason,
+            weight: self.weight,
+            required: self.required,
+            error: v.error,
+            cost_usd: v.cost_usd,
+        }
+    }
+
+    /// Render this grader's templates for a case before any request, so an undefined
+    /// `{{ item.* }}` is reported at load time. Errors carry the template's key path.
+    pub fn check_case(&self, s: &Subject) -> Result<(), (String, String)> {
+        let ctx = s.context();
+        let templates: Vec<(String, &str)> = match &self.kind {
+            Kind::StringCheck(c) => c.templates(),
+            Kind::TextSimilarity(t) => t.templates(),
+            Kind::Judge(j) => j.templates(),
+            Kind::Multi(m) => return m.check_case(s),
+            _ => Vec::new(),
+        };
+        for (key, t) in templates {
+            openai::render(t, &ctx).map_err(|e| (format!("{}.{key}", self.path), e))?;
+        }
+        Ok(())
+    }
 }
 
-/// A case passes when every grader passes.
-pub fn passed(grades: &[Grade]) -> bool {
-    grades.iter().all(|g| g.pass)
+/// A suite's graders, its pass threshold, and the IO edge that judges use.
+#[derive(Clone, Default)]
+pub struct Graders {
+    pub list: Vec<Grader>,
+    /// Weighted score a case must reach; absent, every grader must pass.
+    pub threshold: Option<f64>,
+    pub edge: Option<Arc<Edge>>,
+}
+
+impl Graders {
+    pub fn new(list: Vec<Grader>, threshold: Option<f64>) -> Graders {
+        Graders { list, threshold, edge: None }
+    }
+
+    /// Grade a finished case result in place: grades, then the status they decide.
+    pub async fn grade(&self, case: &Case, result: &mut CaseResult) {
+        let mut grades = Vec::with_capacity(self.list.len());
+        {
+            let s = Subject::of(case, result);
+            for g in &self.list {
+                grades.push(g.grade(&s, self.edge.as_deref()).await);
+            }
+        }
+        scoring::apply(grades, self.threshold, result);
+    }
+
+    /// Grade with the pure graders only (the benchmark's path; no runtime needed).
+    pub fn grade_pure(&self, s: &Subject) -> Vec<Grade> {
+        self.list.iter().filter_map(|g| g.grade_pure(s).map(|v| g.named(v))).collect()
+    }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::dataset::{CaseSource, Expected, Input, Label, Privacy, PrivacyStatus, Recorded, RecordedOutput};
     use crate::run::ToolCall;
+    use serde_json::Map;
 
-    fn case(recorded: &str) -> Case {
+    pub fn case(recorded: &str) -> Case {
         Case {
             id: "c".into(),
             source: CaseSource {
@@ -250,7 +378,12 @@ mod tests {
                 captured_at: None,
                 metadata: None,
             },
-            input: Input { agent: None, instructions: None, items: vec![], params: Map::new() },
+            input: Input {
+                agent: None,
+                instructions: None,
+                items: vec![json!({"role": "user", "content": "Weather in Paris?"})],
+                params: Map::new(),
+            },
             tools: vec![],
             agents: vec![],
             recorded: Recorded {
@@ -266,55 +399,47 @@ mod tests {
     }
 
     /// Parse the first grader of a suite document; a one-line flow mapping is wrapped in one.
-    fn grader(text: &str) -> Result<Grader, YamlError> {
+    pub fn grader(text: &str) -> Result<Grader, YamlError> {
         let doc = if text.starts_with('{') { format!("graders:\n  - {text}\n") } else { text.to_string() };
         let src = Source::new("s.yaml", doc);
         let v: yaml::Value = src.parse().unwrap();
         Grader::parse(&src, "graders[0]", &v["graders"][0])
     }
 
-    fn grade(yaml_text: &str, text: &str, calls: &[(&str, &str)]) -> Grade {
-        let output = Output {
+    pub fn output(text: &str, calls: &[(&str, &str)]) -> Output {
+        Output {
             text: text.into(),
             tool_calls: calls
                 .iter()
                 .map(|(n, a)| ToolCall { name: n.to_string(), arguments: a.to_string(), output: None })
                 .collect(),
             agent: None,
-        };
-        grader(yaml_text).unwrap().grade(&Subject { case: &case("Sunny in Paris"), output: &output })
+        }
+    }
+
+    pub fn grade_with(yaml_text: &str, case: &Case, out: &Output) -> Verdict {
+        let usage = Usage { input_tokens: 100, output_tokens: 20, ..Usage::default() };
+        let s = Subject { case, output: out, turns: 2, latency_ms: 1500, usage: &usage, cost_usd: Some(0.002) };
+        grader(yaml_text).unwrap().grade_pure(&s).expect("a pure grader")
+    }
+
+    /// Any grader, without an IO edge.
+    pub async fn grade_async(yaml_text: &str, text: &str) -> Verdict {
+        let (c, out, usage) = (case("Sunny in Paris"), output(text, &[]), Usage::default());
+        let s = Subject { case: &c, output: &out, turns: 1, latency_ms: 1, usage: &usage, cost_usd: None };
+        grader(yaml_text).unwrap().verdict(&s, None).await
+    }
+
+    pub fn grade(yaml_text: &str, text: &str, calls: &[(&str, &str)]) -> Verdict {
+        grade_with(yaml_text, &case("Sunny in Paris"), &output(text, calls))
     }
 
     #[test]
-    fn text_checks() {
-        assert!(grade("{type: contains, value: Paris}", "Sunny in Paris", &[]).pass);
-        assert!(!grade("{type: contains, value: paris}", "Sunny in Paris", &[]).pass);
-        assert!(grade("{type: contains, value: paris, ignore_case: true}", "Sunny in Paris", &[]).pass);
-        assert!(!grade("{type: not_contains, value: Paris}", "Sunny in Paris", &[]).pass);
-        assert!(grade("{type: equals, value: 'Sunny in Paris'}", "Sunny in Paris\n", &[]).pass);
-        assert!(grade("{type: regex, pattern: '\\d+C'}", "21C", &[]).pass);
-        assert!(!grade("{type: not_regex, pattern: '\\d+C'}", "21C", &[]).pass);
-    }
-
-    #[test]
-    fn tool_called_with_argument_subset() {
-        let calls = [("get_weather", r#"{"city": "Paris", "unit": "C"}"#)];
-        assert!(grade("{type: tool_called, tool: get_weather}", "", &calls).pass);
-        assert!(grade("{type: tool_called, tool: get_weather, arguments: {city: Paris}}", "", &calls).pass);
-        let g = grade("{type: tool_called, tool: get_weather, arguments: {city: Rome}}", "", &calls);
-        assert!(!g.pass);
-        assert!(g.reason.contains("never with {\"city\":\"Rome\"}"), "{}", g.reason);
-        assert!(!grade("{type: tool_called, tool: book}", "", &calls).pass);
-    }
-
-    #[test]
-    fn similarity_to_recorded_output() {
-        let g = grade("{type: similarity, threshold: 0.8}", "Sunny in Paris!", &[]);
-        assert!(g.pass && g.score > 0.9, "{g:?}");
-        let g = grade("{type: similarity, threshold: 0.8}", "Pluie à Rome", &[]);
-        assert!(!g.pass && g.score < 0.5, "{g:?}");
-        let g = grade("{type: similarity, threshold: 0.5, against: reference}", "x", &[]);
-        assert!(!g.pass && g.reason.contains("no expected.reference"));
+    fn common_fields_weight_and_required() {
+        let g = grader("{type: contains, value: x, weight: 2.5, required: true, name: has x}").unwrap();
+        assert_eq!((g.name.as_str(), g.weight, g.required), ("has x", 2.5, true));
+        let err = grader("{type: contains, value: x, weight: -1}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].weight: weight must be a number"), "{err}");
     }
 
     #[test]
@@ -325,5 +450,7 @@ mod tests {
         assert!(err.starts_with("s.yaml:3:14: graders[0].pattern: bad regex"), "{err}");
         let err = grader("graders:\n  - type: contains\n    value: x\n    valu: y\n").unwrap_err().to_string();
         assert!(err.starts_with("s.yaml:4:11: graders[0].valu:") && err.contains("unknown field `valu`"), "{err}");
+        let err = grader("graders:\n  - type: contains\n    value: x\n    ignore_cas: true\n").unwrap_err().to_string();
+        assert!(err.contains("did you mean \"ignore_case\""), "{err}");
     }
 }

@@ -37,6 +37,8 @@ impl Server {
         let app = Router::new()
             .route("/v1/responses", post(responses))
             .route("/responses", post(responses))
+            .route("/v1/embeddings", post(embeddings))
+            .route("/embeddings", post(embeddings))
             .with_state(shared.clone());
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -115,6 +117,38 @@ async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     }
 }
 
+/// `POST /embeddings`: a bag of words hashed into 64 dimensions, so texts sharing words point
+/// the same way and the same text always gives the same vector.
+async fn embeddings(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    shared.requests.fetch_add(1, Ordering::Relaxed);
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let texts: Vec<String> = match &request["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a.iter().map(|v| v.as_str().unwrap_or_default().to_string()).collect(),
+        _ => return error(StatusCode::BAD_REQUEST, "input must be a string or a list of strings", "invalid_input"),
+    };
+    let data: Vec<Value> = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"object": "embedding", "index": i, "embedding": bag_of_words(t)}))
+        .collect();
+    axum::Json(json!({"object": "list", "data": data, "model": request["model"], "usage": {"prompt_tokens": 0, "total_tokens": 0}}))
+        .into_response()
+}
+
+fn bag_of_words(text: &str) -> Vec<f64> {
+    let mut v = vec![0.0; 64];
+    for w in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        // FNV-1a: stable across runs and platforms.
+        let h = w
+            .to_lowercase()
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+        v[(h % 64) as usize] += 1.0;
+    }
+    v
+}
+
 /// The event stream the Responses API sends for `stream: true`, ending with the full response.
 pub fn sse_events(response: &Value) -> String {
     let mut events: Vec<Value> = Vec::new();
@@ -186,6 +220,18 @@ mod tests {
         assert_eq!(status, 400);
         assert!(text.contains("not JSON"));
         assert_eq!(server.requests(), 2);
+    }
+
+    #[tokio::test]
+    async fn embeds_texts_deterministically() {
+        let server = Server::start(Script::builtin(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let (status, text) =
+            post(&format!("{}/embeddings", server.base_url()), r#"{"model":"e","input":["a b","B a","c"]}"#).await;
+        assert_eq!(status, 200);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["data"][0]["embedding"], v["data"][1]["embedding"]);
+        assert_ne!(v["data"][0]["embedding"], v["data"][2]["embedding"]);
+        assert_eq!(v["data"][2]["embedding"].as_array().unwrap().len(), 64);
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 
-use crate::grade::{self, Grader, Subject};
+use crate::grade::Graders;
 use crate::pricing::PriceTable;
 use crate::run::{CaseResult, Status};
 use crate::suite::CasePlan;
@@ -17,7 +17,7 @@ use client::Client;
 /// What every case of a run is replayed and graded with.
 pub struct Replayer {
     pub client: Client,
-    pub graders: Vec<Grader>,
+    pub graders: Graders,
     pub prices: PriceTable,
 }
 
@@ -27,29 +27,24 @@ pub async fn run_case(r: &Replayer, plan: &CasePlan) -> CaseResult {
         Ok(t) => (t, None),
         Err((e, t)) => (t, Some(e.to_string())),
     };
-    let grades = match &error {
-        Some(_) => Vec::new(),
-        None => r.graders.iter().map(|g| g.grade(&Subject { case: &plan.case, output: &transcript.output })).collect(),
-    };
-    let status = match (&error, grade::passed(&grades)) {
-        (Some(_), _) => Status::Error,
-        (None, true) => Status::Pass,
-        (None, false) => Status::Fail,
-    };
-    CaseResult {
+    let mut result = CaseResult {
         case_id: plan.case.id.clone(),
         repeat: 0,
-        status,
+        status: if error.is_some() { Status::Error } else { Status::Pass },
         cost_usd: r.prices.cost(&plan.model, &transcript.usage),
         output: transcript.output,
         turns: transcript.turns,
         usage: transcript.usage,
         latency_ms: transcript.latency_ms,
-        grades,
+        grades: Vec::new(),
         error,
         failure: plan.case.label.failure.clone(),
         tags: plan.case.tags.clone(),
+    };
+    if result.error.is_none() {
+        r.graders.grade(&plan.case, &mut result).await;
     }
+    result
 }
 
 /// Replay every case, at most `concurrency` at a time; `on_result` sees each result as it
@@ -131,7 +126,7 @@ mod tests {
     }
 
     fn replayer(client: Client) -> Replayer {
-        Replayer { client, graders: vec![], prices: PriceTable::default() }
+        Replayer { client, graders: Graders::default(), prices: PriceTable::default() }
     }
 
     async fn mock(script: Script) -> (Server, Client) {

@@ -87,12 +87,40 @@ pub fn run(run: &Run, paint: Paint) -> String {
         if let Some(e) = &r.error {
             out.push_str(&format!("      error: {}\n", truncate(e, 200)));
         }
-        for g in r.grades.iter().filter(|g| !g.pass) {
+        for g in r.grades.iter().filter(|g| !g.pass && !g.error) {
             out.push_str(&format!("      {}: {}\n", g.grader, truncate(&g.reason, 200)));
         }
     }
+    out.push_str(&graders(&run.summary));
     out.push_str(&summary_line(&run.summary));
     out.push('\n');
+    out
+}
+
+/// Pass rate per grader, and what the judges cost apart from the target.
+pub fn graders(s: &Summary) -> String {
+    if s.graders.is_empty() {
+        return String::new();
+    }
+    let width = s.graders.iter().map(|g| g.grader.chars().count()).max().unwrap_or(0);
+    let mut out = String::from("graders:\n");
+    for g in &s.graders {
+        let errors = if g.errors > 0 {
+            format!(", {} error{}", g.errors, if g.errors == 1 { "" } else { "s" })
+        } else {
+            String::new()
+        };
+        out.push_str(&format!(
+            "  {:<width$}  {:>6}  ({}/{}{errors})\n",
+            g.grader,
+            pct(g.pass_rate),
+            g.passed,
+            g.passed + g.failed
+        ));
+    }
+    if let Some(c) = s.judge_cost_usd {
+        out.push_str(&format!("judge cost ${c:.4} (not in the run's cost)\n"));
+    }
     out
 }
 

@@ -12,7 +12,9 @@ use sha2::{Digest, Sha256};
 
 use crate::compare::gate::Gate;
 use crate::dataset::{Case, CaseFile};
-use crate::grade::Grader;
+use crate::grade::{Grader, Subject};
+use crate::run::Output;
+use crate::trace::Usage;
 use crate::yaml::{self, Source, YamlError};
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,9 @@ struct SuiteFile {
     cases: Vec<String>,
     #[serde(default)]
     graders: Vec<yaml::Value>,
+    /// Weighted grader score a case must reach; absent, every grader must pass.
+    #[serde(default)]
+    threshold: Option<f64>,
     #[serde(default)]
     gate: Gate,
 }
@@ -96,6 +101,7 @@ pub struct Suite {
     pub provider: Provider,
     pub datasets: Vec<PathBuf>,
     pub graders: Vec<Grader>,
+    pub threshold: Option<f64>,
     pub gate: Gate,
 }
 
@@ -202,6 +208,9 @@ impl Suite {
                 .into());
         }
         dedupe_names(&mut graders);
+        if let Some(t) = file.threshold.filter(|t| !(0.0..=1.0).contains(t)) {
+            return Err(source.error_at("threshold", format!("threshold {t} is not between 0 and 1")).into());
+        }
 
         if let Some(r) = file.gate.min_pass_rate.filter(|r| !(0.0..=1.0).contains(r)) {
             return Err(source
@@ -262,6 +271,7 @@ impl Suite {
             },
             datasets,
             graders,
+            threshold: file.threshold,
             gate: file.gate,
             source,
         })
@@ -290,6 +300,7 @@ impl Suite {
                     })?),
                     None => case.input.instructions.clone(),
                 };
+                self.check_graders(case)?;
                 let mut params = case.input.params.clone();
                 params.extend(self.target.params.clone());
                 Ok(CasePlan {
@@ -312,6 +323,18 @@ impl Suite {
                 })
             })
             .collect()
+    }
+
+    /// Render every grader template for the case (an `{{ item.key }}` the case lacks is an
+    /// error here, before any request).
+    fn check_graders(&self, case: &Case) -> Result<(), YamlError> {
+        let (output, usage) = (Output::default(), Usage::default());
+        let s = Subject { case, output: &output, turns: 0, latency_ms: 0, usage: &usage, cost_usd: None };
+        for g in &self.graders {
+            g.check_case(&s)
+                .map_err(|(path, msg)| self.source.error_at(&path, format!("for case {}: {msg}", case.id)))?;
+        }
+        Ok(())
     }
 
     /// What an instructions template sees: the suite's vars, and the case.
@@ -419,6 +442,10 @@ mod tests {
                 "s.yaml:3:24: target.instructions: bad template",
             ),
             ("cases: [../datasets/demo]\n", "s.yaml:1:1: graders: the suite has no graders"),
+            (
+                "cases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\nthreshold: 1.5\n",
+                "s.yaml:3:12: threshold: threshold 1.5 is not between 0 and 1",
+            ),
         ];
         for (text, want) in cases {
             let (_d, s) = setup(text);

@@ -11,6 +11,7 @@ use super::{ReportArgs, diff::load_run, finish, open_store, runtime};
 use crate::cli::CliError;
 use crate::compare::{compare, gate};
 use crate::dataset::{self, CaseFile};
+use crate::grade::{Edge, Graders};
 use crate::mock::{Script, server::Server};
 use crate::pricing::PriceTable;
 use crate::replay::{self, Replayer, client::Client};
@@ -111,9 +112,12 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
                 .or_else(|| std::env::var("OPENAI_BASE_URL").ok())
                 .unwrap_or_else(|| DEFAULT_BASE_URL.into()),
         };
-        let client = Client::new(&base_url, api_key, suite.provider.timeout);
+        let client = Client::new(&base_url, api_key.clone(), suite.provider.timeout);
         let run_id = record.id.clone();
-        let replayer = Replayer { client, graders: suite.graders.clone(), prices: PriceTable::default() };
+        let mut graders = Graders::new(suite.graders.clone(), suite.threshold);
+        // Judges use the suite's provider and cache their answers in the store.
+        graders.edge = Some(Arc::new(Edge::new(&base_url, api_key, suite.provider.timeout, Some(handle.clone()))));
+        let replayer = Replayer { client, graders, prices: PriceTable::default() };
         let work = replay::run_all(Arc::new(replayer), plans, concurrency, |result| {
             let handle = handle.clone();
             let run_id = run_id.clone();

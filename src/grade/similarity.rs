@@ -1,0 +1,391 @@
+//! Text similarity metrics (fuzzy ratio, Levenshtein, BLEU, GLEU, METEOR, ROUGE-N, ROUGE-L) and
+//! the `similarity` grader that compares the output with the reference or the recorded output.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Subject, Verdict, fields};
+use crate::yaml::{self, Source, YamlError};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// 2·LCS / (|a| + |b|) over characters (the Indel ratio).
+    #[default]
+    #[serde(alias = "fuzzy_match", alias = "ratio")]
+    Fuzzy,
+    /// 1 − edit distance / longer length, over characters.
+    Levenshtein,
+    Bleu,
+    Gleu,
+    Meteor,
+    #[serde(rename = "rouge_1")]
+    Rouge1,
+    #[serde(rename = "rouge_2")]
+    Rouge2,
+    #[serde(rename = "rouge_3")]
+    Rouge3,
+    #[serde(rename = "rouge_4")]
+    Rouge4,
+    #[serde(rename = "rouge_5")]
+    Rouge5,
+    #[serde(rename = "rouge_l")]
+    RougeL,
+    /// Cosine of embeddings; needs an embeddings endpoint (text_similarity only).
+    Cosine,
+}
+
+/// The metric's score of `candidate` against `reference`, in [0, 1]. Not for `Cosine`.
+pub fn score(metric: Metric, candidate: &str, reference: &str) -> f64 {
+    let c = || tokens(candidate);
+    let r = || tokens(reference);
+    match metric {
+        Metric::Fuzzy => fuzzy_ratio(candidate, reference),
+        Metric::Levenshtein => levenshtein_similarity(candidate, reference),
+        Metric::Bleu => bleu(&c(), &r()),
+        Metric::Gleu => gleu(&c(), &r()),
+        Metric::Meteor => meteor(&c(), &r()),
+        Metric::Rouge1 => rouge_n(&c(), &r(), 1),
+        Metric::Rouge2 => rouge_n(&c(), &r(), 2),
+        Metric::Rouge3 => rouge_n(&c(), &r(), 3),
+        Metric::Rouge4 => rouge_n(&c(), &r(), 4),
+        Metric::Rouge5 => rouge_n(&c(), &r(), 5),
+        Metric::RougeL => rouge_l(&c(), &r()),
+        Metric::Cosine => 0.0,
+    }
+}
+
+/// Lower-cased words: runs of letters and digits.
+pub fn tokens(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+}
+
+/// Past this many character pairs the exact algorithms are too slow; a diff's ratio stands in.
+const EXACT_LIMIT: usize = 16_000_000;
+
+pub fn fuzzy_ratio(a: &str, b: &str) -> f64 {
+    if a == b {
+        return 1.0;
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len() * b.len() > 64 * EXACT_LIMIT {
+        let (a, b): (String, String) = (a.iter().collect(), b.iter().collect());
+        return f64::from(
+            similar::TextDiff::configure().timeout(Duration::from_millis(100)).diff_chars(&a, &b).ratio(),
+        );
+    }
+    2.0 * lcs_chars(&a, &b) as f64 / (a.len() + b.len()) as f64
+}
+
+/// LCS length of two char strings, 64 positions of `a` per machine word (Hyyrö's bit-vector
+/// recurrence V' = (V + (V & M)) | (V & !M); the LCS is the count of zero bits).
+fn lcs_chars(a: &[char], b: &[char]) -> usize {
+    if a.is_empty() || b.is_empty() {
+        return 0;
+    }
+    let words = a.len().div_ceil(64);
+    let mut ascii = vec![0u64; 128 * words];
+    let mut other: HashMap<char, Vec<u64>> = HashMap::new();
+    for (i, &c) in a.iter().enumerate() {
+        let (w, bit) = (i / 64, 1u64 << (i % 64));
+        if c.is_ascii() {
+            ascii[c as usize * words + w] |= bit;
+        } else {
+            other.entry(c).or_insert_with(|| vec![0; words])[w] |= bit;
+        }
+    }
+    let none = vec![0u64; words];
+    let mut v = vec![!0u64; words];
+    for &c in b {
+        let m: &[u64] = if c.is_ascii() {
+            &ascii[c as usize * words..(c as usize + 1) * words]
+        } else {
+            other.get(&c).map_or(&none, |m| m)
+        };
+        let mut carry = 0u64;
+        for (x, &mw) in v.iter_mut().zip(m) {
+            let u = *x & mw;
+            let (s1, c1) = x.overflowing_add(u);
+            let (s2, c2) = s1.overflowing_add(carry);
+            carry = u64::from(c1 || c2);
+            *x = s2 | (*x & !mw);
+        }
+    }
+    let tail = a.len() % 64;
+    let ones: usize = v
+        .iter()
+        .enumerate()
+        .map(|(w, x)| {
+            let mask = if w == words - 1 && tail != 0 { (1u64 << tail) - 1 } else { !0 };
+            (x & mask).count_ones() as usize
+        })
+        .sum();
+    a.len() - ones
+}
+
+pub fn levenshtein(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+pub fn levenshtein_similarity(a: &str, b: &str) -> f64 {
+    let longest = a.chars().count().max(b.chars().count());
+    if longest == 0 {
+        return 1.0;
+    }
+    if a.len().saturating_mul(b.len()) > EXACT_LIMIT {
+        return fuzzy_ratio(a, b);
+    }
+    1.0 - levenshtein(a, b) as f64 / longest as f64
+}
+
+/// Length of the longest common subsequence.
+fn lcs<T: PartialEq>(a: &[T], b: &[T]) -> usize {
+    let mut prev = vec![0usize; b.len() + 1];
+    let mut cur = vec![0usize; b.len() + 1];
+    for x in a {
+        for (j, y) in b.iter().enumerate() {
+            cur[j + 1] = if x == y { prev[j] + 1 } else { prev[j + 1].max(cur[j]) };
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+fn ngrams(words: &[String], n: usize) -> HashMap<&[String], usize> {
+    let mut m = HashMap::new();
+    if words.len() >= n {
+        for w in words.windows(n) {
+            *m.entry(w).or_insert(0) += 1;
+        }
+    }
+    m
+}
+
+/// Clipped matches and the candidate's and reference's n-gram totals.
+fn overlap(c: &[String], r: &[String], n: usize) -> (usize, usize, usize) {
+    let (cg, rg) = (ngrams(c, n), ngrams(r, n));
+    let matches = cg.iter().map(|(g, k)| (*k).min(rg.get(g).copied().unwrap_or(0))).sum();
+    (matches, c.len().saturating_sub(n - 1), r.len().saturating_sub(n - 1))
+}
+
+/// Sentence BLEU-4: geometric mean of clipped n-gram precisions, with add-one smoothing for
+/// n > 1 (so short answers do not collapse to 0), times the brevity penalty.
+pub fn bleu(c: &[String], r: &[String]) -> f64 {
+    if c.is_empty() || r.is_empty() {
+        return 0.0;
+    }
+    let mut log_sum = 0.0;
+    for n in 1..=4 {
+        let (m, total, _) = overlap(c, r, n);
+        let p = if n == 1 { m as f64 / total as f64 } else { (m as f64 + 1.0) / (total as f64 + 1.0) };
+        if p == 0.0 {
+            return 0.0;
+        }
+        log_sum += p.ln() / 4.0;
+    }
+    let bp = if c.len() >= r.len() { 1.0 } else { (1.0 - r.len() as f64 / c.len() as f64).exp() };
+    bp * log_sum.exp()
+}
+
+/// Google BLEU: n-grams of orders 1 to 4 pooled; matches over the larger of the two totals.
+pub fn gleu(c: &[String], r: &[String]) -> f64 {
+    let (mut m, mut tc, mut tr) = (0, 0, 0);
+    for n in 1..=4 {
+        let (a, b, d) = overlap(c, r, n);
+        m += a;
+        tc += b;
+        tr += d;
+    }
+    let denom = tc.max(tr);
+    if denom == 0 { 0.0 } else { m as f64 / denom as f64 }
+}
+
+/// METEOR with exact word matches only (no stems or synonyms): the recall-weighted harmonic
+/// mean 10PR/(R+9P), less a fragmentation penalty 0.5·(chunks/matches)³.
+pub fn meteor(c: &[String], r: &[String]) -> f64 {
+    let mut used = vec![false; r.len()];
+    let mut aligned: Vec<(usize, usize)> = Vec::new();
+    for (i, w) in c.iter().enumerate() {
+        if let Some(j) = (0..r.len()).find(|&j| !used[j] && r[j] == *w) {
+            used[j] = true;
+            aligned.push((i, j));
+        }
+    }
+    let m = aligned.len();
+    if m == 0 {
+        return 0.0;
+    }
+    let chunks = 1 + aligned.windows(2).filter(|w| !(w[1].0 == w[0].0 + 1 && w[1].1 == w[0].1 + 1)).count();
+    let p = m as f64 / c.len() as f64;
+    let rec = m as f64 / r.len() as f64;
+    let fmean = 10.0 * p * rec / (rec + 9.0 * p);
+    fmean * (1.0 - 0.5 * (chunks as f64 / m as f64).powi(3))
+}
+
+fn f1(matches: usize, c: usize, r: usize) -> f64 {
+    if matches == 0 || c == 0 || r == 0 {
+        return 0.0;
+    }
+    let (p, rec) = (matches as f64 / c as f64, matches as f64 / r as f64);
+    2.0 * p * rec / (p + rec)
+}
+
+/// ROUGE-N F1.
+pub fn rouge_n(c: &[String], r: &[String], n: usize) -> f64 {
+    let (m, tc, tr) = overlap(c, r, n);
+    f1(m, tc, tr)
+}
+
+/// ROUGE-L F1 over the longest common word subsequence.
+pub fn rouge_l(c: &[String], r: &[String]) -> f64 {
+    f1(lcs(c, r), c.len(), r.len())
+}
+
+/// The `similarity` grader.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    threshold: f64,
+    against: Against,
+    metric: Metric,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Against {
+    /// The production output the case recorded.
+    Recorded,
+    /// The case's `expected.reference`.
+    Reference,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SpecFile {
+    threshold: f64,
+    #[serde(default = "recorded")]
+    against: Against,
+    #[serde(default)]
+    metric: Metric,
+}
+
+fn recorded() -> Against {
+    Against::Recorded
+}
+
+impl Spec {
+    pub fn parse(src: &Source, path: &str, v: yaml::Value) -> Result<Spec, YamlError> {
+        let s: SpecFile = fields(src, v, path)?;
+        if !(0.0..=1.0).contains(&s.threshold) {
+            return Err(src.error_at(&format!("{path}.threshold"), "threshold must be between 0 and 1"));
+        }
+        if s.metric == Metric::Cosine {
+            return Err(src.error_at(&format!("{path}.metric"), "cosine needs an embeddings call: use text_similarity"));
+        }
+        Ok(Spec { threshold: s.threshold, against: s.against, metric: s.metric })
+    }
+
+    pub fn grade(&self, s: &Subject) -> Verdict {
+        let reference = match self.against {
+            Against::Recorded => Some(s.case.recorded.output.text.as_str()),
+            Against::Reference => s.case.expected.reference.as_deref(),
+        };
+        let Some(r) = reference else {
+            return Verdict::check(false, "case has no expected.reference to compare with");
+        };
+        let value = score(self.metric, &s.output.text, r);
+        let what = if self.against == Against::Recorded { "recorded output" } else { "reference" };
+        let metric = format!("{:?}", self.metric).to_lowercase();
+        Verdict::new(
+            value,
+            value + 1e-9 >= self.threshold,
+            format!("{metric} similarity to the {what} {value:.3} (threshold {})", self.threshold),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::grade;
+    use super::*;
+
+    fn t(s: &str) -> Vec<String> {
+        tokens(s)
+    }
+
+    fn close(a: f64, b: f64) {
+        assert!((a - b).abs() < 1e-4, "{a} != {b}");
+    }
+
+    // Every expected value below is worked out by hand in the comment beside it.
+    #[test]
+    fn character_metrics() {
+        close(fuzzy_ratio("abcd", "abce"), 0.75); // LCS 3: 2·3 / 8
+        close(fuzzy_ratio("", ""), 1.0);
+        close(fuzzy_ratio("abc", "xyz"), 0.0);
+        assert_eq!(levenshtein("kitten", "sitting"), 3); // k→s, e→i, +g
+        close(levenshtein_similarity("kitten", "sitting"), 1.0 - 3.0 / 7.0);
+        close(levenshtein_similarity("", ""), 1.0);
+    }
+
+    #[test]
+    fn bit_parallel_lcs_agrees_with_the_table() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..200 {
+            let (la, lb) = (rng.usize(0..150), rng.usize(0..150));
+            let a: Vec<char> = (0..la).map(|_| ['a', 'b', 'c', 'é', '→'][rng.usize(0..5)]).collect();
+            let b: Vec<char> = (0..lb).map(|_| ['a', 'b', 'c', 'é', 'x'][rng.usize(0..5)]).collect();
+            assert_eq!(lcs_chars(&a, &b), lcs(&a, &b), "{a:?} / {b:?}");
+        }
+    }
+
+    #[test]
+    fn rouge() {
+        let r = t("The cat sat on the mat.");
+        close(rouge_n(&t("the cat sat"), &r, 1), 2.0 / 3.0); // P 3/3, R 3/6
+        close(rouge_n(&t("the cat sat"), &r, 2), 4.0 / 7.0); // P 2/2, R 2/5: 2·0.4/1.4
+        close(rouge_l(&t("the mat sat"), &r), 4.0 / 9.0); // LCS 2: P 2/3, R 2/6
+        close(rouge_n(&t("the mat sat"), &r, 1), 2.0 / 3.0); // the, mat, sat all match
+        close(rouge_n(&t("dog"), &r, 1), 0.0);
+    }
+
+    #[test]
+    fn bleu_gleu_meteor() {
+        let (c, r) = (t("the cat sat on the mat"), t("the cat sat on a mat"));
+        // p1 5/6; p2 (3+1)/(5+1); p3 (2+1)/(4+1); p4 (1+1)/(3+1); product 1/6; BP 1.
+        close(bleu(&c, &r), (1.0f64 / 6.0).powf(0.25));
+        close(bleu(&r, &r), 1.0);
+        // Shorter candidate: BP exp(1 − 6/3); p1 1, p2 3/3, p3 2/2, p4 (0+1)/(0+1).
+        close(bleu(&t("the cat sat"), &r), (1.0f64 - 2.0).exp());
+        // Matches 5+3+2+1 over 18 n-grams on each side.
+        close(gleu(&c, &r), 11.0 / 18.0);
+        // 5 matches in 2 chunks; P = R = 5/6; Fmean 5/6; penalty 0.5·(2/5)³.
+        close(meteor(&c, &r), 5.0 / 6.0 * (1.0 - 0.5 * 0.4f64.powi(3)));
+        close(meteor(&r, &r), 1.0 - 0.5 * (1.0f64 / 6.0).powi(3));
+    }
+
+    #[test]
+    fn similarity_grader() {
+        let g = grade("{type: similarity, threshold: 0.8}", "Sunny in Paris!", &[]);
+        assert!(g.pass && g.score > 0.9, "{g:?}");
+        let g = grade("{type: similarity, threshold: 0.8}", "Pluie à Rome", &[]);
+        assert!(!g.pass && g.score < 0.5, "{g:?}");
+        let g = grade("{type: similarity, threshold: 0.5, against: reference}", "x", &[]);
+        assert!(!g.pass && g.reason.contains("no expected.reference"));
+        let g = grade("{type: similarity, threshold: 0.6, metric: rouge_1}", "Paris is sunny", &[]);
+        close(g.score, 2.0 / 3.0); // sunny, paris of 3 and 3 words
+        assert!(g.pass && g.reason.starts_with("rouge1 similarity"), "{g:?}");
+    }
+}

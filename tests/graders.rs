@@ -1,0 +1,272 @@
+//! Graders end to end: a suite using every family of grader, run against the mock model (which
+//! also plays the judge), with weights, `required`, a threshold, the judge cache and cost; and
+//! misconfigurations refused with `file:line:col` before any request.
+
+mod common;
+use common::*;
+
+use serde_json::Value;
+
+/// The demo cases, the first one carrying its own `expected` block.
+fn project() -> Project {
+    let p = Project::new();
+    for entry in std::fs::read_dir(repo().join("datasets/demo")).unwrap() {
+        let path = entry.unwrap().path();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        if path.file_name().unwrap().to_string_lossy().starts_with("call-tool-get-weather") {
+            text.push_str(
+                "expected:\n  contains: [paris]\n  tools_required: [get_weather]\n  tools_forbidden: [book]\n",
+            );
+        }
+        p.write(&format!("datasets/demo/{}", path.file_name().unwrap().to_string_lossy()), &text);
+    }
+    // Judge rules first (they match only the graders' instructions), then the demo's rules.
+    let demo = std::fs::read_to_string(repo().join("evals/mock.yaml")).unwrap();
+    let judge_rules = r#"rules:
+  - name: judge sees a tool result
+    when: {instructions: 'You are a grader. Grade', user: '(?s)TOOL RESULT'}
+    text: '{"reason": "The answer reports the tool result.", "score": 0.9}'
+  - name: judge sees no tool result
+    when: {instructions: 'You are a grader. Grade'}
+    text: '{"reason": "The answer does not use any tool.", "score": 0.1}'
+  - name: labeller
+    when: {instructions: 'You are a grader. Label', user: '(?s)TOOL RESULT'}
+    text: '{"reason": "A tool answered.", "label": "tool"}'
+  - name: labeller, chat
+    when: {instructions: 'You are a grader. Label'}
+    text: '{"reason": "Plain chat.", "label": "chat"}'
+"#;
+    p.write("evals/mock.yaml", &demo.replacen("rules:\n", judge_rules, 1));
+    p.write(
+        "evals/check_turns.py",
+        "import json, sys\nd = json.load(sys.stdin)\nok = d['turns'] <= 1\nprint(json.dumps({'score': 1 if ok else 0, 'pass': ok, 'reason': f\"{d['turns']} turn(s) for {d['item']['id'][:9]}\"}))\n",
+    );
+    p
+}
+
+const SUITE: &str = r#"name: graders
+target: {model: fake-model, max_turns: 6}
+provider: {mock: mock.yaml}
+cases: [../datasets/demo]
+threshold: 0.7
+graders:
+  - {name: no traceback, type: not_contains, value: Traceback, required: true}
+  - {name: weather call, type: tool_called, tool: get_weather, arguments: {city: Paris}, weight: 2}
+  - {name: no booking, type: tool_not_called, tool: book}
+  - {name: short, type: turns, max: 2}
+  - {name: budget, type: tokens, max: 1000}
+  - {name: own expectations, type: expected}
+  - {name: echo, type: similarity, metric: rouge_l, threshold: 0.9}
+  - {name: no refusal, type: not_refusal}
+  - type: string_check
+    name: tool result
+    input: "{{ sample.output_text }}"
+    reference: "TOOL RESULT"
+    operation: like
+  - type: text_similarity
+    name: cosine to recorded
+    input: "{{ sample.output_text }}"
+    reference: "{{ item.recorded_output }}"
+    evaluation_metric: cosine
+    pass_threshold: 0.99
+  - type: judge
+    name: helpful
+    model: gpt-4.1-mini
+    rubric: "Did the agent answer {{ item.input }} from its tools?"
+  - type: score_model
+    name: scored
+    model: gpt-4.1-mini
+    input:
+      - {role: system, content: "Score 1 if the answer uses a tool."}
+      - {role: user, content: "Answer: {{ sample.output_text }}"}
+    range: [0, 1]
+    pass_threshold: 0.5
+  - type: label_model
+    name: labelled
+    model: gpt-4.1-mini
+    input:
+      - {role: user, content: "Label this answer: {{ sample.output_text }}"}
+    labels: [tool, chat]
+    passing_labels: [tool]
+  - type: python
+    name: shouting
+    source: "def grade(sample, item):\n    return 1.0 if sample['output_text'].isupper() else 0.0\n"
+  - {name: one turn, type: command, command: [python3, check_turns.py]}
+  - type: multi
+    name: tool or handoff
+    graders:
+      weather: {type: tool_called, tool: get_weather}
+      handoff: {type: handoff_to, agent: Weather expert}
+    calculate_output: max(weather, handoff)
+gate: {min_pass_rate: 0.0}
+"#;
+
+fn grades_of(run: &Value, case_prefix: &str) -> Vec<(String, bool)> {
+    let r = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["case_id"].as_str().unwrap().starts_with(case_prefix))
+        .unwrap();
+    r["grades"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["grader"].as_str().unwrap().to_string(), g["pass"].as_bool().unwrap()))
+        .collect()
+}
+
+fn result<'a>(run: &'a Value, case_prefix: &str) -> &'a Value {
+    run["results"].as_array().unwrap().iter().find(|r| r["case_id"].as_str().unwrap().starts_with(case_prefix)).unwrap()
+}
+
+#[test]
+fn every_family_of_grader_in_one_run() {
+    let p = project();
+    p.write("evals/graders.yaml", SUITE);
+    let stdout = p.ok(&["run", "evals/graders.yaml", "--out", "runs/a.json"]);
+    let run: Value = serde_json::from_str(&std::fs::read_to_string(p.path("runs/a.json")).unwrap()).unwrap();
+
+    let pass = |case: &str, grader: &str| grades_of(&run, case).into_iter().find(|(g, _)| g == grader).unwrap().1;
+    // The weather case: a tool call with the right arguments, its expectations met, judged well.
+    for g in [
+        "weather call",
+        "own expectations",
+        "tool result",
+        "cosine to recorded",
+        "helpful",
+        "scored",
+        "labelled",
+        "tool or handoff",
+        "no refusal",
+    ] {
+        assert!(pass("call-tool-get-weather", g), "{g} should pass on the weather case:\n{stdout}");
+    }
+    for g in ["shouting", "one turn"] {
+        assert!(!pass("call-tool-get-weather", g), "{g} should fail on the weather case");
+    }
+    // The greeting: no tool, one turn, all capitals; the judges see no tool result.
+    for g in ["shouting", "one turn", "own expectations"] {
+        assert!(pass("hello-from", g), "{g} should pass on the greeting");
+    }
+    for g in ["weather call", "helpful", "scored", "labelled", "tool or handoff", "tool result"] {
+        assert!(!pass("hello-from", g), "{g} should fail on the greeting");
+    }
+    // The handoff case passes the multi grader through its handoff part.
+    assert!(pass("call-tool-transfer", "tool or handoff"));
+
+    // The judge's explanation is the reason; its cost is its own.
+    let weather = result(&run, "call-tool-get-weather");
+    let helpful = weather["grades"].as_array().unwrap().iter().find(|g| g["grader"] == "helpful").unwrap();
+    assert!(helpful["reason"].as_str().unwrap().starts_with("The answer reports the tool result."), "{helpful}");
+    assert!(helpful["cost_usd"].as_f64().unwrap() > 0.0);
+    let judge_cost = run["summary"]["judge_cost_usd"].as_f64().unwrap();
+    assert!(judge_cost > 0.0);
+    assert!(
+        run["summary"]["cost_usd"].is_null(),
+        "the target (fake-model) is not priced; judges do not count as its cost"
+    );
+
+    // Weights and threshold: the weather case scores high and passes; the greeting, failing the
+    // heavy tool checks and the judges, scores 10.2/17 = 0.6 < 0.7.
+    assert_eq!(weather["status"], "pass");
+    assert_eq!(result(&run, "hello-from")["status"], "fail");
+
+    // Pass rate per grader in the summary and in the report.
+    let stats = run["summary"]["graders"].as_array().unwrap();
+    assert_eq!(stats.len(), 16);
+    let helpful_stat = stats.iter().find(|s| s["grader"] == "helpful").unwrap();
+    assert_eq!((helpful_stat["passed"].as_u64(), helpful_stat["failed"].as_u64()), (Some(2), Some(1)));
+    assert!(
+        stdout.contains("graders:\n") && stdout.contains("  helpful ") && stdout.contains("66.7%  (2/3)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("judge cost $"), "{stdout}");
+
+    // A second run asks the judges nothing new: every answer comes from the cache, at no cost.
+    p.ok(&["run", "evals/graders.yaml", "--out", "runs/b.json"]);
+    let again: Value = serde_json::from_str(&std::fs::read_to_string(p.path("runs/b.json")).unwrap()).unwrap();
+    assert_eq!(again["summary"]["judge_cost_usd"].as_f64(), Some(0.0));
+    assert_eq!(grades_of(&again, "call-tool-get-weather"), grades_of(&run, "call-tool-get-weather"));
+}
+
+#[test]
+fn a_required_grader_fails_the_case_whatever_the_score() {
+    let p = project();
+    p.write(
+        "evals/s.yaml",
+        "target: {model: fake-model}\nprovider: {mock: mock.yaml}\ncases: [../datasets/demo]\nthreshold: 0.1\ngraders:\n\
+         - {type: contains, value: HELLO, required: true}\n- {type: not_contains, value: xyz, weight: 10}\n",
+    );
+    p.evals(&["run", "evals/s.yaml", "--out", "r.json"]);
+    let run: Value = serde_json::from_str(&std::fs::read_to_string(p.path("r.json")).unwrap()).unwrap();
+    assert_eq!(result(&run, "hello-from")["status"], "pass");
+    assert_eq!(result(&run, "call-tool-get-weather")["status"], "fail");
+}
+
+#[test]
+fn a_crashing_command_is_a_grader_error_not_a_failure() {
+    let p = project();
+    p.write(
+        "evals/s.yaml",
+        "target: {model: fake-model}\nprovider: {mock: mock.yaml}\ncases: [../datasets/demo]\ngraders:\n\
+         - {name: crash, type: command, command: 'echo it broke >&2; exit 7'}\n",
+    );
+    let out = p.evals(&["run", "evals/s.yaml", "--out", "r.json"]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("3 errors") && stdout.contains("error: grader crash: sh -c") && stdout.contains("it broke"),
+        "{stdout}"
+    );
+    let run: Value = serde_json::from_str(&std::fs::read_to_string(p.path("r.json")).unwrap()).unwrap();
+    assert_eq!(run["summary"]["failed"], 0);
+    assert_eq!(run["summary"]["graders"][0]["errors"], 3);
+}
+
+#[test]
+fn misconfigured_graders_are_refused_before_any_request() {
+    let p = project();
+    let bad = [
+        (
+            "{type: tool_caled, tool: x}",
+            "evals/s.yaml:5:12: graders[0].type: unknown grader type \"tool_caled\"",
+            "did you mean \"tool_called\"",
+        ),
+        (
+            "{type: regex, patern: x}",
+            "evals/s.yaml:5:27: graders[0].patern: unknown field `patern`",
+            "did you mean \"pattern\"",
+        ),
+        ("{type: regex, pattern: '(x'}", "evals/s.yaml:5:28: graders[0].pattern: bad regex", ""),
+        (
+            "{type: json_schema, schema: {type: objekt}}",
+            "evals/s.yaml:5:33: graders[0].schema: invalid JSON schema",
+            "",
+        ),
+        (
+            "{type: string_check, name: s, input: '{{ sampel.output_text }}', reference: x, operation: eq}",
+            "evals/s.yaml:5:42: graders[0].input: template uses undefined variable `sampel`",
+            "did you mean \"sample\"",
+        ),
+        (
+            "{type: string_check, name: s, input: '{{ sample.output_text }}', reference: '{{ item.reference_answer }}', operation: eq}",
+            "evals/s.yaml:5:81: graders[0].reference: for case call-tool-get-weather-city-paris-a258354f: template fails",
+            "undefined",
+        ),
+        (
+            "{type: multi, graders: {a: {type: is_json}}, calculate_output: 'b * 2'}",
+            "evals/s.yaml:5:68: graders[0].calculate_output: `b` is not one of the graders (a)",
+            "",
+        ),
+    ];
+    for (grader, want, hint) in bad {
+        p.write(
+            "evals/s.yaml",
+            &format!("target: {{model: fake-model}}\nprovider: {{mock: mock.yaml}}\ncases: [../datasets/demo]\ngraders:\n  - {grader}\n"),
+        );
+        let out = p.evals(&["run", "evals/s.yaml"]);
+        let stderr = text(&out.stderr);
+        assert_eq!(code(&out), 2, "{grader}: {stderr}");
+        assert!(stderr.contains(want) && stderr.contains(hint), "{grader}:\n{stderr}\nwanted: {want}");
+    }
+}
