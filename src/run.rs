@@ -1,5 +1,6 @@
 //! The run record: what one replay of a suite produced, as stored and as a JSON file.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -35,12 +36,35 @@ pub struct Run {
     pub git: Option<GitInfo>,
     pub target: TargetInfo,
     pub dataset_hash: String,
+    /// How the run was started, so `--resume` replays the same selection.
+    #[serde(default)]
+    pub options: RunOptions,
     #[serde(default)]
     pub gate: Gate,
     #[serde(default)]
     pub summary: Summary,
     #[serde(default)]
     pub results: Vec<CaseResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunOptions {
+    #[serde(default = "one")]
+    pub repeat: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set: Vec<String>,
+    #[serde(default)]
+    pub no_cache: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { repeat: 1, filter: Vec::new(), shard: None, set: Vec::new(), no_cache: false }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,6 +132,20 @@ pub struct CaseResult {
     pub failure: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Why the case errored: `rate_limit`, `quota`, `timeout`, `connection`, `server`,
+    /// `request`, `decode`, `tool`, `max_turns` or `budget`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// Every model answer of this result came from the response cache.
+    #[serde(default)]
+    pub cached: bool,
+    #[serde(default)]
+    pub model_calls: u32,
+    #[serde(default)]
+    pub cache_hits: u32,
+    /// Requests the scheduler had to send again (rate limits, server errors, timeouts).
+    #[serde(default)]
+    pub retries: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -137,7 +175,7 @@ pub struct Grade {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub cases: usize,
     pub passed: usize,
@@ -152,6 +190,72 @@ pub struct Summary {
     pub cost_usd: Option<f64>,
     pub latency_p50_ms: u64,
     pub latency_p95_ms: u64,
+    #[serde(default)]
+    pub model_calls: u64,
+    #[serde(default)]
+    pub cache_hits: u64,
+    /// Cache hits over model calls.
+    #[serde(default)]
+    pub cache_hit_ratio: f64,
+    #[serde(default)]
+    pub retries: u64,
+    /// Errors by cause.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors_by_cause: BTreeMap<String, usize>,
+    /// Samples per case (`--repeat`).
+    #[serde(default = "one")]
+    pub repeat: u32,
+    /// Cases whose samples disagree (some pass, some fail).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flaky: Vec<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary::of(&[])
+    }
+}
+
+/// The samples of one case, when a run repeats cases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseStats {
+    pub case_id: String,
+    pub samples: u32,
+    pub passed: u32,
+    pub failed: u32,
+    pub errored: u32,
+}
+
+impl CaseStats {
+    /// Mixed graded outcomes: the same input both passed and failed.
+    pub fn flaky(&self) -> bool {
+        self.passed > 0 && self.failed > 0
+    }
+}
+
+/// Per-case pass counts over the repeats, in case id order.
+pub fn case_stats(results: &[CaseResult]) -> Vec<CaseStats> {
+    let mut by_case: BTreeMap<&str, CaseStats> = BTreeMap::new();
+    for r in results {
+        let s = by_case.entry(&r.case_id).or_insert_with(|| CaseStats {
+            case_id: r.case_id.clone(),
+            samples: 0,
+            passed: 0,
+            failed: 0,
+            errored: 0,
+        });
+        s.samples += 1;
+        match r.status {
+            Status::Pass => s.passed += 1,
+            Status::Fail => s.failed += 1,
+            Status::Error => s.errored += 1,
+        }
+    }
+    by_case.into_values().collect()
 }
 
 impl Summary {
@@ -161,6 +265,13 @@ impl Summary {
         let mut latencies: Vec<u64> =
             results.iter().filter(|r| r.status != Status::Error).map(|r| r.latency_ms).collect();
         latencies.sort_unstable();
+        let model_calls: u64 = results.iter().map(|r| r.model_calls as u64).sum();
+        let cache_hits: u64 = results.iter().map(|r| r.cache_hits as u64).sum();
+        let mut errors_by_cause = BTreeMap::new();
+        for r in results.iter().filter(|r| r.status == Status::Error) {
+            *errors_by_cause.entry(r.cause.clone().unwrap_or_else(|| "other".into())).or_insert(0) += 1;
+        }
+        let stats = case_stats(results);
         Summary {
             cases: results.len(),
             passed,
@@ -172,6 +283,13 @@ impl Summary {
             cost_usd: results.iter().filter_map(|r| r.cost_usd).reduce(|a, b| a + b),
             latency_p50_ms: percentile(&latencies, 0.50),
             latency_p95_ms: percentile(&latencies, 0.95),
+            model_calls,
+            cache_hits,
+            cache_hit_ratio: if model_calls == 0 { 0.0 } else { cache_hits as f64 / model_calls as f64 },
+            retries: results.iter().map(|r| r.retries as u64).sum(),
+            errors_by_cause,
+            repeat: stats.iter().map(|s| s.samples).max().unwrap_or(1),
+            flaky: stats.iter().filter(|s| s.flaky()).map(|s| s.case_id.clone()).collect(),
         }
     }
 
@@ -238,6 +356,11 @@ mod tests {
             error: None,
             failure: None,
             tags: vec![],
+            cause: None,
+            cached: false,
+            model_calls: 1,
+            cache_hits: 0,
+            retries: 0,
         }
     }
 
@@ -249,6 +372,45 @@ mod tests {
         assert_eq!(s.pass_rate, 0.5);
         assert_eq!(s.input_tokens, 30);
         assert_eq!((s.latency_p50_ms, s.latency_p95_ms), (10, 20));
+    }
+
+    #[test]
+    fn repeats_count_passes_per_case_and_find_flaky_ones() {
+        let mut b2 = result("b", Status::Fail, 1);
+        b2.repeat = 1;
+        let mut a2 = result("a", Status::Pass, 1);
+        a2.repeat = 1;
+        let mut c = result("c", Status::Error, 1);
+        c.cause = Some("timeout".into());
+        let rs = [result("a", Status::Pass, 1), a2, result("b", Status::Pass, 1), b2, c];
+        let stats = case_stats(&rs);
+        assert_eq!((stats[1].case_id.as_str(), stats[1].passed, stats[1].failed), ("b", 1, 1));
+        let s = Summary::of(&rs);
+        assert_eq!(s.flaky, vec!["b".to_string()]);
+        assert_eq!(s.repeat, 2);
+        assert_eq!(s.errors_by_cause.get("timeout"), Some(&1));
+    }
+
+    #[test]
+    fn cache_hit_ratio_is_hits_over_calls() {
+        let mut a = result("a", Status::Pass, 1);
+        a.model_calls = 3;
+        a.cache_hits = 3;
+        let s = Summary::of(&[a, result("b", Status::Pass, 1)]);
+        assert_eq!((s.model_calls, s.cache_hits), (4, 3));
+        assert_eq!(s.cache_hit_ratio, 0.75);
+    }
+
+    #[test]
+    fn old_run_files_still_read() {
+        let old = r#"{"case_id":"a","status":"pass","output":{"text":"x"}}"#;
+        let r: CaseResult = serde_json::from_str(old).unwrap();
+        assert!(!r.cached && r.cause.is_none() && r.retries == 0);
+        let s: Summary = serde_json::from_str(
+            r#"{"cases":1,"passed":1,"failed":0,"errored":0,"pass_rate":1.0,"input_tokens":1,"output_tokens":1,"latency_p50_ms":1,"latency_p95_ms":1}"#,
+        )
+        .unwrap();
+        assert_eq!(s.repeat, 1);
     }
 
     #[test]
@@ -272,6 +434,7 @@ mod tests {
             git: None,
             target: TargetInfo { model: "m".into(), instructions_hash: "i".into() },
             dataset_hash: "d".into(),
+            options: RunOptions::default(),
             gate: Gate::default(),
             summary: Summary::default(),
             results: vec![result("a", Status::Pass, 1)],

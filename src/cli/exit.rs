@@ -5,6 +5,7 @@ use crate::mock::MockError;
 use crate::run::RunFileError;
 use crate::store::StoreError;
 use crate::suite::SuiteError;
+use crate::suite::select::SelectError;
 use crate::trace::import::ImportError;
 use crate::yaml::YamlError;
 
@@ -30,6 +31,8 @@ pub enum CliError {
     Mock(#[from] MockError),
     #[error(transparent)]
     RunFile(#[from] RunFileError),
+    #[error(transparent)]
+    Select(#[from] SelectError),
     /// Bad arguments or environment, said in a sentence.
     #[error("{0}")]
     Usage(String),

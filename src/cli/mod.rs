@@ -2,6 +2,7 @@
 
 mod commands;
 mod exit;
+mod progress;
 pub mod query;
 
 use std::path::PathBuf;

@@ -15,6 +15,12 @@ pub struct Gate {
     /// Cases allowed to go from pass to fail against the baseline (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_regressions: Option<usize>,
+    /// Spending limits for replay: once reached, no new case starts and the rest end as errors
+    /// with the cause `budget`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +72,13 @@ pub fn decide(gate: &Gate, summary: &Summary, comparison: Option<&Comparison>) -
             },
         });
     }
+    if let Some(n) = summary.errors_by_cause.get("budget") {
+        checks.push(Check {
+            name: "budget".into(),
+            passed: false,
+            detail: format!("budget reached: {n} case{} not run", if *n == 1 { "" } else { "s" }),
+        });
+    }
     let passed = checks.iter().all(|c| c.passed);
     let shown: Vec<&str> = checks.iter().filter(|c| c.passed == passed).map(|c| c.detail.as_str()).collect();
     let reason = format!("gate {}: {}", if passed { "passed" } else { "failed" }, shown.join("; "));
@@ -82,7 +95,7 @@ mod tests {
     #[test]
     fn pass_rate_floor() {
         let r = run("r", &[("a", Status::Pass, ""), ("b", Status::Fail, "")]);
-        let gate = Gate { min_pass_rate: Some(0.6), max_regressions: None };
+        let gate = Gate { min_pass_rate: Some(0.6), ..Gate::default() };
         let d = decide(&gate, &r.summary, None);
         assert!(!d.passed);
         assert_eq!(d.reason, "gate failed: pass rate 50.0% (min 60.0%)");

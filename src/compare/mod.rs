@@ -219,6 +219,11 @@ pub(crate) mod tests {
                 error: None,
                 failure: None,
                 tags: vec![],
+                cause: None,
+                cached: false,
+                model_calls: 1,
+                cache_hits: 0,
+                retries: 0,
             })
             .collect();
         Run {
@@ -230,6 +235,7 @@ pub(crate) mod tests {
             git: None,
             target: TargetInfo { model: "m".into(), instructions_hash: "i".into() },
             dataset_hash: "d".into(),
+            options: crate::run::RunOptions::default(),
             gate: Gate::default(),
             summary: Summary::of(&results),
             results,

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
+use super::cache::Cache;
 use super::client::{ApiError, Client};
 use crate::dataset::ToolOutput;
 use crate::run::{Output, ToolCall};
@@ -25,6 +26,18 @@ pub enum LoopError {
     NoOutput,
 }
 
+impl LoopError {
+    /// The cause a result records for this error.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            LoopError::Api(e) => e.cause(),
+            LoopError::Unrecorded { .. } => "tool",
+            LoopError::MaxTurns(_) => "max_turns",
+            LoopError::NoOutput => "decode",
+        }
+    }
+}
+
 /// What one replay of a case produced. On error, what was produced before it.
 #[derive(Debug, Clone, Default)]
 pub struct Transcript {
@@ -32,6 +45,10 @@ pub struct Transcript {
     pub turns: u32,
     pub usage: Usage,
     pub latency_ms: u64,
+    /// Model calls made, how many the cache answered, and retries the scheduler needed.
+    pub model_calls: u32,
+    pub cache_hits: u32,
+    pub retries: u32,
 }
 
 /// Recorded tool outputs by tool name and canonical arguments. A call made more often than it
@@ -68,8 +85,38 @@ pub fn handoff_tool_name(agent: &str) -> String {
     format!("transfer_to_{snake}")
 }
 
+/// Where model answers come from: the cache first (when on), then the API.
+pub struct Model<'a> {
+    pub client: &'a Client,
+    pub cache: Option<&'a Cache>,
+    pub repeat: u32,
+}
+
+impl Model<'_> {
+    async fn answer(&self, body: &Value, t: &mut Transcript) -> Result<Value, ApiError> {
+        t.model_calls += 1;
+        let key = self.cache.map(|_| Cache::key(body, self.repeat));
+        if let (Some(cache), Some(key)) = (self.cache, &key) {
+            // A cache that cannot be read is a miss, not a failed case.
+            if let Ok(Some(hit)) = cache.get(key).await {
+                t.cache_hits += 1;
+                return Ok(hit);
+            }
+        }
+        let reply = self.client.send(body).await.map_err(|(e, attempts)| {
+            t.retries += attempts.saturating_sub(1);
+            e
+        })?;
+        t.retries += reply.attempts - 1;
+        if let (Some(cache), Some(key)) = (self.cache, &key) {
+            let _ = cache.put(key, &reply.body).await;
+        }
+        Ok(reply.body)
+    }
+}
+
 /// Replay one case through the agent loop.
-pub async fn play(client: &Client, plan: &CasePlan) -> Result<Transcript, (LoopError, Transcript)> {
+pub async fn play(model: &Model<'_>, plan: &CasePlan) -> Result<Transcript, (LoopError, Transcript)> {
     let started = Instant::now();
     let mut t = Transcript::default();
     let mut recordings = Recordings::new(&plan.case.recorded.tool_outputs);
@@ -87,7 +134,7 @@ pub async fn play(client: &Client, plan: &CasePlan) -> Result<Transcript, (LoopE
         }
         t.turns += 1;
         let body = request(plan, agent.1.as_deref(), &agent.2, &items);
-        let response = match client.create(&body).await {
+        let response = match model.answer(&body, &mut t).await {
             Ok(r) => r,
             Err(e) => return Err((e.into(), finish(t, &agent.0))),
         };

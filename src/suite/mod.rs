@@ -1,8 +1,10 @@
 //! Suites: the suite file, loading it with located errors, validating it before any request,
 //! and resolving each case into what replay sends.
 
+pub mod select;
 pub mod template;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,6 +15,8 @@ use sha2::{Digest, Sha256};
 use crate::compare::gate::Gate;
 use crate::dataset::{Case, CaseFile};
 use crate::grade::Grader;
+use crate::pricing::{Price, PriceTable};
+use crate::replay::scheduler::RetryPolicy;
 use crate::yaml::{self, Source, YamlError};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +25,8 @@ pub enum SuiteError {
     Read { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Yaml(#[from] YamlError),
+    #[error("{0}")]
+    Set(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,6 +46,12 @@ struct SuiteFile {
     graders: Vec<yaml::Value>,
     #[serde(default)]
     gate: Gate,
+    /// Samples per case.
+    #[serde(default)]
+    repeat: Option<u32>,
+    /// Prices per model name prefix (USD per million tokens), over the built-in table.
+    #[serde(default)]
+    pricing: BTreeMap<String, Price>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -80,6 +92,9 @@ struct ProviderFile {
     /// Run against the built-in mock model with this script (`builtin` for the default one).
     #[serde(default)]
     mock: Option<String>,
+    /// Retries of a failed request (rate limit, server error, timeout, connection).
+    #[serde(default)]
+    max_retries: Option<u32>,
 }
 
 /// The SDK's default turn limit.
@@ -97,6 +112,8 @@ pub struct Suite {
     pub datasets: Vec<PathBuf>,
     pub graders: Vec<Grader>,
     pub gate: Gate,
+    pub repeat: u32,
+    pub prices: PriceTable,
 }
 
 #[derive(Debug, Clone)]
@@ -129,6 +146,7 @@ pub struct Provider {
     pub concurrency: usize,
     pub timeout: Duration,
     pub mock: Option<Mock>,
+    pub max_retries: u32,
 }
 
 /// One case resolved against the suite: exactly what replay sends.
@@ -154,7 +172,16 @@ pub struct AgentPlan {
 
 impl Suite {
     pub fn load(path: &Path) -> Result<Suite, SuiteError> {
-        let source = Source::read(path).map_err(|source| SuiteError::Read { path: path.to_path_buf(), source })?;
+        Suite::load_with(path, &[])
+    }
+
+    /// Load with `--set key.path=value` overrides applied to the file's YAML first; the
+    /// suite's hash is then of the overridden text, so a resumed or compared run sees them.
+    pub fn load_with(path: &Path, sets: &[String]) -> Result<Suite, SuiteError> {
+        let mut source = Source::read(path).map_err(|source| SuiteError::Read { path: path.to_path_buf(), source })?;
+        if !sets.is_empty() {
+            source = apply_sets(source, sets)?;
+        }
         let file: SuiteFile = source.parse()?;
         let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
         let resolve = |p: &str| if Path::new(p).is_absolute() { PathBuf::from(p) } else { dir.join(p) };
@@ -229,6 +256,9 @@ impl Suite {
                 Some(Mock::Script(script))
             }
         };
+        if file.repeat == Some(0) {
+            return Err(source.error_at("repeat", "repeat must be at least 1").into());
+        }
         if file.target.max_turns == Some(0) {
             return Err(source.error_at("target.max_turns", "max_turns must be at least 1").into());
         }
@@ -254,10 +284,13 @@ impl Suite {
                 concurrency: p.concurrency.unwrap_or(8),
                 timeout: Duration::from_secs_f64(timeout_s),
                 mock,
+                max_retries: p.max_retries.unwrap_or(RetryPolicy::default().max_retries),
             },
             datasets,
             graders,
             gate: file.gate,
+            repeat: file.repeat.unwrap_or(1),
+            prices: PriceTable::default().with_overrides(&file.pricing),
             source,
         })
     }
@@ -323,6 +356,40 @@ impl Suite {
         );
         Value::Object(ctx)
     }
+}
+
+/// The suite text with every `key.path=value` set; errors then point into this text, under the
+/// file's name marked `(with --set)`.
+fn apply_sets(source: Source, sets: &[String]) -> Result<Source, SuiteError> {
+    let bad = |m: String| SuiteError::Set(m);
+    let mut doc = yaml::parse_any(&source.text).map_err(|e| bad(format!("{}: {e}", source.file.display())))?;
+    for set in sets {
+        let (key, value) = set.split_once('=').ok_or_else(|| bad(format!("--set {set:?}: give KEY.PATH=VALUE")))?;
+        let value = yaml::parse_any(value).map_err(|e| bad(format!("--set {set:?}: the value is not YAML: {e}")))?;
+        let mut node = &mut doc;
+        for part in key.split('.') {
+            if part.is_empty() {
+                return Err(bad(format!("--set {set:?}: empty key in the path")));
+            }
+            if node.is_null() {
+                *node = yaml::Value::Mapping(Default::default());
+            }
+            node = match node {
+                yaml::Value::Mapping(m) => m.entry(yaml::Value::String(part.to_string())).or_insert(yaml::Value::Null),
+                yaml::Value::Sequence(list) => {
+                    let i: usize =
+                        part.parse().map_err(|_| bad(format!("--set {set:?}: {part:?} is not a list index")))?;
+                    let n = list.len();
+                    list.get_mut(i)
+                        .ok_or_else(|| bad(format!("--set {set:?}: index {i} is past the list's end ({n})")))?
+                }
+                _ => return Err(bad(format!("--set {set:?}: {part:?} is inside a value that is not a mapping"))),
+            };
+        }
+        *node = value;
+    }
+    let text = yaml::to_string(&doc).map_err(|e| bad(e.to_string()))?;
+    Ok(Source::new(format!("{} (with --set)", source.file.display()), text))
 }
 
 /// Graders of the same type get distinct names (`contains`, `contains#2`) so per-grader
@@ -420,6 +487,26 @@ mod tests {
             let err = s.unwrap_err().to_string();
             assert!(err.contains(want), "{err}\nwanted: {want}");
         }
+    }
+
+    #[test]
+    fn set_overrides_any_key_and_unknown_ones_are_still_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("datasets/demo")).unwrap();
+        let p = write(
+            dir.path(),
+            "evals/s.yaml",
+            "target: {model: a}\ncases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\n",
+        );
+        let sets = ["target.model=gpt-4.1-mini", "provider.concurrency=3", "graders.0.value=y", "repeat=2"];
+        let s = Suite::load_with(&p, &sets.map(String::from)).unwrap();
+        assert_eq!(s.target.model.as_deref(), Some("gpt-4.1-mini"));
+        assert_eq!((s.provider.concurrency, s.repeat), (3, 2));
+        assert_ne!(s.hash, Suite::load(&p).unwrap().hash);
+        let err = Suite::load_with(&p, &["target.modle=x".to_string()]).unwrap_err().to_string();
+        assert!(err.contains("(with --set)") && err.contains("target.modle: unknown field"), "{err}");
+        let err = Suite::load_with(&p, &["nothing".to_string()]).unwrap_err().to_string();
+        assert!(err.contains("KEY.PATH=VALUE"), "{err}");
     }
 
     #[test]
