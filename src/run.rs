@@ -5,6 +5,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::compare::gate::Gate;
 use crate::trace::Usage;
@@ -333,6 +334,61 @@ impl Run {
     }
 }
 
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MergeError {
+    #[error("nothing to merge: give at least one run file")]
+    Empty,
+    #[error(
+        "run {other} is of suite {other_suite} ({other_hash}), not {suite} ({hash}): only shards of one suite merge"
+    )]
+    OtherSuite { other: String, other_suite: String, other_hash: String, suite: String, hash: String },
+    #[error("case {case_id} (repeat {repeat}) is in both {first} and {second}: shards must not overlap")]
+    Duplicate { case_id: String, repeat: u32, first: String, second: String },
+}
+
+/// Combine the shards of one suite into one run: every result once, the summary recomputed.
+pub fn merge(runs: Vec<Run>, now: DateTime<Utc>) -> Result<Run, MergeError> {
+    let first = runs.first().ok_or(MergeError::Empty)?.clone();
+    let mut seen: BTreeMap<(String, u32), String> = BTreeMap::new();
+    let mut results = Vec::new();
+    let mut dataset = Sha256::new();
+    for run in &runs {
+        if run.suite.hash != first.suite.hash {
+            return Err(MergeError::OtherSuite {
+                other: run.id.clone(),
+                other_suite: run.suite.name.clone(),
+                other_hash: run.suite.hash.clone(),
+                suite: first.suite.name.clone(),
+                hash: first.suite.hash.clone(),
+            });
+        }
+        for r in &run.results {
+            if let Some(prev) = seen.insert((r.case_id.clone(), r.repeat), run.id.clone()) {
+                return Err(MergeError::Duplicate {
+                    case_id: r.case_id.clone(),
+                    repeat: r.repeat,
+                    first: prev,
+                    second: run.id.clone(),
+                });
+            }
+            results.push(r.clone());
+        }
+        dataset.update(run.dataset_hash.as_bytes());
+    }
+    let mut merged = Run {
+        id: new_id(now),
+        started_at: runs.iter().map(|r| r.started_at).min().unwrap_or(now),
+        finished_at: runs.iter().map(|r| r.finished_at).collect::<Option<Vec<_>>>().and_then(|f| f.into_iter().max()),
+        dataset_hash: format!("sha256:{}", hex::encode(dataset.finalize())),
+        options: RunOptions { shard: None, ..first.options.clone() },
+        summary: Summary::of(&results),
+        results,
+        ..first
+    };
+    merged.sort_results();
+    Ok(merged)
+}
+
 /// A new run id: sortable by time, unique enough for one machine.
 pub fn new_id(now: DateTime<Utc>) -> String {
     format!("run_{}_{:04x}", now.format("%Y%m%dT%H%M%S"), fastrand::u16(..))
@@ -411,6 +467,24 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.repeat, 1);
+    }
+
+    #[test]
+    fn merge_combines_shards_and_refuses_overlaps_and_other_suites() {
+        let shard = |id: &str, cases: &[&str]| Run {
+            id: id.into(),
+            results: cases.iter().map(|c| result(c, Status::Pass, 1)).collect(),
+            ..crate::compare::tests::run(id, &[])
+        };
+        let m = merge(vec![shard("r1", &["b", "c"]), shard("r2", &["a"])], Utc::now()).unwrap();
+        assert_eq!(m.results.iter().map(|r| r.case_id.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!((m.summary.cases, m.summary.passed), (3, 3));
+        let dup = merge(vec![shard("r1", &["a"]), shard("r2", &["a"])], Utc::now()).unwrap_err();
+        assert!(matches!(dup, MergeError::Duplicate { .. }), "{dup}");
+        let mut other = shard("r3", &["d"]);
+        other.suite.hash = "other".into();
+        assert!(matches!(merge(vec![shard("r1", &["a"]), other], Utc::now()), Err(MergeError::OtherSuite { .. })));
+        assert_eq!(merge(vec![], Utc::now()), Err(MergeError::Empty));
     }
 
     #[test]

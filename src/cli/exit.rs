@@ -2,7 +2,7 @@
 
 use crate::dataset::DatasetError;
 use crate::mock::MockError;
-use crate::run::RunFileError;
+use crate::run::{MergeError, RunFileError};
 use crate::store::StoreError;
 use crate::suite::SuiteError;
 use crate::suite::select::SelectError;
@@ -33,6 +33,8 @@ pub enum CliError {
     RunFile(#[from] RunFileError),
     #[error(transparent)]
     Select(#[from] SelectError),
+    #[error(transparent)]
+    Merge(#[from] MergeError),
     /// Bad arguments or environment, said in a sentence.
     #[error("{0}")]
     Usage(String),

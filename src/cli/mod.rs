@@ -47,13 +47,22 @@ enum Command {
     Mock(commands::mock::Args),
     /// Replay a suite's cases against the agent, grade them, and gate.
     #[command(after_help = "Examples:\n  evals run evals/demo.yaml\n  \
-                            evals run evals/demo.yaml --baseline baselines/demo.json --out runs/latest.json")]
+                            evals run evals/demo.yaml --baseline baselines/demo.json --out runs/latest.json\n  \
+                            evals run evals/nightly.yaml --repeat 3 --set target.model=gpt-4.1-mini --filter tag:billing\n  \
+                            evals run --resume            # finish the newest interrupted run")]
     Run(commands::run::Args),
     /// Compare two runs (run ids or run files) case by case, and gate.
     #[command(
         after_help = "Examples:\n  evals diff baselines/demo.json runs/latest.json\n  evals diff run_20261121T0930 run_20261121T1012"
     )]
     Diff(commands::diff::Args),
+    /// Combine the shard runs of one suite into one run file.
+    #[command(
+        after_help = "Examples:\n  evals run evals/nightly.yaml --shard 1/2 --out runs/s1.json   # on machine 1\n  \
+                            evals run evals/nightly.yaml --shard 2/2 --out runs/s2.json   # on machine 2\n  \
+                            evals merge runs/s1.json runs/s2.json --out runs/nightly.json"
+    )]
+    Merge(commands::merge::Args),
 }
 
 /// Parse arguments, run the command, and turn the outcome into an exit code.
@@ -65,6 +74,7 @@ pub fn main() -> ExitCode {
         Command::Mock(a) => commands::mock::run(a),
         Command::Run(a) => commands::run::run(&cli.store, a),
         Command::Diff(a) => commands::diff::run(&cli.store, a),
+        Command::Merge(a) => commands::merge::run(a),
     };
     match result {
         Ok(code) => code,

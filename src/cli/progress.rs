@@ -75,16 +75,23 @@ impl Progress {
             }
             Mode::Plain { last } if last.elapsed() >= PLAIN_EVERY => {
                 *last = Instant::now();
-                let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
-                eprintln!("progress: {}/{} {msg} · {rate:.1}/s", self.done, self.total);
+                self.plain_line();
             }
             _ => {}
         }
     }
 
+    fn plain_line(&self) {
+        let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        eprintln!("progress: {}/{} {} · {rate:.1}/s", self.done, self.total, self.message());
+    }
+
+    /// Clear the bar; in plain mode, say the final count once more.
     pub fn finish(self) {
-        if let Mode::Bar(b) = self.mode {
-            b.finish_and_clear();
+        match &self.mode {
+            Mode::Bar(b) => b.finish_and_clear(),
+            Mode::Plain { .. } => self.plain_line(),
+            Mode::Quiet => {}
         }
     }
 }

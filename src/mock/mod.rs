@@ -110,6 +110,10 @@ struct RuleFile {
     calls: Vec<CallFile>,
     #[serde(default)]
     latency_ms: Option<u64>,
+    /// Share of matching requests this rule answers (the others go on to the next rule), to
+    /// play a model that does not always say the same thing.
+    #[serde(default)]
+    rate: Option<f64>,
 }
 
 /// Regexes over the request; all given must match.
@@ -151,6 +155,7 @@ struct Rule {
     text: Option<String>,
     calls: Vec<(String, Value)>,
     latency_ms: Option<u64>,
+    rate: f64,
 }
 
 /// A loaded, validated script.
@@ -235,6 +240,9 @@ impl Script {
         let env = template::environment(None);
         for rule in self.rules.iter().chain(&self.default) {
             let Some(captures) = ctx.matches(rule) else { continue };
+            if rule.rate < 1.0 && fastrand::f64() >= rule.rate {
+                continue;
+            }
             let mut vars = ctx.vars();
             vars.extend(captures);
             return match render_output(&env, rule, &Value::Object(vars), request) {
@@ -341,7 +349,18 @@ fn compile(src: &Source, env: &Environment, path: &str, r: &RuleFile, fallback: 
     if r.text.is_none() && calls.is_empty() {
         return Err(src.error_at(path, "a rule needs `text`, `call` or `calls`"));
     }
-    Ok(Rule { name: r.name.clone().unwrap_or(fallback), when, text: r.text.clone(), calls, latency_ms: r.latency_ms })
+    let rate = r.rate.unwrap_or(1.0);
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(src.error_at(&format!("{path}.rate"), "rate must be between 0 and 1"));
+    }
+    Ok(Rule {
+        name: r.name.clone().unwrap_or(fallback),
+        when,
+        text: r.text.clone(),
+        calls,
+        latency_ms: r.latency_ms,
+        rate,
+    })
 }
 
 fn walk_strings<E>(v: &Value, f: &mut impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {

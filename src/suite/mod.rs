@@ -95,6 +95,9 @@ struct ProviderFile {
     /// Retries of a failed request (rate limit, server error, timeout, connection).
     #[serde(default)]
     max_retries: Option<u32>,
+    /// First backoff delay in milliseconds; doubled on each retry, with jitter.
+    #[serde(default)]
+    backoff_ms: Option<u64>,
 }
 
 /// The SDK's default turn limit.
@@ -146,7 +149,7 @@ pub struct Provider {
     pub concurrency: usize,
     pub timeout: Duration,
     pub mock: Option<Mock>,
-    pub max_retries: u32,
+    pub retry: RetryPolicy,
 }
 
 /// One case resolved against the suite: exactly what replay sends.
@@ -284,7 +287,11 @@ impl Suite {
                 concurrency: p.concurrency.unwrap_or(8),
                 timeout: Duration::from_secs_f64(timeout_s),
                 mock,
-                max_retries: p.max_retries.unwrap_or(RetryPolicy::default().max_retries),
+                retry: RetryPolicy {
+                    max_retries: p.max_retries.unwrap_or(RetryPolicy::default().max_retries),
+                    base_delay: p.backoff_ms.map(Duration::from_millis).unwrap_or(RetryPolicy::default().base_delay),
+                    ..RetryPolicy::default()
+                },
             },
             datasets,
             graders,

@@ -1,6 +1,7 @@
 //! One file per command.
 
 pub mod diff;
+pub mod merge;
 pub mod mock;
 pub mod promote;
 pub mod run;

@@ -15,7 +15,7 @@ use crate::cli::progress::Progress;
 use crate::compare::{compare, gate};
 use crate::dataset::{self, CaseFile};
 use crate::mock::{Script, server::Server};
-use crate::replay::{self, Budget, Replayer, cache::Cache, client::Client, scheduler::RetryPolicy};
+use crate::replay::{self, Budget, Replayer, cache::Cache, client::Client};
 use crate::report;
 use crate::run::{self as runrec, GitInfo, Run, RunOptions, SCHEMA_VERSION, SuiteInfo, Summary, TargetInfo};
 use crate::store::Handle;
@@ -205,8 +205,7 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
                 .or_else(|| std::env::var("OPENAI_BASE_URL").ok())
                 .unwrap_or_else(|| DEFAULT_BASE_URL.into()),
         };
-        let client = Client::new(&base_url, api_key, suite.provider.timeout)
-            .with_retry(RetryPolicy { max_retries: suite.provider.max_retries, ..RetryPolicy::default() });
+        let client = Client::new(&base_url, api_key, suite.provider.timeout).with_retry(suite.provider.retry);
         let budget = Budget::new(suite.gate.max_cost_usd, suite.gate.max_tokens);
         for r in &record.results {
             budget.add(r.cost_usd, &r.usage);
