@@ -157,6 +157,19 @@ pub struct Output {
     /// The agent that gave the final answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// What replay noticed on the way (a tool call with no recording, ...), for graders.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
+}
+
+/// Something that happened during a replay that graders may judge: `unmatched_tool_call`,
+/// `matched_by_order`, `forbidden_tool_call`, `mock_failed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub kind: String,
+    pub tool: String,
+    pub arguments: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -310,3 +310,48 @@ async fn resume_after_kill_9_repeats_no_finished_case() {
         (fresh.summary.passed, fresh.summary.failed, fresh.summary.errored)
     );
 }
+
+#[test]
+fn tool_policies_answer_mock_refuse_and_keep_unmatched_calls_as_events() {
+    let p = Project::new();
+    let case = |id: &str, user: &str, recorded: &str, answer: &str| {
+        p.write(
+            &format!("datasets/d/{id}.yaml"),
+            &format!(
+                "id: {id}\nsource: {{trace_id: t}}\ninput:\n  items: [{{role: user, content: '{user}'}}]\n\
+                 recorded:\n  tool_outputs: [{recorded}]\n  output: {{text: '{answer}'}}\nprivacy: {{status: clean}}\ncontent_hash: {id}\n"
+            ),
+        );
+    };
+    case("mocked", "call_tool search q=rust", "", "TOOL RESULT: found rust");
+    case(
+        "by-order",
+        "call_tool get_weather city=Rome",
+        "{name: get_weather, arguments: '{\"city\": \"Paris\"}', output: Sunny}",
+        "TOOL RESULT: Sunny",
+    );
+    case("forbidden", "call_tool rm path=x", "", "x");
+    case("unmatched", "call_tool lookup id=1", "", "x");
+    suite(&p, "mock: builtin", "");
+    let s = std::fs::read_to_string(p.path("evals/s.yaml")).unwrap().replace(
+        "target: {model: fake-model}",
+        "target:\n  model: fake-model\n  tool_policy:\n    default: {use: recorded, unmatched: continue}\n    \
+         search: {use: mock, output: 'found {{ q }}'}\n    rm: error\n",
+    );
+    p.write("evals/s.yaml", &s);
+    p.evals(&["run", "evals/s.yaml", "--out", "r.json", "-q"]);
+    let run = run_file(&p, "r.json");
+    let get = |id: &str| run.results.iter().find(|r| r.case_id == id).unwrap();
+    assert_eq!(get("mocked").status, Status::Pass, "{:?}", get("mocked"));
+    let by_order = get("by-order");
+    assert_eq!(by_order.status, Status::Pass);
+    assert_eq!(by_order.output.events[0].kind, "matched_by_order");
+    let forbidden = get("forbidden");
+    assert_eq!((forbidden.status, forbidden.cause.as_deref()), (Status::Error, Some("tool")));
+    assert_eq!(forbidden.output.events[0].kind, "forbidden_tool_call");
+    let unmatched = get("unmatched");
+    assert_eq!(unmatched.status, Status::Fail, "the loop went on and the answer was graded");
+    assert_eq!(unmatched.output.events[0].kind, "unmatched_tool_call");
+    assert_eq!(unmatched.output.events[0].tool, "lookup");
+    assert!(unmatched.output.text.starts_with("TOOL RESULT: error: no recorded output for lookup"));
+}

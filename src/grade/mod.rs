@@ -280,7 +280,7 @@ mod tests {
                 .iter()
                 .map(|(n, a)| ToolCall { name: n.to_string(), arguments: a.to_string(), output: None })
                 .collect(),
-            agent: None,
+            ..Output::default()
         };
         grader(yaml_text).unwrap().grade(&Subject { case: &case("Sunny in Paris"), output: &output })
     }

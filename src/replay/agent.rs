@@ -1,25 +1,25 @@
 //! The agent loop: call the model, answer its tool calls from the case's recordings, switch
 //! agents on handoffs, until it answers without a tool call or runs out of turns.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
 use super::cache::Cache;
 use super::client::{ApiError, Client};
-use crate::dataset::ToolOutput;
+use super::tools::{self, Recordings};
 use crate::run::{Output, ToolCall};
 use crate::suite::CasePlan;
 use crate::trace::Usage;
-use crate::trace::items::{self, canonical_arguments};
+use crate::trace::items;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum LoopError {
     #[error("model call failed: {0}")]
     Api(#[from] ApiError),
-    #[error("tool call {name}({arguments}) has no recorded output in the case")]
-    Unrecorded { name: String, arguments: String },
+    /// A tool call the case cannot answer (unrecorded, forbidden by policy).
+    #[error("{0}")]
+    Tool(String),
     #[error("no final answer within max_turns ({0})")]
     MaxTurns(u32),
     #[error("response has no `output` list")]
@@ -31,7 +31,7 @@ impl LoopError {
     pub fn cause(&self) -> &'static str {
         match self {
             LoopError::Api(e) => e.cause(),
-            LoopError::Unrecorded { .. } => "tool",
+            LoopError::Tool(_) => "tool",
             LoopError::MaxTurns(_) => "max_turns",
             LoopError::NoOutput => "decode",
         }
@@ -49,32 +49,6 @@ pub struct Transcript {
     pub model_calls: u32,
     pub cache_hits: u32,
     pub retries: u32,
-}
-
-/// Recorded tool outputs by tool name and canonical arguments. A call made more often than it
-/// was recorded gets the last recorded output again.
-struct Recordings<'a> {
-    outputs: HashMap<(String, String), Vec<&'a str>>,
-    used: HashMap<(String, String), usize>,
-}
-
-impl<'a> Recordings<'a> {
-    fn new(list: &'a [ToolOutput]) -> Self {
-        let mut outputs: HashMap<(String, String), Vec<&str>> = HashMap::new();
-        for t in list {
-            outputs.entry((t.name.clone(), canonical_arguments(&t.arguments))).or_default().push(&t.output);
-        }
-        Recordings { outputs, used: HashMap::new() }
-    }
-
-    fn answer(&mut self, name: &str, arguments: &str) -> Option<String> {
-        let key = (name.to_string(), canonical_arguments(arguments));
-        let list = self.outputs.get(&key)?;
-        let n = self.used.entry(key).or_insert(0);
-        let out = list[(*n).min(list.len() - 1)];
-        *n += 1;
-        Some(out.to_string())
-    }
 }
 
 /// The tool name the Agents SDK gives a handoff to an agent: `transfer_to_` and the agent's
@@ -120,6 +94,7 @@ pub async fn play(model: &Model<'_>, plan: &CasePlan) -> Result<Transcript, (Loo
     let started = Instant::now();
     let mut t = Transcript::default();
     let mut recordings = Recordings::new(&plan.case.recorded.tool_outputs);
+    let mut events = Vec::new();
     let mut items = plan.case.input.items.clone();
     let mut agent = (plan.entry_agent.clone(), plan.instructions.clone(), plan.tools.clone());
     let finish = |mut t: Transcript, agent: &Option<String>| {
@@ -149,6 +124,7 @@ pub async fn play(model: &Model<'_>, plan: &CasePlan) -> Result<Transcript, (Loo
         t.output.text = items::output_text(&output);
         items.extend(output);
         if calls.is_empty() {
+            t.output.events = std::mem::take(&mut events);
             return Ok(finish(t, &agent.0));
         }
         for call in calls {
@@ -157,14 +133,20 @@ pub async fn play(model: &Model<'_>, plan: &CasePlan) -> Result<Transcript, (Loo
                     agent = (Some(target.name.clone()), target.instructions.clone(), target.tools.clone());
                     json!({"assistant": target.name}).to_string()
                 }
-                None => match recordings.answer(&call.name, &call.arguments) {
-                    Some(out) => out,
-                    None => {
-                        let e = LoopError::Unrecorded { name: call.name.clone(), arguments: call.arguments.clone() };
-                        t.output.tool_calls.push(ToolCall { name: call.name, arguments: call.arguments, output: None });
-                        return Err((e, finish(t, &agent.0)));
+                None => {
+                    match tools::answer(&plan.policies, &mut recordings, &call.name, &call.arguments, &mut events) {
+                        tools::Answer::Output(out) => out,
+                        tools::Answer::Stop(why) => {
+                            t.output.tool_calls.push(ToolCall {
+                                name: call.name,
+                                arguments: call.arguments,
+                                output: None,
+                            });
+                            t.output.events = events;
+                            return Err((LoopError::Tool(why), finish(t, &agent.0)));
+                        }
                     }
-                },
+                }
             };
             items.push(json!({"type": "function_call_output", "call_id": call.call_id, "output": result}));
             t.output.tool_calls.push(ToolCall { name: call.name, arguments: call.arguments, output: Some(result) });
@@ -200,18 +182,5 @@ mod tests {
     fn handoff_names_follow_the_sdk() {
         assert_eq!(handoff_tool_name("Weather expert"), "transfer_to_weather_expert");
         assert_eq!(handoff_tool_name("Billing-Agent"), "transfer_to_billing_agent");
-    }
-
-    #[test]
-    fn recordings_match_canonical_arguments_and_repeat_the_last() {
-        let list = vec![
-            ToolOutput { name: "w".into(), arguments: "{\"city\": \"Paris\"}".into(), output: "sun".into() },
-            ToolOutput { name: "w".into(), arguments: "{\"city\":\"Paris\"}".into(), output: "rain".into() },
-        ];
-        let mut r = Recordings::new(&list);
-        assert_eq!(r.answer("w", "{ \"city\":\"Paris\" }").as_deref(), Some("sun"));
-        assert_eq!(r.answer("w", "{\"city\":\"Paris\"}").as_deref(), Some("rain"));
-        assert_eq!(r.answer("w", "{\"city\":\"Paris\"}").as_deref(), Some("rain"));
-        assert_eq!(r.answer("w", "{\"city\":\"Rome\"}"), None);
     }
 }

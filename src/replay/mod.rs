@@ -5,6 +5,7 @@ pub mod agent;
 pub mod cache;
 pub mod client;
 pub mod scheduler;
+pub mod tools;
 
 use std::sync::{Arc, Mutex};
 
@@ -200,6 +201,7 @@ mod tests {
             tools: vec![json!({"type": "function", "name": "get_weather"})],
             params: Map::new(),
             max_turns: 3,
+            policies: tools::Policies::default(),
             agents: agents
                 .iter()
                 .map(|a| AgentPlan { name: a.name.clone(), instructions: a.instructions.clone(), tools: vec![] })

@@ -17,6 +17,7 @@ use crate::dataset::{Case, CaseFile};
 use crate::grade::Grader;
 use crate::pricing::{Price, PriceTable};
 use crate::replay::scheduler::RetryPolicy;
+use crate::replay::tools::{Policies, Policy};
 use crate::yaml::{self, Source, YamlError};
 
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +71,26 @@ struct TargetFile {
     tools: Option<Vec<Value>>,
     #[serde(default)]
     max_turns: Option<u32>,
+    /// Per-tool answer policy (`default` for the tools not named).
+    #[serde(default)]
+    tool_policy: BTreeMap<String, yaml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    #[serde(rename = "use")]
+    kind: String,
+    /// `mock`: the answer, a minijinja template over the call's arguments.
+    #[serde(default)]
+    output: Option<String>,
+    /// `mock`: answer the model with this error text instead.
+    #[serde(default)]
+    error: Option<String>,
+    /// `recorded`: `error` (default) ends the case on a call with no recording; `continue`
+    /// answers it with an error text and goes on.
+    #[serde(default)]
+    unmatched: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -127,6 +148,7 @@ pub struct Target {
     pub params: Map<String, Value>,
     pub tools: Option<Vec<Value>>,
     pub max_turns: u32,
+    pub policies: Policies,
 }
 
 /// The prompt under test: a template, inline or from a file (whose folder serves includes).
@@ -161,6 +183,7 @@ pub struct CasePlan {
     pub tools: Vec<Value>,
     pub params: Map<String, Value>,
     pub max_turns: u32,
+    pub policies: Policies,
     /// Agents reachable by handoff, with their resolved instructions and tools.
     pub agents: Vec<AgentPlan>,
     pub entry_agent: Option<String>,
@@ -266,6 +289,16 @@ impl Suite {
             return Err(source.error_at("target.max_turns", "max_turns must be at least 1").into());
         }
 
+        let mut policies = Policies::default();
+        for (tool, v) in &file.target.tool_policy {
+            let policy = parse_policy(&source, &format!("target.tool_policy.{tool}"), v)?;
+            if tool == "default" {
+                policies.default = policy;
+            } else {
+                policies.tools.insert(tool.clone(), policy);
+            }
+        }
+
         let name = file.name.clone().unwrap_or_else(|| {
             path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "suite".into())
         });
@@ -280,6 +313,7 @@ impl Suite {
                 params: file.target.params,
                 tools: file.target.tools,
                 max_turns: file.target.max_turns.unwrap_or(DEFAULT_MAX_TURNS),
+                policies,
             },
             provider: Provider {
                 base_url: p.base_url.clone(),
@@ -333,6 +367,7 @@ impl Suite {
                     tools: self.target.tools.clone().unwrap_or_else(|| case.tools.clone()),
                     params,
                     max_turns: self.target.max_turns,
+                    policies: self.target.policies.clone(),
                     agents: case
                         .agents
                         .iter()
@@ -362,6 +397,53 @@ impl Suite {
             }),
         );
         Value::Object(ctx)
+    }
+}
+
+/// One tool's policy: `recorded`, `error`, or a mapping with `use:` and its settings.
+fn parse_policy(source: &Source, path: &str, v: &yaml::Value) -> Result<Policy, YamlError> {
+    let f = match v {
+        yaml::Value::String(kind) => PolicyFile { kind: kind.clone(), output: None, error: None, unmatched: None },
+        _ => source.parse_value(v.clone(), path)?,
+    };
+    let extra = |what: &str| source.error_at(path, format!("`{what}` does not go with `use: {}`", f.kind));
+    match f.kind.as_str() {
+        "recorded" => {
+            if f.output.is_some() || f.error.is_some() {
+                return Err(extra(if f.output.is_some() { "output" } else { "error" }));
+            }
+            let continue_unmatched = match f.unmatched.as_deref() {
+                None | Some("error") => false,
+                Some("continue") => true,
+                Some(other) => {
+                    return Err(source
+                        .error_at(&format!("{path}.unmatched"), format!("{other:?} is not `error` or `continue`")));
+                }
+            };
+            Ok(Policy::Recorded { continue_unmatched })
+        }
+        "mock" => {
+            if f.unmatched.is_some() {
+                return Err(extra("unmatched"));
+            }
+            match (f.output, f.error) {
+                (Some(t), None) => {
+                    template::check(&template::environment(None), &t).map_err(|e| {
+                        source.error_at(&format!("{path}.output"), format!("bad template: {}", template::describe(&e)))
+                    })?;
+                    Ok(Policy::Mock(t))
+                }
+                (None, Some(e)) => Ok(Policy::MockError(e)),
+                _ => Err(source.error_at(path, "`use: mock` needs exactly one of `output` or `error`")),
+            }
+        }
+        "error" => {
+            if f.output.is_some() || f.error.is_some() || f.unmatched.is_some() {
+                return Err(extra("output/error/unmatched"));
+            }
+            Ok(Policy::Error)
+        }
+        other => Err(source.error_at(path, format!("unknown tool policy {other:?}: use recorded, mock or error"))),
     }
 }
 
@@ -493,6 +575,32 @@ mod tests {
             let (_d, s) = setup(text);
             let err = s.unwrap_err().to_string();
             assert!(err.contains(want), "{err}\nwanted: {want}");
+        }
+    }
+
+    #[test]
+    fn tool_policies_load_and_bad_ones_are_located() {
+        let (_d, s) = setup(
+            "target:\n  tool_policy:\n    default: {use: recorded, unmatched: continue}\n    search: {use: mock, output: 'r {{ q }}'}\n    \
+             mail: {use: mock, error: off}\n    rm: error\ncases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\n",
+        );
+        let p = s.unwrap().target.policies;
+        assert_eq!(p.default, Policy::Recorded { continue_unmatched: true });
+        assert_eq!(p.of("search"), &Policy::Mock("r {{ q }}".into()));
+        assert_eq!(p.of("mail"), &Policy::MockError("off".into()));
+        assert_eq!(p.of("rm"), &Policy::Error);
+        for (bad, want) in [
+            ("{use: mock}", "needs exactly one of"),
+            ("{use: mock, output: '{{ x'}", "x.output: bad template"),
+            ("{use: recorded, unmatched: maybe}", "x.unmatched"),
+            ("{use: magic}", "unknown tool policy"),
+            ("{use: mock, output: a, colour: red}", "unknown field `colour`"),
+        ] {
+            let (_d, s) = setup(&format!(
+                "target:\n  tool_policy:\n    x: {bad}\ncases: [../datasets/demo]\ngraders: [{{type: contains, value: x}}]\n"
+            ));
+            let err = s.unwrap_err().to_string();
+            assert!(err.contains("s.yaml:3:") && err.contains(want), "{err}");
         }
     }
 
