@@ -355,3 +355,56 @@ fn tool_policies_answer_mock_refuse_and_keep_unmatched_calls_as_events() {
     assert_eq!(unmatched.output.events[0].tool, "lookup");
     assert!(unmatched.output.text.starts_with("TOOL RESULT: error: no recorded output for lookup"));
 }
+
+#[test]
+fn suite_agents_hand_off_with_their_own_model_and_answer_parallel_calls() {
+    let p = Project::new();
+    p.write(
+        "datasets/d/c.yaml",
+        "id: c\nsource: {trace_id: t}\ninput:\n  items: [{role: user, content: 'weather in Paris and Rome, transfer'}]\n\
+         recorded:\n  tool_outputs:\n    - {name: get_weather, arguments: '{\"city\":\"Paris\"}', output: Sunny}\n    \
+         - {name: get_weather, arguments: '{\"city\":\"Rome\"}', output: Rainy}\n  output: {text: 'Sunny / Rainy'}\n\
+         privacy: {status: clean}\ncontent_hash: c\n",
+    );
+    let mock = mock_script(
+        &p,
+        "rules:\n  - when: {model: m-expert, tool: get_weather}\n    text: 'Sunny / Rainy'\n  \
+         - when: {model: m-expert}\n    calls:\n      - {name: get_weather, arguments: {city: Paris}}\n      \
+         - {name: get_weather, arguments: {city: Rome}}\n  \
+         - when: {instructions: triage, user: transfer}\n    call: {name: transfer_to_weather_expert}\n",
+    );
+    suite(&p, &format!("mock: '{mock}'"), "");
+    let s = std::fs::read_to_string(p.path("evals/s.yaml")).unwrap().replace(
+        "target: {model: fake-model}",
+        "target:\n  model: fake-model\n  entry: Triage\n  agents:\n    - {name: Triage, instructions: 'You triage.', handoffs: [Weather expert]}\n    \
+         - name: Weather expert\n      instructions: 'You are the expert on {{ case.id }}.'\n      model: m-expert\n      \
+         tools: [{type: function, name: get_weather}]\n",
+    );
+    p.write("evals/s.yaml", &s);
+    let out = p.evals(&["run", "evals/s.yaml", "--out", "r.json", "-q"]);
+    let run = run_file(&p, "r.json");
+    let r = &run.results[0];
+    assert_eq!(r.status, Status::Pass, "{}{:?}", text(&out.stdout), r);
+    assert_eq!(r.output.agent.as_deref(), Some("Weather expert"));
+    let calls: Vec<(&str, Option<&str>)> =
+        r.output.tool_calls.iter().map(|c| (c.name.as_str(), c.output.as_deref())).collect();
+    assert_eq!(
+        calls,
+        [
+            ("transfer_to_weather_expert", Some("{\"assistant\":\"Weather expert\"}")),
+            ("get_weather", Some("Sunny")),
+            ("get_weather", Some("Rainy"))
+        ]
+    );
+    assert_eq!(r.turns, 3, "both parallel calls were answered in one turn");
+
+    let bad = s.replace("handoffs: [Weather expert]", "handoffs: [Nobody]");
+    p.write("evals/s.yaml", &bad);
+    let out = p.evals(&["run", "evals/s.yaml"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("target.agents[0].handoffs[0]: no agent named \"Nobody\""),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -96,7 +96,13 @@ pub async fn play(model: &Model<'_>, plan: &CasePlan) -> Result<Transcript, (Loo
     let mut recordings = Recordings::new(&plan.case.recorded.tool_outputs);
     let mut events = Vec::new();
     let mut items = plan.case.input.items.clone();
-    let mut agent = (plan.entry_agent.clone(), plan.instructions.clone(), plan.tools.clone());
+    let mut agent = Active {
+        name: plan.entry_agent.clone(),
+        instructions: plan.instructions.clone(),
+        tools: plan.tools.clone(),
+        model: plan.model.clone(),
+        params: plan.params.clone(),
+    };
     let finish = |mut t: Transcript, agent: &Option<String>| {
         t.latency_ms = started.elapsed().as_millis() as u64;
         t.output.agent = agent.clone();
@@ -105,19 +111,19 @@ pub async fn play(model: &Model<'_>, plan: &CasePlan) -> Result<Transcript, (Loo
     loop {
         if t.turns >= plan.max_turns {
             let e = LoopError::MaxTurns(plan.max_turns);
-            return Err((e, finish(t, &agent.0)));
+            return Err((e, finish(t, &agent.name)));
         }
         t.turns += 1;
-        let body = request(plan, agent.1.as_deref(), &agent.2, &items);
+        let body = request(&agent, &items);
         let response = match model.answer(&body, &mut t).await {
             Ok(r) => r,
-            Err(e) => return Err((e.into(), finish(t, &agent.0))),
+            Err(e) => return Err((e.into(), finish(t, &agent.name))),
         };
         if let Some(u) = response.get("usage").and_then(Usage::from_json) {
             t.usage.add(&u);
         }
         let Some(output) = response.get("output").and_then(Value::as_array) else {
-            return Err((LoopError::NoOutput, finish(t, &agent.0)));
+            return Err((LoopError::NoOutput, finish(t, &agent.name)));
         };
         let output: Vec<Value> = output.iter().map(items::strip_nulls).collect();
         let calls = items::function_calls(&output);
@@ -125,12 +131,20 @@ pub async fn play(model: &Model<'_>, plan: &CasePlan) -> Result<Transcript, (Loo
         items.extend(output);
         if calls.is_empty() {
             t.output.events = std::mem::take(&mut events);
-            return Ok(finish(t, &agent.0));
+            return Ok(finish(t, &agent.name));
         }
         for call in calls {
             let result = match plan.agents.iter().find(|a| handoff_tool_name(&a.name) == call.name) {
                 Some(target) => {
-                    agent = (Some(target.name.clone()), target.instructions.clone(), target.tools.clone());
+                    let mut params = plan.params.clone();
+                    params.extend(target.params.clone());
+                    agent = Active {
+                        name: Some(target.name.clone()),
+                        instructions: target.instructions.clone(),
+                        tools: target.tools.clone(),
+                        model: target.model.clone().unwrap_or_else(|| plan.model.clone()),
+                        params,
+                    };
                     json!({"assistant": target.name}).to_string()
                 }
                 None => {
@@ -143,7 +157,7 @@ pub async fn play(model: &Model<'_>, plan: &CasePlan) -> Result<Transcript, (Loo
                                 output: None,
                             });
                             t.output.events = events;
-                            return Err((LoopError::Tool(why), finish(t, &agent.0)));
+                            return Err((LoopError::Tool(why), finish(t, &agent.name)));
                         }
                     }
                 }
@@ -154,9 +168,21 @@ pub async fn play(model: &Model<'_>, plan: &CasePlan) -> Result<Transcript, (Loo
     }
 }
 
-fn request(plan: &CasePlan, instructions: Option<&str>, tools: &[Value], items: &[Value]) -> Value {
+/// The agent answering now: the entry agent, or the last one handed off to.
+struct Active {
+    name: Option<String>,
+    instructions: Option<String>,
+    tools: Vec<Value>,
+    model: String,
+    params: Map<String, Value>,
+}
+
+/// The request for one turn. Output items of earlier turns (reasoning items included) are in
+/// `items`, so the model sees its own reasoning again, as the SDK passes it back.
+fn request(agent: &Active, items: &[Value]) -> Value {
+    let (instructions, tools) = (agent.instructions.as_deref(), &agent.tools);
     let mut body = Map::new();
-    body.insert("model".into(), json!(plan.model));
+    body.insert("model".into(), json!(agent.model));
     if let Some(i) = instructions {
         body.insert("instructions".into(), json!(i));
     }
@@ -164,7 +190,7 @@ fn request(plan: &CasePlan, instructions: Option<&str>, tools: &[Value], items: 
     if !tools.is_empty() {
         body.insert("tools".into(), Value::Array(tools.to_vec()));
     }
-    for (k, v) in &plan.params {
+    for (k, v) in &agent.params {
         // Tool settings mean nothing without tools, and the API rejects them.
         if tools.is_empty() && matches!(k.as_str(), "tool_choice" | "parallel_tool_calls") {
             continue;
@@ -177,6 +203,21 @@ fn request(plan: &CasePlan, instructions: Option<&str>, tools: &[Value], items: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requests_carry_the_agents_model_params_and_structured_output() {
+        let format = json!({"format": {"type": "json_schema", "name": "a", "schema": {"type": "object"}}});
+        let mut params = Map::new();
+        params.insert("text".into(), format.clone());
+        params.insert("parallel_tool_calls".into(), json!(true));
+        let reasoning = json!({"type": "reasoning", "id": "rs_1", "summary": []});
+        let a = Active { name: None, instructions: Some("i".into()), tools: vec![], model: "m2".into(), params };
+        let body = request(&a, std::slice::from_ref(&reasoning));
+        assert_eq!(body["model"], json!("m2"));
+        assert_eq!(body["text"], format);
+        assert_eq!(body["input"][0], reasoning, "reasoning items go back to the model");
+        assert!(body.get("parallel_tool_calls").is_none(), "no tool settings without tools");
+    }
 
     #[test]
     fn handoff_names_follow_the_sdk() {

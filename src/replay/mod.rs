@@ -204,7 +204,13 @@ mod tests {
             policies: tools::Policies::default(),
             agents: agents
                 .iter()
-                .map(|a| AgentPlan { name: a.name.clone(), instructions: a.instructions.clone(), tools: vec![] })
+                .map(|a| AgentPlan {
+                    name: a.name.clone(),
+                    instructions: a.instructions.clone(),
+                    tools: vec![],
+                    model: None,
+                    params: Map::new(),
+                })
                 .collect(),
             entry_agent: case.input.agent.clone(),
             case,

@@ -16,6 +16,7 @@ use crate::compare::gate::Gate;
 use crate::dataset::{Case, CaseFile};
 use crate::grade::Grader;
 use crate::pricing::{Price, PriceTable};
+use crate::replay::agent::handoff_tool_name;
 use crate::replay::scheduler::RetryPolicy;
 use crate::replay::tools::{Policies, Policy};
 use crate::yaml::{self, Source, YamlError};
@@ -74,6 +75,29 @@ struct TargetFile {
     /// Per-tool answer policy (`default` for the tools not named).
     #[serde(default)]
     tool_policy: BTreeMap<String, yaml::Value>,
+    /// Several agents with handoffs; replaces the case's agents.
+    #[serde(default)]
+    agents: Vec<AgentFile>,
+    /// The agent the conversation starts with (default: the first of `agents`).
+    #[serde(default)]
+    entry: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentFile {
+    name: String,
+    #[serde(default)]
+    instructions: Option<yaml::Value>,
+    #[serde(default)]
+    tools: Vec<Value>,
+    /// Agents this one can hand off to (by name).
+    #[serde(default)]
+    handoffs: Vec<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    params: Map<String, Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,6 +173,18 @@ pub struct Target {
     pub tools: Option<Vec<Value>>,
     pub max_turns: u32,
     pub policies: Policies,
+    pub agents: Vec<SuiteAgent>,
+    pub entry: Option<String>,
+}
+
+/// An agent of the suite's target, its handoff tools already added to `tools`.
+#[derive(Debug, Clone)]
+pub struct SuiteAgent {
+    pub name: String,
+    pub instructions: Option<Instructions>,
+    pub tools: Vec<Value>,
+    pub model: Option<String>,
+    pub params: Map<String, Value>,
 }
 
 /// The prompt under test: a template, inline or from a file (whose folder serves includes).
@@ -194,6 +230,9 @@ pub struct AgentPlan {
     pub name: String,
     pub instructions: Option<String>,
     pub tools: Vec<Value>,
+    /// The agent's own model and params; absent, the plan's.
+    pub model: Option<String>,
+    pub params: Map<String, Value>,
 }
 
 impl Suite {
@@ -212,23 +251,56 @@ impl Suite {
         let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
         let resolve = |p: &str| if Path::new(p).is_absolute() { PathBuf::from(p) } else { dir.join(p) };
 
-        let instructions = match &file.target.instructions {
-            None => None,
-            Some(yaml::Value::String(text)) => Some(Instructions { text: text.clone(), file: None }),
-            Some(v) => {
-                let t: TemplateFile = source.parse_value(v.clone(), "target.instructions")?;
-                let file = resolve(&t.file);
-                let text = std::fs::read_to_string(&file).map_err(|e| {
-                    source.error_at("target.instructions.file", format!("cannot read template {}: {e}", file.display()))
-                })?;
-                Some(Instructions { text, file: Some(file) })
+        let load_instructions = |value: &Option<yaml::Value>, key: &str| -> Result<Option<Instructions>, YamlError> {
+            let instructions = match value {
+                None => None,
+                Some(yaml::Value::String(text)) => Some(Instructions { text: text.clone(), file: None }),
+                Some(v) => {
+                    let t: TemplateFile = source.parse_value(v.clone(), key)?;
+                    let file = resolve(&t.file);
+                    let text = std::fs::read_to_string(&file).map_err(|e| {
+                        source.error_at(&format!("{key}.file"), format!("cannot read template {}: {e}", file.display()))
+                    })?;
+                    Some(Instructions { text, file: Some(file) })
+                }
+            };
+            if let Some(i) = &instructions {
+                let env = template::environment(i.file.as_deref().and_then(Path::parent));
+                template::check(&env, &i.text)
+                    .map_err(|e| source.error_at(key, format!("bad template: {}", template::describe(&e))))?;
             }
+            Ok(instructions)
         };
-        if let Some(i) = &instructions {
-            let env = template::environment(i.file.as_deref().and_then(Path::parent));
-            template::check(&env, &i.text).map_err(|e| {
-                source.error_at("target.instructions", format!("bad template: {}", template::describe(&e)))
-            })?;
+        let instructions = load_instructions(&file.target.instructions, "target.instructions")?;
+        let mut agents = Vec::new();
+        for (i, a) in file.target.agents.iter().enumerate() {
+            let key = format!("target.agents[{i}]");
+            if file.target.agents[..i].iter().any(|b| b.name == a.name) {
+                return Err(source
+                    .error_at(&format!("{key}.name"), format!("agent {:?} is defined twice", a.name))
+                    .into());
+            }
+            let mut tools = a.tools.clone();
+            for (j, h) in a.handoffs.iter().enumerate() {
+                let Some(target) = file.target.agents.iter().find(|b| &b.name == h) else {
+                    return Err(source
+                        .error_at(&format!("{key}.handoffs[{j}]"), format!("no agent named {h:?} in target.agents"))
+                        .into());
+                };
+                tools.push(handoff_tool(&target.name));
+            }
+            agents.push(SuiteAgent {
+                name: a.name.clone(),
+                instructions: load_instructions(&a.instructions, &format!("{key}.instructions"))?,
+                tools,
+                model: a.model.clone(),
+                params: a.params.clone(),
+            });
+        }
+        if let Some(e) = &file.target.entry
+            && !agents.iter().any(|a| &a.name == e)
+        {
+            return Err(source.error_at("target.entry", format!("no agent named {e:?} in target.agents")).into());
         }
 
         let mut datasets = Vec::new();
@@ -314,6 +386,8 @@ impl Suite {
                 tools: file.target.tools,
                 max_turns: file.target.max_turns.unwrap_or(DEFAULT_MAX_TURNS),
                 policies,
+                entry: file.target.entry.clone().or_else(|| agents.first().map(|a| a.name.clone())),
+                agents,
             },
             provider: Provider {
                 base_url: p.base_url.clone(),
@@ -339,9 +413,16 @@ impl Suite {
     /// Resolve every case: the suite's model, prompt, tools and params replace what the case
     /// recorded. Template errors (an undefined variable) are reported here, before any request.
     pub fn plan(&self, cases: &[CaseFile]) -> Result<Vec<CasePlan>, YamlError> {
-        let env = template::environment(
-            self.target.instructions.as_ref().and_then(|i| i.file.as_deref()).and_then(Path::parent),
-        );
+        // One environment per template folder, built once for all cases.
+        let env_of = |t: &Instructions| template::environment(t.file.as_deref().and_then(Path::parent));
+        let target_env = self.target.instructions.as_ref().map(env_of);
+        let agent_envs: Vec<_> = self.target.agents.iter().map(|a| a.instructions.as_ref().map(env_of)).collect();
+        let render = |env: &Option<minijinja::Environment>, t: &Instructions, case: &Case, key: &str| {
+            let env = env.as_ref().expect("an environment for every template");
+            template::render(env, &t.text, &self.template_context(case)).map_err(|e| {
+                self.source.error_at(key, format!("template fails for case {}: {}", case.id, template::describe(&e)))
+            })
+        };
         cases
             .iter()
             .map(|cf| {
@@ -350,20 +431,14 @@ impl Suite {
                     self.source
                         .error_at("target.model", format!("case {} recorded no model; set target.model", case.id))
                 })?;
-                let instructions = match &self.target.instructions {
-                    Some(t) => Some(template::render(&env, &t.text, &self.template_context(case)).map_err(|e| {
-                        self.source.error_at(
-                            "target.instructions",
-                            format!("template fails for case {}: {}", case.id, template::describe(&e)),
-                        )
-                    })?),
-                    None => case.input.instructions.clone(),
-                };
                 let mut params = case.input.params.clone();
                 params.extend(self.target.params.clone());
-                Ok(CasePlan {
+                let mut plan = CasePlan {
+                    instructions: match &self.target.instructions {
+                        Some(t) => Some(render(&target_env, t, case, "target.instructions")?),
+                        None => case.input.instructions.clone(),
+                    },
                     model,
-                    instructions,
                     tools: self.target.tools.clone().unwrap_or_else(|| case.tools.clone()),
                     params,
                     max_turns: self.target.max_turns,
@@ -375,11 +450,42 @@ impl Suite {
                             name: a.name.clone(),
                             instructions: a.instructions.clone(),
                             tools: a.tools.clone(),
+                            model: None,
+                            params: Map::new(),
                         })
                         .collect(),
                     entry_agent: case.input.agent.clone(),
                     case: case.clone(),
-                })
+                };
+                // The suite's agents replace the case's: the entry agent sets the first request.
+                if !self.target.agents.is_empty() {
+                    let mut agents = Vec::new();
+                    for (i, a) in self.target.agents.iter().enumerate() {
+                        let key = format!("target.agents[{i}].instructions");
+                        agents.push(AgentPlan {
+                            name: a.name.clone(),
+                            instructions: a
+                                .instructions
+                                .as_ref()
+                                .map(|t| render(&agent_envs[i], t, case, &key))
+                                .transpose()?,
+                            tools: a.tools.clone(),
+                            model: a.model.clone(),
+                            params: a.params.clone(),
+                        });
+                    }
+                    let entry = self.target.entry.as_deref().unwrap_or_default();
+                    let first = agents.iter().find(|a| a.name == entry).expect("entry checked at load").clone();
+                    plan.instructions = first.instructions;
+                    plan.tools = first.tools;
+                    if let Some(m) = first.model {
+                        plan.model = m;
+                    }
+                    plan.params.extend(first.params);
+                    plan.entry_agent = Some(first.name);
+                    plan.agents = agents;
+                }
+                Ok(plan)
             })
             .collect()
     }
@@ -445,6 +551,17 @@ fn parse_policy(source: &Source, path: &str, v: &yaml::Value) -> Result<Policy, 
         }
         other => Err(source.error_at(path, format!("unknown tool policy {other:?}: use recorded, mock or error"))),
     }
+}
+
+/// The function tool the Agents SDK offers for a handoff to `agent`.
+fn handoff_tool(agent: &str) -> Value {
+    json!({
+        "type": "function",
+        "name": handoff_tool_name(agent),
+        "description": format!("Handoff to the {agent} agent to handle the request."),
+        "parameters": {"type": "object", "properties": {}, "required": [], "additionalProperties": false},
+        "strict": true,
+    })
 }
 
 /// The suite text with every `key.path=value` set; errors then point into this text, under the
