@@ -129,17 +129,16 @@ pub async fn run_case(r: &Replayer, plan: &CasePlan, repeat: u32) -> CaseResult 
 pub type Job = (Arc<CasePlan>, u32);
 
 /// Replay every job, at most `concurrency` at a time, spread over the runtime's threads;
-/// `on_result` sees each result as it finishes (to commit it), and the results come back in
-/// completion order.
-pub async fn run_all<F, Fut>(
+/// `on_result` sees each result as it finishes (to commit it; it must not block, or it holds
+/// back the next case), and the results come back in completion order.
+pub async fn run_all<F>(
     replayer: Arc<Replayer>,
     jobs: Vec<Job>,
     concurrency: usize,
     mut on_result: F,
 ) -> Vec<CaseResult>
 where
-    F: FnMut(CaseResult) -> Fut,
-    Fut: std::future::Future<Output = CaseResult>,
+    F: FnMut(&CaseResult),
 {
     let mut stream = futures_util::stream::iter(jobs)
         .map(|(plan, repeat)| {
@@ -151,7 +150,8 @@ where
     while let Some(r) = stream.next().await {
         // A panicking case is a bug; let it surface rather than lose the result silently.
         let r = r.expect("a replay task panicked");
-        results.push(on_result(r).await);
+        on_result(&r);
+        results.push(r);
     }
     results
 }

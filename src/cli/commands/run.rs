@@ -221,16 +221,17 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
         let mut progress = Progress::new(total, &record.results, a.quiet);
         let progress_ref = &mut progress;
         let work = replay::run_all(Arc::new(replayer), jobs, concurrency, |result| {
-            progress_ref.record(&result);
-            let handle = handle.clone();
-            let run_id = run_id.clone();
-            async move {
-                let saved = result.clone();
-                // Commit each result as it finishes, so an interrupted run keeps its work.
-                if let Err(e) = handle.call(move |s| s.save_result(&run_id, &saved)).await {
-                    eprintln!("warning: result of {} not stored: {e}", result.case_id);
+            progress_ref.record(result);
+            // Commit each result as it finishes, so an interrupted run keeps its work; queued,
+            // not awaited, so the disk never holds back the next case.
+            let (run_id, saved) = (run_id.clone(), result.clone());
+            let queued = handle.submit(move |s| {
+                if let Err(e) = s.save_result(&run_id, &saved) {
+                    eprintln!("warning: result of {} not stored: {e}", saved.case_id);
                 }
-                result
+            });
+            if queued.is_err() {
+                eprintln!("warning: result of {} not stored: the store thread has stopped", result.case_id);
             }
         });
         let results = tokio::select! {
