@@ -90,9 +90,9 @@ fn every_fault_ends_graded_or_as_a_clear_error_with_retries_and_no_duplicates() 
     let mock = mock_script(
         &p,
         &format!(
-            "faults:\n  - {{when: {{user: 'ask 7$'}}, status: 400}}\n  - {{rate: 0.1, status: 429, retry_after_ms: 10}}\n  - {{rate: 0.1, status: 429}}\n\
-             - {{rate: 0.1, status: 500}}\n  - {{rate: 0.1, malformed: true}}\n  - {{rate: 0.1, drop: true}}\n\
-             - {{rate: 0.05, slow_ms: 3000}}\n{ECHO}"
+            "faults:\n  - {{when: {{user: 'ask 7$'}}, status: 400}}\n  - {{rate: 0.06, status: 429, retry_after_ms: 10}}\n  - {{rate: 0.06, status: 429}}\n\
+             - {{rate: 0.06, status: 500}}\n  - {{rate: 0.06, malformed: true}}\n  - {{rate: 0.06, drop: true}}\n\
+             - {{rate: 0.03, slow_ms: 3000}}\n{ECHO}"
         )
         .replace("\n- ", "\n  - "),
     );
