@@ -69,7 +69,7 @@ fn main() {
                 arguments: r#"{"city": "Paris", "unit": "C"}"#.into(),
                 output: Some("Sunny, 21C".into()),
             }],
-            agent: None,
+            ..Output::default()
         })
         .collect();
     let usage = Usage { input_tokens: 800, output_tokens: 120, ..Usage::default() };

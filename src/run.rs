@@ -1,9 +1,11 @@
 //! The run record: what one replay of a suite produced, as stored and as a JSON file.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::compare::gate::Gate;
 use crate::trace::Usage;
@@ -37,12 +39,35 @@ pub struct Run {
     pub git: Option<GitInfo>,
     pub target: TargetInfo,
     pub dataset_hash: String,
+    /// How the run was started, so `--resume` replays the same selection.
+    #[serde(default)]
+    pub options: RunOptions,
     #[serde(default)]
     pub gate: Gate,
     #[serde(default)]
     pub summary: Summary,
     #[serde(default)]
     pub results: Vec<CaseResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunOptions {
+    #[serde(default = "one_sample")]
+    pub repeat: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filter: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set: Vec<String>,
+    #[serde(default)]
+    pub no_cache: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions { repeat: 1, filter: Vec::new(), shard: None, set: Vec::new(), no_cache: false }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,6 +135,20 @@ pub struct CaseResult {
     pub failure: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tags: Vec<String>,
+    /// Why the case errored: `rate_limit`, `quota`, `timeout`, `connection`, `server`,
+    /// `request`, `decode`, `tool`, `max_turns` or `budget`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// Every model answer of this result came from the response cache.
+    #[serde(default)]
+    pub cached: bool,
+    #[serde(default)]
+    pub model_calls: u32,
+    #[serde(default)]
+    pub cache_hits: u32,
+    /// Requests the scheduler had to send again (rate limits, server errors, timeouts).
+    #[serde(default)]
+    pub retries: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -120,6 +159,19 @@ pub struct Output {
     /// The agent that gave the final answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// What replay noticed on the way (a tool call with no recording, ...), for graders.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
+}
+
+/// Something that happened during a replay that graders may judge: `unmatched_tool_call`,
+/// `matched_by_order`, `forbidden_tool_call`, `mock_failed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub kind: String,
+    pub tool: String,
+    pub arguments: String,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,7 +224,7 @@ pub struct GraderStat {
     pub pass_rate: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Summary {
     pub cases: usize,
@@ -194,6 +246,72 @@ pub struct Summary {
     /// Pass rate per grader, in suite order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub graders: Vec<GraderStat>,
+    #[serde(default)]
+    pub model_calls: u64,
+    #[serde(default)]
+    pub cache_hits: u64,
+    /// Cache hits over model calls.
+    #[serde(default)]
+    pub cache_hit_ratio: f64,
+    #[serde(default)]
+    pub retries: u64,
+    /// Errors by cause.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors_by_cause: BTreeMap<String, usize>,
+    /// Samples per case (`--repeat`).
+    #[serde(default = "one_sample")]
+    pub repeat: u32,
+    /// Cases whose samples disagree (some pass, some fail).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flaky: Vec<String>,
+}
+
+fn one_sample() -> u32 {
+    1
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary::of(&[])
+    }
+}
+
+/// The samples of one case, when a run repeats cases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseStats {
+    pub case_id: String,
+    pub samples: u32,
+    pub passed: u32,
+    pub failed: u32,
+    pub errored: u32,
+}
+
+impl CaseStats {
+    /// Mixed graded outcomes: the same input both passed and failed.
+    pub fn flaky(&self) -> bool {
+        self.passed > 0 && self.failed > 0
+    }
+}
+
+/// Per-case pass counts over the repeats, in case id order.
+pub fn case_stats(results: &[CaseResult]) -> Vec<CaseStats> {
+    let mut by_case: BTreeMap<&str, CaseStats> = BTreeMap::new();
+    for r in results {
+        let s = by_case.entry(&r.case_id).or_insert_with(|| CaseStats {
+            case_id: r.case_id.clone(),
+            samples: 0,
+            passed: 0,
+            failed: 0,
+            errored: 0,
+        });
+        s.samples += 1;
+        match r.status {
+            Status::Pass => s.passed += 1,
+            Status::Fail => s.failed += 1,
+            Status::Error => s.errored += 1,
+        }
+    }
+    by_case.into_values().collect()
 }
 
 impl Summary {
@@ -203,6 +321,13 @@ impl Summary {
         let mut latencies: Vec<u64> =
             results.iter().filter(|r| r.status != Status::Error).map(|r| r.latency_ms).collect();
         latencies.sort_unstable();
+        let model_calls: u64 = results.iter().map(|r| r.model_calls as u64).sum();
+        let cache_hits: u64 = results.iter().map(|r| r.cache_hits as u64).sum();
+        let mut errors_by_cause = BTreeMap::new();
+        for r in results.iter().filter(|r| r.status == Status::Error) {
+            *errors_by_cause.entry(r.cause.clone().unwrap_or_else(|| "other".into())).or_insert(0) += 1;
+        }
+        let stats = case_stats(results);
         Summary {
             cases: results.len(),
             passed,
@@ -219,6 +344,13 @@ impl Summary {
                 .flat_map(|r| r.grades.iter().filter_map(|g| g.cost_usd))
                 .reduce(|a, b| a + b),
             graders: grader_stats(results),
+            model_calls,
+            cache_hits,
+            cache_hit_ratio: if model_calls == 0 { 0.0 } else { cache_hits as f64 / model_calls as f64 },
+            retries: results.iter().map(|r| r.retries as u64).sum(),
+            errors_by_cause,
+            repeat: stats.iter().map(|s| s.samples).max().unwrap_or(1),
+            flaky: stats.iter().filter(|s| s.flaky()).map(|s| s.case_id.clone()).collect(),
         }
     }
 
@@ -307,6 +439,61 @@ impl From<&Run> for TrendPoint {
     }
 }
 
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MergeError {
+    #[error("nothing to merge: give at least one run file")]
+    Empty,
+    #[error(
+        "run {other} is of suite {other_suite} ({other_hash}), not {suite} ({hash}): only shards of one suite merge"
+    )]
+    OtherSuite { other: String, other_suite: String, other_hash: String, suite: String, hash: String },
+    #[error("case {case_id} (repeat {repeat}) is in both {first} and {second}: shards must not overlap")]
+    Duplicate { case_id: String, repeat: u32, first: String, second: String },
+}
+
+/// Combine the shards of one suite into one run: every result once, the summary recomputed.
+pub fn merge(runs: Vec<Run>, now: DateTime<Utc>) -> Result<Run, MergeError> {
+    let first = runs.first().ok_or(MergeError::Empty)?.clone();
+    let mut seen: BTreeMap<(String, u32), String> = BTreeMap::new();
+    let mut results = Vec::new();
+    let mut dataset = Sha256::new();
+    for run in &runs {
+        if run.suite.hash != first.suite.hash {
+            return Err(MergeError::OtherSuite {
+                other: run.id.clone(),
+                other_suite: run.suite.name.clone(),
+                other_hash: run.suite.hash.clone(),
+                suite: first.suite.name.clone(),
+                hash: first.suite.hash.clone(),
+            });
+        }
+        for r in &run.results {
+            if let Some(prev) = seen.insert((r.case_id.clone(), r.repeat), run.id.clone()) {
+                return Err(MergeError::Duplicate {
+                    case_id: r.case_id.clone(),
+                    repeat: r.repeat,
+                    first: prev,
+                    second: run.id.clone(),
+                });
+            }
+            results.push(r.clone());
+        }
+        dataset.update(run.dataset_hash.as_bytes());
+    }
+    let mut merged = Run {
+        id: new_id(now),
+        started_at: runs.iter().map(|r| r.started_at).min().unwrap_or(now),
+        finished_at: runs.iter().map(|r| r.finished_at).collect::<Option<Vec<_>>>().and_then(|f| f.into_iter().max()),
+        dataset_hash: format!("sha256:{}", hex::encode(dataset.finalize())),
+        options: RunOptions { shard: None, ..first.options.clone() },
+        summary: Summary::of(&results),
+        results,
+        ..first
+    };
+    merged.sort_results();
+    Ok(merged)
+}
+
 /// A new run id: sortable by time, unique enough for one machine.
 pub fn new_id(now: DateTime<Utc>) -> String {
     format!("run_{}_{:04x}", now.format("%Y%m%dT%H%M%S"), fastrand::u16(..))
@@ -330,6 +517,11 @@ mod tests {
             error: None,
             failure: None,
             tags: vec![],
+            cause: None,
+            cached: false,
+            model_calls: 1,
+            cache_hits: 0,
+            retries: 0,
         }
     }
 
@@ -368,6 +560,63 @@ mod tests {
     }
 
     #[test]
+    fn repeats_count_passes_per_case_and_find_flaky_ones() {
+        let mut b2 = result("b", Status::Fail, 1);
+        b2.repeat = 1;
+        let mut a2 = result("a", Status::Pass, 1);
+        a2.repeat = 1;
+        let mut c = result("c", Status::Error, 1);
+        c.cause = Some("timeout".into());
+        let rs = [result("a", Status::Pass, 1), a2, result("b", Status::Pass, 1), b2, c];
+        let stats = case_stats(&rs);
+        assert_eq!((stats[1].case_id.as_str(), stats[1].passed, stats[1].failed), ("b", 1, 1));
+        let s = Summary::of(&rs);
+        assert_eq!(s.flaky, vec!["b".to_string()]);
+        assert_eq!(s.repeat, 2);
+        assert_eq!(s.errors_by_cause.get("timeout"), Some(&1));
+    }
+
+    #[test]
+    fn cache_hit_ratio_is_hits_over_calls() {
+        let mut a = result("a", Status::Pass, 1);
+        a.model_calls = 3;
+        a.cache_hits = 3;
+        let s = Summary::of(&[a, result("b", Status::Pass, 1)]);
+        assert_eq!((s.model_calls, s.cache_hits), (4, 3));
+        assert_eq!(s.cache_hit_ratio, 0.75);
+    }
+
+    #[test]
+    fn old_run_files_still_read() {
+        let old = r#"{"case_id":"a","status":"pass","output":{"text":"x"}}"#;
+        let r: CaseResult = serde_json::from_str(old).unwrap();
+        assert!(!r.cached && r.cause.is_none() && r.retries == 0);
+        let s: Summary = serde_json::from_str(
+            r#"{"cases":1,"passed":1,"failed":0,"errored":0,"pass_rate":1.0,"input_tokens":1,"output_tokens":1,"latency_p50_ms":1,"latency_p95_ms":1}"#,
+        )
+        .unwrap();
+        assert_eq!(s.repeat, 1);
+    }
+
+    #[test]
+    fn merge_combines_shards_and_refuses_overlaps_and_other_suites() {
+        let shard = |id: &str, cases: &[&str]| Run {
+            id: id.into(),
+            results: cases.iter().map(|c| result(c, Status::Pass, 1)).collect(),
+            ..crate::compare::tests::run(id, &[])
+        };
+        let m = merge(vec![shard("r1", &["b", "c"]), shard("r2", &["a"])], Utc::now()).unwrap();
+        assert_eq!(m.results.iter().map(|r| r.case_id.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!((m.summary.cases, m.summary.passed), (3, 3));
+        let dup = merge(vec![shard("r1", &["a"]), shard("r2", &["a"])], Utc::now()).unwrap_err();
+        assert!(matches!(dup, MergeError::Duplicate { .. }), "{dup}");
+        let mut other = shard("r3", &["d"]);
+        other.suite.hash = "other".into();
+        assert!(matches!(merge(vec![shard("r1", &["a"]), other], Utc::now()), Err(MergeError::OtherSuite { .. })));
+        assert_eq!(merge(vec![], Utc::now()), Err(MergeError::Empty));
+    }
+
+    #[test]
     fn percentiles_use_nearest_rank() {
         let v: Vec<u64> = (1..=100).collect();
         assert_eq!(percentile(&v, 0.5), 50);
@@ -388,6 +637,7 @@ mod tests {
             git: None,
             target: TargetInfo { model: "m".into(), instructions_hash: "i".into() },
             dataset_hash: "d".into(),
+            options: RunOptions::default(),
             gate: Gate::default(),
             summary: Summary::default(),
             results: vec![result("a", Status::Pass, 1)],

@@ -100,7 +100,7 @@ fn every_format_renders_the_same_comparison_and_the_exit_code_matches_the_verdic
     assert!(junit.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
     assert_eq!(junit.matches("<testcase ").count(), 3, "{junit}");
     assert_eq!(junit.matches("<failure type=\"regression\"").count(), 2, "{junit}");
-    assert!(junit.contains("same answer: similarity to the recorded output"), "{junit}");
+    assert!(junit.contains("same answer: fuzzy similarity to the recorded output"), "{junit}");
     assert!(junit.contains("tests=\"3\" failures=\"2\" errors=\"0\""), "{junit}");
 
     let report: Value = serde_json::from_str(&read(&p, "out/report.json")).unwrap();

@@ -3,9 +3,10 @@
 use crate::collect::CollectError;
 use crate::dataset::DatasetError;
 use crate::mock::MockError;
-use crate::run::RunFileError;
+use crate::run::{MergeError, RunFileError};
 use crate::store::StoreError;
 use crate::suite::SuiteError;
+use crate::suite::select::SelectError;
 use crate::trace::import::ImportError;
 use crate::yaml::YamlError;
 
@@ -33,6 +34,10 @@ pub enum CliError {
     RunFile(#[from] RunFileError),
     #[error(transparent)]
     Collect(#[from] CollectError),
+    #[error(transparent)]
+    Select(#[from] SelectError),
+    #[error(transparent)]
+    Merge(#[from] MergeError),
     /// Bad arguments or environment, said in a sentence.
     #[error("{0}")]
     Usage(String),

@@ -2,6 +2,7 @@
 
 mod commands;
 mod exit;
+mod progress;
 pub mod query;
 
 use std::path::PathBuf;
@@ -52,7 +53,9 @@ enum Command {
     Mock(commands::mock::Args),
     /// Replay a suite's cases against the agent, grade them, and gate.
     #[command(after_help = "Examples:\n  evals run evals/demo.yaml\n  \
-                            evals run evals/demo.yaml --baseline baselines/demo.json --out runs/latest.json")]
+                            evals run evals/demo.yaml --baseline baselines/demo.json --out runs/latest.json\n  \
+                            evals run evals/nightly.yaml --repeat 3 --set target.model=gpt-4.1-mini --filter tag:billing\n  \
+                            evals run --resume            # finish the newest interrupted run")]
     Run(commands::run::Args),
     /// Compare two runs (run ids or run files) case by case, and gate.
     #[command(
@@ -101,6 +104,13 @@ enum Command {
         after_help = "Examples:\n  evals dataset export weather --format openai-evals\n  evals dataset import samples.jsonl --format openai-evals --dataset capitals"
     )]
     Dataset(commands::dataset::DatasetCmd),
+    /// Combine the shard runs of one suite into one run file.
+    #[command(
+        after_help = "Examples:\n  evals run evals/nightly.yaml --shard 1/2 --out runs/s1.json   # on machine 1\n  \
+                            evals run evals/nightly.yaml --shard 2/2 --out runs/s2.json   # on machine 2\n  \
+                            evals merge runs/s1.json runs/s2.json --out runs/nightly.json"
+    )]
+    Merge(commands::merge::Args),
 }
 
 /// Parse arguments, run the command, and turn the outcome into an exit code.
@@ -121,6 +131,7 @@ pub fn main() -> ExitCode {
         Command::Check(a) => commands::check::run(a),
         Command::Cases(c) => commands::cases::run(c),
         Command::Dataset(c) => commands::dataset::run(c),
+        Command::Merge(a) => commands::merge::run(a),
     };
     match result {
         Ok(code) => code,

@@ -251,12 +251,12 @@ mod tests {
         let base = Output {
             text: "x".into(),
             tool_calls: vec![call("search", "{}"), call("get_weather", r#"{"city":"Paris"}"#)],
-            agent: None,
+            ..Output::default()
         };
         let cur = Output {
             text: "x".into(),
             tool_calls: vec![call("search", "{}"), call("get_weather", r#"{"city":"Rome"}"#)],
-            agent: None,
+            ..Output::default()
         };
         let (lines, d) = outputs(&base, &cur).unwrap();
         assert!(lines.is_empty() && d.words.is_empty());

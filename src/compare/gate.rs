@@ -23,6 +23,12 @@ pub struct Gate {
     /// suite), a stored run id, or `auto`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<String>,
+    /// Spending limits for replay: once reached, no new case starts and the rest end as errors
+    /// with the cause `budget`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,6 +67,13 @@ pub fn decide(gate: &Gate, summary: &Summary, comparison: Option<&Comparison>) -
     }
     if let Some(cmp) = comparison {
         checks.push(regressions(gate, cmp));
+    }
+    if let Some(n) = summary.errors_by_cause.get("budget") {
+        checks.push(Check {
+            name: "budget".into(),
+            passed: false,
+            detail: format!("budget reached: {n} case{} not run", if *n == 1 { "" } else { "s" }),
+        });
     }
     let passed = checks.iter().all(|c| c.passed);
     let shown: Vec<&str> = checks.iter().filter(|c| c.passed == passed).map(|c| c.detail.as_str()).collect();

@@ -388,6 +388,11 @@ pub(crate) mod tests {
             error: None,
             failure: None,
             tags: vec![],
+            cause: None,
+            cached: false,
+            model_calls: 1,
+            cache_hits: 0,
+            retries: 0,
         }
     }
 
@@ -402,6 +407,7 @@ pub(crate) mod tests {
             git: None,
             target: TargetInfo { model: "m".into(), instructions_hash: "i".into() },
             dataset_hash: "d".into(),
+            options: crate::run::RunOptions::default(),
             gate: Gate::default(),
             summary: Summary::of(&results),
             results,
@@ -492,7 +498,13 @@ pub(crate) mod tests {
             r.tags = vec![tag.to_string()];
             r.usage = Usage { input_tokens: tokens, output_tokens: 1, ..Usage::default() };
             r.cost_usd = Some(0.01);
-            r.grades = vec![Grade { grader: "sim".into(), score, pass: status == Status::Pass, reason: "r".into() }];
+            r.grades = vec![Grade {
+                grader: "sim".into(),
+                score,
+                pass: status == Status::Pass,
+                reason: "r".into(),
+                ..Grade::default()
+            }];
             r
         };
         let base = run_of(

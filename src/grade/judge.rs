@@ -11,6 +11,7 @@ use super::openai::{check_template, render};
 use super::{Subject, Verdict, fields};
 use crate::pricing::PriceTable;
 use crate::replay::client::Client;
+use crate::replay::scheduler::RetryPolicy;
 use crate::store::Handle;
 use crate::trace::Usage;
 use crate::trace::items::{canonical_json, output_text};
@@ -28,9 +29,15 @@ pub struct Edge {
 }
 
 impl Edge {
-    pub fn new(base_url: &str, api_key: Option<String>, timeout: Duration, cache: Option<Handle>) -> Edge {
+    pub fn new(
+        base_url: &str,
+        api_key: Option<String>,
+        timeout: Duration,
+        retry: RetryPolicy,
+        cache: Option<Handle>,
+    ) -> Edge {
         Edge {
-            client: Client::new(base_url, api_key.clone(), timeout),
+            client: Client::new(base_url, api_key.clone(), timeout).with_retry(retry),
             cache,
             prices: PriceTable::default(),
             http: reqwest::Client::builder().timeout(timeout).build().expect("HTTP client builds"),

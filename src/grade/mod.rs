@@ -414,6 +414,7 @@ pub(crate) mod tests {
                 .map(|(n, a)| ToolCall { name: n.to_string(), arguments: a.to_string(), output: None })
                 .collect(),
             agent: None,
+            ..Output::default()
         }
     }
 

@@ -35,6 +35,64 @@ struct ScriptFile {
     rules: Vec<RuleFile>,
     #[serde(default)]
     default: Option<RuleFile>,
+    #[serde(default)]
+    faults: Vec<FaultFile>,
+}
+
+/// A fault to inject instead of (or before) the scripted answer: by rate, by rule, or both.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FaultFile {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    when: WhenFile,
+    /// Share of matching requests that get the fault (default: all).
+    #[serde(default)]
+    rate: Option<f64>,
+    /// Only the first N attempts of each distinct request body (so a retry gets through).
+    #[serde(default)]
+    first: Option<u32>,
+    #[serde(default)]
+    status: Option<u16>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    retry_after: Option<f64>,
+    #[serde(default)]
+    retry_after_ms: Option<u64>,
+    /// Answer normally, but only after this long (past the client's timeout).
+    #[serde(default)]
+    slow_ms: Option<u64>,
+    /// Answer 200 with a body cut off mid-JSON.
+    #[serde(default)]
+    malformed: bool,
+    /// Close the connection in the middle of the answer.
+    #[serde(default)]
+    drop: bool,
+    /// Extra response headers (e.g. `x-ratelimit-remaining-requests`).
+    #[serde(default)]
+    headers: std::collections::BTreeMap<String, String>,
+}
+
+/// What an injected fault does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultKind {
+    Status { status: u16, code: String },
+    Slow(u64),
+    Malformed,
+    Drop,
+}
+
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub name: String,
+    when: Vec<(Field, Regex)>,
+    rate: f64,
+    first: Option<u32>,
+    pub kind: FaultKind,
+    /// Headers sent with the fault: `retry-after`, `retry-after-ms` and any the script adds.
+    pub headers: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -52,6 +110,10 @@ struct RuleFile {
     calls: Vec<CallFile>,
     #[serde(default)]
     latency_ms: Option<u64>,
+    /// Share of matching requests this rule answers (the others go on to the next rule), to
+    /// play a model that does not always say the same thing.
+    #[serde(default)]
+    rate: Option<f64>,
 }
 
 /// Regexes over the request; all given must match.
@@ -93,6 +155,7 @@ struct Rule {
     text: Option<String>,
     calls: Vec<(String, Value)>,
     latency_ms: Option<u64>,
+    rate: f64,
 }
 
 /// A loaded, validated script.
@@ -101,6 +164,7 @@ pub struct Script {
     pub latency_ms: u64,
     rules: Vec<Rule>,
     default: Option<Rule>,
+    faults: Vec<Fault>,
 }
 
 /// What the mock answers to one request.
@@ -142,7 +206,32 @@ impl Script {
             Some(d) => Some(compile(src, &env, "default", d, "default".into())?),
             None => None,
         };
-        Ok(Script { latency_ms: file.latency_ms, rules, default })
+        let faults = file
+            .faults
+            .iter()
+            .enumerate()
+            .map(|(i, f)| compile_fault(src, &format!("faults[{i}]"), f, format!("fault {}", i + 1)))
+            .collect::<Result<_, _>>()?;
+        Ok(Script { latency_ms: file.latency_ms, rules, default, faults })
+    }
+
+    /// The fault to inject into this request, if any; `attempt` counts (from 1) the times this
+    /// exact body has been received.
+    pub fn fault(&self, request: &Value, attempt: u32) -> Option<&Fault> {
+        if self.faults.is_empty() {
+            return None;
+        }
+        let ctx = Context::of(request);
+        self.faults.iter().find(|f| {
+            f.first.is_none_or(|n| attempt <= n)
+                && ctx.matches_when(&f.when).is_some()
+                && (f.rate >= 1.0 || fastrand::f64() < f.rate)
+        })
+    }
+
+    /// Whether any fault counts attempts per request body (the server then keeps counts).
+    pub fn counts_attempts(&self) -> bool {
+        self.faults.iter().any(|f| f.first.is_some())
     }
 
     /// Answer a Responses API request body.
@@ -151,6 +240,9 @@ impl Script {
         let env = template::environment(None);
         for rule in self.rules.iter().chain(&self.default) {
             let Some(captures) = ctx.matches(rule) else { continue };
+            if rule.rate < 1.0 && fastrand::f64() >= rule.rate {
+                continue;
+            }
             let mut vars = ctx.vars();
             vars.extend(captures);
             return match render_output(&env, rule, &Value::Object(vars), request) {
@@ -168,14 +260,14 @@ impl Script {
     }
 }
 
-fn compile(src: &Source, env: &Environment, path: &str, r: &RuleFile, fallback: String) -> Result<Rule, YamlError> {
+fn compile_when(src: &Source, path: &str, w: &WhenFile) -> Result<Vec<(Field, Regex)>, YamlError> {
     let mut when = Vec::new();
     for (field, key, pattern) in [
-        (Field::User, "user", &r.when.user),
-        (Field::ToolOutput, "tool_output", &r.when.tool_output),
-        (Field::Tool, "tool", &r.when.tool),
-        (Field::Instructions, "instructions", &r.when.instructions),
-        (Field::Model, "model", &r.when.model),
+        (Field::User, "user", &w.user),
+        (Field::ToolOutput, "tool_output", &w.tool_output),
+        (Field::Tool, "tool", &w.tool),
+        (Field::Instructions, "instructions", &w.instructions),
+        (Field::Model, "model", &w.model),
     ] {
         if let Some(p) = pattern {
             let re =
@@ -183,6 +275,55 @@ fn compile(src: &Source, env: &Environment, path: &str, r: &RuleFile, fallback: 
             when.push((field, re));
         }
     }
+    Ok(when)
+}
+
+fn compile_fault(src: &Source, path: &str, f: &FaultFile, fallback: String) -> Result<Fault, YamlError> {
+    let when = compile_when(src, path, &f.when)?;
+    let kinds = [f.status.is_some(), f.slow_ms.is_some(), f.malformed, f.drop];
+    if kinds.iter().filter(|k| **k).count() != 1 {
+        return Err(src.error_at(path, "a fault needs exactly one of `status`, `slow_ms`, `malformed`, `drop`"));
+    }
+    let kind = match (f.status, f.slow_ms) {
+        (Some(status), _) => {
+            if !(400..=599).contains(&status) {
+                return Err(src.error_at(&format!("{path}.status"), "status must be an HTTP error, 400 to 599"));
+            }
+            let code = f.code.clone().unwrap_or_else(|| {
+                match status {
+                    429 => "rate_limit_exceeded",
+                    s if s >= 500 => "server_error",
+                    _ => "invalid_request_error",
+                }
+                .into()
+            });
+            FaultKind::Status { status, code }
+        }
+        (None, Some(ms)) => FaultKind::Slow(ms),
+        _ if f.malformed => FaultKind::Malformed,
+        _ => FaultKind::Drop,
+    };
+    let rate = f.rate.unwrap_or(1.0);
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(src.error_at(&format!("{path}.rate"), "rate must be between 0 and 1"));
+    }
+    let mut headers: Vec<(String, String)> = f.headers.iter().map(|(k, v)| (k.to_lowercase(), v.clone())).collect();
+    if let Some(s) = f.retry_after {
+        headers.push(("retry-after".into(), s.to_string()));
+    }
+    if let Some(ms) = f.retry_after_ms {
+        headers.push(("retry-after-ms".into(), ms.to_string()));
+    }
+    for (k, v) in &headers {
+        if axum::http::HeaderName::from_bytes(k.as_bytes()).is_err() || axum::http::HeaderValue::from_str(v).is_err() {
+            return Err(src.error_at(&format!("{path}.headers"), format!("bad header {k}: {v}")));
+        }
+    }
+    Ok(Fault { name: f.name.clone().unwrap_or(fallback), when, rate, first: f.first, kind, headers })
+}
+
+fn compile(src: &Source, env: &Environment, path: &str, r: &RuleFile, fallback: String) -> Result<Rule, YamlError> {
+    let when = compile_when(src, path, &r.when)?;
     let check = |sub: &str, t: &str| {
         template::check(env, t)
             .map_err(|e| src.error_at(&format!("{path}.{sub}"), format!("bad template: {}", template::describe(&e))))
@@ -208,7 +349,18 @@ fn compile(src: &Source, env: &Environment, path: &str, r: &RuleFile, fallback: 
     if r.text.is_none() && calls.is_empty() {
         return Err(src.error_at(path, "a rule needs `text`, `call` or `calls`"));
     }
-    Ok(Rule { name: r.name.clone().unwrap_or(fallback), when, text: r.text.clone(), calls, latency_ms: r.latency_ms })
+    let rate = r.rate.unwrap_or(1.0);
+    if !(0.0..=1.0).contains(&rate) {
+        return Err(src.error_at(&format!("{path}.rate"), "rate must be between 0 and 1"));
+    }
+    Ok(Rule {
+        name: r.name.clone().unwrap_or(fallback),
+        when,
+        text: r.text.clone(),
+        calls,
+        latency_ms: r.latency_ms,
+        rate,
+    })
 }
 
 fn walk_strings<E>(v: &Value, f: &mut impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
@@ -273,8 +425,12 @@ impl Context {
     }
 
     fn matches(&self, rule: &Rule) -> Option<Map<String, Value>> {
+        self.matches_when(&rule.when)
+    }
+
+    fn matches_when(&self, when: &[(Field, Regex)]) -> Option<Map<String, Value>> {
         let mut caps = Map::new();
-        for (field, re) in &rule.when {
+        for (field, re) in when {
             let text = match field {
                 Field::User if self.last_is_user => self.user.as_str(),
                 Field::ToolOutput | Field::Tool if self.tool_output.is_none() => return None,
@@ -453,6 +609,30 @@ rules:
         }
         follow["instructions"] = json!("Answer in English.");
         assert!(matches!(s.answer(&follow), Answer::NoRule(m) if m.contains("tool output \"Soleil\"")));
+    }
+
+    #[test]
+    fn faults_match_by_rule_and_first_attempts() {
+        let src = Source::new(
+            "m.yaml",
+            "faults:\n  - {when: {user: slow}, slow_ms: 50}\n  - {first: 2, status: 429, retry_after_ms: 20}\n",
+        );
+        let s = Script::parse(&src).unwrap();
+        let slow = json!({"model": "m", "input": "be slow"});
+        assert_eq!(s.fault(&slow, 9).unwrap().kind, FaultKind::Slow(50));
+        let hi = json!({"model": "m", "input": "hi"});
+        let f = s.fault(&hi, 2).unwrap();
+        assert_eq!(f.kind, FaultKind::Status { status: 429, code: "rate_limit_exceeded".into() });
+        assert_eq!(f.headers, vec![("retry-after-ms".to_string(), "20".to_string())]);
+        assert!(s.fault(&hi, 3).is_none(), "the third attempt gets through");
+        for (bad, want) in [
+            ("faults:\n  - {status: 429, drop: true}\n", "exactly one of"),
+            ("faults:\n  - {status: 200}\n", "faults[0].status"),
+            ("faults:\n  - {rate: 2, drop: true}\n", "faults[0].rate"),
+        ] {
+            let err = Script::parse(&Source::new("m.yaml", bad)).unwrap_err().to_string();
+            assert!(err.contains(want), "{err}");
+        }
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! The mock's HTTP side: `POST /v1/responses` (JSON or server-sent events) on a local port.
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -14,11 +17,17 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-use super::{Answer, Script};
+use super::{Answer, FaultKind, Script};
+use crate::trace::items::{self, input_items};
 
 struct Shared {
     script: Script,
     requests: AtomicU64,
+    /// Times each exact request body arrived, for faults on the first N attempts.
+    attempts: Mutex<HashMap<u64, u32>>,
+    /// Requests per conversation (last user text), so tests can see what was asked twice.
+    by_user: Mutex<HashMap<String, u64>>,
+    faults: AtomicU64,
 }
 
 /// A running mock server; stops when dropped or on `stop`.
@@ -33,7 +42,13 @@ impl Server {
     pub async fn start(script: Script, listen: SocketAddr) -> std::io::Result<Server> {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared { script, requests: AtomicU64::new(0) });
+        let shared = Arc::new(Shared {
+            script,
+            requests: AtomicU64::new(0),
+            attempts: Mutex::new(HashMap::new()),
+            by_user: Mutex::new(HashMap::new()),
+            faults: AtomicU64::new(0),
+        });
         let app = Router::new()
             .route("/v1/responses", post(responses))
             .route("/responses", post(responses))
@@ -59,6 +74,16 @@ impl Server {
     /// Requests answered so far.
     pub fn requests(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Faults injected so far.
+    pub fn faults(&self) -> u64 {
+        self.shared.faults.load(Ordering::Relaxed)
+    }
+
+    /// Requests received per conversation, keyed by the request's last user text.
+    pub fn requests_by_user(&self) -> HashMap<String, u64> {
+        self.shared.by_user.lock().expect("mock lock").clone()
     }
 
     /// Serve until `signal` resolves, then finish in-flight requests.
@@ -97,9 +122,30 @@ async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         Ok(_) => return error(StatusCode::BAD_REQUEST, "request body must be a JSON object", "invalid_json"),
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("request body is not JSON: {e}"), "invalid_json"),
     };
+    let user = items::last_user_text(&input_items(request.get("input").unwrap_or(&Value::Null))).unwrap_or_default();
+    *shared.by_user.lock().expect("mock lock").entry(user).or_insert(0) += 1;
+    let attempt = if shared.script.counts_attempts() {
+        let mut h = std::hash::DefaultHasher::new();
+        body.hash(&mut h);
+        let mut map = shared.attempts.lock().expect("mock lock");
+        let n = map.entry(h.finish()).or_insert(0);
+        *n += 1;
+        *n
+    } else {
+        1
+    };
+    let mut delay = 0;
+    if let Some(fault) = shared.script.fault(&request, attempt) {
+        shared.faults.fetch_add(1, Ordering::Relaxed);
+        match &fault.kind {
+            FaultKind::Slow(ms) => delay = *ms,
+            kind => return inject(kind, &fault.headers),
+        }
+    }
     match shared.script.answer(&request) {
         Answer::NoRule(message) => error(StatusCode::BAD_REQUEST, &message, "mock_no_rule"),
         Answer::Response { body, latency_ms } => {
+            let latency_ms = latency_ms.max(delay);
             if latency_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(latency_ms)).await;
             }
@@ -147,6 +193,37 @@ fn bag_of_words(text: &str) -> Vec<f64> {
         v[(h % 64) as usize] += 1.0;
     }
     v
+}
+
+/// The response of an injected fault (other than a slow answer).
+fn inject(kind: &FaultKind, headers: &[(String, String)]) -> Response {
+    let mut resp = match kind {
+        FaultKind::Status { status, code } => {
+            let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let kind = if status.as_u16() == 429 { "requests" } else { "server_error" };
+            let body = json!({"error": {"message": format!("mock fault: {code}"), "type": if code == "insufficient_quota" { code.as_str() } else { kind }, "param": null, "code": code}});
+            (status, axum::Json(body)).into_response()
+        }
+        FaultKind::Malformed => Response::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(r#"{"id": "resp_mock", "object": "respo"#))
+            .expect("valid response"),
+        // Headers go out, then the body stream fails: the client sees the connection break.
+        FaultKind::Drop => Response::builder()
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from_stream(futures_util::stream::iter([
+                Ok(Bytes::from_static(b"{\"id\": ")),
+                Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "mock fault: dropped")),
+            ])))
+            .expect("valid response"),
+        FaultKind::Slow(_) => unreachable!("slow answers are served normally, late"),
+    };
+    for (k, v) in headers {
+        if let (Ok(k), Ok(v)) = (header::HeaderName::from_bytes(k.as_bytes()), header::HeaderValue::from_str(v)) {
+            resp.headers_mut().insert(k, v);
+        }
+    }
+    resp
 }
 
 /// The event stream the Responses API sends for `stream: true`, ending with the full response.

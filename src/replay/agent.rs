@@ -1,28 +1,41 @@
 //! The agent loop: call the model, answer its tool calls from the case's recordings, switch
 //! agents on handoffs, until it answers without a tool call or runs out of turns.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
+use super::cache::Cache;
 use super::client::{ApiError, Client};
-use crate::dataset::ToolOutput;
+use super::tools::{self, Recordings};
 use crate::run::{Output, ToolCall};
 use crate::suite::CasePlan;
 use crate::trace::Usage;
-use crate::trace::items::{self, canonical_arguments};
+use crate::trace::items;
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum LoopError {
     #[error("model call failed: {0}")]
     Api(#[from] ApiError),
-    #[error("tool call {name}({arguments}) has no recorded output in the case")]
-    Unrecorded { name: String, arguments: String },
+    /// A tool call the case cannot answer (unrecorded, forbidden by policy).
+    #[error("{0}")]
+    Tool(String),
     #[error("no final answer within max_turns ({0})")]
     MaxTurns(u32),
     #[error("response has no `output` list")]
     NoOutput,
+}
+
+impl LoopError {
+    /// The cause a result records for this error.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            LoopError::Api(e) => e.cause(),
+            LoopError::Tool(_) => "tool",
+            LoopError::MaxTurns(_) => "max_turns",
+            LoopError::NoOutput => "decode",
+        }
+    }
 }
 
 /// What one replay of a case produced. On error, what was produced before it.
@@ -32,32 +45,10 @@ pub struct Transcript {
     pub turns: u32,
     pub usage: Usage,
     pub latency_ms: u64,
-}
-
-/// Recorded tool outputs by tool name and canonical arguments. A call made more often than it
-/// was recorded gets the last recorded output again.
-struct Recordings<'a> {
-    outputs: HashMap<(String, String), Vec<&'a str>>,
-    used: HashMap<(String, String), usize>,
-}
-
-impl<'a> Recordings<'a> {
-    fn new(list: &'a [ToolOutput]) -> Self {
-        let mut outputs: HashMap<(String, String), Vec<&str>> = HashMap::new();
-        for t in list {
-            outputs.entry((t.name.clone(), canonical_arguments(&t.arguments))).or_default().push(&t.output);
-        }
-        Recordings { outputs, used: HashMap::new() }
-    }
-
-    fn answer(&mut self, name: &str, arguments: &str) -> Option<String> {
-        let key = (name.to_string(), canonical_arguments(arguments));
-        let list = self.outputs.get(&key)?;
-        let n = self.used.entry(key).or_insert(0);
-        let out = list[(*n).min(list.len() - 1)];
-        *n += 1;
-        Some(out.to_string())
-    }
+    /// Model calls made, how many the cache answered, and retries the scheduler needed.
+    pub model_calls: u32,
+    pub cache_hits: u32,
+    pub retries: u32,
 }
 
 /// The tool name the Agents SDK gives a handoff to an agent: `transfer_to_` and the agent's
@@ -68,13 +59,50 @@ pub fn handoff_tool_name(agent: &str) -> String {
     format!("transfer_to_{snake}")
 }
 
+/// Where model answers come from: the cache first (when on), then the API.
+pub struct Model<'a> {
+    pub client: &'a Client,
+    pub cache: Option<&'a Cache>,
+    pub repeat: u32,
+}
+
+impl Model<'_> {
+    async fn answer(&self, body: &Value, t: &mut Transcript) -> Result<Value, ApiError> {
+        t.model_calls += 1;
+        let key = self.cache.map(|_| Cache::key(body, self.repeat));
+        if let (Some(cache), Some(key)) = (self.cache, &key) {
+            // A cache that cannot be read is a miss, not a failed case.
+            if let Ok(Some(hit)) = cache.get(key).await {
+                t.cache_hits += 1;
+                return Ok(hit);
+            }
+        }
+        let reply = self.client.send(body).await.map_err(|(e, attempts)| {
+            t.retries += attempts.saturating_sub(1);
+            e
+        })?;
+        t.retries += reply.attempts - 1;
+        if let (Some(cache), Some(key)) = (self.cache, &key) {
+            let _ = cache.put(key, &reply.body).await;
+        }
+        Ok(reply.body)
+    }
+}
+
 /// Replay one case through the agent loop.
-pub async fn play(client: &Client, plan: &CasePlan) -> Result<Transcript, (LoopError, Transcript)> {
+pub async fn play(model: &Model<'_>, plan: &CasePlan) -> Result<Transcript, (LoopError, Transcript)> {
     let started = Instant::now();
     let mut t = Transcript::default();
     let mut recordings = Recordings::new(&plan.case.recorded.tool_outputs);
+    let mut events = Vec::new();
     let mut items = plan.case.input.items.clone();
-    let mut agent = (plan.entry_agent.clone(), plan.instructions.clone(), plan.tools.clone());
+    let mut agent = Active {
+        name: plan.entry_agent.clone(),
+        instructions: plan.instructions.clone(),
+        tools: plan.tools.clone(),
+        model: plan.model.clone(),
+        params: plan.params.clone(),
+    };
     let finish = |mut t: Transcript, agent: &Option<String>| {
         t.latency_ms = started.elapsed().as_millis() as u64;
         t.output.agent = agent.clone();
@@ -83,26 +111,27 @@ pub async fn play(client: &Client, plan: &CasePlan) -> Result<Transcript, (LoopE
     loop {
         if t.turns >= plan.max_turns {
             let e = LoopError::MaxTurns(plan.max_turns);
-            return Err((e, finish(t, &agent.0)));
+            return Err((e, finish(t, &agent.name)));
         }
         t.turns += 1;
-        let body = request(plan, agent.1.as_deref(), &agent.2, &items);
-        let response = match client.create(&body).await {
+        let body = request(&agent, &items);
+        let response = match model.answer(&body, &mut t).await {
             Ok(r) => r,
-            Err(e) => return Err((e.into(), finish(t, &agent.0))),
+            Err(e) => return Err((e.into(), finish(t, &agent.name))),
         };
         if let Some(u) = response.get("usage").and_then(Usage::from_json) {
             t.usage.add(&u);
         }
         let Some(output) = response.get("output").and_then(Value::as_array) else {
-            return Err((LoopError::NoOutput, finish(t, &agent.0)));
+            return Err((LoopError::NoOutput, finish(t, &agent.name)));
         };
         let output: Vec<Value> = output.iter().map(items::strip_nulls).collect();
         let calls = items::function_calls(&output);
         t.output.text = items::output_text(&output);
         items.extend(output);
         if calls.is_empty() {
-            return Ok(finish(t, &agent.0));
+            t.output.events = std::mem::take(&mut events);
+            return Ok(finish(t, &agent.name));
         }
         // A single-turn case (cut from one model span) evaluates one call: its tool calls are
         // the answer, not the start of another turn.
@@ -112,22 +141,37 @@ pub async fn play(client: &Client, plan: &CasePlan) -> Result<Transcript, (LoopE
                 arguments: c.arguments,
                 output: None,
             }));
-            return Ok(finish(t, &agent.0));
+            t.output.events = std::mem::take(&mut events);
+            return Ok(finish(t, &agent.name));
         }
         for call in calls {
             let result = match plan.agents.iter().find(|a| handoff_tool_name(&a.name) == call.name) {
                 Some(target) => {
-                    agent = (Some(target.name.clone()), target.instructions.clone(), target.tools.clone());
+                    let mut params = plan.params.clone();
+                    params.extend(target.params.clone());
+                    agent = Active {
+                        name: Some(target.name.clone()),
+                        instructions: target.instructions.clone(),
+                        tools: target.tools.clone(),
+                        model: target.model.clone().unwrap_or_else(|| plan.model.clone()),
+                        params,
+                    };
                     json!({"assistant": target.name}).to_string()
                 }
-                None => match recordings.answer(&call.name, &call.arguments) {
-                    Some(out) => out,
-                    None => {
-                        let e = LoopError::Unrecorded { name: call.name.clone(), arguments: call.arguments.clone() };
-                        t.output.tool_calls.push(ToolCall { name: call.name, arguments: call.arguments, output: None });
-                        return Err((e, finish(t, &agent.0)));
+                None => {
+                    match tools::answer(&plan.policies, &mut recordings, &call.name, &call.arguments, &mut events) {
+                        tools::Answer::Output(out) => out,
+                        tools::Answer::Stop(why) => {
+                            t.output.tool_calls.push(ToolCall {
+                                name: call.name,
+                                arguments: call.arguments,
+                                output: None,
+                            });
+                            t.output.events = events;
+                            return Err((LoopError::Tool(why), finish(t, &agent.name)));
+                        }
                     }
-                },
+                }
             };
             items.push(json!({"type": "function_call_output", "call_id": call.call_id, "output": result}));
             t.output.tool_calls.push(ToolCall { name: call.name, arguments: call.arguments, output: Some(result) });
@@ -135,9 +179,21 @@ pub async fn play(client: &Client, plan: &CasePlan) -> Result<Transcript, (LoopE
     }
 }
 
-fn request(plan: &CasePlan, instructions: Option<&str>, tools: &[Value], items: &[Value]) -> Value {
+/// The agent answering now: the entry agent, or the last one handed off to.
+struct Active {
+    name: Option<String>,
+    instructions: Option<String>,
+    tools: Vec<Value>,
+    model: String,
+    params: Map<String, Value>,
+}
+
+/// The request for one turn. Output items of earlier turns (reasoning items included) are in
+/// `items`, so the model sees its own reasoning again, as the SDK passes it back.
+fn request(agent: &Active, items: &[Value]) -> Value {
+    let (instructions, tools) = (agent.instructions.as_deref(), &agent.tools);
     let mut body = Map::new();
-    body.insert("model".into(), json!(plan.model));
+    body.insert("model".into(), json!(agent.model));
     if let Some(i) = instructions {
         body.insert("instructions".into(), json!(i));
     }
@@ -145,7 +201,7 @@ fn request(plan: &CasePlan, instructions: Option<&str>, tools: &[Value], items: 
     if !tools.is_empty() {
         body.insert("tools".into(), Value::Array(tools.to_vec()));
     }
-    for (k, v) in &plan.params {
+    for (k, v) in &agent.params {
         // Tool settings mean nothing without tools, and the API rejects them.
         if tools.is_empty() && matches!(k.as_str(), "tool_choice" | "parallel_tool_calls") {
             continue;
@@ -160,21 +216,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn handoff_names_follow_the_sdk() {
-        assert_eq!(handoff_tool_name("Weather expert"), "transfer_to_weather_expert");
-        assert_eq!(handoff_tool_name("Billing-Agent"), "transfer_to_billing_agent");
+    fn requests_carry_the_agents_model_params_and_structured_output() {
+        let format = json!({"format": {"type": "json_schema", "name": "a", "schema": {"type": "object"}}});
+        let mut params = Map::new();
+        params.insert("text".into(), format.clone());
+        params.insert("parallel_tool_calls".into(), json!(true));
+        let reasoning = json!({"type": "reasoning", "id": "rs_1", "summary": []});
+        let a = Active { name: None, instructions: Some("i".into()), tools: vec![], model: "m2".into(), params };
+        let body = request(&a, std::slice::from_ref(&reasoning));
+        assert_eq!(body["model"], json!("m2"));
+        assert_eq!(body["text"], format);
+        assert_eq!(body["input"][0], reasoning, "reasoning items go back to the model");
+        assert!(body.get("parallel_tool_calls").is_none(), "no tool settings without tools");
     }
 
     #[test]
-    fn recordings_match_canonical_arguments_and_repeat_the_last() {
-        let list = vec![
-            ToolOutput { name: "w".into(), arguments: "{\"city\": \"Paris\"}".into(), output: "sun".into() },
-            ToolOutput { name: "w".into(), arguments: "{\"city\":\"Paris\"}".into(), output: "rain".into() },
-        ];
-        let mut r = Recordings::new(&list);
-        assert_eq!(r.answer("w", "{ \"city\":\"Paris\" }").as_deref(), Some("sun"));
-        assert_eq!(r.answer("w", "{\"city\":\"Paris\"}").as_deref(), Some("rain"));
-        assert_eq!(r.answer("w", "{\"city\":\"Paris\"}").as_deref(), Some("rain"));
-        assert_eq!(r.answer("w", "{\"city\":\"Rome\"}"), None);
+    fn handoff_names_follow_the_sdk() {
+        assert_eq!(handoff_tool_name("Weather expert"), "transfer_to_weather_expert");
+        assert_eq!(handoff_tool_name("Billing-Agent"), "transfer_to_billing_agent");
     }
 }

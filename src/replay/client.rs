@@ -1,13 +1,17 @@
-//! The Responses API client: one `POST {base_url}/responses` per model turn.
+//! The Responses API client: the one place that sends `POST {base_url}/responses`, each request
+//! under the scheduler's policy (shared rate limiter, retries with backoff, per-attempt timeout).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
+use super::scheduler::{RateLimiter, RetryPolicy, retryable_status, server_delay};
+
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum ApiError {
     #[error("HTTP {status}: {message}")]
-    Status { status: u16, message: String },
+    Status { status: u16, code: Option<String>, message: String },
     #[error("request timed out after {0:?}")]
     Timeout(Duration),
     #[error("connection failed: {0}")]
@@ -16,50 +20,146 @@ pub enum ApiError {
     Decode(String),
 }
 
+impl ApiError {
+    /// The short cause a result records, so a report can tell rate limits from timeouts.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            ApiError::Status { code: Some(c), .. } if c == "insufficient_quota" => "quota",
+            ApiError::Status { status: 429, .. } => "rate_limit",
+            ApiError::Status { status, .. } if *status >= 500 => "server",
+            ApiError::Status { .. } => "request",
+            ApiError::Timeout(_) => "timeout",
+            ApiError::Connect(_) => "connection",
+            ApiError::Decode(_) => "decode",
+        }
+    }
+}
+
+/// A successful answer and how many attempts it took.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub body: Value,
+    pub attempts: u32,
+}
+
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     url: String,
     api_key: Option<String>,
     timeout: Duration,
+    retry: RetryPolicy,
+    limiter: Arc<RateLimiter>,
+}
+
+/// One failed attempt: the error, whether to try again, and after how long the server asked.
+struct Failure {
+    error: ApiError,
+    retry: bool,
+    delay: Option<Duration>,
 }
 
 impl Client {
+    /// A client with the default retry policy; `timeout` bounds each attempt.
     pub fn new(base_url: &str, api_key: Option<String>, timeout: Duration) -> Client {
         let http = reqwest::Client::builder()
             .timeout(timeout)
-            .pool_max_idle_per_host(256)
+            .pool_max_idle_per_host(1024)
+            .tcp_nodelay(true)
             .build()
             .expect("HTTP client builds");
-        Client { http, url: format!("{}/responses", base_url.trim_end_matches('/')), api_key, timeout }
+        Client {
+            http,
+            url: format!("{}/responses", base_url.trim_end_matches('/')),
+            api_key,
+            timeout,
+            retry: RetryPolicy::default(),
+            limiter: Arc::new(RateLimiter::default()),
+        }
     }
 
-    /// Create a response; non-2xx answers become errors carrying the API's message.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Client {
+        self.retry = retry;
+        self
+    }
+
+    /// Create a response under the retry policy; the error is the last attempt's.
     pub async fn create(&self, body: &Value) -> Result<Value, ApiError> {
+        self.send(body).await.map(|r| r.body).map_err(|(e, _)| e)
+    }
+
+    /// One request with the scheduler's policy: waits out rate-limit pauses, retries 408, 409,
+    /// 429, 5xx, timeouts and connection errors with jittered exponential backoff (or the
+    /// server's `retry-after`), never 400/401/403 or `insufficient_quota`.
+    pub async fn send(&self, body: &Value) -> Result<Reply, (ApiError, u32)> {
+        let mut attempt = 0;
+        loop {
+            self.limiter.ready().await;
+            attempt += 1;
+            match self.attempt(body).await {
+                Ok(body) => return Ok(Reply { body, attempts: attempt }),
+                Err(f) if f.retry && attempt <= self.retry.max_retries => {
+                    let wait = f.delay.unwrap_or_else(|| self.retry.backoff(attempt - 1));
+                    if f.delay.is_some() {
+                        // The server's delay is about the account, not this request.
+                        self.limiter.pause(wait);
+                    }
+                    tokio::time::sleep(wait).await;
+                }
+                Err(f) => return Err((f.error, attempt)),
+            }
+        }
+    }
+
+    async fn attempt(&self, body: &Value) -> Result<Value, Failure> {
         let mut req = self.http.post(&self.url).json(body);
         if let Some(key) = &self.api_key {
             req = req.bearer_auth(key);
         }
         let resp = req.send().await.map_err(|e| self.transport(e))?;
         let status = resp.status();
+        let headers = resp.headers().clone();
+        self.limiter.observe(&headers);
         let bytes = resp.bytes().await.map_err(|e| self.transport(e))?;
+        let should_retry = headers.get("x-should-retry").and_then(|v| v.to_str().ok()).map(|v| v == "true");
         if !status.is_success() {
-            let message = serde_json::from_slice::<Value>(&bytes)
-                .ok()
-                .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(str::to_string))
-                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(300).collect());
-            return Err(ApiError::Status { status: status.as_u16(), message });
+            let parsed = serde_json::from_slice::<Value>(&bytes).ok();
+            let field =
+                |k: &str| parsed.as_ref().and_then(|v| v.pointer(k)).and_then(Value::as_str).map(str::to_string);
+            let message =
+                field("/error/message").unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(300).collect());
+            let code = field("/error/code").or_else(|| field("/error/type").filter(|t| t == "insufficient_quota"));
+            let retry = should_retry.unwrap_or_else(|| retryable_status(status.as_u16(), code.as_deref()));
+            let error = ApiError::Status { status: status.as_u16(), code, message };
+            return Err(Failure { error, retry, delay: server_delay(&headers) });
         }
-        serde_json::from_slice(&bytes).map_err(|e| ApiError::Decode(e.to_string()))
+        // A 200 with a body cut short or garbled is a transport accident: worth another try.
+        serde_json::from_slice(&bytes).map_err(|e| Failure {
+            error: ApiError::Decode(e.to_string()),
+            retry: should_retry.unwrap_or(true),
+            delay: None,
+        })
     }
 
-    fn transport(&self, e: reqwest::Error) -> ApiError {
-        if e.is_timeout() {
+    fn transport(&self, e: reqwest::Error) -> Failure {
+        let error = if e.is_timeout() {
             ApiError::Timeout(self.timeout)
-        } else if e.is_decode() || e.is_body() {
-            ApiError::Decode(e.to_string())
         } else {
-            ApiError::Connect(e.to_string())
-        }
+            // A body that breaks off mid-way is a dropped connection, like a refused one.
+            ApiError::Connect(describe(&e))
+        };
+        Failure { error, retry: true, delay: None }
     }
+}
+
+/// The error with its causes, which reqwest keeps in the source chain.
+fn describe(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
 }

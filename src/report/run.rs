@@ -4,7 +4,7 @@
 
 use crate::compare::gate::Decision;
 use crate::compare::{Class, Comparison, Op};
-use crate::run::{Run, Status, Summary, TrendPoint};
+use crate::run::{Run, Status, Summary, TrendPoint, case_stats};
 
 use super::{pct, pts, sparkline, table, truncate};
 
@@ -94,6 +94,31 @@ pub fn run(run: &Run, paint: Paint) -> String {
     out.push_str(&graders(&run.summary));
     out.push_str(&summary_line(&run.summary));
     out.push('\n');
+    out.push_str(&replay_lines(run));
+    out
+}
+
+/// How replay went: cache hits, retries, errors by cause, and per-case pass counts over repeats.
+pub fn replay_lines(run: &Run) -> String {
+    let s = &run.summary;
+    let mut out = format!(
+        "model calls {} · cache hits {} ({}) · retries {}\n",
+        s.model_calls,
+        s.cache_hits,
+        pct(s.cache_hit_ratio),
+        s.retries
+    );
+    if !s.errors_by_cause.is_empty() {
+        let causes: Vec<String> = s.errors_by_cause.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        out.push_str(&format!("errors by cause: {}\n", causes.join(", ")));
+    }
+    if s.repeat > 1 {
+        out.push_str(&format!("{} samples per case; flaky: {}\n", s.repeat, s.flaky.len()));
+        for c in case_stats(&run.results) {
+            let flaky = if c.flaky() { "  flaky" } else { "" };
+            out.push_str(&format!("  {}  {}/{} passed{flaky}\n", c.case_id, c.passed, c.samples));
+        }
+    }
     out
 }
 

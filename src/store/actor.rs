@@ -30,6 +30,15 @@ impl Handle {
         (Handle { tx }, thread)
     }
 
+    /// Queue `f` on the store thread without waiting: jobs run in the order queued, so a later
+    /// `call` sees its effect. For hot paths that must not stall on the disk.
+    pub fn submit<F>(&self, f: F) -> Result<()>
+    where
+        F: FnOnce(&mut Store) + Send + 'static,
+    {
+        self.tx.send(Box::new(f)).map_err(|_| StoreError::Closed)
+    }
+
     /// Run `f` on the store thread and wait for its answer.
     pub async fn call<T, F>(&self, f: F) -> Result<T>
     where

@@ -78,7 +78,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
         let mut store = Store { conn, path: path.to_path_buf() };
-        store.migrate(version)?;
+        store.migrate()?;
         Ok(store)
     }
 
@@ -86,17 +86,24 @@ impl Store {
         &self.path
     }
 
-    fn migrate(&mut self, version: i64) -> Result<()> {
+    /// Apply the missing migrations in one write transaction. The version is read again inside
+    /// it: two processes opening a new store at once (a run and a `--resume` watcher) must not
+    /// both migrate.
+    fn migrate(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let err = |number: usize| {
+            let path = path.clone();
+            move |source| StoreError::Migrate { path, number, source }
+        };
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err(0))?;
+        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err(0))?;
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let number = i + 1;
-            let err = |source| StoreError::Migrate { path: self.path.clone(), number, source };
-            let tx = self.conn.transaction().map_err(err)?;
-            tx.execute_batch(sql).map_err(err)?;
-            after_migration(&tx, number).map_err(err)?;
-            tx.pragma_update(None, "user_version", number as i64).map_err(err)?;
-            tx.commit().map_err(err)?;
+            tx.execute_batch(sql).map_err(err(number))?;
+            after_migration(&tx, number).map_err(err(number))?;
+            tx.pragma_update(None, "user_version", number as i64).map_err(err(number))?;
         }
-        Ok(())
+        tx.commit().map_err(err(MIGRATIONS.len()))
     }
 
     /// Resolve a unique id prefix in `table` (`traces` or `runs`).
@@ -154,6 +161,21 @@ mod tests {
         drop(store);
         // Reopening applies nothing twice.
         Store::open(&path).unwrap();
+    }
+
+    #[test]
+    fn processes_opening_a_new_store_at_once_migrate_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("evals.db");
+        let threads: Vec<_> = (0..6)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || Store::open(&path).map(|_| ()))
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
     }
 
     #[test]

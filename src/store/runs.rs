@@ -39,6 +39,16 @@ impl Store {
         Ok(())
     }
 
+    /// The newest run that never finished (killed or interrupted), for `run --resume`.
+    pub fn latest_unfinished_run(&self) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM runs WHERE finished_at IS NULL ORDER BY started_at DESC LIMIT 1", [], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
     pub fn resolve_run(&self, prefix: &str) -> Result<String> {
         self.resolve("runs", "run", prefix)
     }

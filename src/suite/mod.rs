@@ -1,8 +1,10 @@
 //! Suites: the suite file, loading it with located errors, validating it before any request,
 //! and resolving each case into what replay sends.
 
+pub mod select;
 pub mod template;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -13,6 +15,10 @@ use sha2::{Digest, Sha256};
 use crate::compare::gate::Gate;
 use crate::dataset::{Case, CaseFile};
 use crate::grade::{Grader, Subject};
+use crate::pricing::{Price, PriceTable};
+use crate::replay::agent::handoff_tool_name;
+use crate::replay::scheduler::RetryPolicy;
+use crate::replay::tools::{Policies, Policy};
 use crate::run::Output;
 use crate::trace::Usage;
 use crate::yaml::{self, Source, YamlError};
@@ -23,6 +29,8 @@ pub enum SuiteError {
     Read { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Yaml(#[from] YamlError),
+    #[error("{0}")]
+    Set(String),
 }
 
 #[derive(Debug, Deserialize)]
@@ -45,6 +53,12 @@ struct SuiteFile {
     threshold: Option<f64>,
     #[serde(default)]
     gate: Gate,
+    /// Samples per case.
+    #[serde(default)]
+    repeat: Option<u32>,
+    /// Prices per model name prefix (USD per million tokens), over the built-in table.
+    #[serde(default)]
+    pricing: BTreeMap<String, Price>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -63,6 +77,49 @@ struct TargetFile {
     tools: Option<Vec<Value>>,
     #[serde(default)]
     max_turns: Option<u32>,
+    /// Per-tool answer policy (`default` for the tools not named).
+    #[serde(default)]
+    tool_policy: BTreeMap<String, yaml::Value>,
+    /// Several agents with handoffs; replaces the case's agents.
+    #[serde(default)]
+    agents: Vec<AgentFile>,
+    /// The agent the conversation starts with (default: the first of `agents`).
+    #[serde(default)]
+    entry: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentFile {
+    name: String,
+    #[serde(default)]
+    instructions: Option<yaml::Value>,
+    #[serde(default)]
+    tools: Vec<Value>,
+    /// Agents this one can hand off to (by name).
+    #[serde(default)]
+    handoffs: Vec<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    params: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    #[serde(rename = "use")]
+    kind: String,
+    /// `mock`: the answer, a minijinja template over the call's arguments.
+    #[serde(default)]
+    output: Option<String>,
+    /// `mock`: answer the model with this error text instead.
+    #[serde(default)]
+    error: Option<String>,
+    /// `recorded`: `error` (default) ends the case on a call with no recording; `continue`
+    /// answers it with an error text and goes on.
+    #[serde(default)]
+    unmatched: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,6 +142,12 @@ struct ProviderFile {
     /// Run against the built-in mock model with this script (`builtin` for the default one).
     #[serde(default)]
     mock: Option<String>,
+    /// Retries of a failed request (rate limit, server error, timeout, connection).
+    #[serde(default)]
+    max_retries: Option<u32>,
+    /// First backoff delay in milliseconds; doubled on each retry, with jitter.
+    #[serde(default)]
+    backoff_ms: Option<u64>,
 }
 
 /// The SDK's default turn limit.
@@ -103,6 +166,8 @@ pub struct Suite {
     pub graders: Vec<Grader>,
     pub threshold: Option<f64>,
     pub gate: Gate,
+    pub repeat: u32,
+    pub prices: PriceTable,
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +178,19 @@ pub struct Target {
     pub params: Map<String, Value>,
     pub tools: Option<Vec<Value>>,
     pub max_turns: u32,
+    pub policies: Policies,
+    pub agents: Vec<SuiteAgent>,
+    pub entry: Option<String>,
+}
+
+/// An agent of the suite's target, its handoff tools already added to `tools`.
+#[derive(Debug, Clone)]
+pub struct SuiteAgent {
+    pub name: String,
+    pub instructions: Option<Instructions>,
+    pub tools: Vec<Value>,
+    pub model: Option<String>,
+    pub params: Map<String, Value>,
 }
 
 /// The prompt under test: a template, inline or from a file (whose folder serves includes).
@@ -135,6 +213,7 @@ pub struct Provider {
     pub concurrency: usize,
     pub timeout: Duration,
     pub mock: Option<Mock>,
+    pub retry: RetryPolicy,
 }
 
 /// One case resolved against the suite: exactly what replay sends.
@@ -146,6 +225,7 @@ pub struct CasePlan {
     pub tools: Vec<Value>,
     pub params: Map<String, Value>,
     pub max_turns: u32,
+    pub policies: Policies,
     /// Agents reachable by handoff, with their resolved instructions and tools.
     pub agents: Vec<AgentPlan>,
     pub entry_agent: Option<String>,
@@ -156,32 +236,77 @@ pub struct AgentPlan {
     pub name: String,
     pub instructions: Option<String>,
     pub tools: Vec<Value>,
+    /// The agent's own model and params; absent, the plan's.
+    pub model: Option<String>,
+    pub params: Map<String, Value>,
 }
 
 impl Suite {
     pub fn load(path: &Path) -> Result<Suite, SuiteError> {
-        let source = Source::read(path).map_err(|source| SuiteError::Read { path: path.to_path_buf(), source })?;
+        Suite::load_with(path, &[])
+    }
+
+    /// Load with `--set key.path=value` overrides applied to the file's YAML first; the
+    /// suite's hash is then of the overridden text, so a resumed or compared run sees them.
+    pub fn load_with(path: &Path, sets: &[String]) -> Result<Suite, SuiteError> {
+        let mut source = Source::read(path).map_err(|source| SuiteError::Read { path: path.to_path_buf(), source })?;
+        if !sets.is_empty() {
+            source = apply_sets(source, sets)?;
+        }
         let file: SuiteFile = source.parse()?;
         let dir = path.parent().unwrap_or(Path::new("")).to_path_buf();
         let resolve = |p: &str| if Path::new(p).is_absolute() { PathBuf::from(p) } else { dir.join(p) };
 
-        let instructions = match &file.target.instructions {
-            None => None,
-            Some(yaml::Value::String(text)) => Some(Instructions { text: text.clone(), file: None }),
-            Some(v) => {
-                let t: TemplateFile = source.parse_value(v.clone(), "target.instructions")?;
-                let file = resolve(&t.file);
-                let text = std::fs::read_to_string(&file).map_err(|e| {
-                    source.error_at("target.instructions.file", format!("cannot read template {}: {e}", file.display()))
-                })?;
-                Some(Instructions { text, file: Some(file) })
+        let load_instructions = |value: &Option<yaml::Value>, key: &str| -> Result<Option<Instructions>, YamlError> {
+            let instructions = match value {
+                None => None,
+                Some(yaml::Value::String(text)) => Some(Instructions { text: text.clone(), file: None }),
+                Some(v) => {
+                    let t: TemplateFile = source.parse_value(v.clone(), key)?;
+                    let file = resolve(&t.file);
+                    let text = std::fs::read_to_string(&file).map_err(|e| {
+                        source.error_at(&format!("{key}.file"), format!("cannot read template {}: {e}", file.display()))
+                    })?;
+                    Some(Instructions { text, file: Some(file) })
+                }
+            };
+            if let Some(i) = &instructions {
+                let env = template::environment(i.file.as_deref().and_then(Path::parent));
+                template::check(&env, &i.text)
+                    .map_err(|e| source.error_at(key, format!("bad template: {}", template::describe(&e))))?;
             }
+            Ok(instructions)
         };
-        if let Some(i) = &instructions {
-            let env = template::environment(i.file.as_deref().and_then(Path::parent));
-            template::check(&env, &i.text).map_err(|e| {
-                source.error_at("target.instructions", format!("bad template: {}", template::describe(&e)))
-            })?;
+        let instructions = load_instructions(&file.target.instructions, "target.instructions")?;
+        let mut agents = Vec::new();
+        for (i, a) in file.target.agents.iter().enumerate() {
+            let key = format!("target.agents[{i}]");
+            if file.target.agents[..i].iter().any(|b| b.name == a.name) {
+                return Err(source
+                    .error_at(&format!("{key}.name"), format!("agent {:?} is defined twice", a.name))
+                    .into());
+            }
+            let mut tools = a.tools.clone();
+            for (j, h) in a.handoffs.iter().enumerate() {
+                let Some(target) = file.target.agents.iter().find(|b| &b.name == h) else {
+                    return Err(source
+                        .error_at(&format!("{key}.handoffs[{j}]"), format!("no agent named {h:?} in target.agents"))
+                        .into());
+                };
+                tools.push(handoff_tool(&target.name));
+            }
+            agents.push(SuiteAgent {
+                name: a.name.clone(),
+                instructions: load_instructions(&a.instructions, &format!("{key}.instructions"))?,
+                tools,
+                model: a.model.clone(),
+                params: a.params.clone(),
+            });
+        }
+        if let Some(e) = &file.target.entry
+            && !agents.iter().any(|a| &a.name == e)
+        {
+            return Err(source.error_at("target.entry", format!("no agent named {e:?} in target.agents")).into());
         }
 
         let mut datasets = Vec::new();
@@ -243,8 +368,21 @@ impl Suite {
                 Some(Mock::Script(script))
             }
         };
+        if file.repeat == Some(0) {
+            return Err(source.error_at("repeat", "repeat must be at least 1").into());
+        }
         if file.target.max_turns == Some(0) {
             return Err(source.error_at("target.max_turns", "max_turns must be at least 1").into());
+        }
+
+        let mut policies = Policies::default();
+        for (tool, v) in &file.target.tool_policy {
+            let policy = parse_policy(&source, &format!("target.tool_policy.{tool}"), v)?;
+            if tool == "default" {
+                policies.default = policy;
+            } else {
+                policies.tools.insert(tool.clone(), policy);
+            }
         }
 
         let name = file.name.clone().unwrap_or_else(|| {
@@ -261,6 +399,9 @@ impl Suite {
                 params: file.target.params,
                 tools: file.target.tools,
                 max_turns: file.target.max_turns.unwrap_or(DEFAULT_MAX_TURNS),
+                policies,
+                entry: file.target.entry.clone().or_else(|| agents.first().map(|a| a.name.clone())),
+                agents,
             },
             provider: Provider {
                 base_url: p.base_url.clone(),
@@ -268,11 +409,18 @@ impl Suite {
                 concurrency: p.concurrency.unwrap_or(8),
                 timeout: Duration::from_secs_f64(timeout_s),
                 mock,
+                retry: RetryPolicy {
+                    max_retries: p.max_retries.unwrap_or(RetryPolicy::default().max_retries),
+                    base_delay: p.backoff_ms.map(Duration::from_millis).unwrap_or(RetryPolicy::default().base_delay),
+                    ..RetryPolicy::default()
+                },
             },
             datasets,
             graders,
             threshold: file.threshold,
             gate: file.gate,
+            repeat: file.repeat.unwrap_or(1),
+            prices: PriceTable::default().with_overrides(&file.pricing),
             source,
         })
     }
@@ -280,9 +428,16 @@ impl Suite {
     /// Resolve every case: the suite's model, prompt, tools and params replace what the case
     /// recorded. Template errors (an undefined variable) are reported here, before any request.
     pub fn plan(&self, cases: &[CaseFile]) -> Result<Vec<CasePlan>, YamlError> {
-        let env = template::environment(
-            self.target.instructions.as_ref().and_then(|i| i.file.as_deref()).and_then(Path::parent),
-        );
+        // One environment per template folder, built once for all cases.
+        let env_of = |t: &Instructions| template::environment(t.file.as_deref().and_then(Path::parent));
+        let target_env = self.target.instructions.as_ref().map(env_of);
+        let agent_envs: Vec<_> = self.target.agents.iter().map(|a| a.instructions.as_ref().map(env_of)).collect();
+        let render = |env: &Option<minijinja::Environment>, t: &Instructions, case: &Case, key: &str| {
+            let env = env.as_ref().expect("an environment for every template");
+            template::render(env, &t.text, &self.template_context(case)).map_err(|e| {
+                self.source.error_at(key, format!("template fails for case {}: {}", case.id, template::describe(&e)))
+            })
+        };
         cases
             .iter()
             .map(|cf| {
@@ -291,24 +446,19 @@ impl Suite {
                     self.source
                         .error_at("target.model", format!("case {} recorded no model; set target.model", case.id))
                 })?;
-                let instructions = match &self.target.instructions {
-                    Some(t) => Some(template::render(&env, &t.text, &self.template_context(case)).map_err(|e| {
-                        self.source.error_at(
-                            "target.instructions",
-                            format!("template fails for case {}: {}", case.id, template::describe(&e)),
-                        )
-                    })?),
-                    None => case.input.instructions.clone(),
-                };
                 self.check_graders(case)?;
                 let mut params = case.input.params.clone();
                 params.extend(self.target.params.clone());
-                Ok(CasePlan {
+                let mut plan = CasePlan {
+                    instructions: match &self.target.instructions {
+                        Some(t) => Some(render(&target_env, t, case, "target.instructions")?),
+                        None => case.input.instructions.clone(),
+                    },
                     model,
-                    instructions,
                     tools: self.target.tools.clone().unwrap_or_else(|| case.tools.clone()),
                     params,
                     max_turns: self.target.max_turns,
+                    policies: self.target.policies.clone(),
                     agents: case
                         .agents
                         .iter()
@@ -316,11 +466,42 @@ impl Suite {
                             name: a.name.clone(),
                             instructions: a.instructions.clone(),
                             tools: a.tools.clone(),
+                            model: None,
+                            params: Map::new(),
                         })
                         .collect(),
                     entry_agent: case.input.agent.clone(),
                     case: case.clone(),
-                })
+                };
+                // The suite's agents replace the case's: the entry agent sets the first request.
+                if !self.target.agents.is_empty() {
+                    let mut agents = Vec::new();
+                    for (i, a) in self.target.agents.iter().enumerate() {
+                        let key = format!("target.agents[{i}].instructions");
+                        agents.push(AgentPlan {
+                            name: a.name.clone(),
+                            instructions: a
+                                .instructions
+                                .as_ref()
+                                .map(|t| render(&agent_envs[i], t, case, &key))
+                                .transpose()?,
+                            tools: a.tools.clone(),
+                            model: a.model.clone(),
+                            params: a.params.clone(),
+                        });
+                    }
+                    let entry = self.target.entry.as_deref().unwrap_or_default();
+                    let first = agents.iter().find(|a| a.name == entry).expect("entry checked at load").clone();
+                    plan.instructions = first.instructions;
+                    plan.tools = first.tools;
+                    if let Some(m) = first.model {
+                        plan.model = m;
+                    }
+                    plan.params.extend(first.params);
+                    plan.entry_agent = Some(first.name);
+                    plan.agents = agents;
+                }
+                Ok(plan)
             })
             .collect()
     }
@@ -351,6 +532,98 @@ impl Suite {
         );
         Value::Object(ctx)
     }
+}
+
+/// One tool's policy: `recorded`, `error`, or a mapping with `use:` and its settings.
+fn parse_policy(source: &Source, path: &str, v: &yaml::Value) -> Result<Policy, YamlError> {
+    let f = match v {
+        yaml::Value::String(kind) => PolicyFile { kind: kind.clone(), output: None, error: None, unmatched: None },
+        _ => source.parse_value(v.clone(), path)?,
+    };
+    let extra = |what: &str| source.error_at(path, format!("`{what}` does not go with `use: {}`", f.kind));
+    match f.kind.as_str() {
+        "recorded" => {
+            if f.output.is_some() || f.error.is_some() {
+                return Err(extra(if f.output.is_some() { "output" } else { "error" }));
+            }
+            let continue_unmatched = match f.unmatched.as_deref() {
+                None | Some("error") => false,
+                Some("continue") => true,
+                Some(other) => {
+                    return Err(source
+                        .error_at(&format!("{path}.unmatched"), format!("{other:?} is not `error` or `continue`")));
+                }
+            };
+            Ok(Policy::Recorded { continue_unmatched })
+        }
+        "mock" => {
+            if f.unmatched.is_some() {
+                return Err(extra("unmatched"));
+            }
+            match (f.output, f.error) {
+                (Some(t), None) => {
+                    template::check(&template::environment(None), &t).map_err(|e| {
+                        source.error_at(&format!("{path}.output"), format!("bad template: {}", template::describe(&e)))
+                    })?;
+                    Ok(Policy::Mock(t))
+                }
+                (None, Some(e)) => Ok(Policy::MockError(e)),
+                _ => Err(source.error_at(path, "`use: mock` needs exactly one of `output` or `error`")),
+            }
+        }
+        "error" => {
+            if f.output.is_some() || f.error.is_some() || f.unmatched.is_some() {
+                return Err(extra("output/error/unmatched"));
+            }
+            Ok(Policy::Error)
+        }
+        other => Err(source.error_at(path, format!("unknown tool policy {other:?}: use recorded, mock or error"))),
+    }
+}
+
+/// The function tool the Agents SDK offers for a handoff to `agent`.
+fn handoff_tool(agent: &str) -> Value {
+    json!({
+        "type": "function",
+        "name": handoff_tool_name(agent),
+        "description": format!("Handoff to the {agent} agent to handle the request."),
+        "parameters": {"type": "object", "properties": {}, "required": [], "additionalProperties": false},
+        "strict": true,
+    })
+}
+
+/// The suite text with every `key.path=value` set; errors then point into this text, under the
+/// file's name marked `(with --set)`.
+fn apply_sets(source: Source, sets: &[String]) -> Result<Source, SuiteError> {
+    let bad = |m: String| SuiteError::Set(m);
+    let mut doc = yaml::parse_any(&source.text).map_err(|e| bad(format!("{}: {e}", source.file.display())))?;
+    for set in sets {
+        let (key, value) = set.split_once('=').ok_or_else(|| bad(format!("--set {set:?}: give KEY.PATH=VALUE")))?;
+        let value = yaml::parse_any(value).map_err(|e| bad(format!("--set {set:?}: the value is not YAML: {e}")))?;
+        let mut node = &mut doc;
+        for part in key.split('.') {
+            if part.is_empty() {
+                return Err(bad(format!("--set {set:?}: empty key in the path")));
+            }
+            if node.is_null() {
+                *node = yaml::Value::Mapping(Default::default());
+            }
+            node = match node {
+                yaml::Value::Mapping(m) => m.entry(yaml::Value::String(part.to_string())).or_insert(yaml::Value::Null),
+                yaml::Value::Sequence(list) => {
+                    let i: usize =
+                        part.parse().map_err(|_| bad(format!("--set {set:?}: {part:?} is not a list index")))?;
+                    let n = list.len();
+                    list.get_mut(i)
+                        .ok_or_else(|| bad(format!("--set {set:?}: index {i} is past the list's end ({n})")))?
+                }
+                _ => return Err(bad(format!("--set {set:?}: {part:?} is inside a value that is not a mapping"))),
+            };
+        }
+        *node = value;
+    }
+    let text = yaml::to_string(&doc).map_err(|e| bad(e.to_string()))?;
+    Ok(Source::new(format!("{} (with --set)", source.file.display()), text))
 }
 
 /// Graders of the same type get distinct names (`contains`, `contains#2`) so per-grader
@@ -452,6 +725,52 @@ mod tests {
             let err = s.unwrap_err().to_string();
             assert!(err.contains(want), "{err}\nwanted: {want}");
         }
+    }
+
+    #[test]
+    fn tool_policies_load_and_bad_ones_are_located() {
+        let (_d, s) = setup(
+            "target:\n  tool_policy:\n    default: {use: recorded, unmatched: continue}\n    search: {use: mock, output: 'r {{ q }}'}\n    \
+             mail: {use: mock, error: off}\n    rm: error\ncases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\n",
+        );
+        let p = s.unwrap().target.policies;
+        assert_eq!(p.default, Policy::Recorded { continue_unmatched: true });
+        assert_eq!(p.of("search"), &Policy::Mock("r {{ q }}".into()));
+        assert_eq!(p.of("mail"), &Policy::MockError("off".into()));
+        assert_eq!(p.of("rm"), &Policy::Error);
+        for (bad, want) in [
+            ("{use: mock}", "needs exactly one of"),
+            ("{use: mock, output: '{{ x'}", "x.output: bad template"),
+            ("{use: recorded, unmatched: maybe}", "x.unmatched"),
+            ("{use: magic}", "unknown tool policy"),
+            ("{use: mock, output: a, colour: red}", "unknown field `colour`"),
+        ] {
+            let (_d, s) = setup(&format!(
+                "target:\n  tool_policy:\n    x: {bad}\ncases: [../datasets/demo]\ngraders: [{{type: contains, value: x}}]\n"
+            ));
+            let err = s.unwrap_err().to_string();
+            assert!(err.contains("s.yaml:3:") && err.contains(want), "{err}");
+        }
+    }
+
+    #[test]
+    fn set_overrides_any_key_and_unknown_ones_are_still_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("datasets/demo")).unwrap();
+        let p = write(
+            dir.path(),
+            "evals/s.yaml",
+            "target: {model: a}\ncases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\n",
+        );
+        let sets = ["target.model=gpt-4.1-mini", "provider.concurrency=3", "graders.0.value=y", "repeat=2"];
+        let s = Suite::load_with(&p, &sets.map(String::from)).unwrap();
+        assert_eq!(s.target.model.as_deref(), Some("gpt-4.1-mini"));
+        assert_eq!((s.provider.concurrency, s.repeat), (3, 2));
+        assert_ne!(s.hash, Suite::load(&p).unwrap().hash);
+        let err = Suite::load_with(&p, &["target.modle=x".to_string()]).unwrap_err().to_string();
+        assert!(err.contains("(with --set)") && err.contains("target.modle: unknown field"), "{err}");
+        let err = Suite::load_with(&p, &["nothing".to_string()]).unwrap_err().to_string();
+        assert!(err.contains("KEY.PATH=VALUE"), "{err}");
     }
 
     #[test]

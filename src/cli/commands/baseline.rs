@@ -45,12 +45,16 @@ pub fn stable_json(run: &Run) -> String {
         }
         m.insert("id".into(), Value::String(format!("baseline_{}", run.suite.name)));
         if let Some(Value::Object(s)) = m.get_mut("summary") {
-            s.remove("latency_p50_ms");
-            s.remove("latency_p95_ms");
+            // Cache hits and retries depend on the store and the network, not on the agent.
+            for k in ["latency_p50_ms", "latency_p95_ms", "cache_hits", "cache_hit_ratio", "retries"] {
+                s.remove(k);
+            }
         }
         if let Some(Value::Array(results)) = m.get_mut("results") {
             for r in results.iter_mut().filter_map(Value::as_object_mut) {
-                r.remove("latency_ms");
+                for k in ["latency_ms", "cached", "cache_hits", "retries"] {
+                    r.remove(k);
+                }
             }
         }
     }

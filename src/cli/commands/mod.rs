@@ -7,6 +7,7 @@ pub mod collect;
 pub mod dataset;
 pub mod diff;
 pub mod label;
+pub mod merge;
 pub mod mock;
 pub mod promote;
 pub mod review;

@@ -1,5 +1,6 @@
 //! `evals run`: load a suite, replay its cases, store and report the run, and gate.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,21 +10,22 @@ use chrono::Utc;
 
 use super::{ReportArgs, diff::load_run, finish, open_store, runtime};
 use crate::cli::CliError;
+use crate::cli::progress::Progress;
 use crate::compare::{compare, gate};
 use crate::dataset::{self, CaseFile};
 use crate::grade::{Edge, Graders};
 use crate::mock::{Script, server::Server};
-use crate::pricing::PriceTable;
-use crate::replay::{self, Replayer, client::Client};
+use crate::replay::{self, Budget, Replayer, cache::Cache, client::Client};
 use crate::report;
-use crate::run::{self as runrec, GitInfo, Run, SCHEMA_VERSION, SuiteInfo, Summary, TargetInfo};
+use crate::run::{self as runrec, GitInfo, Run, RunOptions, SCHEMA_VERSION, SuiteInfo, Summary, TargetInfo};
 use crate::store::Handle;
-use crate::suite::{self, Mock, Suite};
+use crate::suite::select::{self, Filter, Shard};
+use crate::suite::{self, CasePlan, Mock, Suite};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The suite file.
-    suite: PathBuf,
+    /// The suite file (with --resume: taken from the run when omitted).
+    suite: Option<PathBuf>,
     /// Also write the run as JSON to this file.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -39,18 +41,89 @@ pub struct Args {
     concurrency: Option<usize>,
     #[command(flatten)]
     reports: ReportArgs,
+    /// Samples per case (overrides the suite's `repeat`).
+    #[arg(long)]
+    repeat: Option<u32>,
+    /// Ask the model every time: neither read nor write the response cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// Finish an interrupted run (the newest unfinished one, or this id): only what is missing.
+    #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "RUN_ID")]
+    resume: Option<String>,
+    /// Only cases matching: `tag:T`, `failure:F`, `id:REGEX` (or a bare id regex); repeatable, all must match.
+    #[arg(long)]
+    filter: Vec<String>,
+    /// Run shard K of N (`--shard 2/4`), chosen by a hash of the case id.
+    #[arg(long)]
+    shard: Option<String>,
+    /// Override a suite key: `--set target.model=gpt-4.1-mini` (the value is YAML); repeatable.
+    #[arg(long, value_name = "KEY.PATH=VALUE")]
+    set: Vec<String>,
+    /// No progress output on stderr.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
 pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
-    let suite = Suite::load(&a.suite)?;
+    // A resumed run keeps its suite and selection; only what is missing is replayed.
+    let prior = match &a.resume {
+        None => None,
+        Some(id) => {
+            let s = open_store(store)?;
+            let id = if id.is_empty() {
+                s.latest_unfinished_run()?
+                    .ok_or_else(|| CliError::Usage("no unfinished run to resume in the store".into()))?
+            } else {
+                s.resolve_run(id)?
+            };
+            let run = s.load_run(&id)?;
+            if run.finished_at.is_some() {
+                return Err(CliError::Usage(format!("run {id} is finished; nothing to resume")));
+            }
+            Some(run)
+        }
+    };
+    let options = match &prior {
+        Some(p) => p.options.clone(),
+        None => RunOptions {
+            repeat: 0,
+            filter: a.filter.clone(),
+            shard: a.shard.clone(),
+            set: a.set.clone(),
+            no_cache: a.no_cache,
+        },
+    };
+    let suite_path = match (&a.suite, &prior) {
+        (Some(p), _) => p.clone(),
+        (None, Some(r)) => PathBuf::from(&r.suite.path),
+        (None, None) => return Err(CliError::Usage("give the suite file (or --resume)".into())),
+    };
+    let suite = Suite::load_with(&suite_path, &options.set)?;
+    if let Some(p) = &prior
+        && p.suite.hash != suite.hash
+    {
+        return Err(CliError::Usage(format!(
+            "{} changed since run {} started; resuming would mix two suites: start a new run",
+            suite_path.display(),
+            p.id
+        )));
+    }
+    let filters = options.filter.iter().map(|f| Filter::parse(f)).collect::<Result<Vec<_>, _>>()?;
+    let shard = options.shard.as_deref().map(Shard::parse).transpose()?;
     let mut cases: Vec<CaseFile> = Vec::new();
     for dir in &suite.datasets {
         cases.extend(dataset::load_dir(dir)?);
     }
+    let loaded = cases.len();
+    let cases = select::select(cases, &filters, shard);
     if cases.is_empty() {
-        return Err(CliError::NothingSelected(format!("the datasets of {} hold no cases", a.suite.display())));
+        return Err(CliError::NothingSelected(if loaded == 0 {
+            format!("the datasets of {} hold no cases", suite_path.display())
+        } else {
+            format!("none of the {loaded} cases matches the filter and shard")
+        }));
     }
     let plans = suite.plan(&cases)?;
     // Read the baseline before spending anything on requests.
@@ -65,26 +138,52 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
         })?),
     };
     let concurrency = a.concurrency.unwrap_or(suite.provider.concurrency).max(1);
+    let repeat = match &prior {
+        Some(p) => p.options.repeat,
+        None => a.repeat.unwrap_or(suite.repeat),
+    };
+    if repeat == 0 {
+        return Err(CliError::Usage("--repeat must be at least 1".into()));
+    }
 
-    let started_at = Utc::now();
-    let mut record = Run {
-        schema_version: SCHEMA_VERSION,
-        id: runrec::new_id(started_at),
-        suite: SuiteInfo { name: suite.name.clone(), path: a.suite.display().to_string(), hash: suite.hash.clone() },
-        started_at,
-        finished_at: None,
-        git: git_info(a.suite.parent().unwrap_or(Path::new("."))),
-        target: TargetInfo {
-            model: distinct(plans.iter().map(|p| p.model.as_str())),
-            instructions_hash: suite::instructions_hash(&plans),
-        },
-        dataset_hash: suite::dataset_hash(&cases),
-        gate: suite.gate.clone(),
-        summary: Summary::default(),
-        results: Vec::new(),
+    let mut record = match prior {
+        Some(p) => p,
+        None => {
+            let started_at = Utc::now();
+            Run {
+                schema_version: SCHEMA_VERSION,
+                id: runrec::new_id(started_at),
+                suite: SuiteInfo {
+                    name: suite.name.clone(),
+                    path: suite_path.display().to_string(),
+                    hash: suite.hash.clone(),
+                },
+                started_at,
+                finished_at: None,
+                git: git_info(suite_path.parent().unwrap_or(Path::new("."))),
+                target: TargetInfo {
+                    model: distinct(plans.iter().map(|p| p.model.as_str())),
+                    instructions_hash: suite::instructions_hash(&plans),
+                },
+                dataset_hash: suite::dataset_hash(&cases),
+                options: RunOptions { repeat, ..options },
+                gate: suite.gate.clone(),
+                summary: Summary::default(),
+                results: Vec::new(),
+            }
+        }
     };
     let mut s = open_store(store)?;
-    s.create_run(&record)?;
+    if a.resume.is_none() {
+        s.create_run(&record)?;
+    }
+    let done: HashSet<(String, u32)> = record.results.iter().map(|r| (r.case_id.clone(), r.repeat)).collect();
+    let plans: Vec<Arc<CasePlan>> = plans.into_iter().map(Arc::new).collect();
+    let jobs: Vec<replay::Job> = (0..repeat)
+        .flat_map(|k| plans.iter().map(move |p| (p.clone(), k)))
+        .filter(|(p, k)| !done.contains(&(p.case.id.clone(), *k)))
+        .collect();
+    let total = (plans.len() * repeat as usize) as u64;
     let (handle, store_thread) = Handle::spawn(s);
 
     let outcome = runtime()?.block_on(async {
@@ -112,29 +211,50 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
                 .or_else(|| std::env::var("OPENAI_BASE_URL").ok())
                 .unwrap_or_else(|| DEFAULT_BASE_URL.into()),
         };
-        let client = Client::new(&base_url, api_key.clone(), suite.provider.timeout);
-        let run_id = record.id.clone();
+        let client = Client::new(&base_url, api_key.clone(), suite.provider.timeout).with_retry(suite.provider.retry);
+        let budget = Budget::new(suite.gate.max_cost_usd, suite.gate.max_tokens);
+        for r in &record.results {
+            budget.add(r.cost_usd, &r.usage);
+        }
         let mut graders = Graders::new(suite.graders.clone(), suite.threshold);
-        // Judges use the suite's provider and cache their answers in the store.
-        graders.edge = Some(Arc::new(Edge::new(&base_url, api_key, suite.provider.timeout, Some(handle.clone()))));
-        let replayer = Replayer { client, graders, prices: PriceTable::default() };
-        let work = replay::run_all(Arc::new(replayer), plans, concurrency, |result| {
-            let handle = handle.clone();
-            let run_id = run_id.clone();
-            async move {
-                let saved = result.clone();
-                // Commit each result as it finishes, so an interrupted run keeps its work.
-                if let Err(e) = handle.call(move |s| s.save_result(&run_id, &saved)).await {
-                    eprintln!("warning: result of {} not stored: {e}", result.case_id);
+        // Judges use the suite's provider (and its retry policy) and cache their answers in the store.
+        graders.edge = Some(Arc::new(Edge::new(
+            &base_url,
+            api_key,
+            suite.provider.timeout,
+            suite.provider.retry,
+            Some(handle.clone()),
+        )));
+        let replayer = Replayer {
+            client,
+            graders,
+            prices: suite.prices.clone(),
+            cache: (!record.options.no_cache).then(|| Cache::new(handle.clone())),
+            budget,
+        };
+        let run_id = record.id.clone();
+        let mut progress = Progress::new(total, &record.results, a.quiet);
+        let progress_ref = &mut progress;
+        let work = replay::run_all(Arc::new(replayer), jobs, concurrency, |result| {
+            progress_ref.record(result);
+            // Commit each result as it finishes, so an interrupted run keeps its work; queued,
+            // not awaited, so the disk never holds back the next case.
+            let (run_id, saved) = (run_id.clone(), result.clone());
+            let queued = handle.submit(move |s| {
+                if let Err(e) = s.save_result(&run_id, &saved) {
+                    eprintln!("warning: result of {} not stored: {e}", saved.case_id);
                 }
-                result
+            });
+            if queued.is_err() {
+                eprintln!("warning: result of {} not stored: the store thread has stopped", result.case_id);
             }
         });
         let results = tokio::select! {
             results = work => results,
             _ = tokio::signal::ctrl_c() => return Ok::<_, CliError>(None),
         };
-        record.results = results;
+        progress.finish();
+        record.results.extend(results);
         record.sort_results();
         record.summary = Summary::of(&record.results);
         record.finished_at = Some(Utc::now());
@@ -145,7 +265,10 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
     drop(handle);
     let _ = store_thread.join();
     if outcome?.is_none() {
-        eprintln!("interrupted: finished cases of {} are stored", record.id);
+        eprintln!(
+            "interrupted: finished cases of {} are stored; `evals run --resume {}` finishes it",
+            record.id, record.id
+        );
         return Err(CliError::Interrupted);
     }
 

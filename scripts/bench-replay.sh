@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Replay throughput and memory: N cases against a separate mock process that answers after
+# 100 ms, at concurrency C, release build, no cache. Prints wall time, peak RSS and the ratio to
+# the ideal time ceil(N / C) × 100 ms. Targets: 1,000 cases at 50 in ≤ 2.3 s and ≤ 60 MB;
+# 10,000 cases at 256 within 1.15× of ideal.
+#   scripts/bench-replay.sh                 # both targets
+#   scripts/bench-replay.sh 2000 100        # one custom point
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --locked --quiet
+evals="${EVALS_BIN:-$PWD/target/release/evals}"
+work=$(mktemp -d)
+mock_pid=""
+cleanup() {
+  if [ -n "$mock_pid" ]; then kill "$mock_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+latency_ms=100
+
+printf 'latency_ms: %s\ndefault:\n  text: "{{ user | upper }}"\n' "$latency_ms" > "$work/mock.yaml"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$evals" mock --listen "127.0.0.1:$port" --script "$work/mock.yaml" > /dev/null &
+mock_pid=$!
+for _ in $(seq 50); do
+  (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.1
+done
+
+bench() {
+  local n=$1 c=$2 dir="$work/b$1"
+  mkdir -p "$dir/datasets/d" "$dir/evals"
+  python3 - "$dir/datasets/d" "$n" <<'PY'
+import sys
+root, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    with open(f"{root}/case-{i:05}.yaml", "w") as f:
+        f.write(f"id: case-{i:05}\nsource: {{trace_id: t{i}}}\ninput:\n  items: [{{role: user, content: 'ask {i}'}}]\n"
+                f"recorded: {{output: {{text: 'ASK {i}'}}}}\nprivacy: {{status: clean}}\ncontent_hash: h{i}\n")
+PY
+  cat > "$dir/evals/bench.yaml" <<YAML
+name: bench
+target: {model: fake-model}
+provider: {base_url: 'http://127.0.0.1:$port/v1', api_key_env: BENCH_KEY, concurrency: $c, timeout_s: 30}
+cases: [../datasets/d]
+graders:
+  - {type: similarity, threshold: 0.99}
+YAML
+  (cd "$dir" && BENCH_KEY=none EVALS_STORE="$dir/evals.db" /usr/bin/time -v \
+    "$evals" run evals/bench.yaml --no-cache --quiet --out run.json > out.txt 2> time.txt) || {
+    cat "$dir/out.txt" "$dir/time.txt" >&2
+    exit 1
+  }
+  local wall rss passed ideal
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2,t,":"); s=0; for(i=1;i<=n;i++) s=s*60+t[i]; print s}' "$dir/time.txt")
+  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2/1024}' "$dir/time.txt")
+  passed=$(grep -o '[0-9]* passed' "$dir/out.txt" | head -1)
+  ideal=$(python3 -c "import math; print(math.ceil($n/$c)*$latency_ms/1000)")
+  printf '%6d cases, concurrency %3d: wall %5.2f s, ideal %4.1f s, ratio %.3f, peak RSS %5.1f MB (%s)\n' \
+    "$n" "$c" "$wall" "$ideal" "$(python3 -c "print($wall/$ideal)")" "$rss" "$passed"
+}
+
+if [ $# -ge 2 ]; then
+  bench "$1" "$2"
+else
+  bench 1000 50
+  bench 10000 256
+fi

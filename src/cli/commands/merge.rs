@@ -1,0 +1,28 @@
+//! `evals merge`: combine the shard runs of one suite into one run file.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::Utc;
+
+use crate::cli::CliError;
+use crate::report;
+use crate::run::{self, Run};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Run files of the shards (`evals run --shard K/N --out FILE`).
+    #[arg(required = true)]
+    runs: Vec<PathBuf>,
+    /// Where to write the merged run.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run(a: Args) -> Result<ExitCode, CliError> {
+    let runs = a.runs.iter().map(|p| Run::load(p)).collect::<Result<Vec<_>, _>>()?;
+    let merged = run::merge(runs, Utc::now())?;
+    merged.save(&a.out)?;
+    print!("{}", report::run::run(&merged, report::run::Paint(report::use_color())));
+    Ok(ExitCode::SUCCESS)
+}

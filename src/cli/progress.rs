@@ -1,0 +1,97 @@
+//! Run progress on stderr: a bar on a terminal, a plain line every few seconds otherwise
+//! (CI logs), nothing with `--quiet`.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::run::{CaseResult, Status};
+
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+enum Mode {
+    Bar(ProgressBar),
+    Plain { last: Instant },
+    Quiet,
+}
+
+pub struct Progress {
+    mode: Mode,
+    total: u64,
+    done: u64,
+    counts: [u64; 3],
+    cost: f64,
+    started: Instant,
+}
+
+impl Progress {
+    /// `already` results were finished before (a resumed run).
+    pub fn new(total: u64, already: &[CaseResult], quiet: bool) -> Progress {
+        let mode = if quiet {
+            Mode::Quiet
+        } else if std::io::stderr().is_terminal() {
+            let bar = ProgressBar::new(total);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} {msg} · {per_sec} · ETA {eta}")
+                    .expect("valid template"),
+            );
+            Mode::Bar(bar)
+        } else {
+            Mode::Plain { last: Instant::now() }
+        };
+        let mut p = Progress { mode, total, done: 0, counts: [0; 3], cost: 0.0, started: Instant::now() };
+        for r in already {
+            p.count(r);
+        }
+        if let Mode::Bar(b) = &p.mode {
+            b.set_position(p.done);
+            b.reset_eta();
+        }
+        p
+    }
+
+    fn count(&mut self, r: &CaseResult) {
+        self.done += 1;
+        self.counts[match r.status {
+            Status::Pass => 0,
+            Status::Fail => 1,
+            Status::Error => 2,
+        }] += 1;
+        self.cost += r.cost_usd.unwrap_or(0.0);
+    }
+
+    fn message(&self) -> String {
+        format!("✓{} ✗{} !{} · ${:.4}", self.counts[0], self.counts[1], self.counts[2], self.cost)
+    }
+
+    pub fn record(&mut self, r: &CaseResult) {
+        self.count(r);
+        let msg = self.message();
+        match &mut self.mode {
+            Mode::Bar(b) => {
+                b.set_message(msg);
+                b.inc(1);
+            }
+            Mode::Plain { last } if last.elapsed() >= PLAIN_EVERY => {
+                *last = Instant::now();
+                self.plain_line();
+            }
+            _ => {}
+        }
+    }
+
+    fn plain_line(&self) {
+        let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        eprintln!("progress: {}/{} {} · {rate:.1}/s", self.done, self.total, self.message());
+    }
+
+    /// Clear the bar; in plain mode, say the final count once more.
+    pub fn finish(self) {
+        match &self.mode {
+            Mode::Bar(b) => b.finish_and_clear(),
+            Mode::Plain { .. } => self.plain_line(),
+            Mode::Quiet => {}
+        }
+    }
+}

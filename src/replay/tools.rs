@@ -1,0 +1,195 @@
+//! Answering the model's tool calls during replay: from the case's recordings (by name and
+//! canonical arguments, then by name and call order), or as the suite's per-tool policy says
+//! (a mock text or template, an error text for the model, or a refusal that ends the case).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::Value;
+
+use crate::dataset::ToolOutput;
+use crate::run::Event;
+use crate::suite::template;
+use crate::trace::items::canonical_arguments;
+
+/// What the suite says to do with calls of one tool.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Policy {
+    /// Answer from the case's recordings; an unmatched call ends the case as an error, or
+    /// (`continue_unmatched`) is answered with an error text and the loop goes on.
+    Recorded { continue_unmatched: bool },
+    /// Answer with this minijinja template rendered over the call's arguments.
+    Mock(String),
+    /// Answer the model with this error text (as a failing tool would) and go on.
+    MockError(String),
+    /// The tool must not be called in replay: a call ends the case as an error.
+    Error,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::Recorded { continue_unmatched: false }
+    }
+}
+
+/// Per-tool policies, with a default for the tools not named.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Policies {
+    pub default: Policy,
+    pub tools: BTreeMap<String, Policy>,
+}
+
+impl Policies {
+    pub fn of(&self, tool: &str) -> &Policy {
+        self.tools.get(tool).unwrap_or(&self.default)
+    }
+}
+
+/// How one call was answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Output(String),
+    /// The case cannot go on: the message says why.
+    Stop(String),
+}
+
+/// Recorded tool outputs, matched by name and canonical arguments, then by name and order.
+pub struct Recordings<'a> {
+    exact: HashMap<(String, String), Vec<&'a str>>,
+    by_name: HashMap<&'a str, Vec<&'a str>>,
+    used: HashMap<(String, String), usize>,
+    calls: HashMap<String, usize>,
+}
+
+impl<'a> Recordings<'a> {
+    pub fn new(list: &'a [ToolOutput]) -> Self {
+        let mut exact: HashMap<(String, String), Vec<&str>> = HashMap::new();
+        let mut by_name: HashMap<&str, Vec<&str>> = HashMap::new();
+        for t in list {
+            exact.entry((t.name.clone(), canonical_arguments(&t.arguments))).or_default().push(&t.output);
+            by_name.entry(&t.name).or_default().push(&t.output);
+        }
+        Recordings { exact, by_name, used: HashMap::new(), calls: HashMap::new() }
+    }
+
+    /// The recorded output for a call, and whether it matched only by order. A call made more
+    /// often with the same arguments than recorded gets the last recorded output again.
+    pub fn answer(&mut self, name: &str, arguments: &str) -> Option<(String, bool)> {
+        let nth = {
+            let n = self.calls.entry(name.to_string()).or_insert(0);
+            *n += 1;
+            *n - 1
+        };
+        let key = (name.to_string(), canonical_arguments(arguments));
+        if let Some(list) = self.exact.get(&key) {
+            let n = self.used.entry(key).or_insert(0);
+            let out = list[(*n).min(list.len() - 1)];
+            *n += 1;
+            return Some((out.to_string(), false));
+        }
+        self.by_name.get(name).and_then(|l| l.get(nth)).map(|o| (o.to_string(), true))
+    }
+}
+
+/// Answer one call under its tool's policy; events note what graders should know.
+pub fn answer(
+    policies: &Policies,
+    recordings: &mut Recordings,
+    name: &str,
+    arguments: &str,
+    events: &mut Vec<Event>,
+) -> Answer {
+    let event = |kind: &str, message: String| Event {
+        kind: kind.into(),
+        tool: name.to_string(),
+        arguments: arguments.to_string(),
+        message,
+    };
+    match policies.of(name) {
+        Policy::Error => {
+            let msg = format!("tool {name} may not be called in replay (policy `error`)");
+            events.push(event("forbidden_tool_call", msg.clone()));
+            Answer::Stop(msg)
+        }
+        Policy::MockError(text) => Answer::Output(text.clone()),
+        Policy::Mock(t) => {
+            let args: Value = serde_json::from_str(arguments).unwrap_or(Value::Null);
+            let ctx = if args.is_object() { args } else { serde_json::json!({ "arguments": arguments }) };
+            match template::render(&template::environment(None), t, &ctx) {
+                Ok(out) => Answer::Output(out),
+                Err(e) => {
+                    let msg = format!("mock output of {name} does not render: {}", template::describe(&e));
+                    events.push(event("mock_failed", msg.clone()));
+                    Answer::Stop(msg)
+                }
+            }
+        }
+        Policy::Recorded { continue_unmatched } => match recordings.answer(name, arguments) {
+            Some((out, false)) => Answer::Output(out),
+            Some((out, true)) => {
+                events.push(event(
+                    "matched_by_order",
+                    format!("no recording of {name} has these arguments; answered with its recording in call order"),
+                ));
+                Answer::Output(out)
+            }
+            None => {
+                let msg = format!("tool call {name}({arguments}) has no recorded output in the case");
+                events.push(event("unmatched_tool_call", msg.clone()));
+                if *continue_unmatched {
+                    Answer::Output(format!("error: no recorded output for {name} with these arguments"))
+                } else {
+                    Answer::Stop(msg)
+                }
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(name: &str, args: &str, output: &str) -> ToolOutput {
+        ToolOutput { name: name.into(), arguments: args.into(), output: output.into() }
+    }
+
+    #[test]
+    fn recordings_match_arguments_then_order_and_repeat_the_last() {
+        let list = vec![out("w", "{\"city\": \"Paris\"}", "sun"), out("w", "{\"city\":\"Paris\"}", "rain")];
+        let mut r = Recordings::new(&list);
+        assert_eq!(r.answer("w", "{ \"city\":\"Paris\" }"), Some(("sun".into(), false)));
+        assert_eq!(r.answer("w", "{\"city\":\"Paris\"}"), Some(("rain".into(), false)));
+        assert_eq!(r.answer("w", "{\"city\":\"Paris\"}"), Some(("rain".into(), false)));
+        assert_eq!(r.answer("x", "{}"), None);
+        let mut r = Recordings::new(&list);
+        assert_eq!(r.answer("w", "{\"city\":\"Rome\"}"), Some(("sun".into(), true)), "first call, first recording");
+        assert_eq!(r.answer("w", "{\"city\":\"Oslo\"}"), Some(("rain".into(), true)));
+        assert_eq!(r.answer("w", "{\"city\":\"Bern\"}"), None, "more calls than recordings");
+    }
+
+    #[test]
+    fn policies_answer_mock_error_and_refuse() {
+        let list = vec![];
+        let mut rec = Recordings::new(&list);
+        let mut p = Policies::default();
+        p.tools.insert("search".into(), Policy::Mock("results for {{ q }}".into()));
+        p.tools.insert("mail".into(), Policy::MockError("mail is off".into()));
+        p.tools.insert("rm".into(), Policy::Error);
+        let mut ev = Vec::new();
+        assert_eq!(
+            answer(&p, &mut rec, "search", "{\"q\":\"rust\"}", &mut ev),
+            Answer::Output("results for rust".into())
+        );
+        assert_eq!(answer(&p, &mut rec, "mail", "{}", &mut ev), Answer::Output("mail is off".into()));
+        assert!(ev.is_empty());
+        assert!(matches!(answer(&p, &mut rec, "rm", "{}", &mut ev), Answer::Stop(m) if m.contains("policy `error`")));
+        assert!(matches!(answer(&p, &mut rec, "w", "{}", &mut ev), Answer::Stop(_)));
+        assert_eq!(
+            ev.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
+            ["forbidden_tool_call", "unmatched_tool_call"]
+        );
+        p.default = Policy::Recorded { continue_unmatched: true };
+        assert!(matches!(answer(&p, &mut rec, "w", "{}", &mut ev), Answer::Output(o) if o.starts_with("error:")));
+        assert_eq!(ev.len(), 3, "the unmatched call is still an event");
+    }
+}
