@@ -9,23 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --quiet
 evals="${EVALS_BIN:-$PWD/target/release/evals}"
-work=$(mktemp -d)
-mock_pid=""
-cleanup() {
-  if [ -n "$mock_pid" ]; then kill "$mock_pid" 2>/dev/null || true; fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/lib/servers.sh
 latency_ms=100
 
 printf 'latency_ms: %s\ndefault:\n  text: "{{ user | upper }}"\n' "$latency_ms" > "$work/mock.yaml"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$evals" mock --listen "127.0.0.1:$port" --script "$work/mock.yaml" > /dev/null &
-mock_pid=$!
-for _ in $(seq 50); do
-  (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-  sleep 0.1
-done
+start "$work/mock.log" "$evals" mock --listen 127.0.0.1:0 --script "$work/mock.yaml"
+port=${url##*:}
 
 bench() {
   local n=$1 c=$2 dir="$work/b$1"

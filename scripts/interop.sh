@@ -14,28 +14,7 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import agents, openin
 fi
 cargo build --locked --quiet --bin evals
 evals="$PWD/target/debug/evals"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Start a server in the background; set `url` to the first http:// URL it announces.
-start() {
-  local log=$1; shift
-  "$@" > "$log" 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do
-    url=$(grep -o 'http://[0-9.:]*' "$log" | head -1 || true)
-    [ -n "$url" ] && return
-    sleep 0.1
-  done
-  echo "server did not start: $(cat "$log")" >&2
-  exit 1
-}
+source scripts/lib/servers.sh
 
 start "$work/mock.log" "$evals" mock --listen 127.0.0.1:0
 mock=$url

@@ -500,10 +500,11 @@ pub fn new_id(now: DateTime<Utc>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn result(id: &str, status: Status, latency: u64) -> CaseResult {
+    /// A result with 10 + 5 tokens costing $0.50, for tests here and in `compare`.
+    pub(crate) fn result(id: &str, status: Status, latency: u64) -> CaseResult {
         CaseResult {
             case_id: id.into(),
             repeat: 0,

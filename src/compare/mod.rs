@@ -371,29 +371,16 @@ pub fn compare(base: &Run, current: &Run) -> Comparison {
 pub(crate) mod tests {
     use super::*;
     use crate::compare::gate::Gate;
-    use crate::run::{Grade, Output, SuiteInfo, TargetInfo};
+    use crate::run::{Grade, SuiteInfo, TargetInfo};
     use crate::trace::Usage;
 
     pub(crate) fn result(case: &str, repeat: u32, status: Status, text: &str) -> CaseResult {
-        CaseResult {
-            case_id: case.to_string(),
-            repeat,
-            status,
-            output: Output { text: text.to_string(), ..Output::default() },
-            turns: 1,
-            usage: Usage::default(),
-            cost_usd: None,
-            latency_ms: 1,
-            grades: vec![],
-            error: None,
-            failure: None,
-            tags: vec![],
-            cause: None,
-            cached: false,
-            model_calls: 1,
-            cache_hits: 0,
-            retries: 0,
-        }
+        let mut r = crate::run::tests::result(case, status, 1);
+        r.repeat = repeat;
+        r.output.text = text.to_string();
+        r.usage = Usage::default();
+        r.cost_usd = None;
+        r
     }
 
     pub(crate) fn run_of(id: &str, mut results: Vec<CaseResult>) -> Run {

@@ -72,7 +72,7 @@ pub struct Case {
 }
 
 /// Provenance: where in which trace the case was cut from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CaseSource {
     pub trace_id: String,

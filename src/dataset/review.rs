@@ -89,14 +89,7 @@ mod tests {
     fn case() -> Case {
         Case {
             id: "c".into(),
-            source: CaseSource {
-                trace_id: "t".into(),
-                span_id: None,
-                workflow: None,
-                model: None,
-                captured_at: None,
-                metadata: None,
-            },
+            source: CaseSource { trace_id: "t".into(), ..CaseSource::default() },
             input: Input { agent: None, instructions: None, items: vec![], params: Default::default() },
             tools: vec![],
             agents: vec![],

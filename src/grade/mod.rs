@@ -370,14 +370,7 @@ pub(crate) mod tests {
     pub fn case(recorded: &str) -> Case {
         Case {
             id: "c".into(),
-            source: CaseSource {
-                trace_id: "t".into(),
-                span_id: None,
-                workflow: None,
-                model: None,
-                captured_at: None,
-                metadata: None,
-            },
+            source: CaseSource { trace_id: "t".into(), ..CaseSource::default() },
             input: Input {
                 agent: None,
                 instructions: None,

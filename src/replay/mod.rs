@@ -167,14 +167,7 @@ mod tests {
     fn plan(user: &str, tool_outputs: Vec<ToolOutput>, agents: Vec<Agent>) -> CasePlan {
         let case = Case {
             id: "c".into(),
-            source: CaseSource {
-                trace_id: "t".into(),
-                span_id: None,
-                workflow: None,
-                model: None,
-                captured_at: None,
-                metadata: None,
-            },
+            source: CaseSource { trace_id: "t".into(), ..CaseSource::default() },
             input: Input {
                 agent: Some("Triage".into()),
                 instructions: None,
