@@ -255,19 +255,34 @@ fn store_location_follows_flag_and_environment() {
 #[test]
 fn every_command_documents_an_example() {
     let p = Project::new();
-    let commands: &[&[&str]] = &[
-        &["--help"],
-        &["traces", "--help"],
-        &["traces", "import", "--help"],
-        &["traces", "list", "--help"],
-        &["traces", "show", "--help"],
-        &["promote", "--help"],
-        &["mock", "--help"],
-        &["run", "--help"],
-        &["diff", "--help"],
-    ];
-    for args in commands {
-        let out = p.ok(args);
+    // Walk the command tree as `--help` lists it, so a new command cannot skip its example.
+    let mut pending: Vec<Vec<String>> = vec![vec![]];
+    let mut seen = 0;
+    while let Some(path) = pending.pop() {
+        let mut args: Vec<&str> = path.iter().map(String::as_str).collect();
+        args.push("--help");
+        let out = p.ok(&args);
         assert!(out.contains("Example"), "{args:?} has no example:\n{out}");
+        seen += 1;
+        for name in subcommands(&out) {
+            let mut child = path.clone();
+            child.push(name);
+            pending.push(child);
+        }
     }
+    assert!(seen > 25, "only {seen} commands found");
+}
+
+/// The names in the `Commands:` section of a help text, without `help`.
+fn subcommands(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        // A name stands two spaces in; wrapped descriptions stand further.
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| *n != "help")
+        .map(str::to_string)
+        .collect()
 }

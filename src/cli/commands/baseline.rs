@@ -12,6 +12,8 @@ use crate::run::Run;
 #[derive(clap::Subcommand)]
 pub enum Baseline {
     /// Write RUN as the suite's baseline: keys sorted, ids, times, git and latencies left out.
+    #[command(after_help = "Examples:\n  evals baseline bless run_20261121T0930\n  \
+                            evals baseline bless runs/latest.json --out baselines/demo.json")]
     Bless {
         /// A stored run id (any unique prefix) or a run file.
         run: String,

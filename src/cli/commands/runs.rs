@@ -10,6 +10,7 @@ use crate::report;
 #[derive(clap::Subcommand)]
 pub enum Runs {
     /// Stored runs, newest first.
+    #[command(after_help = "Examples:\n  evals runs list\n  evals runs list --suite demo --limit 10")]
     List {
         /// Only the runs of this suite (its name).
         #[arg(long)]
@@ -19,6 +20,7 @@ pub enum Runs {
         limit: usize,
     },
     /// One run, case by case, with the pass-rate trend of its suite's recent runs.
+    #[command(after_help = "Examples:\n  evals runs show run_20261121T0930\n  evals runs show runs/latest.json")]
     Show {
         /// A stored run id (any unique prefix) or a run file.
         run: String,
