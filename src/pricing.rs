@@ -84,7 +84,8 @@ impl PriceTable {
 
     /// Cost of a trace's usage per model; `None` when some model's price is unknown.
     pub fn total(&self, usage: &[(String, Usage)]) -> Option<f64> {
-        usage.iter().map(|(m, u)| self.cost(m, u)).sum()
+        // Folded from +0.0: a float sum of nothing is -0.0, which prints as "$-0.00".
+        usage.iter().try_fold(0.0, |total, (m, u)| Some(total + self.cost(m, u)?))
     }
 
     pub fn price(&self, model: &str) -> Option<Price> {
@@ -134,6 +135,8 @@ mod tests {
         let u = Usage { input_tokens: 1_000_000, output_tokens: 1_000_000, ..Usage::default() };
         assert_eq!(t.total(&[("fake-model".into(), u), ("gpt-4.1".into(), u)]), Some(3.0 + 10.0));
         assert_eq!(t.total(&[("unknown".into(), u)]), None);
+        assert_eq!(t.total(&[("".into(), u)]), None, "a call of an unknown model");
+        assert!(t.total(&[]).unwrap().is_sign_positive(), "no calls cost +0, not -0");
         let err = PriceTable::load(&Source::new("p.yaml", "m:\n  input: 1\n  outptu: 2\n")).unwrap_err();
         assert!(err.to_string().starts_with("p.yaml:3:"), "{err}");
     }

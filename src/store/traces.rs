@@ -508,9 +508,11 @@ impl Store {
     /// Token usage of a trace's model calls, per model (calls without a model are left out).
     pub fn model_usage(&self, trace_id: &str) -> Result<Vec<(String, Usage)>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT model, sum(coalesce(input_tokens, 0)), sum(coalesce(output_tokens, 0)),
+            // A call whose model is unknown (an exporter-only capture) is kept under "", which no
+            // price matches, so its trace's cost reads as unknown rather than free.
+            "SELECT coalesce(model, ''), sum(coalesce(input_tokens, 0)), sum(coalesce(output_tokens, 0)),
                     sum(coalesce(json_extract(data, '$.usage.cached_input_tokens'), 0))
-             FROM spans WHERE trace_id = ?1 AND kind = 'model' AND model IS NOT NULL GROUP BY model",
+             FROM spans WHERE trace_id = ?1 AND kind = 'model' GROUP BY 1",
         )?;
         let rows = stmt.query_map([trace_id], |r| {
             Ok((
