@@ -45,8 +45,14 @@ pub enum TraceStatus {
 }
 
 impl TraceFilter {
-    /// The WHERE clause (without the keyword) and its parameters.
-    fn sql(&self) -> (String, Vec<rusqlite::types::Value>) {
+    /// The full-text query of `--search`, when it has words.
+    fn fts(&self) -> Option<String> {
+        self.search.as_deref().map(fts_query).filter(|q| !q.is_empty())
+    }
+
+    /// The WHERE clause (without the keyword) and its parameters. `broad`: the search matches
+    /// many traces, so the clause keeps SQLite from driving the query from the search index.
+    fn sql(&self, broad: bool) -> (String, Vec<rusqlite::types::Value>) {
         use rusqlite::types::Value as V;
         let mut clauses = vec!["1 = 1".to_string()];
         let mut params: Vec<V> = Vec::new();
@@ -89,8 +95,11 @@ impl TraceFilter {
             Some(TraceStatus::Error) => push("errors > 0", vec![]),
             None => {}
         }
-        if let Some(q) = self.search.as_deref().map(fts_query).filter(|q| !q.is_empty()) {
-            push("search_rowid IN (SELECT rowid FROM trace_text WHERE trace_text MATCH ?)", vec![V::Text(q)]);
+        if let Some(q) = self.fts() {
+            // `+` hides the column from the planner, which then walks the time index and probes
+            // the matches instead of fetching and sorting every one of them.
+            let column = if broad { "+search_rowid" } else { "search_rowid" };
+            push(&format!("{column} IN (SELECT rowid FROM trace_text WHERE trace_text MATCH ?)"), vec![V::Text(q)]);
         }
         for (key, value) in &self.meta {
             push(
@@ -241,7 +250,20 @@ impl Store {
 
     /// Trace summaries matching the filter, newest first.
     pub fn list_traces(&self, filter: &TraceFilter) -> Result<Vec<TraceSummary>> {
-        let (clause, mut params) = filter.sql();
+        let broad = match filter.fts() {
+            Some(q) => {
+                let matches: i64 =
+                    self.conn
+                        .query_row("SELECT count(*) FROM trace_text WHERE trace_text MATCH ?1", [q], |r| r.get(0))?;
+                matches > BROAD_SEARCH
+            }
+            None => false,
+        };
+        self.list_with(filter, broad)
+    }
+
+    fn list_with(&self, filter: &TraceFilter, broad: bool) -> Result<Vec<TraceSummary>> {
+        let (clause, mut params) = filter.sql(broad);
         params.push(rusqlite::types::Value::Integer(filter.limit.map_or(-1, |l| l as i64)));
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {SUMMARY_COLUMNS} FROM traces WHERE {clause}
@@ -282,6 +304,11 @@ impl Store {
         Ok((trace, spans))
     }
 }
+
+/// Matches past which a search is listed by walking the time index (measured on a million spans:
+/// a word in 1 trace of 8 lists in 7 ms that way against 60 ms from the search side, while a
+/// word in one trace is faster from the search side).
+const BROAD_SEARCH: i64 = 2_000;
 
 const SUMMARY_COLUMNS: &str = "id, workflow, started_at, ended_at, agents, models, turns, input_tokens, output_tokens, \
      errors, content_turns, span_count";
@@ -765,6 +792,19 @@ mod tests {
         let mut d: Vec<i64> = rows.iter().filter_map(TraceSummary::duration_ms).collect();
         d.sort();
         assert_eq!((t.latency_p50_ms, t.latency_p95_ms), (Some(d[1]), Some(d[2])));
+    }
+
+    #[test]
+    fn both_search_plans_list_the_same_traces() {
+        let (_d, mut s) = store();
+        s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
+        for word in ["weather", "Paris", "nothing-like-this"] {
+            let f = TraceFilter { search: Some(word.into()), ..Default::default() };
+            let ids = |broad| s.list_with(&f, broad).unwrap().into_iter().map(|t| t.id).collect::<Vec<_>>();
+            assert_eq!(ids(true), ids(false), "{word}");
+        }
+        let f = TraceFilter { search: Some("weather".into()), ..Default::default() };
+        assert!(!s.list_with(&f, true).unwrap().is_empty());
     }
 
     #[test]
