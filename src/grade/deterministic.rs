@@ -1,6 +1,7 @@
 //! Deterministic graders: pure functions of the output text, the tool calls, the run's figures
 //! (turns, latency, cost, tokens) and the case's `expected` block.
 
+use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 use regex::{Regex, RegexBuilder};
@@ -17,6 +18,8 @@ pub enum Check {
     Text {
         op: TextOp,
         negate: bool,
+        /// What the check looks for, as reasons say it; spelt once at load.
+        what: String,
     },
     IsJson {
         negate: bool,
@@ -30,16 +33,22 @@ pub enum Check {
         path: Vec<Step>,
         test: PathTest,
         negate: bool,
+        /// The test as reasons say it (`$.city = "Paris"`); spelt once at load.
+        what: String,
     },
     ToolCalled {
         tool: String,
         arguments: Option<Map<String, Value>>,
         exact: bool,
         count: Option<usize>,
+        /// ` with {"city":"Paris"}` for reasons, or empty; spelt once at load.
+        with: String,
     },
     ToolNotCalled {
         tool: String,
         arguments: Option<Map<String, Value>>,
+        /// The tool, and the arguments if any, as reasons name them; spelt once at load.
+        what: String,
     },
     ToolSequence {
         tools: Vec<String>,
@@ -99,6 +108,17 @@ pub enum SeqMode {
     Unordered,
     /// These calls in this order, other calls allowed in between.
     Subsequence,
+}
+
+impl SeqMode {
+    /// The mode as the suite spells it.
+    fn name(self) -> &'static str {
+        match self {
+            SeqMode::Ordered => "ordered",
+            SeqMode::Unordered => "unordered",
+            SeqMode::Subsequence => "subsequence",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +254,7 @@ impl Check {
         };
         let at = |k: &str| format!("{path}.{k}");
         let fold = |s: String, ci: bool| if ci { s.to_lowercase() } else { s };
-        let text = |op, negate: bool| Ok(Some(Check::Text { op, negate: negate != not }));
+        let text = |op, negate: bool| Ok(Some(Check::Text { what: describe(&op), op, negate: negate != not }));
         match base {
             "equals" | "contains" | "icontains" | "starts_with" => {
                 let s: ValueSpec = fields(src, v, path)?;
@@ -280,6 +300,7 @@ impl Check {
             "json_path" => {
                 let s: JsonPathSpec = fields(src, v, path)?;
                 let steps = parse_json_path(&s.path).map_err(|e| src.error_at(&at("path"), e))?;
+                let raw = s.path;
                 let test = match (s.equals, s.contains, s.matches) {
                     (None, None, None) => PathTest::Exists,
                     (Some(v), None, None) => PathTest::Equals(v),
@@ -289,18 +310,39 @@ impl Check {
                     ),
                     _ => return Err(src.error_at(path, "give at most one of equals, contains, matches")),
                 };
-                Ok(Some(Check::JsonPath { raw: s.path, path: steps, test, negate: s.negate }))
+                let what = match &test {
+                    PathTest::Exists => format!("{raw} exists"),
+                    PathTest::Equals(want) => format!("{raw} = {}", canonical_json(want)),
+                    PathTest::Contains(c) => format!("{raw} contains {c:?}"),
+                    PathTest::Matches(re) => format!("{raw} matches /{}/", re.as_str()),
+                };
+                Ok(Some(Check::JsonPath { raw, path: steps, test, negate: s.negate, what }))
             }
             "tool_called" => {
                 let s: ToolSpec = fields(src, v, path)?;
                 if s.exact && s.arguments.is_none() {
                     return Err(src.error_at(&at("exact"), "exact needs `arguments` to compare with"));
                 }
-                Ok(Some(Check::ToolCalled { tool: s.tool, arguments: s.arguments, exact: s.exact, count: s.count }))
+                let with = s
+                    .arguments
+                    .as_ref()
+                    .map(|w| format!(" {} {}", if s.exact { "with exactly" } else { "with" }, shown_arguments(w)))
+                    .unwrap_or_default();
+                Ok(Some(Check::ToolCalled {
+                    tool: s.tool,
+                    arguments: s.arguments,
+                    exact: s.exact,
+                    count: s.count,
+                    with,
+                }))
             }
             "tool_not_called" => {
                 let s: ToolNotSpec = fields(src, v, path)?;
-                Ok(Some(Check::ToolNotCalled { tool: s.tool, arguments: s.arguments }))
+                let what = match &s.arguments {
+                    Some(a) => format!("{} with {}", s.tool, shown_arguments(a)),
+                    None => s.tool.clone(),
+                };
+                Ok(Some(Check::ToolNotCalled { tool: s.tool, arguments: s.arguments, what }))
             }
             "tool_sequence" => {
                 let s: SequenceSpec = fields(src, v, path)?;
@@ -339,8 +381,8 @@ impl Check {
     pub fn grade(&self, s: &Subject) -> Verdict {
         let text = s.output.text.as_str();
         match self {
-            Check::Text { op, negate } => {
-                let (found, what) = text_op(op, text);
+            Check::Text { op, negate, what } => {
+                let (found, what) = text_op(op, what, text);
                 negatable(found, *negate, &what)
             }
             Check::IsJson { negate } => {
@@ -364,37 +406,36 @@ impl Check {
                     }
                 },
             },
-            Check::JsonPath { raw, path, test, negate } => {
+            Check::JsonPath { raw, path, test, negate, what } => {
                 let Ok(doc) = serde_json::from_str::<Value>(text) else {
                     return Verdict::check(*negate, "output is not JSON");
                 };
                 let Some(found) = walk(&doc, path) else {
                     return Verdict::check(*negate, format!("{raw} is absent"));
                 };
-                let shown = canonical_json(found);
-                let (ok, what) = match test {
-                    PathTest::Exists => (true, format!("{raw} exists")),
-                    PathTest::Equals(want) => (json_eq(found, want), format!("{raw} = {}", canonical_json(want))),
-                    PathTest::Contains(c) => (as_text(found).contains(c.as_str()), format!("{raw} contains {c:?}")),
-                    PathTest::Matches(re) => (re.is_match(&as_text(found)), format!("{raw} matches /{}/", re.as_str())),
+                let ok = match test {
+                    PathTest::Exists => true,
+                    PathTest::Equals(want) => json_eq(found, want),
+                    PathTest::Contains(c) => as_text(found).contains(c.as_str()),
+                    PathTest::Matches(re) => re.is_match(&as_text(found)),
                 };
-                let v = negatable(ok, *negate, &what);
-                if v.pass { v } else { Verdict { reason: format!("{} (got {shown})", v.reason), ..v } }
+                let v = negatable(ok, *negate, what);
+                if v.pass {
+                    v
+                } else {
+                    Verdict { reason: format!("{} (got {})", v.reason, canonical_json(found)), ..v }
+                }
             }
-            Check::ToolCalled { tool, arguments, exact, count } => {
-                tool_called(s, tool, arguments.as_ref(), *exact, *count)
+            Check::ToolCalled { tool, arguments, exact, count, with } => {
+                tool_called(s, tool, arguments.as_ref(), *exact, *count, with)
             }
-            Check::ToolNotCalled { tool, arguments } => {
+            Check::ToolNotCalled { tool, arguments, what } => {
                 let hits = s
                     .output
                     .tool_calls
                     .iter()
                     .filter(|c| c.name == *tool && args_match(&c.arguments, arguments.as_ref(), false))
                     .count();
-                let what = match arguments {
-                    Some(a) => format!("{tool} with {}", canonical_json(&Value::Object(a.clone()))),
-                    None => tool.clone(),
-                };
                 if hits == 0 {
                     Verdict::check(true, format!("{what} was not called"))
                 } else {
@@ -417,7 +458,7 @@ impl Check {
                         want.iter().all(|w| it.any(|m| m == w))
                     }
                 };
-                let mode = format!("{mode:?}").to_lowercase();
+                let mode = mode.name();
                 Verdict::check(
                     ok,
                     format!(
@@ -471,7 +512,21 @@ fn negatable(found: bool, negate: bool, what: &str) -> Verdict {
     Verdict::check(pass, reason)
 }
 
-fn text_op(op: &TextOp, text: &str) -> (bool, String) {
+/// What a text check looks for, as its reasons say it.
+fn describe(op: &TextOp) -> String {
+    match op {
+        TextOp::Equals(v, _) => format!("output equals {v:?}"),
+        TextOp::Contains(v, _) => format!("output contains {v:?}"),
+        TextOp::StartsWith(v, _) => format!("output starts with {v:?}"),
+        TextOp::ContainsAny(vs, _) => format!("output contains one of {vs:?}"),
+        TextOp::ContainsAll(vs, _) => format!("output contains all of {vs:?}"),
+        TextOp::Regex(re) => format!("output matches /{}/", re.as_str()),
+    }
+}
+
+/// Whether `text` passes the check, and the reason's subject: `what` (from [`describe`]) unless
+/// the outcome names a value.
+fn text_op<'a>(op: &TextOp, what: &'a str, text: &str) -> (bool, Cow<'a, str>) {
     let ci = matches!(
         op,
         TextOp::Equals(_, true)
@@ -487,27 +542,24 @@ fn text_op(op: &TextOp, text: &str) -> (bool, String) {
     } else {
         text
     };
-    match op {
-        TextOp::Equals(v, _) => (hay.trim() == v.trim(), format!("output equals {v:?}")),
-        TextOp::Contains(v, _) => (hay.contains(v.as_str()), format!("output contains {v:?}")),
-        TextOp::StartsWith(v, _) => (hay.trim_start().starts_with(v.as_str()), format!("output starts with {v:?}")),
-        TextOp::ContainsAny(vs, _) => {
-            let hit = vs.iter().find(|v| hay.contains(v.as_str()));
-            match hit {
-                Some(h) => (true, format!("output contains {h:?}")),
-                None => (false, format!("output contains one of {vs:?}")),
-            }
-        }
+    let found = match op {
+        TextOp::Equals(v, _) => hay.trim() == v.trim(),
+        TextOp::Contains(v, _) => hay.contains(v.as_str()),
+        TextOp::StartsWith(v, _) => hay.trim_start().starts_with(v.as_str()),
+        TextOp::ContainsAny(vs, _) => match vs.iter().find(|v| hay.contains(v.as_str())) {
+            Some(h) => return (true, format!("output contains {h:?}").into()),
+            None => false,
+        },
         TextOp::ContainsAll(vs, _) => {
             let missing: Vec<&String> = vs.iter().filter(|v| !hay.contains(v.as_str())).collect();
-            if missing.is_empty() {
-                (true, format!("output contains all of {vs:?}"))
-            } else {
-                (false, format!("output contains all of {vs:?} (missing {missing:?})"))
+            if !missing.is_empty() {
+                return (false, format!("{what} (missing {missing:?})").into());
             }
+            true
         }
-        TextOp::Regex(re) => (re.is_match(text), format!("output matches /{}/", re.as_str())),
-    }
+        TextOp::Regex(re) => re.is_match(text),
+    };
+    (found, what.into())
 }
 
 static REFUSAL: LazyLock<Regex> = LazyLock::new(|| {
@@ -595,25 +647,26 @@ fn args_match(arguments: &str, want: Option<&Map<String, Value>>, exact: bool) -
     }
 }
 
+/// A grader's arguments as its reasons show them.
+fn shown_arguments(want: &Map<String, Value>) -> String {
+    canonical_json(&Value::Object(want.clone()))
+}
+
 fn tool_called(
     s: &Subject,
     name: &str,
     want: Option<&Map<String, Value>>,
     exact: bool,
     count: Option<usize>,
+    with: &str,
 ) -> Verdict {
-    let calls: Vec<_> = s.output.tool_calls.iter().filter(|c| c.name == name).collect();
-    if calls.is_empty() {
+    let calls = || s.output.tool_calls.iter().filter(|c| c.name == name);
+    if calls().next().is_none() {
         let made: Vec<&str> = s.output.tool_calls.iter().map(|c| c.name.as_str()).collect();
         let made = if made.is_empty() { "none".to_string() } else { made.join(", ") };
         return Verdict::check(false, format!("{name} was not called (calls: {made})"));
     }
-    let hits = calls.iter().filter(|c| args_match(&c.arguments, want, exact)).count();
-    let with = want
-        .map(|w| {
-            format!(" {} {}", if exact { "with exactly" } else { "with" }, canonical_json(&Value::Object(w.clone())))
-        })
-        .unwrap_or_default();
+    let hits = calls().filter(|c| args_match(&c.arguments, want, exact)).count();
     match count {
         Some(n) => Verdict::check(hits == n, format!("{name} was called{with} {hits} time(s) (expected {n})")),
         None if hits > 0 => Verdict::check(true, format!("{name} was called{with}")),
@@ -621,7 +674,7 @@ fn tool_called(
             false,
             format!(
                 "{name} was called, but never{with} (got {})",
-                calls.iter().map(|c| c.arguments.as_str()).collect::<Vec<_>>().join("; ")
+                calls().map(|c| c.arguments.as_str()).collect::<Vec<_>>().join("; ")
             ),
         ),
     }
@@ -636,7 +689,8 @@ fn slug(agent: &str) -> String {
 /// similarity to the reference answer. The score is the share of checks met.
 fn expected(s: &Subject, threshold: f64, metric: Metric) -> Verdict {
     let e = &s.case.expected;
-    let text = s.output.text.to_lowercase();
+    // Lower-cased only when there is something to look for.
+    let text = if e.contains.is_empty() { String::new() } else { s.output.text.to_lowercase() };
     let called = |t: &str| s.output.tool_calls.iter().any(|c| c.name == t);
     let mut total = 0usize;
     let mut failed: Vec<String> = Vec::new();

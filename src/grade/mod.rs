@@ -356,7 +356,9 @@ impl Graders {
 
     /// Grade with the pure graders only (the benchmark's path; no runtime needed).
     pub fn grade_pure(&self, s: &Subject) -> Vec<Grade> {
-        self.list.iter().filter_map(|g| g.grade_pure(s).map(|v| g.named(v))).collect()
+        let mut grades = Vec::with_capacity(self.list.len());
+        grades.extend(self.list.iter().filter_map(|g| g.grade_pure(s).map(|v| g.named(v))));
+        grades
     }
 }
 

@@ -69,26 +69,28 @@ pub fn fuzzy_ratio(a: &str, b: &str) -> f64 {
     if a == b {
         return 1.0;
     }
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    if a.len() * b.len() > 64 * EXACT_LIMIT {
-        let (a, b): (String, String) = (a.iter().collect(), b.iter().collect());
-        return f64::from(
-            similar::TextDiff::configure().timeout(Duration::from_millis(100)).diff_chars(&a, &b).ratio(),
-        );
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    if la * lb > 64 * EXACT_LIMIT {
+        return f64::from(similar::TextDiff::configure().timeout(Duration::from_millis(100)).diff_chars(a, b).ratio());
     }
-    2.0 * lcs_chars(&a, &b) as f64 / (a.len() + b.len()) as f64
+    2.0 * lcs_chars(a, la, b) as f64 / (la + lb) as f64
 }
 
-/// LCS length of two char strings, 64 positions of `a` per machine word (Hyyrö's bit-vector
-/// recurrence V' = (V + (V & M)) | (V & !M); the LCS is the count of zero bits).
-fn lcs_chars(a: &[char], b: &[char]) -> usize {
-    if a.is_empty() || b.is_empty() {
+/// LCS length of two strings' chars (`a` has `a_len` of them), 64 positions of `a` per machine
+/// word (Hyyrö's bit-vector recurrence V' = (V + (V & M)) | (V & !M); the LCS is the count of
+/// zero bits). Works on the `str`s directly: graders call it per result, so no char vectors.
+fn lcs_chars(a: &str, a_len: usize, b: &str) -> usize {
+    if a_len == 0 || b.is_empty() {
         return 0;
     }
-    let words = a.len().div_ceil(64);
-    let mut ascii = vec![0u64; 128 * words];
+    let words = a_len.div_ceil(64);
+    // One buffer: the ASCII match masks (128 rows), an all-zero row, then V.
+    let mut buf = vec![0u64; 130 * words];
+    let (ascii, rest) = buf.split_at_mut(128 * words);
+    let (none, v) = rest.split_at_mut(words);
+    v.fill(!0);
     let mut other: HashMap<char, Vec<u64>> = HashMap::new();
-    for (i, &c) in a.iter().enumerate() {
+    for (i, c) in a.chars().enumerate() {
         let (w, bit) = (i / 64, 1u64 << (i % 64));
         if c.is_ascii() {
             ascii[c as usize * words + w] |= bit;
@@ -96,13 +98,11 @@ fn lcs_chars(a: &[char], b: &[char]) -> usize {
             other.entry(c).or_insert_with(|| vec![0; words])[w] |= bit;
         }
     }
-    let none = vec![0u64; words];
-    let mut v = vec![!0u64; words];
-    for &c in b {
+    for c in b.chars() {
         let m: &[u64] = if c.is_ascii() {
             &ascii[c as usize * words..(c as usize + 1) * words]
         } else {
-            other.get(&c).map_or(&none, |m| m)
+            other.get(&c).map_or(&*none, |m| m)
         };
         let mut carry = 0u64;
         for (x, &mw) in v.iter_mut().zip(m) {
@@ -113,7 +113,7 @@ fn lcs_chars(a: &[char], b: &[char]) -> usize {
             *x = s2 | (*x & !mw);
         }
     }
-    let tail = a.len() % 64;
+    let tail = a_len % 64;
     let ones: usize = v
         .iter()
         .enumerate()
@@ -122,7 +122,7 @@ fn lcs_chars(a: &[char], b: &[char]) -> usize {
             (x & mask).count_ones() as usize
         })
         .sum();
-    a.len() - ones
+    a_len - ones
 }
 
 pub fn levenshtein(a: &str, b: &str) -> usize {
@@ -260,6 +260,8 @@ pub struct Spec {
     threshold: f64,
     against: Against,
     metric: Metric,
+    /// The metric's name as reasons show it (`fuzzy`, `rouge1`), spelt once at load.
+    label: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -294,7 +296,8 @@ impl Spec {
         if s.metric == Metric::Cosine {
             return Err(src.error_at(&format!("{path}.metric"), "cosine needs an embeddings call: use text_similarity"));
         }
-        Ok(Spec { threshold: s.threshold, against: s.against, metric: s.metric })
+        let label = format!("{:?}", s.metric).to_lowercase();
+        Ok(Spec { threshold: s.threshold, against: s.against, metric: s.metric, label })
     }
 
     pub fn grade(&self, s: &Subject) -> Verdict {
@@ -307,11 +310,10 @@ impl Spec {
         };
         let value = score(self.metric, &s.output.text, r);
         let what = if self.against == Against::Recorded { "recorded output" } else { "reference" };
-        let metric = format!("{:?}", self.metric).to_lowercase();
         Verdict::new(
             value,
             value + 1e-9 >= self.threshold,
-            format!("{metric} similarity to the {what} {value:.3} (threshold {})", self.threshold),
+            format!("{} similarity to the {what} {value:.3} (threshold {})", self.label, self.threshold),
         )
     }
 }
@@ -347,7 +349,8 @@ mod tests {
             let (la, lb) = (rng.usize(0..150), rng.usize(0..150));
             let a: Vec<char> = (0..la).map(|_| ['a', 'b', 'c', 'é', '→'][rng.usize(0..5)]).collect();
             let b: Vec<char> = (0..lb).map(|_| ['a', 'b', 'c', 'é', 'x'][rng.usize(0..5)]).collect();
-            assert_eq!(lcs_chars(&a, &b), lcs(&a, &b), "{a:?} / {b:?}");
+            let (sa, sb): (String, String) = (a.iter().collect(), b.iter().collect());
+            assert_eq!(lcs_chars(&sa, la, &sb), lcs(&a, &b), "{a:?} / {b:?}");
         }
     }
 
