@@ -156,7 +156,7 @@ impl Store {
         let now = micros(Utc::now());
         let mut stats = IngestStats::default();
         let mut touched = BTreeSet::new();
-        // Traces whose model calls changed: only those carry searchable text.
+        // Traces whose searchable text may have changed (see `carries_text`).
         let mut text_touched = HashSet::new();
         {
             let mut insert_trace = tx.prepare_cached(
@@ -190,16 +190,24 @@ impl Store {
                  WHERE trace_id = ?1 AND id = ?2",
             )?;
             for span in &batch.spans {
-                if insert_trace.execute(params![span.trace_id, None::<String>, None::<String>, None::<String>, now])?
-                    == 1
-                {
-                    new_ids.insert(span.trace_id.as_str());
+                // A trace this batch already wrote or ensured needs no second insert attempt.
+                if !touched.contains(&span.trace_id) {
+                    if insert_trace.execute(params![
+                        span.trace_id,
+                        None::<String>,
+                        None::<String>,
+                        None::<String>,
+                        now
+                    ])? == 1
+                    {
+                        new_ids.insert(span.trace_id.as_str());
+                    }
+                    touched.insert(span.trace_id.clone());
                 }
-                touched.insert(span.trace_id.clone());
                 let row = SpanRow::of(span)?;
                 if insert_span.execute(&row.params()[..])? == 1 {
                     stats.new_spans += 1;
-                    if span.model_call().is_some() {
+                    if carries_text(span) {
                         text_touched.insert(span.trace_id.as_str());
                     }
                     continue;
@@ -212,7 +220,7 @@ impl Store {
                     let row = SpanRow::of(&merged)?;
                     replace_span.execute(&row.params()[..])?;
                     stats.updated_spans += 1;
-                    if merged.model_call().is_some() {
+                    if carries_text(&merged) || carries_text(&before) {
                         text_touched.insert(span.trace_id.as_str());
                     }
                 }
@@ -425,6 +433,12 @@ fn search_text(tx: &rusqlite::Transaction, id: &str) -> rusqlite::Result<String>
         }
     }
     Ok(text)
+}
+
+/// Whether a span adds to its trace's searchable text: a model call with instructions, input or
+/// output. The exporter's response spans carry none, so storing them leaves the index as it is.
+fn carries_text(span: &Span) -> bool {
+    span.model_call().is_some_and(|c| c.instructions.is_some() || c.input.is_some() || c.output.is_some())
 }
 
 /// Replace a trace's row in the full-text index.
