@@ -704,6 +704,31 @@ mod tests {
     }
 
     #[test]
+    fn text_less_model_spans_leave_the_search_row_alone() {
+        let (_d, mut s) = store();
+        let full = fixture("agents_processor_full.jsonl");
+        s.ingest(&full).unwrap();
+        let trace = search(&s, "sunny paris")[0].clone();
+        let turns = s.trace_summary(&trace).unwrap().turns;
+        let rowid = |s: &Store| -> Option<i64> {
+            s.conn.query_row("SELECT search_rowid FROM traces WHERE id = ?1", [&trace], |r| r.get(0)).unwrap()
+        };
+        let before = rowid(&s);
+        assert!(before.is_some());
+        // A response span as the exporter sends it: usage, no content.
+        let mut span = full.spans.iter().find(|sp| sp.trace_id == trace && sp.model_call().is_some()).unwrap().clone();
+        span.id = "span_textless".into();
+        if let SpanData::Model(call) = &mut span.data {
+            (call.instructions, call.input, call.output) = (None, None, None);
+        }
+        let stats = s.ingest(&Batch { traces: vec![], spans: vec![span] }).unwrap();
+        assert_eq!(stats.new_spans, 1);
+        assert_eq!(rowid(&s), before, "the index row is not rebuilt");
+        assert_eq!(search(&s, "sunny paris"), vec![trace.clone()]);
+        assert_eq!(s.trace_summary(&trace).unwrap().turns, turns + 1, "the summary still counts the span");
+    }
+
+    #[test]
     fn meta_filters_on_metadata_entries() {
         let (_d, mut s) = store();
         let mut meta = serde_json::Map::new();
