@@ -165,7 +165,7 @@ impl Store {
         let now = micros(Utc::now());
         let mut stats = IngestStats::default();
         let mut touched = BTreeSet::new();
-        // Traces whose model calls changed: only those carry searchable text.
+        // Traces whose searchable text may have changed (see `carries_text`).
         let mut text_touched = HashSet::new();
         {
             let mut insert_trace = tx.prepare_cached(
@@ -199,16 +199,24 @@ impl Store {
                  WHERE trace_id = ?1 AND id = ?2",
             )?;
             for span in &batch.spans {
-                if insert_trace.execute(params![span.trace_id, None::<String>, None::<String>, None::<String>, now])?
-                    == 1
-                {
-                    new_ids.insert(span.trace_id.as_str());
+                // A trace this batch already wrote or ensured needs no second insert attempt.
+                if !touched.contains(&span.trace_id) {
+                    if insert_trace.execute(params![
+                        span.trace_id,
+                        None::<String>,
+                        None::<String>,
+                        None::<String>,
+                        now
+                    ])? == 1
+                    {
+                        new_ids.insert(span.trace_id.as_str());
+                    }
+                    touched.insert(span.trace_id.clone());
                 }
-                touched.insert(span.trace_id.clone());
                 let row = SpanRow::of(span)?;
                 if insert_span.execute(&row.params()[..])? == 1 {
                     stats.new_spans += 1;
-                    if span.model_call().is_some() {
+                    if carries_text(span) {
                         text_touched.insert(span.trace_id.as_str());
                     }
                     continue;
@@ -221,7 +229,7 @@ impl Store {
                     let row = SpanRow::of(&merged)?;
                     replace_span.execute(&row.params()[..])?;
                     stats.updated_spans += 1;
-                    if merged.model_call().is_some() {
+                    if carries_text(&merged) || carries_text(&before) {
                         text_touched.insert(span.trace_id.as_str());
                     }
                 }
@@ -452,6 +460,12 @@ fn search_text(tx: &rusqlite::Transaction, id: &str) -> rusqlite::Result<String>
         }
     }
     Ok(text)
+}
+
+/// Whether a span adds to its trace's searchable text: a model call with instructions, input or
+/// output. The exporter's response spans carry none, so storing them leaves the index as it is.
+fn carries_text(span: &Span) -> bool {
+    span.model_call().is_some_and(|c| c.instructions.is_some() || c.input.is_some() || c.output.is_some())
 }
 
 /// Replace a trace's row in the full-text index.
@@ -716,6 +730,31 @@ mod tests {
         let traces: i64 =
             s.conn.query_row("SELECT count(*) FROM traces WHERE search_rowid IS NOT NULL", [], |r| r.get(0)).unwrap();
         assert_eq!(rows, traces);
+    }
+
+    #[test]
+    fn text_less_model_spans_leave_the_search_row_alone() {
+        let (_d, mut s) = store();
+        let full = fixture("agents_processor_full.jsonl");
+        s.ingest(&full).unwrap();
+        let trace = search(&s, "sunny paris")[0].clone();
+        let turns = s.trace_summary(&trace).unwrap().turns;
+        let rowid = |s: &Store| -> Option<i64> {
+            s.conn.query_row("SELECT search_rowid FROM traces WHERE id = ?1", [&trace], |r| r.get(0)).unwrap()
+        };
+        let before = rowid(&s);
+        assert!(before.is_some());
+        // A response span as the exporter sends it: usage, no content.
+        let mut span = full.spans.iter().find(|sp| sp.trace_id == trace && sp.model_call().is_some()).unwrap().clone();
+        span.id = "span_textless".into();
+        if let SpanData::Model(call) = &mut span.data {
+            (call.instructions, call.input, call.output) = (None, None, None);
+        }
+        let stats = s.ingest(&Batch { traces: vec![], spans: vec![span] }).unwrap();
+        assert_eq!(stats.new_spans, 1);
+        assert_eq!(rowid(&s), before, "the index row is not rebuilt");
+        assert_eq!(search(&s, "sunny paris"), vec![trace.clone()]);
+        assert_eq!(s.trace_summary(&trace).unwrap().turns, turns + 1, "the summary still counts the span");
     }
 
     #[test]
