@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::compare::{CaseChange, Class, Comparison, DiffLine, Hunk, Op};
 use crate::run::{Status, TrendPoint};
 
-use super::{Report, escape, pct, pts};
+use super::{Report, escape, metric_rows, pct, pts};
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}\
 h1{font-size:1.4em}.verdict{padding:.6em 1em;border-radius:6px}.pass{background:#e6f4ea}.fail{background:#fce8e6}\
@@ -87,51 +87,10 @@ fn metrics(out: &mut String, cmp: &Comparison) {
     let ci = |s: &crate::compare::Side| {
         format!("{} [{}–{}]", pct(s.summary.pass_rate), pct(s.stats.pass_rate_ci.low), pct(s.stats.pass_rate_ci.high))
     };
-    let score = |s: Option<f64>| s.map(|s| format!("{s:.3}")).unwrap_or_else(|| "–".into());
     row(out, "pass rate (95% CI)", ci(b), ci(c), pts(d.pass_rate));
-    row(
-        out,
-        "mean score",
-        score(b.stats.mean_score),
-        score(c.stats.mean_score),
-        d.mean_score.map(|x| format!("{x:+.3}")).unwrap_or_else(|| "–".into()),
-    );
-    row(
-        out,
-        "input tokens",
-        b.summary.input_tokens.to_string(),
-        c.summary.input_tokens.to_string(),
-        format!("{:+}", d.input_tokens),
-    );
-    row(
-        out,
-        "output tokens",
-        b.summary.output_tokens.to_string(),
-        c.summary.output_tokens.to_string(),
-        format!("{:+}", d.output_tokens),
-    );
-    let cost = |x: Option<f64>| x.map(|x| format!("${x:.4}")).unwrap_or_else(|| "–".into());
-    row(
-        out,
-        "cost",
-        cost(b.summary.cost_usd),
-        cost(c.summary.cost_usd),
-        d.cost_usd.map(|x| format!("{x:+.4}")).unwrap_or_else(|| "–".into()),
-    );
-    row(
-        out,
-        "latency p50 (ms)",
-        b.summary.latency_p50_ms.to_string(),
-        c.summary.latency_p50_ms.to_string(),
-        format!("{:+}", d.latency_p50_ms),
-    );
-    row(
-        out,
-        "latency p95 (ms)",
-        b.summary.latency_p95_ms.to_string(),
-        c.summary.latency_p95_ms.to_string(),
-        format!("{:+}", d.latency_p95_ms),
-    );
+    for [name, x, y, z] in metric_rows(cmp) {
+        row(out, &name, x, y, z);
+    }
     for (name, rate) in &c.stats.graders {
         let was = b.stats.graders.get(name).and_then(|r| r.rate());
         let now = rate.rate();

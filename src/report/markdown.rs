@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::compare::{Class, Comparison, Op};
 use crate::run::Status;
 
-use super::{Report, escape, pct, pts, sparkline, truncate};
+use super::{Report, escape, metric_rows, pct, pts, sparkline, truncate};
 
 /// GitHub refuses comments and step summaries longer than this many characters.
 pub const GITHUB_LIMIT: usize = 65_536;
@@ -85,44 +85,12 @@ fn head(out: &mut String, cmp: &Comparison) {
             pct(s.stats.pass_rate_ci.high)
         )
     };
-    let score = |s: Option<f64>| s.map(|s| format!("{s:.3}")).unwrap_or_else(|| "–".into());
-    let cost = |s: Option<f64>| s.map(|s| format!("${s:.4}")).unwrap_or_else(|| "–".into());
     let _ = writeln!(out, "| | baseline | current | Δ |\n|---|---:|---:|---:|");
     let _ = writeln!(out, "| pass rate (95% CI) | {} | {} | {} |", ci(b), ci(c), pts(d.pass_rate));
-    let _ = writeln!(
-        out,
-        "| mean score | {} | {} | {} |",
-        score(b.stats.mean_score),
-        score(c.stats.mean_score),
-        d.mean_score.map(|x| format!("{x:+.3}")).unwrap_or_else(|| "–".into())
-    );
-    let _ = writeln!(
-        out,
-        "| input tokens | {} | {} | {:+} |",
-        b.summary.input_tokens, c.summary.input_tokens, d.input_tokens
-    );
-    let _ = writeln!(
-        out,
-        "| output tokens | {} | {} | {:+} |",
-        b.summary.output_tokens, c.summary.output_tokens, d.output_tokens
-    );
-    let _ = writeln!(
-        out,
-        "| cost | {} | {} | {} |",
-        cost(b.summary.cost_usd),
-        cost(c.summary.cost_usd),
-        d.cost_usd.map(|x| format!("{x:+.4}")).unwrap_or_else(|| "–".into())
-    );
-    let _ = writeln!(
-        out,
-        "| latency p50 | {} ms | {} ms | {:+} ms |",
-        b.summary.latency_p50_ms, c.summary.latency_p50_ms, d.latency_p50_ms
-    );
-    let _ = writeln!(
-        out,
-        "| latency p95 | {} ms | {} ms | {:+} ms |\n",
-        b.summary.latency_p95_ms, c.summary.latency_p95_ms, d.latency_p95_ms
-    );
+    for [name, x, y, z] in metric_rows(cmp) {
+        let _ = writeln!(out, "| {name} | {x} | {y} | {z} |");
+    }
+    out.push('\n');
     let counts: Vec<String> = Class::ALL
         .iter()
         .filter(|k| cmp.count(**k) > 0)

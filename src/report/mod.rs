@@ -65,6 +65,53 @@ fn color_for(tty: bool, no_color: Option<std::ffi::OsString>) -> bool {
 }
 
 /// `0.5` as `50.0%`.
+/// The metric rows every comparison table shows after the pass rate: name, baseline, current,
+/// delta, already formatted, so Markdown and HTML say the same thing.
+pub fn metric_rows(cmp: &Comparison) -> Vec<[String; 4]> {
+    let (b, c, d) = (&cmp.base, &cmp.current, &cmp.deltas);
+    let or_dash = |x: Option<String>| x.unwrap_or_else(|| "–".into());
+    let score = |s: Option<f64>| or_dash(s.map(|s| format!("{s:.3}")));
+    let cost = |x: Option<f64>| or_dash(x.map(|x| format!("${x:.4}")));
+    vec![
+        [
+            "mean score".into(),
+            score(b.stats.mean_score),
+            score(c.stats.mean_score),
+            or_dash(d.mean_score.map(|x| format!("{x:+.3}"))),
+        ],
+        [
+            "input tokens".into(),
+            b.summary.input_tokens.to_string(),
+            c.summary.input_tokens.to_string(),
+            format!("{:+}", d.input_tokens),
+        ],
+        [
+            "output tokens".into(),
+            b.summary.output_tokens.to_string(),
+            c.summary.output_tokens.to_string(),
+            format!("{:+}", d.output_tokens),
+        ],
+        [
+            "cost".into(),
+            cost(b.summary.cost_usd),
+            cost(c.summary.cost_usd),
+            or_dash(d.cost_usd.map(|x| format!("{x:+.4}"))),
+        ],
+        [
+            "latency p50 (ms)".into(),
+            b.summary.latency_p50_ms.to_string(),
+            c.summary.latency_p50_ms.to_string(),
+            format!("{:+}", d.latency_p50_ms),
+        ],
+        [
+            "latency p95 (ms)".into(),
+            b.summary.latency_p95_ms.to_string(),
+            c.summary.latency_p95_ms.to_string(),
+            format!("{:+}", d.latency_p95_ms),
+        ],
+    ]
+}
+
 pub fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }

@@ -28,14 +28,7 @@ impl Project {
     }
 
     pub fn evals(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_evals"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("EVALS_STORE", self.path(".evals/evals.db"))
-            .env_remove("OPENAI_API_KEY")
-            .env_remove("OPENAI_BASE_URL")
-            .output()
-            .unwrap()
+        self.evals_env(args, &[])
     }
 
     pub fn ok(&self, args: &[&str]) -> String {
@@ -87,7 +80,8 @@ pub fn code(o: &Output) -> i32 {
 }
 
 impl Project {
-    /// `evals` with extra environment variables.
+    /// `evals` with extra environment variables; nothing of the caller's OpenAI or GitHub
+    /// environment leaks in.
     pub fn evals_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_evals"))
             .args(args)
