@@ -342,10 +342,6 @@ fn case_paths(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Find a case with this content hash anywhere under `root` (every dataset).
-pub fn find_by_hash(root: &Path, hash: &str) -> Result<Option<(String, PathBuf)>> {
-    Ok(HashIndex::build(root)?.get(hash).cloned())
-}
-
 /// The content hashes of every case under `root`, read from the `content_hash:` and `id:` lines
 /// only, so that large dataset trees are indexed fast; built once for a bulk import or promote.
 #[derive(Debug, Default)]

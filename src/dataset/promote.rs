@@ -7,8 +7,8 @@ use super::dedup::{self, Near};
 use super::privacy;
 use super::taxonomy::Taxonomy;
 use super::{
-    Agent, Case, CaseFile, CaseSource, DatasetError, Expected, Input, Label, Privacy, PrivacyStatus, Recorded,
-    RecordedCall, RecordedOutput, Result, ToolOutput, Verdict, find_by_hash,
+    Agent, Case, CaseFile, CaseSource, DatasetError, Expected, HashIndex, Input, Label, Privacy, PrivacyStatus,
+    Recorded, RecordedCall, RecordedOutput, Result, ToolOutput, Verdict,
 };
 use crate::trace::items::{self, canonical_arguments};
 use crate::trace::{ModelCall, Span, SpanData, Trace};
@@ -46,8 +46,10 @@ pub struct Promoted {
     pub near: Vec<Near>,
 }
 
-/// Build the case for a trace, refuse exact duplicates, report near-duplicates among `existing`,
-/// and write it under `root/<dataset>/` (unless a dry run).
+/// Build the case for a trace, refuse exact duplicates (any case in `hashes`), report
+/// near-duplicates among `existing`, and write it under `root/<dataset>/` (unless a dry run).
+/// The new case joins `hashes`, so a bulk promotion (dry or not) refuses a second trace with the
+/// same input.
 pub fn promote(
     root: &Path,
     trace: &Trace,
@@ -55,16 +57,18 @@ pub fn promote(
     taxonomy: &Taxonomy,
     opts: &Options,
     existing: &[CaseFile],
+    hashes: &mut HashIndex,
 ) -> Result<Promoted> {
     let case = build_case(trace, spans, taxonomy, opts)?;
-    if let Some((case_id, path)) = find_by_hash(root, &case.content_hash)? {
-        return Err(DatasetError::Duplicate { trace: trace.id.clone(), case: case_id, path });
+    if let Some((case_id, path)) = hashes.get(&case.content_hash) {
+        return Err(DatasetError::Duplicate { trace: trace.id.clone(), case: case_id.clone(), path: path.clone() });
     }
     let near = dedup::near_duplicates(&case.input, existing, dedup::NEAR_THRESHOLD);
     let path = root.join(&opts.dataset).join(format!("{}.yaml", case.id));
     if !opts.dry_run {
         case.save(&path)?;
     }
+    hashes.insert(case.content_hash.clone(), case.id.clone(), path.clone());
     Ok(Promoted { case, path, near })
 }
 
@@ -443,11 +447,13 @@ mod tests {
         let batch = fixture_batch("agents_processor_full.jsonl");
         let (t, spans) = trace_of(&batch, "b773d5");
         let opts = Options { dataset: "demo".into(), ..Options::default() };
-        let first = promote(dir.path(), &t, &spans, &taxonomy(), &opts, &[]).unwrap();
+        let first = promote(dir.path(), &t, &spans, &taxonomy(), &opts, &[], &mut HashIndex::default()).unwrap();
         assert!(first.path.exists());
         assert_eq!(Case::load(&first.path).unwrap(), first.case);
         let other = Options { dataset: "other".into(), ..Options::default() };
-        match promote(dir.path(), &t, &spans, &taxonomy(), &other, &[]).unwrap_err() {
+        // A new index read from disk finds the case written in another dataset.
+        let mut hashes = HashIndex::build(dir.path()).unwrap();
+        match promote(dir.path(), &t, &spans, &taxonomy(), &other, &[], &mut hashes).unwrap_err() {
             DatasetError::Duplicate { case, .. } => assert_eq!(case, first.case.id),
             e => panic!("{e}"),
         }

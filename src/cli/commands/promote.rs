@@ -1,6 +1,5 @@
 //! `evals promote`: cut eval cases out of stored traces, one by id or every trace a filter selects.
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -9,7 +8,7 @@ use crate::cli::CliError;
 use crate::cli::query::TraceQuery;
 use crate::dataset::promote::{self, Options, Scope};
 use crate::dataset::taxonomy::{self, Taxonomy};
-use crate::dataset::{self, CaseFile, DatasetError, Expected, Verdict};
+use crate::dataset::{self, CaseFile, DatasetError, Expected, HashIndex, Verdict};
 use crate::report;
 
 #[derive(clap::Args)]
@@ -89,10 +88,12 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
         Vec::new()
     });
 
-    let Some(id) = &a.trace_id else { return bulk(&s, &a, &taxonomy, &opts, &mut existing) };
+    // Built once from the `content_hash:` lines, so a case file that no longer parses still counts.
+    let mut hashes = HashIndex::build(&a.datasets)?;
+    let Some(id) = &a.trace_id else { return bulk(&s, &a, &taxonomy, &opts, &mut existing, &mut hashes) };
     let id = s.resolve_trace(id)?;
     let (trace, spans) = s.load_trace(&id)?;
-    let p = promote::promote(&a.datasets, &trace, &spans, &taxonomy, &opts, &existing)?;
+    let p = promote::promote(&a.datasets, &trace, &spans, &taxonomy, &opts, &existing, &mut hashes)?;
     print!("{}", report::curation::promoted(&id, &p, a.dry_run));
     if a.dry_run {
         print!("{}", p.case.to_yaml());
@@ -107,20 +108,16 @@ fn bulk(
     taxonomy: &Taxonomy,
     opts: &Options,
     existing: &mut Vec<CaseFile>,
+    hashes: &mut HashIndex,
 ) -> Result<ExitCode, CliError> {
     let rows = s.list_traces(&a.query.filter())?;
     if rows.is_empty() {
         return Err(CliError::NothingSelected("no stored trace matches the filters".into()));
     }
     let (mut written, mut skipped) = (0, 0);
-    let mut hashes = HashSet::new();
     for row in rows {
         let (trace, spans) = s.load_trace(&row.id)?;
-        match promote::promote(&a.datasets, &trace, &spans, taxonomy, opts, existing) {
-            Ok(p) if !hashes.insert(p.case.content_hash.clone()) => {
-                skipped += 1;
-                println!("skipped {}: same input as another selected trace", row.id);
-            }
+        match promote::promote(&a.datasets, &trace, &spans, taxonomy, opts, existing, hashes) {
             Ok(p) => {
                 written += 1;
                 print!("{}", report::curation::promoted(&row.id, &p, a.dry_run));
