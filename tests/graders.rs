@@ -188,6 +188,17 @@ fn every_family_of_grader_in_one_run() {
     let again: Value = serde_json::from_str(&std::fs::read_to_string(p.path("runs/b.json")).unwrap()).unwrap();
     assert_eq!(again["summary"]["judge_cost_usd"].as_f64(), Some(0.0));
     assert_eq!(grades_of(&again, "call-tool-get-weather"), grades_of(&run, "call-tool-get-weather"));
+
+    // Judges are priced like the target: the suite's `pricing:` overrides the built-in table.
+    let priced = project();
+    priced.write(
+        "evals/graders.yaml",
+        &SUITE.replace("threshold: 0.7\n", "threshold: 0.7\npricing: {gpt-4.1-mini: {input: 4.0, output: 16.0}}\n"),
+    );
+    priced.ok(&["run", "evals/graders.yaml", "--out", "runs/a.json"]);
+    let tenfold: Value = serde_json::from_str(&std::fs::read_to_string(priced.path("runs/a.json")).unwrap()).unwrap();
+    let cost = tenfold["summary"]["judge_cost_usd"].as_f64().unwrap();
+    assert!((cost - 10.0 * judge_cost).abs() < 1e-9, "{cost} is not ten times {judge_cost}");
 }
 
 #[test]

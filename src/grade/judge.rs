@@ -34,12 +34,13 @@ impl Edge {
         api_key: Option<String>,
         timeout: Duration,
         retry: RetryPolicy,
+        prices: PriceTable,
         cache: Option<Handle>,
     ) -> Edge {
         Edge {
             client: Client::new(base_url, api_key.clone(), timeout).with_retry(retry),
             cache,
-            prices: PriceTable::default(),
+            prices,
             http: reqwest::Client::builder().timeout(timeout).build().expect("HTTP client builds"),
             embeddings_url: format!("{}/embeddings", base_url.trim_end_matches('/')),
             api_key,

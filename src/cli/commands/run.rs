@@ -223,6 +223,7 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
             api_key,
             suite.provider.timeout,
             suite.provider.retry,
+            suite.prices.clone(),
             Some(handle.clone()),
         )));
         let replayer = Replayer {
