@@ -14,9 +14,8 @@ use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 
 use super::{App, TOKEN_HEADER, body_error, error, writer};
-use crate::store::one_call_trace_id;
-use crate::trace::openai_log::call_for;
-use crate::trace::{ModelApi, Span, SpanData, SpanError, Trace};
+use crate::trace::openai_log::{call_for, one_call_trace};
+use crate::trace::{Batch, ModelApi, Span, SpanError, Trace};
 
 /// Headers that describe one hop, not the request; plus the collect token, which is ours.
 const HOP_HEADERS: &[&str] = &[
@@ -308,33 +307,20 @@ fn recording(
     ended: DateTime<Utc>,
 ) -> (Trace, Span) {
     let mut call = call_for(api, request, response);
-    let response_id =
-        call.response_id.get_or_insert_with(|| format!("unidentified_{:016x}", fastrand::u64(..))).clone();
-    let failed = response.get("error").filter(|e| !e.is_null());
-    let trace = Trace {
-        id: one_call_trace_id(&response_id),
-        workflow: Some("model call".into()),
-        group_id: None,
-        metadata: None,
-    };
-    let span = Span {
-        trace_id: trace.id.clone(),
-        id: format!("span_{response_id}"),
-        parent_id: None,
-        started_at: Some(started),
-        ended_at: Some(ended),
-        error: failed.map(|e| SpanError {
-            message: e.get("message").and_then(Value::as_str).unwrap_or("model call failed").to_string(),
-            data: Some(e.clone()),
-        }),
-        data: SpanData::Model(Box::new(call)),
-    };
-    (trace, span)
+    // A response without an id can never be joined: it stays a trace of its own.
+    call.response_id.get_or_insert_with(|| format!("unidentified_{:016x}", fastrand::u64(..)));
+    let error = response.get("error").filter(|e| !e.is_null()).map(|e| SpanError {
+        message: e.get("message").and_then(Value::as_str).unwrap_or("model call failed").to_string(),
+        data: Some(e.clone()),
+    });
+    let Batch { mut traces, mut spans } = one_call_trace(call, Some(started), Some(ended), error, "");
+    (traces.remove(0), spans.remove(0))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::openai_log::one_call_trace_id;
 
     fn openai_sdk_lines() -> Vec<Value> {
         let text = std::fs::read_to_string(concat!(

@@ -7,15 +7,8 @@ use rusqlite::OptionalExtension;
 
 use super::traces::IngestStats;
 use super::{Result, Store, StoreError};
+use crate::trace::openai_log::ONE_CALL_PREFIX;
 use crate::trace::{Batch, Span, SpanData, Trace};
-
-/// Trace ids of model calls recorded by the proxy that no exported trace has claimed (yet).
-pub const ONE_CALL_PREFIX: &str = "call_trace_";
-
-/// The one-call trace a recorded response lives in until an exported span claims it.
-pub fn one_call_trace_id(response_id: &str) -> String {
-    format!("{ONE_CALL_PREFIX}{response_id}")
-}
 
 fn is_one_call(trace_id: &str) -> bool {
     trace_id.starts_with(ONE_CALL_PREFIX)
@@ -108,6 +101,7 @@ mod tests {
     use super::*;
     use crate::store::TraceFilter;
     use crate::trace::agents_sdk::{call_from_response, parse_export_body};
+    use crate::trace::openai_log::one_call_trace_id;
     use serde_json::{Value, json};
 
     fn store() -> (tempfile::TempDir, Store) {

@@ -8,7 +8,6 @@ mod runs;
 mod traces;
 
 pub use actor::Handle;
-pub use capture::one_call_trace_id;
 pub use traces::{IngestStats, PruneStats, Totals, TraceFilter, TraceStatus, TraceSummary};
 
 use std::path::{Path, PathBuf};
@@ -178,7 +177,9 @@ mod tests {
             })
             .collect();
         for t in threads {
-            t.join().unwrap().unwrap();
+            if let Err(e) = t.join().unwrap() {
+                panic!("open failed: {e:?}");
+            }
         }
     }
 

@@ -121,8 +121,18 @@ fn request_params(request: &Value) -> Map<String, Value> {
     params
 }
 
-/// A call that belongs to no agent trace, as a trace of its own. Ids derive from `key` (the
-/// response id when there is one), so recording the same call twice stores it once.
+/// Trace ids of model calls that belong to no agent trace (yet): a live capture moves such a call
+/// into the exported `response` span with the same response id when one arrives.
+pub const ONE_CALL_PREFIX: &str = "call_trace_";
+
+/// The one-call trace of a response id (or, without one, of a stable key).
+pub fn one_call_trace_id(key: &str) -> String {
+    format!("{ONE_CALL_PREFIX}{key}")
+}
+
+/// A call that belongs to no agent trace, as a trace of its own. Ids derive from the response id
+/// when there is one, else from a hash of `key`, so recording the same call twice stores it once,
+/// whether it came from a log file or the proxy.
 pub fn one_call_trace(
     call: ModelCall,
     started_at: Option<DateTime<chrono::Utc>>,
@@ -130,9 +140,8 @@ pub fn one_call_trace(
     error: Option<SpanError>,
     key: &str,
 ) -> Batch {
-    let key = call.response_id.clone().unwrap_or_else(|| key.to_string());
-    let digest = hex::encode(Sha256::digest(key.as_bytes()));
-    let trace_id = format!("trace_{}", &digest[..32]);
+    let key = call.response_id.clone().unwrap_or_else(|| hex::encode(&Sha256::digest(key.as_bytes())[..16]));
+    let trace_id = one_call_trace_id(&key);
     let workflow = match call.api {
         ModelApi::Responses => "openai.responses",
         ModelApi::ChatCompletions => "openai.chat.completions",
@@ -141,7 +150,7 @@ pub fn one_call_trace(
         traces: vec![Trace { id: trace_id.clone(), workflow: Some(workflow.into()), group_id: None, metadata: None }],
         spans: vec![Span {
             trace_id,
-            id: format!("span_{}", &digest[32..56]),
+            id: format!("span_{key}"),
             parent_id: None,
             started_at,
             ended_at,
