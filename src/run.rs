@@ -394,6 +394,24 @@ pub fn percentile(sorted: &[u64], p: f64) -> u64 {
 }
 
 impl Run {
+    /// The run without its results, which are many and which the store keeps one row each.
+    pub fn header(&self) -> Run {
+        Run {
+            schema_version: self.schema_version,
+            id: self.id.clone(),
+            suite: self.suite.clone(),
+            started_at: self.started_at,
+            finished_at: self.finished_at,
+            git: self.git.clone(),
+            target: self.target.clone(),
+            dataset_hash: self.dataset_hash.clone(),
+            options: self.options.clone(),
+            gate: self.gate.clone(),
+            summary: self.summary.clone(),
+            results: Vec::new(),
+        }
+    }
+
     pub fn load(path: &Path) -> Result<Run, RunFileError> {
         let p = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| RunFileError::Read { path: p.clone(), source })?;
@@ -409,8 +427,9 @@ impl Run {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let text = serde_json::to_string_pretty(self).expect("a run always serializes");
-        std::fs::write(path, text + "\n").map_err(err)
+        let mut text = serde_json::to_string_pretty(self).expect("a run always serializes");
+        text.push('\n');
+        std::fs::write(path, text).map_err(err)
     }
 
     /// Results in a stable order: case id, then repeat.

@@ -110,6 +110,21 @@ fn every_fault_ends_graded_or_as_a_clear_error_with_retries_and_no_duplicates() 
     assert!(text(&out.stdout).contains("errors by cause: request 1"), "{}", text(&out.stdout));
 }
 
+/// A base URL from the environment that is not a URL stops the run before any case, with the
+/// variable named, instead of failing every case as a connection error.
+#[test]
+fn a_bad_base_url_from_the_environment_is_refused_up_front() {
+    let p = Project::new();
+    cases(&p, 2, |_| vec![]);
+    suite(&p, "api_key_env: EVALS_TEST_KEY", "");
+    let out = command(&p, &["run", "evals/s.yaml", "-q"]).env("OPENAI_BASE_URL", "localhost:9/v1").output().unwrap();
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("\"localhost:9/v1\" is not an http(s) URL") && err.contains("OPENAI_BASE_URL"), "{err}");
+    let st = evals::store::Store::open(&p.path(".evals/evals.db")).unwrap();
+    assert_eq!(st.list_runs(None, 10).unwrap().len(), 0, "no run was started");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cache_answers_a_rerun_without_the_model_and_no_cache_bypasses_it() {
     let s = server(ECHO).await;

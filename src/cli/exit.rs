@@ -3,6 +3,7 @@
 use crate::collect::CollectError;
 use crate::dataset::DatasetError;
 use crate::mock::MockError;
+use crate::replay::client::BadBaseUrl;
 use crate::run::{MergeError, RunFileError};
 use crate::store::StoreError;
 use crate::suite::SuiteError;
@@ -38,6 +39,8 @@ pub enum CliError {
     Select(#[from] SelectError),
     #[error(transparent)]
     Merge(#[from] MergeError),
+    #[error(transparent)]
+    BaseUrl(#[from] BadBaseUrl),
     /// Bad arguments or environment, said in a sentence.
     #[error("{0}")]
     Usage(String),
@@ -74,6 +77,9 @@ impl CliError {
             CliError::Store(StoreError::Ambiguous { .. }) => Some("give more characters of the id"),
             CliError::Store(StoreError::TooNew { .. }) => {
                 Some("install the newer evals, or pass --store with another file")
+            }
+            CliError::BaseUrl(_) => {
+                Some("the base URL comes from provider.base_url, else OPENAI_BASE_URL; e.g. https://api.openai.com/v1")
             }
             CliError::Dataset(DatasetError::UnknownFailure { .. }) => {
                 Some("the failure ids are listed in evals/taxonomy.yaml")

@@ -112,23 +112,12 @@ pub fn check(paths: &[PathBuf], taxonomy: &Path) -> Report {
     };
 
     // Reading, parsing and scanning dominate; split the files over the cores.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let chunk = files.len().div_ceil(threads).max(1);
-    let results: Vec<(Vec<Checked>, Vec<PathBuf>, Vec<Problem>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                let taxonomy = taxonomy.as_ref();
-                s.spawn(move || {
-                    let (mut cases, mut suites, mut problems) = (Vec::new(), Vec::new(), Vec::new());
-                    for path in part {
-                        check_file(path, taxonomy, &mut cases, &mut suites, &mut problems);
-                    }
-                    (cases, suites, problems)
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("check threads do not panic")).collect()
+    let results = super::in_chunks_parallel(&files, |part| {
+        let (mut cases, mut suites, mut problems) = (Vec::new(), Vec::new(), Vec::new());
+        for path in part {
+            check_file(path, taxonomy.as_ref(), &mut cases, &mut suites, &mut problems);
+        }
+        (cases, suites, problems)
     });
     let mut cases = Vec::new();
     let mut suites = Vec::new();
@@ -258,7 +247,7 @@ fn check_suite(path: &Path, problems: &mut Vec<Problem>) {
         .flat_map(|dir| super::case_paths(dir).unwrap_or_default())
         .filter_map(|path| Case::load(&path).ok().map(|case| CaseFile { path, case }))
         .collect();
-    if let Err(e) = suite.plan(&cases) {
+    if let Err(e) = suite.plan(cases) {
         problems.push(e.into());
     }
 }

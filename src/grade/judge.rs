@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::openai::{check_template, render};
 use super::{Subject, Verdict, fields};
 use crate::pricing::PriceTable;
-use crate::replay::client::Client;
+use crate::replay::client::{BadBaseUrl, Client};
 use crate::replay::scheduler::RetryPolicy;
 use crate::store::Handle;
 use crate::trace::Usage;
@@ -36,15 +36,15 @@ impl Edge {
         retry: RetryPolicy,
         prices: PriceTable,
         cache: Option<Handle>,
-    ) -> Edge {
-        Edge {
-            client: Client::new(base_url, api_key.clone(), timeout).with_retry(retry),
+    ) -> Result<Edge, BadBaseUrl> {
+        Ok(Edge {
+            client: Client::new(base_url, api_key.clone(), timeout)?.with_retry(retry),
             cache,
             prices,
             http: reqwest::Client::builder().timeout(timeout).build().expect("HTTP client builds"),
             embeddings_url: format!("{}/embeddings", base_url.trim_end_matches('/')),
             api_key,
-        }
+        })
     }
 
     /// The one place judges call the model: the cache first, then the API. Returns the

@@ -116,6 +116,8 @@ fn error(status: StatusCode, message: &str, code: &str) -> Response {
 }
 
 async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    // The latency is counted from the request's arrival, as a client would see it.
+    let arrived = tokio::time::Instant::now();
     shared.requests.fetch_add(1, Ordering::Relaxed);
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
@@ -146,10 +148,8 @@ async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         Answer::NoRule(message) => error(StatusCode::BAD_REQUEST, &message, "mock_no_rule"),
         Answer::Response { body, latency_ms } => {
             let latency_ms = latency_ms.max(delay);
-            if latency_ms > 0 {
-                tokio::time::sleep(Duration::from_millis(latency_ms)).await;
-            }
-            if request.get("stream").and_then(Value::as_bool) == Some(true) {
+            // The answer is ready before the wait, so the wait is all the latency there is.
+            let resp = if request.get("stream").and_then(Value::as_bool) == Some(true) {
                 let events = sse_events(&body);
                 Response::builder()
                     .header(header::CONTENT_TYPE, "text/event-stream")
@@ -158,7 +158,11 @@ async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
                     .expect("valid response")
             } else {
                 axum::Json(body).into_response()
+            };
+            if latency_ms > 0 {
+                tokio::time::sleep_until(arrived + Duration::from_millis(latency_ms)).await;
             }
+            resp
         }
     }
 }

@@ -35,6 +35,24 @@ impl ApiError {
     }
 }
 
+/// A base URL the client cannot send to.
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[error("base URL {url:?} is not an http(s) URL: {reason}")]
+pub struct BadBaseUrl {
+    pub url: String,
+    pub reason: String,
+}
+
+/// `base_url` parsed, or why it cannot be sent to.
+pub fn base_url_ok(base_url: &str) -> Result<reqwest::Url, BadBaseUrl> {
+    let bad = |reason: String| BadBaseUrl { url: base_url.to_string(), reason };
+    let url = reqwest::Url::parse(base_url).map_err(|e| bad(e.to_string()))?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        other => Err(bad(format!("the scheme is {other:?}"))),
+    }
+}
+
 /// A successful answer and how many attempts it took.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reply {
@@ -45,7 +63,8 @@ pub struct Reply {
 #[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
-    url: String,
+    /// Parsed once: reqwest would otherwise parse (and IDNA-check) the URL on every request.
+    url: reqwest::Url,
     api_key: Option<String>,
     timeout: Duration,
     retry: RetryPolicy,
@@ -61,21 +80,21 @@ struct Failure {
 
 impl Client {
     /// A client with the default retry policy; `timeout` bounds each attempt.
-    pub fn new(base_url: &str, api_key: Option<String>, timeout: Duration) -> Client {
+    pub fn new(base_url: &str, api_key: Option<String>, timeout: Duration) -> Result<Client, BadBaseUrl> {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .pool_max_idle_per_host(1024)
             .tcp_nodelay(true)
             .build()
             .expect("HTTP client builds");
-        Client {
+        Ok(Client {
             http,
-            url: format!("{}/responses", base_url.trim_end_matches('/')),
+            url: base_url_ok(&format!("{}/responses", base_url.trim_end_matches('/')))?,
             api_key,
             timeout,
             retry: RetryPolicy::default(),
             limiter: Arc::new(RateLimiter::default()),
-        }
+        })
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Client {
@@ -112,7 +131,7 @@ impl Client {
     }
 
     async fn attempt(&self, body: &Value) -> Result<Value, Failure> {
-        let mut req = self.http.post(&self.url).json(body);
+        let mut req = self.http.post(self.url.clone()).json(body);
         if let Some(key) = &self.api_key {
             req = req.bearer_auth(key);
         }

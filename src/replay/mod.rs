@@ -9,8 +9,6 @@ pub mod tools;
 
 use std::sync::{Arc, Mutex};
 
-use futures_util::StreamExt;
-
 use crate::grade::Graders;
 use crate::pricing::PriceTable;
 use crate::run::{CaseResult, Output, Status};
@@ -125,7 +123,7 @@ pub type Job = (Arc<CasePlan>, u32);
 
 /// Replay every job, at most `concurrency` at a time, spread over the runtime's threads;
 /// `on_result` sees each result as it finishes (to commit it; it must not block, or it holds
-/// back the next case), and the results come back in completion order.
+/// back the next result), and the results come back in completion order.
 pub async fn run_all<F>(
     replayer: Arc<Replayer>,
     jobs: Vec<Job>,
@@ -135,18 +133,33 @@ pub async fn run_all<F>(
 where
     F: FnMut(&CaseResult),
 {
-    let mut stream = futures_util::stream::iter(jobs)
-        .map(|(plan, repeat)| {
-            let replayer = replayer.clone();
-            tokio::spawn(async move { run_case(&replayer, &plan, repeat).await })
-        })
-        .buffer_unordered(concurrency.max(1));
-    let mut results = Vec::new();
-    while let Some(r) = stream.next().await {
-        // A panicking case is a bug; let it surface rather than lose the result silently.
-        let r = r.expect("a replay task panicked");
+    // One long-lived task per slot takes the next job itself as soon as its case is done, so a
+    // freed slot's next request leaves at once instead of after a round trip through this task.
+    let total = jobs.len();
+    let queue = Arc::new(Mutex::new(jobs.into_iter()));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut slots = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.clamp(1, total.max(1)) {
+        let (queue, replayer, tx) = (queue.clone(), replayer.clone(), tx.clone());
+        slots.spawn(async move {
+            loop {
+                let next = queue.lock().expect("job queue lock").next();
+                let Some((plan, repeat)) = next else { break };
+                if tx.send(run_case(&replayer, &plan, repeat).await).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let mut results = Vec::with_capacity(total);
+    while let Some(r) = rx.recv().await {
         on_result(&r);
         results.push(r);
+    }
+    // A panicking case is a bug; let it surface rather than lose the result silently.
+    while let Some(done) = slots.join_next().await {
+        done.expect("a replay task panicked");
     }
     results
 }
@@ -217,7 +230,7 @@ mod tests {
 
     async fn mock(script: Script) -> (Server, Client) {
         let server = Server::start(script, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let client = Client::new(&server.base_url(), None, Duration::from_secs(5));
+        let client = Client::new(&server.base_url(), None, Duration::from_secs(5)).unwrap();
         (server, client)
     }
 
@@ -292,12 +305,13 @@ rules:
 
     #[tokio::test]
     async fn api_errors_become_case_errors() {
-        let client =
-            Client::new("http://127.0.0.1:9", None, Duration::from_secs(2)).with_retry(scheduler::RetryPolicy {
+        let client = Client::new("http://127.0.0.1:9", None, Duration::from_secs(2)).unwrap().with_retry(
+            scheduler::RetryPolicy {
                 max_retries: 2,
                 base_delay: Duration::from_millis(5),
                 max_delay: Duration::from_millis(10),
-            });
+            },
+        );
         let r = run_case(&replayer(client), &plan("hi", vec![], vec![]), 0).await;
         assert_eq!(r.status, Status::Error);
         assert_eq!((r.cause.as_deref(), r.retries), (Some("connection"), 2));
@@ -320,7 +334,7 @@ rules:
         ))
         .unwrap();
         let server = Server::start(script, "127.0.0.1:0".parse().unwrap()).await.unwrap();
-        let client = fast(Client::new(&server.base_url(), None, Duration::from_millis(timeout_ms)));
+        let client = fast(Client::new(&server.base_url(), None, Duration::from_millis(timeout_ms)).unwrap());
         let r = client.send(&json!({"model": "m", "input": "hi"})).await;
         (server, r)
     }

@@ -1,4 +1,4 @@
-//! Runs and their per-case results in the store; each result is committed as it finishes.
+//! Runs and their per-case results in the store; results are committed as they finish.
 
 use rusqlite::{OptionalExtension, params};
 
@@ -6,9 +6,7 @@ use super::{Result, Store, StoreError, micros};
 use crate::run::{CaseResult, Run, TrendPoint};
 
 fn header_json(run: &Run) -> String {
-    // The header is the run without its results, which live one row each.
-    let header = Run { results: Vec::new(), ..run.clone() };
-    serde_json::to_string(&header).expect("a run always serializes")
+    serde_json::to_string(&run.header()).expect("a run always serializes")
 }
 
 impl Store {
@@ -20,13 +18,20 @@ impl Store {
         Ok(())
     }
 
-    pub fn save_result(&mut self, run_id: &str, result: &CaseResult) -> Result<()> {
-        let data = serde_json::to_string(result).expect("a result always serializes");
-        self.conn
-            .prepare_cached(
+    /// Commit finished results in one transaction: a run saves whatever finished while the
+    /// previous commit was on disk, so a fast run is not held to one commit per case.
+    pub fn save_results(&mut self, run_id: &str, results: &[CaseResult]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached(
                 "INSERT OR REPLACE INTO results (run_id, case_id, repeat, status, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![run_id, result.case_id, result.repeat, result.status.as_str(), data])?;
+            )?;
+            for r in results {
+                let data = serde_json::to_string(r).expect("a result always serializes");
+                insert.execute(params![run_id, r.case_id, r.repeat, r.status.as_str(), data])?;
+            }
+        }
+        tx.commit()?;
         Ok(())
     }
 
@@ -126,16 +131,15 @@ mod tests {
     use crate::run::{Status, Summary};
 
     #[test]
-    fn results_are_stored_one_by_one_and_read_back_in_order() {
+    fn results_are_stored_in_batches_and_read_back_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(&dir.path().join("e.db")).unwrap();
         let mut r = run("run_1", &[("b", Status::Pass, "x"), ("a", Status::Fail, "y")]);
-        s.create_run(&Run { results: vec![], ..r.clone() }).unwrap();
-        for res in &r.results {
-            s.save_result(&r.id, res).unwrap();
-        }
+        s.create_run(&r.header()).unwrap();
+        s.save_results(&r.id, &r.results[..1]).unwrap();
+        s.save_results(&r.id, &r.results[1..]).unwrap();
         // Saving again replaces, never duplicates.
-        s.save_result(&r.id, &r.results[0]).unwrap();
+        s.save_results(&r.id, &r.results[..1]).unwrap();
         r.finished_at = Some(chrono::Utc::now());
         r.summary = Summary::of(&r.results);
         s.finish_run(&r).unwrap();

@@ -17,6 +17,7 @@ use crate::dataset::{Case, CaseFile};
 use crate::grade::{Grader, Subject};
 use crate::pricing::{Price, PriceTable};
 use crate::replay::agent::handoff_tool_name;
+use crate::replay::client;
 use crate::replay::scheduler::RetryPolicy;
 use crate::replay::tools::{Policies, Policy};
 use crate::run::Output;
@@ -351,6 +352,11 @@ impl Suite {
         if p.concurrency == Some(0) {
             return Err(source.error_at("provider.concurrency", "concurrency must be at least 1").into());
         }
+        if let Some(u) = &p.base_url
+            && let Err(e) = client::base_url_ok(u)
+        {
+            return Err(source.error_at("provider.base_url", e.to_string()).into());
+        }
         let timeout_s = p.timeout_s.unwrap_or(120.0);
         if timeout_s.is_nan() || timeout_s <= 0.0 {
             return Err(source.error_at("provider.timeout_s", "timeout_s must be positive").into());
@@ -427,7 +433,7 @@ impl Suite {
 
     /// Resolve every case: the suite's model, prompt, tools and params replace what the case
     /// recorded. Template errors (an undefined variable) are reported here, before any request.
-    pub fn plan(&self, cases: &[CaseFile]) -> Result<Vec<CasePlan>, YamlError> {
+    pub fn plan(&self, cases: Vec<CaseFile>) -> Result<Vec<CasePlan>, YamlError> {
         // One environment per template folder, built once for all cases.
         let env_of = |t: &Instructions| template::environment(t.file.as_deref().and_then(Path::parent));
         let target_env = self.target.instructions.as_ref().map(env_of);
@@ -439,19 +445,35 @@ impl Suite {
             })
         };
         cases
-            .iter()
+            .into_iter()
             .map(|cf| {
-                let case = &cf.case;
+                let case = cf.case;
                 let model = self.target.model.clone().or_else(|| case.source.model.clone()).ok_or_else(|| {
                     self.source
                         .error_at("target.model", format!("case {} recorded no model; set target.model", case.id))
                 })?;
-                self.check_graders(case)?;
+                self.check_graders(&case)?;
+                // The suite's agents replace the case's: the entry agent sets the first request.
+                let mut suite_agents = Vec::new();
+                for (i, a) in self.target.agents.iter().enumerate() {
+                    let key = format!("target.agents[{i}].instructions");
+                    suite_agents.push(AgentPlan {
+                        name: a.name.clone(),
+                        instructions: a
+                            .instructions
+                            .as_ref()
+                            .map(|t| render(&agent_envs[i], t, &case, &key))
+                            .transpose()?,
+                        tools: a.tools.clone(),
+                        model: a.model.clone(),
+                        params: a.params.clone(),
+                    });
+                }
                 let mut params = case.input.params.clone();
                 params.extend(self.target.params.clone());
                 let mut plan = CasePlan {
                     instructions: match &self.target.instructions {
-                        Some(t) => Some(render(&target_env, t, case, "target.instructions")?),
+                        Some(t) => Some(render(&target_env, t, &case, "target.instructions")?),
                         None => case.input.instructions.clone(),
                     },
                     model,
@@ -471,27 +493,11 @@ impl Suite {
                         })
                         .collect(),
                     entry_agent: case.input.agent.clone(),
-                    case: case.clone(),
+                    case,
                 };
-                // The suite's agents replace the case's: the entry agent sets the first request.
-                if !self.target.agents.is_empty() {
-                    let mut agents = Vec::new();
-                    for (i, a) in self.target.agents.iter().enumerate() {
-                        let key = format!("target.agents[{i}].instructions");
-                        agents.push(AgentPlan {
-                            name: a.name.clone(),
-                            instructions: a
-                                .instructions
-                                .as_ref()
-                                .map(|t| render(&agent_envs[i], t, case, &key))
-                                .transpose()?,
-                            tools: a.tools.clone(),
-                            model: a.model.clone(),
-                            params: a.params.clone(),
-                        });
-                    }
+                if !suite_agents.is_empty() {
                     let entry = self.target.entry.as_deref().unwrap_or_default();
-                    let first = agents.iter().find(|a| a.name == entry).expect("entry checked at load").clone();
+                    let first = suite_agents.iter().find(|a| a.name == entry).expect("entry checked at load").clone();
                     plan.instructions = first.instructions;
                     plan.tools = first.tools;
                     if let Some(m) = first.model {
@@ -499,7 +505,7 @@ impl Suite {
                     }
                     plan.params.extend(first.params);
                     plan.entry_agent = Some(first.name);
-                    plan.agents = agents;
+                    plan.agents = suite_agents;
                 }
                 Ok(plan)
             })
@@ -719,6 +725,14 @@ mod tests {
                 "cases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\nthreshold: 1.5\n",
                 "s.yaml:3:12: threshold: threshold 1.5 is not between 0 and 1",
             ),
+            (
+                "cases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\nprovider: {base_url: 'localhost:8080/v1'}\n",
+                "s.yaml:3:22: provider.base_url: base URL \"localhost:8080/v1\" is not an http(s) URL",
+            ),
+            (
+                "cases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\nprovider: {base_url: '127.0.0.1:8080'}\n",
+                "provider.base_url: base URL \"127.0.0.1:8080\" is not an http(s) URL",
+            ),
         ];
         for (text, want) in cases {
             let (_d, s) = setup(text);
@@ -785,7 +799,7 @@ mod tests {
             "id: c1\nsource: {trace_id: t}\ninput: {items: []}\nrecorded: {output: {text: x}}\nprivacy: {status: clean}\ncontent_hash: h\n",
         );
         let cases = vec![CaseFile { case: Case::load(&case_path).unwrap(), path: case_path }];
-        let err = s.plan(&cases).unwrap_err().to_string();
+        let err = s.plan(cases).unwrap_err().to_string();
         assert!(
             err.contains("s.yaml:1:") && err.contains("template fails for case c1") && err.contains("undefined"),
             "{err}"

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
@@ -15,9 +15,11 @@ use crate::compare::{compare, gate};
 use crate::dataset::{self, CaseFile};
 use crate::grade::{Edge, Graders};
 use crate::mock::{Script, server::Server};
-use crate::replay::{self, Budget, Replayer, cache::Cache, client::Client};
+use crate::replay::{self, Budget, Replayer, cache::Cache, client, client::Client};
 use crate::report;
-use crate::run::{self as runrec, GitInfo, Run, RunOptions, SCHEMA_VERSION, SuiteInfo, Summary, TargetInfo};
+use crate::run::{
+    self as runrec, CaseResult, GitInfo, Run, RunOptions, SCHEMA_VERSION, SuiteInfo, Summary, TargetInfo,
+};
 use crate::store::Handle;
 use crate::suite::select::{self, Filter, Shard};
 use crate::suite::{self, CasePlan, Mock, Suite};
@@ -125,9 +127,20 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
             format!("none of the {loaded} cases matches the filter and shard")
         }));
     }
-    let plans = suite.plan(&cases)?;
+    let dataset_hash = suite::dataset_hash(&cases);
+    let plans = suite.plan(cases)?;
     // Read the baseline before spending anything on requests.
     let baseline = baseline(store, &suite, &a)?;
+    // Checked before the run exists, so a typo leaves no unfinished run behind.
+    let api_base_url = match &suite.provider.mock {
+        Some(_) => None,
+        None => {
+            let url = (suite.provider.base_url.clone().or_else(|| std::env::var("OPENAI_BASE_URL").ok()))
+                .unwrap_or_else(|| DEFAULT_BASE_URL.into());
+            client::base_url_ok(&url)?;
+            Some(url)
+        }
+    };
     let api_key = match &suite.provider.mock {
         Some(_) => None,
         None => Some(std::env::var(&suite.provider.api_key_env).map_err(|_| {
@@ -165,7 +178,7 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
                     model: distinct(plans.iter().map(|p| p.model.as_str())),
                     instructions_hash: suite::instructions_hash(&plans),
                 },
-                dataset_hash: suite::dataset_hash(&cases),
+                dataset_hash,
                 options: RunOptions { repeat, ..options },
                 gate: suite.gate.clone(),
                 summary: Summary::default(),
@@ -204,14 +217,9 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
         };
         let base_url = match &mock {
             Some(m) => m.base_url(),
-            None => suite
-                .provider
-                .base_url
-                .clone()
-                .or_else(|| std::env::var("OPENAI_BASE_URL").ok())
-                .unwrap_or_else(|| DEFAULT_BASE_URL.into()),
+            None => api_base_url.clone().expect("resolved when there is no mock"),
         };
-        let client = Client::new(&base_url, api_key.clone(), suite.provider.timeout).with_retry(suite.provider.retry);
+        let client = Client::new(&base_url, api_key.clone(), suite.provider.timeout)?.with_retry(suite.provider.retry);
         let budget = Budget::new(suite.gate.max_cost_usd, suite.gate.max_tokens);
         for r in &record.results {
             budget.add(r.cost_usd, &r.usage);
@@ -225,7 +233,7 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
             suite.provider.retry,
             suite.prices.clone(),
             Some(handle.clone()),
-        )));
+        )?));
         let replayer = Replayer {
             client,
             graders,
@@ -236,14 +244,24 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
         let run_id = record.id.clone();
         let mut progress = Progress::new(total, &record.results, a.quiet);
         let progress_ref = &mut progress;
+        // Results wait here for the store thread; one job commits all that are waiting, so the
+        // store keeps up however fast cases finish.
+        let waiting: Arc<Mutex<Vec<CaseResult>>> = Arc::default();
         let work = replay::run_all(Arc::new(replayer), jobs, concurrency, |result| {
             progress_ref.record(result);
             // Commit each result as it finishes, so an interrupted run keeps its work; queued,
             // not awaited, so the disk never holds back the next case.
-            let (run_id, saved) = (run_id.clone(), result.clone());
+            let mut queue = waiting.lock().expect("result queue lock");
+            queue.push(result.clone());
+            if queue.len() > 1 {
+                return; // a commit job is already queued and takes this one too
+            }
+            let (run_id, waiting) = (run_id.clone(), waiting.clone());
             let queued = handle.submit(move |s| {
-                if let Err(e) = s.save_result(&run_id, &saved) {
-                    eprintln!("warning: result of {} not stored: {e}", saved.case_id);
+                let batch = std::mem::take(&mut *waiting.lock().expect("result queue lock"));
+                if let Err(e) = s.save_results(&run_id, &batch) {
+                    let ids: Vec<&str> = batch.iter().map(|r| r.case_id.as_str()).collect();
+                    eprintln!("warning: results of {} not stored: {e}", ids.join(", "));
                 }
             });
             if queued.is_err() {
@@ -259,7 +277,7 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
         record.sort_results();
         record.summary = Summary::of(&record.results);
         record.finished_at = Some(Utc::now());
-        let finished = record.clone();
+        let finished = record.header();
         handle.call(move |s| s.finish_run(&finished)).await?;
         Ok(Some(()))
     });
