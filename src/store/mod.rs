@@ -56,6 +56,9 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// How long a statement waits for another process's lock before giving up.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Store {
     /// Open (creating if needed) and migrate the store at `path`.
     pub fn open(path: &Path) -> Result<Store> {
@@ -64,7 +67,7 @@ impl Store {
         }
         let open_err = |source| StoreError::Open { path: path.to_path_buf(), source };
         let conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         // Refuse a newer store before changing anything in it, journal mode included.
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(open_err)?;
         let supported = MIGRATIONS.len() as i64;
@@ -73,7 +76,19 @@ impl Store {
         }
         // WAL keeps readers (a `traces list` in another terminal) off the writer's back, and a
         // crash mid-write loses only the open transaction.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
+        // Switching a file to WAL needs it alone for a moment; when another process is doing
+        // the same, SQLite answers BUSY at once rather than through the busy handler.
+        let started = std::time::Instant::now();
+        loop {
+            match conn.pragma_update(None, "journal_mode", "WAL") {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                done => break done.map_err(open_err)?,
+            }
+        }
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
         // Plans that do not depend on bound values: otherwise SQLite re-prepares a statement
