@@ -259,6 +259,46 @@ fn set_overrides_suite_keys_and_progress_goes_to_stderr() {
     assert!(text(&bad.stderr).contains("target.modle: unknown field"), "{}", text(&bad.stderr));
 }
 
+/// On a terminal (a pseudo-terminal from util-linux `script`) the progress is a bar with
+/// done/total, pass/fail/error counts, cost so far, rate and ETA; it is cleared at the end.
+#[test]
+fn progress_on_a_terminal_is_a_bar() {
+    let p = Project::new();
+    cases(&p, 6, |i| if i == 0 { vec!["x"] } else { vec![] });
+    // Slow enough that the bar is drawn while cases are still running.
+    let mock = mock_script(&p, &format!("latency_ms: 300\n{ECHO}"));
+    suite(&p, &format!("mock: '{mock}', concurrency: 2"), "");
+    let bin = env!("CARGO_BIN_EXE_evals");
+    let out = std::process::Command::new("script")
+        .args(["-qec", &format!("{bin} run evals/s.yaml --set target.model=gpt-4.1-mini"), "/dev/null"])
+        .current_dir(p.path(""))
+        .env("EVALS_STORE", p.path(".evals/evals.db"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let screen = text(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    let frames: Vec<&str> = screen.split(['\r', '\n']).filter(|l| l.contains("/6 ✓")).collect();
+    let bar = frames
+        .iter()
+        .find(|l| !l.contains(" 0/6") && !l.contains(" 6/6"))
+        .unwrap_or_else(|| panic!("no bar drawn mid-run in\n{screen}"));
+    for want in ["✗0 !0", "· $0.0", "/s", "ETA"] {
+        assert!(bar.contains(want), "missing {want:?} in the bar {bar:?}");
+    }
+    // Every frame's counts add up to its done count.
+    for f in &frames {
+        let num = |after: &str| -> u64 {
+            let rest = &f[f.find(after).unwrap() + after.len()..];
+            rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap()
+        };
+        let done: u64 = f[..f.find("/6").unwrap()].rsplit(' ').next().unwrap().parse().unwrap();
+        assert_eq!(done, num("✓") + num("✗") + num("!"), "{f:?}");
+    }
+    assert!(!screen.contains("progress: "), "no plain progress lines on a terminal:\n{screen}");
+    assert!(screen.contains("6 cases: 6 passed"), "{screen}");
+}
+
 /// Kill -9 a run against a slow mock, resume it, and check that no finished case was asked
 /// again and that the result equals an uninterrupted run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

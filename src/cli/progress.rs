@@ -33,7 +33,7 @@ impl Progress {
         } else if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(total);
             bar.set_style(
-                ProgressStyle::with_template("{bar:30.cyan/blue} {pos}/{len} {msg} · {per_sec} · ETA {eta}")
+                ProgressStyle::with_template("{bar:30.cyan/blue} {msg} · {per_sec} · ETA {eta}")
                     .expect("valid template"),
             );
             Mode::Bar(bar)
@@ -46,6 +46,7 @@ impl Progress {
         }
         if let Mode::Bar(b) = &p.mode {
             b.set_position(p.done);
+            b.set_message(p.message());
             b.reset_eta();
         }
         p
@@ -62,7 +63,10 @@ impl Progress {
     }
 
     fn message(&self) -> String {
-        format!("✓{} ✗{} !{} · ${:.4}", self.counts[0], self.counts[1], self.counts[2], self.cost)
+        format!(
+            "{}/{} ✓{} ✗{} !{} · ${:.4}",
+            self.done, self.total, self.counts[0], self.counts[1], self.counts[2], self.cost
+        )
     }
 
     pub fn record(&mut self, r: &CaseResult) {
@@ -70,8 +74,10 @@ impl Progress {
         let msg = self.message();
         match &mut self.mode {
             Mode::Bar(b) => {
-                b.set_message(msg);
+                // done/total is in the message, not `{pos}`: each call may draw, and a frame
+                // must not show counts that disagree.
                 b.inc(1);
+                b.set_message(msg);
             }
             Mode::Plain { last } if last.elapsed() >= PLAIN_EVERY => {
                 *last = Instant::now();
@@ -83,7 +89,7 @@ impl Progress {
 
     fn plain_line(&self) {
         let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
-        eprintln!("progress: {}/{} {} · {rate:.1}/s", self.done, self.total, self.message());
+        eprintln!("progress: {} · {rate:.1}/s", self.message());
     }
 
     /// Clear the bar; in plain mode, say the final count once more.
