@@ -1,6 +1,7 @@
 //! A scripted Responses API for tests, demos and offline runs: YAML rules match the request's
 //! last user text or tool output and answer with text or function calls, deterministically.
 
+mod clock;
 pub mod server;
 
 use std::path::Path;

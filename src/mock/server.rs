@@ -17,6 +17,7 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+use super::clock::Clock;
 use super::{Answer, FaultKind, Script};
 use crate::trace::items::{self, input_items};
 
@@ -28,6 +29,7 @@ struct Shared {
     /// Requests per conversation (last user text), so tests can see what was asked twice.
     by_user: Mutex<HashMap<String, u64>>,
     faults: AtomicU64,
+    clock: Clock,
 }
 
 /// A running mock server; stops when dropped or on `stop`.
@@ -48,6 +50,7 @@ impl Server {
             attempts: Mutex::new(HashMap::new()),
             by_user: Mutex::new(HashMap::new()),
             faults: AtomicU64::new(0),
+            clock: Clock::start(),
         });
         let app = Router::new()
             .route("/v1/responses", post(responses))
@@ -117,7 +120,7 @@ fn error(status: StatusCode, message: &str, code: &str) -> Response {
 
 async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     // The latency is counted from the request's arrival, as a client would see it.
-    let arrived = tokio::time::Instant::now();
+    let arrived = std::time::Instant::now();
     shared.requests.fetch_add(1, Ordering::Relaxed);
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
@@ -160,7 +163,7 @@ async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
                 axum::Json(body).into_response()
             };
             if latency_ms > 0 {
-                tokio::time::sleep_until(arrived + Duration::from_millis(latency_ms)).await;
+                shared.clock.sleep_until(arrived + Duration::from_millis(latency_ms)).await;
             }
             resp
         }

@@ -282,6 +282,11 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
         Ok(Some(()))
     });
     drop(handle);
+    // The run file is written while the store thread closes the database (a WAL checkpoint).
+    let saved = match (&outcome, &a.out) {
+        (Ok(Some(())), Some(out)) => Some(record.save(out)),
+        _ => None,
+    };
     let _ = store_thread.join();
     if outcome?.is_none() {
         eprintln!(
@@ -290,10 +295,7 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
         );
         return Err(CliError::Interrupted);
     }
-
-    if let Some(out) = &a.out {
-        record.save(out)?;
-    }
+    saved.transpose()?;
     print!("{}", report::run::run(&record, report::run::Paint(report::use_color())));
     let cmp = baseline.as_ref().map(|b| compare(b, &record));
     let decision = gate::decide(&suite.gate, &record.summary, cmp.as_ref());
