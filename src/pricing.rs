@@ -33,13 +33,21 @@ impl Price {
 /// OpenAI list prices (standard tier, USD per 1M tokens). Prices change: a project overrides
 /// or adds entries in `evals/prices.yaml`.
 const BUILTIN: &[(&str, Price)] = &[
+    ("gpt-5.5-pro", Price { input: 30.00, cached_input: None, output: 180.00 }),
+    ("gpt-5.5", Price { input: 5.00, cached_input: Some(0.50), output: 30.00 }),
+    ("gpt-5.4-pro", Price { input: 30.00, cached_input: None, output: 180.00 }),
+    ("gpt-5.4-mini", Price { input: 0.75, cached_input: Some(0.075), output: 4.50 }),
+    ("gpt-5.4-nano", Price { input: 0.20, cached_input: Some(0.02), output: 1.25 }),
     ("gpt-5.4", Price { input: 2.50, cached_input: Some(0.25), output: 15.00 }),
+    ("gpt-5.2-pro", Price { input: 21.00, cached_input: None, output: 168.00 }),
     ("gpt-5.2", Price { input: 1.75, cached_input: Some(0.175), output: 14.00 }),
     ("gpt-5.1-codex-mini", Price { input: 0.25, cached_input: Some(0.025), output: 2.00 }),
+    ("gpt-5.1-codex", Price { input: 1.25, cached_input: Some(0.125), output: 10.00 }),
     ("gpt-5.1", Price { input: 1.25, cached_input: Some(0.125), output: 10.00 }),
     ("gpt-5-pro", Price { input: 15.00, cached_input: None, output: 120.00 }),
     ("gpt-5-nano", Price { input: 0.05, cached_input: Some(0.005), output: 0.40 }),
     ("gpt-5-mini", Price { input: 0.25, cached_input: Some(0.025), output: 2.00 }),
+    ("gpt-5-codex", Price { input: 1.25, cached_input: Some(0.125), output: 10.00 }),
     ("gpt-5", Price { input: 1.25, cached_input: Some(0.125), output: 10.00 }),
     ("gpt-4.1-nano", Price { input: 0.10, cached_input: Some(0.025), output: 0.40 }),
     ("gpt-4.1-mini", Price { input: 0.40, cached_input: Some(0.10), output: 1.60 }),
@@ -55,23 +63,34 @@ const BUILTIN: &[(&str, Price)] = &[
     ("o1", Price { input: 15.00, cached_input: Some(7.50), output: 60.00 }),
 ];
 
-/// Prices by model name prefix. A model takes the price of the longest prefix that matches it,
-/// so dated snapshots (`gpt-4.1-2025-04-14`) take their family's price.
+/// Which model names an entry prices.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Reach {
+    /// The name and its dated snapshots (`gpt-4.1-2025-04-14`), nothing else: a newer sibling
+    /// (`gpt-5.5` after `gpt-5`, `o1-mini` after `o1`) is unknown rather than mispriced.
+    Snapshots,
+    /// Every name starting with the key: a project's own entries (`my-finetune` for all its
+    /// versions).
+    Prefix,
+}
+
+/// Prices by model name. A model takes the price of the longest entry that reaches it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PriceTable {
-    prices: BTreeMap<String, Price>,
+    prices: BTreeMap<String, (Price, Reach)>,
 }
 
 impl Default for PriceTable {
     fn default() -> Self {
-        PriceTable { prices: BUILTIN.iter().map(|(m, p)| (m.to_string(), *p)).collect() }
+        PriceTable { prices: BUILTIN.iter().map(|(m, p)| (m.to_string(), (*p, Reach::Snapshots))).collect() }
     }
 }
 
 impl PriceTable {
-    /// The built-in table with some entries replaced or added (from a config file or a suite).
+    /// The built-in table with some entries replaced or added (from a config file or a suite);
+    /// these reach every model name they are a prefix of.
     pub fn with_overrides(mut self, overrides: &BTreeMap<String, Price>) -> PriceTable {
-        self.prices.extend(overrides.iter().map(|(k, v)| (k.clone(), *v)));
+        self.prices.extend(overrides.iter().map(|(k, v)| (k.clone(), (*v, Reach::Prefix))));
         self
     }
 
@@ -91,9 +110,14 @@ impl PriceTable {
     pub fn price(&self, model: &str) -> Option<Price> {
         self.prices
             .iter()
-            .filter(|(prefix, _)| model.starts_with(prefix.as_str()))
-            .max_by_key(|(p, _)| p.len())
-            .map(|(_, p)| *p)
+            .filter(|(key, (_, reach))| {
+                model.strip_prefix(key.as_str()).is_some_and(|rest| match reach {
+                    Reach::Prefix => true,
+                    Reach::Snapshots => rest.is_empty() || is_snapshot(rest),
+                })
+            })
+            .max_by_key(|(key, _)| key.len())
+            .map(|(_, (p, _))| *p)
     }
 
     /// Cost of a usage on a model; `None` when the model's price is unknown.
@@ -102,19 +126,42 @@ impl PriceTable {
     }
 }
 
+/// A snapshot suffix: `-2025-04-14`, or the older `-0613`.
+fn is_snapshot(rest: &str) -> bool {
+    let Some(date) = rest.strip_prefix('-') else { return false };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match date.split('-').collect::<Vec<_>>()[..] {
+        [y, m, d] => y.len() == 4 && m.len() == 2 && d.len() == 2 && digits(y) && digits(m) && digits(d),
+        [mmdd] => mmdd.len() == 4 && digits(mmdd),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn longest_prefix_wins() {
+    fn models_and_their_snapshots_are_priced_but_not_their_siblings() {
         let t = PriceTable::default();
         assert_eq!(t.price("gpt-4.1-mini-2025-04-14").unwrap().input, 0.40);
         assert_eq!(t.price("gpt-4.1-2025-04-14").unwrap().input, 2.00);
+        assert_eq!(t.price("gpt-4-0613"), None, "gpt-4 is not in the table");
         assert!(t.price("fake-model").is_none());
         assert_eq!(t.price("gpt-5.1-2025-11-13").unwrap().input, 1.25);
         assert_eq!(t.price("gpt-5-mini").unwrap().input, 0.25);
         assert_eq!(t.price("o3-pro").unwrap().output, 80.0);
+        assert_eq!(t.price("gpt-5.4-mini").unwrap().input, 0.75, "not gpt-5.4's price");
+        assert_eq!(t.price("gpt-5.5").unwrap().output, 30.0, "not gpt-5's price");
+        // Newer or unlisted siblings are unknown, never priced as their elder.
+        for unknown in ["gpt-5.6", "o1-mini", "gpt-4o-audio-preview", "gpt-4.1-turbo", "o3-2025-04-16-x"] {
+            assert_eq!(t.price(unknown), None, "{unknown}");
+        }
+        // A project's own entries reach every name they begin.
+        let mine =
+            BTreeMap::from([("ft:gpt-4.1-mini".to_string(), Price { input: 1.0, cached_input: None, output: 2.0 })]);
+        let t = t.with_overrides(&mine);
+        assert_eq!(t.price("ft:gpt-4.1-mini:acme::B7xq").unwrap().input, 1.0);
     }
 
     #[test]
