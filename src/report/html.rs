@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::compare::{CaseChange, Class, Comparison, DiffLine, Hunk, Op};
 use crate::run::{Status, TrendPoint};
 
-use super::{Report, escape, metric_rows, pct, pts};
+use super::{Report, escape, group_rows, metric_rows, pct, pts};
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}\
 h1{font-size:1.4em}.verdict{padding:.6em 1em;border-radius:6px}.pass{background:#e6f4ea}.fail{background:#fce8e6}\
@@ -121,17 +121,17 @@ fn metrics(out: &mut String, cmp: &Comparison) {
             escape(mode)
         );
     }
-    if !cmp.by_failure.is_empty() || !cmp.by_tag.is_empty() {
+    let groups = group_rows(cmp);
+    if !groups.is_empty() {
         out.push_str("<table id=\"breakdown\"><tr><th>group</th><th>failed before</th><th>failed now</th></tr>\n");
-        for (kind, g) in cmp.by_failure.iter().map(|g| ("category", g)).chain(cmp.by_tag.iter().map(|g| ("tag", g))) {
+        for r in groups {
             let _ = writeln!(
                 out,
-                "<tr><td>{kind} <code>{}</code></td><td class=\"num\">{}/{}</td><td class=\"num\">{}/{}</td></tr>",
-                escape(&g.key),
-                g.base.failed,
-                g.base.failed + g.base.passed,
-                g.current.failed,
-                g.current.failed + g.current.passed
+                "<tr><td>{} <code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                r.kind,
+                escape(&r.group.key),
+                r.before,
+                r.now
             );
         }
         out.push_str("</table>\n");

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::compare::{Class, Comparison, Op};
 use crate::run::Status;
 
-use super::{Report, escape, metric_rows, pct, pts, sparkline, truncate};
+use super::{Report, escape, group_rows, metric_rows, pct, pts, sparkline, truncate};
 
 /// GitHub refuses comments and step summaries longer than this many characters.
 pub const GITHUB_LIMIT: usize = 65_536;
@@ -121,21 +121,14 @@ fn head(out: &mut String, cmp: &Comparison) {
         }
         out.push_str("\n</details>\n\n");
     }
-    if !cmp.by_failure.is_empty() || !cmp.by_tag.is_empty() {
+    let groups = group_rows(cmp);
+    if !groups.is_empty() {
         let _ = writeln!(
             out,
             "<details><summary>By failure category and tag</summary>\n\n| group | failed before | failed now |\n|---|---:|---:|"
         );
-        for (kind, g) in cmp.by_failure.iter().map(|g| ("category", g)).chain(cmp.by_tag.iter().map(|g| ("tag", g))) {
-            let _ = writeln!(
-                out,
-                "| {kind} `{}` | {}/{} | {}/{} |",
-                escape(&g.key),
-                g.base.failed,
-                g.base.failed + g.base.passed,
-                g.current.failed,
-                g.current.failed + g.current.passed
-            );
+        for r in groups {
+            let _ = writeln!(out, "| {} `{}` | {} | {} |", r.kind, escape(&r.group.key), r.before, r.now);
         }
         out.push_str("\n</details>\n\n");
     }

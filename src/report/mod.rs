@@ -11,8 +11,8 @@ pub mod traces;
 
 use std::io::IsTerminal;
 
-use crate::compare::Comparison;
 use crate::compare::gate::Decision;
+use crate::compare::{Comparison, Group, Verdicts};
 use crate::run::{Run, TrendPoint};
 
 /// Everything a run or diff report shows.
@@ -64,7 +64,6 @@ fn color_for(tty: bool, no_color: Option<std::ffi::OsString>) -> bool {
     tty && no_color.is_none_or(|v| v.is_empty())
 }
 
-/// `0.5` as `50.0%`.
 /// The metric rows every comparison table shows after the pass rate: name, baseline, current,
 /// delta, already formatted, so Markdown and HTML say the same thing.
 pub fn metric_rows(cmp: &Comparison) -> Vec<[String; 4]> {
@@ -112,6 +111,25 @@ pub fn metric_rows(cmp: &Comparison) -> Vec<[String; 4]> {
     ]
 }
 
+/// One row of the failure-category and tag breakdown, with `failed/total` already formatted.
+pub struct GroupRow<'a> {
+    /// `category` or `tag`.
+    pub kind: &'static str,
+    pub group: &'a Group,
+    pub before: String,
+    pub now: String,
+}
+
+/// The breakdown every format shows: failure categories, then tags.
+pub fn group_rows(cmp: &Comparison) -> Vec<GroupRow<'_>> {
+    let failed_of = |v: &Verdicts| format!("{}/{}", v.failed, v.failed + v.passed);
+    let kinds = cmp.by_failure.iter().map(|g| ("category", g)).chain(cmp.by_tag.iter().map(|g| ("tag", g)));
+    kinds
+        .map(|(kind, group)| GroupRow { kind, group, before: failed_of(&group.base), now: failed_of(&group.current) })
+        .collect()
+}
+
+/// `0.5` as `50.0%`.
 pub fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }

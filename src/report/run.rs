@@ -6,7 +6,7 @@ use crate::compare::gate::Decision;
 use crate::compare::{Class, Comparison, Op};
 use crate::run::{Run, Status, Summary, TrendPoint, case_stats};
 
-use super::{pct, pts, sparkline, table, truncate};
+use super::{group_rows, pct, pts, sparkline, table, truncate};
 
 /// ANSI styling, or none.
 #[derive(Clone, Copy)]
@@ -207,24 +207,12 @@ pub fn comparison(cmp: &Comparison, paint: Paint) -> String {
         out.push_str(&paint.red(&format!("  new failure mode: {mode} fails now and did not fail in the baseline\n")));
     }
     // Only groups that fail somewhere: the terminal is for what needs a look.
-    let groups: Vec<_> = cmp
-        .by_failure
-        .iter()
-        .map(|g| ("failure", g))
-        .chain(cmp.by_tag.iter().map(|g| ("tag", g)))
-        .filter(|(_, g)| g.base.failed + g.current.failed > 0)
+    let rows: Vec<Vec<String>> = group_rows(cmp)
+        .into_iter()
+        .filter(|r| r.group.base.failed + r.group.current.failed > 0)
+        .map(|r| vec![format!("{} {}", r.kind, r.group.key), r.before, r.now])
         .collect();
-    if !groups.is_empty() {
-        let rows: Vec<Vec<String>> = groups
-            .iter()
-            .map(|(kind, g)| {
-                vec![
-                    format!("{kind} {}", g.key),
-                    format!("{}/{}", g.base.failed, g.base.failed + g.base.passed),
-                    format!("{}/{}", g.current.failed, g.current.failed + g.current.passed),
-                ]
-            })
-            .collect();
+    if !rows.is_empty() {
         for line in table(&["group", "failed before", "failed now"], &rows, &[1, 2]).lines() {
             out.push_str(&format!("  {line}\n"));
         }
