@@ -260,8 +260,9 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
             let queued = handle.submit(move |s| {
                 let batch = std::mem::take(&mut *waiting.lock().expect("result queue lock"));
                 if let Err(e) = s.save_results(&run_id, &batch) {
-                    let ids: Vec<&str> = batch.iter().map(|r| r.case_id.as_str()).collect();
-                    eprintln!("warning: results of {} not stored: {e}", ids.join(", "));
+                    // A batch can hold hundreds of results: name the first, count the rest.
+                    let first = batch.first().map_or("", |r| r.case_id.as_str());
+                    eprintln!("warning: {} results (from {first}) not stored: {e}", batch.len());
                 }
             });
             if queued.is_err() {
