@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use super::similarity::{self, Metric};
 use super::{Subject, Verdict, fields};
+use crate::replay::agent::handoff_tool_name;
 use crate::trace::items::canonical_json;
 use crate::yaml::{self, Source, YamlError};
 
@@ -350,7 +351,7 @@ impl Check {
             }
             "handoff_to" => {
                 let agent = fields::<HandoffSpec>(src, v, path)?.agent;
-                Ok(Some(Check::HandoffTo { tool: format!("transfer_to_{}", slug(&agent)), agent }))
+                Ok(Some(Check::HandoffTo { tool: handoff_tool_name(&agent), agent }))
             }
             "turns" | "latency_ms" | "cost_usd" | "tokens" => {
                 let s: MaxSpec = fields(src, v, path)?;
@@ -680,11 +681,6 @@ fn tool_called(
     }
 }
 
-/// The Agents SDK's handoff tool name for an agent: `transfer_to_weather_expert`.
-fn slug(agent: &str) -> String {
-    agent.to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { '_' }).collect()
-}
-
 /// The case's own expectations: must-contain texts, required and forbidden tools, and
 /// similarity to the reference answer. The score is the share of checks met.
 fn expected(s: &Subject, threshold: f64, metric: Metric) -> Verdict {
@@ -831,6 +827,9 @@ mod tests {
         assert!(!grade_with("{type: handoff_to, agent: Weather expert}", &c, &out).pass);
         out.agent = Some("Weather expert".into());
         assert!(grade_with("{type: handoff_to, agent: Weather expert}", &c, &out).pass);
+        // The tool name is the one replay gives the agent (the SDK keeps ASCII letters only).
+        let accented = output("hi", &[("transfer_to_m_t_o", "{}")]);
+        assert!(grade_with("{type: handoff_to, agent: Météo}", &c, &accented).pass);
         // The test subject has 2 turns, 1500 ms, 120 tokens, $0.002.
         assert!(grade("{type: turns, max: 2}", "", &[]).pass);
         assert!(!grade("{type: turns, max: 1}", "", &[]).pass);
