@@ -11,8 +11,7 @@ use crate::yaml::{self, Source, YamlError};
 
 /// Check a template at load time: it parses, and names only variables graders provide.
 pub fn check_template(src: &Source, at: &str, text: &str) -> Result<(), YamlError> {
-    let env = template::environment(None);
-    let t = env
+    let t = template::inline()
         .template_from_str(text)
         .map_err(|e| src.error_at(at, format!("bad template: {}", template::describe(&e))))?;
     let mut unknown: Vec<String> =
@@ -33,8 +32,7 @@ pub fn check_template(src: &Source, at: &str, text: &str) -> Result<(), YamlErro
 
 /// Render a grader template; undefined variables (`item.nope`) are errors.
 pub fn render(text: &str, ctx: &Value) -> Result<String, String> {
-    let env = template::environment(None);
-    template::render(&env, text, ctx).map_err(|e| format!("template fails: {}", template::describe(&e)))
+    template::render(template::inline(), text, ctx).map_err(|e| format!("template fails: {}", template::describe(&e)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

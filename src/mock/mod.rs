@@ -187,12 +187,12 @@ impl Script {
 
     pub fn parse(src: &Source) -> Result<Script, YamlError> {
         let file: ScriptFile = src.parse()?;
-        let env = template::environment(None);
+        let env = template::inline();
         let rules = file
             .rules
             .iter()
             .enumerate()
-            .map(|(i, r)| compile(src, &env, &format!("rules[{i}]"), r, format!("rule {}", i + 1)))
+            .map(|(i, r)| compile(src, env, &format!("rules[{i}]"), r, format!("rule {}", i + 1)))
             .collect::<Result<_, _>>()?;
         let default = match &file.default {
             Some(d)
@@ -204,7 +204,7 @@ impl Script {
             {
                 return Err(src.error_at("default.when", "the default reply cannot have `when`"));
             }
-            Some(d) => Some(compile(src, &env, "default", d, "default".into())?),
+            Some(d) => Some(compile(src, env, "default", d, "default".into())?),
             None => None,
         };
         let faults = file
@@ -238,7 +238,7 @@ impl Script {
     /// Answer a Responses API request body.
     pub fn answer(&self, request: &Value) -> Answer {
         let ctx = Context::of(request);
-        let env = template::environment(None);
+        let env = template::inline();
         for rule in self.rules.iter().chain(&self.default) {
             let Some(captures) = ctx.matches(rule) else { continue };
             if rule.rate < 1.0 && fastrand::f64() >= rule.rate {
@@ -246,7 +246,7 @@ impl Script {
             }
             let mut vars = ctx.vars();
             vars.extend(captures);
-            return match render_output(&env, rule, &Value::Object(vars), request) {
+            return match render_output(env, rule, &Value::Object(vars), request) {
                 Ok(output) => Answer::Response {
                     body: response_body(request, &ctx, output),
                     latency_ms: rule.latency_ms.unwrap_or(self.latency_ms),

@@ -114,7 +114,7 @@ pub fn answer(
         Policy::Mock(t) => {
             let args: Value = serde_json::from_str(arguments).unwrap_or(Value::Null);
             let ctx = if args.is_object() { args } else { serde_json::json!({ "arguments": arguments }) };
-            match template::render(&template::environment(None), t, &ctx) {
+            match template::render(template::inline(), t, &ctx) {
                 Ok(out) => Answer::Output(out),
                 Err(e) => {
                     let msg = format!("mock output of {name} does not render: {}", template::describe(&e));

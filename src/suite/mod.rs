@@ -568,7 +568,7 @@ fn parse_policy(source: &Source, path: &str, v: &yaml::Value) -> Result<Policy, 
             }
             match (f.output, f.error) {
                 (Some(t), None) => {
-                    template::check(&template::environment(None), &t).map_err(|e| {
+                    template::check(template::inline(), &t).map_err(|e| {
                         source.error_at(&format!("{path}.output"), format!("bad template: {}", template::describe(&e)))
                     })?;
                     Ok(Policy::Mock(t))

@@ -19,6 +19,14 @@ pub fn environment(dir: Option<&Path>) -> Environment<'static> {
     env
 }
 
+/// The environment for inline templates (no folder to include from), built once: graders, the
+/// mock and tool policies render per result or per request, and building an environment each
+/// time cost more than the render.
+pub fn inline() -> &'static Environment<'static> {
+    static INLINE: std::sync::LazyLock<Environment<'static>> = std::sync::LazyLock::new(|| environment(None));
+    &INLINE
+}
+
 /// Render an inline template.
 pub fn render(env: &Environment, source: &str, ctx: &serde_json::Value) -> Result<String, Error> {
     env.render_str(source, minijinja::Value::from(minijinja::value::Serde(ctx)))
