@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use similar::{Algorithm, ChangeTag, DiffOp, TextDiff, capture_diff_slices_deadline};
+use similar::{Algorithm, ChangeTag, TextDiff, capture_diff_slices_deadline};
 
 use crate::run::Output;
 
@@ -140,30 +140,11 @@ pub fn word_diff(old: &str, new: &str, deadline: Instant) -> Vec<DiffLine> {
 
 /// Diff of two sequences (tool calls), element by element.
 pub fn sequence_diff(old: &[String], new: &[String], deadline: Instant) -> Vec<DiffLine> {
-    let ops = capture_diff_slices_deadline(Algorithm::Myers, old, new, Some(deadline));
-    let mut out = Vec::new();
-    for op in &ops {
-        match *op {
-            DiffOp::Equal { old_index, len, .. } => {
-                out.extend(old[old_index..old_index + len].iter().map(|t| DiffLine { op: Op::Equal, text: t.clone() }))
-            }
-            DiffOp::Delete { old_index, old_len, .. } => out.extend(
-                old[old_index..old_index + old_len].iter().map(|t| DiffLine { op: Op::Delete, text: t.clone() }),
-            ),
-            DiffOp::Insert { new_index, new_len, .. } => out.extend(
-                new[new_index..new_index + new_len].iter().map(|t| DiffLine { op: Op::Insert, text: t.clone() }),
-            ),
-            DiffOp::Replace { old_index, old_len, new_index, new_len } => {
-                out.extend(
-                    old[old_index..old_index + old_len].iter().map(|t| DiffLine { op: Op::Delete, text: t.clone() }),
-                );
-                out.extend(
-                    new[new_index..new_index + new_len].iter().map(|t| DiffLine { op: Op::Insert, text: t.clone() }),
-                );
-            }
-        }
-    }
-    out
+    capture_diff_slices_deadline(Algorithm::Myers, old, new, Some(deadline))
+        .iter()
+        .flat_map(|op| op.iter_changes(old, new))
+        .map(|c| DiffLine { op: c.tag().into(), text: c.value() })
+        .collect()
 }
 
 /// Structural diff when both texts are JSON objects or arrays; empty otherwise.

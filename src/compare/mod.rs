@@ -180,7 +180,6 @@ pub struct Comparison {
     pub current: Side,
     pub cases: Vec<CaseChange>,
     pub counts: BTreeMap<Class, usize>,
-    pub pass_rate_delta: f64,
     pub deltas: Deltas,
     /// Failure categories (the cases' labels) and tags, with verdicts on both sides.
     pub by_failure: Vec<Group>,
@@ -356,7 +355,6 @@ pub fn compare(base: &Run, current: &Run) -> Comparison {
     Comparison {
         base: bside,
         current: cside,
-        pass_rate_delta: deltas.pass_rate,
         deltas,
         cases,
         counts,

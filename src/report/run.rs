@@ -3,7 +3,7 @@
 //! only when asked.
 
 use crate::compare::gate::Decision;
-use crate::compare::{Class, Comparison, Op};
+use crate::compare::{Class, Comparison, DiffLine, Op};
 use crate::run::{Run, Status, Summary, TrendPoint, case_stats};
 
 use super::{group_rows, pct, pts, sparkline, table, truncate};
@@ -173,7 +173,7 @@ pub fn comparison(cmp: &Comparison, paint: Paint) -> String {
         pct(c.summary.pass_rate),
         pct(c.stats.pass_rate_ci.low),
         pct(c.stats.pass_rate_ci.high),
-        pts(cmp.pass_rate_delta)
+        pts(cmp.deltas.pass_rate)
     ));
     let d = &cmp.deltas;
     let score = |s: Option<f64>| s.map(|s| format!("{s:.3}")).unwrap_or_else(|| "-".into());
@@ -237,22 +237,14 @@ pub fn comparison(cmp: &Comparison, paint: Paint) -> String {
             for h in c.diff.iter().flatten() {
                 out.push_str(&format!("    {}\n", h.header));
                 for l in &h.lines {
-                    out.push_str(&match l.op {
-                        Op::Equal => format!("     {}\n", l.text),
-                        Op::Delete => paint.red(&format!("    -{}\n", l.text)),
-                        Op::Insert => paint.green(&format!("    +{}\n", l.text)),
-                    });
+                    out.push_str(&diff_line(l, paint));
                 }
             }
             let Some(ch) = &c.changes else { continue };
             if !ch.tool_calls.is_empty() {
                 out.push_str("    tool calls:\n");
                 for l in &ch.tool_calls {
-                    out.push_str(&match l.op {
-                        Op::Equal => format!("     {}\n", l.text),
-                        Op::Delete => paint.red(&format!("    -{}\n", l.text)),
-                        Op::Insert => paint.green(&format!("    +{}\n", l.text)),
-                    });
+                    out.push_str(&diff_line(l, paint));
                 }
             }
             for j in &ch.json {
@@ -275,6 +267,15 @@ pub fn comparison(cmp: &Comparison, paint: Paint) -> String {
 }
 
 /// The pass-rate trend of recent runs, as a sparkline.
+/// One line of a text or tool-call diff, indented under its case.
+fn diff_line(l: &DiffLine, paint: Paint) -> String {
+    match l.op {
+        Op::Equal => format!("     {}\n", l.text),
+        Op::Delete => paint.red(&format!("    -{}\n", l.text)),
+        Op::Insert => paint.green(&format!("    +{}\n", l.text)),
+    }
+}
+
 pub fn trend(points: &[TrendPoint]) -> String {
     if points.len() < 2 {
         return String::new();

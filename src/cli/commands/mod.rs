@@ -82,11 +82,17 @@ fn finish(
     print!("{}", report::run::trend(&trend));
     print!("{}", report::run::decision(decision, paint));
     let r = Report { run, comparison, decision, trend: &trend };
+    // Markdown may go both to a file and to the step summary: render it once.
+    let markdown = std::cell::OnceCell::new();
+    let render = |format: &Format| match format {
+        Format::Markdown => markdown.get_or_init(|| format.render(&r)).clone(),
+        other => other.render(&r),
+    };
     for (format, path) in &reports.reports {
-        write_file(path, &format.render(&r))?;
+        write_file(path, &render(format))?;
     }
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
-        let md = Format::Markdown.render(&r);
+        let md = render(&Format::Markdown);
         std::fs::OpenOptions::new()
             .create(true)
             .append(true)
