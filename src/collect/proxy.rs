@@ -224,6 +224,11 @@ impl Recorder {
 
 impl Events {
     fn event(&mut self, data: &str) {
+        // Only the final event of a Responses stream matters; text deltas are not parsed.
+        const FINAL: [&str; 3] = ["\"response.completed\"", "\"response.incomplete\"", "\"response.failed\""];
+        if matches!(self, Events::Responses(_)) && !FINAL.iter().any(|t| data.contains(t)) {
+            return;
+        }
         let Ok(v) = serde_json::from_str::<Value>(data) else { return };
         match self {
             Events::Responses(last) => {

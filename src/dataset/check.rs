@@ -133,6 +133,8 @@ pub fn check(paths: &[PathBuf], taxonomy: &Path) -> Report {
         check_suite(&suite, &mut report.problems);
     }
     report.problems.sort();
+    // The taxonomy is loaded up front and met again in the walk; say a problem once.
+    report.problems.dedup();
     report
 }
 

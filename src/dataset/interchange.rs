@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     Case, CaseFile, CaseSource, DatasetError, Expected, Input, Label, Privacy, PrivacyStatus, Recorded, RecordedOutput,
-    Result, dedup, privacy, promote,
+    Result, promote,
 };
 use crate::trace::items;
 
@@ -101,7 +101,7 @@ fn from_sample(v: &Value, origin: &str) -> std::result::Result<Case, String> {
             Value::Object(o)
         })
         .collect();
-    let mut case = Case {
+    let case = Case {
         id: String::new(),
         source: CaseSource {
             trace_id: format!("import:{origin}"),
@@ -124,13 +124,7 @@ fn from_sample(v: &Value, origin: &str) -> std::result::Result<Case, String> {
         tags: vec![],
         content_hash: String::new(),
     };
-    case.privacy.findings = privacy::redact_case(&mut case);
-    if !case.privacy.findings.is_empty() {
-        case.privacy.status = PrivacyStatus::Pending;
-    }
-    case.content_hash = dedup::content_hash(&case.input, false);
-    case.id = promote::case_id(&case);
-    Ok(case)
+    Ok(promote::finish(case))
 }
 
 #[cfg(test)]

@@ -356,7 +356,6 @@ fn case_paths(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(paths)
 }
 
-/// Find a case with this content hash anywhere under `root` (every dataset).
 /// The content hashes of every case under `root`, read from the `content_hash:` and `id:` lines
 /// only, so that large dataset trees are indexed fast; built once for a bulk import or promote.
 #[derive(Debug, Default)]

@@ -212,7 +212,8 @@ fn single_turn_case(
 }
 
 /// Redact, hash and name a built case.
-fn finish(mut case: Case) -> Case {
+/// Redact the case (pending review when anything was found), then hash and name it.
+pub(crate) fn finish(mut case: Case) -> Case {
     case.privacy.findings = privacy::redact_case(&mut case);
     if !case.privacy.findings.is_empty() {
         case.privacy.status = PrivacyStatus::Pending;

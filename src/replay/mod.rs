@@ -40,7 +40,7 @@ impl Budget {
         Budget { max_cost_usd, max_tokens, spent: Mutex::new((0.0, 0)) }
     }
 
-    /// What was spent before this run (a resumed run's finished cases count).
+    /// Count spending toward the limits: this run's cases, and a resumed run's finished ones.
     pub fn add(&self, cost: Option<f64>, usage: &Usage) {
         let mut s = self.spent.lock().expect("budget lock");
         s.0 += cost.unwrap_or(0.0);
@@ -89,7 +89,7 @@ pub async fn run_case(r: &Replayer, plan: &CasePlan, repeat: u32) -> CaseResult 
         Err((e, t)) => (t, Some(e)),
     };
     let cost_usd = r.prices.cost(&plan.model, &transcript.usage);
-    // Cached answers cost nothing now, so they do not eat the budget.
+    // A case answered wholly from the cache costs nothing now, so it does not eat the budget.
     if transcript.cache_hits < transcript.model_calls {
         r.budget.add(cost_usd, &transcript.usage);
     }

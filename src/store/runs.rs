@@ -9,6 +9,19 @@ fn header_json(run: &Run) -> String {
     serde_json::to_string(&run.header()).expect("a run always serializes")
 }
 
+/// The headers of the (id, header) rows, in their order.
+fn headers(rows: impl Iterator<Item = rusqlite::Result<(String, String)>>) -> Result<Vec<Run>> {
+    rows.map(|row| {
+        let (id, header) = row?;
+        parse_header(&id, &header)
+    })
+    .collect()
+}
+
+fn parse_header(id: &str, header: &str) -> Result<Run> {
+    serde_json::from_str(header).map_err(|e| StoreError::Corrupt(format!("run {id}: {e}")))
+}
+
 impl Store {
     pub fn create_run(&mut self, run: &Run) -> Result<()> {
         self.conn.execute(
@@ -65,12 +78,7 @@ impl Store {
         )?;
         let rows =
             stmt.query_map(params![suite, limit as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, header) = row?;
-            out.push(serde_json::from_str(&header).map_err(|e| StoreError::Corrupt(format!("run {id}: {e}")))?);
-        }
-        Ok(out)
+        headers(rows)
     }
 
     /// The pass-rate trend of a suite: its finished runs up to `until`, oldest first.
@@ -82,12 +90,7 @@ impl Store {
         let rows = stmt.query_map(params![suite, micros(until), limit as i64], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, header) = row?;
-            let run: Run = serde_json::from_str(&header).map_err(|e| StoreError::Corrupt(format!("run {id}: {e}")))?;
-            out.push(TrendPoint::from(&run));
-        }
+        let mut out: Vec<TrendPoint> = headers(rows)?.iter().map(TrendPoint::from).collect();
         out.reverse();
         Ok(out)
     }
@@ -111,7 +114,7 @@ impl Store {
             .query_row("SELECT header FROM runs WHERE id = ?1", [id], |r| r.get(0))
             .optional()?
             .ok_or_else(|| StoreError::NotFound { kind: "run", prefix: id.to_string() })?;
-        let mut run: Run = serde_json::from_str(&header).map_err(|e| StoreError::Corrupt(format!("run {id}: {e}")))?;
+        let mut run = parse_header(id, &header)?;
         let mut stmt =
             self.conn.prepare_cached("SELECT data FROM results WHERE run_id = ?1 ORDER BY case_id, repeat")?;
         for data in stmt.query_map([id], |r| r.get::<_, String>(0))? {

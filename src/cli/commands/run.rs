@@ -190,11 +190,11 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
     if a.resume.is_none() {
         s.create_run(&record)?;
     }
-    let done: HashSet<(String, u32)> = record.results.iter().map(|r| (r.case_id.clone(), r.repeat)).collect();
+    let done: HashSet<(&str, u32)> = record.results.iter().map(|r| (r.case_id.as_str(), r.repeat)).collect();
     let plans: Vec<Arc<CasePlan>> = plans.into_iter().map(Arc::new).collect();
     let jobs: Vec<replay::Job> = (0..repeat)
         .flat_map(|k| plans.iter().map(move |p| (p.clone(), k)))
-        .filter(|(p, k)| !done.contains(&(p.case.id.clone(), *k)))
+        .filter(|(p, k)| !done.contains(&(p.case.id.as_str(), *k)))
         .collect();
     let total = (plans.len() * repeat as usize) as u64;
     let (handle, store_thread) = Handle::spawn(s);
