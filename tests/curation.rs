@@ -125,7 +125,7 @@ fn placeholders_are_consistent_across_the_case_and_the_privacy_gate_holds_until_
     let status_line = yaml.lines().position(|l| l.trim_start().starts_with("status: pending")).unwrap() + 1;
     let name = file.file_name().unwrap().to_str().unwrap();
     assert!(
-        report.contains(&format!("datasets/support/{name}:{status_line}: privacy.status: privacy review pending")),
+        report.contains(&format!("datasets/support/{name}:{status_line}:11: privacy.status: privacy review pending")),
         "{report}"
     );
 
@@ -336,20 +336,20 @@ fn check_reports_every_problem_with_file_and_line() {
     let f2 = files[2].strip_prefix(p.path("")).unwrap().display().to_string();
     let f0 = files[0].strip_prefix(p.path("")).unwrap().display().to_string();
     for want in [
-        format!("{f0}:1: id: duplicate id"),
+        format!("{f0}:1:5: id: duplicate id"),
         format!(
-            "{f0}:{}: content_hash: duplicate content: same input as datasets/copy/dup.yaml",
+            "{f0}:{}:15: content_hash: duplicate content: same input as datasets/copy/dup.yaml",
             line_of(&text1, "content_hash:")
         ),
         format!(
-            "{f1}:{}: label.failure: unknown failure category \"wrong_tol\"",
+            "{f1}:{}:12: label.failure: unknown failure category \"wrong_tol\"",
             line_of(&text1, "failure: wrong_tol")
         ),
-        format!("{f1}:{}: ", line_of(&text1, "Mail bob@corp.com")),
+        format!("{f1}:{}:13: ", line_of(&text1, "Mail bob@corp.com")),
         "unreviewed personal data or secret: email at recorded.tool_outputs[0].output".to_string(),
-        format!("{f2}:{}: content_hash: content_hash does not match the input", line_of(&text2, "content_hash:")),
-        "datasets/demo/broken.yaml:3:".to_string(),
-        "evals/s.yaml:1: target.instructions: template fails for case".to_string(),
+        format!("{f2}:{}:15: content_hash: content_hash does not match the input", line_of(&text2, "content_hash:")),
+        "datasets/demo/broken.yaml:3:9: colour: unknown field `colour`".to_string(),
+        "evals/s.yaml:1:34: target.instructions: template fails for case".to_string(),
     ] {
         assert!(report.contains(&want), "missing {want:?} in\n{report}");
     }
@@ -509,4 +509,172 @@ fn every_curation_command_has_an_example_in_its_help() {
         let out = p.ok(args);
         assert!(out.contains("Examples:\n  evals "), "{args:?}:\n{out}");
     }
+}
+
+/// The files of a project, relative to its root, with their contents.
+fn tree(p: &Project) -> Vec<(String, Vec<u8>)> {
+    fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.push((path.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(p.dir.path(), p.dir.path(), &mut out);
+    out.sort();
+    out
+}
+
+/// Case ids and dataset names become file names: a bad one is refused with its line, an
+/// existing case is never overwritten, and a case whose hash does not match its input is refused;
+/// nothing at all is written when any line is refused.
+#[test]
+fn import_and_promote_write_only_inside_the_datasets_root_and_overwrite_nothing() {
+    let p = Project::new();
+    let files = p.with_demo_cases();
+    p.suite("nightly", "");
+    p.ok(&["dataset", "export", "demo", "--format", "jsonl", "--out", "demo.jsonl"]);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(p.path("demo.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<String> = lines.iter().map(|c| c["id"].as_str().unwrap().to_string()).collect();
+    let before = tree(&p);
+    let outside = p.dir.path().parent().unwrap().join(format!("victim-{}", std::process::id()));
+    let import = |edit: &dyn Fn(&mut serde_json::Value), args: &[&str]| {
+        let mut second = lines[1].clone();
+        edit(&mut second);
+        let body = format!("{}\n{second}\n", lines[0]);
+        p.write("in.jsonl", &body);
+        let mut all = vec!["dataset", "import", "in.jsonl", "--datasets", "copy"];
+        all.extend_from_slice(if args.is_empty() { &["--dataset", "fresh"] } else { args });
+        let out = p.evals(&all);
+        std::fs::remove_file(p.path("in.jsonl")).unwrap();
+        (code(&out), text(&out.stderr))
+    };
+    let absolute = outside.display().to_string();
+    for id in ["../../evals/nightly", "../../../victim", absolute.as_str(), "a/b", "..", "CON", "bad\u{7}id", ""] {
+        let (status, err) = import(&|c| c["id"] = id.into(), &[]);
+        assert_eq!(status, 2, "id {id:?} was taken: {err}");
+        assert!(err.contains("in.jsonl:2: case id"), "id {id:?}: {err}");
+    }
+    let (status, err) = import(&|c| c["content_hash"] = "sha256:0000".into(), &[]);
+    assert_eq!(status, 2);
+    assert!(err.contains("in.jsonl:2: case") && err.contains("content_hash does not match the input"), "{err}");
+    // The second case takes the first's id: two lines, one file.
+    let (status, err) = import(&|c| c["id"] = ids[0].clone().into(), &[]);
+    assert_eq!(status, 2);
+    assert!(err.contains(&format!("in.jsonl:2: case {}: the same id as line 1", ids[0])), "{err}");
+    for name in ["../../x", absolute.as_str(), "a/b", ".hidden"] {
+        let (status, err) = import(&|_| {}, &["--dataset", name]);
+        assert_eq!(status, 2, "dataset {name:?} was taken: {err}");
+        assert!(err.contains("dataset name"), "{err}");
+        let out = p.evals(&["promote", "trace_1a36", "--dataset", name, "--verdict", "pass"]);
+        assert_eq!(code(&out), 2, "promote --dataset {name:?}: {}", text(&out.stdout));
+        assert!(text(&out.stderr).contains("dataset name"), "{}", text(&out.stderr));
+    }
+    assert_eq!(tree(&p), before, "a refused import or promote wrote something");
+    assert!(!outside.exists());
+
+    // A case with another input that takes the file of an existing case is refused, naming both.
+    let mut other: evals::dataset::Case = serde_json::from_value(lines[1].clone()).unwrap();
+    other.id = ids[0].clone();
+    other.input.instructions = Some("Another prompt.".into());
+    other.content_hash = evals::dataset::dedup::content_hash(&other.input, other.source.span_id.is_some());
+    let renamed = serde_json::to_string(&other).unwrap();
+    p.write("in.jsonl", &format!("{renamed}\n"));
+    let out = p.evals(&["dataset", "import", "in.jsonl", "--datasets", "datasets", "--dataset", "demo"]);
+    std::fs::remove_file(p.path("in.jsonl")).unwrap();
+    assert_eq!(code(&out), 2);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("in.jsonl:1: case {}: ", ids[0]))
+            && err.contains(&files[0].strip_prefix(p.dir.path()).unwrap().display().to_string()),
+        "{err}"
+    );
+    assert_eq!(tree(&p), before, "an import overwrote a case");
+}
+
+/// `check` reads case files with the loader `run` uses: the same malformed files fail both,
+/// located, and the same valid file in flow style passes both.
+#[test]
+fn check_and_run_agree_on_malformed_case_files() {
+    let p = Project::new();
+    let files = p.with_demo_cases();
+    let suite = p.suite("demo", "");
+    let suite = suite.to_str().unwrap();
+    p.ok(&["run", suite]);
+    let good = std::fs::read_to_string(&files[1]).unwrap();
+    let cut = &good[..good.find("privacy:").unwrap()];
+    let malformed = [
+        ("", "empty file"),
+        ("# nothing but a comment\n", "empty file"),
+        (cut, "missing field `privacy`"),
+        ("{id: x, privacy: {status: pending}", "did not find expected"),
+        ("- just\n- a list\n", "invalid type"),
+        ("id: [1]\nsource: {trace_id: t}\n", "id: invalid type"),
+    ];
+    let exported = p.ok(&["dataset", "export", "demo", "--format", "jsonl"]);
+    std::fs::remove_file(&files[1]).unwrap();
+    for (body, why) in malformed {
+        let bad = p.write("datasets/demo/bad.yaml", body);
+        let check = p.evals(&["check"]);
+        let report = text(&check.stdout);
+        assert_eq!(code(&check), 1, "check passed {body:?}:\n{report}");
+        let located = report.lines().any(|l| {
+            l.strip_prefix("datasets/demo/bad.yaml:").is_some_and(|rest| {
+                let mut parts = rest.splitn(3, ':');
+                parts.next().unwrap().parse::<usize>().is_ok() && parts.next().unwrap().parse::<usize>().is_ok()
+            }) && l.contains(why)
+        });
+        assert!(located, "check of {body:?}: no `bad.yaml:LINE:COL: ... {why}` in\n{report}");
+        let run = p.evals(&["run", suite]);
+        assert_ne!(code(&run), 0, "run took {body:?}");
+        assert!(text(&run.stderr).contains("bad.yaml"), "run of {body:?}: {}", text(&run.stderr));
+        std::fs::remove_file(bad).unwrap();
+    }
+    // A valid case written as one JSON object (YAML's flow style).
+    let flow = exported.lines().find(|l| l.contains(files[1].file_stem().unwrap().to_str().unwrap())).unwrap();
+    p.write("datasets/demo/flow.yaml", flow);
+    let check = p.ok(&["check"]);
+    assert!(check.contains("check passed"), "{check}");
+    p.ok(&["run", suite]);
+}
+
+/// A case in flow style with several problems gets every one of them, at `file:line:col`.
+#[test]
+fn check_reports_every_problem_of_a_flow_style_case() {
+    let p = Project::new();
+    let files = p.with_demo_cases();
+    let out = p.ok(&["dataset", "export", "demo", "--format", "jsonl"]);
+    let mut case: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    case["label"] = serde_json::json!({"verdict": "fail", "failure": "wrong_tol"});
+    case["content_hash"] = "sha256:0000".into();
+    case["privacy"] = serde_json::json!({"status": "pending"});
+    case["recorded"]["output"]["text"] = "Mail jo@corp.com".into();
+    for f in &files {
+        std::fs::remove_file(f).unwrap();
+    }
+    p.write("datasets/demo/flow.yaml", &format!("{case}\n"));
+    // Two bad fields in one file: both are reported.
+    p.write("datasets/demo/two.yaml", "{id: x, source: [1], colour: red, input: {items: []}, recorded: {output: {text: hi}}, privacy: {status: clean}, content_hash: h}\n");
+    let out = p.evals(&["check"]);
+    assert_eq!(code(&out), 1);
+    let report = text(&out.stdout);
+    for want in [
+        "datasets/demo/flow.yaml:1:",
+        "label.failure: unknown failure category \"wrong_tol\"",
+        "content_hash: content_hash does not match the input",
+        "privacy.status: privacy review pending",
+        "datasets/demo/two.yaml:1:17: source: invalid type",
+        "datasets/demo/two.yaml:1:30: colour: unknown field `colour`",
+    ] {
+        assert!(report.contains(want), "missing {want:?} in\n{report}");
+    }
+    assert_eq!(report.lines().filter(|l| l.starts_with("datasets/demo/flow.yaml:1:")).count(), 3, "{report}");
 }

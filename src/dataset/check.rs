@@ -8,19 +8,27 @@ use std::path::{Path, PathBuf};
 use super::taxonomy::Taxonomy;
 use super::{Case, CaseFile, PrivacyStatus, dedup, privacy};
 use crate::suite::Suite;
-use crate::yaml::{Source, YamlError};
+use crate::yaml::{self, Source, YamlError};
 
-/// One problem, at a line of a file.
+/// One problem, at a line and column of a file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Problem {
     pub file: PathBuf,
     pub line: usize,
+    pub column: usize,
     pub message: String,
+}
+
+impl Problem {
+    /// A problem with the file as a whole.
+    fn file(file: &Path, message: String) -> Problem {
+        Problem { file: file.to_path_buf(), line: 1, column: 1, message }
+    }
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)
     }
 }
 
@@ -30,7 +38,7 @@ impl From<YamlError> for Problem {
             "" | "." => e.message,
             p => format!("{p}: {}", e.message),
         };
-        Problem { file: e.file, line: e.line, message }
+        Problem { file: e.file, line: e.line, column: e.column, message }
     }
 }
 
@@ -51,9 +59,12 @@ enum FileKind {
     Other,
 }
 
-fn kind_of(text: &str) -> FileKind {
-    let top = |key: &str| text.lines().any(|l| l.strip_prefix(key).is_some_and(|r| r.starts_with(':')));
-    if top("content_hash") {
+/// The kind of a file outside the datasets tree, by its parsed top-level keys (so flow style
+/// and block style are the same); a file that is not YAML at all is a problem.
+fn kind_of(source: &Source) -> Result<FileKind, YamlError> {
+    let doc: yaml::Value = source.parse()?;
+    let top = |key: &str| doc.as_mapping().is_some_and(|m| m.contains_key(key));
+    Ok(if top("content_hash") {
         FileKind::Case
     } else if top("cases") {
         FileKind::Suite
@@ -61,7 +72,7 @@ fn kind_of(text: &str) -> FileKind {
         FileKind::Taxonomy
     } else {
         FileKind::Other
-    }
+    })
 }
 
 /// Every `*.yaml`/`*.yml` file under the given paths (files are taken as given), sorted.
@@ -84,7 +95,7 @@ fn yaml_files(paths: &[PathBuf], problems: &mut Vec<Problem>) -> Vec<PathBuf> {
         } else if p.is_file() {
             out.push(p.clone());
         } else {
-            problems.push(Problem { file: p.clone(), line: 1, message: "no such file or folder".into() });
+            problems.push(Problem::file(p, "no such file or folder".into()));
         }
     }
     out.sort();
@@ -98,8 +109,9 @@ struct Checked {
     source: Source,
 }
 
-/// Check every suite, case and taxonomy file under `paths` against `taxonomy`.
-pub fn check(paths: &[PathBuf], taxonomy: &Path) -> Report {
+/// Check every suite, case and taxonomy file under `paths` against `taxonomy`. Every file under
+/// `datasets` must be a case, loaded as `run` loads it; elsewhere the top-level keys tell.
+pub fn check(paths: &[PathBuf], taxonomy: &Path, datasets: &Path) -> Report {
     let mut report = Report::default();
     let files = yaml_files(paths, &mut report.problems);
     report.files = files.len();
@@ -111,11 +123,14 @@ pub fn check(paths: &[PathBuf], taxonomy: &Path) -> Report {
         }
     };
 
+    let datasets = datasets.canonicalize().ok();
     // Reading, parsing and scanning dominate; split the files over the cores.
     let results = super::in_chunks_parallel(&files, |part| {
         let (mut cases, mut suites, mut problems) = (Vec::new(), Vec::new(), Vec::new());
         for path in part {
-            check_file(path, taxonomy.as_ref(), &mut cases, &mut suites, &mut problems);
+            let in_datasets =
+                datasets.as_ref().is_some_and(|root| path.canonicalize().is_ok_and(|p| p.starts_with(root)));
+            check_file(path, in_datasets, taxonomy.as_ref(), &mut cases, &mut suites, &mut problems);
         }
         (cases, suites, problems)
     });
@@ -141,12 +156,13 @@ pub fn check(paths: &[PathBuf], taxonomy: &Path) -> Report {
 fn problem_of(e: super::DatasetError, file: &Path) -> Problem {
     match e {
         super::DatasetError::Yaml(y) => y.into(),
-        other => Problem { file: file.to_path_buf(), line: 1, message: other.to_string() },
+        other => Problem::file(file, other.to_string()),
     }
 }
 
 fn check_file(
     path: &Path,
+    in_datasets: bool,
     taxonomy: Option<&Taxonomy>,
     cases: &mut Vec<Checked>,
     suites: &mut Vec<PathBuf>,
@@ -155,11 +171,27 @@ fn check_file(
     let source = match Source::read(path) {
         Ok(s) => s,
         Err(e) => {
-            problems.push(Problem { file: path.to_path_buf(), line: 1, message: format!("cannot read: {e}") });
+            problems.push(Problem::file(path, format!("cannot read: {e}")));
             return;
         }
     };
-    match kind_of(&source.text) {
+    let kind = if in_datasets { Ok(FileKind::Case) } else { kind_of(&source) };
+    match kind {
+        Err(e) => problems.push(e.into()),
+        Ok(kind) => check_kind(kind, path, source, taxonomy, cases, suites, problems),
+    }
+}
+
+fn check_kind(
+    kind: FileKind,
+    path: &Path,
+    source: Source,
+    taxonomy: Option<&Taxonomy>,
+    cases: &mut Vec<Checked>,
+    suites: &mut Vec<PathBuf>,
+    problems: &mut Vec<Problem>,
+) {
+    match kind {
         FileKind::Suite => suites.push(path.to_path_buf()),
         FileKind::Taxonomy => {
             if let Err(e) = Taxonomy::load(path) {
@@ -167,8 +199,8 @@ fn check_file(
             }
         }
         FileKind::Other => {}
-        FileKind::Case => match source.parse::<Case>() {
-            Err(e) => problems.push(e.into()),
+        FileKind::Case => match Case::parse(&source) {
+            Err(errors) => problems.extend(errors.into_iter().map(Problem::from)),
             Ok(case) => {
                 check_case(&case, &source, taxonomy, problems);
                 cases.push(Checked { file: CaseFile { path: path.to_path_buf(), case }, source });
@@ -239,7 +271,7 @@ fn check_suite(path: &Path, problems: &mut Vec<Problem>) {
     let suite = match Suite::load(path) {
         Ok(s) => s,
         Err(crate::suite::SuiteError::Yaml(e)) => return problems.push(e.into()),
-        Err(e) => return problems.push(Problem { file: path.to_path_buf(), line: 1, message: e.to_string() }),
+        Err(e) => return problems.push(Problem::file(path, e.to_string())),
     };
     // Cases that do not load are reported where they are checked themselves; the rest still
     // have to render.

@@ -1,13 +1,14 @@
 //! Interchange: datasets as JSON Lines, either whole cases (`jsonl`, lossless) or the
 //! `{"input": [messages], "ideal": "..."}` samples of OpenAI evals (`openai-evals`).
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
 use super::{
-    Case, CaseFile, CaseSource, DatasetError, Expected, Input, Label, Privacy, PrivacyStatus, Recorded, RecordedOutput,
-    Result, promote,
+    Case, CaseFile, CaseSource, DatasetError, Expected, HashIndex, Input, Label, Privacy, PrivacyStatus, Recorded,
+    RecordedOutput, Result, dedup, privacy, promote,
 };
 use crate::trace::items;
 
@@ -50,21 +51,101 @@ fn sample(case: &Case) -> Value {
     json!({"input": input, "ideal": ideal})
 }
 
-/// Cases from a JSON Lines file; a bad line is an error naming `file:line`.
-pub fn import(text: &str, file: &Path, format: Format) -> Result<Vec<Case>> {
+/// A case read from a line of an import file.
+#[derive(Debug)]
+pub struct Imported {
+    pub line: usize,
+    pub case: Case,
+}
+
+/// Cases from a JSON Lines file; a bad line is an error naming `file:line`. A whole case keeps
+/// its id, which must be a valid file name, and its content hash, which must match its input;
+/// a case marked clean is scanned like a promoted one.
+pub fn import(text: &str, file: &Path, format: Format) -> Result<Vec<Imported>> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let at = |msg: String| DatasetError::Invalid(format!("{}:{}: {msg}", file.display(), n + 1));
         let case = match format {
-            Format::Jsonl => serde_json::from_str::<Case>(line).map_err(|e| at(e.to_string()))?,
+            Format::Jsonl => {
+                let case = serde_json::from_str::<Case>(line).map_err(|e| at(e.to_string()))?;
+                whole_case(case).map_err(at)?
+            }
             Format::OpenaiEvals => {
                 let v: Value = serde_json::from_str(line).map_err(|e| at(e.to_string()))?;
                 from_sample(&v, &format!("{}#{}", file.display(), n + 1)).map_err(at)?
             }
         };
-        out.push(case);
+        out.push(Imported { line: n + 1, case });
     }
     Ok(out)
+}
+
+/// A whole case from another project, checked before it may become a file here.
+fn whole_case(mut case: Case) -> std::result::Result<Case, String> {
+    super::check_name("case id", &case.id).map_err(|e| e.to_string())?;
+    let hash = dedup::content_hash(&case.input, case.source.span_id.is_some());
+    if case.content_hash != hash {
+        return Err(format!("case {}: content_hash does not match the input (expected {hash})", case.id));
+    }
+    if case.privacy.status == PrivacyStatus::Clean {
+        case.privacy.findings = privacy::redact_case(&mut case);
+        if !case.privacy.findings.is_empty() {
+            case.privacy.status = PrivacyStatus::Pending;
+            case.content_hash = dedup::content_hash(&case.input, case.source.span_id.is_some());
+        }
+    }
+    Ok(case)
+}
+
+/// What an import will do: the files to write, and the cases skipped because their input is
+/// already a case (with that case's id and file).
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub writes: Vec<(PathBuf, Case)>,
+    pub skipped: Vec<(Case, String, PathBuf)>,
+}
+
+/// Where each imported case goes under `root/<dataset>/`, checked in full before anything is
+/// written: the dataset name must be a valid folder name, and no case may take the file of an
+/// existing case or of another line of the import.
+pub fn plan(cases: Vec<Imported>, file: &Path, root: &Path, dataset: &str, index: &HashIndex) -> Result<Plan> {
+    super::check_name("dataset name", dataset)?;
+    let dir = root.join(dataset);
+    let mut plan = Plan::default();
+    let mut lines: HashMap<String, usize> = HashMap::new();
+    let mut hashes: HashMap<String, (String, PathBuf)> = HashMap::new();
+    let mut problems = Vec::new();
+    for Imported { line, case } in cases {
+        if let Some((id, path)) = index.get(&case.content_hash) {
+            plan.skipped.push((case, id.clone(), path.clone()));
+            continue;
+        }
+        let path = dir.join(format!("{}.yaml", case.id));
+        let at = format!("{}:{line}: case {}", file.display(), case.id);
+        if let Some((id, other)) = hashes.get(&case.content_hash) {
+            plan.skipped.push((case, id.clone(), other.clone()));
+            continue;
+        }
+        if let Some(first) = lines.insert(case.id.clone(), line) {
+            problems.push(format!("{at}: the same id as line {first}"));
+        } else if path.exists() {
+            problems.push(format!("{at}: {} already exists and is not overwritten", path.display()));
+        }
+        hashes.insert(case.content_hash.clone(), (case.id.clone(), path.clone()));
+        plan.writes.push((path, case));
+    }
+    if !problems.is_empty() {
+        return Err(DatasetError::Invalid(problems.join("\n")));
+    }
+    Ok(plan)
+}
+
+/// Write a plan's cases, each to a new file (never over one written since the plan was made).
+pub fn write(plan: &Plan) -> Result<()> {
+    for (path, case) in &plan.writes {
+        case.save_new(path)?;
+    }
+    Ok(())
 }
 
 /// A case from an OpenAI evals sample: a leading system message becomes the instructions, the
@@ -135,7 +216,7 @@ mod tests {
     fn openai_evals_samples_become_cases_and_come_back_the_same() {
         let line = r#"{"input": [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Capital of France?"}], "ideal": "Paris"}"#;
         let cases = import(line, Path::new("s.jsonl"), Format::OpenaiEvals).unwrap();
-        let c = &cases[0];
+        let c = &cases[0].case;
         assert_eq!(c.input.instructions.as_deref(), Some("Answer in one word."));
         assert_eq!(c.expected.reference.as_deref(), Some("Paris"));
         assert!(c.id.starts_with("capital-of-france-"), "{}", c.id);

@@ -44,6 +44,10 @@ pub enum DatasetError {
     AmbiguousCase { query: String, matches: Vec<String> },
     #[error("unknown failure category {id:?} in {file}{}", suggestion.as_ref().map(|s| format!("; did you mean {s:?}?")).unwrap_or_default())]
     UnknownFailure { id: String, file: PathBuf, suggestion: Option<String> },
+    #[error("{what} {name:?} {reason}: use letters, digits, `-`, `_` and `.`")]
+    BadName { what: &'static str, name: String, reason: &'static str },
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    CaseFile(Vec<YamlError>),
 }
 
 pub type Result<T> = std::result::Result<T, DatasetError>;
@@ -231,9 +235,22 @@ pub struct Privacy {
 }
 
 impl Case {
+    /// The one loader of case files, for `run`, `check` and every other command.
     pub fn load(path: &Path) -> Result<Case> {
         let src = yaml::Source::read(path).map_err(|source| DatasetError::Read { path: path.to_path_buf(), source })?;
-        Ok(src.parse()?)
+        Case::parse(&src).map_err(DatasetError::CaseFile)
+    }
+
+    /// A case from a file's text, whatever its YAML style. On failure every problem of the file
+    /// is returned, located: each top-level field is checked on its own, so one bad field does
+    /// not hide the next.
+    pub fn parse(src: &yaml::Source) -> std::result::Result<Case, Vec<YamlError>> {
+        let case: Case = match src.parse() {
+            Ok(case) => case,
+            Err(first) => return Err(field_problems(src).unwrap_or_else(|| vec![first])),
+        };
+        check_name("case id", &case.id).map_err(|e| vec![src.error_at("id", e.to_string())])?;
+        Ok(case)
     }
 
     pub fn to_yaml(&self) -> String {
@@ -247,6 +264,55 @@ impl Case {
         }
         std::fs::write(path, self.to_yaml()).map_err(err)
     }
+
+    /// Write the case to a file that must not exist yet.
+    pub fn save_new(&self, path: &Path) -> Result<()> {
+        use std::io::Write;
+        let err = |source| DatasetError::Write { path: path.to_path_buf(), source };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(err)?;
+        f.write_all(self.to_yaml().as_bytes()).map_err(err)
+    }
+}
+
+/// The problems of a case file that does not parse, field by field; `None` when the file is not
+/// a mapping at all (the parser's own error says why).
+fn field_problems(src: &yaml::Source) -> Option<Vec<YamlError>> {
+    let blank = src.text.lines().map(str::trim).all(|l| l.is_empty() || l.starts_with('#') || l == "---");
+    if blank {
+        return Some(vec![src.error_at("", "empty file: a case file holds one case")]);
+    }
+    let yaml::Value::Mapping(map) = yaml::parse_any(&src.text).ok()? else { return None };
+    let mut out = Vec::new();
+    for (key, value) in map.iter() {
+        let value = value.clone();
+        let Some(key) = key.as_str() else {
+            out.push(src.error_at("", format!("a key must be a string, not {key:?}")));
+            continue;
+        };
+        let err = match key {
+            "id" | "content_hash" => src.parse_value::<String>(value, key).err(),
+            "source" => src.parse_value::<CaseSource>(value, key).err(),
+            "input" => src.parse_value::<Input>(value, key).err(),
+            "tools" => src.parse_value::<Vec<Value>>(value, key).err(),
+            "agents" => src.parse_value::<Vec<Agent>>(value, key).err(),
+            "recorded" => src.parse_value::<Recorded>(value, key).err(),
+            "label" => src.parse_value::<Label>(value, key).err(),
+            "expected" => src.parse_value::<Expected>(value, key).err(),
+            "privacy" => src.parse_value::<Privacy>(value, key).err(),
+            "tags" => src.parse_value::<Vec<String>>(value, key).err(),
+            other => Some(src.error_at(other, format!("unknown field `{other}`"))),
+        };
+        out.extend(err);
+    }
+    for required in ["id", "source", "input", "recorded", "privacy", "content_hash"] {
+        if !map.contains_key(required) {
+            out.push(src.error_at("", format!("missing field `{required}`")));
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// A case file found on disk.
@@ -266,6 +332,7 @@ impl CaseFile {
 /// The dataset folders under `root`, sorted by name; `only` keeps one of them.
 pub fn dataset_dirs(root: &Path, only: Option<&str>) -> Result<Vec<PathBuf>> {
     if let Some(name) = only {
+        check_name("dataset name", name)?;
         let dir = root.join(name);
         return if dir.is_dir() { Ok(vec![dir]) } else { Err(DatasetError::MissingFolder(dir)) };
     }
@@ -273,6 +340,37 @@ pub fn dataset_dirs(root: &Path, only: Option<&str>) -> Result<Vec<PathBuf>> {
     let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
     dirs.sort();
     Ok(dirs)
+}
+
+/// What a dataset name or case id must be, since each becomes one path component under the
+/// datasets root: one plain name (no separators, `..`, drive or absolute path), no control
+/// characters, not a name Windows reserves for a device, and short enough for any file system.
+pub fn check_name(what: &'static str, name: &str) -> Result<()> {
+    let bad = |reason| Err(DatasetError::BadName { what, name: name.to_string(), reason });
+    let stem = name.split('.').next().unwrap_or_default().to_ascii_uppercase();
+    let device = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.as_bytes()[3].is_ascii_digit());
+    if name.is_empty() {
+        bad("is empty")
+    } else if name.chars().any(|c| c == '/' || c == '\\') {
+        bad("holds a path separator")
+    } else if name.starts_with('.') {
+        bad("starts with a dot")
+    } else if name.chars().any(char::is_control) {
+        bad("holds a control character")
+    } else if name.chars().any(|c| matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|')) {
+        bad("holds a character file systems reserve")
+    } else if name.ends_with(' ') || name.ends_with('.') {
+        bad("ends with a space or dot")
+    } else if device {
+        bad("is a reserved device name")
+    } else if name.len() > 200 {
+        bad("is longer than 200 bytes")
+    } else {
+        Ok(())
+    }
 }
 
 /// Every case of every dataset under `root` (or of the one named), in folder and file order.
@@ -401,8 +499,21 @@ mod tests {
         let p = dir.path().join("c.yaml");
         std::fs::write(&p, "id: c\nsource: {trace_id: t}\ninput: {items: []}\nrecorded: {output: {text: hi}}\nprivacy: {status: clean}\ncontent_hash: x\ncolour: red\n").unwrap();
         let err = Case::load(&p).unwrap_err().to_string();
-        assert!(err.contains("c.yaml:7:1"), "{err}");
+        assert!(err.contains("c.yaml:7:9: colour: "), "{err}");
         assert!(err.contains("unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn names_are_one_plain_path_component() {
+        for good in ["weather", "call-tool-a258354f", "v1.2_nightly", "Météo"] {
+            assert!(check_name("case id", good).is_ok(), "{good}");
+        }
+        for bad in
+            ["", "..", ".", "../x", "a/b", "a\\b", "/etc", "C:x", "nul", "COM1.yaml", "a\u{0}b", "tab\t", "x.", " "]
+        {
+            let err = check_name("case id", bad).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("case id {bad:?} ")), "{bad:?}: {err}");
+        }
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub fn promote(
     existing: &[CaseFile],
     hashes: &mut HashIndex,
 ) -> Result<Promoted> {
+    super::check_name("dataset name", &opts.dataset)?;
     let case = build_case(trace, spans, taxonomy, opts)?;
     if let Some((case_id, path)) = hashes.get(&case.content_hash) {
         return Err(DatasetError::Duplicate { trace: trace.id.clone(), case: case_id.clone(), path: path.clone() });

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use crate::cli::CliError;
 use crate::cli::exit::GATE_FAILED;
-use crate::dataset::check;
 use crate::dataset::taxonomy;
+use crate::dataset::{self, check};
 use crate::report;
 
 #[derive(clap::Args)]
@@ -16,6 +16,9 @@ pub struct Args {
     paths: Vec<PathBuf>,
     #[arg(long, default_value = taxonomy::DEFAULT_PATH)]
     taxonomy: PathBuf,
+    /// Root folder of datasets: every YAML file under it must be a valid case.
+    #[arg(long, default_value = dataset::DEFAULT_ROOT)]
+    datasets: PathBuf,
 }
 
 pub fn run(a: Args) -> Result<ExitCode, CliError> {
@@ -27,7 +30,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     if paths.is_empty() {
         return Err(CliError::NothingSelected("no evals/ or datasets/ folder here; name the paths to check".into()));
     }
-    let r = check::check(&paths, &a.taxonomy);
+    let r = check::check(&paths, &a.taxonomy, &a.datasets);
     print!("{}", report::curation::check(&r.problems, r.files));
     Ok(if r.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(GATE_FAILED) })
 }

@@ -46,6 +46,7 @@ pub enum DatasetCmd {
 pub fn run(cmd: DatasetCmd) -> Result<ExitCode, CliError> {
     match cmd {
         DatasetCmd::Export { dataset, format, out, datasets } => {
+            dataset::check_name("dataset name", &dataset)?;
             let cases = dataset::load_dir(&datasets.join(&dataset))?;
             let text = interchange::export(&cases, format);
             match out {
@@ -64,21 +65,16 @@ pub fn run(cmd: DatasetCmd) -> Result<ExitCode, CliError> {
             let name = dataset.unwrap_or_else(|| {
                 file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "imported".into())
             });
-            let (mut written, mut pending) = (0, 0);
-            let mut index = HashIndex::build(&datasets)?;
-            for case in cases {
-                if let Some((id, path)) = index.get(&case.content_hash) {
-                    println!("skipped {}: same input as case {id} ({})", case.id, path.display());
-                    continue;
-                }
-                let path = datasets.join(&name).join(format!("{}.yaml", case.id));
-                case.save(&path)?;
-                index.insert(case.content_hash.clone(), case.id.clone(), path);
-                written += 1;
-                pending += usize::from(case.privacy.status == dataset::PrivacyStatus::Pending);
+            let plan = interchange::plan(cases, &file, &datasets, &name, &HashIndex::build(&datasets)?)?;
+            for (case, id, path) in &plan.skipped {
+                println!("skipped {}: same input as case {id} ({})", case.id, path.display());
             }
+            interchange::write(&plan)?;
+            let pending =
+                plan.writes.iter().filter(|(_, c)| c.privacy.status == dataset::PrivacyStatus::Pending).count();
             println!(
-                "imported {written} cases into {}{}",
+                "imported {} cases into {}{}",
+                plan.writes.len(),
                 datasets.join(&name).display(),
                 if pending > 0 { format!("; {pending} pending privacy review") } else { String::new() }
             );
