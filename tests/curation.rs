@@ -39,6 +39,112 @@ fn privacy_scanner_precision_and_recall_on_the_labelled_corpus() {
     assert!(recall >= 0.98 && precision >= 0.95, "precision {precision:.3}, recall {recall:.3}\n{}", misses.join("\n"));
 }
 
+/// Found and missed values and false findings of one kind in a split.
+#[derive(Default)]
+struct Tally {
+    values: usize,
+    found: usize,
+    false_findings: usize,
+}
+
+impl Tally {
+    fn recall(&self) -> f64 {
+        self.found as f64 / self.values.max(1) as f64
+    }
+    fn precision(&self) -> f64 {
+        self.found as f64 / (self.found + self.false_findings).max(1) as f64
+    }
+}
+
+/// The scanner on a split of `tests/privacy/`: a value counts as found only when one finding of
+/// its kind covers all of it (a placeholder leaves no part visible); a finding that covers no
+/// labelled value of its kind is false. Returns the tallies by kind and every miss.
+fn measure(split: &str) -> (std::collections::BTreeMap<String, Tally>, Vec<String>) {
+    let corpus = std::fs::read_to_string(repo().join(format!("tests/privacy/{split}.jsonl"))).unwrap();
+    let mut tallies: std::collections::BTreeMap<String, Tally> = Default::default();
+    let mut misses = Vec::new();
+    for line in corpus.lines() {
+        let row: serde_json::Value = serde_json::from_str(line).unwrap();
+        let text = row["text"].as_str().unwrap();
+        let found = scan(text);
+        let mut spans = Vec::new();
+        for pair in row["find"].as_array().unwrap() {
+            let (kind, value) = (pair[0].as_str().unwrap(), pair[1].as_str().unwrap());
+            let start = text.find(value).unwrap();
+            let (start, end) = (start, start + value.len());
+            spans.push((kind, start, end));
+            let t = tallies.entry(kind.to_string()).or_default();
+            t.values += 1;
+            if found.iter().any(|m| m.kind.as_str() == kind && m.start <= start && m.end >= end) {
+                t.found += 1;
+            } else {
+                misses.push(format!("missed {kind} {value:?}: {text}"));
+            }
+        }
+        for m in &found {
+            let kind = m.kind.as_str();
+            if !spans.iter().any(|(k, s, e)| *k == kind && m.start < *e && m.end > *s) {
+                tallies.entry(kind.to_string()).or_default().false_findings += 1;
+                misses.push(format!("false {kind} {:?}: {text}", &text[m.start..m.end]));
+            }
+        }
+    }
+    (tallies, misses)
+}
+
+/// People and places (names, street addresses, dates of birth, passports) against the rest.
+const PEOPLE: [&str; 4] = ["person", "address", "dob", "passport"];
+
+/// Recall and precision of a group of kinds, over all their values.
+fn pooled(tallies: &std::collections::BTreeMap<String, Tally>, people: bool) -> (f64, f64) {
+    let mut all = Tally::default();
+    for (_, t) in tallies.iter().filter(|(k, _)| PEOPLE.contains(&k.as_str()) == people) {
+        all.values += t.values;
+        all.found += t.found;
+        all.false_findings += t.false_findings;
+    }
+    (all.recall(), all.precision())
+}
+
+fn print_tallies(split: &str, tallies: &std::collections::BTreeMap<String, Tally>) {
+    println!("{split}: kind | values | recall | precision");
+    for (kind, t) in tallies {
+        println!("{split}: {kind} | {} | {:.3} | {:.3}", t.values, t.recall(), t.precision());
+    }
+}
+
+/// The scanner on the split it was tuned on (every miss is printed, to tune by).
+#[test]
+fn privacy_scanner_on_the_development_split() {
+    let (tallies, misses) = measure("dev");
+    print_tallies("dev", &tallies);
+    println!("{}", misses.join("\n"));
+    let (recall, precision) = pooled(&tallies, false);
+    let (people_recall, people_precision) = pooled(&tallies, true);
+    println!(
+        "dev: secrets and identifiers recall {recall:.3} precision {precision:.3}; people and places recall {people_recall:.3} precision {people_precision:.3}"
+    );
+    assert!(recall >= 0.97 && precision >= 0.97 && people_recall >= 0.8 && people_precision >= 0.9);
+}
+
+/// The scanner on the held-out split, written with other templates, locales and values than the
+/// development split and never used to tune it: only the figures are printed, not the misses.
+#[test]
+fn privacy_scanner_on_held_out_data() {
+    let (tallies, _) = measure("heldout");
+    print_tallies("heldout", &tallies);
+    let (recall, precision) = pooled(&tallies, false);
+    let (people_recall, people_precision) = pooled(&tallies, true);
+    println!(
+        "heldout: secrets and identifiers recall {recall:.3} precision {precision:.3}; people and places recall {people_recall:.3} precision {people_precision:.3}"
+    );
+    assert!(recall >= 0.97 && precision >= 0.97, "recall {recall:.3}, precision {precision:.3}");
+    assert!(
+        people_recall >= 0.8 && people_precision >= 0.9,
+        "recall {people_recall:.3}, precision {people_precision:.3}"
+    );
+}
+
 /// A processor JSONL capture of one trace with one model call per `(input, output)` pair.
 fn capture(trace: &str, calls: &[(serde_json::Value, serde_json::Value)]) -> String {
     let mut out = format!("{}\n", serde_json::json!({"object": "trace", "id": trace, "workflow_name": "support"}));

@@ -1,7 +1,9 @@
 //! The privacy scanner: finds personal data and secrets in text, replaces each distinct value
 //! with a typed, numbered placeholder, and reports findings by kind and location (never values).
+//! Given names and street types come from lexicons compiled into the binary; nothing is loaded
+//! at run time.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
 use regex::Regex;
@@ -21,8 +23,12 @@ pub enum Kind {
     Iban,
     Card,
     Ssn,
+    Passport,
+    Dob,
     Ip,
     Phone,
+    Address,
+    Person,
 }
 
 impl Kind {
@@ -36,8 +42,12 @@ impl Kind {
             Kind::Iban => "iban",
             Kind::Card => "card",
             Kind::Ssn => "ssn",
+            Kind::Passport => "passport",
+            Kind::Dob => "dob",
             Kind::Ip => "ip",
             Kind::Phone => "phone",
+            Kind::Address => "address",
+            Kind::Person => "person",
         }
     }
 
@@ -51,8 +61,12 @@ impl Kind {
             Kind::Iban => "IBAN",
             Kind::Card => "CARD",
             Kind::Ssn => "SSN",
+            Kind::Passport => "PASSPORT",
+            Kind::Dob => "DOB",
             Kind::Ip => "IP",
             Kind::Phone => "PHONE",
+            Kind::Address => "ADDRESS",
+            Kind::Person => "PERSON",
         }
     }
 }
@@ -80,11 +94,23 @@ struct Detector {
     /// The capture group holding the sensitive value (0 = whole match).
     group: usize,
     valid: fn(&str) -> bool,
+    /// What the text around the value must (not) be, for rules a regex without look-around
+    /// cannot say: `(text, start, end)`.
+    around: fn(&str, usize, usize) -> bool,
 }
 
-/// Names under which a value is a credential: `password`, `api_key`, `client_secret`,
-/// `X-Auth-Token`, ...
-const SECRET_NAME: &str = r"(?:[A-Za-z0-9]+[_-])*(?:api[_-]?key|apikey|access[_-]?key|private[_-]?key|secret[_-]?key|secret|token|password|passwd|pwd|passphrase|credentials?)";
+/// Names under which a value is a credential: `api_key`, `client_secret`, `X-Auth-Token`,
+/// `ENCRYPTION_KEY`, `AccountKey`, ...
+const SECRET_NAME: &str = r"(?:[A-Za-z0-9]+[_-])*(?:api[_-]?key|apikey|access[_-]?key|private[_-]?key|secret[_-]?key|secret|token|credentials?|accountkey|sharedaccesskey)|(?:[A-Za-z0-9]+[_-])+key";
+/// Names under which any value that is not a filler is a password, however weak.
+const PASSWORD_NAME: &str = r"(?:[A-Za-z0-9]+[_-])*(?:password|passwd|pwd|passphrase|pass)";
+/// The characters of a credential value in `name = value` text.
+const SECRET_VALUE: &str = r#"[A-Za-z0-9_\-+/=.!@#$%^&*~?]"#;
+
+const MONTHS: &str = "january|february|march|april|may|june|july|august|september|october|november|december|\
+    januar|februar|märz|juni|juli|oktober|dezember|janvier|février|mars|avril|mai|juin|juillet|août|septembre|\
+    octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|\
+    diciembre|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec";
 
 fn detectors() -> &'static [Detector] {
     static D: OnceLock<Vec<Detector>> = OnceLock::new();
@@ -94,8 +120,13 @@ fn detectors() -> &'static [Detector] {
             regex: Regex::new(pattern).expect("built-in pattern"),
             group,
             valid,
+            around: |_, _, _| true,
         };
         let any = |_: &str| true;
+        let date = format!(
+            r"\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}|\d{{1,2}}[-/.]\d{{1,2}}[-/.](?:\d{{4}}|\d{{2}})|(?i:{MONTHS})\.?\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\.?\s(?i:{MONTHS})\.?,?\s\d{{4}}"
+        );
+        let streets = street_patterns();
         // Earlier detectors win where matches overlap: a key inside a JWT is the JWT.
         vec![
             d(Kind::PrivateKey, r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----", 0, any),
@@ -105,46 +136,300 @@ fn detectors() -> &'static [Detector] {
                 concat!(
                     r"\bsk-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_-]{20,}",
                     r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
-                    r"|\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{22,}",
-                    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}",
+                    r"|\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bgithub_pat_[A-Za-z0-9_]{22,}|\bglpat-[A-Za-z0-9_-]{20,}",
+                    r"|\bxox[abprs]-[A-Za-z0-9-]{10,}|https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{20,}",
                     r"|\bAIza[0-9A-Za-z_-]{35}",
+                    r"|\b(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|\bwhsec_[A-Za-z0-9]{24,}",
+                    r"|\bhf_[A-Za-z0-9]{30,}\b|\bnpm_[A-Za-z0-9]{36}\b|\bkey-[0-9a-f]{32}\b|\b(?:SK|AC)[0-9a-f]{32}\b",
+                    r"|\bSG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}",
                 ),
                 0,
-                any,
+                not_placeholder,
+            ),
+            d(
+                Kind::Secret,
+                &format!(r#"(?i)\b(?:{PASSWORD_NAME})\b(?:["']?\s*[:=]|(?-i:\s))\s*["']?({SECRET_VALUE}{{6,}})"#),
+                1,
+                not_filler,
             ),
             d(
                 Kind::Secret,
                 &format!(
-                    r#"(?i)\b{SECRET_NAME}\b["']?\s*[:=]\s*["']?([A-Za-z0-9_\-+/=.!@#$%^&*~]{{8,}})|\bbearer\s+([A-Za-z0-9_\-+/=.~]{{16,}})"#
+                    r#"(?i)\b(?:{SECRET_NAME})\b["']?\s*[:=]\s*["']?({SECRET_VALUE}{{8,}})|--(?:{SECRET_NAME})\s+({SECRET_VALUE}{{8,}})|\bbearer\s+([A-Za-z0-9_\-+/=.~]{{16,}})|\bbasic\s+([A-Za-z0-9+/]{{8,}}={{0,2}})"#
                 ),
                 1,
-                looks_random,
+                |v| not_filler(v) && (looks_random(v) || classes(v) >= 3),
             ),
-            d(Kind::Email, r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b", 0, any),
+            // user:password@ in a URL; the user name stays, the password goes.
+            d(Kind::Secret, r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s:/@]{1,64}:([^\s/@]{3,128})@", 1, not_filler),
+            d(
+                Kind::Email,
+                r"[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}\b",
+                0,
+                // `git@github.com:org/repo` is a remote, not a mailbox.
+                |v| !v.starts_with("git@"),
+            ),
             d(Kind::Iban, r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b", 0, iban),
             d(Kind::Card, r"\b\d(?:[ -]?\d){12,18}\b", 0, card),
-            d(Kind::Ssn, r"\b(\d{3})-(\d{2})-(\d{4})\b", 0, ssn),
-            d(Kind::Ip, r"(?:^|[^\w.])((?:\d{1,3}\.){3}\d{1,3})(?:$|[^\w.]|\.(?:$|\s))", 1, ipv4),
+            d(Kind::Ssn, r"\b\d{3}-\d{2}-\d{4}\b", 0, ssn),
+            // Without dashes nine digits are anything; with the word they are an SSN.
+            d(
+                Kind::Ssn,
+                r"(?i)\b(?:ssn|social[\s_-]?security(?:[\s_-]?(?:number|no\.?|nr))?|social)\b[^0-9\n]{0,30}?(\d{3}[ .]?\d{2}[ .]?\d{4})\b",
+                1,
+                ssn,
+            ),
+            d(
+                Kind::Passport,
+                r"(?i)(?:passport|passeport|pasaporte|passaporto|reisepass)[\p{L}_]*(?:[^\p{L}\d\n]{1,6}(?:number|numéro|nummer|num|no|nr|n°|is|#)\.?)?[^\p{L}\d\n]{1,6}((?-i:[A-Z0-9]{6,10}))\b",
+                1,
+                |v| v.bytes().any(|b| b.is_ascii_digit()),
+            ),
+            d(
+                Kind::Dob,
+                &format!(
+                    r#"(?i:\b(?:born(?:\s+on)?|d\.?o\.?b|date[\s_]of[\s_]birth|birth[\s_-]?date|birthday|geboren(?:\s+am)?|geburtsdatum|n[ée]e?\s+le|date\s+de\s+naissance|fecha\s+de\s+nacimiento|data\s+di\s+nascita|data\s+de\s+nascimento))[\s"':=,.()-]{{0,6}}(?:is\s+)?({date})"#
+                ),
+                1,
+                any,
+            ),
+            Detector {
+                around: ipv4_context,
+                ..d(Kind::Ip, r"(?:\d{1,3}\.){3}\d{1,3}", 0, ipv4)
+            },
             d(Kind::Ip, r"(?:^|[^\w:])((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4})", 1, ipv6),
+            Detector {
+                around: phone_context,
+                ..d(
+                    Kind::Phone,
+                    concat!(
+                        r"(?:\+\d{1,3}[ .-]?|\b00\d{1,3}[ .-]?|\b1[ .-])?(?:\(\d{1,5}\)[ .-]?)?\d{2,5}(?:[ ./-]\d{2,8}){1,5}\b",
+                        r"|\+\d[\d ().-]{6,22}\d|\(\d{1,5}\)[ .-]?\d{2,5}(?:[ .-]?\d{2,8}){0,4}\b|\b0\d{8,11}\b",
+                    ),
+                    0,
+                    phone,
+                )
+            },
+            // A number without groups is a phone number when it is called one.
             d(
                 Kind::Phone,
-                concat!(
-                    r"\+\d[\d ().-]{6,22}\d",
-                    r"|(?:\(\d{3}\) ?|\b\d{3}[.-])\d{3}[.-]\d{4}\b|\b\d{3} \d{3} \d{4}\b",
-                    r"|\b0\d{1,4}(?:[ .-]\d{2,8}){1,4}\b",
-                ),
-                0,
-                phone,
+                r"(?i:\b(?:phone|tel|telephone|mobile|cell|call(?: me)?|number is|reach \w+(?: \w+)? at|sms|text|nummer|numéro|whatsapp|fax|ring|dial)\b)[^\d\n]{0,24}?(\+?\d[\d .-]{6,16}\d)\b",
+                1,
+                // `number is 666-12-3456` has an SSN's shape, valid or not.
+                |v| !(v.len() == 11 && v.as_bytes()[3] == b'-' && v.as_bytes()[6] == b'-'),
+            ),
+            d(Kind::Address, &streets.unit_first, 0, not_stopped),
+            d(Kind::Address, &streets.number_first, 0, not_stopped),
+            d(Kind::Address, &streets.type_first, 0, not_stopped),
+            d(Kind::Address, &streets.compound, 0, not_stopped),
+            d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?: \p{Lu}\p{Ll}+)? \d{1,4}/\d{1,4}[a-zA-Z]?\b", 0, not_stopped),
+            d(
+                Kind::Address,
+                &[r#"(?i:\b(?:address|addr|street|line1|adresse|lieferadresse|anschrift|direcci[oó]n|indirizzo|endere[cç]o|morada|adres|adress|lives? at|living at|resides at|moved to|wohnhaft in)\b)[\s"':=,-]{1,6}(\d{1,5}[a-zA-Z]?,?(?:\s\p{L}[\p{L}'.-]*){1,5}|(?:\p{L}[\p{L}'.-]*\s){0,4}\p{L}[\p{L}'.-]*,?\s\d{1,5}[a-zA-Z]?(?:/\d{1,4})?|"#, &streets.typed, ")"].concat(),
+                1,
+                not_stopped,
             ),
         ]
     })
 }
 
+/// The address patterns, built from the street-type lexicon.
+struct StreetPatterns {
+    /// `12 Baker Street`, `12 rue de la Paix`.
+    number_first: String,
+    /// `Via Roma 10`, `ul. Długa 5`, `boulevard Odette Blanc 66`.
+    type_first: String,
+    /// `Hauptstraße 5`, `Berliner Straße 12`, `Storgatan 6`.
+    compound: String,
+    /// `Flat 3, Natasha Oval`.
+    unit_first: String,
+    /// A type and a name without a number (`avenue de Lesage`), only after an address cue.
+    typed: String,
+}
+
+fn street_patterns() -> StreetPatterns {
+    let list = |tag: &str| -> String {
+        let line = STREET_TYPES.lines().find_map(|l| l.strip_prefix(tag)).expect("street type lexicon");
+        let mut words: Vec<&str> = line.split_whitespace().collect();
+        // Longest first, so `st` does not stop `street` short.
+        words.sort_by_key(|w| std::cmp::Reverse(w.len()));
+        words.join("|")
+    };
+    let (before, after, suffix) = (list("before:"), list("after:"), list("suffix:"));
+    let word = r"\p{Lu}[\p{L}'.-]*";
+    let particles = r"(?:de|la|le|les|du|des|del|della|dei|di|da|do|dos|das|der|den|van|von|y|e)";
+    let words = format!(r"(?:\s+(?:{particles}\s+)*(?:d'|l')?{word}){{1,4}}");
+    // A flat, floor or door after the house number, in the languages of the street types.
+    let unit = r"(?:\s?,?\s(?i:apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus)\.?\s?#?\d{1,5}[A-Za-z]?){0,2}";
+    let number = r"\d{1,4}(?:[-/]\d{1,4})?(?:\s?[a-zA-Z]\b)?(?:\s\d{1,4}\b)?";
+    StreetPatterns {
+        number_first: format!(
+            r"\b\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,?(?:(?:\s{word}){{1,4}}\s(?i:{before})s?\b\.?{unit}|\s(?i:{after})\b\.?{words}{unit})"
+        ),
+        type_first: format!(r"\b(?i:{after})\b\.?{words},?\s(?:{number}|[sS]/[nN])\b{unit}"),
+        compound: format!(r"\b\p{{Lu}}[\p{{L}}-]{{2,}}?[ -]?(?i:{suffix})\.?\s{number}\b{unit}"),
+        unit_first: format!(
+            r"\b(?i:flat|studio|apartment|apt|unit|suite|level|lot|shop)\.?\s\d{{1,5}}[A-Za-z]?,?(?:\s\d{{1,5}}[A-Za-z]?)?(?:\s{word}){{1,4}}\s(?i:{before})s?\b"
+        ),
+        typed: format!(r"(?i:{after})\b\.?{words}"),
+    }
+}
+
+const FIRST_NAMES: &str = include_str!("privacy_first_names.txt");
+const STREET_TYPES: &str = include_str!("privacy_street_types.txt");
+
+/// Capitalized words that are never part of a name or a street name here: greetings, days,
+/// months, roles, and words that start sentences.
+const STOP_WORDS: &str = "hello hi hey dear thanks thank regards best cheers sir madam customer support team \
+    service sales order account ticket invoice booking the this that these your our my his her their its a an \
+    monday tuesday wednesday thursday friday saturday sunday january february march july september october \
+    november december grande nova novo velha velho alto alta santo santa são san saint sankt neu nord sud süd \
+    north south east west new old please note update record user agent system assistant admin \
+    guest passenger holder owner contact name country total status error warning info";
+
+/// Given names that are also common capitalized words: a name only after a cue ("Dear Will").
+const AMBIGUOUS_FIRST: &str = "may june april august will bill mark grace joy per pol bo art guy rose ray dawn";
+
+/// Company forms that make the words before them a company, not a person.
+const COMPANY: &str = "gmbh ag kg inc ltd llc plc sa sas sarl srl spa bv nv ab oy as co corp group grupa gruppe bank";
+
+fn lexicon(text: &'static str) -> HashSet<&'static str> {
+    text.lines().filter(|l| !l.starts_with('#')).flat_map(str::split_whitespace).collect()
+}
+
+fn first_names() -> &'static HashSet<&'static str> {
+    static S: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    S.get_or_init(|| lexicon(FIRST_NAMES))
+}
+
+fn stop_words() -> &'static HashSet<&'static str> {
+    static S: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    S.get_or_init(|| lexicon(STOP_WORDS))
+}
+
+fn stopped(word: &str) -> bool {
+    stop_words().contains(word.to_lowercase().trim_end_matches('.'))
+}
+
+/// No word of the value is a stop word (`place Monday 5` is no address).
+fn not_stopped(v: &str) -> bool {
+    let words = v.split_whitespace().map(|w| w.trim_matches(|c: char| c.is_ascii_punctuation()));
+    !words.filter(|w| !w.is_empty() && w.chars().all(char::is_alphabetic)).any(stopped)
+}
+
+/// A capitalized name word (`Anna`, `Jean-Luc`, `O'Brien`), and the run of them after a first one.
+const NAME_WORD: &str = r"\p{Lu}\p{Ll}+(?:(?:[-'’]\p{Lu}?|\p{Lu})\p{Ll}+)*\b";
+
+fn name_regexes() -> &'static (Regex, Regex, Regex) {
+    static R: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    R.get_or_init(|| {
+        let particles = r"(?:van|von|de|der|den|da|das|do|dos|del|della|di|du|la|le|ter|ten|zu|y|bin|al|el)";
+        let rest = format!(r"^(?:[ \t]+(?:{particles}[ \t]+)*{NAME_WORD}){{1,2}}");
+        let cue = r#"(?i:\b(?:my name is|name is|i'm|i’m|i am|this is|dear|mr|mrs|ms|miss|mx|dr|prof|herr|frau|mme|madame|monsieur|sr|sra|señor|señora|signor|signora|regards|best|cheers|thanks|thank you|signed|sincerely|name|full[_ ]?name|customer|passenger|guest|holder|owner|contact|patient|employee|recipient|sender|attn)\b\.?)[\s"':=,-]*"#;
+        (
+            Regex::new(NAME_WORD).expect("built-in pattern"),
+            Regex::new(&rest).expect("built-in pattern"),
+            Regex::new(&format!("{cue}({NAME_WORD}(?:[ \t]+(?:{particles}[ \t]+)*{NAME_WORD}){{1,2}})"))
+                .expect("built-in pattern"),
+        )
+    })
+}
+
+/// People: a known given name followed by a surname, or any two or three name words after a
+/// cue (`my name is`, `Dear`, `Mr`, `name:`). Not when a word is a stop word, a street type
+/// follows (`Victoria Street`), or a company form does (`Fabian Humer GmbH`).
+fn people(text: &str, out: &mut Vec<Match>) {
+    let (word, rest, cued) = name_regexes();
+    let person = |start: usize, end: usize| -> Option<Match> {
+        let value = &text[start..end];
+        let next: Option<String> = text[end..]
+            .split_whitespace()
+            .next()
+            .map(|w| w.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase());
+        let company = next.as_deref().is_some_and(|w| lexicon_has(COMPANY, w))
+            || value.split_whitespace().any(|w| lexicon_has(COMPANY, &w.to_lowercase()));
+        let street = next.as_deref().is_some_and(street_type);
+        (not_stopped(value) && !company && !street).then_some(Match { kind: Kind::Person, start, end })
+    };
+    for caps in cued.captures_iter(text) {
+        let m = caps.get(1).expect("the name group");
+        out.extend(person(m.start(), m.end()));
+    }
+    for m in word.find_iter(text) {
+        // `da Luz de Jesus`, `rue Anne Rey`: a place named after someone.
+        let before = text[..m.start()].split_whitespace().next_back().unwrap_or_default();
+        if lexicon_has(PLACE_BEFORE, &before.trim_matches(|c: char| c.is_ascii_punctuation()).to_lowercase()) {
+            continue;
+        }
+        let Some(r) = rest.find(&text[m.end()..]) else { continue };
+        let end = m.end() + r.end();
+        let lower = m.as_str().to_lowercase();
+        let known = first_names().contains(lower.as_str()) && !lexicon_has(AMBIGUOUS_FIRST, &lower);
+        let last = text[m.end()..end].split_whitespace().next_back().unwrap_or_default();
+        if known || surname_shaped(last) {
+            out.extend(person(m.start(), end));
+        }
+    }
+}
+
+/// Words after which a name is part of a place's name.
+const PLACE_BEFORE: &str = "da de do das dos del la le les du des rue via calle avenida avenue rua praça piazza plaza";
+
+/// A surname by its form: `Mc`/`Mac`/`O'` names and the endings of Slavic, Nordic and Spanish
+/// surnames (`-ová`, `-wicz`, `-sen`, `-sson`, `-ez`).
+fn surname_shaped(word: &str) -> bool {
+    let lower = word.to_lowercase();
+    let endings = ["ová", "wicz", "czyk", "czak", "sen", "sson", "ez"];
+    (word.starts_with("Mc") || word.starts_with("Mac") || word.starts_with("O'"))
+        && word.chars().nth(2).is_some_and(char::is_alphabetic)
+        || lower.chars().count() >= 5 && endings.iter().any(|e| lower.ends_with(e))
+}
+
+fn lexicon_has(list: &str, word: &str) -> bool {
+    list.split_whitespace().any(|w| w == word)
+}
+
+fn street_type(word: &str) -> bool {
+    static S: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    S.get_or_init(|| {
+        STREET_TYPES
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once(':'))
+            .flat_map(|(_, words)| words.split_whitespace())
+            .collect()
+    })
+    .contains(word)
+}
+
 /// The secret-looking value of a `name = value` pair, by the name alone (for JSON objects,
 /// where the name is a key and the value a string of its own).
-fn secret_name(name: &str) -> bool {
-    static R: OnceLock<Regex> = OnceLock::new();
-    R.get_or_init(|| Regex::new(&format!("(?i)^{SECRET_NAME}$")).expect("built-in pattern")).is_match(name)
+fn secret_value(name: &str, value: &str) -> bool {
+    static R: OnceLock<(Regex, Regex)> = OnceLock::new();
+    let (password, secret) = R.get_or_init(|| {
+        (
+            Regex::new(&format!("(?i)^(?:{PASSWORD_NAME})$")).expect("built-in pattern"),
+            Regex::new(&format!("(?i)^(?:{SECRET_NAME})$")).expect("built-in pattern"),
+        )
+    });
+    !is_placeholder(value)
+        && not_filler(value)
+        && (password.is_match(name) && value.len() >= 6 || secret.is_match(name) && looks_random(value))
+}
+
+/// Documentation and template values, not credentials: `YOUR_API_KEY`, `sk-xxxx…`, AWS's
+/// `AKIAIOSFODNN7EXAMPLE`, `<your-key>`, `${VAR}`, `changeme`, `********`.
+fn not_filler(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    let words = ["example", "your", "placeholder", "dummy", "redacted", "changeme", "sample", "${", "<", "{{"];
+    let distinct: HashSet<char> = v.chars().filter(char::is_ascii_alphanumeric).collect();
+    let xs = lower.matches('x').count();
+    !words.iter().any(|w| lower.contains(w)) && distinct.len() >= 4 && !(lower.contains("xxxx") && xs * 2 > v.len())
+}
+
+/// A vendor key whose random part is real: not a placeholder.
+fn not_placeholder(v: &str) -> bool {
+    not_filler(v) && v.chars().filter(char::is_ascii_alphanumeric).collect::<HashSet<_>>().len() >= 8
 }
 
 /// ISO 13616: move the first four characters to the end, letters to numbers, mod 97 is 1.
@@ -165,11 +450,18 @@ fn iban(s: &str) -> bool {
     rem == 1
 }
 
-/// The SSA never issues area 000, 666 or 9xx, group 00 or serial 0000.
+/// The SSA never issues area 000, 666 or 9xx, group 00 or serial 0000; the separators, if
+/// any, are the same twice.
 fn ssn(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('-').collect();
-    let area = parts[0];
-    area != "000" && area != "666" && !area.starts_with('9') && parts[1] != "00" && parts[2] != "0000"
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    let seps: Vec<char> = s.chars().filter(|c| !c.is_ascii_digit()).collect();
+    let (area, group, serial) = (&digits[..3], &digits[3..5], &digits[5..]);
+    (seps.is_empty() || seps.len() == 2 && seps[0] == seps[1])
+        && area != "000"
+        && area != "666"
+        && !area.starts_with('9')
+        && group != "00"
+        && serial != "0000"
 }
 
 /// A full IPv6 address (clock times like 12:30:45 do not parse).
@@ -182,13 +474,20 @@ fn ipv6(s: &str) -> bool {
 
 /// Mixed character classes and no repeated filler: a credential, not a word like "redacted".
 fn looks_random(s: &str) -> bool {
-    let classes = [
+    s.len() >= 8 && classes(s) >= 2 && entropy(s) >= 3.0
+}
+
+/// How many of lowercase, uppercase, digits and symbols `s` mixes (`Welcome1!`: four).
+fn classes(s: &str) -> usize {
+    [
         s.chars().any(|c| c.is_ascii_lowercase()),
         s.chars().any(|c| c.is_ascii_uppercase()),
         s.chars().any(|c| c.is_ascii_digit()),
         s.chars().any(|c| !c.is_ascii_alphanumeric()),
-    ];
-    s.len() >= 8 && classes.iter().filter(|c| **c).count() >= 2 && entropy(s) >= 3.0
+    ]
+    .iter()
+    .filter(|c| **c)
+    .count()
 }
 
 fn entropy(s: &str) -> f64 {
@@ -226,24 +525,76 @@ fn luhn(digits: &[u32]) -> bool {
     sum.is_multiple_of(10)
 }
 
-/// 8 to 15 digits after a `+` (E.164), 10 in the North American shapes, 9 to 12 after a
-/// national trunk `0`; separators never doubled.
+/// 8 to 15 digits, separators never doubled and not the shape of a date or a time; without a
+/// `+`, a trunk `0` or an area code in brackets, at least three groups (a national number is
+/// written in groups; a count or a range is not).
 fn phone(s: &str) -> bool {
+    static DATE: OnceLock<Regex> = OnceLock::new();
+    let date = DATE.get_or_init(|| {
+        Regex::new(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$|^\d{4}-\d{4}$")
+            .expect("built-in pattern")
+    });
     let digits = s.chars().filter(char::is_ascii_digit).count();
-    let doubled = s.as_bytes().windows(2).any(|w| matches!(w, [b' ' | b'.' | b'-', b' ' | b'.' | b'-']));
-    let range = if s.starts_with('+') {
-        8..=15
-    } else if s.starts_with('0') {
-        9..=12
-    } else {
-        10..=10
-    };
-    !doubled && range.contains(&digits)
+    let doubled = s.as_bytes().windows(2).any(|w| matches!(w, [b' ' | b'.' | b'-' | b'/', b' ' | b'.' | b'-' | b'/']));
+    let groups = s.split([' ', '.', '-', '/', '(', ')']).filter(|g| !g.is_empty()).count();
+    let marked = s.starts_with('+') || s.starts_with('0') || s.starts_with('(');
+    // Hyphenated codes (`400-1234-56`, `123-45-6789`) end in a short group or have an SSN's shape.
+    let last = s.rsplit([' ', '.', '-', '/']).next().map_or(0, str::len);
+    let code = s.contains('-') && !s.contains(' ') && (last < 3 || groups == 3 && last == 4 && digits == 9);
+    let dotted_quad = groups == 4 && s.split('.').count() == 4;
+    (8..=15).contains(&digits) && !doubled && !date.is_match(s) && !dotted_quad && !code && (marked || groups >= 3)
 }
 
-/// An address that points at someone: not loopback, unspecified or broadcast.
+/// Not part of an identifier, a version or a longer dotted number.
+fn phone_context(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].chars().next_back();
+    let after = text[end..].chars().next();
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '#');
+    // The seconds of a time (`09:30:00.123456`).
+    let after_time = text[..start].ends_with(':');
+    // `12:00:01` after a date, `255.255.255.0`: the number goes on.
+    let mut rest = text[end..].chars();
+    let goes_on = matches!(rest.next(), Some(':' | '.')) && rest.next().is_some_and(|c| c.is_ascii_digit());
+    let lead = text[..start].to_ascii_lowercase();
+    let label = lead.trim_end().rsplit(|c: char| !c.is_alphanumeric()).find(|w| !w.is_empty()).unwrap_or_default();
+    let labelled = [
+        "version",
+        "invoice",
+        "order",
+        "sku",
+        "part",
+        "ref",
+        "reference",
+        "ticket",
+        "serial",
+        "tracking",
+        "isbn",
+        "id",
+        "no",
+    ]
+    .contains(&label);
+    !word(before) && !word(after) && !after_time && !goes_on && !labelled
+}
+
+/// An address that points at someone: not loopback, unspecified, broadcast or a netmask.
 fn ipv4(s: &str) -> bool {
-    s.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !(ip.is_loopback() || ip.is_unspecified() || ip.is_broadcast()))
+    let Ok(ip) = s.parse::<std::net::Ipv4Addr>() else { return false };
+    let bits = u32::from(ip);
+    let netmask = bits.leading_ones() >= 8 && bits.leading_ones() + bits.trailing_zeros() == 32;
+    !(ip.is_loopback() || ip.is_unspecified() || ip.is_broadcast() || netmask)
+}
+
+/// An address stands alone: not inside a longer dotted number, and not a version
+/// (`version 10.2.14.3`, `v1.2.3.4`).
+fn ipv4_context(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].chars().next_back();
+    let mut after = text[end..].chars();
+    let glued = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let dotted_on = text[end..].starts_with('.') && after.nth(1).is_some_and(|c| c.is_ascii_digit());
+    let lead = text[..start].to_ascii_lowercase();
+    let lead = lead.trim_end();
+    let version = ["version", "release", "build", "v", "ver"].iter().any(|w| lead.ends_with(w));
+    !glued(before) && before != Some('.') && !glued(text[end..].chars().next()) && !dotted_on && !version
 }
 
 /// Cheap tests that rule a detector out before its regex runs (most texts hold no `@`, few
@@ -251,18 +602,35 @@ fn ipv4(s: &str) -> bool {
 fn may_contain(kind: Kind, text: &str, digits: usize) -> bool {
     static KEY: OnceLock<Regex> = OnceLock::new();
     static SECRET: OnceLock<Regex> = OnceLock::new();
+    static DOB: OnceLock<Regex> = OnceLock::new();
+    static ADDRESS: OnceLock<Regex> = OnceLock::new();
     let literals = |cell: &'static OnceLock<Regex>, pattern: &str| {
         cell.get_or_init(|| Regex::new(pattern).expect("built-in pattern")).is_match(text)
     };
     match kind {
         Kind::PrivateKey => text.contains("PRIVATE KEY"),
         Kind::Jwt => text.contains("eyJ"),
-        Kind::ApiKey => literals(&KEY, r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|xox[abprs]-|AIza"),
-        Kind::Secret => literals(&SECRET, r"(?i)key|secret|token|pass|pwd|credential|bearer"),
+        Kind::ApiKey => literals(
+            &KEY,
+            r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|hooks\.slack|AIza|_live_|_test_|whsec_|hf_|npm_|key-|SK|AC|SG\.",
+        ),
+        Kind::Secret => literals(&SECRET, r"(?i)key|secret|token|pass|pwd|credential|bearer|basic|://"),
         Kind::Email => text.contains('@'),
-        Kind::Iban | Kind::Ip => digits >= 2,
+        Kind::Passport => text.to_ascii_lowercase().contains("pas"),
+        Kind::Dob => {
+            digits >= 4 && literals(&DOB, r"(?i)born|d\.?o\.?b|birth|geb|n[ée]e? le|naissance|nacimiento|nascit")
+        }
+        Kind::Iban | Kind::Ip => digits >= 1,
+        Kind::Address => {
+            digits >= 1
+                || literals(
+                    &ADDRESS,
+                    r"(?i)addr|adres|street|line1|anschrift|direcc|indirizzo|endere|morada|live|moved|wohnhaft",
+                )
+        }
         Kind::Ssn | Kind::Phone => digits >= 8,
         Kind::Card => digits >= 13,
+        Kind::Person => true,
     }
 }
 
@@ -270,19 +638,23 @@ fn may_contain(kind: Kind, text: &str, digits: usize) -> bool {
 pub fn scan(text: &str) -> Vec<Match> {
     let mut found: Vec<(usize, Match)> = Vec::new();
     let digits = text.bytes().filter(u8::is_ascii_digit).count();
-    for (priority, det) in detectors().iter().enumerate() {
+    let dets = detectors();
+    for (priority, det) in dets.iter().enumerate() {
         if !may_contain(det.kind, text, digits) {
             continue;
         }
         for caps in det.regex.captures_iter(text) {
             // A pattern with alternatives keeps its value in the first group that took part.
             let Some(m) = (det.group..caps.len()).find_map(|g| caps.get(g)) else { continue };
-            if (det.valid)(m.as_str()) {
+            if (det.valid)(m.as_str()) && (det.around)(text, m.start(), m.end()) {
                 found.push((priority, Match { kind: det.kind, start: m.start(), end: m.end() }));
             }
         }
     }
-    found.sort_by_key(|(p, m)| (*p, m.start));
+    let mut names = Vec::new();
+    people(text, &mut names);
+    found.extend(names.into_iter().map(|m| (dets.len(), m)));
+    found.sort_by_key(|(p, m)| (*p, m.start, std::cmp::Reverse(m.end)));
     let mut kept: Vec<Match> = Vec::new();
     for (_, m) in found {
         if kept.iter().all(|k| m.end <= k.start || m.start >= k.end) {
@@ -325,11 +697,12 @@ impl Redactor {
     /// scanned value by value, so escapes cannot hide or distort a value and a secret under a
     /// key like `"password"` is found; its formatting is kept.
     pub fn text(&mut self, location: &str, text: &str) -> String {
-        self.redacted(location, text).unwrap_or_else(|| text.to_string())
+        self.redacted(location, text, None).unwrap_or_else(|| text.to_string())
     }
 
-    /// The redacted text, or `None` when nothing was found (no copy made).
-    fn redacted(&mut self, location: &str, text: &str) -> Option<String> {
+    /// The redacted text, or `None` when nothing was found (no copy made). A JSON value is
+    /// scanned after its key (`date_of_birth: 1980-01-02`), since the key is its context.
+    fn redacted(&mut self, location: &str, text: &str, key: Option<&str>) -> Option<String> {
         let t = text.trim_start();
         if (t.starts_with('{') || t.starts_with('['))
             && let Ok(mut doc) = serde_json::from_str::<Value>(text)
@@ -338,7 +711,15 @@ impl Redactor {
             self.value(location, &mut doc);
             return (self.replaced.len() > from).then(|| self.patch_json(text, &doc, from));
         }
-        let matches = scan(text);
+        let matches = match key {
+            None => scan(text),
+            Some(key) => {
+                let lead = key.len() + 2;
+                let keyed = scan(&format!("{key}: {text}"));
+                let shift = |m: Match| Match { start: m.start - lead, end: m.end - lead, ..m };
+                keyed.into_iter().filter(|m| m.start >= lead).map(shift).collect()
+            }
+        };
         if matches.is_empty() {
             return None;
         }
@@ -387,25 +768,29 @@ impl Redactor {
     }
 
     pub fn in_place(&mut self, location: &str, text: &mut String) {
-        if let Some(r) = self.redacted(location, text) {
+        if let Some(r) = self.redacted(location, text, None) {
             *text = r;
         }
     }
 
     /// Redact every string inside a JSON value; locations extend `location` with keys and indices.
     pub fn value(&mut self, location: &str, v: &mut Value) {
-        self.walk(&mut location.to_string(), v);
+        self.walk(&mut location.to_string(), None, v);
     }
 
     /// `value` with one growing location buffer: large cases have many small values.
-    fn walk(&mut self, at: &mut String, v: &mut Value) {
+    fn walk(&mut self, at: &mut String, key: Option<&str>, v: &mut Value) {
         let len = at.len();
         match v {
-            Value::String(s) => self.in_place(at, s),
+            Value::String(s) => {
+                if let Some(r) = self.redacted(at, s, key) {
+                    *s = r;
+                }
+            }
             Value::Array(a) => {
                 for (i, x) in a.iter_mut().enumerate() {
                     at.push_str(&format!("[{i}]"));
-                    self.walk(at, x);
+                    self.walk(at, key, x);
                     at.truncate(len);
                 }
             }
@@ -414,10 +799,10 @@ impl Redactor {
                     at.push('.');
                     at.push_str(k);
                     match x {
-                        Value::String(s) if secret_name(k) && !is_placeholder(s) && looks_random(s) => {
+                        Value::String(s) if secret_value(k, s) => {
                             *s = self.replace(at, Kind::Secret, s);
                         }
-                        _ => self.walk(at, x),
+                        _ => self.walk(at, Some(k), x),
                     }
                     at.truncate(len);
                 }
@@ -491,7 +876,9 @@ mod tests {
         assert_eq!(kinds("call +1 415 555 2671 or (415) 555-2671"), vec![Kind::Phone, Kind::Phone]);
         assert_eq!(kinds("card 4111 1111 1111 1111 ok"), vec![Kind::Card]);
         assert_eq!(kinds("key sk-proj-abcdefghijklmnopqrstuvwxyz012345"), vec![Kind::ApiKey]);
-        assert_eq!(kinds("AKIAIOSFODNN7EXAMPLE"), vec![Kind::ApiKey]);
+        assert_eq!(kinds("AKIAZ3MPL4QK7RTW2Q9X"), vec![Kind::ApiKey]);
+        // AWS's documented example key is no finding.
+        assert!(kinds("AKIAIOSFODNN7EXAMPLE").is_empty());
         assert_eq!(kinds("password: Xk9#mP2$vL8q"), vec![Kind::Secret]);
     }
 

@@ -1,0 +1,403 @@
+#!/usr/bin/env python3
+"""Writes dev.jsonl and heldout.jsonl: labelled texts for the privacy scanner.
+
+Each line is {"text": ..., "find": [[kind, value], ...]}: every value is a substring of the text
+that the scanner must cover with a finding of that kind; a text with an empty `find` holds
+nothing sensitive. The two splits share no template, no locale and no seed: the detector is tuned
+on dev only, and heldout measures it (see the README). Values are synthetic, made with Faker
+(`pip install Faker==40.63.0`; scripts/make-privacy-corpus.sh installs it) and the generators
+below. Run once; the output is committed.
+"""
+import base64
+import json
+import random
+import string
+import sys
+from urllib.parse import quote
+
+from faker import Faker
+
+ALNUM = string.ascii_letters + string.digits
+HEX = "0123456789abcdef"
+
+
+class Split:
+    def __init__(self, name, seed, locales):
+        self.name = name
+        self.rnd = random.Random(seed)
+        self.fakers = [Faker(loc) for loc in locales]
+        for i, f in enumerate(self.fakers):
+            f.seed_instance(seed + i)
+        self.rows = []
+
+    def fake(self):
+        return self.rnd.choice(self.fakers)
+
+    def rand(self, chars, n):
+        return "".join(self.rnd.choice(chars) for _ in range(n))
+
+    def pick(self, xs):
+        return self.rnd.choice(xs)
+
+    def add(self, template, **values):
+        """A row from a template whose `{kind}` or `{kind_2}` fields are filled with values."""
+        text = template
+        find = []
+        for key, value in values.items():
+            kind = key.rsplit("_", 1)[0] if key[-1].isdigit() else key
+            text = text.replace("{" + key + "}", value)
+            if kind not in ("ctx", "x"):
+                find.append([kind, value])
+        for kind, value in find:
+            assert value in text, (value, text)
+        self.rows.append({"text": text, "find": find})
+
+    def neg(self, text):
+        self.rows.append({"text": text, "find": []})
+
+
+def luhn_complete(rnd, prefix, length):
+    digits = [int(c) for c in prefix]
+    while len(digits) < length - 1:
+        digits.append(rnd.randrange(10))
+    for check in range(10):
+        ds = digits + [check]
+        total = 0
+        for i, d in enumerate(reversed(ds)):
+            if i % 2 == 1:
+                d *= 2
+                d = d - 9 if d > 9 else d
+            total += d
+        if total % 10 == 0:
+            return "".join(map(str, ds))
+
+
+def grouped(s, n=4, sep=" "):
+    return sep.join(s[i:i + n] for i in range(0, len(s), n))
+
+
+def b64url(obj):
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+
+# Templates per kind, one list per split. `{v}` is the value.
+T = {
+    "email": (
+        ["Please email me at {v} when it ships.", "my address is {v}", "{v}", "Contact: {v}, thanks!",
+         '{"to": "{v}", "subject": "Order"}', "user={v}&plan=pro", "2026-03-01 12:00:01 INFO sent receipt to {v}",
+         "id,email,plan\n17,{v},pro", "SMTP_FROM={v}"],
+        ["Could you cc {v} on the ticket?", "reply-to: <{v}>", '[{"customer": {"mail": "{v}"}}]',
+         "WARN bounce for recipient={v} code=550", "\"{v}\";\"active\";\"2025-01-09\"", "Ich bin unter {v} erreichbar.",
+         "Écrivez-moi à {v} svp", "ALERT_EMAIL = '{v}'"],
+        ["Send the invoice to {v} by Friday.", "From: Support <{v}>", '{"user": {"contact_email": "{v}"}}', "DEBUG notify target {v}", "{v},2024-11-02,refund", "Mijn e-mailadres is {v}.", "E-posta adresim {v}", "NOTIFY_TO: {v}"],
+    ),
+    "phone": (
+        ["Call me on {v}.", "phone: {v}", "{v}", "You can reach the driver at {v} after 6pm", '{"phone": "{v}"}',
+         "Mobile {v} (evenings)", "name,phone\nX,{v}"],
+        ["Ring the front desk on {v} tomorrow", "tel={v}&lang=en", '{"contact": {"mobile": "{v}"}}',
+         "Meine Nummer ist {v}.", "Mon numéro : {v}", "sms sent to {v} status=delivered", "\"{v}\",\"home\""],
+        ["Please phone me back at {v}.", "Telefon: {v}", '{"customer": {"phone_number": "{v}"}}', "Puhelin {v}", "call-back number {v} (mobile)", "SMS verification sent to {v}", "{v};mobile;primary"],
+    ),
+    "card": (
+        ["card {v}", "My card number is {v}, exp 04/29", "{v}", "charge {v} please", '{"card_number": "{v}", "amount": 42}'],
+        ["Pay with {v} and keep the receipt", "pan={v} exp=11/28", '{"payment": {"pan": "{v}"}}',
+         "Kartennummer: {v}", "ERROR declined card {v} reason=insufficient_funds"],
+        ["The card ending is the full {v}, right?", "cc={v}&cvv=***", '{"billing": {"card": "{v}"}}', "Numéro de carte {v}", "WARN fraud check on {v}"],
+    ),
+    "iban": (
+        ["IBAN {v}", "Please wire it to {v}.", "{v}", "account: {v}", '{"iban": "{v}"}'],
+        ["Refund to my account {v} please", "beneficiary_iban={v}", '{"bank": {"account": "{v}"}}',
+         "Überweisung auf {v} erbeten", "payout,{v},EUR"],
+        ["My IBAN is {v}.", "iban: {v}", '{"payout": {"iban": "{v}"}}', "Rekeningnummer {v}", "transfer,{v},42.00"],
+    ),
+    "ssn": (
+        ["SSN {v}", "my social is {v}", "ssn: {v}", '{"ssn": "{v}"}', "SSN={v}"],
+        ["Social Security number {v} on file", '{"applicant": {"social_security_number": "{v}"}}',
+         "tax id (SSN) {v} verified", "ssn,{v},ok"],
+        ["My SSN is {v}.", "social security no. {v}", '{"employee": {"ssn": "{v}"}}', "SSN:{v}"],
+    ),
+    "ip": (
+        ["login from {v}", "client ip {v}.", "{v}", "blocked {v} after 5 attempts", '{"ip": "{v}"}',
+         "X-Forwarded-For: {v}"],
+        ["connection reset by peer {v}:443", "remote_addr={v} status=403", '{"request": {"client": "{v}"}}',
+         "ssh: failed password for root from {v} port 22", "allowlist: [{v}]"],
+        ["Request from {v} was throttled", "client_ip={v}", '{"meta": {"source_ip": "{v}"}}', "sshd: Accepted publickey for deploy from {v}", "deny from {v}"],
+    ),
+    "person": (
+        ["Hi, my name is {v} and I need help.", "Customer: {v}", '{"name": "{v}", "tier": "gold"}',
+         "Thanks, {v}! Your ticket is open.", "Booked for {v}, 2 nights.", "full_name,plan\n{v},pro",
+         "This is {v} from accounting.", "Dear {v},", "Signed: {v}"],
+        ["I'm {v}, calling about my order", "passenger {v} checked in", '[{"holder": "{v}"}]',
+         "Best regards,\n{v}", "Account owner - {v}", "Guest name: {v}", "{v} asked to cancel the booking",
+         "Kind regards, {v}"],
+        ["Hello, I am {v} and my order is late.", "Contact person: {v}", '{"customer_name": "{v}"}', "Thank you, {v}. We have refunded you.", "Reservation under {v}", "Mr. {v} called again", "Regards,\n{v}", "Signed by {v}"],
+    ),
+    "address": (
+        ["Ship it to {v}.", "address: {v}", '{"street": "{v}"}', "I moved to {v} last month.",
+         "delivery_address={v}"],
+        ["Please send the parcel to {v}, thanks", "Billing address - {v}", '{"shipping": {"line1": "{v}"}}',
+         "Lieferadresse: {v}", "We live at {v} now"],
+        ["Deliver to {v}, please.", "Address: {v}", '{"address": {"street": "{v}"}}', "Our office is at {v}.", "shipping_address={v}"],
+    ),
+    "dob": (
+        ["born on {v}", "DOB: {v}", '{"date_of_birth": "{v}"}', "date of birth {v}", "birthday: {v}"],
+        ["My birthdate is {v}.", "patient d.o.b. {v}", '{"person": {"birth_date": "{v}"}}', "geboren am {v}",
+         "née le {v}", "fecha de nacimiento: {v}"],
+        ["Date of birth: {v}", "DOB {v}", '{"patient": {"dob": "{v}"}}', "I was born on {v}.", "birth date {v}"],
+    ),
+    "passport": (
+        ["passport number {v}", "Passport: {v}", '{"passport_no": "{v}"}', "my passport is {v}"],
+        ["Travel document (passport) no. {v}", "passport_number={v}", "Reisepassnummer {v}",
+         "numéro de passeport : {v}", '{"traveller": {"passport": "{v}"}}'],
+        ["Passport No. {v}", "passport: {v}", '{"document": {"passport_number": "{v}"}}', "My passport number is {v}.", "passeport {v}"],
+    ),
+    "api_key": (
+        ["here is my key {v}", "{v}", "OPENAI_API_KEY={v}", "export KEY {v}", '{"key": "{v}"}',
+         "use {v} for the staging account"],
+        ["leaked in the log: {v}", "config.token = \"{v}\"", '[{"credential": "{v}"}]', "curl -H 'X-Key: {v}'",
+         "set it to {v} and restart"],
+        ["Here's the token: {v}", "API_TOKEN={v}", '{"auth": {"api_key": "{v}"}}', "Authorization failed for key {v}", "please rotate {v}"],
+    ),
+    "secret": (
+        ["{n}={v}", "{n}: {v}", '"{n}": "{v}"', "set {n} = '{v}'", '{"{n}": "{v}"}'],
+        ["export {N}=\"{v}\"", "{N}={v}", "  {n}: \"{v}\"", '[{"{n}": "{v}"}]', "--{n} {v}"],
+        ["{N}={v}", "{n}: '{v}'", '{"{n}": "{v}"}', "{n} = \"{v}\"", "-e {N}={v}"],
+    ),
+}
+
+
+def value(split, kind, v):
+    """A value of `kind`; each template set `v` draws from its own locales and shapes."""
+    r = split.rnd
+    f = split.fake()
+    if kind == "email":
+        if r.random() < 0.25:
+            first = split.pick([["jörg", "élodie", "zoë", "søren", "josé", "müller", "françois", "ines"],
+                                ["björn", "renée", "łukasz", "göran", "álvaro", "kübra", "çelik", "æsa"],
+                                ["ülkü", "dóra", "šárka", "tõnu", "jüri", "ağça", "mário", "chloé"]][v])
+            last = split.pick([["schäfer", "moreau", "lópez", "núñez"], ["öztürk", "håkansson", "dvořák"],
+                               ["kovács", "ionescu", "virtanen", "jørgensen"]][v])
+            dom = split.pick([["gmx.de", "orange.fr", "web.de"], ["seznam.cz", "telia.se", "mail.pl"],
+                              ["citromail.hu", "yahoo.ro", "suomi24.fi"]][v])
+            return f"{first}.{last}@{dom}"
+        return f.email()
+    if kind == "phone":
+        num = f.phone_number()
+        return num.split("x")[0].split(" ext")[0].strip()
+    if kind == "card":
+        prefixes = [[("4", 16), ("51", 16), ("2221", 16), ("34", 15), ("6011", 16)],
+                    [("4", 16), ("55", 16), ("37", 15), ("35", 16), ("2720", 16), ("62", 16)],
+                    [("4", 13), ("53", 16), ("2500", 16), ("36", 14), ("65", 16), ("4", 19)]][v]
+        p, n = split.pick(prefixes)
+        num = luhn_complete(r, p, n)
+        return split.pick([num, grouped(num), grouped(num, 4, "-")]) if n == 16 else num
+    if kind == "iban":
+        iban = f.iban()
+        return grouped(iban) if r.random() < 0.5 else iban
+    if kind == "ssn":
+        area = r.choice([r.randrange(1, 666), r.randrange(667, 900)])
+        g, s = r.randrange(1, 100), r.randrange(1, 10000)
+        sep = split.pick([["-", "-", " ", ""], ["-", " ", "", "."], ["-", "-", "", " "]][v])
+        return f"{area:03d}{sep}{g:02d}{sep}{s:04d}"
+    if kind == "ip":
+        return f.ipv6() if r.random() < 0.25 else f.ipv4_public()
+    if kind == "person":
+        return f"{f.first_name()} {f.last_name()}"
+    if kind == "address":
+        return f.street_address().replace("\n", ", ").strip()
+    if kind == "dob":
+        d = f.date_of_birth(minimum_age=18, maximum_age=90)
+        months = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+                  "October", "November", "December"]
+        forms = [[d.strftime("%Y-%m-%d"), d.strftime("%d/%m/%Y"), d.strftime("%d.%m.%Y"),
+                  f"{months[d.month - 1]} {d.day}, {d.year}"],
+                 [d.strftime("%m/%d/%Y"), f"{d.day} {months[d.month - 1]} {d.year}", d.strftime("%d-%m-%Y"),
+                  d.strftime("%Y/%m/%d"), f"{months[d.month - 1][:3]} {d.day} {d.year}"],
+                 [d.strftime("%Y.%m.%d"), f"{d.day}. {months[d.month - 1]} {d.year}", d.strftime("%d/%m/%y"),
+                  f"{months[d.month - 1]} {d.day} {d.year}", d.strftime("%Y-%m-%d")]][v]
+        return split.pick(forms)
+    if kind == "passport":
+        up, dig = string.ascii_uppercase, string.digits
+        shapes = [[lambda: split.rand(dig, 9), lambda: split.rand(up, 2) + split.rand(dig, 7),
+                   lambda: "C" + split.rand("CFGHJKLMNPRTVWXYZ0123456789", 8)],
+                  [lambda: split.rand(up, 1) + split.rand(dig, 7),
+                   lambda: split.rand(dig, 2) + split.rand(up, 2) + split.rand(dig, 5),
+                   lambda: split.rand(up, 2) + split.rand(dig, 6)],
+                  [lambda: split.rand(up, 1) + split.rand(dig, 8), lambda: split.rand(dig, 8),
+                   lambda: split.rand(up, 3) + split.rand(dig, 6)]][v]
+        return split.pick(shapes)()
+    if kind == "api_key":
+        slack = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
+        shapes = [[
+            lambda: "sk-proj-" + split.rand(ALNUM + "_-", 56), lambda: "ghp_" + split.rand(ALNUM, 36),
+            lambda: "sk_live_" + split.rand(ALNUM, 24), lambda: "rk_live_" + split.rand(ALNUM, 24),
+            lambda: "xoxb-" + split.rand(string.digits, 12) + "-" + split.rand(string.digits, 12) + "-" + split.rand(ALNUM, 24),
+            lambda: "hf_" + split.rand(ALNUM, 34), lambda: "AKIA" + split.rand(string.ascii_uppercase + string.digits, 16),
+            lambda: "https://hooks.slack.com/services/T" + split.rand(slack, 8) + "/B" + split.rand(slack, 10) + "/" + split.rand(ALNUM, 24),
+            lambda: "SK" + split.rand(HEX, 32), lambda: "glpat-" + split.rand(ALNUM + "_-", 20),
+        ], [
+            lambda: "sk-" + split.rand(ALNUM, 48), lambda: "github_pat_" + split.rand(ALNUM + "_", 82),
+            lambda: "whsec_" + split.rand(ALNUM, 32), lambda: "sk_test_" + split.rand(ALNUM, 34),
+            lambda: "npm_" + split.rand(ALNUM, 36), lambda: "key-" + split.rand(HEX, 32),
+            lambda: "AIza" + split.rand(ALNUM + "_-", 35), lambda: "xoxp-" + split.rand(string.digits, 11) + "-" + split.rand(string.digits, 12) + "-" + split.rand(ALNUM, 32),
+            lambda: "SG." + split.rand(ALNUM + "_-", 22) + "." + split.rand(ALNUM + "_-", 43),
+            lambda: "sk-ant-api03-" + split.rand(ALNUM + "_-", 80),
+        ], [
+            lambda: "sk-svcacct-" + split.rand(ALNUM + "_-", 64), lambda: "gho_" + split.rand(ALNUM, 36),
+            lambda: "rk_test_" + split.rand(ALNUM, 30), lambda: "xoxa-" + split.rand(string.digits, 10) + "-" + split.rand(ALNUM, 30),
+            lambda: "ASIA" + split.rand(string.ascii_uppercase + string.digits, 16), lambda: "hf_" + split.rand(ALNUM, 37),
+            lambda: "AC" + split.rand(HEX, 32), lambda: "https://hooks.slack.com/workflows/T" + split.rand(slack, 9) + "/A" + split.rand(slack, 10) + "/" + split.rand(ALNUM, 30),
+            lambda: "ghs_" + split.rand(ALNUM, 36), lambda: "sk-admin-" + split.rand(ALNUM, 40),
+        ]][v]
+        return split.pick(shapes)()
+    raise ValueError(kind)
+
+
+SECRET_NAMES = (
+    ["password", "db_password", "client_secret", "SECRET_KEY", "auth_token", "ENCRYPTION_KEY", "pwd"],
+    ["passwd", "api_secret", "access_token", "SMTP_PASSWORD", "signing_key", "APP_SECRET", "refresh_token"],
+    ["admin_password", "webhook_secret", "session_token", "MASTER_KEY", "jwt_secret", "REDIS_PASSWORD", "passphrase"],
+)
+
+
+def secret(split, v):
+    r = split.rnd
+    weak = [["Summer2024!", "hunter2hunter2", "Passw0rd!", "letmein123"],
+            ["Winter2025#", "qwerty2020!", "Dragon99$", "Welcome1!"],
+            ["Autumn2023?", "Monkey123!", "trustno1trustno1", "Sunshine7&"]][v]
+    shapes = [lambda: split.rand(ALNUM + "!@#$%^&*", r.randrange(12, 32)),
+              lambda: base64.b64encode(bytes(r.randrange(256) for _ in range(32))).decode(),
+              lambda: split.pick(weak)]
+    return split.pick(shapes)()
+
+
+def build(split, v, n):
+    for kind, pools in T.items():
+        templates = pools[v]
+        for k in range(n):
+            t = templates[k % len(templates)]
+            if kind == "secret":
+                name = split.pick(SECRET_NAMES[v])
+                t = t.replace("{n}", name).replace("{N}", name.upper()).replace("{v}", "{secret}")
+                split.add(t, secret=secret(split, v))
+            else:
+                split.add(t.replace("{v}", "{" + kind + "}"), **{kind: value(split, kind, v)})
+    r = split.rnd
+    # Credentials inside URLs, headers and connection strings.
+    for k in range(n):
+        user = split.fake().user_name()
+        pw = quote(secret(split, v), safe="")
+        host = split.pick([["db.internal", "pg-primary", "pg.prod.example.com"], ["mysql.corp", "redis-1.local", "mongo.svc"],
+                           ["cache.prod", "queue.internal", "db-replica-2"]][v])
+        scheme = split.pick([["postgres", "postgresql", "mysql"], ["mongodb", "redis", "amqp"], ["mssql", "rediss", "ftp"]][v])
+        tok = base64.b64encode(f"{user}:{secret(split, v)}".encode()).decode()
+        key = base64.b64encode(bytes(r.randrange(256) for _ in range(64))).decode()
+        forms = [[
+            (f"DATABASE_URL={scheme}://{user}:{{secret}}@{host}:5432/app", pw),
+            ("Authorization: Basic {secret}", tok),
+            ("DefaultEndpointsProtocol=https;AccountName=store1;AccountKey={secret};EndpointSuffix=core.windows.net", key),
+        ], [
+            (f"connecting to {scheme}://{user}:{{secret}}@{host}/0 failed", pw),
+            ("curl -H \"Authorization: Basic {secret}\" https://api.local", tok),
+            ("AccountName=backup;AccountKey={secret};", key),
+        ], [
+            (f"{{\"dsn\": \"{scheme}://{user}:{{secret}}@{host}\"}}", pw),
+            ("headers: {{'Authorization': 'Basic {secret}'}}", tok),
+            ("Endpoint=sb://bus.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey={secret}", key),
+        ]][v]
+        t, val = forms[k % len(forms)]
+        split.add(t, secret=val)
+    # Lists of addresses and several values in one transcript.
+    for k in range(n):
+        a, b = split.fake().ipv4_public(), split.fake().ipv4_public()
+        split.add(split.pick([["peers: {ip_1},{ip_2}", "ips={ip_1}, {ip_2}"], ["upstreams [{ip_1} {ip_2}]", "{ip_1};{ip_2}"],
+                              ["hosts={ip_1},{ip_2}", "from {ip_1} via {ip_2}"]][v]), ip_1=a, ip_2=b)
+    for k in range(n):
+        f = split.fake()
+        person, email, phone = f"{f.first_name()} {f.last_name()}", f.email(), value(split, "phone", v)
+        t = ["User: Hello, I'm {person_1}. My email is {email_1} and my number is {phone_1}.",
+             "agent> thanks {person_1}, we'll write to {email_1} or text {phone_1}",
+             "Customer {person_1} <{email_1}> asked us to call {phone_1} tomorrow"][v]
+        split.add(t, person_1=person, email_1=email, phone_1=phone)
+        addr, dob = f.street_address().replace("\n", ", ").strip(), value(split, "dob", v)
+        t = ["Please update: name {person_1}, address {address_1}, date of birth {dob_1}.",
+             "Record for {person_1} (born {dob_1}) lives at {address_1}",
+             "KYC: {person_1}; DOB {dob_1}; address: {address_1}"][v]
+        split.add(t, person_1=person, address_1=addr, dob_1=dob)
+    negatives(split, v, n)
+
+
+def negatives(split, v, n):
+    r = split.rnd
+    f = split.fake()
+    fixed = [[
+        "api_key=sk-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "OPENAI_API_KEY=YOUR_API_KEY", "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
+        "aws_secret_access_key = wJalrXUtnFI/K7MDENG/bPxRfiCYEXAMPLEKEY", "netmask 255.255.255.0", "version 10.2.14.3",
+        "git clone git@github.com:acme/api.git", "Tracking number 1Z999AA10123456784", "Order #4000123456 confirmed",
+        "password: <SECRET_1>", "token: ********", "password=changeme", "Mr Smith? no, the Smith Street office",
+    ], [
+        "STRIPE_KEY=sk_live_XXXXXXXXXXXXXXXXXXXXXXXX", "export API_KEY=<your-api-key>", "key: AKIAI44QH8DHBEXAMPLE",
+        "mask 255.255.240.0 gateway", "Release 4.18.2.1 is out", "origin git@gitlab.com:team/web.git (fetch)",
+        "parcel 9400111899223197428490 in transit", "invoice no. 2025000123 paid", "secret: ${VAULT_SECRET}",
+        "password: ************", "token=REDACTED", "subnet 255.255.0.0 (/16)",
+    ], [
+        "GITHUB_TOKEN=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "api_key: <API_KEY>", "export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+        "ifconfig eth0 netmask 255.255.252.0", "build 3.2.10.4 deployed", "git@bitbucket.org:team/app.git",
+        "shipment 00340434161094042557 delivered", "PO number 4500012345", "password = '{{ vault_password }}'",
+        "token: null", "SECRET=REPLACE_ME_WITH_A_SAMPLE_VALUE", "See RFC 1918: 10.0.0.0/8",
+    ]][v]
+    for t in fixed:
+        split.neg(t)
+    months = ["January", "March", "June", "October"]
+    for k in range(n * 4):
+        c = f.city()
+        shapes = [[
+            f"Weather in {c}: {r.randrange(-10, 40)}C, wind {r.randrange(0, 60)} km/h",
+            f"Order {r.randrange(10000, 999999)} for {c} costs {r.randrange(1, 999)}.{r.randrange(0, 100):02d} USD",
+            f"Meeting on {r.randrange(1, 28)} {split.pick(months)} {r.randrange(2020, 2027)} at {r.randrange(8, 18)}:00",
+            f"{f.company()} opened a store in {c}.",
+            f"The flight from {c} lands at {r.randrange(0, 24):02d}:{r.randrange(0, 60):02d} on 2026-{r.randrange(1, 13):02d}-{r.randrange(1, 28):02d}",
+            f"Version {r.randrange(0, 20)}.{r.randrange(0, 30)}.{r.randrange(0, 100)} fixes {r.randrange(2, 50)} bugs",
+            f"{{\"city\": \"{c}\", \"nights\": {r.randrange(1, 15)}, \"status\": \"Confirmed\"}}",
+            f"Shipped {r.randrange(2, 40)} items to the {c} warehouse on Monday",
+        ], [
+            f"Forecast for {c}: high {r.randrange(-5, 38)} low {r.randrange(-15, 20)}",
+            f"Ticket #{r.randrange(100000, 9999999)} was closed by Support",
+            f"Delivered on {split.pick(months)} {r.randrange(1, 28)}, {r.randrange(2020, 2027)} to the {c} depot",
+            f"{f.company()} reported revenue of {r.randrange(1, 900)} million",
+            f"Train {r.randrange(100, 999)} to {c} departs from platform {r.randrange(1, 20)}",
+            f"Upgrade to {r.randrange(1, 9)}.{r.randrange(0, 20)}.{r.randrange(0, 9)} before Friday",
+            f"[{{\"sku\": \"{r.randrange(10000, 99999)}\", \"qty\": {r.randrange(1, 9)}, \"warehouse\": \"{c}\"}}]",
+            f"The {c} Marathon starts at {r.randrange(6, 10)}:30 AM",
+        ], [
+            f"Hotel in {c} rated {r.randrange(1, 5)}.{r.randrange(0, 9)} by {r.randrange(10, 9000)} guests",
+            f"2026-{r.randrange(1, 13):02d}-{r.randrange(1, 28):02d}T{r.randrange(0, 24):02d}:{r.randrange(0, 60):02d}:00Z job {r.randrange(100, 999)} finished in {r.randrange(1, 90)}s",
+            f"{f.company()} and {f.company()} signed a deal in {c}",
+            f"Bus {r.randrange(1, 99)} to {c} leaves every {r.randrange(5, 30)} minutes",
+            f"Refund of {r.randrange(1, 500)}.{r.randrange(0, 100):02d} EUR for order {r.randrange(100000, 9999999)} approved",
+            f"Node v{r.randrange(10, 24)}.{r.randrange(0, 20)}.{r.randrange(0, 9)} on {c} runners",
+            f"{{\"event\": \"checkout\", \"items\": {r.randrange(1, 9)}, \"store\": \"{c}\"}}",
+            f"The {c} office closes on {split.pick(months)} {r.randrange(1, 28)}",
+        ]][v]
+        split.neg(split.pick(shapes))
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else __file__.rsplit("/", 1)[0]
+    # Development: template sets 0 and 1 with their locales. Held out: set 2, other locales.
+    dev = Split("dev", 1001, ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR"])
+    build(dev, 0, 40)
+    dev.fakers = Split("dev", 2002, ["en_AU", "en_CA", "de_AT", "de_CH", "pl_PL", "sv_SE", "da_DK", "es_MX",
+                                     "pt_PT", "en_IE", "cs_CZ", "fr_CH"]).fakers
+    build(dev, 1, 40)
+    held = Split("heldout", 3003, ["en_NZ", "fr_CA", "nl_BE", "no_NO", "fi_FI", "hu_HU", "ro_RO", "sk_SK", "es_AR",
+                                   "hr_HR", "sl_SI", "id_ID", "tr_TR"])
+    build(held, 2, 40)
+    for s in (dev, held):
+        with open(f"{out}/{s.name}.jsonl", "w", encoding="utf-8") as fh:
+            for row in s.rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        print(f"{s.name}: {len(s.rows)} texts, {sum(len(r['find']) for r in s.rows)} values")
+
+
+main()
