@@ -158,7 +158,7 @@ fn detectors() -> &'static [Detector] {
                     r#"(?i)\b(?:{SECRET_NAME})\b["']?\s*[:=]\s*["']?({SECRET_VALUE}{{8,}})|--(?:{SECRET_NAME})\s+({SECRET_VALUE}{{8,}})|\bbearer\s+([A-Za-z0-9_\-+/=.~]{{16,}})|\bbasic\s+([A-Za-z0-9+/]{{8,}}={{0,2}})"#
                 ),
                 1,
-                |v| not_filler(v) && (looks_random(v) || classes(v) >= 3),
+                |v| not_filler(v) && credential_like(v),
             ),
             // user:password@ in a URL; the user name stays, the password goes.
             d(Kind::Secret, r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s:/@]{1,64}:([^\s/@]{3,128})@", 1, not_filler),
@@ -181,7 +181,7 @@ fn detectors() -> &'static [Detector] {
             ),
             d(
                 Kind::Passport,
-                r"(?i)(?:passport|passeport|pasaporte|passaporto|reisepass)[\p{L}_]*(?:[^\p{L}\d\n]{1,6}(?:number|numéro|nummer|num|no|nr|n°|is|#)\.?)?[^\p{L}\d\n]{1,6}((?-i:[A-Z0-9]{6,10}))\b",
+                r"(?i)(?:passport|passeport|pasaporte|passaporto|reisepass)[\p{L}_]*(?:[^\p{L}\d\n]{1,6}(?:number|numéro|nummer|num|no|nr|n°|is|#)\.?){0,2}[^\p{L}\d\n]{1,6}((?-i:[A-Z0-9]{6,10}))\b",
                 1,
                 |v| v.bytes().any(|b| b.is_ascii_digit()),
             ),
@@ -203,7 +203,7 @@ fn detectors() -> &'static [Detector] {
                 ..d(
                     Kind::Phone,
                     concat!(
-                        r"(?:\+\d{1,3}[ .-]?|\b00\d{1,3}[ .-]?|\b1[ .-])?(?:\(\d{1,5}\)[ .-]?)?\d{2,5}(?:[ ./-]\d{2,8}){1,5}\b",
+                        r"(?:\+\d{1,3}[ .-]?|\(\+\d{1,3}\)[ .-]?|\b00\d{1,3}[ .-]?|\b1[ .-])?(?:\(\d{1,5}\)[ ./-]?)?\d{2,12}(?:[ ./-]\d{1,8}){0,5}\b",
                         r"|\+\d[\d ().-]{6,22}\d|\(\d{1,5}\)[ .-]?\d{2,5}(?:[ .-]?\d{2,8}){0,4}\b|\b0\d{8,11}\b",
                     ),
                     0,
@@ -223,9 +223,10 @@ fn detectors() -> &'static [Detector] {
             d(Kind::Address, &streets.type_first, 0, not_stopped),
             d(Kind::Address, &streets.compound, 0, not_stopped),
             d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?: \p{Lu}\p{Ll}+)? \d{1,4}/\d{1,4}[a-zA-Z]?\b", 0, not_stopped),
+            d(Kind::Address, r"\b(?:P\.?\s?O\.?\s?Box|Postfach|Apartado|Casilla|Boîte postale)\s\d{1,6}\b", 0, any),
             d(
                 Kind::Address,
-                &[r#"(?i:\b(?:address|addr|street|line1|adresse|lieferadresse|anschrift|direcci[oó]n|indirizzo|endere[cç]o|morada|adres|adress|lives? at|living at|resides at|moved to|wohnhaft in)\b)[\s"':=,-]{1,6}(\d{1,5}[a-zA-Z]?,?(?:\s\p{L}[\p{L}'.-]*){1,5}|(?:\p{L}[\p{L}'.-]*\s){0,4}\p{L}[\p{L}'.-]*,?\s\d{1,5}[a-zA-Z]?(?:/\d{1,4})?|"#, &streets.typed, ")"].concat(),
+                &[r#"(?i:(?:\b|_)(?:address|addr|street|line1|line_1|adresse|lieferadresse|anschrift|direcci[oó]n|indirizzo|endere[cç]o|morada|adres|adress|lives? at|living at|resides at|moved to|wohnhaft in|office is at|deliver to|bill to|ship to)\b)[\s"':=,-]{1,6}(\d{1,5}[a-zA-Z]?,?(?:\s\p{L}[\p{L}'.-]*){1,5}|(?:\p{L}[\p{L}'.-]*\s){0,4}\p{L}[\p{L}'.-]*,?\s\d{1,5}[a-zA-Z]?(?:/\d{1,4}[a-zA-Z]?)?\.?|"#, &streets.typed, ")"].concat(),
                 1,
                 not_stopped,
             ),
@@ -260,14 +261,18 @@ fn street_patterns() -> StreetPatterns {
     let particles = r"(?:de|la|le|les|du|des|del|della|dei|di|da|do|dos|das|der|den|van|von|y|e)";
     let words = format!(r"(?:\s+(?:{particles}\s+)*(?:d'|l')?{word}){{1,4}}");
     // A flat, floor or door after the house number, in the languages of the street types.
-    let unit = r"(?:\s?,?\s(?i:apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus)\.?\s?#?\d{1,5}[A-Za-z]?){0,2}";
-    let number = r"\d{1,4}(?:[-/]\d{1,4})?(?:\s?[a-zA-Z]\b)?(?:\s\d{1,4}\b)?";
+    let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus)\.?\s?#?\d{1,5}[A-Za-z]?){0,3}";
+    let number = r"(?:(?i:n°|nº|nr|no)\.?\s?)?\d{1,4}(?:[-/]\d{1,4}[a-zA-Z]?)?(?:\s?[a-zA-Z]\b)?(?:\s\d{1,4}\b)?";
     StreetPatterns {
         number_first: format!(
-            r"\b\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,?(?:(?:\s{word}){{1,4}}\s(?i:{before})s?\b\.?{unit}|\s(?i:{after})\b\.?{words}{unit})"
+            r"\b\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,?(?:(?:\s{word}){{1,4}}\s(?i:{before})s?\b\.?{unit}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
         ),
-        type_first: format!(r"\b(?i:{after})\b\.?{words},?\s(?:{number}|[sS]/[nN])\b{unit}"),
-        compound: format!(r"\b\p{{Lu}}[\p{{L}}-]{{2,}}?[ -]?(?i:{suffix})\.?\s{number}\b{unit}"),
+        type_first: format!(
+            r"\b(?i:{after})\b\.?(?:{words}|\s\d{{1,4}}(?:\s[A-Z]\b)?),?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
+        ),
+        compound: format!(
+            r"\b\p{{Lu}}[\p{{L}}-]{{2,}}?(?:(?i:{suffix})|(?:\s\p{{L}}+)?[ -](?i:{suffix}))\.?\s{number}\b\.?{unit}"
+        ),
         unit_first: format!(
             r"\b(?i:flat|studio|apartment|apt|unit|suite|level|lot|shop)\.?\s\d{{1,5}}[A-Za-z]?,?(?:\s\d{{1,5}}[A-Za-z]?)?(?:\s{word}){{1,4}}\s(?i:{before})s?\b"
         ),
@@ -284,14 +289,15 @@ const STOP_WORDS: &str = "hello hi hey dear thanks thank regards best cheers sir
     service sales order account ticket invoice booking the this that these your our my his her their its a an \
     monday tuesday wednesday thursday friday saturday sunday january february march july september october \
     november december grande nova novo velha velho alto alta santo santa são san saint sankt neu nord sud süd \
-    north south east west new old please note update record user agent system assistant admin \
+    north south east west norte sul sur oeste leste este new old sveti please note update record user agent system assistant admin \
     guest passenger holder owner contact name country total status error warning info";
 
 /// Given names that are also common capitalized words: a name only after a cue ("Dear Will").
 const AMBIGUOUS_FIRST: &str = "may june april august will bill mark grace joy per pol bo art guy rose ray dawn";
 
 /// Company forms that make the words before them a company, not a person.
-const COMPANY: &str = "gmbh ag kg inc ltd llc plc sa sas sarl srl spa bv nv ab oy as co corp group grupa gruppe bank";
+const COMPANY: &str =
+    "gmbh ag kg inc ltd llc plc sa sas sarl srl spa bv nv ab oy as co corp group grupa gruppe bank doo jdoo dd";
 
 fn lexicon(text: &'static str) -> HashSet<&'static str> {
     text.lines().filter(|l| !l.starts_with('#')).flat_map(str::split_whitespace).collect()
@@ -325,7 +331,7 @@ fn name_regexes() -> &'static (Regex, Regex, Regex) {
     R.get_or_init(|| {
         let particles = r"(?:van|von|de|der|den|da|das|do|dos|del|della|di|du|la|le|ter|ten|zu|y|bin|al|el)";
         let rest = format!(r"^(?:[ \t]+(?:{particles}[ \t]+)*{NAME_WORD}){{1,2}}");
-        let cue = r#"(?i:\b(?:my name is|name is|i'm|i’m|i am|this is|dear|mr|mrs|ms|miss|mx|dr|prof|herr|frau|mme|madame|monsieur|sr|sra|señor|señora|signor|signora|regards|best|cheers|thanks|thank you|signed|sincerely|name|full[_ ]?name|customer|passenger|guest|holder|owner|contact|patient|employee|recipient|sender|attn)\b\.?)[\s"':=,-]*"#;
+        let cue = r#"(?i:\b(?:my name is|name is|i'm|i’m|i am|this is|dear|mr|mrs|ms|miss|mx|dr|prof|herr|frau|mme|madame|monsieur|sr|sra|señor|señora|signor|signora|regards|best|cheers|thanks|thank you|signed(?: by)?|sincerely|under|kyc|name|full[_ ]?name|(?:customer|passenger|guest|holder|owner|contact|patient|employee|recipient|sender|caller|user)(?:[_ ]?(?:name|person))?|attn)\b\.?)[\s"':=,-]*"#;
         (
             Regex::new(NAME_WORD).expect("built-in pattern"),
             Regex::new(&rest).expect("built-in pattern"),
@@ -366,6 +372,10 @@ fn people(text: &str, out: &mut Vec<Match>) {
         let lower = m.as_str().to_lowercase();
         let known = first_names().contains(lower.as_str()) && !lexicon_has(AMBIGUOUS_FIRST, &lower);
         let last = text[m.end()..end].split_whitespace().next_back().unwrap_or_default();
+        // `Ashley Ville`, `Steven End`: a place named after someone, without a cue.
+        if text[m.end()..end].split_whitespace().any(|w| street_type(&w.to_lowercase())) {
+            continue;
+        }
         if known || surname_shaped(last) {
             out.extend(person(m.start(), end));
         }
@@ -373,13 +383,13 @@ fn people(text: &str, out: &mut Vec<Match>) {
 }
 
 /// Words after which a name is part of a place's name.
-const PLACE_BEFORE: &str = "da de do das dos del la le les du des rue via calle avenida avenue rua praça piazza plaza";
+const PLACE_BEFORE: &str = "da de do das dos del la le les du des rue via calle avenida avenue rua praça piazza plaza sveti san santa saint st";
 
 /// A surname by its form: `Mc`/`Mac`/`O'` names and the endings of Slavic, Nordic and Spanish
-/// surnames (`-ová`, `-wicz`, `-sen`, `-sson`, `-ez`).
+/// surnames (`-ová`, `-wicz`, `-sen`, `-sson`, `-ez`, `-escu`, `-nen`, `-ić`, `-oğlu`).
 fn surname_shaped(word: &str) -> bool {
     let lower = word.to_lowercase();
-    let endings = ["ová", "wicz", "czyk", "czak", "sen", "sson", "ez"];
+    let endings = ["ová", "wicz", "czyk", "czak", "sen", "sson", "ez", "escu", "eanu", "nen", "ić", "oğlu"];
     (word.starts_with("Mc") || word.starts_with("Mac") || word.starts_with("O'"))
         && word.chars().nth(2).is_some_and(char::is_alphabetic)
         || lower.chars().count() >= 5 && endings.iter().any(|e| lower.ends_with(e))
@@ -414,7 +424,7 @@ fn secret_value(name: &str, value: &str) -> bool {
     });
     !is_placeholder(value)
         && not_filler(value)
-        && (password.is_match(name) && value.len() >= 6 || secret.is_match(name) && looks_random(value))
+        && (password.is_match(name) && value.len() >= 6 || secret.is_match(name) && credential_like(value))
 }
 
 /// Documentation and template values, not credentials: `YOUR_API_KEY`, `sk-xxxx…`, AWS's
@@ -475,6 +485,12 @@ fn ipv6(s: &str) -> bool {
 /// Mixed character classes and no repeated filler: a credential, not a word like "redacted".
 fn looks_random(s: &str) -> bool {
     s.len() >= 8 && classes(s) >= 2 && entropy(s) >= 3.0
+}
+
+/// A value under a credential name that is one: random-looking, or a password's mix of
+/// classes (`Welcome1!`, `trustno1trustno1`), not a word.
+fn credential_like(v: &str) -> bool {
+    looks_random(v) || classes(v) >= 3 || classes(v) >= 2 && v.len() >= 12 && v.bytes().any(|b| b.is_ascii_digit())
 }
 
 /// How many of lowercase, uppercase, digits and symbols `s` mixes (`Welcome1!`: four).
@@ -539,10 +555,19 @@ fn phone(s: &str) -> bool {
     let groups = s.split([' ', '.', '-', '/', '(', ')']).filter(|g| !g.is_empty()).count();
     let marked = s.starts_with('+') || s.starts_with('0') || s.starts_with('(');
     // Hyphenated codes (`400-1234-56`, `123-45-6789`) end in a short group or have an SSN's shape.
-    let last = s.rsplit([' ', '.', '-', '/']).next().map_or(0, str::len);
-    let code = s.contains('-') && !s.contains(' ') && (last < 3 || groups == 3 && last == 4 && digits == 9);
+    let lengths: Vec<usize> = s.split([' ', '.', '-', '/']).map(str::len).collect();
+    let short_end = lengths.last().is_some_and(|&n| n < 3);
+    let code = s.contains('-') && !s.contains(' ') && (short_end || lengths == [3, 2, 4]);
     let dotted_quad = groups == 4 && s.split('.').count() == 4;
-    (8..=15).contains(&digits) && !doubled && !date.is_match(s) && !dotted_quad && !code && (marked || groups >= 3)
+    // One-digit groups, not counting a bracketed trunk `(0)`.
+    let single = s.replace("(0)", "").split([' ', '.', '-', '/', '(', ')']).filter(|g| g.len() == 1).count();
+    (8..=15).contains(&digits)
+        && !doubled
+        && !date.is_match(s)
+        && !dotted_quad
+        && !code
+        && single <= 1
+        && (marked || groups >= 3)
 }
 
 /// Not part of an identifier, a version or a longer dotted number.
@@ -594,7 +619,9 @@ fn ipv4_context(text: &str, start: usize, end: usize) -> bool {
     let lead = text[..start].to_ascii_lowercase();
     let lead = lead.trim_end();
     let version = ["version", "release", "build", "v", "ver"].iter().any(|w| lead.ends_with(w));
-    !glued(before) && before != Some('.') && !glued(text[end..].chars().next()) && !dotted_on && !version
+    // `10.0.0.0/8` names a network, not a host.
+    let network = text[end..].starts_with('/') && text[end..].chars().nth(1).is_some_and(|c| c.is_ascii_digit());
+    !glued(before) && before != Some('.') && !glued(text[end..].chars().next()) && !dotted_on && !version && !network
 }
 
 /// Cheap tests that rule a detector out before its regex runs (most texts hold no `@`, few

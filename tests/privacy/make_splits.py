@@ -3,8 +3,10 @@
 
 Each line is {"text": ..., "find": [[kind, value], ...]}: every value is a substring of the text
 that the scanner must cover with a finding of that kind; a text with an empty `find` holds
-nothing sensitive. The two splits share no template, no locale and no seed: the detector is tuned
-on dev only, and heldout measures it (see the README). Values are synthetic, made with Faker
+nothing sensitive. Dev has three template sets, each with its own locales; heldout has a fourth
+set and other locales, and shares no template, no locale and no seed with dev: the detector is
+tuned on dev only, and heldout measures it (see the README). A held-out set whose misses were
+looked at moves to dev, and a new held-out set is written. Values are synthetic, made with Faker
 (`pip install Faker==40.63.0`; scripts/make-privacy-corpus.sh installs it) and the generators
 below. Run once; the output is committed.
 """
@@ -90,6 +92,7 @@ T = {
          "WARN bounce for recipient={v} code=550", "\"{v}\";\"active\";\"2025-01-09\"", "Ich bin unter {v} erreichbar.",
          "Écrivez-moi à {v} svp", "ALERT_EMAIL = '{v}'"],
         ["Send the invoice to {v} by Friday.", "From: Support <{v}>", '{"user": {"contact_email": "{v}"}}', "DEBUG notify target {v}", "{v},2024-11-02,refund", "Mijn e-mailadres is {v}.", "E-posta adresim {v}", "NOTIFY_TO: {v}"],
+        ["Drop a line to {v} if anything changes", "email={v}", '{"profile": {"email_address": "{v}"}}', "INFO login ok user={v} mfa=true", "name;{v};active", "Meu email: {v}", "alias {v} forwards here"],
     ),
     "phone": (
         ["Call me on {v}.", "phone: {v}", "{v}", "You can reach the driver at {v} after 6pm", '{"phone": "{v}"}',
@@ -97,24 +100,28 @@ T = {
         ["Ring the front desk on {v} tomorrow", "tel={v}&lang=en", '{"contact": {"mobile": "{v}"}}',
          "Meine Nummer ist {v}.", "Mon numéro : {v}", "sms sent to {v} status=delivered", "\"{v}\",\"home\""],
         ["Please phone me back at {v}.", "Telefon: {v}", '{"customer": {"phone_number": "{v}"}}', "Puhelin {v}", "call-back number {v} (mobile)", "SMS verification sent to {v}", "{v};mobile;primary"],
+        ["Text me at {v} whenever", "Phone number: {v}", '{"owner": {"tel": "{v}"}}', "Tel. {v}", "callback requested to {v}", "whatsapp {v}"],
     ),
     "card": (
         ["card {v}", "My card number is {v}, exp 04/29", "{v}", "charge {v} please", '{"card_number": "{v}", "amount": 42}'],
         ["Pay with {v} and keep the receipt", "pan={v} exp=11/28", '{"payment": {"pan": "{v}"}}',
          "Kartennummer: {v}", "ERROR declined card {v} reason=insufficient_funds"],
         ["The card ending is the full {v}, right?", "cc={v}&cvv=***", '{"billing": {"card": "{v}"}}', "Numéro de carte {v}", "WARN fraud check on {v}"],
+        ["Use card number {v} for the deposit", "card_number: {v}", '[{"type": "card", "number": "{v}"}]', "Tarjeta {v}", "tokenize failed for pan {v}"],
     ),
     "iban": (
         ["IBAN {v}", "Please wire it to {v}.", "{v}", "account: {v}", '{"iban": "{v}"}'],
         ["Refund to my account {v} please", "beneficiary_iban={v}", '{"bank": {"account": "{v}"}}',
          "Überweisung auf {v} erbeten", "payout,{v},EUR"],
         ["My IBAN is {v}.", "iban: {v}", '{"payout": {"iban": "{v}"}}', "Rekeningnummer {v}", "transfer,{v},42.00"],
+        ["Bank account (IBAN): {v}", "IBAN:{v}", '{"sepa": {"debtor_iban": "{v}"}}', "Cuenta {v}", "iban={v}&bic=XYZ"],
     ),
     "ssn": (
         ["SSN {v}", "my social is {v}", "ssn: {v}", '{"ssn": "{v}"}', "SSN={v}"],
         ["Social Security number {v} on file", '{"applicant": {"social_security_number": "{v}"}}',
          "tax id (SSN) {v} verified", "ssn,{v},ok"],
         ["My SSN is {v}.", "social security no. {v}", '{"employee": {"ssn": "{v}"}}', "SSN:{v}"],
+        ["The SSN on the form is {v}", "SSN: {v}", '{"tax": {"ssn": "{v}"}}', "social security: {v}"],
     ),
     "ip": (
         ["login from {v}", "client ip {v}.", "{v}", "blocked {v} after 5 attempts", '{"ip": "{v}"}',
@@ -122,6 +129,7 @@ T = {
         ["connection reset by peer {v}:443", "remote_addr={v} status=403", '{"request": {"client": "{v}"}}',
          "ssh: failed password for root from {v} port 22", "allowlist: [{v}]"],
         ["Request from {v} was throttled", "client_ip={v}", '{"meta": {"source_ip": "{v}"}}', "sshd: Accepted publickey for deploy from {v}", "deny from {v}"],
+        ["Origin IP {v} flagged", "ip_address: {v}", '{"geo": {"ip": "{v}"}}', "Invalid user admin from {v} port 51234", "nginx: {v} - - [GET /]"],
     ),
     "person": (
         ["Hi, my name is {v} and I need help.", "Customer: {v}", '{"name": "{v}", "tier": "gold"}',
@@ -131,6 +139,7 @@ T = {
          "Best regards,\n{v}", "Account owner - {v}", "Guest name: {v}", "{v} asked to cancel the booking",
          "Kind regards, {v}"],
         ["Hello, I am {v} and my order is late.", "Contact person: {v}", '{"customer_name": "{v}"}', "Thank you, {v}. We have refunded you.", "Reservation under {v}", "Mr. {v} called again", "Regards,\n{v}", "Signed by {v}"],
+        ["Good morning, this is {v} speaking.", "Name: {v}", '{"full_name": "{v}", "role": "admin"}', "Dear {v}, your refund is on its way.", "Patient: {v}", "Best,\n{v}", "Mrs {v} phoned twice"],
     ),
     "address": (
         ["Ship it to {v}.", "address: {v}", '{"street": "{v}"}', "I moved to {v} last month.",
@@ -138,18 +147,21 @@ T = {
         ["Please send the parcel to {v}, thanks", "Billing address - {v}", '{"shipping": {"line1": "{v}"}}',
          "Lieferadresse: {v}", "We live at {v} now"],
         ["Deliver to {v}, please.", "Address: {v}", '{"address": {"street": "{v}"}}', "Our office is at {v}.", "shipping_address={v}"],
+        ["My address is {v}.", "street address: {v}", '{"addr": "{v}"}', "Bill to {v}", "address_line_1={v}"],
     ),
     "dob": (
         ["born on {v}", "DOB: {v}", '{"date_of_birth": "{v}"}', "date of birth {v}", "birthday: {v}"],
         ["My birthdate is {v}.", "patient d.o.b. {v}", '{"person": {"birth_date": "{v}"}}', "geboren am {v}",
          "née le {v}", "fecha de nacimiento: {v}"],
         ["Date of birth: {v}", "DOB {v}", '{"patient": {"dob": "{v}"}}', "I was born on {v}.", "birth date {v}"],
+        ["DOB: {v}", "born {v}", '{"birthdate": "{v}"}', "Date of Birth - {v}", "my date of birth is {v}"],
     ),
     "passport": (
         ["passport number {v}", "Passport: {v}", '{"passport_no": "{v}"}', "my passport is {v}"],
         ["Travel document (passport) no. {v}", "passport_number={v}", "Reisepassnummer {v}",
          "numéro de passeport : {v}", '{"traveller": {"passport": "{v}"}}'],
         ["Passport No. {v}", "passport: {v}", '{"document": {"passport_number": "{v}"}}', "My passport number is {v}.", "passeport {v}"],
+        ["Passport #{v}", "passport no: {v}", '{"id_document": {"passport_no": "{v}"}}', "pasaporte {v}", "Her passport number: {v}"],
     ),
     "api_key": (
         ["here is my key {v}", "{v}", "OPENAI_API_KEY={v}", "export KEY {v}", '{"key": "{v}"}',
@@ -157,11 +169,13 @@ T = {
         ["leaked in the log: {v}", "config.token = \"{v}\"", '[{"credential": "{v}"}]', "curl -H 'X-Key: {v}'",
          "set it to {v} and restart"],
         ["Here's the token: {v}", "API_TOKEN={v}", '{"auth": {"api_key": "{v}"}}', "Authorization failed for key {v}", "please rotate {v}"],
+        ["Found key {v} in the repo", "TOKEN: {v}", '{"secrets": {"token": "{v}"}}', "revoke {v} now", "X-API-Key: {v}"],
     ),
     "secret": (
         ["{n}={v}", "{n}: {v}", '"{n}": "{v}"', "set {n} = '{v}'", '{"{n}": "{v}"}'],
         ["export {N}=\"{v}\"", "{N}={v}", "  {n}: \"{v}\"", '[{"{n}": "{v}"}]', "--{n} {v}"],
         ["{N}={v}", "{n}: '{v}'", '{"{n}": "{v}"}', "{n} = \"{v}\"", "-e {N}={v}"],
+        ["{n}: {v}", "{N}='{v}'", '{"config": {"{n}": "{v}"}}', "--{n}={v}", "set {N} {v}"],
     ),
 }
 
@@ -174,11 +188,12 @@ def value(split, kind, v):
         if r.random() < 0.25:
             first = split.pick([["jörg", "élodie", "zoë", "søren", "josé", "müller", "françois", "ines"],
                                 ["björn", "renée", "łukasz", "göran", "álvaro", "kübra", "çelik", "æsa"],
-                                ["ülkü", "dóra", "šárka", "tõnu", "jüri", "ağça", "mário", "chloé"]][v])
+                                ["ülkü", "dóra", "šárka", "tõnu", "jüri", "ağça", "mário", "chloé"],
+                                ["dāvis", "mõnika", "nguyễn", "günel", "seán", "siobhán", "añez", "ēriks"]][v])
             last = split.pick([["schäfer", "moreau", "lópez", "núñez"], ["öztürk", "håkansson", "dvořák"],
-                               ["kovács", "ionescu", "virtanen", "jørgensen"]][v])
+                               ["kovács", "ionescu", "virtanen", "jørgensen"], ["bērziņš", "tamm", "trần", "ó_briain"]][v])
             dom = split.pick([["gmx.de", "orange.fr", "web.de"], ["seznam.cz", "telia.se", "mail.pl"],
-                              ["citromail.hu", "yahoo.ro", "suomi24.fi"]][v])
+                              ["citromail.hu", "yahoo.ro", "suomi24.fi"], ["inbox.lv", "hot.ee", "mail.az"]][v])
             return f"{first}.{last}@{dom}"
         return f.email()
     if kind == "phone":
@@ -187,7 +202,8 @@ def value(split, kind, v):
     if kind == "card":
         prefixes = [[("4", 16), ("51", 16), ("2221", 16), ("34", 15), ("6011", 16)],
                     [("4", 16), ("55", 16), ("37", 15), ("35", 16), ("2720", 16), ("62", 16)],
-                    [("4", 13), ("53", 16), ("2500", 16), ("36", 14), ("65", 16), ("4", 19)]][v]
+                    [("4", 13), ("53", 16), ("2500", 16), ("36", 14), ("65", 16), ("4", 19)],
+                    [("4", 16), ("54", 16), ("2300", 16), ("37", 15), ("6011", 16), ("38", 14)]][v]
         p, n = split.pick(prefixes)
         num = luhn_complete(r, p, n)
         return split.pick([num, grouped(num), grouped(num, 4, "-")]) if n == 16 else num
@@ -197,7 +213,7 @@ def value(split, kind, v):
     if kind == "ssn":
         area = r.choice([r.randrange(1, 666), r.randrange(667, 900)])
         g, s = r.randrange(1, 100), r.randrange(1, 10000)
-        sep = split.pick([["-", "-", " ", ""], ["-", " ", "", "."], ["-", "-", "", " "]][v])
+        sep = split.pick([["-", "-", " ", ""], ["-", " ", "", "."], ["-", "-", "", " "], ["-", " ", "-", ""]][v])
         return f"{area:03d}{sep}{g:02d}{sep}{s:04d}"
     if kind == "ip":
         return f.ipv6() if r.random() < 0.25 else f.ipv4_public()
@@ -214,7 +230,9 @@ def value(split, kind, v):
                  [d.strftime("%m/%d/%Y"), f"{d.day} {months[d.month - 1]} {d.year}", d.strftime("%d-%m-%Y"),
                   d.strftime("%Y/%m/%d"), f"{months[d.month - 1][:3]} {d.day} {d.year}"],
                  [d.strftime("%Y.%m.%d"), f"{d.day}. {months[d.month - 1]} {d.year}", d.strftime("%d/%m/%y"),
-                  f"{months[d.month - 1]} {d.day} {d.year}", d.strftime("%Y-%m-%d")]][v]
+                  f"{months[d.month - 1]} {d.day} {d.year}", d.strftime("%Y-%m-%d")],
+                 [d.strftime("%d/%m/%Y"), f"{months[d.month - 1]} {d.day}, {d.year}", d.strftime("%m-%d-%Y"),
+                  f"{d.day} {months[d.month - 1][:3]} {d.year}", d.strftime("%d.%m.%Y")]][v]
         return split.pick(forms)
     if kind == "passport":
         up, dig = string.ascii_uppercase, string.digits
@@ -224,7 +242,9 @@ def value(split, kind, v):
                    lambda: split.rand(dig, 2) + split.rand(up, 2) + split.rand(dig, 5),
                    lambda: split.rand(up, 2) + split.rand(dig, 6)],
                   [lambda: split.rand(up, 1) + split.rand(dig, 8), lambda: split.rand(dig, 8),
-                   lambda: split.rand(up, 3) + split.rand(dig, 6)]][v]
+                   lambda: split.rand(up, 3) + split.rand(dig, 6)],
+                  [lambda: split.rand(up, 2) + split.rand(dig, 7), lambda: split.rand(dig, 9),
+                   lambda: split.rand(up, 1) + split.rand(dig, 6) + split.rand(up, 1)]][v]
         return split.pick(shapes)()
     if kind == "api_key":
         slack = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
@@ -248,6 +268,12 @@ def value(split, kind, v):
             lambda: "ASIA" + split.rand(string.ascii_uppercase + string.digits, 16), lambda: "hf_" + split.rand(ALNUM, 37),
             lambda: "AC" + split.rand(HEX, 32), lambda: "https://hooks.slack.com/workflows/T" + split.rand(slack, 9) + "/A" + split.rand(slack, 10) + "/" + split.rand(ALNUM, 30),
             lambda: "ghs_" + split.rand(ALNUM, 36), lambda: "sk-admin-" + split.rand(ALNUM, 40),
+        ], [
+            lambda: "sk-proj-" + split.rand(ALNUM, 40), lambda: "ghu_" + split.rand(ALNUM, 36),
+            lambda: "sk_live_" + split.rand(ALNUM, 40), lambda: "whsec_" + split.rand(ALNUM, 40),
+            lambda: "xoxs-" + split.rand(string.digits, 12) + "-" + split.rand(ALNUM, 20), lambda: "npm_" + split.rand(ALNUM, 36),
+            lambda: "AKIA" + split.rand(string.ascii_uppercase + string.digits, 16), lambda: "glpat-" + split.rand(ALNUM, 20),
+            lambda: "SG." + split.rand(ALNUM, 22) + "." + split.rand(ALNUM, 43), lambda: "key-" + split.rand(HEX, 32),
         ]][v]
         return split.pick(shapes)()
     raise ValueError(kind)
@@ -257,6 +283,7 @@ SECRET_NAMES = (
     ["password", "db_password", "client_secret", "SECRET_KEY", "auth_token", "ENCRYPTION_KEY", "pwd"],
     ["passwd", "api_secret", "access_token", "SMTP_PASSWORD", "signing_key", "APP_SECRET", "refresh_token"],
     ["admin_password", "webhook_secret", "session_token", "MASTER_KEY", "jwt_secret", "REDIS_PASSWORD", "passphrase"],
+    ["root_password", "oauth_client_secret", "id_token", "PRIVATE_KEY", "cookie_secret", "MYSQL_PWD", "api_token"],
 )
 
 
@@ -264,7 +291,8 @@ def secret(split, v):
     r = split.rnd
     weak = [["Summer2024!", "hunter2hunter2", "Passw0rd!", "letmein123"],
             ["Winter2025#", "qwerty2020!", "Dragon99$", "Welcome1!"],
-            ["Autumn2023?", "Monkey123!", "trustno1trustno1", "Sunshine7&"]][v]
+            ["Autumn2023?", "Monkey123!", "trustno1trustno1", "Sunshine7&"],
+            ["Spring2026!", "Football1#", "iloveyou2iloveyou2", "Rainbow42%"]][v]
     shapes = [lambda: split.rand(ALNUM + "!@#$%^&*", r.randrange(12, 32)),
               lambda: base64.b64encode(bytes(r.randrange(256) for _ in range(32))).decode(),
               lambda: split.pick(weak)]
@@ -288,8 +316,9 @@ def build(split, v, n):
         user = split.fake().user_name()
         pw = quote(secret(split, v), safe="")
         host = split.pick([["db.internal", "pg-primary", "pg.prod.example.com"], ["mysql.corp", "redis-1.local", "mongo.svc"],
-                           ["cache.prod", "queue.internal", "db-replica-2"]][v])
-        scheme = split.pick([["postgres", "postgresql", "mysql"], ["mongodb", "redis", "amqp"], ["mssql", "rediss", "ftp"]][v])
+                           ["cache.prod", "queue.internal", "db-replica-2"], ["warehouse.db", "kafka-0", "es-cluster"]][v])
+        scheme = split.pick([["postgres", "postgresql", "mysql"], ["mongodb", "redis", "amqp"], ["mssql", "rediss", "ftp"],
+                             ["mongodb+srv", "sftp", "postgres"]][v])
         tok = base64.b64encode(f"{user}:{secret(split, v)}".encode()).decode()
         key = base64.b64encode(bytes(r.randrange(256) for _ in range(64))).decode()
         forms = [[
@@ -304,6 +333,10 @@ def build(split, v, n):
             (f"{{\"dsn\": \"{scheme}://{user}:{{secret}}@{host}\"}}", pw),
             ("headers: {{'Authorization': 'Basic {secret}'}}", tok),
             ("Endpoint=sb://bus.servicebus.windows.net/;SharedAccessKeyName=root;SharedAccessKey={secret}", key),
+        ], [
+            (f"url: {scheme}://{user}:{{secret}}@{host}:27017", pw),
+            ("proxy-authorization: basic {secret}", tok),
+            ("BlobEndpoint=https://acct.blob.core.windows.net/;AccountKey={secret}", key),
         ]][v]
         t, val = forms[k % len(forms)]
         split.add(t, secret=val)
@@ -311,18 +344,21 @@ def build(split, v, n):
     for k in range(n):
         a, b = split.fake().ipv4_public(), split.fake().ipv4_public()
         split.add(split.pick([["peers: {ip_1},{ip_2}", "ips={ip_1}, {ip_2}"], ["upstreams [{ip_1} {ip_2}]", "{ip_1};{ip_2}"],
-                              ["hosts={ip_1},{ip_2}", "from {ip_1} via {ip_2}"]][v]), ip_1=a, ip_2=b)
+                              ["hosts={ip_1},{ip_2}", "from {ip_1} via {ip_2}"], ["[{ip_1}, {ip_2}]", "{ip_1} -> {ip_2}"]][v]),
+                  ip_1=a, ip_2=b)
     for k in range(n):
         f = split.fake()
         person, email, phone = f"{f.first_name()} {f.last_name()}", f.email(), value(split, "phone", v)
         t = ["User: Hello, I'm {person_1}. My email is {email_1} and my number is {phone_1}.",
              "agent> thanks {person_1}, we'll write to {email_1} or text {phone_1}",
-             "Customer {person_1} <{email_1}> asked us to call {phone_1} tomorrow"][v]
+             "Customer {person_1} <{email_1}> asked us to call {phone_1} tomorrow",
+             "ticket: caller={person_1}; email={email_1}; phone={phone_1}"][v]
         split.add(t, person_1=person, email_1=email, phone_1=phone)
         addr, dob = f.street_address().replace("\n", ", ").strip(), value(split, "dob", v)
         t = ["Please update: name {person_1}, address {address_1}, date of birth {dob_1}.",
              "Record for {person_1} (born {dob_1}) lives at {address_1}",
-             "KYC: {person_1}; DOB {dob_1}; address: {address_1}"][v]
+             "KYC: {person_1}; DOB {dob_1}; address: {address_1}",
+             "Name: {person_1}\nDate of birth: {dob_1}\nAddress: {address_1}"][v]
         split.add(t, person_1=person, address_1=addr, dob_1=dob)
     negatives(split, v, n)
 
@@ -345,6 +381,11 @@ def negatives(split, v, n):
         "ifconfig eth0 netmask 255.255.252.0", "build 3.2.10.4 deployed", "git@bitbucket.org:team/app.git",
         "shipment 00340434161094042557 delivered", "PO number 4500012345", "password = '{{ vault_password }}'",
         "token: null", "SECRET=REPLACE_ME_WITH_A_SAMPLE_VALUE", "See RFC 1918: 10.0.0.0/8",
+    ], [
+        "HF_TOKEN=hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "token: <TOKEN>", "AWS key AKIAIOSFODNN7EXAMPLE from the docs",
+        "route add -net 10.8.0.0 netmask 255.255.255.128", "v4.2.1.9 changelog", "git@github.com:org/infra.git",
+        "Order no. 3345987712 shipped", "FedEx 794629384125 delivered", "password: \"\"", "api_key: ${API_KEY}",
+        "token=xxxxxxxx", "password_policy: min 12 chars",
     ]][v]
     for t in fixed:
         split.neg(t)
@@ -378,21 +419,33 @@ def negatives(split, v, n):
             f"Node v{r.randrange(10, 24)}.{r.randrange(0, 20)}.{r.randrange(0, 9)} on {c} runners",
             f"{{\"event\": \"checkout\", \"items\": {r.randrange(1, 9)}, \"store\": \"{c}\"}}",
             f"The {c} office closes on {split.pick(months)} {r.randrange(1, 28)}",
+        ], [
+            f"Weekly sales in {c}: {r.randrange(100, 9999)} units",
+            f"Case {r.randrange(10000, 999999)} escalated to Tier {r.randrange(1, 4)}",
+            f"{f.company()} is hiring in {c}",
+            f"Deploy {r.randrange(1, 9)}.{r.randrange(0, 30)}.{r.randrange(0, 99)} to {c} region at {r.randrange(0, 24):02d}:00",
+            f"Package weighs {r.randrange(1, 40)}.{r.randrange(0, 9)} kg, {r.randrange(10, 99)}x{r.randrange(10, 99)}x{r.randrange(10, 99)} cm",
+            f"{{\"region\": \"{c}\", \"latency_ms\": {r.randrange(5, 400)}}}",
+            f"Conference in {c}, {split.pick(months)} {r.randrange(1, 28)}-{r.randrange(1, 28)}",
+            f"Welcome to {c} Central Station",
         ]][v]
         split.neg(split.pick(shapes))
 
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else __file__.rsplit("/", 1)[0]
-    # Development: template sets 0 and 1 with their locales. Held out: set 2, other locales.
+    # Development: template sets 0 to 2, each with its locales. Held out: set 3, other locales.
     dev = Split("dev", 1001, ["en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "pt_BR"])
     build(dev, 0, 40)
     dev.fakers = Split("dev", 2002, ["en_AU", "en_CA", "de_AT", "de_CH", "pl_PL", "sv_SE", "da_DK", "es_MX",
                                      "pt_PT", "en_IE", "cs_CZ", "fr_CH"]).fakers
     build(dev, 1, 40)
-    held = Split("heldout", 3003, ["en_NZ", "fr_CA", "nl_BE", "no_NO", "fi_FI", "hu_HU", "ro_RO", "sk_SK", "es_AR",
-                                   "hr_HR", "sl_SI", "id_ID", "tr_TR"])
-    build(held, 2, 40)
+    dev.fakers = Split("dev", 3003, ["en_NZ", "fr_CA", "nl_BE", "no_NO", "fi_FI", "hu_HU", "ro_RO", "sk_SK", "es_AR",
+                                     "hr_HR", "sl_SI", "id_ID", "tr_TR"]).fakers
+    build(dev, 2, 40)
+    held = Split("heldout", 4004, ["en_IN", "es_CO", "es_CL", "lv_LV", "et_EE", "vi_VN", "de_LI", "ga_IE", "az_AZ",
+                                   "bs_BA", "en_TH"])
+    build(held, 3, 40)
     for s in (dev, held):
         with open(f"{out}/{s.name}.jsonl", "w", encoding="utf-8") as fh:
             for row in s.rows:
