@@ -3,8 +3,8 @@
 use crate::collect::CollectError;
 use crate::dataset::DatasetError;
 use crate::mock::MockError;
-use crate::replay::client::BadBaseUrl;
-use crate::run::{MergeError, RunFileError};
+use crate::provider::client::BadBaseUrl;
+use crate::record::{MergeError, RunFileError};
 use crate::store::StoreError;
 use crate::suite::SuiteError;
 use crate::suite::select::SelectError;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::run::{CaseResult, Status};
+use crate::record::{CaseResult, Status};
 
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 

@@ -1,16 +1,15 @@
 //! Eval cases: the case model, case files on disk, promotion from traces, privacy scanning and
 //! the failure taxonomy.
 
-pub mod check;
 pub mod dedup;
 pub mod interchange;
-pub mod privacy;
 pub mod promote;
 pub mod review;
 pub mod taxonomy;
 
 use std::path::{Path, PathBuf};
 
+use crate::privacy;
 use crate::yaml::{self, YamlError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -345,7 +344,7 @@ pub(crate) fn in_chunks_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T])
     })
 }
 
-fn case_paths(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn case_paths(dir: &Path) -> Result<Vec<PathBuf>> {
     let read = |source| DatasetError::Read { path: dir.to_path_buf(), source };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(read)?

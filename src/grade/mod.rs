@@ -15,7 +15,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::dataset::Case;
-use crate::run::{CaseResult, Grade, Output};
+use crate::record::{CaseResult, Grade, Output};
 use crate::trace::Usage;
 use crate::trace::items::last_user_text;
 use crate::yaml::{self, Source, YamlError};
@@ -367,7 +367,7 @@ impl Graders {
 pub(crate) mod tests {
     use super::*;
     use crate::dataset::{CaseSource, Expected, Input, Label, Privacy, PrivacyStatus, Recorded, RecordedOutput};
-    use crate::run::ToolCall;
+    use crate::record::ToolCall;
     use serde_json::Map;
 
     pub fn case(recorded: &str) -> Case {

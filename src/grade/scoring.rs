@@ -2,7 +2,7 @@
 //! grader scores; `required` graders must pass; a suite threshold on the score decides the rest
 //! (without one, every grader must pass). A grader error makes the case an error.
 
-use crate::run::{CaseResult, Grade, Status};
+use crate::record::{CaseResult, Grade, Status};
 
 /// Weighted mean score in [0, 1]; 1 when no grader carries weight.
 pub fn score(grades: &[Grade]) -> f64 {

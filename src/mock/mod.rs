@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::suite::template;
+use crate::template;
 use crate::trace::items::{self, function_calls, function_outputs, input_items};
 use crate::yaml::{self, Source, YamlError};
 

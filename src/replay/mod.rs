@@ -3,19 +3,17 @@
 
 pub mod agent;
 pub mod cache;
-pub mod client;
-pub mod scheduler;
 pub mod tools;
 
 use std::sync::{Arc, Mutex};
 
 use crate::grade::Graders;
-use crate::pricing::PriceTable;
-use crate::run::{CaseResult, Output, Status};
+use crate::provider::pricing::PriceTable;
+use crate::record::{CaseResult, Output, Status};
 use crate::suite::CasePlan;
 use crate::trace::Usage;
 use cache::Cache;
-use client::Client;
+use crate::provider::client::Client;
 
 /// What every case of a run is replayed and graded with.
 pub struct Replayer {
@@ -202,7 +200,7 @@ mod tests {
             tools: vec![json!({"type": "function", "name": "get_weather"})],
             params: Map::new(),
             max_turns: 3,
-            policies: tools::Policies::default(),
+            policies: crate::suite::policy::Policies::default(),
             agents: agents
                 .iter()
                 .map(|a| AgentPlan {
@@ -306,7 +304,7 @@ rules:
     #[tokio::test]
     async fn api_errors_become_case_errors() {
         let client = Client::new("http://127.0.0.1:9", None, Duration::from_secs(2)).unwrap().with_retry(
-            scheduler::RetryPolicy {
+            crate::provider::retry::RetryPolicy {
                 max_retries: 2,
                 base_delay: Duration::from_millis(5),
                 max_delay: Duration::from_millis(10),
@@ -319,7 +317,7 @@ rules:
     }
 
     fn fast(client: Client) -> Client {
-        client.with_retry(scheduler::RetryPolicy {
+        client.with_retry(crate::provider::retry::RetryPolicy {
             max_retries: 3,
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(20),
@@ -327,7 +325,7 @@ rules:
     }
 
     /// Serve the built-in answers with these faults; return the outcome of one request.
-    async fn faulty(faults: &str, timeout_ms: u64) -> (Server, Result<client::Reply, (client::ApiError, u32)>) {
+    async fn faulty(faults: &str, timeout_ms: u64) -> (Server, Result<crate::provider::client::Reply, (crate::provider::client::ApiError, u32)>) {
         let script = Script::parse(&Source::new(
             "m.yaml",
             format!("faults:\n{faults}default:\n  text: '{{{{ user | upper }}}}'\n"),

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Store, StoreError, micros};
-use crate::run::{CaseResult, Run, TrendPoint};
+use crate::record::{CaseResult, Run, TrendPoint};
 
 fn header_json(run: &Run) -> String {
     serde_json::to_string(&run.header()).expect("a run always serializes")
@@ -131,7 +131,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::compare::tests::run;
-    use crate::run::{Status, Summary};
+    use crate::record::{Status, Summary};
 
     #[test]
     fn results_are_stored_in_batches_and_read_back_in_order() {
@@ -162,7 +162,7 @@ mod tests {
             let mut r = run(&format!("run_{i}"), &[("a", *status, "x")]);
             r.started_at = t0 + chrono::Duration::hours(i as i64);
             r.finished_at = Some(r.started_at);
-            r.git = Some(crate::run::GitInfo { commit: format!("c{i}"), branch: Some(branch.to_string()) });
+            r.git = Some(crate::record::GitInfo { commit: format!("c{i}"), branch: Some(branch.to_string()) });
             s.create_run(&r).unwrap();
             s.finish_run(&r).unwrap();
         }

@@ -1,8 +1,9 @@
 //! Suites: the suite file, loading it with located errors, validating it before any request,
 //! and resolving each case into what replay sends.
 
+pub mod gate;
+pub mod policy;
 pub mod select;
-pub mod template;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,17 +13,18 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::compare::gate::Gate;
 use crate::dataset::{Case, CaseFile};
 use crate::grade::{Grader, Subject};
-use crate::pricing::{Price, PriceTable};
-use crate::replay::agent::handoff_tool_name;
-use crate::replay::client;
-use crate::replay::scheduler::RetryPolicy;
-use crate::replay::tools::{Policies, Policy};
-use crate::run::Output;
+use crate::provider::pricing::{Price, PriceTable};
+use crate::provider::naming::handoff_tool_name;
+use crate::provider::client;
+use crate::provider::retry::RetryPolicy;
+use crate::suite::policy::{Policies, Policy};
+use crate::record::Output;
 use crate::trace::Usage;
 use crate::yaml::{self, Source, YamlError};
+use crate::template;
+use gate::Gate;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SuiteError {

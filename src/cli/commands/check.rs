@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use crate::cli::CliError;
 use crate::cli::exit::GATE_FAILED;
-use crate::dataset::check;
+use crate::check;
 use crate::dataset::taxonomy;
 use crate::report;
 

@@ -23,7 +23,7 @@ use std::process::ExitCode;
 use crate::compare::Comparison;
 use crate::compare::gate::Decision;
 use crate::report::{self, Format, Report};
-use crate::run::{Run, TrendPoint};
+use crate::record::{Run, TrendPoint};
 use crate::store::Store;
 
 use super::CliError;

@@ -15,9 +15,10 @@ use crate::compare::{compare, gate};
 use crate::dataset::{self, CaseFile};
 use crate::grade::{Edge, Graders};
 use crate::mock::{Script, server::Server};
-use crate::replay::{self, Budget, Replayer, cache::Cache, client, client::Client};
+use crate::provider::client::{self, Client};
+use crate::replay::{self, Budget, Replayer, cache::Cache};
 use crate::report;
-use crate::run::{
+use crate::record::{
     self as runrec, CaseResult, GitInfo, Run, RunOptions, SCHEMA_VERSION, SuiteInfo, Summary, TargetInfo,
 };
 use crate::store::Handle;

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use super::open_store;
 use crate::cli::CliError;
 use crate::cli::query::{TraceQuery, parse_duration};
-use crate::pricing::{self, PriceTable};
+use crate::provider::pricing::{self, PriceTable};
 use crate::report;
 use crate::store::{IngestStats, Totals};
 use crate::trace::import::{self, Format};

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::compare::gate::Gate;
+use crate::suite::gate::Gate;
 use crate::trace::Usage;
 
 /// Version of the run JSON format; readers refuse newer files.

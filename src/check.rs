@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::taxonomy::Taxonomy;
-use super::{Case, CaseFile, PrivacyStatus, dedup, privacy};
+use crate::dataset::taxonomy::Taxonomy;
+use crate::dataset::{self, Case, CaseFile, DatasetError, PrivacyStatus, dedup};
+use crate::privacy;
 use crate::suite::Suite;
 use crate::yaml::{Source, YamlError};
 
@@ -112,7 +113,7 @@ pub fn check(paths: &[PathBuf], taxonomy: &Path) -> Report {
     };
 
     // Reading, parsing and scanning dominate; split the files over the cores.
-    let results = super::in_chunks_parallel(&files, |part| {
+    let results = dataset::in_chunks_parallel(&files, |part| {
         let (mut cases, mut suites, mut problems) = (Vec::new(), Vec::new(), Vec::new());
         for path in part {
             check_file(path, taxonomy.as_ref(), &mut cases, &mut suites, &mut problems);
@@ -138,9 +139,9 @@ pub fn check(paths: &[PathBuf], taxonomy: &Path) -> Report {
     report
 }
 
-fn problem_of(e: super::DatasetError, file: &Path) -> Problem {
+fn problem_of(e: DatasetError, file: &Path) -> Problem {
     match e {
-        super::DatasetError::Yaml(y) => y.into(),
+        DatasetError::Yaml(y) => y.into(),
         other => Problem { file: file.to_path_buf(), line: 1, message: other.to_string() },
     }
 }
@@ -246,7 +247,7 @@ fn check_suite(path: &Path, problems: &mut Vec<Problem>) {
     let cases: Vec<CaseFile> = suite
         .datasets
         .iter()
-        .flat_map(|dir| super::case_paths(dir).unwrap_or_default())
+        .flat_map(|dir| dataset::case_paths(dir).unwrap_or_default())
         .filter_map(|path| Case::load(&path).ok().map(|case| CaseFile { path, case }))
         .collect();
     if let Err(e) = suite.plan(cases) {
