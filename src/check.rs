@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use crate::dataset::taxonomy::Taxonomy;
 use crate::dataset::{self, Case, CaseFile, DatasetError, PrivacyStatus, dedup};
-use crate::privacy;
 use crate::suite::Suite;
 use crate::yaml::{Source, YamlError};
 
@@ -201,7 +200,7 @@ fn check_case(case: &Case, src: &Source, taxonomy: Option<&Taxonomy>, problems: 
         }
         PrivacyStatus::Approved => {}
         PrivacyStatus::Clean => {
-            let findings = privacy::redact_case(&mut case.clone());
+            let findings = dataset::redact_case(&mut case.clone());
             if !findings.is_empty() {
                 let list: Vec<String> =
                     findings.iter().map(|f| format!("{} at {}", f.kind.as_str(), f.location)).collect();

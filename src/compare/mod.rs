@@ -368,8 +368,8 @@ pub fn compare(base: &Run, current: &Run) -> Comparison {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::suite::gate::Gate;
     use crate::record::{Grade, SuiteInfo, TargetInfo};
+    use crate::suite::gate::Gate;
     use crate::trace::Usage;
 
     pub(crate) fn result(case: &str, repeat: u32, status: Status, text: &str) -> CaseResult {

@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::dedup::{self, Near};
-use crate::privacy;
 use super::taxonomy::Taxonomy;
 use super::{
     Agent, Case, CaseFile, CaseSource, DatasetError, Expected, HashIndex, Input, Label, Privacy, PrivacyStatus,
@@ -214,7 +213,7 @@ fn single_turn_case(
 /// Redact, hash and name a built case.
 /// Redact the case (pending review when anything was found), then hash and name it.
 pub(crate) fn finish(mut case: Case) -> Case {
-    case.privacy.findings = privacy::redact_case(&mut case);
+    case.privacy.findings = super::redact_case(&mut case);
     if !case.privacy.findings.is_empty() {
         case.privacy.status = PrivacyStatus::Pending;
     }

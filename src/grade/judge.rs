@@ -9,8 +9,8 @@ use sha2::{Digest, Sha256};
 
 use super::openai::{check_template, render};
 use super::{Subject, Verdict, fields};
-use crate::provider::pricing::PriceTable;
 use crate::provider::client::{BadBaseUrl, Client};
+use crate::provider::pricing::PriceTable;
 use crate::provider::retry::RetryPolicy;
 use crate::store::Handle;
 use crate::trace::Usage;

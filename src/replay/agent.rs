@@ -6,9 +6,9 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 
 use super::cache::Cache;
+use super::tools::{self, Recordings};
 use crate::provider::client::{ApiError, Client};
 use crate::provider::naming::handoff_tool_name;
-use super::tools::{self, Recordings};
 use crate::record::{Output, ToolCall};
 use crate::suite::CasePlan;
 use crate::trace::Usage;

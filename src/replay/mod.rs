@@ -8,12 +8,12 @@ pub mod tools;
 use std::sync::{Arc, Mutex};
 
 use crate::grade::Graders;
+use crate::provider::client::Client;
 use crate::provider::pricing::PriceTable;
 use crate::record::{CaseResult, Output, Status};
 use crate::suite::CasePlan;
 use crate::trace::Usage;
 use cache::Cache;
-use crate::provider::client::Client;
 
 /// What every case of a run is replayed and graded with.
 pub struct Replayer {
@@ -325,7 +325,10 @@ rules:
     }
 
     /// Serve the built-in answers with these faults; return the outcome of one request.
-    async fn faulty(faults: &str, timeout_ms: u64) -> (Server, Result<crate::provider::client::Reply, (crate::provider::client::ApiError, u32)>) {
+    async fn faulty(
+        faults: &str,
+        timeout_ms: u64,
+    ) -> (Server, Result<crate::provider::client::Reply, (crate::provider::client::ApiError, u32)>) {
         let script = Script::parse(&Source::new(
             "m.yaml",
             format!("faults:\n{faults}default:\n  text: '{{{{ user | upper }}}}'\n"),

@@ -9,7 +9,7 @@ use crate::dataset::taxonomy::Taxonomy;
 use crate::dataset::{Case, CaseFile};
 use crate::trace::items;
 
-use super::{table};
+use super::table;
 use crate::text::truncate;
 
 /// What promotion wrote (or would write), its privacy state and near-duplicates.

@@ -6,7 +6,7 @@ use crate::store::{PruneStats, Totals, TraceSummary};
 use crate::trace::items::{self, function_calls};
 use crate::trace::{Span, SpanData, Trace};
 
-use super::{table};
+use super::table;
 use crate::text::truncate;
 
 /// The `traces list` table, with a cost column and a footer of totals.

@@ -15,15 +15,15 @@ use sha2::{Digest, Sha256};
 
 use crate::dataset::{Case, CaseFile};
 use crate::grade::{Grader, Subject};
-use crate::provider::pricing::{Price, PriceTable};
-use crate::provider::naming::handoff_tool_name;
 use crate::provider::client;
+use crate::provider::naming::handoff_tool_name;
+use crate::provider::pricing::{Price, PriceTable};
 use crate::provider::retry::RetryPolicy;
-use crate::suite::policy::{Policies, Policy};
 use crate::record::Output;
+use crate::suite::policy::{Policies, Policy};
+use crate::template;
 use crate::trace::Usage;
 use crate::yaml::{self, Source, YamlError};
-use crate::template;
 use gate::Gate;
 
 #[derive(Debug, thiserror::Error)]

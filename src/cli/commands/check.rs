@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::check;
 use crate::cli::CliError;
 use crate::cli::exit::GATE_FAILED;
-use crate::check;
 use crate::dataset::taxonomy;
 use crate::report;
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use super::{ReportArgs, finish, open_store};
 use crate::cli::CliError;
 use crate::compare::{compare, gate};
-use crate::record::Run;
+use crate::record::{Run, StoredRuns};
 
 #[derive(clap::Args)]
 pub struct Args {

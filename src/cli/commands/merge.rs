@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use chrono::Utc;
 
 use crate::cli::CliError;
-use crate::report;
 use crate::record::{self, Run};
+use crate::report;
 
 #[derive(clap::Args)]
 pub struct Args {

@@ -22,8 +22,8 @@ use std::process::ExitCode;
 
 use crate::compare::Comparison;
 use crate::compare::gate::Decision;
+use crate::record::{Run, StoredRuns, TrendPoint};
 use crate::report::{self, Format, Report};
-use crate::record::{Run, TrendPoint};
 use crate::store::Store;
 
 use super::CliError;

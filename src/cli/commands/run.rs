@@ -16,11 +16,11 @@ use crate::dataset::{self, CaseFile};
 use crate::grade::{Edge, Graders};
 use crate::mock::{Script, server::Server};
 use crate::provider::client::{self, Client};
+use crate::record::{
+    self as runrec, CaseResult, GitInfo, Run, RunOptions, SCHEMA_VERSION, StoredRuns, SuiteInfo, Summary, TargetInfo,
+};
 use crate::replay::{self, Budget, Replayer, cache::Cache};
 use crate::report;
-use crate::record::{
-    self as runrec, CaseResult, GitInfo, Run, RunOptions, SCHEMA_VERSION, SuiteInfo, Summary, TargetInfo,
-};
 use crate::store::Handle;
 use crate::suite::select::{self, Filter, Shard};
 use crate::suite::{self, CasePlan, Mock, Suite};
