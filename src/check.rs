@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::dataset::taxonomy::Taxonomy;
 use crate::dataset::{self, Case, CaseFile, DatasetError, PrivacyStatus, dedup};
+use crate::grade::Graders;
 use crate::suite::Suite;
 use crate::yaml::{Source, YamlError};
 
@@ -141,7 +142,7 @@ pub fn check(paths: &[PathBuf], taxonomy: &Path) -> Report {
 fn problem_of(e: DatasetError, file: &Path) -> Problem {
     match e {
         DatasetError::Yaml(y) => y.into(),
-        other => Problem { file: file.to_path_buf(), line: 1, message: other.to_string() },
+        other => Problem { file: file.to_path_buf(), line: 1, message: crate::text::chain(&other) },
     }
 }
 
@@ -239,7 +240,13 @@ fn check_suite(path: &Path, problems: &mut Vec<Problem>) {
     let suite = match Suite::load(path) {
         Ok(s) => s,
         Err(crate::suite::SuiteError::Yaml(e)) => return problems.push(e.into()),
-        Err(e) => return problems.push(Problem { file: path.to_path_buf(), line: 1, message: e.to_string() }),
+        Err(e) => {
+            return problems.push(Problem { file: path.to_path_buf(), line: 1, message: crate::text::chain(&e) });
+        }
+    };
+    let graders = match Graders::load(&suite) {
+        Ok(g) => g,
+        Err(e) => return problems.push(e.into()),
     };
     // Cases that do not load are reported where they are checked themselves; the rest still
     // have to render.
@@ -249,6 +256,9 @@ fn check_suite(path: &Path, problems: &mut Vec<Problem>) {
         .flat_map(|dir| dataset::case_paths(dir).unwrap_or_default())
         .filter_map(|path| Case::load(&path).ok().map(|case| CaseFile { path, case }))
         .collect();
+    if let Some(e) = cases.iter().find_map(|c| graders.check_case(&suite.source, &c.case).err()) {
+        return problems.push(e.into());
+    }
     if let Err(e) = suite.plan(cases) {
         problems.push(e.into());
     }

@@ -11,6 +11,7 @@ pub mod provider;
 pub mod record;
 pub mod replay;
 pub mod report;
+pub mod run;
 pub mod store;
 pub mod suite;
 pub mod template;

@@ -16,11 +16,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunFileError {
-    #[error("cannot read run file {path}: {source}")]
+    #[error("cannot read run file {path}")]
     Read { path: String, source: std::io::Error },
-    #[error("cannot write run file {path}: {source}")]
+    #[error("cannot write run file {path}")]
     Write { path: String, source: std::io::Error },
-    #[error("{path} is not a run file: {source}")]
+    #[error("{path} is not a run file")]
     Parse { path: String, source: serde_json::Error },
     #[error("{path} has run schema version {found}; this evals reads up to {SCHEMA_VERSION}: upgrade evals")]
     TooNew { path: String, found: u32 },
@@ -517,6 +517,30 @@ pub fn merge(runs: Vec<Run>, now: DateTime<Utc>) -> Result<Run, MergeError> {
 /// A new run id: sortable by time, unique enough for one machine.
 pub fn new_id(now: DateTime<Utc>) -> String {
     format!("run_{}_{:04x}", now.format("%Y%m%dT%H%M%S"), fastrand::u16(..))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FindRunError {
+    #[error("run file {0} does not exist")]
+    NoFile(String),
+    #[error(transparent)]
+    RunFile(#[from] RunFileError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A run named by a file path, or else by a stored run id (prefix).
+pub fn find_run(store: &Path, name: &str) -> Result<Run, FindRunError> {
+    let path = Path::new(name);
+    if path.is_file() {
+        return Ok(Run::load(path)?);
+    }
+    if name.ends_with(".json") {
+        return Err(FindRunError::NoFile(name.to_string()));
+    }
+    let s = Store::open(store)?;
+    let id = s.resolve_run(name)?;
+    Ok(s.load_run(&id)?)
 }
 
 /// The run record's home in the store: each run a header row, each result a row of its own.

@@ -10,6 +10,19 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// An error and its causes in one line (`cannot read x: No such file`), for messages that
+/// embed an error in other text; the CLI prints the causes on lines of their own instead.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -18,5 +31,14 @@ mod tests {
     fn truncate_marks_the_cut() {
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("a\nb", 10), "a b");
+    }
+
+    #[test]
+    fn chain_joins_the_causes() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let e =
+            crate::store::StoreError::Open { path: "x.db".into(), source: rusqlite::Error::InvalidPath("x".into()) };
+        assert_eq!(chain(&io), "gone");
+        assert!(chain(&e).starts_with("cannot open store x.db: "), "{}", chain(&e));
     }
 }

@@ -22,9 +22,9 @@ pub const DEFAULT_ROOT: &str = "datasets";
 pub enum DatasetError {
     #[error("dataset folder {0} does not exist")]
     MissingFolder(PathBuf),
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Yaml(#[from] YamlError),

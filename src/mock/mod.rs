@@ -21,7 +21,7 @@ pub const BUILTIN_SCRIPT: &str = include_str!("default.yaml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum MockError {
-    #[error("cannot read mock script {path}: {source}")]
+    #[error("cannot read mock script {path}")]
     Read { path: String, source: std::io::Error },
     #[error(transparent)]
     Yaml(#[from] YamlError),
