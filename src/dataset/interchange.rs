@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     Case, CaseFile, CaseSource, DatasetError, Expected, HashIndex, Input, Label, Privacy, PrivacyStatus, Recorded,
-    RecordedOutput, Result, dedup, privacy, promote,
+    RecordedOutput, Result, dedup, promote,
 };
 use crate::trace::items;
 
@@ -88,7 +88,7 @@ fn whole_case(mut case: Case) -> std::result::Result<Case, String> {
         return Err(format!("case {}: content_hash does not match the input (expected {hash})", case.id));
     }
     if case.privacy.status == PrivacyStatus::Clean {
-        case.privacy.findings = privacy::redact_case(&mut case);
+        case.privacy.findings = super::redact_case(&mut case);
         if !case.privacy.findings.is_empty() {
             case.privacy.status = PrivacyStatus::Pending;
             case.content_hash = dedup::content_hash(&case.input, case.source.span_id.is_some());

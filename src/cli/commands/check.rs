@@ -4,10 +4,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::check;
 use crate::cli::CliError;
 use crate::cli::exit::GATE_FAILED;
+use crate::cli::printer::Printer;
+use crate::dataset;
 use crate::dataset::taxonomy;
-use crate::dataset::{self, check};
 use crate::report;
 
 #[derive(clap::Args)]
@@ -21,16 +23,16 @@ pub struct Args {
     datasets: PathBuf,
 }
 
-pub fn run(a: Args) -> Result<ExitCode, CliError> {
+pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let paths = if a.paths.is_empty() {
         ["evals", "datasets"].iter().map(PathBuf::from).filter(|p| p.exists()).collect()
     } else {
         a.paths
     };
     if paths.is_empty() {
-        return Err(CliError::NothingSelected("no evals/ or datasets/ folder here; name the paths to check".into()));
+        return Err(CliError::NothingToCheck);
     }
     let r = check::check(&paths, &a.taxonomy, &a.datasets);
-    print!("{}", report::curation::check(&r.problems, r.files));
+    out.print(format_args!("{}", report::curation::check(&r.problems, r.files)))?;
     Ok(if r.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(GATE_FAILED) })
 }

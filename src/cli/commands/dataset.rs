@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::dataset::interchange::{self, Format};
 use crate::dataset::{self, DatasetError, HashIndex};
 
@@ -43,18 +44,18 @@ pub enum DatasetCmd {
     },
 }
 
-pub fn run(cmd: DatasetCmd) -> Result<ExitCode, CliError> {
+pub fn run(cmd: DatasetCmd, out: &mut Printer) -> Result<ExitCode, CliError> {
     match cmd {
-        DatasetCmd::Export { dataset, format, out, datasets } => {
+        DatasetCmd::Export { dataset, format, out: dest, datasets } => {
             dataset::check_name("dataset name", &dataset)?;
             let cases = dataset::load_dir(&datasets.join(&dataset))?;
             let text = interchange::export(&cases, format);
-            match out {
+            match dest.filter(|p| !super::is_stdout(p)) {
                 Some(path) => {
                     std::fs::write(&path, text).map_err(|source| DatasetError::Write { path: path.clone(), source })?;
                     eprintln!("exported {} cases to {}", cases.len(), path.display());
                 }
-                None => print!("{text}"),
+                None => out.print(format_args!("{text}"))?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -67,17 +68,17 @@ pub fn run(cmd: DatasetCmd) -> Result<ExitCode, CliError> {
             });
             let plan = interchange::plan(cases, &file, &datasets, &name, &HashIndex::build(&datasets)?)?;
             for (case, id, path) in &plan.skipped {
-                println!("skipped {}: same input as case {id} ({})", case.id, path.display());
+                out.println(format_args!("skipped {}: same input as case {id} ({})", case.id, path.display()))?;
             }
             interchange::write(&plan)?;
             let pending =
                 plan.writes.iter().filter(|(_, c)| c.privacy.status == dataset::PrivacyStatus::Pending).count();
-            println!(
+            out.println(format_args!(
                 "imported {} cases into {}{}",
                 plan.writes.len(),
                 datasets.join(&name).display(),
                 if pending > 0 { format!("; {pending} pending privacy review") } else { String::new() }
-            );
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
     }

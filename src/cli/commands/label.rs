@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::dataset::review::{self, LabelEdit};
 use crate::dataset::taxonomy::{self, Taxonomy};
 use crate::dataset::{self, Verdict};
@@ -30,22 +31,22 @@ pub struct Args {
     taxonomy: PathBuf,
 }
 
-pub fn run(a: Args) -> Result<ExitCode, CliError> {
+pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let edit = LabelEdit { verdict: a.verdict, failure: a.failure, note: a.note, tags: a.tags };
     if edit.is_empty() {
-        return Err(CliError::Usage("nothing to change: give --verdict, --failure, --note or --tags".into()));
+        return Err(CliError::NothingToChange);
     }
     let taxonomy = Taxonomy::load(&a.taxonomy)?;
     let mut cf = dataset::find_case(&a.datasets, &a.case)?;
     review::relabel(&mut cf.case, &taxonomy, &edit)?;
     review::save(&cf)?;
     let l = &cf.case.label;
-    println!(
+    out.println(format_args!(
         "labelled {}: {}{}{}",
         cf.case.id,
         l.verdict.as_str(),
         l.failure.as_deref().map(|f| format!(", failure {f}")).unwrap_or_default(),
         if cf.case.tags.is_empty() { String::new() } else { format!(", tags {}", cf.case.tags.join(",")) }
-    );
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
