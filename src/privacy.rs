@@ -49,7 +49,8 @@ impl Kind {
         }
     }
 
-    fn placeholder(self) -> &'static str {
+    /// The placeholder's name: `EMAIL` in `<EMAIL_1>`.
+    pub fn placeholder(self) -> &'static str {
         match self {
             Kind::PrivateKey => "PRIVATE_KEY",
             Kind::Jwt => "JWT",
@@ -691,19 +692,10 @@ pub fn scan(text: &str) -> Vec<Match> {
 }
 
 /// `text` with every sensitive value replaced by its kind's unnumbered placeholder (`<EMAIL>`).
-/// Stateless, so a value is masked the same way in every request of a live capture.
+/// Stateless, so a value is masked the same way in every request of a live capture; a JSON text
+/// is scanned value by value with its keys, as promotion does.
 pub fn mask(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut last = 0;
-    for m in scan(text) {
-        out.push_str(&text[last..m.start]);
-        out.push('<');
-        out.push_str(m.kind.placeholder());
-        out.push('>');
-        last = m.end;
-    }
-    out.push_str(&text[last..]);
-    out
+    Redactor { unnumbered: true, ..Redactor::default() }.text("", text)
 }
 
 /// Replaces values with placeholders, the same value always with the same placeholder, and
@@ -715,6 +707,8 @@ pub struct Redactor {
     findings: BTreeMap<(String, Kind), usize>,
     /// Every replacement made, in order, so a JSON text can be patched in place.
     replaced: Vec<(String, String)>,
+    /// Placeholders without numbers (`<EMAIL>`), for masking that keeps no state.
+    unnumbered: bool,
 }
 
 impl Redactor {
@@ -763,6 +757,7 @@ impl Redactor {
     fn replace(&mut self, location: &str, kind: Kind, value: &str) -> String {
         let key = (kind, value.to_string());
         let placeholder = match self.placeholders.get(&key) {
+            _ if self.unnumbered => format!("<{}>", kind.placeholder()),
             Some(p) => p.clone(),
             None => {
                 let n = self.counters.entry(kind).or_insert(0);
@@ -919,6 +914,26 @@ mod tests {
         let f = r.findings();
         assert!(f.iter().any(|f| f.location == "args.password" && f.kind == Kind::Secret), "{f:?}");
         assert!(f.iter().any(|f| f.location == "args.note" && f.kind == Kind::Email), "{f:?}");
+    }
+
+    #[test]
+    fn people_and_places_get_typed_placeholders() {
+        let mut r = Redactor::default();
+        let text = "Hi, I'm Anna Schmidt, born 1980-02-03, living at Hauptstraße 12; passport no. C01X00T47.";
+        assert_eq!(
+            r.text("t", text),
+            "Hi, I'm <PERSON_1>, born <DOB_1>, living at <ADDRESS_1>; passport no. <PASSPORT_1>."
+        );
+        assert!(scan("Anna Schmidt GmbH opened a store on Victoria Street").iter().all(|m| m.kind != Kind::Person));
+    }
+
+    #[test]
+    fn mask_reads_json_values_with_their_keys() {
+        assert_eq!(
+            mask(r#"{"password": "hunter2hunter2", "birth_date": "1980-02-03", "city": "Paris"}"#),
+            r#"{"password": "<SECRET>", "birth_date": "<DOB>", "city": "Paris"}"#
+        );
+        assert_eq!(mask("postgres://app:Summer2024!@db/x"), "postgres://app:<SECRET>@db/x");
     }
 
     #[test]

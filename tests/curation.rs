@@ -527,6 +527,9 @@ fn review_on_a_terminal_walks_pending_cases() {
         &id as &str,
         "user: reach me at <EMAIL_1>",
         "email×1 at input.items[0].content",
+        // Each finding in its text, the placeholder that replaced it marked.
+        "email at input.items[0].content: …reach me at »<EMAIL_1>«…",
+        "email at recorded.output.text: …ok »<EMAIL_1>«…",
         "[a]pprove, [r]eject",
         "failure refusal",
         "reviewed as Grace Hopper: 1 approved",

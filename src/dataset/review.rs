@@ -1,7 +1,11 @@
-//! Review: editing a case's label by hand, and the privacy sign-off that lets a case be
-//! committed (approve records who and when; reject deletes the case file).
+//! Review: editing a case's label by hand, the privacy sign-off that lets a case be committed
+//! (approve records who and when; reject deletes the case file), and each finding shown in its
+//! text, for the reviewer to judge.
 
 use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::privacy::Kind;
 
 use super::taxonomy::Taxonomy;
 use super::{Case, CaseFile, DatasetError, PrivacyStatus, Result, Verdict};
@@ -80,6 +84,81 @@ pub fn save(cf: &CaseFile) -> Result<()> {
     cf.case.save(&cf.path)
 }
 
+/// A finding where it is: the placeholders of its kind in the text at its location, each with
+/// the text around it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InContext {
+    pub kind: Kind,
+    pub location: String,
+    pub snippets: Vec<Snippet>,
+}
+
+/// A placeholder and up to [`CONTEXT`] characters either side of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snippet {
+    pub before: String,
+    pub placeholder: String,
+    pub after: String,
+}
+
+/// Characters of context shown on each side of a placeholder.
+pub const CONTEXT: usize = 40;
+
+/// Every finding of a case with the placeholders that replaced its values, in their text.
+pub fn in_context(case: &Case) -> Vec<InContext> {
+    let doc = serde_json::to_value(case).expect("cases serialize");
+    case.privacy
+        .findings
+        .iter()
+        .map(|f| {
+            let text = text_at(&doc, &f.location).unwrap_or_default();
+            InContext { kind: f.kind, location: f.location.clone(), snippets: snippets(&text, f.kind) }
+        })
+        .collect()
+}
+
+/// The text at a finding's location (`input.items[0].content`, `recorded.tool_outputs[1].output.card`):
+/// a location goes on inside a string that holds a JSON document, as the scanner does.
+fn text_at(doc: &Value, location: &str) -> Option<String> {
+    let mut here = doc.clone();
+    for part in location.split('.') {
+        let (key, indices) = part.split_once('[').map_or((part, ""), |(k, rest)| (k, rest));
+        if !key.is_empty() {
+            if let Value::String(s) = &here {
+                here = serde_json::from_str(s).ok()?;
+            }
+            here = here.get(key)?.clone();
+        }
+        for index in indices.split('[').filter(|i| !i.is_empty()) {
+            if let Value::String(s) = &here {
+                here = serde_json::from_str(s).ok()?;
+            }
+            here = here.get(index.trim_end_matches(']').parse::<usize>().ok()?)?.clone();
+        }
+    }
+    match here {
+        Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    }
+}
+
+fn snippets(text: &str, kind: Kind) -> Vec<Snippet> {
+    let open = format!("<{}", kind.placeholder());
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(i) = text[from..].find(&open).map(|i| i + from) {
+        let Some(close) = text[i..].find('>').map(|j| i + j + 1) else { break };
+        let tail = &text[i + open.len()..close - 1];
+        if tail.is_empty() || tail.strip_prefix('_').is_some_and(|n| n.chars().all(|c| c.is_ascii_digit())) {
+            let before: String = text[..i].chars().rev().take(CONTEXT).collect::<Vec<_>>().into_iter().rev().collect();
+            let after: String = text[close..].chars().take(CONTEXT).collect();
+            out.push(Snippet { before, placeholder: text[i..close].to_string(), after });
+        }
+        from = close;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +213,27 @@ mod tests {
         approve(&mut c, "Ada", at);
         assert_eq!(c.privacy.status, PrivacyStatus::Approved);
         assert_eq!((c.privacy.reviewer.as_deref(), c.privacy.reviewed_at), (Some("Ada"), Some(at)));
+    }
+
+    #[test]
+    fn findings_are_shown_in_their_text_even_inside_json() {
+        let mut case: Case = crate::yaml::Source::new(
+            "c.yaml",
+            "id: c\nsource: {trace_id: t}\ninput: {items: [{role: user, content: 'Mail me at ann@x.org or bob@y.org please'}]}\n\
+             recorded: {tool_outputs: [{name: lookup, arguments: '{}', output: '{\"card\": \"4111 1111 1111 1111\"}'}], output: {text: ok}}\n\
+             privacy: {status: clean}\ncontent_hash: h\n",
+        )
+        .parse()
+        .unwrap();
+        case.privacy.findings = crate::dataset::redact_case(&mut case);
+        let seen = in_context(&case);
+        let email = seen.iter().find(|f| f.kind == Kind::Email).unwrap();
+        assert_eq!(email.location, "input.items[0].content");
+        let shown: Vec<_> = email.snippets.iter().map(|s| (s.before.as_str(), s.placeholder.as_str())).collect();
+        assert_eq!(shown, [("Mail me at ", "<EMAIL_1>"), ("Mail me at <EMAIL_1> or ", "<EMAIL_2>")]);
+        assert_eq!(email.snippets[1].after, " please");
+        let card = seen.iter().find(|f| f.kind == Kind::Card).unwrap();
+        assert_eq!(card.location, "recorded.tool_outputs[0].output.card");
+        assert_eq!(card.snippets[0].placeholder, "<CARD_1>");
     }
 }

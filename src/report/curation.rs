@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::check::Problem;
 use crate::dataset::promote::Promoted;
 use crate::dataset::taxonomy::Taxonomy;
-use crate::dataset::{Case, CaseFile};
+use crate::dataset::{Case, CaseFile, review};
 use crate::trace::items;
 
 use super::table;
@@ -153,6 +153,20 @@ pub fn review_case(cf: &CaseFile, n: usize, total: usize) -> String {
     }
     out.push_str(&format!("output: {}\n", truncate(&c.recorded.output.text, 300)));
     out.push_str(&privacy_line(c));
+    // Each finding in its text, the placeholder marked, so the reviewer can judge it.
+    for f in review::in_context(c) {
+        for s in &f.snippets {
+            let flat = |t: &str| t.replace('\n', " ");
+            out.push_str(&format!(
+                "  {} at {}: …{}»{}«{}…\n",
+                f.kind.as_str(),
+                f.location,
+                flat(&s.before),
+                s.placeholder,
+                flat(&s.after)
+            ));
+        }
+    }
     out.push_str(&format!(
         "label: {}{}{}\n",
         c.label.verdict.as_str(),
