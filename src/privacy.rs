@@ -233,6 +233,24 @@ fn detectors() -> &'static [Detector] {
     })
 }
 
+/// Any word an address pattern needs: a street type, a unit, an address cue, a post box, or the
+/// `12/3` of Central European house numbers.
+fn address_words() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| {
+        let words = |tag: &str| {
+            STREET_TYPES.lines().find_map(|l| l.strip_prefix(tag)).expect("street type lexicon").split_whitespace()
+        };
+        let whole: Vec<&str> = words("before:").chain(words("after:")).collect();
+        let suffix: Vec<&str> = words("suffix:").collect();
+        let cues = "address|addr|street|line1|line_1|adresse|lieferadresse|anschrift|direcci[oó]n|indirizzo|\
+                    endere[cç]o|morada|adres|adress|live|living|resides|moved|wohnhaft|office|deliver|bill|ship|\
+                    flat|studio|apt|unit|suite|level|lot|shop|box|postfach|apartado|casilla|postale";
+        Regex::new(&format!(r"(?i)\b(?:{}|{cues})s?\b|(?:{})\b|\d/\d", whole.join("|"), suffix.join("|")))
+            .expect("built-in pattern")
+    })
+}
+
 /// The address patterns, built from the street-type lexicon.
 struct StreetPatterns {
     /// `12 Baker Street`, `12 rue de la Paix`.
@@ -328,7 +346,7 @@ const NAME_WORD: &str = r"\p{Lu}\p{Ll}+(?:(?:[-'’]\p{Lu}?|\p{Lu})\p{Ll}+)*\b";
 fn name_regexes() -> &'static (Regex, Regex, Regex) {
     static R: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
     R.get_or_init(|| {
-        let particles = r"(?:van|von|de|der|den|da|das|do|dos|del|della|di|du|la|le|ter|ten|zu|y|bin|al|el)";
+        let particles = format!("(?:{})", PARTICLES.replace(' ', "|"));
         let rest = format!(r"^(?:[ \t]+(?:{particles}[ \t]+)*{NAME_WORD}){{1,2}}");
         let cue = r#"(?i:\b(?:my name is|name is|i'm|i’m|i am|this is|dear|mr|mrs|ms|miss|mx|dr|prof|herr|frau|mme|madame|monsieur|sr|sra|señor|señora|signor|signora|regards|best|cheers|thanks|thank you|signed(?: by)?|sincerely|under|kyc|name|full[_ ]?name|(?:customer|passenger|guest|holder|owner|contact|patient|employee|recipient|sender|caller|user)(?:[_ ]?(?:name|person))?|attn)\b\.?)[\s"':=,-]*"#;
         (
@@ -361,6 +379,13 @@ fn people(text: &str, out: &mut Vec<Match>) {
         out.extend(person(m.start(), m.end()));
     }
     for m in word.find_iter(text) {
+        // Most capitalized words start a sentence or name a thing: a name goes on with a
+        // capitalized word or a particle (`van`, `de`), checked before anything costlier.
+        let next = text[m.end()..].strip_prefix([' ', '\t']).unwrap_or_default();
+        let particle = || PARTICLES.split(' ').any(|p| next.strip_prefix(p).is_some_and(|r| r.starts_with(' ')));
+        if !next.starts_with(char::is_uppercase) && !particle() {
+            continue;
+        }
         // `da Luz de Jesus`, `rue Anne Rey`: a place named after someone.
         let before = text[..m.start()].split_whitespace().next_back().unwrap_or_default();
         if lexicon_has(PLACE_BEFORE, &before.trim_matches(|c: char| c.is_ascii_punctuation()).to_lowercase()) {
@@ -380,6 +405,9 @@ fn people(text: &str, out: &mut Vec<Match>) {
         }
     }
 }
+
+/// Lowercase words inside a name (`Ana de la Cruz`, `Jan van der Berg`).
+const PARTICLES: &str = "van von de der den da das do dos del della di du la le ter ten zu y bin al el";
 
 /// Words after which a name is part of a place's name.
 const PLACE_BEFORE: &str = "da de do das dos del la le les du des rue via calle avenida avenue rua praça piazza plaza sveti san santa saint st";
@@ -665,8 +693,13 @@ pub fn scan(text: &str) -> Vec<Match> {
     let mut found: Vec<(usize, Match)> = Vec::new();
     let digits = text.bytes().filter(u8::is_ascii_digit).count();
     let dets = detectors();
+    // One pass for the street vocabulary rules out the six address patterns at once.
+    let mut address: Option<bool> = None;
     for (priority, det) in dets.iter().enumerate() {
         if !may_contain(det.kind, text, digits) {
+            continue;
+        }
+        if det.kind == Kind::Address && !*address.get_or_insert_with(|| address_words().is_match(text)) {
             continue;
         }
         for caps in det.regex.captures_iter(text) {
