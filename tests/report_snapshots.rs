@@ -1,6 +1,6 @@
 //! Snapshots of every run-report renderer over fixed runs (tests/fixtures/reports/): the terminal
-//! report without colour, Markdown, HTML, JUnit and JSON. A change shows in `cargo insta review`;
-//! with `CI` set a missing or changed snapshot fails the test.
+//! report without colour, Markdown, HTML, JUnit and JSON, and the list of stored runs. A change
+//! shows in `cargo insta review`; with `CI` set a missing or changed snapshot fails the test.
 
 mod common;
 
@@ -91,4 +91,11 @@ fn a_run_with_errors_of_several_causes() {
 fn a_run_stopped_by_its_budget() {
     let run = load("budget.json");
     check_all("budget", &run, None, &[TrendPoint::from(&run)]);
+}
+
+#[test]
+fn the_list_of_stored_runs() {
+    let runs = [load("compare-current.json"), load("budget.json"), load("compare-base.json")];
+    insta::assert_snapshot!("runs-list", report::run::runs(&runs));
+    insta::assert_snapshot!("runs-list-empty", report::run::runs(&[]));
 }
