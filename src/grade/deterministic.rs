@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 use regex::{Regex, RegexBuilder};
+use regex_syntax::ParserBuilder;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -83,7 +84,7 @@ pub enum TextOp {
     ContainsAny(Vec<String>, bool),
     ContainsAll(Vec<String>, bool),
     StartsWith(String, bool),
-    Regex(Regex),
+    Regex(Pattern),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +98,62 @@ pub enum PathTest {
     Exists,
     Equals(Value),
     Contains(String),
-    Matches(Regex),
+    Matches(Pattern),
+}
+
+/// A grader's regex as PCRE and JavaScript write it: the linear-time engine when the pattern
+/// allows, a backtracking one for lookaround and backreferences.
+#[derive(Debug, Clone)]
+pub enum Pattern {
+    Linear(Regex),
+    Backtracking(Box<fancy_regex::Regex>),
+}
+
+impl Pattern {
+    /// Compile `pattern`; the error names the character where it goes wrong.
+    pub fn new(pattern: &str, ignore_case: bool) -> Result<Pattern, String> {
+        let linear = match RegexBuilder::new(pattern).case_insensitive(ignore_case).build() {
+            Ok(re) => return Ok(Pattern::Linear(re)),
+            Err(e) => e,
+        };
+        match fancy_regex::RegexBuilder::new(pattern).case_insensitive(ignore_case).build() {
+            Ok(re) => Ok(Pattern::Backtracking(Box::new(re))),
+            Err(fancy_regex::Error::ParseError(at, e)) => Err(located(pattern, at, &e.to_string())),
+            Err(fancy_regex::Error::CompileError(e)) if !matches!(*e, fancy_regex::CompileError::InnerError(_)) => {
+                Err(format!("bad regex {pattern:?}: {e}"))
+            }
+            // The backtracking engine handed this part to the linear one, so the error is the
+            // linear engine's: locate it with the parser that engine uses.
+            Err(_) => match ParserBuilder::new().case_insensitive(ignore_case).build().parse(pattern) {
+                Err(regex_syntax::Error::Parse(e)) => Err(located(pattern, e.span().start.offset, &e.kind().to_string())),
+                Err(regex_syntax::Error::Translate(e)) => {
+                    Err(located(pattern, e.span().start.offset, &e.kind().to_string()))
+                }
+                _ => Err(format!("bad regex: {linear}")),
+            },
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Pattern::Linear(re) => re.as_str(),
+            Pattern::Backtracking(re) => re.as_str(),
+        }
+    }
+
+    /// Whether `text` matches; an error when backtracking gives up on this text.
+    pub fn is_match(&self, text: &str) -> Result<bool, String> {
+        match self {
+            Pattern::Linear(re) => Ok(re.is_match(text)),
+            Pattern::Backtracking(re) => re.is_match(text).map_err(|e| format!("regex /{}/ gave up: {e}", re.as_str())),
+        }
+    }
+}
+
+/// `bad regex at character 3 of "a(?<b": …` from a byte offset into the pattern.
+fn located(pattern: &str, byte: usize, what: &str) -> String {
+    let at = pattern.get(..byte).map_or(byte, |p| p.chars().count()) + 1;
+    format!("bad regex at character {at} of {pattern:?}: {what}")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -283,10 +339,7 @@ impl Check {
             }
             "regex" => {
                 let s: RegexSpec = fields(src, v, path)?;
-                let re = RegexBuilder::new(&s.pattern)
-                    .case_insensitive(s.ignore_case)
-                    .build()
-                    .map_err(|e| src.error_at(&at("pattern"), format!("bad regex: {e}")))?;
+                let re = Pattern::new(&s.pattern, s.ignore_case).map_err(|e| src.error_at(&at("pattern"), e))?;
                 text(TextOp::Regex(re), s.negate)
             }
             "is_json" => Ok(Some(Check::IsJson { negate: fields::<NegateSpec>(src, v, path)?.negate != not })),
@@ -306,9 +359,9 @@ impl Check {
                     (None, None, None) => PathTest::Exists,
                     (Some(v), None, None) => PathTest::Equals(v),
                     (None, Some(c), None) => PathTest::Contains(c),
-                    (None, None, Some(m)) => PathTest::Matches(
-                        Regex::new(&m).map_err(|e| src.error_at(&at("matches"), format!("bad regex: {e}")))?,
-                    ),
+                    (None, None, Some(m)) => {
+                        PathTest::Matches(Pattern::new(&m, false).map_err(|e| src.error_at(&at("matches"), e))?)
+                    }
                     _ => return Err(src.error_at(path, "give at most one of equals, contains, matches")),
                 };
                 let what = match &test {
@@ -382,10 +435,10 @@ impl Check {
     pub fn grade(&self, s: &Subject) -> Verdict {
         let text = s.output.text.as_str();
         match self {
-            Check::Text { op, negate, what } => {
-                let (found, what) = text_op(op, what, text);
-                negatable(found, *negate, &what)
-            }
+            Check::Text { op, negate, what } => match text_op(op, what, text) {
+                Ok((found, what)) => negatable(found, *negate, &what),
+                Err(e) => Verdict::error(e),
+            },
             Check::IsJson { negate } => {
                 negatable(serde_json::from_str::<Value>(text).is_ok(), *negate, "output is valid JSON")
             }
@@ -418,7 +471,10 @@ impl Check {
                     PathTest::Exists => true,
                     PathTest::Equals(want) => json_eq(found, want),
                     PathTest::Contains(c) => as_text(found).contains(c.as_str()),
-                    PathTest::Matches(re) => re.is_match(&as_text(found)),
+                    PathTest::Matches(re) => match re.is_match(&as_text(found)) {
+                        Ok(m) => m,
+                        Err(e) => return Verdict::error(e),
+                    },
                 };
                 let v = negatable(ok, *negate, what);
                 if v.pass {
@@ -526,8 +582,8 @@ fn describe(op: &TextOp) -> String {
 }
 
 /// Whether `text` passes the check, and the reason's subject: `what` (from [`describe`]) unless
-/// the outcome names a value.
-fn text_op<'a>(op: &TextOp, what: &'a str, text: &str) -> (bool, Cow<'a, str>) {
+/// the outcome names a value. An error when a backtracking regex gives up.
+fn text_op<'a>(op: &TextOp, what: &'a str, text: &str) -> Result<(bool, Cow<'a, str>), String> {
     let ci = matches!(
         op,
         TextOp::Equals(_, true)
@@ -548,19 +604,19 @@ fn text_op<'a>(op: &TextOp, what: &'a str, text: &str) -> (bool, Cow<'a, str>) {
         TextOp::Contains(v, _) => hay.contains(v.as_str()),
         TextOp::StartsWith(v, _) => hay.trim_start().starts_with(v.as_str()),
         TextOp::ContainsAny(vs, _) => match vs.iter().find(|v| hay.contains(v.as_str())) {
-            Some(h) => return (true, format!("output contains {h:?}").into()),
+            Some(h) => return Ok((true, format!("output contains {h:?}").into())),
             None => false,
         },
         TextOp::ContainsAll(vs, _) => {
             let missing: Vec<&String> = vs.iter().filter(|v| !hay.contains(v.as_str())).collect();
             if !missing.is_empty() {
-                return (false, format!("{what} (missing {missing:?})").into());
+                return Ok((false, format!("{what} (missing {missing:?})").into()));
             }
             true
         }
-        TextOp::Regex(re) => re.is_match(text),
+        TextOp::Regex(re) => re.is_match(text)?,
     };
-    (found, what.into())
+    Ok((found, what.into()))
 }
 
 static REFUSAL: LazyLock<Regex> = LazyLock::new(|| {

@@ -66,13 +66,24 @@ impl<'a> Subject<'a> {
             .iter()
             .map(|c| json!({"name": c.name, "arguments": c.arguments, "output": c.output}))
             .collect();
+        // OpenAI's graders see Chat Completions `tool_calls`; replay keeps no call ids, so the
+        // ids are positional.
+        let output_tools: Vec<Value> = self
+            .output
+            .tool_calls
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                json!({"id": format!("call_{i}"), "type": "function", "function": {"name": c.name, "arguments": c.arguments}})
+            })
+            .collect();
         let output_json = serde_json::from_str::<Value>(&self.output.text).unwrap_or(Value::Null);
         json!({
             "item": item,
             "sample": {
                 "output_text": self.output.text,
                 "output_json": output_json,
-                "output_tools": tool_calls,
+                "output_tools": output_tools,
             },
             "case": {
                 "id": case.id,
@@ -311,7 +322,8 @@ impl Grader {
     }
 
     /// Render this grader's templates for a case before any request, so an undefined
-    /// `{{ item.* }}` is reported at load time. Errors carry the template's key path.
+    /// `{{ item.* }}` is reported at load time, while paths into what only a sample has
+    /// (`sample.output_json.*`, `sample.output_tools[0]…`) pass. Errors carry the key path.
     pub fn check_case(&self, s: &Subject) -> Result<(), (String, String)> {
         let templates: Vec<(String, &str)> = match &self.kind {
             Kind::StringCheck(c) => c.templates(),
@@ -321,9 +333,9 @@ impl Grader {
             _ => return Ok(()),
         };
         // Built only for graders with templates: this runs for every case and grader at load.
-        let ctx = s.context();
+        let ctx = openai::load_context(s.context());
         for (key, t) in templates {
-            openai::render(t, &ctx).map_err(|e| (format!("{}.{key}", self.path), e))?;
+            openai::check_render(t, &ctx).map_err(|e| (format!("{}.{key}", self.path), e))?;
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! OpenAI Evals grader definitions as the hosted API takes them (`string_check`,
-//! `text_similarity`, `multi`), and their `{{ item.* }}` / `{{ sample.output_text }}` templates.
+//! `text_similarity`, `multi`), their `{{ item.* }}` / `{{ sample.* }}` templates, and the
+//! load-time check of those templates.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -28,6 +29,71 @@ pub fn check_template(src: &Source, at: &str, text: &str) -> Result<(), YamlErro
         ));
     }
     Ok(())
+}
+
+/// What load-time checks render against: the case's real `item`/`case` values, and a stand-in
+/// for each value that only a sample has, so `sample.output_json.name` or
+/// `sample.output_tools[0].function.name` pass while `sample.output_txt` or `item.nope` fail.
+pub fn load_context(ctx: Value) -> minijinja::Value {
+    let Value::Object(top) = ctx else { return minijinja::Value::from(minijinja::value::Serde(ctx)) };
+    let per_sample = || minijinja::Value::from_object(PerSample);
+    top.into_iter()
+        .map(|(k, v)| {
+            let v = match (k.as_str(), v) {
+                ("sample", Value::Object(sample)) => sample
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let v = if k == "output_text" { minijinja::Value::from(minijinja::value::Serde(v)) } else { per_sample() };
+                        (k, v)
+                    })
+                    .collect(),
+                ("tool_calls", _) => per_sample(),
+                (_, v) => minijinja::Value::from(minijinja::value::Serde(v)),
+            };
+            (k, v)
+        })
+        .collect()
+}
+
+/// Any path into it is defined; it renders empty and iterates as nothing.
+#[derive(Debug)]
+struct PerSample;
+
+impl minijinja::value::Object for PerSample {
+    fn get_value(self: &std::sync::Arc<Self>, _key: &minijinja::Value) -> Option<minijinja::Value> {
+        Some(minijinja::Value::from_object(PerSample))
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Empty
+    }
+
+    fn render(self: &std::sync::Arc<Self>, _f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Ok(())
+    }
+}
+
+/// Render a template against a [`load_context`]. Only mistakes in the template itself fail
+/// (an undefined name or key, an unknown filter, test or function): what a stand-in does with
+/// a filter or an operator is known only per sample.
+pub fn check_render(text: &str, ctx: &minijinja::Value) -> Result<(), String> {
+    use minijinja::ErrorKind as K;
+    match template::inline().render_str(text, ctx.clone()) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                K::UndefinedError
+                    | K::UnknownFilter
+                    | K::UnknownTest
+                    | K::UnknownFunction
+                    | K::SyntaxError
+                    | K::TemplateNotFound
+            ) =>
+        {
+            Err(format!("template fails: {}", template::describe(&e)))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Render a grader template; undefined variables (`item.nope`) are errors.
@@ -108,7 +174,7 @@ struct TextSimilarityFile {
     evaluation_metric: Metric,
     #[serde(default = "half")]
     pass_threshold: f64,
-    /// For `cosine` (our extension; the hosted API picks its own).
+    /// For `cosine` (our extension): the hosted API uses `text-embedding-3-large`.
     #[serde(default = "embedding_model")]
     embedding_model: String,
 }
@@ -118,7 +184,7 @@ fn half() -> f64 {
 }
 
 fn embedding_model() -> String {
-    "text-embedding-3-small".into()
+    "text-embedding-3-large".into()
 }
 
 impl TextSimilarity {
@@ -202,7 +268,8 @@ pub struct Multi {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MultiFile {
-    graders: serde_yaml::Mapping,
+    /// Keyed by the names the formula uses, or a list whose graders' `name`s are those names.
+    graders: yaml::Value,
     calculate_output: String,
     #[serde(default)]
     range: Option<(f64, f64)>,
@@ -213,12 +280,35 @@ struct MultiFile {
 impl Multi {
     pub fn parse(src: &Source, path: &str, v: yaml::Value) -> Result<Multi, YamlError> {
         let f: MultiFile = fields(src, v, path)?;
-        let mut graders = Vec::new();
-        for (k, g) in &f.graders {
-            let Some(key) = k.as_str() else {
-                return Err(src.error_at(&format!("{path}.graders"), "grader names must be strings"));
-            };
-            graders.push((key.to_string(), Grader::parse(src, &format!("{path}.graders.{key}"), g)?));
+        let mut graders: Vec<(String, Grader)> = Vec::new();
+        match &f.graders {
+            yaml::Value::Mapping(map) => {
+                for (k, g) in map {
+                    let Some(key) = k.as_str() else {
+                        return Err(src.error_at(&format!("{path}.graders"), "grader names must be strings"));
+                    };
+                    graders.push((key.to_string(), Grader::parse(src, &format!("{path}.graders.{key}"), g)?));
+                }
+            }
+            yaml::Value::Sequence(list) => {
+                for (i, g) in list.iter().enumerate() {
+                    let at = format!("{path}.graders[{i}]");
+                    if g.get("name").and_then(yaml::Value::as_str).is_none() {
+                        return Err(src.error_at(&at, "a listed grader needs a `name`: calculate_output refers to it"));
+                    }
+                    let g = Grader::parse(src, &at, g)?;
+                    if graders.iter().any(|(k, _)| *k == g.name) {
+                        return Err(src.error_at(&format!("{at}.name"), format!("two graders are named {:?}", g.name)));
+                    }
+                    graders.push((g.name.clone(), g));
+                }
+            }
+            _ => {
+                return Err(src.error_at(
+                    &format!("{path}.graders"),
+                    "graders must be a mapping of names to graders, or a list of named graders",
+                ));
+            }
         }
         if graders.is_empty() {
             return Err(src.error_at(&format!("{path}.graders"), "multi needs at least one grader"));
