@@ -41,7 +41,7 @@ pub enum Check {
     ToolCalled {
         tool: String,
         arguments: Option<Map<String, Value>>,
-        exact: bool,
+        matching: ArgMatch,
         count: Option<usize>,
         /// ` with {"city":"Paris"}` for reasons, or empty; spelt once at load.
         with: String,
@@ -49,6 +49,7 @@ pub enum Check {
     ToolNotCalled {
         tool: String,
         arguments: Option<Map<String, Value>>,
+        matching: ArgMatch,
         /// The tool, and the arguments if any, as reasons name them; spelt once at load.
         what: String,
     },
@@ -156,6 +157,19 @@ fn located(pattern: &str, byte: usize, what: &str) -> String {
     format!("bad regex at character {at} of {pattern:?}: {what}")
 }
 
+/// How a tool grader's `arguments` compare with a call's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgMatch {
+    /// The named keys, at any depth, with equal values; an array must equal the call's.
+    #[default]
+    Keys,
+    /// As `keys`, and an array holds each listed element (as a subset), in any order.
+    Subset,
+    /// The whole arguments object, equal.
+    Exact,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SeqMode {
@@ -251,8 +265,11 @@ struct ToolSpec {
     /// Arguments the call must include (a subset of what the model passed, or all of it).
     #[serde(default)]
     arguments: Option<Map<String, Value>>,
+    /// The older spelling of `match: exact`.
     #[serde(default)]
     exact: bool,
+    #[serde(default, rename = "match")]
+    matching: Option<ArgMatch>,
     #[serde(default)]
     count: Option<usize>,
 }
@@ -263,6 +280,8 @@ struct ToolNotSpec {
     tool: String,
     #[serde(default)]
     arguments: Option<Map<String, Value>>,
+    #[serde(default, rename = "match")]
+    matching: ArgMatch,
 }
 
 #[derive(Deserialize)]
@@ -374,21 +393,30 @@ impl Check {
             }
             "tool_called" => {
                 let s: ToolSpec = fields(src, v, path)?;
-                if s.exact && s.arguments.is_none() {
-                    return Err(src.error_at(&at("exact"), "exact needs `arguments` to compare with"));
+                let matching = match (s.exact, s.matching) {
+                    (true, Some(m)) if m != ArgMatch::Exact => {
+                        return Err(src.error_at(&at("exact"), "exact: true contradicts `match`"));
+                    }
+                    (true, _) => ArgMatch::Exact,
+                    (false, m) => m.unwrap_or_default(),
+                };
+                if s.arguments.is_none() && (s.exact || s.matching.is_some()) {
+                    let key = if s.exact { "exact" } else { "match" };
+                    return Err(src.error_at(&at(key), format!("{key} needs `arguments` to compare with")));
                 }
                 let with = s
                     .arguments
                     .as_ref()
-                    .map(|w| format!(" {} {}", if s.exact { "with exactly" } else { "with" }, shown_arguments(w)))
+                    .map(|w| {
+                        let how = match matching {
+                            ArgMatch::Keys => "with",
+                            ArgMatch::Subset => "with a subset of",
+                            ArgMatch::Exact => "with exactly",
+                        };
+                        format!(" {how} {}", shown_arguments(w))
+                    })
                     .unwrap_or_default();
-                Ok(Some(Check::ToolCalled {
-                    tool: s.tool,
-                    arguments: s.arguments,
-                    exact: s.exact,
-                    count: s.count,
-                    with,
-                }))
+                Ok(Some(Check::ToolCalled { tool: s.tool, arguments: s.arguments, matching, count: s.count, with }))
             }
             "tool_not_called" => {
                 let s: ToolNotSpec = fields(src, v, path)?;
@@ -396,7 +424,7 @@ impl Check {
                     Some(a) => format!("{} with {}", s.tool, shown_arguments(a)),
                     None => s.tool.clone(),
                 };
-                Ok(Some(Check::ToolNotCalled { tool: s.tool, arguments: s.arguments, what }))
+                Ok(Some(Check::ToolNotCalled { tool: s.tool, arguments: s.arguments, matching: s.matching, what }))
             }
             "tool_sequence" => {
                 let s: SequenceSpec = fields(src, v, path)?;
@@ -483,15 +511,15 @@ impl Check {
                     Verdict { reason: format!("{} (got {})", v.reason, canonical_json(found)), ..v }
                 }
             }
-            Check::ToolCalled { tool, arguments, exact, count, with } => {
-                tool_called(s, tool, arguments.as_ref(), *exact, *count, with)
+            Check::ToolCalled { tool, arguments, matching, count, with } => {
+                tool_called(s, tool, arguments.as_ref(), *matching, *count, with)
             }
-            Check::ToolNotCalled { tool, arguments, what } => {
+            Check::ToolNotCalled { tool, arguments, matching, what } => {
                 let hits = s
                     .output
                     .tool_calls
                     .iter()
-                    .filter(|c| c.name == *tool && args_match(&c.arguments, arguments.as_ref(), false))
+                    .filter(|c| c.name == *tool && args_match(&c.arguments, arguments.as_ref(), *matching))
                     .count();
                 if hits == 0 {
                     Verdict::check(true, format!("{what} was not called"))
@@ -626,9 +654,14 @@ static REFUSAL: LazyLock<Regex> = LazyLock::new(|| {
     .expect("refusal pattern is valid")
 });
 
+/// Equal as JSON, numbers by value (`1` equals `1.0`) at any depth.
 fn json_eq(a: &Value, b: &Value) -> bool {
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => x == y,
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_eq(x, y)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && y.iter().all(|(k, v)| x.get(k).is_some_and(|g| json_eq(g, v)))
+        }
         _ => a == b,
     }
 }
@@ -692,16 +725,49 @@ fn walk<'a>(v: &'a Value, path: &[Step]) -> Option<&'a Value> {
     })
 }
 
-fn args_match(arguments: &str, want: Option<&Map<String, Value>>, exact: bool) -> bool {
+fn args_match(arguments: &str, want: Option<&Map<String, Value>>, how: ArgMatch) -> bool {
     let Some(want) = want else { return true };
-    let args: Value = serde_json::from_str(arguments).unwrap_or(Value::Null);
-    match &args {
-        Value::Object(got) if exact => {
-            got.len() == want.len() && want.iter().all(|(k, v)| got.get(k).is_some_and(|g| json_eq(g, v)))
-        }
-        Value::Object(got) => want.iter().all(|(k, v)| got.get(k).is_some_and(|g| json_eq(g, v))),
+    match serde_json::from_str::<Value>(arguments) {
+        Ok(Value::Object(got)) if how == ArgMatch::Exact => json_eq(&Value::Object(got), &Value::Object(want.clone())),
+        Ok(Value::Object(got)) => includes(&got, want, how == ArgMatch::Subset),
         _ => false,
     }
+}
+
+/// Whether `got` has every key of `want` with a value that includes the wanted one.
+fn includes(got: &Map<String, Value>, want: &Map<String, Value>, array_subset: bool) -> bool {
+    want.iter().all(|(k, w)| got.get(k).is_some_and(|g| value_includes(g, w, array_subset)))
+}
+
+fn value_includes(got: &Value, want: &Value, array_subset: bool) -> bool {
+    match (got, want) {
+        (Value::Object(g), Value::Object(w)) => includes(g, w, array_subset),
+        (Value::Array(g), Value::Array(w)) if array_subset => {
+            // Each wanted element needs its own element of the call's array: a matching of the
+            // wanted elements into the call's (augmenting paths; arguments are small).
+            let fits: Vec<Vec<usize>> = w
+                .iter()
+                .map(|w| (0..g.len()).filter(|&j| value_includes(&g[j], w, true)).collect())
+                .collect();
+            let mut owner: Vec<Option<usize>> = vec![None; g.len()];
+            (0..w.len()).all(|i| augment(i, &fits, &mut owner, &mut vec![false; g.len()]))
+        }
+        _ => json_eq(got, want),
+    }
+}
+
+/// Find a call element for wanted element `i`, moving earlier assignments where needed.
+fn augment(i: usize, fits: &[Vec<usize>], owner: &mut [Option<usize>], seen: &mut [bool]) -> bool {
+    for &j in &fits[i] {
+        if !seen[j] {
+            seen[j] = true;
+            if owner[j].is_none_or(|k| augment(k, fits, owner, seen)) {
+                owner[j] = Some(i);
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// A grader's arguments as its reasons show them.
@@ -713,7 +779,7 @@ fn tool_called(
     s: &Subject,
     name: &str,
     want: Option<&Map<String, Value>>,
-    exact: bool,
+    how: ArgMatch,
     count: Option<usize>,
     with: &str,
 ) -> Verdict {
@@ -723,7 +789,7 @@ fn tool_called(
         let made = if made.is_empty() { "none".to_string() } else { made.join(", ") };
         return Verdict::check(false, format!("{name} was not called (calls: {made})"));
     }
-    let hits = calls().filter(|c| args_match(&c.arguments, want, exact)).count();
+    let hits = calls().filter(|c| args_match(&c.arguments, want, how)).count();
     match count {
         Some(n) => Verdict::check(hits == n, format!("{name} was called{with} {hits} time(s) (expected {n})")),
         None if hits > 0 => Verdict::check(true, format!("{name} was called{with}")),

@@ -57,9 +57,38 @@ pub fn score(metric: Metric, candidate: &str, reference: &str) -> f64 {
     }
 }
 
-/// Lower-cased words: runs of letters and digits.
+/// Lower-cased words: runs of letters and digits, with each Chinese or Japanese character a
+/// word of its own (those scripts put no spaces between words).
 pub fn tokens(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    let mut out = Vec::new();
+    for run in s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        let mut rest = run;
+        while let Some(i) = rest.find(unspaced) {
+            if i > 0 {
+                out.push(rest[..i].to_lowercase());
+            }
+            let c = rest[i..].chars().next().unwrap_or_default();
+            out.push(c.to_string());
+            rest = &rest[i + c.len_utf8()..];
+        }
+        if !rest.is_empty() {
+            out.push(rest.to_lowercase());
+        }
+    }
+    out
+}
+
+/// Han ideographs, kana and their extensions: scripts written without spaces between words.
+fn unspaced(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF // Hiragana, Katakana
+        | 0x31F0..=0x31FF // Katakana extensions
+        | 0x3400..=0x4DBF // CJK extension A
+        | 0x4E00..=0x9FFF // CJK unified ideographs
+        | 0xF900..=0xFAFF // CJK compatibility ideographs
+        | 0xFF66..=0xFF9D // half-width Katakana
+        | 0x20000..=0x3134F // CJK extensions B–G
+    )
 }
 
 /// Past this many character pairs the exact algorithms are too slow; a diff's ratio stands in.
@@ -181,8 +210,10 @@ fn overlap(c: &[String], r: &[String], n: usize) -> (usize, usize, usize) {
     (matches, c.len().saturating_sub(n - 1), r.len().saturating_sub(n - 1))
 }
 
-/// Sentence BLEU-4: geometric mean of clipped n-gram precisions, with add-one smoothing for
-/// n > 1 (so short answers do not collapse to 0), times the brevity penalty.
+/// Sentence BLEU-4 as nltk's `sentence_bleu` with `method2` smoothing: the geometric mean of
+/// clipped n-gram precisions, each over at least one n-gram, with one added to both sides for
+/// n > 1 (so an answer shorter than four words still scores), times the brevity penalty; 0
+/// when no word matches.
 pub fn bleu(c: &[String], r: &[String]) -> f64 {
     if c.is_empty() || r.is_empty() {
         return 0.0;
@@ -190,7 +221,8 @@ pub fn bleu(c: &[String], r: &[String]) -> f64 {
     let mut log_sum = 0.0;
     for n in 1..=4 {
         let (m, total, _) = overlap(c, r, n);
-        let p = if n == 1 { m as f64 / total as f64 } else { (m as f64 + 1.0) / (total as f64 + 1.0) };
+        let total = total.max(1) as f64;
+        let p = if n == 1 { m as f64 / total } else { (m as f64 + 1.0) / (total + 1.0) };
         if p == 0.0 {
             return 0.0;
         }
@@ -214,16 +246,19 @@ pub fn gleu(c: &[String], r: &[String]) -> f64 {
 }
 
 /// METEOR with exact word matches only (no stems or synonyms): the recall-weighted harmonic
-/// mean 10PR/(R+9P), less a fragmentation penalty 0.5·(chunks/matches)³.
+/// mean 10PR/(R+9P), less a fragmentation penalty 0.5·(chunks/matches)³. Words align as
+/// nltk's `meteor_score` aligns them: from the last candidate word back, each to the last free
+/// reference word equal to it, so a repeated word keeps the alignment in one chunk.
 pub fn meteor(c: &[String], r: &[String]) -> f64 {
     let mut used = vec![false; r.len()];
     let mut aligned: Vec<(usize, usize)> = Vec::new();
-    for (i, w) in c.iter().enumerate() {
-        if let Some(j) = (0..r.len()).find(|&j| !used[j] && r[j] == *w) {
+    for (i, w) in c.iter().enumerate().rev() {
+        if let Some(j) = (0..r.len()).rev().find(|&j| !used[j] && r[j] == *w) {
             used[j] = true;
             aligned.push((i, j));
         }
     }
+    aligned.reverse();
     let m = aligned.len();
     if m == 0 {
         return 0.0;
@@ -370,13 +405,62 @@ mod tests {
         // p1 5/6; p2 (3+1)/(5+1); p3 (2+1)/(4+1); p4 (1+1)/(3+1); product 1/6; BP 1.
         close(bleu(&c, &r), (1.0f64 / 6.0).powf(0.25));
         close(bleu(&r, &r), 1.0);
-        // Shorter candidate: BP exp(1 − 6/3); p1 1, p2 3/3, p3 2/2, p4 (0+1)/(0+1).
-        close(bleu(&t("the cat sat"), &r), (1.0f64 - 2.0).exp());
+        // Shorter candidate: BP exp(1 − 6/3); p1 1, p2 (2+1)/(2+1), p3 (1+1)/(1+1), and no
+        // 4-gram: p4 (0+1)/(1+1), as nltk counts at least one n-gram.
+        close(bleu(&t("the cat sat"), &r), (1.0f64 - 2.0).exp() * 0.5f64.powf(0.25));
+        // One word: only p1 is a real match; p2..p4 are each 1/2.
+        close(bleu(&t("Paris"), &t("Paris")), 0.125f64.powf(0.25));
         // Matches 5+3+2+1 over 18 n-grams on each side.
         close(gleu(&c, &r), 11.0 / 18.0);
-        // 5 matches in 2 chunks; P = R = 5/6; Fmean 5/6; penalty 0.5·(2/5)³.
-        close(meteor(&c, &r), 5.0 / 6.0 * (1.0 - 0.5 * 0.4f64.powi(3)));
+        // Aligned from the end: mat, then the candidate's second `the` to the only `the`, then
+        // on, sat, cat: 5 matches in 3 chunks; P = R = 5/6; penalty 0.5·(3/5)³.
+        close(meteor(&c, &r), 5.0 / 6.0 * (1.0 - 0.5 * 0.6f64.powi(3)));
         close(meteor(&r, &r), 1.0 - 0.5 * (1.0f64 / 6.0).powi(3));
+    }
+
+    #[test]
+    fn chinese_and_japanese_split_into_characters() {
+        assert_eq!(t("我喜欢猫"), ["我", "喜", "欢", "猫"]);
+        assert_eq!(t("東京は晴れ, Tokyo2026 OK"), ["東", "京", "は", "晴", "れ", "tokyo2026", "ok"]);
+        assert_eq!(t("abc東京def"), ["abc", "東", "京", "def"]);
+        // Korean is written with spaces: its words stay whole.
+        assert_eq!(t("서울 날씨"), ["서울", "날씨"]);
+        close(rouge_n(&t("我喜欢猫"), &t("我喜欢狗"), 1), 0.75);
+    }
+
+    /// Expected values from nltk, rouge-score and rapidfuzz (scripts/reference-metrics.sh).
+    #[test]
+    fn metrics_match_their_references() {
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/metrics/reference.json")).unwrap();
+        let pairs = fixture["pairs"].as_array().unwrap();
+        assert!(pairs.len() >= 20, "{} pairs", pairs.len());
+        let exact = [
+            ("fuzzy", Metric::Fuzzy),
+            ("levenshtein", Metric::Levenshtein),
+            ("gleu", Metric::Gleu),
+            ("rouge_1", Metric::Rouge1),
+            ("rouge_2", Metric::Rouge2),
+            ("rouge_3", Metric::Rouge3),
+            ("rouge_4", Metric::Rouge4),
+            ("rouge_5", Metric::Rouge5),
+            ("rouge_l", Metric::RougeL),
+        ];
+        let (mut worst_bleu, mut worst_meteor) = (0.0f64, 0.0f64);
+        for p in pairs {
+            let (c, r) = (p["candidate"].as_str().unwrap(), p["reference"].as_str().unwrap());
+            let want_tokens: Vec<Vec<String>> = serde_json::from_value(p["tokens"].clone()).unwrap();
+            assert_eq!([t(c), t(r)].to_vec(), want_tokens, "tokens of {c:?} / {r:?}");
+            for (key, m) in exact {
+                let (got, want) = (score(m, c, r), p[key].as_f64().unwrap());
+                assert!((got - want).abs() < 1e-9, "{key} of {c:?} / {r:?}: {got} vs {want}");
+            }
+            let gap = |key: &str, m: Metric| (score(m, c, r) - p[key].as_f64().unwrap()).abs();
+            worst_bleu = worst_bleu.max(gap("bleu", Metric::Bleu));
+            worst_meteor = worst_meteor.max(gap("meteor", Metric::Meteor));
+        }
+        assert!(worst_bleu <= 0.02, "bleu off nltk by up to {worst_bleu}");
+        assert!(worst_meteor <= 0.05, "meteor off nltk by up to {worst_meteor}");
     }
 
     #[test]
