@@ -117,20 +117,25 @@ impl Pattern {
             Ok(re) => return Ok(Pattern::Linear(re)),
             Err(e) => e,
         };
-        match fancy_regex::RegexBuilder::new(pattern).case_insensitive(ignore_case).build() {
-            Ok(re) => Ok(Pattern::Backtracking(Box::new(re))),
-            Err(fancy_regex::Error::ParseError(at, e)) => Err(located(pattern, at, &e.to_string())),
-            Err(fancy_regex::Error::CompileError(e)) if !matches!(*e, fancy_regex::CompileError::InnerError(_)) => {
-                Err(format!("bad regex {pattern:?}: {e}"))
-            }
-            // The backtracking engine handed this part to the linear one, so the error is the
-            // linear engine's: locate it with the parser that engine uses.
-            Err(_) => match ParserBuilder::new().case_insensitive(ignore_case).build().parse(pattern) {
-                Err(regex_syntax::Error::Parse(e)) => Err(located(pattern, e.span().start.offset, &e.kind().to_string())),
-                Err(regex_syntax::Error::Translate(e)) => {
-                    Err(located(pattern, e.span().start.offset, &e.kind().to_string()))
+        let fancy = match fancy_regex::RegexBuilder::new(pattern).case_insensitive(ignore_case).build() {
+            Ok(re) => return Ok(Pattern::Backtracking(Box::new(re))),
+            Err(e) => e,
+        };
+        // Neither engine takes it. The linear engine's parser points at the culprit once the
+        // lookarounds and backreferences it cannot read are masked.
+        let culprit = match ParserBuilder::new().case_insensitive(ignore_case).build().parse(&masked(pattern)) {
+            Err(regex_syntax::Error::Parse(e)) => Some((e.span().start.offset, e.kind().to_string())),
+            Err(regex_syntax::Error::Translate(e)) => Some((e.span().start.offset, e.kind().to_string())),
+            _ => None,
+        };
+        match culprit {
+            Some((at, what)) => Err(located(pattern, at, &what)),
+            None => match fancy {
+                fancy_regex::Error::ParseError(at, e) => Err(located(pattern, at, &e.to_string())),
+                fancy_regex::Error::CompileError(e) if matches!(*e, fancy_regex::CompileError::InnerError(_)) => {
+                    Err(format!("bad regex: {linear}"))
                 }
-                _ => Err(format!("bad regex: {linear}")),
+                other => Err(format!("bad regex /{pattern}/: {other}")),
             },
         }
     }
@@ -151,10 +156,34 @@ impl Pattern {
     }
 }
 
-/// `bad regex at character 3 of "a(?<b": …` from a byte offset into the pattern.
+/// `pattern` with each lookaround opener and backreference replaced by a form of the same
+/// length that the linear engine's parser reads, so its error offsets still fit `pattern`.
+fn masked(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(c) = rest.chars().next() {
+        let (take, with): (usize, &str) = if rest.starts_with("(?<=") || rest.starts_with("(?<!") {
+            (4, "(?i:")
+        } else if rest.starts_with("(?=") || rest.starts_with("(?!") {
+            (3, "(?:")
+        } else if c == '\\' && rest[1..].starts_with(|d: char| ('1'..='9').contains(&d)) {
+            (1, "x")
+        } else if c == '\\' && rest.len() > 1 {
+            let n = 1 + rest[1..].chars().next().map_or(0, char::len_utf8);
+            (n, &rest[..n])
+        } else {
+            (c.len_utf8(), &rest[..c.len_utf8()])
+        };
+        out.push_str(with);
+        rest = &rest[take..];
+    }
+    out
+}
+
+/// `bad regex at character 3 of /a(?<b/: …` from a byte offset into the pattern.
 fn located(pattern: &str, byte: usize, what: &str) -> String {
     let at = pattern.get(..byte).map_or(byte, |p| p.chars().count()) + 1;
-    format!("bad regex at character {at} of {pattern:?}: {what}")
+    format!("bad regex at character {at} of /{pattern}/: {what}")
 }
 
 /// How a tool grader's `arguments` compare with a call's.
@@ -938,6 +967,73 @@ mod tests {
         assert!(!seq("unordered", "[book, get_weather]"));
         assert!(seq("subsequence", "[get_weather, get_weather]"));
         assert!(!seq("subsequence", "[book, book]"));
+    }
+
+    #[test]
+    fn nested_arguments_match_by_subset() {
+        let calls = [("search", r#"{"filter": {"city": "Paris", "unit": "C"}, "tags": ["a", "b", "c"], "n": 1.0}"#)];
+        let called = |args: &str| grade(&format!("{{type: tool_called, tool: search, {args}}}"), "", &calls);
+        assert!(called("arguments: {filter: {city: Paris}}").pass);
+        assert!(!called("arguments: {filter: {city: Rome}}").pass);
+        assert!(!called("arguments: {filter: {town: Paris}}").pass);
+        assert!(called("arguments: {n: 1}").pass, "numbers compare by value");
+        // Arrays are compared whole unless `match: subset`.
+        assert!(!called("arguments: {tags: [c, a]}").pass);
+        assert!(called("arguments: {tags: [a, b, c]}").pass);
+        let v = called("arguments: {tags: [c, a]}, match: subset");
+        assert!(v.pass && v.reason.contains("with a subset of"), "{v:?}");
+        assert!(!called("arguments: {tags: [a, a]}, match: subset").pass, "each element once");
+        assert!(!called("arguments: {tags: [d]}, match: subset").pass);
+        // Exact: the whole arguments object.
+        assert!(!called("arguments: {filter: {city: Paris}}, match: exact").pass);
+        let all = "{filter: {city: Paris, unit: C}, tags: [a, b, c], n: 1}";
+        assert!(called(&format!("arguments: {all}, match: exact")).pass);
+        assert!(called(&format!("arguments: {all}, exact: true")).pass);
+        // Subset matching of objects inside arrays needs a real assignment, not first-fit.
+        let calls = [("book", r#"{"rooms": [{"beds": 2, "view": "sea"}, {"beds": 2}]}"#)];
+        let d = "{type: tool_called, tool: book, arguments: {rooms: [{beds: 2}, {view: sea}]}, match: subset}";
+        assert!(grade(d, "", &calls).pass);
+        let d = "{type: tool_not_called, tool: book, arguments: {rooms: [{view: sea}]}, match: subset}";
+        assert!(!grade(d, "", &calls).pass);
+        let err = grader("{type: tool_called, tool: x, match: subset}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].match: match needs `arguments`"), "{err}");
+        let err = grader("{type: tool_called, tool: x, arguments: {}, exact: true, match: keys}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].exact: exact: true contradicts `match`"), "{err}");
+    }
+
+    #[test]
+    fn regexes_as_pcre_and_javascript_write_them() {
+        let re = |p: &str, text: &str| {
+            let v = grade(&format!("{{type: regex, pattern: {}}}", serde_json::to_string(p).unwrap()), text, &[]);
+            assert!(!v.error, "{v:?}");
+            v.pass
+        };
+        // Lookahead, lookbehind, negative forms and backreferences, as promptfoo configs use them.
+        assert!(re(r"^(?=.*\bParis\b)(?=.*\d+°)", "Paris: 21° and sunny"));
+        assert!(!re(r"^(?=.*\bParis\b)(?=.*\d+°)", "Paris: sunny"));
+        assert!(re(r"(?<=\$)\d+", "costs $42"));
+        assert!(!re(r"(?<=\$)\d+", "costs 42"));
+        assert!(re(r"^(?!.*sorry).*$", "Here it is"));
+        assert!(!re(r"^(?!.*sorry).*$", "I am sorry"));
+        assert!(re(r"\b(\w+) \1\b", "it is is here"));
+        assert!(!re(r"\b(\w+) \1\b", "it is here"));
+        // Inline flags, with either engine.
+        assert!(re("(?i)paris", "PARIS"));
+        assert!(re("(?i)(?<!not )paris", "PARIS"));
+        assert!(!re("(?i)(?<!not )paris", "not PARIS"));
+        assert!(grade("{type: regex, pattern: '(?<=x)PARIS', ignore_case: true}", "xparis", &[]).pass);
+        assert!(grade("{type: not_regex, pattern: '(\\w)\\1'}", "abc", &[]).pass);
+        // A pattern that cannot compile names where, whichever engine would have run it.
+        let err = grader("{type: regex, pattern: 'ab(cd'}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].pattern: bad regex at character 3 of /ab(cd/: unclosed group"), "{err}");
+        let err = grader("{type: regex, pattern: '(?<=a)b[z-a]'}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].pattern: bad regex at character 9 of"), "{err}");
+        let err = grader("{type: regex, pattern: '(a)\\1(?=b'}").unwrap_err().to_string();
+        assert!(err.contains("bad regex at character 6 of /(a)\\1(?=b/"), "{err}");
+        let err = grader("{type: regex, pattern: '(a)\\2'}").unwrap_err().to_string();
+        assert!(err.contains("bad regex /(a)\\2/: "), "{err}");
+        let err = grader("{type: json_path, path: $.a, matches: '(?<=a+'}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].matches: bad regex"), "{err}");
     }
 
     #[test]
