@@ -26,6 +26,11 @@ pub enum Check {
     IsJson {
         negate: bool,
     },
+    /// A JSON object somewhere in the output, matching `schema` when one is given.
+    ContainsJson {
+        schema: Option<Arc<jsonschema::Validator>>,
+        negate: bool,
+    },
     JsonSchema {
         schema: Arc<jsonschema::Validator>,
         negate: bool,
@@ -241,6 +246,8 @@ struct ValueSpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ValuesSpec {
+    /// `value` as promptfoo spells it.
+    #[serde(alias = "value")]
     values: Vec<String>,
     #[serde(default)]
     ignore_case: bool,
@@ -251,6 +258,8 @@ struct ValuesSpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegexSpec {
+    /// `value` as promptfoo spells it.
+    #[serde(alias = "value")]
     pattern: String,
     #[serde(default)]
     ignore_case: bool,
@@ -261,6 +270,15 @@ struct RegexSpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NegateSpec {
+    #[serde(default)]
+    negate: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContainsJsonSpec {
+    #[serde(default)]
+    schema: Option<Value>,
     #[serde(default)]
     negate: bool,
 }
@@ -391,6 +409,17 @@ impl Check {
                 text(TextOp::Regex(re), s.negate)
             }
             "is_json" => Ok(Some(Check::IsJson { negate: fields::<NegateSpec>(src, v, path)?.negate != not })),
+            "contains_json" => {
+                let s: ContainsJsonSpec = fields(src, v, path)?;
+                let schema = match &s.schema {
+                    Some(schema) => Some(Arc::new(
+                        jsonschema::validator_for(schema)
+                            .map_err(|e| src.error_at(&at("schema"), format!("invalid JSON schema: {e}")))?,
+                    )),
+                    None => None,
+                };
+                Ok(Some(Check::ContainsJson { schema, negate: s.negate != not }))
+            }
             "refusal" => Ok(Some(Check::Refusal { negate: fields::<NegateSpec>(src, v, path)?.negate != not })),
             _ if not => Ok(None),
             "json_schema" => {
@@ -498,6 +527,14 @@ impl Check {
             },
             Check::IsJson { negate } => {
                 negatable(serde_json::from_str::<Value>(text).is_ok(), *negate, "output is valid JSON")
+            }
+            Check::ContainsJson { schema, negate } => {
+                let objects = json_objects(text);
+                let (found, what) = match schema {
+                    None => (!objects.is_empty(), "output contains a JSON object"),
+                    Some(v) => (objects.iter().any(|o| v.is_valid(o)), "output contains a JSON object matching the schema"),
+                };
+                negatable(found, *negate, what)
             }
             Check::JsonSchema { schema, negate } => match serde_json::from_str::<Value>(text) {
                 Err(e) if !negate => Verdict::check(false, format!("output is not JSON: {e}")),
@@ -700,6 +737,25 @@ fn as_text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => canonical_json(other),
     }
+}
+
+/// The JSON objects in `text` as promptfoo's `contains-json` finds them: from each `{`, the
+/// object that starts there if one does, the scan going on after it.
+fn json_objects(text: &str) -> Vec<Value> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(off) = text[at..].find('{') {
+        let start = at + off;
+        let mut values = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
+        match values.next() {
+            Some(Ok(v)) => {
+                found.push(v);
+                at = start + values.byte_offset();
+            }
+            _ => at = start + 1,
+        }
+    }
+    found
 }
 
 /// `$.a.b[0]['c d']`: the subset of JSONPath that names one value.
@@ -1034,6 +1090,72 @@ mod tests {
         assert!(err.contains("bad regex /(a)\\2/: "), "{err}");
         let err = grader("{type: json_path, path: $.a, matches: '(?<=a+'}").unwrap_err().to_string();
         assert!(err.contains("graders[0].matches: bad regex"), "{err}");
+    }
+
+    /// Assertions as promptfoo configs write them, and the pass/fail promptfoo gives on each
+    /// output by its handlers (src/assertions/{contains,equals,startsWith,regex,json}.ts and
+    /// src/util/json.ts of promptfoo/promptfoo): `includes`, `===`, `startsWith`,
+    /// `new RegExp(v).test`, `JSON.parse`, and for contains-json the first object parsed
+    /// from each `{`.
+    #[test]
+    fn promptfoo_parity() {
+        let outputs = [
+            "Paris",
+            "The capital is Paris.",
+            "paris, france",
+            "{\"city\": \"Paris\"}",
+            "Here you go: {\"city\": \"Paris\", \"n\": [1, 2]} and {bad} end",
+            "[1, 2, 3]",
+            "{\"unclosed\": {\"inner\": true}",
+            "",
+        ];
+        // (assertion, what promptfoo answers for each output above)
+        let table: &[(&str, [bool; 8])] = &[
+            ("{type: equals, value: Paris}", [true, false, false, false, false, false, false, false]),
+            ("{type: not-equals, value: Paris}", [false, true, true, true, true, true, true, true]),
+            ("{type: contains, value: Paris}", [true, true, false, true, true, false, false, false]),
+            ("{type: not-contains, value: Paris}", [false, false, true, false, false, true, true, true]),
+            ("{type: icontains, value: PARIS}", [true, true, true, true, true, false, false, false]),
+            ("{type: not-icontains, value: PARIS}", [false, false, false, false, false, true, true, true]),
+            ("{type: contains-any, value: [Paris, france]}", [true, true, true, true, true, false, false, false]),
+            ("{type: not-contains-any, value: [Paris, france]}", [false, false, false, false, false, true, true, true]),
+            ("{type: contains-all, value: [city, Paris]}", [false, false, false, true, true, false, false, false]),
+            ("{type: not-contains-all, value: [city, Paris]}", [true, true, true, false, false, true, true, true]),
+            ("{type: starts-with, value: The}", [false, true, false, false, false, false, false, false]),
+            ("{type: not-starts-with, value: The}", [true, false, true, true, true, true, true, true]),
+            ("{type: regex, value: '^[A-Z]\\w+'}", [true, true, false, false, true, false, false, false]),
+            ("{type: not-regex, value: '(?<=\"city\": \")P'}", [true, true, true, false, false, true, true, true]),
+            ("{type: regex, value: '(\\d), (?!\\1)\\d'}", [false, false, false, false, true, true, false, false]),
+            ("{type: is-json}", [false, false, false, true, false, true, false, false]),
+            ("{type: not-is-json}", [true, true, true, false, true, false, true, true]),
+            ("{type: contains-json}", [false, false, false, true, true, false, true, false]),
+            ("{type: not-contains-json}", [true, true, true, false, false, true, false, true]),
+        ];
+        for (def, want) in table {
+            for (out, want) in outputs.iter().zip(want) {
+                let v = grade(def, out, &[]);
+                assert!(!v.error, "{def} on {out:?}: {v:?}");
+                assert_eq!(v.pass, *want, "{def} on {out:?}: {}", v.reason);
+            }
+        }
+        // The differences the README lists: evals trims before `equals` and `starts_with`
+        // (model answers end with a newline), where promptfoo compares as is.
+        assert!(grade("{type: equals, value: Paris}", "Paris\n", &[]).pass);
+        assert!(grade("{type: starts-with, value: Paris}", "  Paris", &[]).pass);
+    }
+
+    #[test]
+    fn contains_json_with_a_schema() {
+        let def = "{type: contains_json, schema: {type: object, required: [city], properties: {city: {type: string}}}}";
+        let g = grade(def, r#"first {"n": 1} then {"city": "Paris"}"#, &[]);
+        assert!(g.pass, "{g:?}");
+        assert!(!grade(def, r#"only {"city": 3}"#, &[]).pass);
+        assert!(!grade(def, "no JSON here", &[]).pass);
+        let not = def.replace("contains_json", "not_contains_json");
+        assert!(grade(&not, r#"only {"city": 3}"#, &[]).pass);
+        assert!(!grade(&not, r#"{"city": "Rome"}"#, &[]).pass);
+        let err = grader("{type: contains_json, schema: {type: objekt}}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].schema: invalid JSON schema"), "{err}");
     }
 
     #[test]

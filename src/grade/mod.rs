@@ -170,6 +170,8 @@ pub const TYPES: &[&str] = &[
     "not_regex",
     "is_json",
     "not_is_json",
+    "contains_json",
+    "not_contains_json",
     "json_schema",
     "json_path",
     "tool_called",
@@ -184,6 +186,7 @@ pub const TYPES: &[&str] = &[
     "tokens",
     "expected",
     "similarity",
+    "not_similarity",
     "string_check",
     "text_similarity",
     "score_model",
@@ -230,6 +233,11 @@ impl Grader {
             Some(_) => return Err(src.error_at(&format!("{path}.type"), "`type` must be a string")),
             None => return Err(src.error_at(path, format!("grader has no `type` (one of: {})", TYPES.join(", ")))),
         };
+        // promptfoo spells the types with hyphens (`contains-any`, `not-regex`).
+        let ty = match ty.replace('-', "_") {
+            t if t != ty && TYPES.contains(&t.as_str()) => t,
+            _ => ty,
+        };
         let name = match rest.remove(key("name")) {
             Some(yaml::Value::String(n)) => Some(n),
             Some(_) => return Err(src.error_at(&format!("{path}.name"), "`name` must be a string")),
@@ -249,7 +257,9 @@ impl Grader {
         };
         let fields = yaml::Value::Mapping(rest);
         let kind = match ty.as_str() {
-            "similarity" => Kind::Similarity(similarity::Spec::parse(src, path, fields)?),
+            "similarity" | "not_similarity" => {
+                Kind::Similarity(similarity::Spec::parse(src, path, fields, ty == "not_similarity")?)
+            }
             "string_check" => Kind::StringCheck(openai::StringCheck::parse(src, path, fields)?),
             "text_similarity" => Kind::TextSimilarity(openai::TextSimilarity::parse(src, path, fields)?),
             "multi" => Kind::Multi(openai::Multi::parse(src, path, fields)?),

@@ -289,10 +289,11 @@ pub fn rouge_l(c: &[String], r: &[String]) -> f64 {
     f1(lcs(c, r), c.len(), r.len())
 }
 
-/// The `similarity` grader.
+/// The `similarity` grader, and `not_similarity`, which passes below the threshold.
 #[derive(Debug, Clone)]
 pub struct Spec {
     threshold: f64,
+    negate: bool,
     against: Against,
     metric: Metric,
     /// The metric's name as reasons show it (`fuzzy`, `rouge1`), spelt once at load.
@@ -316,6 +317,8 @@ struct SpecFile {
     against: Against,
     #[serde(default)]
     metric: Metric,
+    #[serde(default)]
+    negate: bool,
 }
 
 fn recorded() -> Against {
@@ -323,7 +326,7 @@ fn recorded() -> Against {
 }
 
 impl Spec {
-    pub fn parse(src: &Source, path: &str, v: yaml::Value) -> Result<Spec, YamlError> {
+    pub fn parse(src: &Source, path: &str, v: yaml::Value, not: bool) -> Result<Spec, YamlError> {
         let s: SpecFile = fields(src, v, path)?;
         if !(0.0..=1.0).contains(&s.threshold) {
             return Err(src.error_at(&format!("{path}.threshold"), "threshold must be between 0 and 1"));
@@ -332,7 +335,7 @@ impl Spec {
             return Err(src.error_at(&format!("{path}.metric"), "cosine needs an embeddings call: use text_similarity"));
         }
         let label = format!("{:?}", s.metric).to_lowercase();
-        Ok(Spec { threshold: s.threshold, against: s.against, metric: s.metric, label })
+        Ok(Spec { threshold: s.threshold, negate: s.negate != not, against: s.against, metric: s.metric, label })
     }
 
     pub fn grade(&self, s: &Subject) -> Verdict {
@@ -345,11 +348,13 @@ impl Spec {
         };
         let value = score(self.metric, &s.output.text, r);
         let what = if self.against == Against::Recorded { "recorded output" } else { "reference" };
-        Verdict::new(
-            value,
-            value + 1e-9 >= self.threshold,
-            format!("{} similarity to the {what} {value:.3} (threshold {})", self.label, self.threshold),
-        )
+        let reason = format!("{} similarity to the {what} {value:.3} (threshold {})", self.label, self.threshold);
+        if self.negate {
+            // The score is how dissimilar the output is, so weights and thresholds read the same way.
+            Verdict::new(1.0 - value, value + 1e-9 < self.threshold, format!("{reason}, which it must stay under"))
+        } else {
+            Verdict::new(value, value + 1e-9 >= self.threshold, reason)
+        }
     }
 }
 
@@ -474,5 +479,14 @@ mod tests {
         let g = grade("{type: similarity, threshold: 0.6, metric: rouge_1}", "Paris is sunny", &[]);
         close(g.score, 2.0 / 3.0); // sunny, paris of 3 and 3 words
         assert!(g.pass && g.reason.starts_with("rouge1 similarity"), "{g:?}");
+        // The negated form passes below the threshold, and scores the dissimilarity.
+        let g = grade("{type: not_similarity, threshold: 0.8}", "Pluie à Rome", &[]);
+        assert!(g.pass && g.score > 0.5, "{g:?}");
+        let g = grade("{type: not_similarity, threshold: 0.8}", "Sunny in Paris!", &[]);
+        assert!(!g.pass && g.score < 0.1 && g.reason.contains("must stay under"), "{g:?}");
+        let g = grade("{type: similarity, threshold: 0.8, negate: true}", "Sunny in Paris!", &[]);
+        assert!(!g.pass, "{g:?}");
+        let g = grade("{type: not-similarity, threshold: 0.5, metric: bleu}", "Rain in Rome", &[]);
+        assert!(g.pass, "{g:?}");
     }
 }
