@@ -537,7 +537,7 @@ mod tests {
     use super::super::Kind;
     use super::*;
     use crate::dataset::Case;
-    use crate::run::Output;
+    use crate::record::Output;
     use crate::trace::Usage;
     use serde_json::json;
 
