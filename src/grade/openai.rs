@@ -798,6 +798,19 @@ mod tests {
     "pass_threshold": 5.5
 }"#;
 
+    // The same cookbook page, "Use Case 2: Multi-lingual Sentiment Extraction", as JSON.
+    const COOKBOOK_SENTIMENT: &str = r#"{
+    "type": "score_model",
+    "name": "Sentiment Grader",
+    "model": "o3",
+    "input": [
+        {"role": "system", "content": "You are a strict grader for sentiment extraction.\nGiven the text and the model's JSON output, score correctness on a 1-5 scale."},
+        {"role": "user",   "content": "Text: {{item.text}}\nModel output:\n{{sample.output_json}}\n"}
+    ],
+    "range": [1, 5],
+    "pass_threshold": 3.5
+}"#;
+
     #[test]
     fn model_graders_from_the_guides_and_cookbook_load_and_render() {
         let c = case_with(json!({"reference_answer": 1.0, "compliant": "yes"}));
@@ -825,6 +838,14 @@ mod tests {
         assert!(prompt.contains("<Code File>\nclass OpenAI: ...\n</Code File>"), "{prompt}");
         // A list renders as a Jinja list does.
         assert!(prompt.contains("[{'name': 'OpenAI', 'symbol_type': 'class'}]"), "{prompt}");
+
+        let c = case_with(json!({"text": "总体来说，我对这款产品很满意。", "channel": "wechat", "language": "zh"}));
+        let g = load(COOKBOOK_SENTIMENT, &c).unwrap();
+        let out = output(r#"{"sentiment": "positive", "confidence": 0.9, "emotions": ["joy"]}"#, &[]);
+        let body = judge_request(&g, None, &c, &out);
+        let prompt = body["input"][1]["content"].as_str().unwrap();
+        assert!(prompt.starts_with("Text: 总体来说，我对这款产品很满意。\nModel output:\n{"), "{prompt}");
+        assert!(prompt.contains("'sentiment': 'positive'"), "{prompt}");
     }
 
     #[tokio::test]
