@@ -310,7 +310,9 @@ default:
 
 fn docs_suite(dir: &str, grader: &str) -> String {
     let grader = grader.replace('\n', "\n    ");
-    format!("target: {{model: fake-model, max_turns: 4}}\nprovider: {{mock: mock.yaml}}\ncases: [../datasets/{dir}]\ngraders:\n  - {grader}\n")
+    format!(
+        "target: {{model: fake-model, max_turns: 4}}\nprovider: {{mock: mock.yaml}}\ncases: [../datasets/{dir}]\ngraders:\n  - {grader}\n"
+    )
 }
 
 /// Pasted verbatim from https://developers.openai.com/api/docs/guides/graders: the tool-call
@@ -358,7 +360,10 @@ fn openai_guide_graders_run_unchanged() {
     let card = "[]";
     let john = "{name: John Doe, email: john.doe@gmail.com}";
     p.write("datasets/cards/exact.yaml", &docs_case("exact", "card for John Doe at john.doe@gmail.com", john, card));
-    p.write("datasets/cards/misspelt.yaml", &docs_case("misspelt", "card for Jon Doe at john.doe@gmail.com", john, card));
+    p.write(
+        "datasets/cards/misspelt.yaml",
+        &docs_case("misspelt", "card for Jon Doe at john.doe@gmail.com", john, card),
+    );
     p.write("datasets/cards/bad-email.yaml", &docs_case("bad-email", "card for John Doe at jd@gmail.com", john, card));
     p.write(
         "evals/cards.yaml",
@@ -396,7 +401,10 @@ fn openai_guide_graders_run_unchanged() {
     assert_eq!(score("bad-email"), 0.5, "{run:#}");
 
     // A misspelt sample key is still refused before any request.
-    p.write("evals/cards.yaml", &std::fs::read_to_string(p.path("evals/cards.yaml")).unwrap().replace("output_json.email", "output_jsn.email"));
+    p.write(
+        "evals/cards.yaml",
+        &std::fs::read_to_string(p.path("evals/cards.yaml")).unwrap().replace("output_json.email", "output_jsn.email"),
+    );
     let out = p.evals(&["run", "evals/cards.yaml"]);
     let stderr = text(&out.stderr);
     assert_eq!(code(&out), 2, "{stderr}");

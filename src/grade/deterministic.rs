@@ -532,7 +532,9 @@ impl Check {
                 let objects = json_objects(text);
                 let (found, what) = match schema {
                     None => (!objects.is_empty(), "output contains a JSON object"),
-                    Some(v) => (objects.iter().any(|o| v.is_valid(o)), "output contains a JSON object matching the schema"),
+                    Some(v) => {
+                        (objects.iter().any(|o| v.is_valid(o)), "output contains a JSON object matching the schema")
+                    }
                 };
                 negatable(found, *negate, what)
             }
@@ -830,10 +832,8 @@ fn value_includes(got: &Value, want: &Value, array_subset: bool) -> bool {
         (Value::Array(g), Value::Array(w)) if array_subset => {
             // Each wanted element needs its own element of the call's array: a matching of the
             // wanted elements into the call's (augmenting paths; arguments are small).
-            let fits: Vec<Vec<usize>> = w
-                .iter()
-                .map(|w| (0..g.len()).filter(|&j| value_includes(&g[j], w, true)).collect())
-                .collect();
+            let fits: Vec<Vec<usize>> =
+                w.iter().map(|w| (0..g.len()).filter(|&j| value_includes(&g[j], w, true)).collect()).collect();
             let mut owner: Vec<Option<usize>> = vec![None; g.len()];
             (0..w.len()).all(|i| augment(i, &fits, &mut owner, &mut vec![false; g.len()]))
         }
@@ -1053,7 +1053,8 @@ mod tests {
         assert!(!grade(d, "", &calls).pass);
         let err = grader("{type: tool_called, tool: x, match: subset}").unwrap_err().to_string();
         assert!(err.contains("graders[0].match: match needs `arguments`"), "{err}");
-        let err = grader("{type: tool_called, tool: x, arguments: {}, exact: true, match: keys}").unwrap_err().to_string();
+        let err =
+            grader("{type: tool_called, tool: x, arguments: {}, exact: true, match: keys}").unwrap_err().to_string();
         assert!(err.contains("graders[0].exact: exact: true contradicts `match`"), "{err}");
     }
 

@@ -214,9 +214,15 @@ impl Judge {
                         }
                         Value::Object(_) => Content::Text(part(&at, &m.content)?.1),
                         Value::Array(parts) if !parts.is_empty() => Content::Parts(
-                            parts.iter().enumerate().map(|(j, p)| part(&format!("{at}[{j}]"), p)).collect::<Result<_, _>>()?,
+                            parts
+                                .iter()
+                                .enumerate()
+                                .map(|(j, p)| part(&format!("{at}[{j}]"), p))
+                                .collect::<Result<_, _>>()?,
                         ),
-                        _ => return Err(src.error_at(&at, "content must be text, a text part, or a list of text parts")),
+                        _ => {
+                            return Err(src.error_at(&at, "content must be text, a text part, or a list of text parts"));
+                        }
                     };
                     Ok(Message { role: m.role, content })
                 })

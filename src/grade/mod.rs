@@ -146,6 +146,7 @@ pub struct Grader {
 enum Kind {
     Check(deterministic::Check),
     Similarity(similarity::Spec),
+    Assertion(similarity::Assertion),
     StringCheck(openai::StringCheck),
     TextSimilarity(openai::TextSimilarity),
     Multi(openai::Multi),
@@ -188,6 +189,12 @@ pub const TYPES: &[&str] = &[
     "expected",
     "similarity",
     "not_similarity",
+    "levenshtein",
+    "not_levenshtein",
+    "rouge_n",
+    "not_rouge_n",
+    "bleu",
+    "not_bleu",
     "string_check",
     "text_similarity",
     "score_model",
@@ -261,6 +268,10 @@ impl Grader {
             "similarity" | "not_similarity" => {
                 Kind::Similarity(similarity::Spec::parse(src, path, fields, ty == "not_similarity")?)
             }
+            "levenshtein" | "not_levenshtein" | "rouge_n" | "not_rouge_n" | "bleu" | "not_bleu" => {
+                let base = ty.strip_prefix("not_").unwrap_or(&ty);
+                Kind::Assertion(similarity::Assertion::parse(src, path, base, base != ty, fields)?)
+            }
             "string_check" => Kind::StringCheck(openai::StringCheck::parse(src, path, fields)?),
             "text_similarity" => Kind::TextSimilarity(openai::TextSimilarity::parse(src, path, fields)?),
             "multi" => Kind::Multi(openai::Multi::parse(src, path, fields)?),
@@ -288,6 +299,7 @@ impl Grader {
         match &self.kind {
             Kind::Check(c) => Some(c.grade(s)),
             Kind::Similarity(spec) => Some(spec.grade(s)),
+            Kind::Assertion(a) => Some(a.grade(s)),
             Kind::StringCheck(c) => Some(c.grade(s)),
             Kind::TextSimilarity(t) if !t.needs_io() => Some(t.grade_pure(s)),
             _ => None,

@@ -44,7 +44,11 @@ pub fn load_context(ctx: Value) -> minijinja::Value {
                     sample
                         .into_iter()
                         .map(|(k, v)| {
-                            let v = if k == "output_text" { minijinja::Value::from(minijinja::value::Serde(v)) } else { per_sample() };
+                            let v = if k == "output_text" {
+                                minijinja::Value::from(minijinja::value::Serde(v))
+                            } else {
+                                per_sample()
+                            };
                             (k, v)
                         })
                         .collect::<std::collections::BTreeMap<_, _>>(),
@@ -533,8 +537,8 @@ impl Parser<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{case, grade, grade_async, grade_with, grader, output};
     use super::super::Kind;
+    use super::super::tests::{case, grade, grade_async, grade_with, grader, output};
     use super::*;
     use crate::dataset::Case;
     use crate::record::Output;

@@ -358,9 +358,93 @@ impl Spec {
     }
 }
 
+/// promptfoo's metric assertions, against the `value` they give: `levenshtein` passes at an
+/// edit distance of at most `threshold` (default 5); `rouge_n` (ROUGE-1 F1, default 0.75) and
+/// `bleu` (default 0.5, the best of several values) pass at a score of at least `threshold`.
+#[derive(Debug, Clone)]
+pub struct Assertion {
+    kind: AssertKind,
+    values: Vec<String>,
+    threshold: f64,
+    negate: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AssertKind {
+    Distance,
+    Rouge,
+    Bleu,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssertionFile {
+    value: OneOrMany,
+    #[serde(default)]
+    threshold: Option<f64>,
+    #[serde(default)]
+    negate: bool,
+}
+
+impl Assertion {
+    /// Parse `levenshtein`, `rouge_n` or `bleu` (`base`), negated by a `not_` prefix (`not`).
+    pub fn parse(src: &Source, path: &str, base: &str, not: bool, v: yaml::Value) -> Result<Assertion, YamlError> {
+        let f: AssertionFile = fields(src, v, path)?;
+        let kind = match base {
+            "levenshtein" => AssertKind::Distance,
+            "rouge_n" => AssertKind::Rouge,
+            _ => AssertKind::Bleu,
+        };
+        let values = match f.value {
+            OneOrMany::One(v) => vec![v],
+            OneOrMany::Many(v) if kind == AssertKind::Bleu && !v.is_empty() => v,
+            OneOrMany::Many(_) => {
+                let what = if kind == AssertKind::Bleu { "one text or a non-empty list" } else { "one text" };
+                return Err(src.error_at(&format!("{path}.value"), format!("value must be {what}")));
+            }
+        };
+        let threshold = f.threshold.unwrap_or(match kind {
+            AssertKind::Distance => 5.0,
+            AssertKind::Rouge => 0.75,
+            AssertKind::Bleu => 0.5,
+        });
+        let valid = threshold.is_finite() && threshold >= 0.0 && (kind == AssertKind::Distance || threshold <= 1.0);
+        if !valid {
+            let range = if kind == AssertKind::Distance { "an edit distance ≥ 0" } else { "between 0 and 1" };
+            return Err(src.error_at(&format!("{path}.threshold"), format!("threshold must be {range}")));
+        }
+        Ok(Assertion { kind, values, threshold, negate: f.negate != not })
+    }
+
+    pub fn grade(&self, s: &Subject) -> Verdict {
+        let out = s.output.text.as_str();
+        let (ok, reason) = match self.kind {
+            AssertKind::Distance => {
+                let d = levenshtein(out, &self.values[0]);
+                (d as f64 <= self.threshold, format!("edit distance {d} (at most {})", self.threshold))
+            }
+            AssertKind::Rouge | AssertKind::Bleu => {
+                let (metric, name) =
+                    if self.kind == AssertKind::Rouge { (Metric::Rouge1, "rouge-1") } else { (Metric::Bleu, "bleu") };
+                let best = self.values.iter().map(|r| score(metric, out, r)).fold(0.0, f64::max);
+                (best + 1e-9 >= self.threshold, format!("{name} {best:.3} (threshold {})", self.threshold))
+            }
+        };
+        let pass = ok != self.negate;
+        Verdict::check(pass, if self.negate { format!("{reason}, which must not hold") } else { reason })
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::tests::grade;
+    use super::super::tests::{grade, grader};
     use super::*;
 
     fn t(s: &str) -> Vec<String> {
@@ -466,6 +550,25 @@ mod tests {
         }
         assert!(worst_bleu <= 0.02, "bleu off nltk by up to {worst_bleu}");
         assert!(worst_meteor <= 0.05, "meteor off nltk by up to {worst_meteor}");
+    }
+
+    #[test]
+    fn promptfoo_metric_assertions() {
+        // levenshtein: "Sunny in Paris" is 2 edits from "Sunny in Pariss!" (promptfoo: distance ≤ 5).
+        assert!(grade("{type: levenshtein, value: Sunny in Pariss!}", "Sunny in Paris", &[]).pass);
+        assert!(!grade("{type: levenshtein, value: Sunny in Pariss!, threshold: 1}", "Sunny in Paris", &[]).pass);
+        assert!(grade("{type: not-levenshtein, value: Rain in Rome, threshold: 2}", "Sunny in Paris", &[]).pass);
+        // rouge-n: ROUGE-1 F1 2/3 for "Paris is sunny" against "Sunny in Paris".
+        assert!(!grade("{type: rouge-n, value: Sunny in Paris}", "Paris is sunny", &[]).pass);
+        assert!(grade("{type: rouge-n, value: Sunny in Paris, threshold: 0.6}", "Paris is sunny", &[]).pass);
+        // bleu: the best of several references.
+        let v = grade("{type: bleu, value: [Rain in Rome, Sunny in Paris today]}", "Sunny in Paris today", &[]);
+        assert!(v.pass && v.reason.starts_with("bleu 1.000"), "{v:?}");
+        assert!(grade("{type: not-bleu, value: Rain in Rome}", "Sunny in Paris today", &[]).pass);
+        let err = grader("{type: rouge-n, value: [a, b]}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].value: value must be one text"), "{err}");
+        let err = grader("{type: bleu, value: x, threshold: 2}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].threshold: threshold must be between 0 and 1"), "{err}");
     }
 
     #[test]
