@@ -140,6 +140,18 @@ impl Pattern {
                 fancy_regex::Error::CompileError(e) if matches!(*e, fancy_regex::CompileError::InnerError(_)) => {
                     Err(format!("bad regex: {linear}"))
                 }
+                fancy_regex::Error::CompileError(e) => {
+                    let backref = match &*e {
+                        fancy_regex::CompileError::InvalidBackref(n) => {
+                            pattern.find(&format!("\\{n}")).map(|at| (at, *n))
+                        }
+                        _ => None,
+                    };
+                    match backref {
+                        Some((at, n)) => Err(located(pattern, at, &format!("group {n} does not exist"))),
+                        None => Err(format!("bad regex /{pattern}/: {e}")),
+                    }
+                }
                 other => Err(format!("bad regex /{pattern}/: {other}")),
             },
         }
@@ -1088,7 +1100,7 @@ mod tests {
         let err = grader("{type: regex, pattern: '(a)\\1(?=b'}").unwrap_err().to_string();
         assert!(err.contains("bad regex at character 6 of /(a)\\1(?=b/"), "{err}");
         let err = grader("{type: regex, pattern: '(a)\\2'}").unwrap_err().to_string();
-        assert!(err.contains("bad regex /(a)\\2/: "), "{err}");
+        assert!(err.contains("bad regex at character 4 of /(a)\\2/: group 2 does not exist"), "{err}");
         let err = grader("{type: json_path, path: $.a, matches: '(?<=a+'}").unwrap_err().to_string();
         assert!(err.contains("graders[0].matches: bad regex"), "{err}");
     }
