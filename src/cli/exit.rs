@@ -75,6 +75,10 @@ impl CliError {
                 Some("`evals traces list` shows the stored traces")
             }
             CliError::Store(StoreError::Ambiguous { .. }) => Some("give more characters of the id"),
+            CliError::Store(StoreError::Missing(_)) => Some(
+                "check --store or EVALS_STORE; `evals collect`, `evals traces import`, `evals run` and \
+                 `evals promote` create the store",
+            ),
             CliError::Store(StoreError::TooNew { .. }) => {
                 Some("install the newer evals, or pass --store with another file")
             }

@@ -34,7 +34,7 @@ impl Store {
     /// Commit finished results in one transaction: a run saves whatever finished while the
     /// previous commit was on disk, so a fast run is not held to one commit per case.
     pub fn save_results(&mut self, run_id: &str, results: &[CaseResult]) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         {
             let mut insert = tx.prepare_cached(
                 "INSERT OR REPLACE INTO results (run_id, case_id, repeat, status, data) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{ReportArgs, finish, open_store};
+use super::{ReportArgs, finish, read_store};
 use crate::cli::CliError;
 use crate::compare::{compare, gate};
 use crate::run::Run;
@@ -27,7 +27,7 @@ pub fn load_run(store: &Path, name: &str) -> Result<Run, CliError> {
     if name.ends_with(".json") {
         return Err(CliError::Usage(format!("run file {name} does not exist")));
     }
-    let s = open_store(store)?;
+    let s = read_store(store)?;
     let id = s.resolve_run(name)?;
     Ok(s.load_run(&id)?)
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
-use super::{ReportArgs, diff::load_run, finish, open_store, runtime};
+use super::{ReportArgs, diff::load_run, finish, open_store, read_store, runtime};
 use crate::cli::CliError;
 use crate::cli::progress::Progress;
 use crate::compare::{compare, gate};
@@ -73,7 +73,7 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
     let prior = match &a.resume {
         None => None,
         Some(id) => {
-            let s = open_store(store)?;
+            let s = read_store(store)?;
             let id = if id.is_empty() {
                 s.latest_unfinished_run()?
                     .ok_or_else(|| CliError::Usage("no unfinished run to resume in the store".into()))?
