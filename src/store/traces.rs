@@ -642,7 +642,7 @@ mod tests {
                         for sp in &mut b.spans {
                             sp.trace_id = format!("{}_{w}_{i}", sp.trace_id);
                         }
-                        s.ingest(&b)?;
+                        s.capture(b, Vec::new())?;
                     }
                     Ok::<_, StoreError>(())
                 })
