@@ -216,6 +216,38 @@ async fn mock_ids(upstream: &Mock) -> Vec<String> {
     ids
 }
 
+/// A client that has read an answer to its end can rely on the call being stored, so a crash of
+/// collect right after (kill -9) loses nothing answered: while another process holds the
+/// store's write lock, the answer's end waits for the recording's commit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxied_call_is_committed_before_its_answer_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = mock().await;
+    let server = collect(dir.path(), upstream.base_url(), |_| {}).await;
+    let url = format!("{}/v1/responses", server.url());
+    for stream in [false, true] {
+        let blocker = rusqlite::Connection::open(dir.path().join("evals.db")).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let body = json!({"model": "m", "input": "hello", "stream": stream}).to_string();
+        let call = tokio::spawn({
+            let url = url.clone();
+            async move { post(&url, &[("content-type", "application/json")], body).await }
+        });
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(!call.is_finished(), "stream {stream}: answered in full while the call could not be stored");
+        blocker.execute_batch("COMMIT").unwrap();
+        let (status, headers, text) = call.await.unwrap();
+        assert_eq!(status, 200, "{text}");
+        let id = response_id(&headers, &text);
+        let stored = model_spans(&store(dir.path()));
+        assert!(
+            stored.iter().any(|s| s.model_call().unwrap().response_id.as_deref() == Some(id.as_str())),
+            "stream {stream}: {id} was answered but is not stored"
+        );
+    }
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_call_outside_any_sdk_trace_is_a_one_call_trace_for_both_apis() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,6 +1,6 @@
 //! The recording proxy: forwards `/v1/responses` and `/v1/chat/completions` to the upstream,
 //! passes the answer back as it arrives (server-sent events event by event), and records the
-//! reconstructed final response once the body has been passed through.
+//! reconstructed final response before the body's end reaches the client.
 
 use std::sync::Arc;
 
@@ -124,7 +124,8 @@ fn tee(
     recorder: Option<Recorder>,
     finish: Finish,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    let state = (Box::pin(upstream), recorder, Some(finish));
+    // Fused: after a failed recording the stream is polled once more past its end.
+    let state = (Box::pin(upstream.fuse()), recorder, Some(finish));
     futures_util::stream::unfold(state, |(mut upstream, mut recorder, mut finish)| async move {
         match upstream.next().await {
             Some(Ok(chunk)) => {
@@ -145,9 +146,22 @@ fn tee(
                     let mut recording = recording(f.api, &f.request, &response, f.started, Utc::now());
                     f.app.privacy.trace(&mut recording.0);
                     f.app.privacy.span(&mut recording.1);
-                    let write = writer::Write { batch: Default::default(), recording: Some(recording), done: None };
-                    if f.app.writer.send(write).await.is_err() {
-                        eprintln!("collect: shutting down, a model call was not recorded");
+                    // The body ends only once the call is committed, so a client that has its
+                    // whole answer knows it is recorded; a failed write breaks the body instead.
+                    let (done, committed) = tokio::sync::oneshot::channel();
+                    let write = writer::Write { batch: Default::default(), recording: Some(recording), done: Some(done) };
+                    let failure = match f.app.writer.send(write).await {
+                        Err(_) => Some("collect is shutting down".to_string()),
+                        Ok(()) => match committed.await {
+                            Ok(Ok(())) => None,
+                            Ok(Err(e)) => Some(e),
+                            Err(_) => Some("collect is shutting down".to_string()),
+                        },
+                    };
+                    if let Some(e) = failure {
+                        eprintln!("collect: a model call was not recorded: {e}");
+                        let e = std::io::Error::other(format!("model call not recorded: {e}"));
+                        return Some((Err(e), (upstream, None, None)));
                     }
                 }
                 None
