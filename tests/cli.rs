@@ -318,3 +318,32 @@ fn subcommands(help: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Durations out of range are located load errors in `check` and `run` (they panicked before).
+#[test]
+fn timeouts_out_of_range_are_located_errors_not_panics() {
+    let p = Project::new();
+    p.with_demo_cases();
+    let suite = p.suite("demo", "");
+    let yaml = std::fs::read_to_string(&suite).unwrap();
+    let big = p.write("evals/big.yaml", &yaml.replace("provider: {", "provider: {timeout_s: 1e20, "));
+    let big = big.to_str().unwrap();
+    // `check` lists it among its problems (exit 1); `run` stops on it (exit 2).
+    let out = p.evals(&["check", big]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("big.yaml:5: provider.timeout_s: at most 86400 seconds"), "{}", text(&out.stdout));
+    let out = p.evals(&["run", big, "-q"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("big.yaml:5:23: provider.timeout_s: at most 86400 seconds"), "{}", text(&out.stderr));
+    let out = p.evals(&["run", suite.to_str().unwrap(), "-q", "--set", "provider.timeout_s=1e300"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("(with --set):"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("provider.timeout_s: at most 86400 seconds"), "{}", text(&out.stderr));
+    let grader = p.write(
+        "evals/grader.yaml",
+        &yaml.replace("type: similarity, threshold: 0.9}", "type: command, command: 'true', timeout_s: 1e20}"),
+    );
+    let out = p.evals(&["run", grader.to_str().unwrap(), "-q"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("graders[0].timeout_s: at most 86400 seconds"), "{}", text(&out.stderr));
+}
