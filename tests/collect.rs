@@ -420,6 +420,12 @@ async fn bad_bodies_get_400_or_413_with_the_reason_and_the_server_keeps_serving(
             .await;
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("protobuf"), "{text}");
+    let bad_id = json!({"resourceSpans": [{"scopeSpans": [{"spans": [
+        {"traceId": "XYZ7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "x"}]}]}]});
+    let (status, _, text) =
+        post(&format!("{}/v1/traces", server.url()), &[("content-type", "application/json")], bad_id.to_string()).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("resourceSpans[0].scopeSpans[0].spans[0].traceId"), "{text}");
 
     assert_eq!(store(dir.path()).list_traces(&TraceFilter::default()).unwrap(), before, "stored data untouched");
     for chunk in &chunks[1..] {
