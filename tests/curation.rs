@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use evals::dataset::privacy::scan;
+use evals::privacy::scan;
 
 /// Precision and recall of the scanner on `tests/privacy/corpus.tsv`. A string counts as found
 /// when the scanner reports its labelled kind; any other kind reported is a false positive.

@@ -4,32 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Class, Comparison};
-use crate::run::Summary;
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Gate {
-    /// Lowest acceptable pass rate, 0..=1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_pass_rate: Option<f64>,
-    /// Cases allowed to go from pass to fail against the baseline (default 0).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_regressions: Option<usize>,
-    /// With it, regressions fail the gate only when the exact McNemar test on the shared cases
-    /// says the drop is significant at this level (p < significance), so noise does not.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub significance: Option<f64>,
-    /// The baseline to compare with when `--baseline` is not given: a run file (relative to the
-    /// suite), a stored run id, or `auto`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<String>,
-    /// Spending limits for replay: once reached, no new case starts and the rest end as errors
-    /// with the cause `budget`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_cost_usd: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_tokens: Option<u64>,
-}
+use crate::record::Summary;
+use crate::suite::gate::Gate;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
@@ -125,7 +101,7 @@ mod tests {
     use super::*;
     use crate::compare::compare;
     use crate::compare::tests::run;
-    use crate::run::Status;
+    use crate::record::Status;
 
     #[test]
     fn pass_rate_floor() {

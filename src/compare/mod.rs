@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use diff::{DiffLine, Hunk, JsonChange, Op, OutputDiff};
 use stats::{Interval, McNemar, PassK};
 
-use crate::run::{CaseResult, GitInfo, Run, Status, Summary};
+use crate::record::{CaseResult, GitInfo, Run, Status, Summary};
 
 /// How a case moved between the baseline and the current run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -368,12 +368,12 @@ pub fn compare(base: &Run, current: &Run) -> Comparison {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::compare::gate::Gate;
-    use crate::run::{Grade, SuiteInfo, TargetInfo};
+    use crate::record::{Grade, SuiteInfo, TargetInfo};
+    use crate::suite::gate::Gate;
     use crate::trace::Usage;
 
     pub(crate) fn result(case: &str, repeat: u32, status: Status, text: &str) -> CaseResult {
-        let mut r = crate::run::tests::result(case, status, 1);
+        let mut r = crate::record::tests::result(case, status, 1);
         r.repeat = repeat;
         r.output.text = text.to_string();
         r.usage = Usage::default();
@@ -392,7 +392,7 @@ pub(crate) mod tests {
             git: None,
             target: TargetInfo { model: "m".into(), instructions_hash: "i".into() },
             dataset_hash: "d".into(),
-            options: crate::run::RunOptions::default(),
+            options: crate::record::RunOptions::default(),
             gate: Gate::default(),
             summary: Summary::of(&results),
             results,

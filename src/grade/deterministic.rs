@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::similarity::{self, Metric};
 use super::{Subject, Verdict, fields};
-use crate::replay::agent::handoff_tool_name;
+use crate::provider::naming::handoff_tool_name;
 use crate::trace::items::canonical_json;
 use crate::yaml::{self, Source, YamlError};
 

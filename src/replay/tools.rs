@@ -2,47 +2,15 @@
 //! canonical arguments, then by name and call order), or as the suite's per-tool policy says
 //! (a mock text or template, an error text for the model, or a refusal that ends the case).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::Value;
 
 use crate::dataset::ToolOutput;
-use crate::run::Event;
-use crate::suite::template;
+use crate::record::Event;
+use crate::suite::policy::{Policies, Policy};
+use crate::template;
 use crate::trace::items::canonical_arguments;
-
-/// What the suite says to do with calls of one tool.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Policy {
-    /// Answer from the case's recordings; an unmatched call ends the case as an error, or
-    /// (`continue_unmatched`) is answered with an error text and the loop goes on.
-    Recorded { continue_unmatched: bool },
-    /// Answer with this minijinja template rendered over the call's arguments.
-    Mock(String),
-    /// Answer the model with this error text (as a failing tool would) and go on.
-    MockError(String),
-    /// The tool must not be called in replay: a call ends the case as an error.
-    Error,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy::Recorded { continue_unmatched: false }
-    }
-}
-
-/// Per-tool policies, with a default for the tools not named.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Policies {
-    pub default: Policy,
-    pub tools: BTreeMap<String, Policy>,
-}
-
-impl Policies {
-    pub fn of(&self, tool: &str) -> &Policy {
-        self.tools.get(tool).unwrap_or(&self.default)
-    }
-}
 
 /// How one call was answered.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{diff::load_run, write_file};
 use crate::cli::CliError;
-use crate::run::Run;
+use crate::record::Run;
 
 #[derive(clap::Subcommand)]
 pub enum Baseline {

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::check;
 use crate::cli::CliError;
 use crate::cli::exit::GATE_FAILED;
-use crate::dataset::check;
 use crate::dataset::taxonomy;
 use crate::report;
 
@@ -25,7 +25,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         a.paths
     };
     if paths.is_empty() {
-        return Err(CliError::NothingSelected("no evals/ or datasets/ folder here; name the paths to check".into()));
+        return Err(CliError::NothingToCheck);
     }
     let r = check::check(&paths, &a.taxonomy);
     print!("{}", report::curation::check(&r.problems, r.files));

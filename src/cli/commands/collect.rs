@@ -56,7 +56,7 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
             Totals::get(&totals.transactions)
         );
         if Totals::get(&totals.failed) > 0 {
-            return Err(CliError::Io(format!("{} records could not be stored", Totals::get(&totals.failed))));
+            return Err(CliError::NotStored(Totals::get(&totals.failed)));
         }
         Ok(ExitCode::SUCCESS)
     })

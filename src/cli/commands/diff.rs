@@ -3,10 +3,10 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{ReportArgs, finish, read_store};
+use super::{ReportArgs, finish};
 use crate::cli::CliError;
 use crate::compare::{compare, gate};
-use crate::run::Run;
+use crate::record::{self, Run};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,16 +20,7 @@ pub struct Args {
 
 /// A run named by a file path, or else by a stored run id (prefix).
 pub fn load_run(store: &Path, name: &str) -> Result<Run, CliError> {
-    let path = Path::new(name);
-    if path.is_file() {
-        return Ok(Run::load(path)?);
-    }
-    if name.ends_with(".json") {
-        return Err(CliError::Usage(format!("run file {name} does not exist")));
-    }
-    let s = read_store(store)?;
-    let id = s.resolve_run(name)?;
-    Ok(s.load_run(&id)?)
+    Ok(record::find_run(store, name)?)
 }
 
 pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {

@@ -33,7 +33,7 @@ pub struct Args {
 pub fn run(a: Args) -> Result<ExitCode, CliError> {
     let edit = LabelEdit { verdict: a.verdict, failure: a.failure, note: a.note, tags: a.tags };
     if edit.is_empty() {
-        return Err(CliError::Usage("nothing to change: give --verdict, --failure, --note or --tags".into()));
+        return Err(CliError::NothingToChange);
     }
     let taxonomy = Taxonomy::load(&a.taxonomy)?;
     let mut cf = dataset::find_case(&a.datasets, &a.case)?;

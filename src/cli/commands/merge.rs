@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use chrono::Utc;
 
 use crate::cli::CliError;
+use crate::record::{self, Run};
 use crate::report;
-use crate::run::{self, Run};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -21,7 +21,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<ExitCode, CliError> {
     let runs = a.runs.iter().map(|p| Run::load(p)).collect::<Result<Vec<_>, _>>()?;
-    let merged = run::merge(runs, Utc::now())?;
+    let merged = record::merge(runs, Utc::now())?;
     merged.save(&a.out)?;
     print!("{}", report::run::run(&merged, report::run::Paint(report::use_color())));
     Ok(ExitCode::SUCCESS)

@@ -23,9 +23,7 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         None => Script::builtin(),
     };
     runtime()?.block_on(async {
-        let server = Server::start(script, a.listen)
-            .await
-            .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", a.listen)))?;
+        let server = Server::start(script, a.listen).await.map_err(|e| CliError::Listen(a.listen, e))?;
         println!("mock Responses API on {} (Ctrl-C to stop)", server.base_url());
         server
             .run_until(async {

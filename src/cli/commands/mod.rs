@@ -22,8 +22,8 @@ use std::process::ExitCode;
 
 use crate::compare::Comparison;
 use crate::compare::gate::Decision;
+use crate::record::{Run, StoredRuns, TrendPoint};
 use crate::report::{self, Format, Report};
-use crate::run::{Run, TrendPoint};
 use crate::store::Store;
 
 use super::CliError;
@@ -98,18 +98,16 @@ fn finish(
             .append(true)
             .open(&summary)
             .and_then(|mut f| f.write_all(md.as_bytes()))
-            .map_err(|e| {
-                CliError::Io(format!("cannot append to $GITHUB_STEP_SUMMARY ({}): {e}", Path::new(&summary).display()))
-            })?;
+            .map_err(|e| CliError::Write(PathBuf::from(&summary), e))?;
     }
     Ok(if decision.passed { ExitCode::SUCCESS } else { ExitCode::from(GATE_FAILED) })
 }
 
 fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| CliError::Write(dir.to_path_buf(), e))?;
     }
-    std::fs::write(path, text).map_err(|e| CliError::Io(format!("cannot write {}: {e}", path.display())))
+    std::fs::write(path, text).map_err(|e| CliError::Write(path.to_path_buf(), e))
 }
 
 /// The store of a command that writes captures or runs: created when missing.
@@ -124,8 +122,5 @@ fn read_store(path: &Path) -> Result<Store, CliError> {
 
 /// A multi-threaded runtime for the commands that do network work.
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Io(format!("cannot start the async runtime: {e}")))
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(CliError::Runtime)
 }

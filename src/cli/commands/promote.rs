@@ -63,7 +63,7 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
     let s = open_store(store)?;
     let taxonomy = Taxonomy::load(&a.taxonomy)?;
     let scope = match (a.turn, &a.span) {
-        (Some(0), _) => return Err(CliError::Usage("--turn counts from 1".into())),
+        (Some(0), _) => return Err(CliError::TurnZero),
         (Some(n), _) => Scope::Turn(n),
         (None, Some(id)) => Scope::Span(id.clone()),
         (None, None) => Scope::Run,
@@ -112,7 +112,7 @@ fn bulk(
 ) -> Result<ExitCode, CliError> {
     let rows = s.list_traces(&a.query.filter())?;
     if rows.is_empty() {
-        return Err(CliError::NothingSelected("no stored trace matches the filters".into()));
+        return Err(CliError::NoTraceMatches);
     }
     let (mut written, mut skipped) = (0, 0);
     for row in rows {

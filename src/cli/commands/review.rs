@@ -88,7 +88,7 @@ fn reviewer(c: &Common) -> Result<String, CliError> {
         Ok(o) if o.status.success() && !String::from_utf8_lossy(&o.stdout).trim().is_empty() => {
             Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
         }
-        _ => Err(CliError::Usage("who is reviewing? pass --reviewer NAME or set `git config user.name`".into())),
+        _ => Err(CliError::NoReviewer),
     }
 }
 
@@ -110,7 +110,7 @@ fn walk(only: Option<&str>, c: &Common) -> Result<ExitCode, CliError> {
             ));
         }
         eprint!("{msg}");
-        return Err(CliError::Usage("not a terminal: use the commands above".into()));
+        return Err(CliError::NotATerminal);
     }
     let reviewer = reviewer(c)?;
     let taxonomy = Taxonomy::load(&c.taxonomy)?;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use super::{diff::load_run, read_store, trend_of};
 use crate::cli::CliError;
+use crate::record::StoredRuns;
 use crate::report;
 
 #[derive(clap::Subcommand)]

@@ -8,7 +8,7 @@ use clap::Subcommand;
 use super::{open_store, read_store};
 use crate::cli::CliError;
 use crate::cli::query::{TraceQuery, parse_duration};
-use crate::pricing::{self, PriceTable};
+use crate::provider::pricing::{self, PriceTable};
 use crate::report;
 use crate::store::{IngestStats, Totals};
 use crate::trace::import::{self, Format};
@@ -71,7 +71,7 @@ fn price_table(path: Option<&Path>) -> Result<PriceTable, CliError> {
         None if Path::new(pricing::OVERRIDES_FILE).exists() => PathBuf::from(pricing::OVERRIDES_FILE),
         None => return Ok(PriceTable::default()),
     };
-    let src = Source::read(&path).map_err(|e| CliError::Io(format!("cannot read {}: {e}", path.display())))?;
+    let src = Source::read(&path).map_err(|e| CliError::Read(path.clone(), e))?;
     Ok(PriceTable::load(&src)?)
 }
 
@@ -162,7 +162,7 @@ fn import_files(store: &Path, files: &[PathBuf], format: Format) -> Result<ExitC
         );
     }
     if bad_lines > 0 {
-        return Err(CliError::Usage(format!("{bad_lines} lines could not be imported (the rest were)")));
+        return Err(CliError::ImportIncomplete(bad_lines));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::scheduler::{MAX_SERVER_DELAY, RateLimiter, RetryPolicy, retryable_status, server_delay};
+use super::retry::{MAX_SERVER_DELAY, RateLimiter, RetryPolicy, retryable_status, server_delay};
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum ApiError {
