@@ -8,7 +8,7 @@ mod runs;
 mod traces;
 
 pub use actor::Handle;
-pub use runs::ResultRow;
+pub use runs::{ResultRow, RunOwner};
 pub use traces::{IngestStats, PruneStats, Totals, TraceFilter, TraceStatus, TraceSummary};
 
 use std::path::{Path, PathBuf};
@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_response_cache.sql"),
     include_str!("migrations/0003_trace_search.sql"),
+    include_str!("migrations/0004_run_owner.sql"),
 ];
 
 /// Default location, relative to the current directory.
