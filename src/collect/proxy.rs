@@ -258,6 +258,9 @@ impl Events {
     }
 }
 
+/// Tool calls of one streamed chat completion, at most.
+const MAX_TOOL_CALLS: usize = 1024;
+
 /// A streamed chat completion, put back together from its chunks.
 #[derive(Default)]
 struct ChatAccumulator {
@@ -285,6 +288,11 @@ impl ChatAccumulator {
         }
         for call in delta.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
             let i = call.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+            // An index is a position among the answer's calls: a huge one is garbage, and
+            // growing the list to it would take the process's memory.
+            if i >= MAX_TOOL_CALLS {
+                continue;
+            }
             if self.tool_calls.len() <= i {
                 self.tool_calls.resize(i + 1, Default::default());
             }
@@ -355,6 +363,36 @@ mod tests {
         chunks.iter().for_each(|c| r.feed(c));
         let response = r.finish().expect("a final response");
         recording(api, request, &response, Utc::now(), Utc::now())
+    }
+
+    /// Whatever bytes an upstream streams, in whatever chunks, the recorder never panics.
+    #[test]
+    fn any_stream_of_bytes_is_recorded_or_dropped_without_panic() {
+        use proptest::prelude::*;
+        let response = json!({"id": "resp_1", "output": [], "usage": {"input_tokens": 1}});
+        let real = crate::mock::server::sse_events(&response).into_bytes();
+        let chunks = prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 0..16);
+        let cases = std::env::var("FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256);
+        let config = proptest::test_runner::Config { cases, failure_persistence: None, ..Default::default() };
+        proptest::test_runner::TestRunner::new(config)
+            .run(&(chunks, any::<bool>(), 0..real.len()), |(chunks, chat, cut)| {
+                for api in [ModelApi::Responses, ModelApi::ChatCompletions] {
+                    let mut r = Recorder::new(api, true);
+                    r.feed(&real[..cut]);
+                    for c in &chunks {
+                        r.feed(c);
+                        if chat {
+                            // Once made the recorder grow a list to four billion entries.
+                            r.feed(b"data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":4000000000}]}}]}\n\n");
+                        }
+                    }
+                    if let Some(response) = r.finish() {
+                        recording(api, &json!({"input": chunks.len()}), &response, Utc::now(), Utc::now());
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
     }
 
     #[test]
