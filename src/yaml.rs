@@ -67,7 +67,7 @@ impl Source {
     /// `seconds` as a duration, or a located error: a timeout must be positive and at most a day
     /// (a longer one is a typo, and would overflow the clock).
     pub fn seconds(&self, path: &str, seconds: f64) -> Result<std::time::Duration, YamlError> {
-        if !(seconds > 0.0) {
+        if seconds.is_nan() || seconds <= 0.0 {
             return Err(self.error_at(path, "must be a positive number of seconds"));
         }
         if seconds > MAX_SECONDS {
@@ -233,9 +233,7 @@ fn too_deep(text: &str) -> Option<(usize, usize)> {
                     break;
                 }
                 // Anchors and tags come before the node they name.
-                '&' | '!' if at == At::Start => {
-                    while chars.next_if(|(_, c)| *c != ' ' && *c != '\t').is_some() {}
-                }
+                '&' | '!' if at == At::Start => while chars.next_if(|(_, c)| *c != ' ' && *c != '\t').is_some() {},
                 _ => at = At::Token,
             }
         }

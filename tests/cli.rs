@@ -331,10 +331,18 @@ fn timeouts_out_of_range_are_located_errors_not_panics() {
     // `check` lists it among its problems (exit 1); `run` stops on it (exit 2).
     let out = p.evals(&["check", big]);
     assert_eq!(code(&out), 1, "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains("big.yaml:5: provider.timeout_s: at most 86400 seconds"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("big.yaml:5: provider.timeout_s: at most 86400 seconds"),
+        "{}",
+        text(&out.stdout)
+    );
     let out = p.evals(&["run", big, "-q"]);
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("big.yaml:5:23: provider.timeout_s: at most 86400 seconds"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("big.yaml:5:23: provider.timeout_s: at most 86400 seconds"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = p.evals(&["run", suite.to_str().unwrap(), "-q", "--set", "provider.timeout_s=1e300"]);
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("(with --set):"), "{}", text(&out.stderr));

@@ -48,12 +48,7 @@ fn spawn(p: &Project, args: &[&str]) -> Child {
 fn finish(name: &str, child: Child) -> i32 {
     let out = child.wait_with_output().unwrap();
     let code = out.status.code().unwrap_or(-1);
-    assert!(
-        code == 0 || code == 1,
-        "{name} exited {code}:\n{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    assert!(code == 0 || code == 1, "{name} exited {code}:\n{}{}", text(&out.stdout), text(&out.stderr));
     assert!(!text(&out.stderr).contains("locked"), "{name}: {}", text(&out.stderr));
     code
 }
@@ -108,7 +103,8 @@ fn contend(load: Load) {
                         }
                     }
                     if i < calls {
-                        let body = serde_json::json!({"model": "m", "input": format!("call {i}"), "stream": i % 2 == 0});
+                        let body =
+                            serde_json::json!({"model": "m", "input": format!("call {i}"), "stream": i % 2 == 0});
                         let r = client
                             .post(format!("{url}/v1/responses"))
                             .header("content-type", "application/json")

@@ -141,7 +141,9 @@ fn taxonomies_load_or_are_refused() {
 #[test]
 fn mock_scripts_parse_or_are_refused() {
     let mut extra = HOSTILE_YAML.to_vec();
-    extra.push("faults:\n  - {status: 429, retry_after: 1e300, retry_after_ms: 1e300}\n  - {slow_ms: 18446744073709551615}\n");
+    extra.push(
+        "faults:\n  - {status: 429, retry_after: 1e300, retry_after_ms: 1e300}\n  - {slow_ms: 18446744073709551615}\n",
+    );
     extra.push("latency_ms: 18446744073709551615\ndefault: {text: '{{ user'}\n");
     let seeds = seeds(&[repo().join("evals/mock.yaml")], &extra);
     fuzz("mock", seeds, |input| {

@@ -394,7 +394,10 @@ async fn resume_never_takes_a_live_run() {
     let out = evals(&p, &["run", "--resume"]);
     assert_eq!(code(&out), 2, "{}{}", text(&out.stdout), text(&out.stderr));
     let err = text(&out.stderr);
-    assert!(err.contains(&format!("no interrupted run to resume: the newest unfinished one, {id}, is live ({owner}")), "{err}");
+    assert!(
+        err.contains(&format!("no interrupted run to resume: the newest unfinished one, {id}, is live ({owner}")),
+        "{err}"
+    );
     let out = evals(&p, &["run", "--resume", &id]);
     assert_eq!(code(&out), 2, "{}{}", text(&out.stdout), text(&out.stderr));
     let err = text(&out.stderr);

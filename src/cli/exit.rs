@@ -181,9 +181,9 @@ impl CliError {
                 RunError::Dataset(d) => dataset_hint(d),
                 RunError::BaseUrl(_) => base_url(),
                 RunError::NoSuite => Some("give the suite file, or --resume to finish an interrupted run".into()),
-                RunError::Live { .. } | RunError::OnlyLive { .. } => Some(
-                    "wait for it to finish, or stop it (an interrupted or killed run can be resumed)".into(),
-                ),
+                RunError::Live { .. } | RunError::OnlyLive { .. } => {
+                    Some("wait for it to finish, or stop it (an interrupted or killed run can be resumed)".into())
+                }
                 RunError::SuiteChanged { .. } => Some("start a new run of the suite as it is now".into()),
                 RunError::NoApiKey { .. } => Some("set it, or set provider.mock in the suite to run offline".into()),
                 RunError::NoRepeat => Some("give --repeat 1 or more".into()),

@@ -149,7 +149,8 @@ fn tee(
                     // The body ends only once the call is committed, so a client that has its
                     // whole answer knows it is recorded; a failed write breaks the body instead.
                     let (done, committed) = tokio::sync::oneshot::channel();
-                    let write = writer::Write { batch: Default::default(), recording: Some(recording), done: Some(done) };
+                    let write =
+                        writer::Write { batch: Default::default(), recording: Some(recording), done: Some(done) };
                     let failure = match f.app.writer.send(write).await {
                         Err(_) => Some("collect is shutting down".to_string()),
                         Ok(()) => match committed.await {

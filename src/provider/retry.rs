@@ -198,7 +198,8 @@ mod tests {
 
     #[test]
     fn server_delays_may_be_http_dates() {
-        let at = |secs: i64| (chrono::Utc::now() + chrono::Duration::seconds(secs)).to_rfc2822().replace("+0000", "GMT");
+        let at =
+            |secs: i64| (chrono::Utc::now() + chrono::Duration::seconds(secs)).to_rfc2822().replace("+0000", "GMT");
         let soon = server_delay(&headers(&[("retry-after", &at(30))])).unwrap().unwrap();
         assert!(soon > Duration::from_secs(28) && soon <= Duration::from_secs(30), "{soon:?}");
         let late = server_delay(&headers(&[("retry-after", &at(3600))])).unwrap().unwrap_err();

@@ -278,7 +278,8 @@ rules:
     async fn a_retry_after_http_date_is_waited_for() {
         let at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc2822().replace("+0000", "GMT");
         let t = std::time::Instant::now();
-        let (server, r) = faulty(&format!("  - {{first: 1, status: 503, headers: {{retry-after: '{at}'}}}}\n"), 1000).await;
+        let (server, r) =
+            faulty(&format!("  - {{first: 1, status: 503, headers: {{retry-after: '{at}'}}}}\n"), 1000).await;
         assert_eq!(r.unwrap().attempts, 2);
         assert_eq!(server.faults(), 1);
         // The date has whole seconds: the wait is between one and two of them, not a backoff.

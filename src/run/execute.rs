@@ -229,12 +229,15 @@ async fn heartbeat(handle: Handle, run_id: String, me: RunOwner) {
     }
 }
 
+/// A batch that could not be committed: its size, its first case, and why.
+type NotStored = (usize, String, crate::store::StoreError);
+
 /// Results wait here for the store thread; one job commits all that are waiting, so the store
 /// keeps up however fast cases finish, and the disk never holds back the next case.
 struct Committer<'a> {
     handle: &'a Handle,
     run_id: String,
-    waiting: Arc<Mutex<(Vec<CaseResult>, Vec<(usize, String, crate::store::StoreError)>)>>,
+    waiting: Arc<Mutex<(Vec<CaseResult>, Vec<NotStored>)>>,
 }
 
 impl Committer<'_> {

@@ -62,7 +62,11 @@ pub fn parse_traces(body: &[u8], encoding: Encoding) -> Result<Batch, OtlpError>
     let resources = match encoding {
         Encoding::Protobuf => {
             let req: pb::ExportTraceServiceRequest = prost::Message::decode(body)?;
-            req.resource_spans.into_iter().enumerate().map(|(i, r)| Resource::from_pb(i, r)).collect::<Result<_, _>>()?
+            req.resource_spans
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| Resource::from_pb(i, r))
+                .collect::<Result<_, _>>()?
         }
         Encoding::Json => json_resources(&json_body(body)?, "resourceSpans")?,
     };
@@ -301,7 +305,10 @@ fn pb_id(bytes: &[u8], at: &str, key: &str) -> Result<Option<String>, OtlpError>
     }
     let len = id_len(key);
     if bytes.len() != len {
-        return Err(OtlpError::Field { path: format!("{at}.{key}"), reason: format!("{} bytes, not {len}", bytes.len()) });
+        return Err(OtlpError::Field {
+            path: format!("{at}.{key}"),
+            reason: format!("{} bytes, not {len}", bytes.len()),
+        });
     }
     Ok(bytes.iter().any(|b| *b != 0).then(|| hex::encode(bytes)))
 }
@@ -321,7 +328,11 @@ impl Resource {
                     start: s.start_time_unix_nano,
                     end: s.end_time_unix_nano,
                     attrs: pb_attrs(s.attributes),
-                    events: s.events.into_iter().map(|e| Event { name: e.name, attrs: pb_attrs(e.attributes) }).collect(),
+                    events: s
+                        .events
+                        .into_iter()
+                        .map(|e| Event { name: e.name, attrs: pb_attrs(e.attributes) })
+                        .collect(),
                     status_code: status.code,
                     status_message: status.message,
                 });
@@ -1121,9 +1132,15 @@ mod tests {
         };
         let good_trace = json!("0af7651916cd43dd8448eb211c80319c");
         for (doc, want) in [
-            (span(json!("not-hex-at-all-but-32-chars-long"), json!("b7ad6b7169203331")), "resourceSpans[0].scopeSpans[0].spans[1].traceId: \"not-hex-at-all-but-32-chars-long\" is not 32 hex digits"),
+            (
+                span(json!("not-hex-at-all-but-32-chars-long"), json!("b7ad6b7169203331")),
+                "resourceSpans[0].scopeSpans[0].spans[1].traceId: \"not-hex-at-all-but-32-chars-long\" is not 32 hex digits",
+            ),
             (span(json!("0af765"), json!("b7ad6b7169203331")), "spans[1].traceId: \"0af765\" is not 32 hex digits"),
-            (span(good_trace.clone(), json!("b7ad6b71692033")), "spans[1].spanId: \"b7ad6b71692033\" is not 16 hex digits"),
+            (
+                span(good_trace.clone(), json!("b7ad6b71692033")),
+                "spans[1].spanId: \"b7ad6b71692033\" is not 16 hex digits",
+            ),
             (span(good_trace.clone(), json!(12)), "spans[1].spanId: 12 is not a hex string"),
         ] {
             let err = parse_traces(doc.to_string().as_bytes(), Encoding::Json).unwrap_err();
