@@ -423,14 +423,19 @@ impl Run {
         Ok(run)
     }
 
+    /// The run file's text: pretty JSON ending in a newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a run always serializes");
+        text.push('\n');
+        text
+    }
+
     pub fn save(&self, path: &Path) -> Result<(), RunFileError> {
         let err = |source| RunFileError::Write { path: path.display().to_string(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let mut text = serde_json::to_string_pretty(self).expect("a run always serializes");
-        text.push('\n');
-        std::fs::write(path, text).map_err(err)
+        std::fs::write(path, self.to_json()).map_err(err)
     }
 
     /// Results in a stable order: case id, then repeat.

@@ -60,6 +60,8 @@ pub enum CliError {
     Write(PathBuf, #[source] std::io::Error),
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
+    #[error("cannot write the output")]
+    Output(#[source] std::io::Error),
     #[error("--turn counts from 1")]
     TurnZero,
     #[error("nothing to promote: no stored trace matches the filters")]
@@ -136,6 +138,7 @@ impl CliError {
             | CliError::Read(..)
             | CliError::Write(..)
             | CliError::Runtime(_)
+            | CliError::Output(_)
             | CliError::TurnZero
             | CliError::ImportIncomplete(_)
             | CliError::NotStored(_)

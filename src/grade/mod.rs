@@ -15,7 +15,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::dataset::Case;
-use crate::record::{CaseResult, Grade, Output};
+use crate::record::{Grade, Output};
 use crate::suite::Suite;
 use crate::trace::Usage;
 use crate::trace::items::last_user_text;
@@ -34,17 +34,6 @@ pub struct Subject<'a> {
 }
 
 impl<'a> Subject<'a> {
-    pub fn of(case: &'a Case, r: &'a CaseResult) -> Subject<'a> {
-        Subject {
-            case,
-            output: &r.output,
-            turns: r.turns,
-            latency_ms: r.latency_ms,
-            usage: &r.usage,
-            cost_usd: r.cost_usd,
-        }
-    }
-
     /// What templates (`{{ item.* }}`, `{{ sample.output_text }}`, rubrics) and external
     /// graders see.
     pub fn context(&self) -> Value {

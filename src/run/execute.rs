@@ -17,7 +17,7 @@ use crate::provider::client::Client;
 use crate::provider::pricing::PriceTable;
 use crate::record::{CaseResult, Output, Run, Status, StoredRuns, Summary};
 use crate::replay::{self, Replayer, cache::Cache};
-use crate::store::{Handle, RunOwner, Store};
+use crate::store::{Handle, RunOwner, Store, StoreError};
 use crate::suite::{CasePlan, Mock};
 use crate::trace::Usage;
 
@@ -229,20 +229,24 @@ async fn heartbeat(handle: Handle, run_id: String, me: RunOwner) {
     }
 }
 
-/// A batch that could not be committed: its size, its first case, and why.
-type NotStored = (usize, String, crate::store::StoreError);
-
 /// Results wait here for the store thread; one job commits all that are waiting, so the store
 /// keeps up however fast cases finish, and the disk never holds back the next case.
 struct Committer<'a> {
     handle: &'a Handle,
     run_id: String,
-    waiting: Arc<Mutex<(Vec<CaseResult>, Vec<NotStored>)>>,
+    waiting: Arc<Mutex<Waiting>>,
+}
+
+/// Results not yet committed, and the batches whose commit failed (size, first case, error).
+#[derive(Default)]
+struct Waiting {
+    results: Vec<CaseResult>,
+    failed: Vec<(usize, String, StoreError)>,
 }
 
 impl Committer<'_> {
     fn report_failures(&self, events: &mut dyn Events) {
-        let failed = std::mem::take(&mut self.waiting.lock().expect("result queue lock").1);
+        let failed = std::mem::take(&mut self.waiting.lock().expect("result queue lock").failed);
         for (count, first_case, error) in failed {
             events.event(Event::NotStored { count, first_case: &first_case, error: &error });
         }
@@ -251,22 +255,22 @@ impl Committer<'_> {
     fn commit(&self, result: CaseResult, events: &mut dyn Events) {
         self.report_failures(events);
         let mut queue = self.waiting.lock().expect("result queue lock");
-        queue.0.push(result);
-        if queue.0.len() > 1 {
+        queue.results.push(result);
+        if queue.results.len() > 1 {
             return; // a commit job is already queued and takes this one too
         }
         drop(queue);
         let (run_id, waiting) = (self.run_id.clone(), self.waiting.clone());
         let queued = self.handle.submit(move |s| {
-            let batch = std::mem::take(&mut waiting.lock().expect("result queue lock").0);
+            let batch = std::mem::take(&mut waiting.lock().expect("result queue lock").results);
             if let Err(e) = s.save_results(&run_id, &batch) {
                 // A batch can hold hundreds of results: name the first, count the rest.
                 let first = batch.first().map_or_else(String::new, |r| r.case_id.clone());
-                waiting.lock().expect("result queue lock").1.push((batch.len(), first, e));
+                waiting.lock().expect("result queue lock").failed.push((batch.len(), first, e));
             }
         });
         if let Err(e) = queued {
-            let waiting = std::mem::take(&mut self.waiting.lock().expect("result queue lock").0);
+            let waiting = std::mem::take(&mut self.waiting.lock().expect("result queue lock").results);
             let first = waiting.first().map_or("", |r| r.case_id.as_str());
             events.event(Event::NotStored { count: waiting.len(), first_case: first, error: &e });
         }

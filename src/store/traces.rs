@@ -839,7 +839,9 @@ mod tests {
             s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
             // Back to the schema of version 2, as an older evals left it.
             s.conn
-                .execute_batch("DROP TABLE trace_text; DROP INDEX traces_by_search; DROP INDEX traces_by_time; ALTER TABLE traces DROP COLUMN search_rowid; PRAGMA user_version = 2;")
+                .execute_batch("DROP TABLE trace_text; DROP INDEX traces_by_search; DROP INDEX traces_by_time; ALTER TABLE traces DROP COLUMN search_rowid; \
+                 ALTER TABLE runs DROP COLUMN owner_pid; ALTER TABLE runs DROP COLUMN owner_host; \
+                 ALTER TABLE runs DROP COLUMN heartbeat_at; PRAGMA user_version = 2;")
                 .unwrap();
         }
         let s = Store::open(&path).unwrap();

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use crate::check;
 use crate::cli::CliError;
 use crate::cli::exit::GATE_FAILED;
+use crate::cli::printer::Printer;
 use crate::dataset::taxonomy;
 use crate::report;
 
@@ -18,7 +19,7 @@ pub struct Args {
     taxonomy: PathBuf,
 }
 
-pub fn run(a: Args) -> Result<ExitCode, CliError> {
+pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let paths = if a.paths.is_empty() {
         ["evals", "datasets"].iter().map(PathBuf::from).filter(|p| p.exists()).collect()
     } else {
@@ -28,6 +29,6 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         return Err(CliError::NothingToCheck);
     }
     let r = check::check(&paths, &a.taxonomy);
-    print!("{}", report::curation::check(&r.problems, r.files));
+    out.print(format_args!("{}", report::curation::check(&r.problems, r.files)))?;
     Ok(if r.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(GATE_FAILED) })
 }

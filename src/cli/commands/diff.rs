@@ -3,8 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{ReportArgs, finish};
+use super::{Finish, ReportArgs, finish};
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::compare::{compare, gate};
 use crate::record::{self, Run};
 
@@ -23,10 +24,11 @@ pub fn load_run(store: &Path, name: &str) -> Result<Run, CliError> {
     Ok(record::find_run(store, name)?)
 }
 
-pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
+pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let base = load_run(store, &a.base)?;
     let current = load_run(store, &a.current)?;
     let cmp = compare(&base, &current);
     let decision = gate::decide(&current.gate, &current.summary, Some(&cmp));
-    finish(store, &current, Some(&cmp), &decision, &a.reports)
+    let f = Finish { run: &current, comparison: Some(&cmp), decision: &decision };
+    finish(store, f, &a.reports, a.reports.takes_stdout(), out)
 }

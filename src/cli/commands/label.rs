@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::dataset::review::{self, LabelEdit};
 use crate::dataset::taxonomy::{self, Taxonomy};
 use crate::dataset::{self, Verdict};
@@ -30,7 +31,7 @@ pub struct Args {
     taxonomy: PathBuf,
 }
 
-pub fn run(a: Args) -> Result<ExitCode, CliError> {
+pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let edit = LabelEdit { verdict: a.verdict, failure: a.failure, note: a.note, tags: a.tags };
     if edit.is_empty() {
         return Err(CliError::NothingToChange);
@@ -40,12 +41,12 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
     review::relabel(&mut cf.case, &taxonomy, &edit)?;
     review::save(&cf)?;
     let l = &cf.case.label;
-    println!(
+    out.println(format_args!(
         "labelled {}: {}{}{}",
         cf.case.id,
         l.verdict.as_str(),
         l.failure.as_deref().map(|f| format!(", failure {f}")).unwrap_or_default(),
         if cf.case.tags.is_empty() { String::new() } else { format!(", tags {}", cf.case.tags.join(",")) }
-    );
+    ))?;
     Ok(ExitCode::SUCCESS)
 }

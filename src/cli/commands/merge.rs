@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use chrono::Utc;
 
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::record::{self, Run};
 use crate::report;
 
@@ -19,10 +20,10 @@ pub struct Args {
     out: PathBuf,
 }
 
-pub fn run(a: Args) -> Result<ExitCode, CliError> {
+pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let runs = a.runs.iter().map(|p| Run::load(p)).collect::<Result<Vec<_>, _>>()?;
     let merged = record::merge(runs, Utc::now())?;
     merged.save(&a.out)?;
-    print!("{}", report::run::run(&merged, report::run::Paint(report::use_color())));
+    out.print(format_args!("{}", report::run::run(&merged, report::run::Paint(report::use_color()))))?;
     Ok(ExitCode::SUCCESS)
 }

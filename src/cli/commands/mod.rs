@@ -16,6 +16,7 @@ pub mod runs;
 pub mod taxonomy;
 pub mod traces;
 
+use crate::cli::printer::Printer;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -65,22 +66,39 @@ fn trend_of(store: &Path, run: &Run) -> Result<Vec<TrendPoint>, CliError> {
     Ok(points)
 }
 
-/// Print the comparison and the verdict, write the requested report files (and the Markdown to
-/// `$GITHUB_STEP_SUMMARY` when set), and turn the verdict into the exit code.
+impl ReportArgs {
+    /// A report goes to standard output (`json:-`).
+    fn takes_stdout(&self) -> bool {
+        self.reports.iter().any(|(_, p)| is_stdout(p))
+    }
+}
+
+/// What `run` and `diff` print and write: the human report (on stderr when stdout carries a
+/// run or report file), the report files (a `-` path on `out`, and the Markdown to
+/// `$GITHUB_STEP_SUMMARY` when set); the verdict becomes the exit code.
+struct Finish<'a> {
+    run: &'a Run,
+    comparison: Option<&'a Comparison>,
+    decision: &'a Decision,
+}
+
 fn finish(
     store: &Path,
-    run: &Run,
-    comparison: Option<&Comparison>,
-    decision: &Decision,
+    f: Finish<'_>,
     reports: &ReportArgs,
+    human_on_stderr: bool,
+    out: &mut Printer,
 ) -> Result<ExitCode, CliError> {
+    let Finish { run, comparison, decision } = f;
+    let mut stderr = Printer::stderr();
+    let human = if human_on_stderr { &mut stderr } else { &mut *out };
     let paint = report::run::Paint(report::use_color());
     if let Some(cmp) = comparison {
-        print!("\n{}", report::run::comparison(cmp, paint));
+        human.print(format_args!("\n{}", report::run::comparison(cmp, paint)))?;
     }
     let trend = trend_of(store, run)?;
-    print!("{}", report::run::trend(&trend));
-    print!("{}", report::run::decision(decision, paint));
+    human.print(format_args!("{}", report::run::trend(&trend)))?;
+    human.print(format_args!("{}", report::run::decision(decision, paint)))?;
     let r = Report { run, comparison, decision, trend: &trend };
     // Markdown may go both to a file and to the step summary: render it once.
     let markdown = std::cell::OnceCell::new();
@@ -89,7 +107,7 @@ fn finish(
         other => other.render(&r),
     };
     for (format, path) in &reports.reports {
-        write_file(path, &render(format))?;
+        write_file(path, &render(format), out)?;
     }
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
         let md = render(&Format::Markdown);
@@ -103,7 +121,16 @@ fn finish(
     Ok(if decision.passed { ExitCode::SUCCESS } else { ExitCode::from(GATE_FAILED) })
 }
 
-fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
+/// `-` names standard output wherever a command writes a file.
+fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Write `text` to the file, or to the output when the path is `-`.
+fn write_file(path: &Path, text: &str, out: &mut Printer) -> Result<(), CliError> {
+    if is_stdout(path) {
+        return out.print(format_args!("{text}"));
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| CliError::Write(dir.to_path_buf(), e))?;
     }

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::{ReportArgs, finish};
+use super::{Finish, ReportArgs, finish};
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::cli::progress::Progress;
 use crate::report;
 use crate::run::{self, Request, Resume};
@@ -72,8 +73,13 @@ impl Args {
     }
 }
 
-pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
-    let (request, reports, quiet) = a.request();
+pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
+    let (mut request, reports, quiet) = a.request();
+    // `--out -`: the run file is the output, written once the run is done.
+    let run_to_stdout = request.out.as_deref().is_some_and(super::is_stdout);
+    if run_to_stdout {
+        request.out = None;
+    }
     let mut progress = Progress::new(quiet);
     let ctrl_c = async {
         // A runtime without signal support never stops the run; Ctrl-C then kills the process.
@@ -82,6 +88,16 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
         }
     };
     let outcome = run::run(store, &request, &mut progress, ctrl_c)?;
-    print!("{}", report::run::run(&outcome.run, report::run::Paint(report::use_color())));
-    finish(store, &outcome.run, outcome.comparison.as_ref(), &outcome.decision, &reports)
+    let human_on_stderr = run_to_stdout || reports.takes_stdout();
+    let summary = report::run::run(&outcome.run, report::run::Paint(report::use_color()));
+    if human_on_stderr {
+        Printer::stderr().print(format_args!("{summary}"))?;
+        if run_to_stdout {
+            out.print(format_args!("{}", outcome.run.to_json()))?;
+        }
+    } else {
+        out.print(format_args!("{summary}"))?;
+    }
+    let f = Finish { run: &outcome.run, comparison: outcome.comparison.as_ref(), decision: &outcome.decision };
+    finish(store, f, &reports, human_on_stderr, out)
 }

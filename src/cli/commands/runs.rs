@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use super::{diff::load_run, read_store, trend_of};
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::record::StoredRuns;
 use crate::report;
 
@@ -28,16 +29,16 @@ pub enum Runs {
     },
 }
 
-pub fn run(store: &Path, cmd: Runs) -> Result<ExitCode, CliError> {
+pub fn run(store: &Path, cmd: Runs, out: &mut Printer) -> Result<ExitCode, CliError> {
     match cmd {
         Runs::List { suite, limit } => {
             let runs = read_store(store)?.list_runs(suite.as_deref(), limit)?;
-            print!("{}", report::run::runs(&runs));
+            out.print(format_args!("{}", report::run::runs(&runs)))?;
         }
         Runs::Show { run } => {
             let run = load_run(store, &run)?;
-            print!("{}", report::run::run(&run, report::run::Paint(report::use_color())));
-            print!("{}", report::run::trend(&trend_of(store, &run)?));
+            out.print(format_args!("{}", report::run::run(&run, report::run::Paint(report::use_color()))))?;
+            out.print(format_args!("{}", report::run::trend(&trend_of(store, &run)?)))?;
         }
     }
     Ok(ExitCode::SUCCESS)
