@@ -87,17 +87,6 @@ fn model_spans(s: &Store) -> Vec<Span> {
     out
 }
 
-/// Wait for the fire-and-forget proxy recordings to be committed.
-async fn until(dir: &Path, what: &str, ok: impl Fn(&Store) -> bool) {
-    for _ in 0..200 {
-        if ok(&store(dir)) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn exporter_bodies_are_stored_once_however_they_are_split_or_resent() {
     let dir = tempfile::tempdir().unwrap();
@@ -153,7 +142,8 @@ async fn proxy_and_exporter_join_in_either_order_into_promotable_traces() {
     let ids = mock_ids(&upstream).await;
     // The first two calls are recorded before their spans are exported, the rest after.
     assert_eq!(proxy_model_requests(&server, 0..2).await, ids[..2]);
-    until(dir.path(), "the first recordings", |s| s.list_traces(&TraceFilter::default()).unwrap().len() == 2).await;
+    // Committed before the answers ended.
+    assert_eq!(store(dir.path()).list_traces(&TraceFilter::default()).unwrap().len(), 2);
     let (body, _) = exporter_body();
     for chunk in in_chunks(&with_response_ids(&body, &ids), 5) {
         assert_eq!(ingest(&server, &chunk).await.0, 200);
@@ -356,7 +346,6 @@ async fn streams_pass_through_event_by_event_and_are_recorded() {
         rest.push_str(&String::from_utf8_lossy(&c));
     }
     assert!(rest.contains("response.completed"));
-    until(dir.path(), "the streamed recording", |s| !model_spans(s).is_empty()).await;
     let span = model_spans(&store(dir.path())).remove(0);
     let call = span.model_call().unwrap();
     assert_eq!(evals::trace::items::output_text(call.output.as_ref().unwrap()), "slow answer");
@@ -481,7 +470,7 @@ async fn redact_and_no_content_apply_to_what_is_stored_not_to_what_the_client_ge
             post(&format!("{}/v1/responses", server.url()), &[("content-type", "application/json")], req).await;
         assert_eq!(status, 200);
         assert!(text.contains("ANN@EXAMPLE.ORG"), "the client gets the real answer");
-        until(dir.path(), "the recording", |s| s.list_traces(&TraceFilter::default()).unwrap().len() == 4).await;
+        assert_eq!(store(dir.path()).list_traces(&TraceFilter::default()).unwrap().len(), 4, "recorded on answering");
         server.shutdown().await;
 
         let s = store(dir.path());
