@@ -591,17 +591,17 @@ fn handoff_tool(agent: &str) -> Value {
 }
 
 /// The suite text with every `key.path=value` set; errors then point into this text, under the
-/// file's name marked `(with --set)`.
+/// file's name marked `(with overrides)`.
 fn apply_sets(source: Source, sets: &[String]) -> Result<Source, SuiteError> {
     let bad = |m: String| SuiteError::Set(m);
     let mut doc = yaml::parse_any(&source.text).map_err(|e| bad(format!("{}: {e}", source.file.display())))?;
     for set in sets {
-        let (key, value) = set.split_once('=').ok_or_else(|| bad(format!("--set {set:?}: give KEY.PATH=VALUE")))?;
-        let value = yaml::parse_any(value).map_err(|e| bad(format!("--set {set:?}: the value is not YAML: {e}")))?;
+        let (key, value) = set.split_once('=').ok_or_else(|| bad(format!("override {set:?}: give KEY.PATH=VALUE")))?;
+        let value = yaml::parse_any(value).map_err(|e| bad(format!("override {set:?}: the value is not YAML: {e}")))?;
         let mut node = &mut doc;
         for part in key.split('.') {
             if part.is_empty() {
-                return Err(bad(format!("--set {set:?}: empty key in the path")));
+                return Err(bad(format!("override {set:?}: empty key in the path")));
             }
             if node.is_null() {
                 *node = yaml::Value::Mapping(Default::default());
@@ -610,18 +610,18 @@ fn apply_sets(source: Source, sets: &[String]) -> Result<Source, SuiteError> {
                 yaml::Value::Mapping(m) => m.entry(yaml::Value::String(part.to_string())).or_insert(yaml::Value::Null),
                 yaml::Value::Sequence(list) => {
                     let i: usize =
-                        part.parse().map_err(|_| bad(format!("--set {set:?}: {part:?} is not a list index")))?;
+                        part.parse().map_err(|_| bad(format!("override {set:?}: {part:?} is not a list index")))?;
                     let n = list.len();
                     list.get_mut(i)
-                        .ok_or_else(|| bad(format!("--set {set:?}: index {i} is past the list's end ({n})")))?
+                        .ok_or_else(|| bad(format!("override {set:?}: index {i} is past the list's end ({n})")))?
                 }
-                _ => return Err(bad(format!("--set {set:?}: {part:?} is inside a value that is not a mapping"))),
+                _ => return Err(bad(format!("override {set:?}: {part:?} is inside a value that is not a mapping"))),
             };
         }
         *node = value;
     }
     let text = yaml::to_string(&doc).map_err(|e| bad(e.to_string()))?;
-    Ok(Source::new(format!("{} (with --set)", source.file.display()), text))
+    Ok(Source::new(format!("{} (with overrides)", source.file.display()), text))
 }
 
 /// sha256 over the instructions every plan sends, in order: changes exactly when a prompt does.
@@ -764,7 +764,7 @@ mod tests {
         assert_eq!((s.provider.concurrency, s.repeat), (3, 2));
         assert_ne!(s.hash, Suite::load(&p).unwrap().hash);
         let err = Suite::load_with(&p, &["target.modle=x".to_string()]).unwrap_err().to_string();
-        assert!(err.contains("(with --set)") && err.contains("target.modle: unknown field"), "{err}");
+        assert!(err.contains("(with overrides)") && err.contains("target.modle: unknown field"), "{err}");
         let err = Suite::load_with(&p, &["nothing".to_string()]).unwrap_err().to_string();
         assert!(err.contains("KEY.PATH=VALUE"), "{err}");
     }
