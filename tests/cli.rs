@@ -345,7 +345,7 @@ fn timeouts_out_of_range_are_located_errors_not_panics() {
     );
     let out = p.evals(&["run", suite.to_str().unwrap(), "-q", "--set", "provider.timeout_s=1e300"]);
     assert_eq!(code(&out), 2, "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("(with --set):"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("(with overrides):"), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("provider.timeout_s: at most 86400 seconds"), "{}", text(&out.stderr));
     let grader = p.write(
         "evals/grader.yaml",

@@ -226,7 +226,9 @@ fn label(taxonomy: &Taxonomy, opts: &Options) -> Result<Label> {
     let failure = opts.failure.as_deref().map(|f| taxonomy.resolve(f).map(|c| c.id.clone())).transpose()?;
     let verdict = match (opts.verdict, &failure) {
         (Some(Verdict::Pass), Some(f)) => {
-            return Err(DatasetError::Invalid(format!("failure {f} contradicts verdict pass: a labelled failure needs verdict fail")));
+            return Err(DatasetError::Invalid(format!(
+                "failure {f} contradicts verdict pass: a labelled failure needs verdict fail"
+            )));
         }
         (Some(v), _) => v,
         (None, Some(_)) => Verdict::Fail,

@@ -201,8 +201,8 @@ mod tests {
             loop {
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 let s = crate::store::Store::open(&db).unwrap();
-                if let Some(id) = s.latest_unfinished_run().unwrap()
-                    && !s.load_run(&id).unwrap().results.is_empty()
+                if let Some((id, _)) = s.unfinished_runs().unwrap().first()
+                    && !s.load_run(id).unwrap().results.is_empty()
                 {
                     return;
                 }
