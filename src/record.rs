@@ -1,13 +1,14 @@
 //! The run record: what one replay of a suite produced, as stored and as a JSON file.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::store::{ResultRow, Store, StoreError};
+use crate::store::{ResultRow, RunOwner, Store, StoreError};
 use crate::suite::gate::Gate;
 use crate::trace::Usage;
 
@@ -435,7 +436,10 @@ impl Run {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        std::fs::write(path, self.to_json()).map_err(err)
+        // Written as it serializes: a 100,000-case run file is never a string in memory.
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(err)?);
+        serde_json::to_writer_pretty(&mut file, self).map_err(std::io::Error::from).map_err(err)?;
+        file.write_all(b"\n").and_then(|()| file.flush()).map_err(err)
     }
 
     /// Results in a stable order: case id, then repeat.
@@ -543,14 +547,15 @@ pub fn find_run(store: &Path, name: &str) -> Result<Run, FindRunError> {
     if name.ends_with(".json") {
         return Err(FindRunError::NoFile(name.to_string()));
     }
-    let s = Store::open(store)?;
+    let s = Store::open_existing(store)?;
     let id = s.resolve_run(name)?;
     Ok(s.load_run(&id)?)
 }
 
 /// The run record's home in the store: each run a header row, each result a row of its own.
 pub trait StoredRuns {
-    fn create_run(&mut self, run: &Run) -> Result<(), StoreError>;
+    /// A new run, owned by `owner` from the start.
+    fn create_run(&mut self, run: &Run, owner: &RunOwner) -> Result<(), StoreError>;
     fn save_results(&mut self, run_id: &str, results: &[CaseResult]) -> Result<(), StoreError>;
     fn finish_run(&mut self, run: &Run) -> Result<(), StoreError>;
     /// Run headers (no results), newest first; of one suite when given.
@@ -573,8 +578,8 @@ fn parse_headers(rows: Vec<(String, String)>) -> Result<Vec<Run>, StoreError> {
 }
 
 impl StoredRuns for Store {
-    fn create_run(&mut self, run: &Run) -> Result<(), StoreError> {
-        self.insert_run(&run.id, &run.suite.name, run.started_at, &header_json(run))
+    fn create_run(&mut self, run: &Run, owner: &RunOwner) -> Result<(), StoreError> {
+        self.insert_run(&run.id, &run.suite.name, run.started_at, &header_json(run), owner)
     }
 
     fn save_results(&mut self, run_id: &str, results: &[CaseResult]) -> Result<(), StoreError> {
@@ -762,12 +767,16 @@ pub(crate) mod tests {
         assert!(matches!(Run::load(&p).unwrap_err(), RunFileError::TooNew { .. }));
     }
 
+    fn owner() -> RunOwner {
+        RunOwner { pid: 1, host: "test-host".into(), heartbeat: chrono::Utc::now() }
+    }
+
     #[test]
     fn results_are_stored_in_batches_and_read_back_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(&dir.path().join("e.db")).unwrap();
         let mut r = run("run_1", &[("b", Status::Pass, "x"), ("a", Status::Fail, "y")]);
-        s.create_run(&r.header()).unwrap();
+        s.create_run(&r.header(), &owner()).unwrap();
         s.save_results(&r.id, &r.results[..1]).unwrap();
         s.save_results(&r.id, &r.results[1..]).unwrap();
         // Saving again replaces, never duplicates.
@@ -792,7 +801,7 @@ pub(crate) mod tests {
             r.started_at = t0 + chrono::Duration::hours(i as i64);
             r.finished_at = Some(r.started_at);
             r.git = Some(GitInfo { commit: format!("c{i}"), branch: Some(branch.to_string()) });
-            s.create_run(&r).unwrap();
+            s.create_run(&r, &owner()).unwrap();
             s.finish_run(&r).unwrap();
         }
         let all = s.list_runs(None, 10).unwrap();

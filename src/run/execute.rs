@@ -9,16 +9,17 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
-use super::resolve::{Endpoint, Resolved};
-use super::{Budget, Event, Events, RunError};
+use super::resolve::{Endpoint, Resolved, Selected};
+use super::{Budget, Event, Events, RunError, owner};
+use crate::dataset::Case;
 use crate::grade::{Edge, Graders, Subject, scoring};
 use crate::mock::{Script, server::Server};
 use crate::provider::client::Client;
 use crate::provider::pricing::PriceTable;
 use crate::record::{CaseResult, Output, Run, Status, StoredRuns, Summary};
 use crate::replay::{self, Replayer, cache::Cache};
-use crate::store::{Handle, Store, StoreError};
-use crate::suite::{CasePlan, Mock};
+use crate::store::{Handle, RunOwner, Store, StoreError};
+use crate::suite::{CasePlan, Mock, Planner, Suite};
 use crate::trace::Usage;
 
 /// What every sample of a run is replayed and graded with.
@@ -33,7 +34,7 @@ impl Sampler {
     /// Replay and grade one sample of one case.
     async fn sample(&self, plan: &CasePlan, repeat: u32) -> CaseResult {
         if let Some(why) = self.budget.exhausted() {
-            return not_run(plan, repeat, why);
+            return not_run(&plan.case.id, repeat, Some(plan), why, "budget");
         }
         let replayed = replay::replay(&self.replayer, plan, repeat).await;
         let cached = replayed.cached();
@@ -81,10 +82,20 @@ impl Sampler {
     }
 }
 
-/// A sample the budget did not let start.
-fn not_run(plan: &CasePlan, repeat: u32, why: String) -> CaseResult {
+/// Plan a case again from its file, as it was checked when the run started.
+fn replan(planner: &Planner<'_>, c: &Selected) -> Result<CasePlan, String> {
+    let case = Case::load(&c.path).map_err(|e| crate::text::chain(&e))?;
+    if case.id != c.id {
+        return Err(format!("{} now holds case {}", c.path.display(), case.id));
+    }
+    planner.plan(case).map_err(|e| e.to_string())
+}
+
+/// A sample that ended before any request: its case file changed after the run checked it, or
+/// the budget did not let it start.
+fn not_run(case_id: &str, repeat: u32, label: Option<&CasePlan>, error: String, cause: &str) -> CaseResult {
     CaseResult {
-        case_id: plan.case.id.clone(),
+        case_id: case_id.to_string(),
         repeat,
         status: Status::Error,
         output: Output::default(),
@@ -93,10 +104,10 @@ fn not_run(plan: &CasePlan, repeat: u32, why: String) -> CaseResult {
         cost_usd: None,
         latency_ms: 0,
         grades: Vec::new(),
-        error: Some(why),
-        failure: plan.case.label.failure.clone(),
-        tags: plan.case.tags.clone(),
-        cause: Some("budget".into()),
+        error: Some(error),
+        failure: label.and_then(|p| p.case.label.failure.clone()),
+        tags: label.map(|p| p.case.tags.clone()).unwrap_or_default(),
+        cause: Some(cause.into()),
         cached: false,
         model_calls: 0,
         cache_hits: 0,
@@ -115,12 +126,25 @@ pub fn execute(
     let (handle, store_thread) = Handle::spawn(Store::open(store)?);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(RunError::Runtime)?;
     let run_id = r.record.id.clone();
+    let me = owner::me(Utc::now());
     let outcome = runtime.block_on(async {
-        tokio::select! {
+        let beat = tokio::spawn(heartbeat(handle.clone(), run_id.clone(), me.clone()));
+        let outcome = tokio::select! {
             run = replay_all(r, &handle, events) => run.map(Some),
             () = shutdown => Ok(None),
-        }
+        };
+        // Awaited, so its store handle is gone before the store thread is joined.
+        beat.abort();
+        let _ = beat.await;
+        outcome
     });
+    if let Ok(None) = outcome {
+        // Interrupted on purpose: anyone may resume it now, from any host.
+        let id = run_id.clone();
+        let _ = handle.submit(move |s| {
+            let _ = s.release_run(&id, &me);
+        });
+    }
     drop(handle);
     // The run file is written while the store thread closes the database (a WAL checkpoint).
     let saved = match (&outcome, out) {
@@ -153,7 +177,7 @@ async fn replay_all(r: Resolved, handle: &Handle, events: &mut dyn Events) -> Re
         }
         Endpoint::Api { base_url, api_key } => (base_url.clone(), Some(api_key.clone())),
     };
-    let provider = &r.suite.provider;
+    let provider = r.suite.provider.clone();
     let budget = Budget::new(r.suite.gate.max_cost_usd, r.suite.gate.max_tokens);
     for done in &r.record.results {
         budget.add(done.cost_usd, &done.usage);
@@ -179,7 +203,8 @@ async fn replay_all(r: Resolved, handle: &Handle, events: &mut dyn Events) -> Re
     });
     events.event(Event::Started { run_id: &r.record.id, total: r.total(), finished: &r.record.results });
     let committer = Committer { handle, run_id: r.record.id.clone(), waiting: Arc::default() };
-    run_slots(sampler, r.plans, r.jobs, r.concurrency, |result| {
+    let suite = Arc::new(r.suite);
+    run_slots(sampler, suite, r.cases, r.jobs, r.concurrency, |result| {
         events.event(Event::CaseFinished(&result));
         committer.commit(result, events);
     })
@@ -200,6 +225,20 @@ async fn replay_all(r: Resolved, handle: &Handle, events: &mut dyn Events) -> Re
     // The store thread ran every commit before the call: all failures are known now.
     committer.report_failures(events);
     Ok(finished)
+}
+
+/// Say every [`owner::HEARTBEAT`] that this process still runs the run, so that `--resume`
+/// elsewhere leaves it alone. A missed beat is harmless: only many make the run look abandoned.
+async fn heartbeat(handle: Handle, run_id: String, me: RunOwner) {
+    let mut every = tokio::time::interval(owner::HEARTBEAT);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let (id, me) = (run_id.clone(), RunOwner { heartbeat: Utc::now(), ..me.clone() });
+        if handle.submit(move |s| drop(s.heartbeat_run(&id, &me))).is_err() {
+            return;
+        }
+    }
 }
 
 /// Results wait here for the store thread; one job commits all that are waiting, so the store
@@ -254,7 +293,8 @@ impl Committer<'_> {
 /// `on_result` takes each result as it finishes (it must not block, or it holds back the next).
 async fn run_slots(
     sampler: Arc<Sampler>,
-    plans: Vec<Arc<CasePlan>>,
+    suite: Arc<Suite>,
+    cases: Vec<Selected>,
     jobs: Vec<(usize, u32)>,
     concurrency: usize,
     mut on_result: impl FnMut(CaseResult),
@@ -263,16 +303,25 @@ async fn run_slots(
     // freed slot's next request leaves at once instead of after a round trip through this task.
     let total = jobs.len();
     let queue = Arc::new(Mutex::new(jobs.into_iter()));
-    let plans = Arc::new(plans);
+    let cases = Arc::new(cases);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut slots = tokio::task::JoinSet::new();
     for _ in 0..concurrency.clamp(1, total.max(1)) {
-        let (queue, sampler, plans, tx) = (queue.clone(), sampler.clone(), plans.clone(), tx.clone());
+        let (queue, sampler, suite, cases, tx) =
+            (queue.clone(), sampler.clone(), suite.clone(), cases.clone(), tx.clone());
         slots.spawn(async move {
+            let planner = suite.planner();
             loop {
                 let next = queue.lock().expect("job queue lock").next();
                 let Some((i, repeat)) = next else { break };
-                if tx.send(sampler.sample(&plans[i], repeat).await).is_err() {
+                let result = match replan(&planner, &cases[i]) {
+                    Ok(plan) => sampler.sample(&plan, repeat).await,
+                    Err(why) => {
+                        let why = format!("the case file changed during the run: {why}");
+                        not_run(&cases[i].id, repeat, None, why, "case")
+                    }
+                };
+                if tx.send(result).is_err() {
                     break;
                 }
             }

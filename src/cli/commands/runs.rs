@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{diff::load_run, open_store, trend_of};
+use super::{diff::load_run, read_store, trend_of};
 use crate::cli::CliError;
 use crate::cli::printer::Printer;
 use crate::record::StoredRuns;
@@ -32,7 +32,7 @@ pub enum Runs {
 pub fn run(store: &Path, cmd: Runs, out: &mut Printer) -> Result<ExitCode, CliError> {
     match cmd {
         Runs::List { suite, limit } => {
-            let runs = open_store(store)?.list_runs(suite.as_deref(), limit)?;
+            let runs = read_store(store)?.list_runs(suite.as_deref(), limit)?;
             out.print(format_args!("{}", report::run::runs(&runs)))?;
         }
         Runs::Show { run } => {
