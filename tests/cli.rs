@@ -332,7 +332,7 @@ fn timeouts_out_of_range_are_located_errors_not_panics() {
     let out = p.evals(&["check", big]);
     assert_eq!(code(&out), 1, "{}", text(&out.stdout));
     assert!(
-        text(&out.stdout).contains("big.yaml:5: provider.timeout_s: at most 86400 seconds"),
+        text(&out.stdout).contains("big.yaml:5:23: provider.timeout_s: at most 86400 seconds"),
         "{}",
         text(&out.stdout)
     );
