@@ -33,9 +33,18 @@ pub fn render(r: &Report) -> String {
         s.errored,
         run.started_at.format("%Y-%m-%dT%H:%M:%S")
     );
+    // The drop test that decided, and its p-value, as properties a CI dashboard can read.
+    let test = r.decision.test.as_ref().map_or(String::new(), |t| {
+        format!(
+            "<property name=\"test\" value=\"{} vs {}\"/><property name=\"p_value\" value=\"{}\"/>",
+            escape(&t.method),
+            escape(&t.reference),
+            t.p_value
+        )
+    });
     let _ = writeln!(
         out,
-        "<properties><property name=\"run\" value=\"{}\"/><property name=\"gate\" value=\"{}\"/></properties>",
+        "<properties><property name=\"run\" value=\"{}\"/><property name=\"gate\" value=\"{}\"/>{test}</properties>",
         escape(&run.id),
         escape(&r.decision.reason)
     );

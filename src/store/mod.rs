@@ -8,6 +8,7 @@ mod runs;
 mod traces;
 
 pub use actor::Handle;
+pub use runs::HistoryQuery;
 pub use traces::{IngestStats, PruneStats, Totals, TraceFilter, TraceStatus, TraceSummary};
 
 use std::path::{Path, PathBuf};

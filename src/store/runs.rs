@@ -22,6 +22,17 @@ fn parse_header(id: &str, header: &str) -> Result<Run> {
     serde_json::from_str(header).map_err(|e| StoreError::Corrupt(format!("run {id}: {e}")))
 }
 
+/// Which earlier runs [`Store::case_history`] reads.
+#[derive(Debug, Clone)]
+pub struct HistoryQuery<'a> {
+    pub suite: &'a str,
+    pub dataset_hash: &'a str,
+    pub branch: Option<&'a str>,
+    pub before: chrono::DateTime<chrono::Utc>,
+    pub exclude: &'a str,
+    pub limit: usize,
+}
+
 impl Store {
     pub fn create_run(&mut self, run: &Run) -> Result<()> {
         self.conn.execute(
@@ -108,6 +119,24 @@ impl Store {
             .optional()?)
     }
 
+    /// The earlier runs of a suite on one dataset that the gate learns each case's pass rate
+    /// from: the newest `limit` finished runs started before `before`, other than `exclude`, on
+    /// `branch` when given. Returns how many runs that was and, per case, (passes, graded).
+    pub fn case_history(&self, q: &HistoryQuery<'_>) -> Result<(usize, Vec<(String, u32, u32)>)> {
+        const PICKED: &str = "SELECT id FROM runs WHERE suite = ?1 AND finished_at IS NOT NULL \
+             AND json_extract(header, '$.dataset_hash') = ?2 \
+             AND (?3 IS NULL OR json_extract(header, '$.git.branch') = ?3) \
+             AND started_at < ?4 AND id != ?5 ORDER BY started_at DESC, id DESC LIMIT ?6";
+        let args = params![q.suite, q.dataset_hash, q.branch, micros(q.before), q.exclude, q.limit as i64];
+        let runs: i64 = self.conn.query_row(&format!("SELECT COUNT(*) FROM ({PICKED})"), args, |r| r.get(0))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT case_id, SUM(status = 'pass'), SUM(status != 'error') FROM results \
+             WHERE run_id IN ({PICKED}) GROUP BY case_id ORDER BY case_id"
+        ))?;
+        let rows = stmt.query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok((runs as usize, rows.collect::<rusqlite::Result<_>>()?))
+    }
+
     pub fn load_run(&self, id: &str) -> Result<Run> {
         let header: String = self
             .conn
@@ -177,5 +206,20 @@ mod tests {
         assert_eq!(s.latest_run_on_branch("s", "main").unwrap().as_deref(), Some("run_2"));
         assert_eq!(s.latest_run_on_branch("s", "feature").unwrap().as_deref(), Some("run_1"));
         assert_eq!(s.latest_run_on_branch("s", "nope").unwrap(), None);
+
+        // History: the runs before run_2 on main; then any branch; another dataset has none.
+        let q = HistoryQuery {
+            suite: "s",
+            dataset_hash: "d",
+            branch: Some("main"),
+            before: t0 + chrono::Duration::hours(2),
+            exclude: "run_2",
+            limit: 20,
+        };
+        assert_eq!(s.case_history(&q).unwrap(), (1, vec![("a".to_string(), 1, 1)]));
+        let any = HistoryQuery { branch: None, before: chrono::Utc::now(), ..q.clone() };
+        assert_eq!(s.case_history(&any).unwrap(), (2, vec![("a".to_string(), 1, 2)]));
+        assert_eq!(s.case_history(&HistoryQuery { limit: 1, ..any.clone() }).unwrap().0, 1);
+        assert_eq!(s.case_history(&HistoryQuery { dataset_hash: "other", ..any }).unwrap(), (0, vec![]));
     }
 }

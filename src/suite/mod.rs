@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::compare::gate::Gate;
+use crate::compare::gate::{Gate, MaxErrors};
 use crate::dataset::{Case, CaseFile};
 use crate::grade::{Grader, Subject};
 use crate::pricing::{Price, PriceTable};
@@ -347,6 +347,11 @@ impl Suite {
             return Err(source
                 .error_at("gate.significance", format!("significance {a} is not between 0 and 1"))
                 .into());
+        }
+        if let Some(MaxErrors::Share(text)) = &file.gate.max_errors
+            && let Err(e) = MaxErrors::share(text)
+        {
+            return Err(source.error_at("gate.max_errors", e).into());
         }
         let p = &file.provider;
         if p.concurrency == Some(0) {

@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{ReportArgs, finish, open_store};
+use super::{ReportArgs, compare_runs, finish, open_store};
 use crate::cli::CliError;
-use crate::compare::{compare, gate};
+use crate::compare::gate;
 use crate::run::Run;
 
 #[derive(clap::Args)]
@@ -35,7 +35,7 @@ pub fn load_run(store: &Path, name: &str) -> Result<Run, CliError> {
 pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
     let base = load_run(store, &a.base)?;
     let current = load_run(store, &a.current)?;
-    let cmp = compare(&base, &current);
+    let cmp = compare_runs(store, &base, &current)?;
     let decision = gate::decide(&current.gate, &current.summary, Some(&cmp));
     finish(store, &current, Some(&cmp), &decision, &a.reports)
 }

@@ -20,17 +20,21 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::compare::Comparison;
 use crate::compare::gate::Decision;
+use crate::compare::{Comparison, History, compare_with};
 use crate::report::{self, Format, Report};
 use crate::run::{Run, TrendPoint};
-use crate::store::Store;
+use crate::store::{HistoryQuery, Store};
 
 use super::CliError;
 use super::exit::GATE_FAILED;
 
 /// Runs shown in a pass-rate trend.
 const TREND_RUNS: usize = 20;
+
+/// Earlier runs the gate estimates each case's pass rate from: recent enough to describe the
+/// agent as it is, enough to tell a stable case from a flaky one.
+pub(crate) const HISTORY_RUNS: usize = 20;
 
 /// `--report FORMAT:PATH`, shared by `run` and `diff`.
 #[derive(clap::Args)]
@@ -48,6 +52,25 @@ fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
         return Err(format!("`{s}` names no file"));
     }
     Ok((format, PathBuf::from(path)))
+}
+
+/// Compare a run with its baseline and with the earlier runs of its suite on the same dataset
+/// (on the baseline's git branch when it names one), from the store when there is one.
+fn compare_runs(store: &Path, base: &Run, current: &Run) -> Result<Comparison, CliError> {
+    let mut history = History::default();
+    if store.is_file() {
+        let q = HistoryQuery {
+            suite: &current.suite.name,
+            dataset_hash: &current.dataset_hash,
+            branch: base.git.as_ref().and_then(|g| g.branch.as_deref()),
+            before: current.started_at,
+            exclude: &current.id,
+            limit: HISTORY_RUNS,
+        };
+        let (runs, rows) = open_store(store)?.case_history(&q)?;
+        history = History::from_rows(runs, rows);
+    }
+    Ok(compare_with(base, current, &history))
 }
 
 /// The pass-rate trend of the run's suite from the store (when there is one), ending at the run.

@@ -8,10 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
 
-use super::{ReportArgs, diff::load_run, finish, open_store, runtime};
+use super::{ReportArgs, compare_runs, diff::load_run, finish, open_store, runtime};
 use crate::cli::CliError;
 use crate::cli::progress::Progress;
-use crate::compare::{compare, gate};
+use crate::compare::gate;
 use crate::dataset::{self, CaseFile};
 use crate::grade::{Edge, Graders};
 use crate::mock::{Script, server::Server};
@@ -298,7 +298,7 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
     }
     saved.transpose()?;
     print!("{}", report::run::run(&record, report::run::Paint(report::use_color())));
-    let cmp = baseline.as_ref().map(|b| compare(b, &record));
+    let cmp = baseline.as_ref().map(|b| compare_runs(store, b, &record)).transpose()?;
     let decision = gate::decide(&suite.gate, &record.summary, cmp.as_ref());
     finish(store, &record, cmp.as_ref(), &decision, &a.reports)
 }

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use super::{diff::load_run, open_store, trend_of};
 use crate::cli::CliError;
+use crate::compare::History;
 use crate::report;
+use crate::store::HistoryQuery;
 
 #[derive(clap::Subcommand)]
 pub enum Runs {
@@ -18,6 +20,16 @@ pub enum Runs {
         /// At most this many runs.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+    /// A suite's cases by estimated flakiness (4·p·(1−p) of the pass rate p) over its recent
+    /// stored runs on the dataset of its newest run: the rates the gate weighs changes by.
+    #[command(after_help = "Examples:\n  evals runs flaky support\n  evals runs flaky support --runs 50")]
+    Flaky {
+        /// The suite (its name).
+        suite: String,
+        /// Read at most this many of the newest runs.
+        #[arg(long, default_value_t = super::HISTORY_RUNS)]
+        runs: usize,
     },
     /// One run, case by case, with the pass-rate trend of its suite's recent runs.
     #[command(after_help = "Examples:\n  evals runs show run_20261121T0930\n  evals runs show runs/latest.json")]
@@ -32,6 +44,21 @@ pub fn run(store: &Path, cmd: Runs) -> Result<ExitCode, CliError> {
         Runs::List { suite, limit } => {
             let runs = open_store(store)?.list_runs(suite.as_deref(), limit)?;
             print!("{}", report::run::runs(&runs));
+        }
+        Runs::Flaky { suite, runs } => {
+            let s = open_store(store)?;
+            let (count, rows) = match s.list_runs(Some(&suite), 1)?.first() {
+                None => (0, Vec::new()),
+                Some(newest) => s.case_history(&HistoryQuery {
+                    suite: &suite,
+                    dataset_hash: &newest.dataset_hash,
+                    branch: None,
+                    before: chrono::Utc::now() + chrono::Duration::seconds(1),
+                    exclude: "",
+                    limit: runs,
+                })?,
+            };
+            print!("{}", report::run::flaky(&suite, count, &History::from_rows(count, rows).by_flakiness()));
         }
         Runs::Show { run } => {
             let run = load_run(store, &run)?;
