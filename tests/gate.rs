@@ -1,0 +1,135 @@
+//! The gate through the binary against the mock: errors count, history sharpens the drop test,
+//! `runs flaky`, and the gate simulation at a small scale with fixed seeds.
+
+mod common;
+use common::*;
+
+#[path = "../scripts/sim/gate.rs"]
+mod sim;
+
+/// The demo cases and a suite over them whose mock answers with `script` (YAML).
+fn project_with_script(script: &str, gate: &str) -> (Project, String) {
+    let p = Project::new();
+    p.with_demo_cases();
+    let mock = p.write("evals/mock.yaml", script);
+    let suite = p.write(
+        "evals/demo.yaml",
+        &format!(
+            "name: demo\ntarget:\n  model: fake-model\n  instructions: 'Answer, call get_weather, or hand off to the expert.'\n\
+             provider: {{mock: '{}', max_retries: 0}}\ncases: [../datasets/demo]\ngraders:\n  - {{name: same answer, type: similarity, threshold: 0.9}}\n\
+             gate: {gate}\n",
+            mock.display()
+        ),
+    );
+    (p, suite.display().to_string())
+}
+
+fn last_line(out: &std::process::Output) -> String {
+    text(&out.stdout).trim_end().lines().last().unwrap_or("").to_string()
+}
+
+const FAULTY: &str = "faults:\n  - {when: {user: 'Paris|transfer'}, status: 400, code: invalid_request}\n";
+
+#[test]
+fn errors_fail_the_gate_by_default_naming_causes_and_counts() {
+    let mock = std::fs::read_to_string(repo().join("evals/mock.yaml")).unwrap();
+    let (p, suite) = project_with_script(&format!("{mock}{FAULTY}"), "{}");
+    let out = p.evals(&["run", &suite, "--quiet"]);
+    assert_eq!(code(&out), 1, "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(last_line(&out), "gate failed: 2 errors (max 0): request 2");
+
+    // An allowance in the suite lets them through, and says so.
+    let (p, suite) = project_with_script(&format!("{mock}{FAULTY}"), "{max_errors: 2}");
+    let out = p.evals(&["run", &suite, "--quiet"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stdout));
+    assert_eq!(last_line(&out), "gate passed: 1 of 3 cases graded; 2 errors (max 2): request 2");
+    // 2 of 3 is more than 50%.
+    let (p, suite) = project_with_script(&format!("{mock}{FAULTY}"), "{max_errors: 50%}");
+    let out = p.evals(&["run", &suite, "--quiet"]);
+    assert_eq!((code(&out), last_line(&out)), (1, "gate failed: 2 errors (max 50%): request 2".to_string()));
+
+    // Nothing graded fails, whatever the allowance.
+    let all = format!("{mock}faults:\n  - {{status: 400, code: invalid_request}}\n");
+    let (p, suite) = project_with_script(&all, "{max_errors: 100%}");
+    let out = p.evals(&["run", &suite, "--quiet"]);
+    assert_eq!((code(&out), last_line(&out)), (1, "gate failed: 0 of 3 cases graded".to_string()));
+
+    // A garbled allowance is a config error with its place.
+    let (p, suite) = project_with_script(&mock, "{max_errors: lots}");
+    let out = p.evals(&["run", &suite, "--quiet"]);
+    assert_eq!(code(&out), 2);
+    let err = text(&out.stderr);
+    assert!(err.contains("demo.yaml:") && err.contains("gate.max_errors: max_errors \"lots\" is neither"), "{err}");
+}
+
+/// A mock whose answer to the streamed-run case is right only `rate` of the time.
+fn coin(rate: f64) -> String {
+    let mock = std::fs::read_to_string(repo().join("evals/mock.yaml")).unwrap();
+    let head = format!(
+        "rules:\n  - name: wrong now and then\n    when: {{user: streamed}}\n    rate: {}\n    text: 'something else entirely, nothing like it'\n",
+        1.0 - rate
+    );
+    mock.replacen("rules:\n", &head, 1)
+}
+
+#[test]
+fn earlier_runs_in_the_store_are_the_reference_and_runs_flaky_ranks_cases() {
+    let (p, suite) = project_with_script(&coin(0.5), "{}");
+    let mut ids = Vec::new();
+    for _ in 0..4 {
+        let out = p.evals(&["run", &suite, "--quiet", "--no-cache", "--repeat", "2"]);
+        assert!(matches!(code(&out), 0 | 1), "{}", text(&out.stderr));
+        let runs = p.ok(&["runs", "list", "--suite", "demo", "--limit", "1"]);
+        ids.push(runs.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string());
+    }
+    // A changed prompt (same suite, same dataset) that breaks the weather case: the reference is
+    // the four earlier runs, and the steady case that flipped is listed with its fractions.
+    let out = p.evals(&[
+        "run",
+        &suite,
+        "--quiet",
+        "--repeat",
+        "2",
+        "--baseline",
+        &ids[0],
+        "--set",
+        "target.instructions=Always answer in French.",
+    ]);
+    let line = last_line(&out);
+    assert!(line.contains("stratified exact test vs 4 earlier runs, one-sided p = "), "{line}");
+    assert!(line.contains("call-tool-get-weather-city-paris-a258354f 2/2 → 0/2"), "the case that fell is named: {line}");
+
+    let flaky = p.ok(&["runs", "flaky", "demo"]);
+    let lines: Vec<&str> = flaky.lines().collect();
+    assert!(lines[0].ends_with("cases flaky over the last 5 runs of demo"), "{flaky}");
+    assert!(lines[1].starts_with("CASE"), "{flaky}");
+    assert!(lines[2].starts_with("hello-from-a-streamed-run-"), "the coin-flip case first: {flaky}");
+    assert!(flaky.contains("always passed or always failed"), "{flaky}");
+    assert!(p.ok(&["runs", "flaky", "nope"]).contains("no finished runs of suite nope"));
+}
+
+#[test]
+fn the_simulation_at_a_small_scale_meets_the_targets_with_fixed_seeds() {
+    let evals = std::path::PathBuf::from(env!("CARGO_BIN_EXE_evals"));
+    let dir = tempfile::tempdir().unwrap();
+    // Five trials a scenario: at most one false alarm, at most one missed drop (the full
+    // figures, from scripts/sim-gate.sh, are in the README).
+    for (i, s) in sim::scenarios(200).iter().enumerate() {
+        let o = sim::simulate(&evals, dir.path(), s, 5, 42 + 1_000 * i as u64);
+        if s.drop_points > 0.0 {
+            assert!(o.failed >= 4, "{}", sim::row(s, &o));
+        } else {
+            assert!(o.failed <= 1, "{}", sim::row(s, &o));
+        }
+        assert_eq!((o.agreed, o.other), (5, 0), "{}", sim::row(s, &o));
+        assert!(sim::row(s, &o).starts_with(&format!("| {} |", s.name)));
+    }
+    // The model the figures rest on: a mixture of steady and flaky cases, and a drop of
+    // exactly the points asked for.
+    let mut rng = fastrand::Rng::with_seed(7);
+    let p = sim::draw_probabilities(&mut rng, 10_000);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    assert!((mean(&p) - mean(&sim::dropped(&p, 10.0)) - 0.10).abs() < 1e-9);
+    let (lo, hi) = sim::wilson_pct(0, 100);
+    assert!(lo < 1e-9 && (hi - 3.7).abs() < 0.05, "{lo} {hi}");
+}
