@@ -62,22 +62,22 @@ fn errors_fail_the_gate_by_default_naming_causes_and_counts() {
     assert!(err.contains("demo.yaml:") && err.contains("gate.max_errors: max_errors \"lots\" is neither"), "{err}");
 }
 
-/// A mock whose answer to the streamed-run case is right only `rate` of the time.
-fn coin(rate: f64) -> String {
+/// A mock whose answer to the streamed-run case is wrong under instructions that say `Variant B`.
+fn variant_b_is_wrong() -> String {
     let mock = std::fs::read_to_string(repo().join("evals/mock.yaml")).unwrap();
-    let head = format!(
-        "rules:\n  - name: wrong now and then\n    when: {{user: streamed}}\n    rate: {}\n    text: 'something else entirely, nothing like it'\n",
-        1.0 - rate
-    );
-    mock.replacen("rules:\n", &head, 1)
+    let head = "rules:\n  - name: wrong under variant B\n    when: {user: streamed, instructions: Variant B}\n    \
+                text: 'something else entirely, nothing like it'\n";
+    mock.replacen("rules:\n", head, 1)
 }
 
 #[test]
 fn earlier_runs_in_the_store_are_the_reference_and_runs_flaky_ranks_cases() {
-    let (p, suite) = project_with_script(&coin(0.5), "{}");
+    let (p, suite) = project_with_script(&variant_b_is_wrong(), "{}");
     let mut ids = Vec::new();
-    for _ in 0..4 {
-        let out = p.evals(&["run", &suite, "--quiet", "--no-cache", "--repeat", "2"]);
+    // Four runs of one suite on one dataset; the streamed case passes in every other one.
+    for i in 0..4 {
+        let variant = format!("target.instructions=Answer, call get_weather, or hand off.{}", if i % 2 == 1 { " Variant B" } else { "" });
+        let out = p.evals(&["run", &suite, "--quiet", "--repeat", "2", "--set", &variant]);
         assert!(matches!(code(&out), 0 | 1), "{}", text(&out.stderr));
         let runs = p.ok(&["runs", "list", "--suite", "demo", "--limit", "1"]);
         ids.push(runs.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string());
@@ -103,7 +103,8 @@ fn earlier_runs_in_the_store_are_the_reference_and_runs_flaky_ranks_cases() {
     let lines: Vec<&str> = flaky.lines().collect();
     assert!(lines[0].ends_with("cases flaky over the last 5 runs of demo"), "{flaky}");
     assert!(lines[1].starts_with("CASE"), "{flaky}");
-    assert!(lines[2].starts_with("hello-from-a-streamed-run-"), "the coin-flip case first: {flaky}");
+    assert!(lines[2].starts_with("hello-from-a-streamed-run-2536d962           4/10      40.0%       0.96"), "the coin-flip case first: {flaky}");
+    assert!(lines[3].starts_with("call-tool-get-weather-city-paris-a258354f    8/10      80.0%       0.64"), "{flaky}");
     assert!(flaky.contains("always passed or always failed"), "{flaky}");
     assert!(p.ok(&["runs", "flaky", "nope"]).contains("no finished runs of suite nope"));
 }
@@ -132,4 +133,53 @@ fn the_simulation_at_a_small_scale_meets_the_targets_with_fixed_seeds() {
     assert!((mean(&p) - mean(&sim::dropped(&p, 10.0)) - 0.10).abs() < 1e-9);
     let (lo, hi) = sim::wilson_pct(0, 100);
     assert!(lo < 1e-9 && (hi - 3.7).abs() < 0.05, "{lo} {hi}");
+}
+
+#[test]
+fn a_labelled_failure_is_graded_against_what_is_right_never_the_recorded_wrong_answer() {
+    let p = Project::new();
+    p.ok(&["traces", "import", fixture("agents_processor_full.jsonl").to_str().unwrap()]);
+    for id in ["trace_1a36", "trace_6a4a", "trace_07ac"] {
+        let out = p.ok(&["promote", id, "--dataset", "demo", "--verdict", "fail"]);
+        assert!(out.contains("needs an expectation: the recorded output is labelled wrong"), "{out}");
+    }
+    let suite = p.suite("demo", "");
+    let mut files: Vec<_> = std::fs::read_dir(p.path("datasets/demo")).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    let yaml = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(yaml.contains("needs_expectation: true"), "{yaml}");
+
+    // `check` reports every one, at its place.
+    let out = p.evals(&["check", "datasets"]);
+    let report = text(&out.stdout) + &text(&out.stderr);
+    assert_ne!(code(&out), 0, "{report}");
+    assert_eq!(report.matches("label.verdict: needs_expectation: labelled fail").count(), 3, "{report}");
+
+    // `run` counts each as an error with that cause: nothing is graded by the wrong answer.
+    let out = p.evals(&["run", suite.to_str().unwrap(), "--quiet"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(
+        last_line(&out),
+        "gate failed: 0 of 3 cases graded; 3 errors (max 0): needs_expectation 3; pass rate 0.0% (min 100.0%)"
+    );
+
+    // An expectation for each: the replay that reproduces the production answer now fails.
+    for f in &files {
+        let case = evals::dataset::Case::load(f).unwrap();
+        let wrong = case.recorded.output.text.clone();
+        let out = p.ok(&["label", &case.id, "--expect-not-contains", &wrong]);
+        assert!(!out.contains("needs an expectation"), "{out}");
+        let saved = evals::dataset::Case::load(f).unwrap();
+        assert_eq!(saved.expected.not_contains, vec![wrong]);
+        assert!(!saved.label.needs_expectation);
+    }
+    assert_eq!(code(&p.evals(&["check", "datasets"])), 0);
+    let out = p.evals(&["run", suite.to_str().unwrap(), "--quiet"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(code(&out), 1, "{stdout}");
+    assert!(stdout.contains("the recorded output is labelled wrong, graded by the expectation: 0/1 expectations met: contains"), "{stdout}");
+    assert!(last_line(&out).contains("pass rate 33.3% (min 100.0%)"), "{stdout}");
+    // `label` with nothing to change says what it takes.
+    let out = p.evals(&["label", "trace"]);
+    assert_eq!(code(&out), 2);
 }

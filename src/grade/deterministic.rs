@@ -683,10 +683,11 @@ fn tool_called(
 
 /// The case's own expectations: must-contain texts, required and forbidden tools, and
 /// similarity to the reference answer. The score is the share of checks met.
-fn expected(s: &Subject, threshold: f64, metric: Metric) -> Verdict {
+/// The case's `expected` block against the output: each expectation met counts.
+pub(crate) fn expected(s: &Subject, threshold: f64, metric: Metric) -> Verdict {
     let e = &s.case.expected;
     // Lower-cased only when there is something to look for.
-    let text = if e.contains.is_empty() { String::new() } else { s.output.text.to_lowercase() };
+    let text = if e.contains.is_empty() && e.not_contains.is_empty() { String::new() } else { s.output.text.to_lowercase() };
     let called = |t: &str| s.output.tool_calls.iter().any(|c| c.name == t);
     let mut total = 0usize;
     let mut failed: Vec<String> = Vec::new();
@@ -694,6 +695,12 @@ fn expected(s: &Subject, threshold: f64, metric: Metric) -> Verdict {
         total += 1;
         if !text.contains(&c.to_lowercase()) {
             failed.push(format!("does not contain {c:?}"));
+        }
+    }
+    for c in &e.not_contains {
+        total += 1;
+        if text.contains(&c.to_lowercase()) {
+            failed.push(format!("contains {c:?}, which it must not"));
         }
     }
     for t in &e.tools_required {

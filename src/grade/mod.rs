@@ -329,6 +329,9 @@ impl Grader {
     }
 }
 
+/// The error cause of a case labelled fail with no expectation: it cannot be graded.
+pub const NEEDS_EXPECTATION: &str = "needs_expectation";
+
 /// A suite's graders, its pass threshold, and the IO edge that judges use.
 #[derive(Clone, Default)]
 pub struct Graders {
@@ -345,6 +348,16 @@ impl Graders {
 
     /// Grade a finished case result in place: grades, then the status they decide.
     pub async fn grade(&self, case: &Case, result: &mut CaseResult) {
+        if case.needs_expectation() && result.error.is_none() {
+            result.status = crate::run::Status::Error;
+            result.cause = Some(NEEDS_EXPECTATION.into());
+            result.error = Some(format!(
+                "case {} is labelled fail with no expectation of what is right: \
+                 `evals label {} --expect-contains TEXT` (or --expect-tool, --reference, --expect-not-tool, --expect-not-contains)",
+                case.id, case.id
+            ));
+            return;
+        }
         let mut grades = Vec::with_capacity(self.list.len());
         {
             let s = Subject::of(case, result);

@@ -301,6 +301,13 @@ impl Spec {
     }
 
     pub fn grade(&self, s: &Subject) -> Verdict {
+        if self.against == Against::Recorded && s.case.label.verdict == crate::dataset::Verdict::Fail {
+            // The recorded output is labelled wrong: similar to it is not right. What is right
+            // is the case's expectation (a case without one never reaches the graders).
+            let v = super::deterministic::expected(s, self.threshold, self.metric);
+            let reason = format!("the recorded output is labelled wrong, graded by the expectation: {}", v.reason);
+            return Verdict { reason, ..v };
+        }
         let reference = match self.against {
             Against::Recorded => Some(s.case.recorded.output.text.as_str()),
             Against::Reference => s.case.expected.reference.as_deref(),

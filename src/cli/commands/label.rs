@@ -1,12 +1,14 @@
-//! `evals label`: edit a case's verdict, failure category, note and tags.
+//! `evals label`: edit a case's verdict, failure category, note, tags and expectations.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::ExpectArgs;
 use crate::cli::CliError;
 use crate::dataset::review::{self, LabelEdit};
 use crate::dataset::taxonomy::{self, Taxonomy};
 use crate::dataset::{self, Verdict};
+use crate::report;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -23,6 +25,9 @@ pub struct Args {
     /// Replace the tags (comma-separated; "" removes them all).
     #[arg(long, value_delimiter = ',')]
     tags: Option<Vec<String>>,
+    /// What a correct answer must do (added to the case's expectations).
+    #[command(flatten)]
+    expect: ExpectArgs,
     /// Root folder of datasets.
     #[arg(long, default_value = dataset::DEFAULT_ROOT)]
     datasets: PathBuf,
@@ -31,9 +36,11 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<ExitCode, CliError> {
-    let edit = LabelEdit { verdict: a.verdict, failure: a.failure, note: a.note, tags: a.tags };
+    let edit = LabelEdit { verdict: a.verdict, failure: a.failure, note: a.note, tags: a.tags, expected: a.expect.expected() };
     if edit.is_empty() {
-        return Err(CliError::Usage("nothing to change: give --verdict, --failure, --note or --tags".into()));
+        return Err(CliError::Usage(
+            "nothing to change: give --verdict, --failure, --note, --tags or an --expect-* flag".into(),
+        ));
     }
     let taxonomy = Taxonomy::load(&a.taxonomy)?;
     let mut cf = dataset::find_case(&a.datasets, &a.case)?;
@@ -47,5 +54,8 @@ pub fn run(a: Args) -> Result<ExitCode, CliError> {
         l.failure.as_deref().map(|f| format!(", failure {f}")).unwrap_or_default(),
         if cf.case.tags.is_empty() { String::new() } else { format!(", tags {}", cf.case.tags.join(",")) }
     );
+    if cf.case.label.needs_expectation {
+        print!("{}", report::curation::needs_expectation(&cf.case.id));
+    }
     Ok(ExitCode::SUCCESS)
 }
