@@ -235,6 +235,24 @@ fn filters_shards_and_merge() {
     let merged = p.ok(&["merge", "s1.json", "s2.json", "s3.json", "--out", "all.json"]);
     assert!(merged.contains("30 cases: 30 passed"), "{merged}");
     assert_complete(&run_file(&p, "all.json"), 30, 1);
+    // Merges are whole: a missing shard is named, and merged only on request, which the gate reports.
+    let part = p.evals(&["merge", "s1.json", "s2.json", "--out", "part.json"]);
+    assert_eq!(code(&part), 2);
+    assert!(
+        text(&part.stderr).contains("merged 2 of 3 shards: 3/3 missing; --allow-partial merges them anyway"),
+        "{}",
+        text(&part.stderr)
+    );
+    assert!(!p.path("part.json").exists());
+    let part = p.ok(&["merge", "s1.json", "s2.json", "--allow-partial", "--out", "part.json"]);
+    assert!(part.contains("partial: merged 2 of 3 shards: 3/3 missing"), "{part}");
+    let gate = p.evals(&["diff", "all.json", "part.json"]);
+    let last = text(&gate.stdout).trim_end().lines().last().unwrap().to_string();
+    assert!(last.ends_with("; partial run, merged 2 of 3 shards: 3/3 missing"), "{last}");
+    // A shard run on other cases (31, not 30) is refused.
+    let other = p.evals(&["merge", "s1.json", "s2b.json", "s3.json", "--out", "x.json"]);
+    assert_eq!(code(&other), 2);
+    assert!(text(&other.stderr).contains("its datasets differ"), "{}", text(&other.stderr));
     let dup = p.evals(&["merge", "s1.json", "s1.json", "--out", "x.json"]);
     assert_eq!(code(&dup), 2);
     assert!(text(&dup.stderr).contains("shards must not overlap"), "{}", text(&dup.stderr));

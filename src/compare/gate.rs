@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{CaseRates, Comparison, Reference};
-use crate::run::Summary;
+use crate::run::{Run, Summary};
 
 /// The significance level of the drop test when the suite names none.
 pub const DEFAULT_SIGNIFICANCE: f64 = 0.05;
@@ -116,7 +116,8 @@ fn plural(n: usize, word: &str) -> String {
 }
 
 /// Decide the gate for a run, against its baseline when there is one.
-pub fn decide(gate: &Gate, summary: &Summary, comparison: Option<&Comparison>) -> Decision {
+pub fn decide(gate: &Gate, run: &Run, comparison: Option<&Comparison>) -> Decision {
+    let summary = &run.summary;
     let mut checks = Vec::new();
     checks.push(Check {
         name: "graded".into(),
@@ -147,8 +148,16 @@ pub fn decide(gate: &Gate, summary: &Summary, comparison: Option<&Comparison>) -
             detail: format!("budget reached: {} not run", plural(*n, "case")),
         });
     }
+    // A partial merge is reported whatever the verdict: the run is not the whole suite.
+    if let Some(partial) = run.options.partial() {
+        checks.push(Check { name: "partial".into(), passed: true, detail: format!("partial run, {partial}") });
+    }
     let passed = checks.iter().all(|c| c.passed);
-    let shown: Vec<&str> = checks.iter().filter(|c| c.passed == passed).map(|c| c.detail.as_str()).collect();
+    let shown: Vec<&str> = checks
+        .iter()
+        .filter(|c| c.passed == passed || c.name == "partial")
+        .map(|c| c.detail.as_str())
+        .collect();
     let reason = format!("gate {}: {}", if passed { "passed" } else { "failed" }, shown.join("; "));
     Decision { passed, reason, checks, test }
 }
@@ -263,10 +272,10 @@ mod tests {
     fn pass_rate_floor_alone_adds_no_regression_budget() {
         let r = run("r", &[("a", Status::Pass, ""), ("b", Status::Fail, "")]);
         let gate = Gate { min_pass_rate: Some(0.6), ..Gate::default() };
-        let d = decide(&gate, &r.summary, None);
+        let d = decide(&gate, &r, None);
         assert!(!d.passed);
         assert_eq!(d.reason, "gate failed: pass rate 50.0% (min 60.0%)");
-        let d = decide(&Gate { min_pass_rate: Some(0.5), ..gate.clone() }, &r.summary, None);
+        let d = decide(&Gate { min_pass_rate: Some(0.5), ..gate.clone() }, &r, None);
         assert!(d.passed, "{}", d.reason);
         // One regression out of twenty with a floor of 90% and no other key: the floor holds,
         // the drop is noise, so the gate passes (no hidden `max_regressions: 0`).
@@ -274,9 +283,10 @@ mod tests {
         b.push(("a".into(), Status::Pass));
         let mut c = many("s", 19, Status::Pass);
         c.push(("a".into(), Status::Fail));
-        let cmp = compare(&run_from("b", &b), &run_from("c", &c));
+        let cur = run_from("c", &c);
+        let cmp = compare(&run_from("b", &b), &cur);
         let floor = Gate { min_pass_rate: Some(0.9), ..Gate::default() };
-        let d = decide(&floor, &cmp.current.summary, Some(&cmp));
+        let d = decide(&floor, &cur, Some(&cmp));
         assert!(d.passed, "{}", d.reason);
         assert!(d.reason.contains("a drop that is not significant"), "{}", d.reason);
     }
@@ -286,27 +296,40 @@ mod tests {
         let mut r = run("r", &[("a", Status::Pass, ""), ("b", Status::Error, ""), ("c", Status::Error, "")]);
         r.results[1].cause = Some("timeout".into());
         r.results[2].cause = Some("server".into());
-        r.summary = crate::run::Summary::of(&r.results);
-        let d = decide(&Gate::default(), &r.summary, None);
+        r.summary = Summary::of(&r.results);
+        let d = decide(&Gate::default(), &r, None);
         assert!(!d.passed);
         assert_eq!(d.reason, "gate failed: 2 errors (max 0): server 1, timeout 1");
         let two = Gate { max_errors: Some(MaxErrors::Count(2)), ..Gate::default() };
-        assert!(decide(&two, &r.summary, None).passed);
+        assert!(decide(&two, &r, None).passed);
         // 2 of 3 results is 66%: over 50%, within 70%.
         let half = Gate { max_errors: Some(MaxErrors::Share("50%".into())), ..Gate::default() };
-        let d = decide(&half, &r.summary, None);
+        let d = decide(&half, &r, None);
         assert!(!d.passed && d.reason.contains("2 errors (max 50%)"), "{}", d.reason);
         let seventy = Gate { max_errors: Some(MaxErrors::Share("70%".into())), ..Gate::default() };
-        assert!(decide(&seventy, &r.summary, None).passed);
+        assert!(decide(&seventy, &r, None).passed);
         assert_eq!(MaxErrors::share("5%"), Ok(0.05));
         assert!(MaxErrors::share("five").is_err() && MaxErrors::share("120%").is_err());
+    }
+
+    #[test]
+    fn a_partial_merge_is_named_whatever_the_verdict() {
+        let mut r = run("r", &[("a", Status::Pass, "")]);
+        r.options.missing_shards = vec!["2/2".into()];
+        let d = decide(&Gate::default(), &r, None);
+        assert!(d.passed);
+        assert_eq!(d.reason, "gate passed: 1 of 1 cases graded; 0 errors (max 0); partial run, merged 1 of 2 shards: 2/2 missing");
+        r.results[0].status = Status::Fail;
+        r.summary = Summary::of(&r.results);
+        let d = decide(&Gate { min_pass_rate: Some(1.0), ..Gate::default() }, &r, None);
+        assert_eq!(d.reason, "gate failed: pass rate 0.0% (min 100.0%); partial run, merged 1 of 2 shards: 2/2 missing");
     }
 
     #[test]
     fn a_run_with_nothing_graded_fails_even_when_errors_are_allowed() {
         let r = run("r", &[("a", Status::Error, "")]);
         let gate = Gate { max_errors: Some(MaxErrors::Share("100%".into())), ..Gate::default() };
-        let d = decide(&gate, &r.summary, None);
+        let d = decide(&gate, &r, None);
         assert!(!d.passed);
         assert_eq!(d.reason, "gate failed: 0 of 1 cases graded");
     }
@@ -318,8 +341,9 @@ mod tests {
         let mut c = vec![("a".to_string(), Status::Fail), ("b".into(), Status::Fail), ("c".into(), Status::Pass)];
         b.extend(many("same", 17, Status::Pass));
         c.extend(many("same", 17, Status::Pass));
-        let cmp = compare(&run_from("b", &b), &run_from("c", &c));
-        let d = decide(&Gate::default(), &cmp.current.summary, Some(&cmp));
+        let cur = run_from("c", &c);
+        let cmp = compare(&run_from("b", &b), &cur);
+        let d = decide(&Gate::default(), &cur, Some(&cmp));
         assert!(d.passed, "{}", d.reason);
         assert!(
             d.reason.contains(
@@ -333,28 +357,30 @@ mod tests {
         assert_eq!((t.method.as_str(), t.reference.as_str(), t.significant), ("stratified exact test", "the baseline", false));
         // An explicit budget still counts cases.
         let strict = Gate { max_regressions: Some(0), ..Gate::default() };
-        let d = decide(&strict, &cmp.current.summary, Some(&cmp));
+        let d = decide(&strict, &cur, Some(&cmp));
         assert!(!d.passed && d.reason == "gate failed: 2 regressions (max 0): a, b", "{}", d.reason);
 
         // 6 regressions, no fixes: p = 1/64 < 0.05, a real drop.
         let b = many("s", 20, Status::Pass);
         let c: Vec<_> = (0..20).map(|i| (format!("s{i}"), if i < 6 { Status::Fail } else { Status::Pass })).collect();
-        let cmp = compare(&run_from("b", &b), &run_from("c", &c));
-        let d = decide(&Gate::default(), &cmp.current.summary, Some(&cmp));
+        let cur = run_from("c", &c);
+        let cmp = compare(&run_from("b", &b), &cur);
+        let d = decide(&Gate::default(), &cur, Some(&cmp));
         assert!(!d.passed);
         assert!(d.reason.contains("a significant drop (stratified exact test vs the baseline, one-sided p = 0.016"), "{}", d.reason);
         assert!(d.test.unwrap().significant);
         // A stricter level lets the same drop through.
         let strict = Gate { significance: Some(0.01), ..Gate::default() };
-        assert!(decide(&strict, &cmp.current.summary, Some(&cmp)).passed);
+        assert!(decide(&strict, &cur, Some(&cmp)).passed);
     }
 
     #[test]
     fn an_improvement_never_fails_and_is_called_a_rise() {
         let b = many("s", 20, Status::Fail);
         let c = many("s", 20, Status::Pass);
-        let cmp = compare(&run_from("b", &b), &run_from("c", &c));
-        let d = decide(&Gate::default(), &cmp.current.summary, Some(&cmp));
+        let cur = run_from("c", &c);
+        let cmp = compare(&run_from("b", &b), &cur);
+        let d = decide(&Gate::default(), &cur, Some(&cmp));
         assert!(d.passed, "{}", d.reason);
         assert!(d.reason.contains("a rise, not a significant drop (stratified exact test vs the baseline, one-sided p = 1.000"), "{}", d.reason);
     }
@@ -373,8 +399,9 @@ mod tests {
                 cur.push(result(&id, k, if fail { Status::Fail } else { Status::Pass }, "x"));
             }
         }
-        let cmp = compare(&run_of("b", base), &run_of("c", cur));
-        let d = decide(&Gate::default(), &cmp.current.summary, Some(&cmp));
+        let cur = run_of("c", cur);
+        let cmp = compare(&run_of("b", base), &cur);
+        let d = decide(&Gate::default(), &cur, Some(&cmp));
         assert!(!d.passed, "{}", d.reason);
         assert!(d.reason.contains("4 cases fell: c0 3/3 → 0/3, c1 3/3 → 0/3, c2 3/3 → 0/3, c3 3/3 → 1/3"), "{}", d.reason);
         assert!(cmp.drop_test.p_value < 1e-3, "{:?}", cmp.drop_test);
@@ -387,7 +414,7 @@ mod tests {
         let b = vec![("stable".to_string(), Status::Pass), ("wobbly".into(), Status::Pass)];
         let c = vec![("stable".to_string(), Status::Fail), ("wobbly".into(), Status::Fail)];
         let (base, cur) = (run_from("b", &b), run_from("c", &c));
-        let d = decide(&Gate::default(), &cur.summary, Some(&compare(&base, &cur)));
+        let d = decide(&Gate::default(), &cur, Some(&compare(&base, &cur)));
         assert!(d.passed, "{}", d.reason);
         let history = |stable: usize, wobbly: usize| History {
             runs: 6,
@@ -403,7 +430,7 @@ mod tests {
         let blunt = compare_with(&base, &cur, &history(3, 3));
         assert!(sharp.drop_test.p_value < blunt.drop_test.p_value, "{:?} {:?}", sharp.drop_test, blunt.drop_test);
         assert!((sharp.drop_test.p_value - 4.0 / 49.0).abs() < 1e-9, "{:?}", sharp.drop_test);
-        let d = decide(&Gate::default(), &cur.summary, Some(&sharp));
+        let d = decide(&Gate::default(), &cur, Some(&sharp));
         assert!(d.reason.contains("stratified exact test vs 6 earlier runs"), "{}", d.reason);
         // Fewer than two earlier runs: the baseline is the reference.
         let one = compare_with(&base, &cur, &History { runs: 1, ..history(6, 3) });

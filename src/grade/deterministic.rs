@@ -860,6 +860,7 @@ mod tests {
             contains: vec!["paris".into()],
             tools_required: vec!["get_weather".into()],
             tools_forbidden: vec!["book".into()],
+            not_contains: vec!["rome".into()],
         };
         let v = grade_with("{type: expected}", &c, &output("It is sunny in Paris!", &[("get_weather", "{}")]));
         assert!(v.pass && v.score == 1.0, "{v:?}");
@@ -867,8 +868,9 @@ mod tests {
         assert!(!v.pass, "{v:?}");
         assert_eq!(v.score, 0.0);
         assert!(v.reason.contains("get_weather was not called") && v.reason.contains("forbidden book"), "{}", v.reason);
+        assert!(v.reason.contains("contains \"rome\", which it must not"), "{}", v.reason);
         let v = grade_with("{type: expected}", &c, &output("It is sunny in Paris!", &[]));
-        assert_eq!(v.score, 0.75);
+        assert_eq!(v.score, 0.8);
         assert!(grade_with("{type: expected}", &case("x"), &output("", &[])).pass);
     }
 }

@@ -398,4 +398,22 @@ mod tests {
         close(g.score, 2.0 / 3.0); // sunny, paris of 3 and 3 words
         assert!(g.pass && g.reason.starts_with("rouge1 similarity"), "{g:?}");
     }
+
+    #[test]
+    fn a_recorded_output_labelled_wrong_is_never_the_reference() {
+        use super::super::tests::{case, grade_with, output};
+        let mut c = case("Rain in Rome");
+        c.label.verdict = crate::dataset::Verdict::Fail;
+        c.expected.contains = vec!["Paris".into()];
+        c.expected.not_contains = vec!["Rome".into()];
+        // The replay reproduces the production failure word for word: that is a failure.
+        let v = grade_with("{type: similarity, threshold: 0.8}", &c, &output("Rain in Rome", &[]));
+        assert!(!v.pass, "{v:?}");
+        assert!(v.reason.starts_with("the recorded output is labelled wrong, graded by the expectation: 0/2"), "{}", v.reason);
+        let v = grade_with("{type: similarity, threshold: 0.8}", &c, &output("Sunny in Paris", &[]));
+        assert!(v.pass && v.score == 1.0, "{v:?}");
+        // Against a reference it compares as asked.
+        c.expected.reference = Some("Sunny in Paris".into());
+        assert!(grade_with("{type: similarity, threshold: 0.8, against: reference}", &c, &output("Sunny in Paris", &[])).pass);
+    }
 }

@@ -193,6 +193,7 @@ mod tests {
             r.finished_at = Some(r.started_at);
             r.git = Some(crate::run::GitInfo { commit: format!("c{i}"), branch: Some(branch.to_string()) });
             s.create_run(&r).unwrap();
+            s.save_results(&r.id, &r.results).unwrap();
             s.finish_run(&r).unwrap();
         }
         let all = s.list_runs(None, 10).unwrap();

@@ -36,6 +36,6 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
     let base = load_run(store, &a.base)?;
     let current = load_run(store, &a.current)?;
     let cmp = compare_runs(store, &base, &current)?;
-    let decision = gate::decide(&current.gate, &current.summary, Some(&cmp));
+    let decision = gate::decide(&current.gate, &current, Some(&cmp));
     finish(store, &current, Some(&cmp), &decision, &a.reports)
 }

@@ -95,6 +95,8 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
             shard: a.shard.clone(),
             set: a.set.clone(),
             no_cache: a.no_cache,
+            datasets_hash: None,
+            missing_shards: Vec::new(),
         },
     };
     let suite_path = match (&a.suite, &prior) {
@@ -119,6 +121,7 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
         cases.extend(dataset::load_dir(dir)?);
     }
     let loaded = cases.len();
+    let datasets_hash = suite::dataset_hash(&cases);
     let cases = select::select(cases, &filters, shard);
     if cases.is_empty() {
         return Err(CliError::NothingSelected(if loaded == 0 {
@@ -179,7 +182,7 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
                     instructions_hash: suite::instructions_hash(&plans),
                 },
                 dataset_hash,
-                options: RunOptions { repeat, ..options },
+                options: RunOptions { repeat, datasets_hash: Some(datasets_hash), ..options },
                 gate: suite.gate.clone(),
                 summary: Summary::default(),
                 results: Vec::new(),
@@ -299,7 +302,7 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
     saved.transpose()?;
     print!("{}", report::run::run(&record, report::run::Paint(report::use_color())));
     let cmp = baseline.as_ref().map(|b| compare_runs(store, b, &record)).transpose()?;
-    let decision = gate::decide(&suite.gate, &record.summary, cmp.as_ref());
+    let decision = gate::decide(&suite.gate, &record, cmp.as_ref());
     finish(store, &record, cmp.as_ref(), &decision, &a.reports)
 }
 
