@@ -179,6 +179,18 @@ pub struct CaseResult {
     pub retries: u32,
 }
 
+impl CaseResult {
+    /// Calls the agent made that no recording answers (`unmatched_call` events) that its error
+    /// does not already say: every report shows them next to the grader reasons.
+    pub fn unmatched_calls(&self) -> impl Iterator<Item = &str> {
+        self.output
+            .events
+            .iter()
+            .filter(|e| e.kind == "unmatched_call" && self.error.as_deref() != Some(e.message.as_str()))
+            .map(|e| e.message.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Output {
     pub text: String,

@@ -405,17 +405,26 @@ fn tool_policies_answer_mock_refuse_and_keep_unmatched_calls_as_events() {
     );
     case("forbidden", "call_tool rm path=x", "", "x");
     case("unmatched", "call_tool lookup id=1", "", "x");
+    case("asks-new", "call_tool lookup id=1", "{name: lookup, arguments: '{\"id\": \"2\"}', output: two}", "x");
     suite(&p, "mock: builtin", "");
     let s = std::fs::read_to_string(p.path("evals/s.yaml")).unwrap().replace(
         "target: {model: fake-model}",
         "target:\n  model: fake-model\n  tool_policy:\n    default: {use: recorded, unmatched: continue}\n    \
-         search: {use: mock, output: 'found {{ q }}'}\n    rm: error\n",
+         search: {use: mock, output: 'found {{ q }}'}\n    rm: error\n    get_weather: {use: recorded, unmatched: by_order}\n",
     );
     p.write("evals/s.yaml", &s);
-    p.evals(&["run", "evals/s.yaml", "--out", "r.json", "-q"]);
+    let reports = ["--report", "md:r.md", "--report", "junit:r.xml", "--report", "html:r.html"];
+    let out = p.evals(&[&["run", "evals/s.yaml", "--out", "r.json", "-q"][..], &reports[..]].concat());
     let run = run_file(&p, "r.json");
     let get = |id: &str| run.results.iter().find(|r| r.case_id == id).unwrap();
     assert_eq!(get("mocked").status, Status::Pass, "{:?}", get("mocked"));
+    // Every report shows the call the agent asked and the recording nearest to it.
+    let shown = "nearest recorded: lookup({\"id\":\"2\"})";
+    assert!(text(&out.stdout).contains(shown), "{}", text(&out.stdout));
+    for f in ["r.md", "r.xml", "r.html"] {
+        let body = std::fs::read_to_string(p.path(f)).unwrap().replace("&quot;", "\"").replace("&#34;", "\"");
+        assert!(body.contains(shown), "{f}: {body}");
+    }
     let by_order = get("by-order");
     assert_eq!(by_order.status, Status::Pass);
     assert_eq!(by_order.output.events[0].kind, "matched_by_order");
@@ -424,8 +433,16 @@ fn tool_policies_answer_mock_refuse_and_keep_unmatched_calls_as_events() {
     assert_eq!(forbidden.output.events[0].kind, "forbidden_tool_call");
     let unmatched = get("unmatched");
     assert_eq!(unmatched.status, Status::Fail, "the loop went on and the answer was graded");
-    assert_eq!(unmatched.output.events[0].kind, "unmatched_tool_call");
+    assert_eq!(unmatched.output.events[0].kind, "unmatched_call");
     assert_eq!(unmatched.output.events[0].tool, "lookup");
+    // Not answered with another call's output: the event names what was asked and what was recorded.
+    let new = get("asks-new");
+    assert_eq!(new.output.events[0].kind, "unmatched_call");
+    assert_eq!(
+        new.output.events[0].message,
+        "unmatched call lookup({\"id\":\"1\"}): no recording has these arguments; nearest recorded: lookup({\"id\":\"2\"})"
+    );
+    assert!(new.output.text.starts_with("TOOL RESULT: error: no recorded output for lookup"), "{}", new.output.text);
     assert!(unmatched.output.text.starts_with("TOOL RESULT: error: no recorded output for lookup"));
 }
 

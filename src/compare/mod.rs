@@ -399,6 +399,7 @@ pub fn compare_with(base: &Run, current: &Run, history: &History) -> Comparison 
                 let mut v: Vec<String> =
                     r.grades.iter().filter(|g| !g.pass).map(|g| format!("{}: {}", g.grader, g.reason)).collect();
                 v.extend(r.error.clone());
+                v.extend(r.unmatched_calls().map(String::from));
                 v
             })
             .unwrap_or_default();

@@ -60,8 +60,9 @@ pub fn render(r: &Report) -> String {
         match x.status {
             Status::Pass => out.push_str("/>\n"),
             Status::Fail => {
-                let reasons: Vec<String> =
+                let mut reasons: Vec<String> =
                     x.grades.iter().filter(|g| !g.pass).map(|g| format!("{}: {}", g.grader, g.reason)).collect();
+                reasons.extend(x.unmatched_calls().map(String::from));
                 let message = format!(
                     "{}{}",
                     if regressed { "regressed: " } else { "" },

@@ -90,6 +90,9 @@ pub fn run(run: &Run, paint: Paint) -> String {
         for g in r.grades.iter().filter(|g| !g.pass && !g.error) {
             out.push_str(&format!("      {}: {}\n", g.grader, truncate(&g.reason, 200)));
         }
+        for m in r.unmatched_calls() {
+            out.push_str(&format!("      {}\n", truncate(m, 300)));
+        }
     }
     out.push_str(&graders(&run.summary));
     out.push_str(&summary_line(&run.summary));

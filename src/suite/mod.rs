@@ -19,7 +19,7 @@ use crate::pricing::{Price, PriceTable};
 use crate::replay::agent::handoff_tool_name;
 use crate::replay::client;
 use crate::replay::scheduler::RetryPolicy;
-use crate::replay::tools::{Policies, Policy};
+use crate::replay::tools::{Policies, Policy, Unmatched};
 use crate::run::Output;
 use crate::trace::Usage;
 use crate::yaml::{self, Source, YamlError};
@@ -557,15 +557,18 @@ fn parse_policy(source: &Source, path: &str, v: &yaml::Value) -> Result<Policy, 
             if f.output.is_some() || f.error.is_some() {
                 return Err(extra(if f.output.is_some() { "output" } else { "error" }));
             }
-            let continue_unmatched = match f.unmatched.as_deref() {
-                None | Some("error") => false,
-                Some("continue") => true,
+            let unmatched = match f.unmatched.as_deref() {
+                None | Some("error") => Unmatched::Error,
+                Some("continue") => Unmatched::Continue,
+                Some("by_order") => Unmatched::ByOrder,
                 Some(other) => {
-                    return Err(source
-                        .error_at(&format!("{path}.unmatched"), format!("{other:?} is not `error` or `continue`")));
+                    return Err(source.error_at(
+                        &format!("{path}.unmatched"),
+                        format!("{other:?} is not `error`, `continue` or `by_order`"),
+                    ));
                 }
             };
-            Ok(Policy::Recorded { continue_unmatched })
+            Ok(Policy::Recorded { unmatched })
         }
         "mock" => {
             if f.unmatched.is_some() {
@@ -753,7 +756,7 @@ mod tests {
              mail: {use: mock, error: off}\n    rm: error\ncases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\n",
         );
         let p = s.unwrap().target.policies;
-        assert_eq!(p.default, Policy::Recorded { continue_unmatched: true });
+        assert_eq!(p.default, Policy::Recorded { unmatched: Unmatched::Continue });
         assert_eq!(p.of("search"), &Policy::Mock("r {{ q }}".into()));
         assert_eq!(p.of("mail"), &Policy::MockError("off".into()));
         assert_eq!(p.of("rm"), &Policy::Error);
