@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use super::openai::{check_template, render};
 use super::{Subject, Verdict, fields};
 use crate::pricing::PriceTable;
-use crate::replay::client::{BadBaseUrl, Client};
+use crate::replay::client::{ApiError, BadBaseUrl, Client};
 use crate::replay::scheduler::RetryPolicy;
 use crate::store::Handle;
 use crate::trace::Usage;
@@ -50,14 +50,21 @@ impl Edge {
     /// The one place judges call the model: the cache first, then the API. Returns the
     /// response and whether it came from the cache.
     pub async fn respond(&self, body: &Value) -> Result<(Value, bool), String> {
-        let key = format!("judge:{}", hex::encode(Sha256::digest(canonical_json(body).as_bytes())));
+        let keyed = format!("{}\0{}", self.client.provider(), canonical_json(body));
+        let key = format!("judge:{}", hex::encode(Sha256::digest(keyed.as_bytes())));
         if let Some(cache) = &self.cache {
             let k = key.clone();
-            if let Ok(Some(hit)) = cache.call(move |s| s.cache_get(&k)).await {
+            if let Ok(Some(hit)) = cache.call(move |s| s.cache_get(&k, None)).await
+                && ApiError::unusable(&hit).is_none()
+            {
                 return Ok((hit, true));
             }
         }
         let response = self.client.create(body).await.map_err(|e| e.to_string())?;
+        // Never cached: asked again, the judge may answer.
+        if let Some(e) = ApiError::unusable(&response) {
+            return Err(e.to_string());
+        }
         if let Some(cache) = &self.cache {
             let r = response.clone();
             // A cache that cannot be written costs a repeat call later, never this grade.

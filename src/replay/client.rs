@@ -18,6 +18,10 @@ pub enum ApiError {
     Connect(String),
     #[error("unreadable response: {0}")]
     Decode(String),
+    /// A well-formed answer with nothing to use (`status: failed` or `incomplete`, no output):
+    /// never cached, and the case ends as an error with this cause, not as a model failure.
+    #[error("unusable response: {message}")]
+    Unusable { cause: &'static str, message: String },
 }
 
 impl ApiError {
@@ -31,7 +35,29 @@ impl ApiError {
             ApiError::Timeout(_) => "timeout",
             ApiError::Connect(_) => "connection",
             ApiError::Decode(_) => "decode",
+            ApiError::Unusable { cause, .. } => cause,
         }
+    }
+
+    /// The answer is not one a case can be graded on: why, when it is not.
+    pub fn unusable(body: &Value) -> Option<ApiError> {
+        let status = body["status"].as_str().unwrap_or("");
+        let (cause, message) = match status {
+            "failed" => (
+                "response_failed",
+                format!("status failed: {}", body.pointer("/error/message").and_then(Value::as_str).unwrap_or("no reason given")),
+            ),
+            "incomplete" => (
+                "response_incomplete",
+                format!(
+                    "status incomplete: {}",
+                    body.pointer("/incomplete_details/reason").and_then(Value::as_str).unwrap_or("no reason given")
+                ),
+            ),
+            _ if body["output"].as_array().is_none_or(|o| o.is_empty()) => ("no_output", "the response has no output".into()),
+            _ => return None,
+        };
+        Some(ApiError::Unusable { cause, message })
     }
 }
 
@@ -103,6 +129,11 @@ impl Client {
     }
 
     /// Create a response under the retry policy; the error is the last attempt's.
+    /// The provider answers come from, as the cache keys them: base URL and API flavour.
+    pub fn provider(&self) -> String {
+        format!("{} responses", self.url)
+    }
+
     pub async fn create(&self, body: &Value) -> Result<Value, ApiError> {
         self.send(body).await.map(|r| r.body).map_err(|(e, _)| e)
     }
@@ -181,4 +212,27 @@ fn describe(e: &reqwest::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn failed_incomplete_and_empty_answers_are_unusable_with_their_cause() {
+        let ok = json!({"status": "completed", "output": [{"type": "message"}]});
+        assert!(ApiError::unusable(&ok).is_none());
+        let cause = |v: Value| ApiError::unusable(&v).map(|e| (e.cause(), e.to_string()));
+        assert_eq!(
+            cause(json!({"status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}, "output": []})),
+            Some(("response_incomplete", "unusable response: status incomplete: max_output_tokens".into()))
+        );
+        assert_eq!(
+            cause(json!({"status": "failed", "error": {"message": "server_error"}})),
+            Some(("response_failed", "unusable response: status failed: server_error".into()))
+        );
+        assert_eq!(cause(json!({"status": "completed", "output": []})).unwrap().0, "no_output");
+        assert_eq!(cause(json!({})).unwrap().0, "no_output");
+    }
 }

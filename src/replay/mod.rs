@@ -258,7 +258,8 @@ mod tests {
         let (_s, client) = mock(Script::builtin()).await;
         let r = run_case(&replayer(client), &plan("call_tool get_weather city=Rome", vec![], vec![]), 0).await;
         assert_eq!(r.status, Status::Error);
-        assert!(r.error.unwrap().contains("get_weather({\"city\":\"Rome\"}) has no recorded output"));
+        let e = r.error.unwrap();
+        assert!(e.contains("unmatched call get_weather({\"city\":\"Rome\"}): no recording has these arguments"), "{e}");
     }
 
     #[tokio::test]
@@ -409,7 +410,7 @@ rules:
             crate::store::Handle::spawn(crate::store::Store::open(&dir.path().join("e.db")).unwrap());
         let (server, client) = mock(Script::builtin()).await;
         let mut r = replayer(client);
-        r.cache = Some(Cache::new(handle));
+        r.cache = Some(Cache::new(handle, None));
         let p = plan("hello", vec![], vec![]);
         let first = run_case(&r, &p, 0).await;
         assert!(!first.cached);

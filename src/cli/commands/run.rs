@@ -235,13 +235,14 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
             suite.provider.timeout,
             suite.provider.retry,
             suite.prices.clone(),
-            Some(handle.clone()),
+            // --no-cache covers judge answers too.
+            (!record.options.no_cache).then(|| handle.clone()),
         )?));
         let replayer = Replayer {
             client,
             graders,
             prices: suite.prices.clone(),
-            cache: (!record.options.no_cache).then(|| Cache::new(handle.clone())),
+            cache: (!record.options.no_cache).then(|| Cache::new(handle.clone(), None)),
             budget,
         };
         let run_id = record.id.clone();
