@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use evals::dataset::Case;
 use evals::grade::{Grader, Graders, Subject, scoring};
-use evals::run::{Output, ToolCall};
+use evals::record::{Output, ToolCall};
 use evals::trace::Usage;
 use evals::yaml::{Source, Value};
 

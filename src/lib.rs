@@ -1,15 +1,20 @@
 //! evals: turn what LLM agents did in production into regression tests.
+pub mod check;
 pub mod cli;
 pub mod collect;
 pub mod compare;
 pub mod dataset;
 pub mod grade;
 pub mod mock;
-pub mod pricing;
+pub mod privacy;
+pub mod provider;
+pub mod record;
 pub mod replay;
 pub mod report;
 pub mod run;
 pub mod store;
 pub mod suite;
+pub mod template;
+pub mod text;
 pub mod trace;
 pub mod yaml;

@@ -286,3 +286,59 @@ fn subcommands(help: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_exit_0() {
+    let p = Project::new();
+    p.with_demo_cases();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_evals"))
+        .args(["traces", "list", "--limit", "500", "--jsonl"])
+        .current_dir(p.dir.path())
+        .env("EVALS_STORE", p.path(".evals/evals.db"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader is gone before anything is written: every write meets a closed pipe (EPIPE).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("error"), "{err}");
+}
+
+#[test]
+fn a_dash_writes_the_run_file_or_a_report_to_stdout() {
+    let p = Project::new();
+    p.with_demo_cases();
+    let suite = p.suite("demo", "");
+    let out = p.evals(&["run", suite.to_str().unwrap(), "--out", "-", "--quiet"]);
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is the run file alone");
+    assert_eq!(run["results"].as_array().unwrap().len(), 3);
+    assert!(text(&out.stderr).contains("gate "), "the human report moves to stderr: {}", text(&out.stderr));
+    assert!(!p.path("-").exists());
+    let out = p.evals(&["run", suite.to_str().unwrap(), "--report", "json:-", "--quiet"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is the JSON report alone");
+    assert_eq!(report["schema"], "evals.report");
+    let out = p.evals(&["baseline", "bless", run["id"].as_str().unwrap(), "--out", "-"]);
+    let blessed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(blessed["results"].as_array().unwrap().len(), 3);
+    assert!(!p.path("-").exists());
+}
+
+#[test]
+fn errors_print_their_causes_on_lines_of_their_own() {
+    let p = Project::new();
+    p.with_demo_cases();
+    std::fs::write(p.path("runs.json"), "{ not json").unwrap();
+    let out = p.evals(&["diff", "runs.json", "runs.json"]);
+    let err = text(&out.stderr);
+    assert_eq!(code(&out), 2, "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(lines[0].starts_with("error: runs.json is not a run file") && !lines[0].contains("line 1"), "{err}");
+    assert!(lines.iter().any(|l| l.starts_with("  caused by: ") && l.contains("line 1")), "{err}");
+    // An interrupted-run hint names the command that finishes it; a missing run names the list.
+    let out = p.evals(&["runs", "show", "run_nope"]);
+    assert_eq!(code(&out), 2);
+    assert!(text(&out.stderr).contains("hint: `evals runs list` shows the stored runs"), "{}", text(&out.stderr));
+}

@@ -402,7 +402,7 @@ async fn a_token_guards_every_route_and_is_required_off_loopback() {
     let dir = tempfile::tempdir().unwrap();
     let open = Options { listen: "0.0.0.0:0".parse().unwrap(), ..Options::default() };
     let err = Server::start(open, store(dir.path())).await.err().unwrap();
-    assert!(err.to_string().contains("--token"), "{err}");
+    assert!(err.to_string().contains("without a token"), "{err}");
 
     let upstream = mock().await;
     let server = collect(dir.path(), upstream.base_url(), |o| o.token = Some("t0ken-xyz".into())).await;

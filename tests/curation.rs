@@ -6,7 +6,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::*;
-use evals::dataset::privacy::scan;
+use evals::privacy::scan;
 
 /// Precision and recall of the scanner on `tests/privacy/corpus.tsv`. A string counts as found
 /// when the scanner reports its labelled kind; any other kind reported is a false positive.
@@ -433,7 +433,10 @@ fn review_on_a_terminal_walks_pending_cases() {
     assert_eq!(case.label.failure.as_deref(), Some("refusal"));
     assert_eq!(case.label.note.as_deref(), Some("should have answered"));
     // The review offered the expectation a failure needs.
-    assert_eq!((case.expected.not_contains.as_slice(), case.expected.contains.as_slice()), (&["reach me".to_string()][..], &["sorry".to_string()][..]));
+    assert_eq!(
+        (case.expected.not_contains.as_slice(), case.expected.contains.as_slice()),
+        (&["reach me".to_string()][..], &["sorry".to_string()][..])
+    );
     assert!(!case.label.needs_expectation);
 }
 

@@ -76,7 +76,10 @@ fn earlier_runs_in_the_store_are_the_reference_and_runs_flaky_ranks_cases() {
     let mut ids = Vec::new();
     // Four runs of one suite on one dataset; the streamed case passes in every other one.
     for i in 0..4 {
-        let variant = format!("target.instructions=Answer, call get_weather, or hand off.{}", if i % 2 == 1 { " Variant B" } else { "" });
+        let variant = format!(
+            "target.instructions=Answer, call get_weather, or hand off.{}",
+            if i % 2 == 1 { " Variant B" } else { "" }
+        );
         let out = p.evals(&["run", &suite, "--quiet", "--repeat", "2", "--set", &variant]);
         assert!(matches!(code(&out), 0 | 1), "{}", text(&out.stderr));
         let runs = p.ok(&["runs", "list", "--suite", "demo", "--limit", "1"]);
@@ -97,13 +100,19 @@ fn earlier_runs_in_the_store_are_the_reference_and_runs_flaky_ranks_cases() {
     ]);
     let line = last_line(&out);
     assert!(line.contains("stratified exact test vs 4 earlier runs, one-sided p = "), "{line}");
-    assert!(line.contains("call-tool-get-weather-city-paris-a258354f 2/2 → 0/2"), "the case that fell is named: {line}");
+    assert!(
+        line.contains("call-tool-get-weather-city-paris-a258354f 2/2 → 0/2"),
+        "the case that fell is named: {line}"
+    );
 
     let flaky = p.ok(&["runs", "flaky", "demo"]);
     let lines: Vec<&str> = flaky.lines().collect();
     assert!(lines[0].ends_with("cases flaky over the last 5 runs of demo"), "{flaky}");
     assert!(lines[1].starts_with("CASE"), "{flaky}");
-    assert!(lines[2].starts_with("hello-from-a-streamed-run-2536d962           4/10      40.0%       0.96"), "the coin-flip case first: {flaky}");
+    assert!(
+        lines[2].starts_with("hello-from-a-streamed-run-2536d962           4/10      40.0%       0.96"),
+        "the coin-flip case first: {flaky}"
+    );
     assert!(lines[3].starts_with("call-tool-get-weather-city-paris-a258354f    8/10      80.0%       0.64"), "{flaky}");
     assert!(flaky.contains("always passed or always failed"), "{flaky}");
     assert!(p.ok(&["runs", "flaky", "nope"]).contains("no finished runs of suite nope"));
@@ -177,7 +186,12 @@ fn a_labelled_failure_is_graded_against_what_is_right_never_the_recorded_wrong_a
     let out = p.evals(&["run", suite.to_str().unwrap(), "--quiet"]);
     let stdout = text(&out.stdout);
     assert_eq!(code(&out), 1, "{stdout}");
-    assert!(stdout.contains("the recorded output is labelled wrong, graded by the expectation: 0/1 expectations met: contains"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "the recorded output is labelled wrong, graded by the expectation: 0/1 expectations met: contains"
+        ),
+        "{stdout}"
+    );
     assert!(last_line(&out).contains("pass rate 33.3% (min 100.0%)"), "{stdout}");
     // `label` with nothing to change says what it takes.
     let out = p.evals(&["label", "trace"]);

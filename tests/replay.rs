@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use evals::mock::{Script, server::Server};
-use evals::run::{Run, Status};
+use evals::record::{Run, Status, StoredRuns};
 use evals::yaml::Source;
 use serde_json::Value;
 

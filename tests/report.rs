@@ -243,7 +243,10 @@ fn by_default_the_drop_test_keeps_noise_from_failing_the_gate_and_catches_a_real
     let out = p.evals(&["diff", "base.json", "real.json", "--report", "json:r.json", "--report", "junit:j.xml"]);
     let stdout = text(&out.stdout);
     assert_eq!(code(&out), 1, "{stdout}");
-    assert!(stdout.contains("a significant drop (stratified exact test vs the baseline, one-sided p = 0.011"), "{stdout}");
+    assert!(
+        stdout.contains("a significant drop (stratified exact test vs the baseline, one-sided p = 0.011"),
+        "{stdout}"
+    );
     let r: Value = serde_json::from_str(&read(&p, "r.json")).unwrap();
     assert_eq!(r["decision"]["test"]["method"], "stratified exact test");
     assert!((r["decision"]["test"]["p_value"].as_f64().unwrap() - 11.0 / 1024.0).abs() < 1e-9, "{}", r["decision"]);
@@ -254,7 +257,10 @@ fn by_default_the_drop_test_keeps_noise_from_failing_the_gate_and_catches_a_real
     let out = p.evals(&["diff", "real.json", "base.json"]);
     let stdout = text(&out.stdout);
     assert_eq!(code(&out), 0, "{stdout}");
-    assert!(stdout.contains("a rise, not a significant drop (stratified exact test vs the baseline, one-sided p = 0.999"), "{stdout}");
+    assert!(
+        stdout.contains("a rise, not a significant drop (stratified exact test vs the baseline, one-sided p = 0.999"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -356,9 +362,10 @@ fn blessed_baselines_are_stable_and_the_suite_can_name_one() {
     // gate.baseline in the suite, relative to it; a French run against it fails its budget of
     // no regressions (two of three cases alone are no significant drop).
     let text_of = std::fs::read_to_string(&suite).unwrap();
-    let french = text_of
-        .replace("expert.'", "expert. Always answer in French.'")
-        .replace("gate: {min_pass_rate: 1.0}", "gate: {min_pass_rate: 0.0, max_regressions: 0, baseline: ../baselines/demo.json}");
+    let french = text_of.replace("expert.'", "expert. Always answer in French.'").replace(
+        "gate: {min_pass_rate: 1.0}",
+        "gate: {min_pass_rate: 0.0, max_regressions: 0, baseline: ../baselines/demo.json}",
+    );
     p.write("evals/demo.yaml", &french);
     let out = p.evals(&["run", "evals/demo.yaml"]);
     let stdout = text(&out.stdout);

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use chrono::{Duration, Utc};
-use evals::run::{CaseResult, Run, Summary};
+use evals::record::{CaseResult, Run, StoredRuns, Summary};
 use evals::store::Store;
 
 /// One configuration of the simulation.

@@ -1,10 +1,17 @@
-//! The one place errors become exit codes and hints.
+//! The one place errors become exit codes and hints. Every error the commands can meet is a
+//! variant here or inside one, each with its documented exit code:
+//! 0 gate passed · 1 gate failed · 2 usage, config or input error · 3 store error ·
+//! 4 nothing selected to run · 130 interrupted.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use crate::collect::CollectError;
 use crate::dataset::DatasetError;
 use crate::mock::MockError;
-use crate::replay::client::BadBaseUrl;
-use crate::run::{MergeError, RunFileError};
+use crate::provider::client::BadBaseUrl;
+use crate::record::{FindRunError, MergeError, RunFileError};
+use crate::run::RunError;
 use crate::store::StoreError;
 use crate::suite::SuiteError;
 use crate::suite::select::SelectError;
@@ -20,6 +27,8 @@ pub const INTERRUPTED: u8 = 130;
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Dataset(#[from] DatasetError),
@@ -34,6 +43,8 @@ pub enum CliError {
     #[error(transparent)]
     RunFile(#[from] RunFileError),
     #[error(transparent)]
+    FindRun(#[from] FindRunError),
+    #[error(transparent)]
     Collect(#[from] CollectError),
     #[error(transparent)]
     Select(#[from] SelectError),
@@ -41,49 +52,147 @@ pub enum CliError {
     Merge(#[from] MergeError),
     #[error(transparent)]
     BaseUrl(#[from] BadBaseUrl),
-    /// Bad arguments or environment, said in a sentence.
-    #[error("{0}")]
-    Usage(String),
-    #[error("nothing to run: {0}")]
-    NothingSelected(String),
-    #[error("{0}")]
-    Io(String),
-    #[error("interrupted")]
-    Interrupted,
+    #[error("cannot listen on {0}")]
+    Listen(SocketAddr, #[source] std::io::Error),
+    #[error("cannot read {}", .0.display())]
+    Read(PathBuf, #[source] std::io::Error),
+    #[error("cannot write {}", .0.display())]
+    Write(PathBuf, #[source] std::io::Error),
+    #[error("cannot start the async runtime")]
+    Runtime(#[source] std::io::Error),
+    #[error("cannot write the output")]
+    Output(#[source] std::io::Error),
+    #[error("--turn counts from 1")]
+    TurnZero,
+    #[error("nothing to promote: no stored trace matches the filters")]
+    NoTraceMatches,
+    #[error("{0} lines could not be imported (the rest were)")]
+    ImportIncomplete(usize),
+    #[error("{0} records could not be stored")]
+    NotStored(u64),
+    #[error("nothing to change: give --verdict, --failure, --note, --tags or an --expect-* flag")]
+    NothingToChange,
+    #[error("who is reviewing? pass --reviewer NAME or set `git config user.name`")]
+    NoReviewer,
+    #[error("not a terminal: use the commands above")]
+    NotATerminal,
+    #[error("nothing to check: no evals/ or datasets/ folder here")]
+    NothingToCheck,
+}
+
+/// A store error is the store's (exit 3), except an id that matches nothing, which is input.
+fn store_code(e: &StoreError) -> u8 {
+    match e {
+        StoreError::NotFound { .. } | StoreError::Ambiguous { .. } => BAD_INPUT,
+        _ => STORE,
+    }
+}
+
+fn find_run_code(e: &FindRunError) -> u8 {
+    match e {
+        FindRunError::Store(s) => store_code(s),
+        FindRunError::NoFile(_) | FindRunError::RunFile(_) => BAD_INPUT,
+    }
 }
 
 impl CliError {
     pub fn code(&self) -> u8 {
         match self {
-            // An id that matches nothing is the user's input, not a broken store.
-            CliError::Store(StoreError::NotFound { .. } | StoreError::Ambiguous { .. }) => BAD_INPUT,
-            CliError::Store(_) => STORE,
-            CliError::NothingSelected(_) => NOTHING_SELECTED,
-            CliError::Interrupted => INTERRUPTED,
-            _ => BAD_INPUT,
+            CliError::Run(e) => match e {
+                RunError::Store(s) => store_code(s),
+                RunError::FindRun(f) => find_run_code(f),
+                RunError::NothingSelected { .. } => NOTHING_SELECTED,
+                RunError::Interrupted { .. } => INTERRUPTED,
+                RunError::NoSuite
+                | RunError::NothingToResume
+                | RunError::AlreadyFinished { .. }
+                | RunError::SuiteChanged { .. }
+                | RunError::NoApiKey { .. }
+                | RunError::NoRepeat
+                | RunError::Mock(_)
+                | RunError::Runtime(_)
+                | RunError::Suite(_)
+                | RunError::Yaml(_)
+                | RunError::Dataset(_)
+                | RunError::Select(_)
+                | RunError::Script(_)
+                | RunError::BaseUrl(_)
+                | RunError::RunFile(_) => BAD_INPUT,
+            },
+            CliError::Store(s) => store_code(s),
+            CliError::FindRun(f) => find_run_code(f),
+            CliError::NoTraceMatches | CliError::NothingToCheck => NOTHING_SELECTED,
+            CliError::Dataset(_)
+            | CliError::Suite(_)
+            | CliError::Yaml(_)
+            | CliError::Import(_)
+            | CliError::Mock(_)
+            | CliError::RunFile(_)
+            | CliError::Collect(_)
+            | CliError::Select(_)
+            | CliError::Merge(_)
+            | CliError::BaseUrl(_)
+            | CliError::Listen(..)
+            | CliError::Read(..)
+            | CliError::Write(..)
+            | CliError::Runtime(_)
+            | CliError::Output(_)
+            | CliError::TurnZero
+            | CliError::ImportIncomplete(_)
+            | CliError::NotStored(_)
+            | CliError::NothingToChange
+            | CliError::NoReviewer
+            | CliError::NotATerminal => BAD_INPUT,
         }
     }
 
-    pub fn hint(&self) -> Option<&'static str> {
-        match self {
-            CliError::Dataset(DatasetError::NoContent(_)) => Some(
+    /// What to do about it, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        let store_hint = |e: &StoreError| match e {
+            StoreError::NotFound { kind: "trace", .. } => Some("`evals traces list` shows the stored traces".into()),
+            StoreError::NotFound { kind: "run", .. } => Some("`evals runs list` shows the stored runs".into()),
+            StoreError::Ambiguous { .. } => Some("give more characters of the id".into()),
+            StoreError::TooNew { .. } => Some("install the newer evals, or pass --store with another file".into()),
+            _ => None,
+        };
+        let dataset_hint = |e: &DatasetError| match e {
+            DatasetError::NoContent(_) => Some(
                 "capture model content: run `evals collect` and point the app's model client at it \
                  (OPENAI_BASE_URL=http://127.0.0.1:4319/v1), or import a processor JSONL capture \
-                 (README, \"Capture\")",
+                 (README, \"Capture\")"
+                    .into(),
             ),
-            CliError::Store(StoreError::NotFound { kind: "trace", .. }) => {
-                Some("`evals traces list` shows the stored traces")
+            DatasetError::UnknownFailure { .. } => Some("the failure ids are listed in evals/taxonomy.yaml".into()),
+            _ => None,
+        };
+        let base_url = || {
+            Some(
+                "the base URL comes from provider.base_url, else OPENAI_BASE_URL; e.g. https://api.openai.com/v1"
+                    .into(),
+            )
+        };
+        match self {
+            CliError::Run(e) => match e {
+                RunError::Store(s) => store_hint(s),
+                RunError::Dataset(d) => dataset_hint(d),
+                RunError::BaseUrl(_) => base_url(),
+                RunError::NoSuite => Some("give the suite file, or --resume to finish an interrupted run".into()),
+                RunError::SuiteChanged { .. } => Some("start a new run of the suite as it is now".into()),
+                RunError::NoApiKey { .. } => Some("set it, or set provider.mock in the suite to run offline".into()),
+                RunError::NoRepeat => Some("give --repeat 1 or more".into()),
+                RunError::Interrupted { run_id } => Some(format!("`evals run --resume {run_id}` finishes it")),
+                RunError::NothingSelected { loaded, .. } if *loaded > 0 => {
+                    Some("check --filter and --shard; `evals cases list` shows the cases".into())
+                }
+                _ => None,
+            },
+            CliError::Store(s) | CliError::FindRun(FindRunError::Store(s)) => store_hint(s),
+            CliError::Dataset(d) => dataset_hint(d),
+            CliError::BaseUrl(_) => base_url(),
+            CliError::Collect(CollectError::TokenRequired(_)) => {
+                Some("pass --token (or set EVALS_COLLECT_TOKEN), or listen on 127.0.0.1".into())
             }
-            CliError::Store(StoreError::Ambiguous { .. }) => Some("give more characters of the id"),
-            CliError::Store(StoreError::TooNew { .. }) => {
-                Some("install the newer evals, or pass --store with another file")
-            }
-            CliError::BaseUrl(_) => {
-                Some("the base URL comes from provider.base_url, else OPENAI_BASE_URL; e.g. https://api.openai.com/v1")
-            }
-            CliError::Dataset(DatasetError::UnknownFailure { .. }) => {
-                Some("the failure ids are listed in evals/taxonomy.yaml")
-            }
+            CliError::NothingToCheck => Some("name the paths to check: evals check datasets/ evals/".into()),
             _ => None,
         }
     }

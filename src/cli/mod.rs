@@ -2,6 +2,7 @@
 
 mod commands;
 mod exit;
+pub mod printer;
 mod progress;
 pub mod query;
 
@@ -116,27 +117,36 @@ enum Command {
 /// Parse arguments, run the command, and turn the outcome into an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let mut out = printer::Printer::stdout();
     let result = match cli.command {
-        Command::Traces(t) => commands::traces::run(&cli.store, t),
-        Command::Collect(a) => commands::collect::run(&cli.store, a),
-        Command::Promote(a) => commands::promote::run(&cli.store, *a),
-        Command::Mock(a) => commands::mock::run(a),
-        Command::Run(a) => commands::run::run(&cli.store, a),
-        Command::Diff(a) => commands::diff::run(&cli.store, a),
-        Command::Runs(c) => commands::runs::run(&cli.store, c),
-        Command::Baseline(c) => commands::baseline::run(&cli.store, c),
-        Command::Taxonomy(a) => commands::taxonomy::run(a),
-        Command::Label(a) => commands::label::run(a),
-        Command::Review(a) => commands::review::run(a),
-        Command::Check(a) => commands::check::run(a),
-        Command::Cases(c) => commands::cases::run(c),
-        Command::Dataset(c) => commands::dataset::run(c),
-        Command::Merge(a) => commands::merge::run(a),
+        Command::Traces(t) => commands::traces::run(&cli.store, t, &mut out),
+        Command::Collect(a) => commands::collect::run(&cli.store, a, &mut out),
+        Command::Promote(a) => commands::promote::run(&cli.store, *a, &mut out),
+        Command::Mock(a) => commands::mock::run(a, &mut out),
+        Command::Run(a) => commands::run::run(&cli.store, a, &mut out),
+        Command::Diff(a) => commands::diff::run(&cli.store, a, &mut out),
+        Command::Runs(c) => commands::runs::run(&cli.store, c, &mut out),
+        Command::Baseline(c) => commands::baseline::run(&cli.store, c, &mut out),
+        Command::Taxonomy(a) => commands::taxonomy::run(a, &mut out),
+        Command::Label(a) => commands::label::run(a, &mut out),
+        Command::Review(a) => commands::review::run(a, &mut out),
+        Command::Check(a) => commands::check::run(a, &mut out),
+        Command::Cases(c) => commands::cases::run(c, &mut out),
+        Command::Dataset(c) => commands::dataset::run(c, &mut out),
+        Command::Merge(a) => commands::merge::run(a, &mut out),
     };
+    let result = result.and_then(|code| out.flush().map(|()| code));
     match result {
         Ok(code) => code,
+        // The reader of our output went away (`| head`): nothing more to say.
+        Err(e) if printer::closed_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                eprintln!("  caused by: {c}");
+                cause = c.source();
+            }
             if let Some(hint) = e.hint() {
                 eprintln!("hint: {hint}");
             }

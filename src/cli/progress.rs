@@ -6,7 +6,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::run::{CaseResult, Status};
+use crate::record::{CaseResult, Status};
+use crate::run::{Event, Events};
 
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
@@ -16,7 +17,7 @@ enum Mode {
     Quiet,
 }
 
-pub struct Progress {
+struct Bar {
     mode: Mode,
     total: u64,
     done: u64,
@@ -25,9 +26,9 @@ pub struct Progress {
     started: Instant,
 }
 
-impl Progress {
+impl Bar {
     /// `already` results were finished before (a resumed run).
-    pub fn new(total: u64, already: &[CaseResult], quiet: bool) -> Progress {
+    fn new(total: u64, already: &[CaseResult], quiet: bool) -> Bar {
         let mode = if quiet {
             Mode::Quiet
         } else if std::io::stderr().is_terminal() {
@@ -40,7 +41,7 @@ impl Progress {
         } else {
             Mode::Plain { last: Instant::now() }
         };
-        let mut p = Progress { mode, total, done: 0, counts: [0; 3], cost: 0.0, started: Instant::now() };
+        let mut p = Bar { mode, total, done: 0, counts: [0; 3], cost: 0.0, started: Instant::now() };
         for r in already {
             p.count(r);
         }
@@ -69,7 +70,7 @@ impl Progress {
         )
     }
 
-    pub fn record(&mut self, r: &CaseResult) {
+    fn record(&mut self, r: &CaseResult) {
         self.count(r);
         let msg = self.message();
         match &mut self.mode {
@@ -93,11 +94,55 @@ impl Progress {
     }
 
     /// Clear the bar; in plain mode, say the final count once more.
-    pub fn finish(self) {
+    fn finish(self) {
         match &self.mode {
             Mode::Bar(b) => b.finish_and_clear(),
             Mode::Plain { .. } => self.plain_line(),
             Mode::Quiet => {}
+        }
+    }
+}
+
+/// The run's events on stderr: notes and warnings, and the bar while cases replay.
+pub struct Progress {
+    quiet: bool,
+    bar: Option<Bar>,
+}
+
+impl Progress {
+    pub fn new(quiet: bool) -> Progress {
+        Progress { quiet, bar: None }
+    }
+
+    /// A line on stderr that does not tear the bar.
+    fn say(&self, line: String) {
+        match self.bar.as_ref().map(|b| &b.mode) {
+            Some(Mode::Bar(b)) => b.suspend(|| eprintln!("{line}")),
+            _ => eprintln!("{line}"),
+        }
+    }
+}
+
+impl Events for Progress {
+    fn event(&mut self, event: Event<'_>) {
+        match event {
+            Event::NoBaseline { suite, branch } => {
+                self.say(format!("note: no stored run of suite {suite} on branch {branch}; gating without a baseline"))
+            }
+            Event::Started { total, finished, .. } => self.bar = Some(Bar::new(total, finished, self.quiet)),
+            Event::CaseFinished(r) => {
+                if let Some(b) = &mut self.bar {
+                    b.record(r);
+                }
+            }
+            Event::NotStored { count, first_case, error } => {
+                self.say(format!("warning: {count} results (from {first_case}) not stored: {error}"))
+            }
+            Event::Replayed => {
+                if let Some(b) = self.bar.take() {
+                    b.finish();
+                }
+            }
         }
     }
 }

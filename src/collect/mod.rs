@@ -59,12 +59,12 @@ impl Default for Options {
 pub enum CollectError {
     #[error(
         "refusing to listen on {0} without a token: anyone who can reach it could write to the store \
-         and use the proxy; pass --token (or EVALS_COLLECT_TOKEN), or listen on 127.0.0.1"
+         and use the proxy"
     )]
     TokenRequired(SocketAddr),
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Listen { addr: SocketAddr, source: std::io::Error },
-    #[error("--upstream {url:?} is not an http(s) base URL: {reason}")]
+    #[error("upstream {url:?} is not an http(s) base URL: {reason}")]
     Upstream { url: String, reason: String },
     #[error("cannot build the upstream HTTP client: {0}")]
     Client(String),

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::dataset::privacy::mask;
+use crate::privacy::mask;
 use crate::trace::{Batch, ModelCall, Span, SpanData, Trace};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -67,6 +67,7 @@ pub async fn run(mut rx: mpsc::Receiver<Write>, store: Handle, totals: Arc<Total
             }
             Err(e) => {
                 totals.failed.fetch_add(size as u64, Ordering::Relaxed);
+                let e = crate::text::chain(&e);
                 eprintln!("collect: could not store {size} records: {e}");
                 Err(format!("store error: {e}"))
             }

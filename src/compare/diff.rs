@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use similar::{Algorithm, ChangeTag, TextDiff, capture_diff_slices_deadline};
 
-use crate::run::Output;
+use crate::record::Output;
 
 /// Longest the diffs of one case may take; past it they are approximate (coarser), never stalled.
 pub const DIFF_TIMEOUT: Duration = Duration::from_millis(200);
@@ -201,7 +201,7 @@ fn walk(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::run::ToolCall;
+    use crate::record::ToolCall;
 
     fn later() -> Instant {
         Instant::now() + DIFF_TIMEOUT

@@ -4,76 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{CaseRates, Comparison, Reference};
-use crate::run::{Run, Summary};
-
-/// The significance level of the drop test when the suite names none.
-pub const DEFAULT_SIGNIFICANCE: f64 = 0.05;
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Gate {
-    /// Lowest acceptable pass rate, 0..=1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub min_pass_rate: Option<f64>,
-    /// An absolute budget: cases whose pass fraction may fall against the baseline. Unset, no
-    /// count is enforced; the drop test decides.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_regressions: Option<usize>,
-    /// The level of the one-sided drop test that runs whenever there is a baseline (default
-    /// 0.05): a drop fails the gate when p < significance.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub significance: Option<f64>,
-    /// Cases allowed to end as errors: a count (`2`) or a share of the results (`5%`); default 0.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_errors: Option<MaxErrors>,
-    /// The baseline to compare with when `--baseline` is not given: a run file (relative to the
-    /// suite), a stored run id, or `auto`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub baseline: Option<String>,
-    /// Spending limits for replay: once reached, no new case starts and the rest end as errors
-    /// with the cause `budget`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_cost_usd: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_tokens: Option<u64>,
-}
-
-/// `gate.max_errors`: how many results may end as errors.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum MaxErrors {
-    Count(usize),
-    /// `"5%"`: a share of the run's results.
-    Share(String),
-}
-
-impl MaxErrors {
-    /// The share in 0..=1 of a `N%` value, or why it is not one.
-    pub fn share(text: &str) -> Result<f64, String> {
-        let bad = || format!("max_errors {text:?} is neither a count nor a percentage such as 5%");
-        let n: f64 = text.trim().strip_suffix('%').ok_or_else(bad)?.trim().parse().map_err(|_| bad())?;
-        if !(0.0..=100.0).contains(&n) {
-            return Err(format!("max_errors {text} is not between 0% and 100%"));
-        }
-        Ok(n / 100.0)
-    }
-
-    /// Errors allowed among `results` results.
-    fn allowed(&self, results: usize) -> usize {
-        match self {
-            MaxErrors::Count(n) => *n,
-            // Validated when the suite loads; a run file from elsewhere allows none if garbled.
-            MaxErrors::Share(s) => Self::share(s).map_or(0, |f| (f * results as f64 + 1e-9).floor() as usize),
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            MaxErrors::Count(n) => n.to_string(),
-            MaxErrors::Share(s) => s.trim().to_string(),
-        }
-    }
-}
+use crate::record::{Run, Summary};
+use crate::suite::gate::{DEFAULT_SIGNIFICANCE, Gate, MaxErrors};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
@@ -153,11 +85,8 @@ pub fn decide(gate: &Gate, run: &Run, comparison: Option<&Comparison>) -> Decisi
         checks.push(Check { name: "partial".into(), passed: true, detail: format!("partial run, {partial}") });
     }
     let passed = checks.iter().all(|c| c.passed);
-    let shown: Vec<&str> = checks
-        .iter()
-        .filter(|c| c.passed == passed || c.name == "partial")
-        .map(|c| c.detail.as_str())
-        .collect();
+    let shown: Vec<&str> =
+        checks.iter().filter(|c| c.passed == passed || c.name == "partial").map(|c| c.detail.as_str()).collect();
     let reason = format!("gate {}: {}", if passed { "passed" } else { "failed" }, shown.join("; "));
     Decision { passed, reason, checks, test }
 }
@@ -222,7 +151,8 @@ fn listed(dropped: &[&CaseRates]) -> String {
 /// The first five cases, and how many more.
 fn names(dropped: &[&CaseRates]) -> String {
     let names: Vec<String> = dropped.iter().take(5).map(|c| fraction(c)).collect();
-    let more = if dropped.len() > names.len() { format!(", and {} more", dropped.len() - names.len()) } else { String::new() };
+    let more =
+        if dropped.len() > names.len() { format!(", and {} more", dropped.len() - names.len()) } else { String::new() };
     format!("{}{more}", names.join(", "))
 }
 
@@ -256,14 +186,14 @@ mod tests {
     use super::*;
     use crate::compare::tests::{result, run, run_of};
     use crate::compare::{History, Rate, compare, compare_with};
-    use crate::run::Status;
+    use crate::record::Status;
 
     /// `n` cases named `{prefix}{i}` with one status.
     fn many(prefix: &str, n: usize, status: Status) -> Vec<(String, Status)> {
         (0..n).map(|i| (format!("{prefix}{i}"), status)).collect()
     }
 
-    fn run_from(id: &str, cases: &[(String, Status)]) -> crate::run::Run {
+    fn run_from(id: &str, cases: &[(String, Status)]) -> Run {
         let rows: Vec<(&str, Status, &str)> = cases.iter().map(|(c, s)| (c.as_str(), *s, "x")).collect();
         run(id, &rows)
     }
@@ -318,11 +248,17 @@ mod tests {
         r.options.missing_shards = vec!["2/2".into()];
         let d = decide(&Gate::default(), &r, None);
         assert!(d.passed);
-        assert_eq!(d.reason, "gate passed: 1 of 1 cases graded; 0 errors (max 0); partial run, merged 1 of 2 shards: 2/2 missing");
+        assert_eq!(
+            d.reason,
+            "gate passed: 1 of 1 cases graded; 0 errors (max 0); partial run, merged 1 of 2 shards: 2/2 missing"
+        );
         r.results[0].status = Status::Fail;
         r.summary = Summary::of(&r.results);
         let d = decide(&Gate { min_pass_rate: Some(1.0), ..Gate::default() }, &r, None);
-        assert_eq!(d.reason, "gate failed: pass rate 0.0% (min 100.0%); partial run, merged 1 of 2 shards: 2/2 missing");
+        assert_eq!(
+            d.reason,
+            "gate failed: pass rate 0.0% (min 100.0%); partial run, merged 1 of 2 shards: 2/2 missing"
+        );
     }
 
     #[test]
@@ -354,7 +290,10 @@ mod tests {
             d.reason
         );
         let t = d.test.unwrap();
-        assert_eq!((t.method.as_str(), t.reference.as_str(), t.significant), ("stratified exact test", "the baseline", false));
+        assert_eq!(
+            (t.method.as_str(), t.reference.as_str(), t.significant),
+            ("stratified exact test", "the baseline", false)
+        );
         // An explicit budget still counts cases.
         let strict = Gate { max_regressions: Some(0), ..Gate::default() };
         let d = decide(&strict, &cur, Some(&cmp));
@@ -367,7 +306,11 @@ mod tests {
         let cmp = compare(&run_from("b", &b), &cur);
         let d = decide(&Gate::default(), &cur, Some(&cmp));
         assert!(!d.passed);
-        assert!(d.reason.contains("a significant drop (stratified exact test vs the baseline, one-sided p = 0.016"), "{}", d.reason);
+        assert!(
+            d.reason.contains("a significant drop (stratified exact test vs the baseline, one-sided p = 0.016"),
+            "{}",
+            d.reason
+        );
         assert!(d.test.unwrap().significant);
         // A stricter level lets the same drop through.
         let strict = Gate { significance: Some(0.01), ..Gate::default() };
@@ -382,7 +325,12 @@ mod tests {
         let cmp = compare(&run_from("b", &b), &cur);
         let d = decide(&Gate::default(), &cur, Some(&cmp));
         assert!(d.passed, "{}", d.reason);
-        assert!(d.reason.contains("a rise, not a significant drop (stratified exact test vs the baseline, one-sided p = 1.000"), "{}", d.reason);
+        assert!(
+            d.reason
+                .contains("a rise, not a significant drop (stratified exact test vs the baseline, one-sided p = 1.000"),
+            "{}",
+            d.reason
+        );
     }
 
     #[test]
@@ -403,7 +351,11 @@ mod tests {
         let cmp = compare(&run_of("b", base), &cur);
         let d = decide(&Gate::default(), &cur, Some(&cmp));
         assert!(!d.passed, "{}", d.reason);
-        assert!(d.reason.contains("4 cases fell: c0 3/3 → 0/3, c1 3/3 → 0/3, c2 3/3 → 0/3, c3 3/3 → 1/3"), "{}", d.reason);
+        assert!(
+            d.reason.contains("4 cases fell: c0 3/3 → 0/3, c1 3/3 → 0/3, c2 3/3 → 0/3, c3 3/3 → 1/3"),
+            "{}",
+            d.reason
+        );
         assert!(cmp.drop_test.p_value < 1e-3, "{:?}", cmp.drop_test);
     }
 

@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 pub use diff::{DiffLine, Hunk, JsonChange, Op, OutputDiff};
 use stats::{DropTest, Interval, McNemar, PassK, Stratum};
 
-use crate::run::{CaseResult, GitInfo, Run, Status, Summary};
+use crate::record::{CaseResult, GitInfo, Run, Status, Summary};
+use crate::store::{HistoryQuery, Store, StoreError};
 
 /// How a case moved between the baseline and the current run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -268,6 +269,35 @@ pub struct Flakiness {
     pub flakiness: f64,
 }
 
+/// Earlier runs the gate estimates each case's pass rate from: recent enough to describe the
+/// agent as it is, enough to tell a stable case from a flaky one.
+pub const HISTORY_RUNS: usize = 20;
+
+impl History {
+    /// The earlier runs of the current run's suite on its dataset, from the store: the newest
+    /// [`HISTORY_RUNS`] finished before it started, on the baseline's git branch when it names one.
+    pub fn load(store: &Store, base: &Run, current: &Run) -> Result<History, StoreError> {
+        let q = HistoryQuery {
+            suite: &current.suite.name,
+            dataset_hash: &current.dataset_hash,
+            branch: base.git.as_ref().and_then(|g| g.branch.as_deref()),
+            before: current.started_at,
+            exclude: &current.id,
+            limit: HISTORY_RUNS,
+        };
+        let (runs, rows) = store.case_history(&q)?;
+        Ok(History::from_rows(runs, rows))
+    }
+}
+
+/// Compare with the baseline and with the suite's earlier runs in the store at `store` (none
+/// when there is no store file yet).
+pub fn compare_in(store: &std::path::Path, base: &Run, current: &Run) -> Result<Comparison, StoreError> {
+    let history =
+        if store.is_file() { History::load(&Store::open(store)?, base, current)? } else { History::default() };
+    Ok(compare_with(base, current, &history))
+}
+
 /// The fewest earlier runs the drop test takes as its reference instead of the baseline alone.
 pub const MIN_HISTORY_RUNS: usize = 2;
 
@@ -480,12 +510,12 @@ pub fn compare_with(base: &Run, current: &Run, history: &History) -> Comparison 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::compare::gate::Gate;
-    use crate::run::{Grade, SuiteInfo, TargetInfo};
+    use crate::record::{Grade, SuiteInfo, TargetInfo};
+    use crate::suite::gate::Gate;
     use crate::trace::Usage;
 
     pub(crate) fn result(case: &str, repeat: u32, status: Status, text: &str) -> CaseResult {
-        let mut r = crate::run::tests::result(case, status, 1);
+        let mut r = crate::record::tests::result(case, status, 1);
         r.repeat = repeat;
         r.output.text = text.to_string();
         r.usage = Usage::default();
@@ -504,7 +534,7 @@ pub(crate) mod tests {
             git: None,
             target: TargetInfo { model: "m".into(), instructions_hash: "i".into() },
             dataset_hash: "d".into(),
-            options: crate::run::RunOptions::default(),
+            options: crate::record::RunOptions::default(),
             gate: Gate::default(),
             summary: Summary::of(&results),
             results,

@@ -1,16 +1,15 @@
 //! Eval cases: the case model, case files on disk, promotion from traces, privacy scanning and
 //! the failure taxonomy.
 
-pub mod check;
 pub mod dedup;
 pub mod interchange;
-pub mod privacy;
 pub mod promote;
 pub mod review;
 pub mod taxonomy;
 
 use std::path::{Path, PathBuf};
 
+use crate::privacy;
 use crate::yaml::{self, YamlError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -23,9 +22,9 @@ pub const DEFAULT_ROOT: &str = "datasets";
 pub enum DatasetError {
     #[error("dataset folder {0} does not exist")]
     MissingFolder(PathBuf),
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read { path: PathBuf, source: std::io::Error },
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Write { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Yaml(#[from] YamlError),
@@ -383,7 +382,7 @@ pub(crate) fn in_chunks_parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&[T])
     })
 }
 
-fn case_paths(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn case_paths(dir: &Path) -> Result<Vec<PathBuf>> {
     let read = |source| DatasetError::Read { path: dir.to_path_buf(), source };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(read)?
@@ -427,6 +426,44 @@ impl HashIndex {
     pub fn insert(&mut self, hash: String, id: String, path: PathBuf) {
         self.0.entry(hash).or_insert((id, path));
     }
+}
+
+/// Scan every text a case carries (instructions, input items, other agents' instructions, tool
+/// arguments and outputs, the recorded output, expectations, trace metadata), replace findings
+/// with placeholders consistent across the case, and return the findings.
+pub fn redact_case(case: &mut Case) -> Vec<privacy::Finding> {
+    let mut r = privacy::Redactor::default();
+    if let Some(i) = &mut case.input.instructions {
+        r.in_place("input.instructions", i);
+    }
+    for (n, item) in case.input.items.iter_mut().enumerate() {
+        r.value(&format!("input.items[{n}]"), item);
+    }
+    for (n, agent) in case.agents.iter_mut().enumerate() {
+        if let Some(i) = &mut agent.instructions {
+            r.in_place(&format!("agents[{n}].instructions"), i);
+        }
+    }
+    for (n, t) in case.recorded.tool_outputs.iter_mut().enumerate() {
+        r.in_place(&format!("recorded.tool_outputs[{n}].arguments"), &mut t.arguments);
+        r.in_place(&format!("recorded.tool_outputs[{n}].output"), &mut t.output);
+    }
+    r.in_place("recorded.output.text", &mut case.recorded.output.text);
+    for (n, c) in case.recorded.output.tool_calls.iter_mut().enumerate() {
+        r.in_place(&format!("recorded.output.tool_calls[{n}].arguments"), &mut c.arguments);
+    }
+    if let Some(reference) = &mut case.expected.reference {
+        r.in_place("expected.reference", reference);
+    }
+    for (n, c) in case.expected.contains.iter_mut().enumerate() {
+        r.in_place(&format!("expected.contains[{n}]"), c);
+    }
+    if let Some(m) = &mut case.source.metadata {
+        for (k, v) in m.iter_mut() {
+            r.value(&format!("source.metadata.{k}"), v);
+        }
+    }
+    r.findings()
 }
 
 #[cfg(test)]

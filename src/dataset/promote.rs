@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use super::dedup::{self, Near};
-use super::privacy;
 use super::taxonomy::Taxonomy;
 use super::{
     Agent, Case, CaseFile, CaseSource, DatasetError, Expected, HashIndex, Input, Label, Privacy, PrivacyStatus,
@@ -214,7 +213,7 @@ fn single_turn_case(
 /// Redact, hash and name a built case.
 /// Redact the case (pending review when anything was found), then hash and name it.
 pub(crate) fn finish(mut case: Case) -> Case {
-    case.privacy.findings = privacy::redact_case(&mut case);
+    case.privacy.findings = super::redact_case(&mut case);
     if !case.privacy.findings.is_empty() {
         case.privacy.status = PrivacyStatus::Pending;
     }
@@ -440,7 +439,7 @@ mod tests {
         assert_eq!(case.recorded.tool_outputs[0].output, "<EMAIL_1>: gold");
         assert_eq!(case.recorded.output.text, "Hi <EMAIL_1>");
         let kinds: Vec<_> = case.privacy.findings.iter().map(|f| (f.kind, f.location.as_str())).collect();
-        assert!(kinds.contains(&(super::super::privacy::Kind::Card, "input.items[0].content")), "{kinds:?}");
+        assert!(kinds.contains(&(crate::privacy::Kind::Card, "input.items[0].content")), "{kinds:?}");
     }
 
     #[test]

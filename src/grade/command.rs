@@ -159,11 +159,11 @@ impl Command {
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
-            return Err(format!("{name} exited with {}: {}", out.status, crate::report::truncate(last, 200)));
+            return Err(format!("{name} exited with {}: {}", out.status, crate::text::truncate(last, 200)));
         }
         let text = String::from_utf8_lossy(&out.stdout);
         serde_json::from_str(text.trim())
-            .map_err(|_| format!("{name} answered no JSON object: {:?}", crate::report::truncate(text.trim(), 120)))
+            .map_err(|_| format!("{name} answered no JSON object: {:?}", crate::text::truncate(text.trim(), 120)))
     }
 }
 
@@ -176,7 +176,7 @@ fn read_answer(a: &Value) -> Verdict {
         }
         _ => Verdict::error(format!(
             "command answered {}, not {{score in [0, 1], pass, reason}}",
-            crate::report::truncate(&a.to_string(), 120)
+            crate::text::truncate(&a.to_string(), 120)
         )),
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::similarity::{self, Metric};
 use super::{Subject, Verdict, fields};
-use crate::replay::agent::handoff_tool_name;
+use crate::provider::naming::handoff_tool_name;
 use crate::trace::items::canonical_json;
 use crate::yaml::{self, Source, YamlError};
 
@@ -687,7 +687,8 @@ fn tool_called(
 pub(crate) fn expected(s: &Subject, threshold: f64, metric: Metric) -> Verdict {
     let e = &s.case.expected;
     // Lower-cased only when there is something to look for.
-    let text = if e.contains.is_empty() && e.not_contains.is_empty() { String::new() } else { s.output.text.to_lowercase() };
+    let text =
+        if e.contains.is_empty() && e.not_contains.is_empty() { String::new() } else { s.output.text.to_lowercase() };
     let called = |t: &str| s.output.tool_calls.iter().any(|c| c.name == t);
     let mut total = 0usize;
     let mut failed: Vec<String> = Vec::new();

@@ -9,9 +9,9 @@ use sha2::{Digest, Sha256};
 
 use super::openai::{check_template, render};
 use super::{Subject, Verdict, fields};
-use crate::pricing::PriceTable;
-use crate::replay::client::{ApiError, BadBaseUrl, Client};
-use crate::replay::scheduler::RetryPolicy;
+use crate::provider::client::{ApiError, BadBaseUrl, Client};
+use crate::provider::pricing::PriceTable;
+use crate::provider::retry::RetryPolicy;
 use crate::store::Handle;
 use crate::trace::Usage;
 use crate::trace::items::{canonical_json, output_text};
@@ -345,7 +345,7 @@ impl Judge {
         let items = response["output"].as_array().cloned().unwrap_or_default();
         let text = output_text(&items);
         let Ok(answer) = serde_json::from_str::<Value>(&text) else {
-            return Verdict::error(format!("judge answered no JSON: {}", crate::report::truncate(&text, 120)));
+            return Verdict::error(format!("judge answered no JSON: {}", crate::text::truncate(&text, 120)));
         };
         let reason = answer["reason"].as_str().unwrap_or_default().to_string();
         match &self.ask {

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::dataset::Case;
-use crate::run::{CaseResult, Grade, Output};
+use crate::record::{Grade, Output};
+use crate::suite::Suite;
 use crate::trace::Usage;
 use crate::trace::items::last_user_text;
 use crate::yaml::{self, Source, YamlError};
@@ -33,17 +34,6 @@ pub struct Subject<'a> {
 }
 
 impl<'a> Subject<'a> {
-    pub fn of(case: &'a Case, r: &'a CaseResult) -> Subject<'a> {
-        Subject {
-            case,
-            output: &r.output,
-            turns: r.turns,
-            latency_ms: r.latency_ms,
-            usage: &r.usage,
-            cost_usd: r.cost_usd,
-        }
-    }
-
     /// What templates (`{{ item.* }}`, `{{ sample.output_text }}`, rubrics) and external
     /// graders see.
     pub fn context(&self) -> Value {
@@ -329,9 +319,6 @@ impl Grader {
     }
 }
 
-/// The error cause of a case labelled fail with no expectation: it cannot be graded.
-pub const NEEDS_EXPECTATION: &str = "needs_expectation";
-
 /// A suite's graders, its pass threshold, and the IO edge that judges use.
 #[derive(Clone, Default)]
 pub struct Graders {
@@ -346,26 +333,34 @@ impl Graders {
         Graders { list, threshold, edge: None }
     }
 
-    /// Grade a finished case result in place: grades, then the status they decide.
-    pub async fn grade(&self, case: &Case, result: &mut CaseResult) {
-        if case.needs_expectation() && result.error.is_none() {
-            result.status = crate::run::Status::Error;
-            result.cause = Some(NEEDS_EXPECTATION.into());
-            result.error = Some(format!(
-                "case {} is labelled fail with no expectation of what is right: \
-                 `evals label {} --expect-contains TEXT` (or --expect-tool, --reference, --expect-not-tool, --expect-not-contains)",
-                case.id, case.id
-            ));
-            return;
+    /// Parse a suite's `graders:` list, each error located in the suite file.
+    pub fn load(suite: &Suite) -> Result<Graders, YamlError> {
+        let mut list = Vec::with_capacity(suite.graders.len());
+        for def in &suite.graders {
+            list.push(Grader::parse(&suite.source, &def.path, &def.value)?);
         }
+        dedupe_names(&mut list);
+        Ok(Graders::new(list, suite.threshold))
+    }
+
+    /// Render every grader template for the case before any request, so an `{{ item.key }}`
+    /// the case lacks is reported at load time, in the suite file.
+    pub fn check_case(&self, source: &Source, case: &Case) -> Result<(), YamlError> {
+        let (output, usage) = (Output::default(), Usage::default());
+        let s = Subject { case, output: &output, turns: 0, latency_ms: 0, usage: &usage, cost_usd: None };
+        for g in &self.list {
+            g.check_case(&s).map_err(|(path, msg)| source.error_at(&path, format!("for case {}: {msg}", case.id)))?;
+        }
+        Ok(())
+    }
+
+    /// Every grader's grade of what a replay produced.
+    pub async fn grade(&self, s: &Subject<'_>) -> Vec<Grade> {
         let mut grades = Vec::with_capacity(self.list.len());
-        {
-            let s = Subject::of(case, result);
-            for g in &self.list {
-                grades.push(g.grade(&s, self.edge.as_deref()).await);
-            }
+        for g in &self.list {
+            grades.push(g.grade(s, self.edge.as_deref()).await);
         }
-        scoring::apply(grades, self.threshold, result);
+        grades
     }
 
     /// Grade with the pure graders only (the benchmark's path; no runtime needed).
@@ -376,11 +371,24 @@ impl Graders {
     }
 }
 
+/// Graders of the same type get distinct names (`contains`, `contains#2`) so per-grader
+/// figures stay apart.
+fn dedupe_names(graders: &mut [Grader]) {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for g in graders.iter_mut() {
+        let n = seen.entry(g.name.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            g.name = format!("{}#{n}", g.name);
+        }
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
     use crate::dataset::{CaseSource, Expected, Input, Label, Privacy, PrivacyStatus, Recorded, RecordedOutput};
-    use crate::run::ToolCall;
+    use crate::record::ToolCall;
     use serde_json::Map;
 
     pub fn case(recorded: &str) -> Case {

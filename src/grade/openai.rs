@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::similarity::{self, Metric};
 use super::{Edge, Grader, Subject, TEMPLATE_ROOTS, Verdict, did_you_mean, fields};
-use crate::suite::template;
+use crate::template;
 use crate::yaml::{self, Source, YamlError};
 
 /// Check a template at load time: it parses, and names only variables graders provide.
@@ -85,7 +85,7 @@ impl StringCheck {
             Operation::Like => (input.contains(&reference), "contains"),
             Operation::Ilike => (input.to_lowercase().contains(&reference.to_lowercase()), "contains (any case)"),
         };
-        let short = |t: &str| crate::report::truncate(t, 80);
+        let short = |t: &str| crate::text::truncate(t, 80);
         let not = if pass { "" } else { "not: " };
         Verdict::check(pass, format!("{not}{:?} {verb} {:?}", short(&input), short(&reference)))
     }

@@ -2,7 +2,7 @@
 //! grader scores; `required` graders must pass; a suite threshold on the score decides the rest
 //! (without one, every grader must pass). A grader error makes the case an error.
 
-use crate::run::{CaseResult, Grade, Status};
+use crate::record::{Grade, Status};
 
 /// Weighted mean score in [0, 1]; 1 when no grader carries weight.
 pub fn score(grades: &[Grade]) -> f64 {
@@ -22,22 +22,17 @@ pub fn passed(grades: &[Grade], threshold: Option<f64>) -> bool {
     }
 }
 
-/// Set a finished result's grades and the status they decide. A result that already failed
-/// to replay keeps its error.
-pub fn apply(grades: Vec<Grade>, threshold: Option<f64>, r: &mut CaseResult) {
-    if r.error.is_none() {
-        let errors: Vec<String> =
-            grades.iter().filter(|g| g.error).map(|g| format!("grader {}: {}", g.grader, g.reason)).collect();
-        r.status = if !errors.is_empty() {
-            r.error = Some(errors.join("; "));
-            Status::Error
-        } else if passed(&grades, threshold) {
-            Status::Pass
-        } else {
-            Status::Fail
-        };
+/// The status a replayed case's grades decide, and the error when a grader could not decide.
+pub fn status(grades: &[Grade], threshold: Option<f64>) -> (Status, Option<String>) {
+    let errors: Vec<String> =
+        grades.iter().filter(|g| g.error).map(|g| format!("grader {}: {}", g.grader, g.reason)).collect();
+    if !errors.is_empty() {
+        (Status::Error, Some(errors.join("; ")))
+    } else if passed(grades, threshold) {
+        (Status::Pass, None)
+    } else {
+        (Status::Fail, None)
     }
-    r.grades = grades;
 }
 
 #[cfg(test)]
@@ -62,19 +57,12 @@ mod tests {
 
     #[test]
     fn grader_errors_make_the_case_an_error() {
-        let mut r: CaseResult = serde_json::from_value(serde_json::json!({
-            "case_id": "c", "status": "pass", "output": {"text": ""}
-        }))
-        .unwrap();
         let mut bad = g(0.0, false, 1.0, false);
         bad.error = true;
         bad.reason = "judge call failed".into();
-        apply(vec![g(1.0, true, 1.0, false), bad], Some(0.1), &mut r);
-        assert_eq!(r.status, Status::Error);
-        assert_eq!(r.error.as_deref(), Some("grader g: judge call failed"));
-        let mut fresh = r.clone();
-        fresh.error = None;
-        apply(vec![g(1.0, true, 1.0, false)], None, &mut fresh);
-        assert_eq!(fresh.status, Status::Pass);
+        let (st, error) = status(&[g(1.0, true, 1.0, false), bad], Some(0.1));
+        assert_eq!(st, Status::Error);
+        assert_eq!(error.as_deref(), Some("grader g: judge call failed"));
+        assert_eq!(status(&[g(1.0, true, 1.0, false)], None), (Status::Pass, None));
     }
 }

@@ -409,11 +409,18 @@ mod tests {
         // The replay reproduces the production failure word for word: that is a failure.
         let v = grade_with("{type: similarity, threshold: 0.8}", &c, &output("Rain in Rome", &[]));
         assert!(!v.pass, "{v:?}");
-        assert!(v.reason.starts_with("the recorded output is labelled wrong, graded by the expectation: 0/2"), "{}", v.reason);
+        assert!(
+            v.reason.starts_with("the recorded output is labelled wrong, graded by the expectation: 0/2"),
+            "{}",
+            v.reason
+        );
         let v = grade_with("{type: similarity, threshold: 0.8}", &c, &output("Sunny in Paris", &[]));
         assert!(v.pass && v.score == 1.0, "{v:?}");
         // Against a reference it compares as asked.
         c.expected.reference = Some("Sunny in Paris".into());
-        assert!(grade_with("{type: similarity, threshold: 0.8, against: reference}", &c, &output("Sunny in Paris", &[])).pass);
+        assert!(
+            grade_with("{type: similarity, threshold: 0.8, against: reference}", &c, &output("Sunny in Paris", &[]))
+                .pass
+        );
     }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::suite::template;
+use crate::template;
 use crate::trace::items::{self, function_calls, function_outputs, input_items};
 use crate::yaml::{self, Source, YamlError};
 
@@ -21,7 +21,7 @@ pub const BUILTIN_SCRIPT: &str = include_str!("default.yaml");
 
 #[derive(Debug, thiserror::Error)]
 pub enum MockError {
-    #[error("cannot read mock script {path}: {source}")]
+    #[error("cannot read mock script {path}")]
     Read { path: String, source: std::io::Error },
     #[error(transparent)]
     Yaml(#[from] YamlError),

@@ -6,9 +6,10 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 
 use super::cache::Cache;
-use super::client::{ApiError, Client};
 use super::tools::{self, Recordings};
-use crate::run::{Output, ToolCall};
+use crate::provider::client::{ApiError, Client};
+use crate::provider::naming::handoff_tool_name;
+use crate::record::{Output, ToolCall};
 use crate::suite::CasePlan;
 use crate::trace::Usage;
 use crate::trace::items;
@@ -49,14 +50,6 @@ pub struct Transcript {
     pub model_calls: u32,
     pub cache_hits: u32,
     pub retries: u32,
-}
-
-/// The tool name the Agents SDK gives a handoff to an agent: `transfer_to_` and the agent's
-/// name in snake case.
-pub fn handoff_tool_name(agent: &str) -> String {
-    let snake: String =
-        agent.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
-    format!("transfer_to_{snake}")
 }
 
 /// Where model answers come from: the cache first (when on), then the API.

@@ -1,167 +1,44 @@
-//! Replay: running every planned case through the agent loop with bounded concurrency,
-//! grading each, and handing each result on as soon as it is done.
+//! Replay: one sample of one planned case through the agent loop, tool calls answered from
+//! the case's recordings; what the agent did comes back as a transcript, never a verdict.
 
 pub mod agent;
 pub mod cache;
-pub mod client;
-pub mod scheduler;
 pub mod tools;
 
-use std::sync::{Arc, Mutex};
+pub use agent::{LoopError, Transcript};
 
-use crate::grade::Graders;
-use crate::pricing::PriceTable;
-use crate::run::{CaseResult, Output, Status};
+use crate::provider::client::Client;
 use crate::suite::CasePlan;
-use crate::trace::Usage;
 use cache::Cache;
-use client::Client;
 
-/// What every case of a run is replayed and graded with.
+/// What every case of a run is replayed with.
 pub struct Replayer {
     pub client: Client,
-    pub graders: Graders,
-    pub prices: PriceTable,
     /// The response cache; `None` with `--no-cache`.
     pub cache: Option<Cache>,
-    pub budget: Budget,
 }
 
-/// Spending limits: once reached, no new case starts (those in flight finish).
-#[derive(Debug, Default)]
-pub struct Budget {
-    pub max_cost_usd: Option<f64>,
-    pub max_tokens: Option<u64>,
-    spent: Mutex<(f64, u64)>,
+/// What one sample of a case did; on error, what it did before the error.
+#[derive(Debug)]
+pub struct Replayed {
+    pub transcript: Transcript,
+    pub error: Option<LoopError>,
 }
 
-impl Budget {
-    pub fn new(max_cost_usd: Option<f64>, max_tokens: Option<u64>) -> Budget {
-        Budget { max_cost_usd, max_tokens, spent: Mutex::new((0.0, 0)) }
-    }
-
-    /// Count spending toward the limits: this run's cases, and a resumed run's finished ones.
-    pub fn add(&self, cost: Option<f64>, usage: &Usage) {
-        let mut s = self.spent.lock().expect("budget lock");
-        s.0 += cost.unwrap_or(0.0);
-        s.1 += usage.total();
-    }
-
-    /// The limit reached, if any, said in words.
-    pub fn exhausted(&self) -> Option<String> {
-        let (cost, tokens) = *self.spent.lock().expect("budget lock");
-        if let Some(max) = self.max_cost_usd.filter(|m| cost >= *m) {
-            return Some(format!("budget reached: ${cost:.4} spent of gate.max_cost_usd ${max}"));
-        }
-        if let Some(max) = self.max_tokens.filter(|m| tokens >= *m) {
-            return Some(format!("budget reached: {tokens} tokens used of gate.max_tokens {max}"));
-        }
-        None
+impl Replayed {
+    /// Every model answer came from the response cache.
+    pub fn cached(&self) -> bool {
+        self.transcript.model_calls > 0 && self.transcript.cache_hits == self.transcript.model_calls
     }
 }
 
-/// Replay and grade one sample (`repeat`) of one case.
-pub async fn run_case(r: &Replayer, plan: &CasePlan, repeat: u32) -> CaseResult {
-    if let Some(why) = r.budget.exhausted() {
-        return CaseResult {
-            case_id: plan.case.id.clone(),
-            repeat,
-            status: Status::Error,
-            output: Output::default(),
-            turns: 0,
-            usage: Usage::default(),
-            cost_usd: None,
-            latency_ms: 0,
-            grades: Vec::new(),
-            error: Some(why),
-            failure: plan.case.label.failure.clone(),
-            tags: plan.case.tags.clone(),
-            cause: Some("budget".into()),
-            cached: false,
-            model_calls: 0,
-            cache_hits: 0,
-            retries: 0,
-        };
-    }
+/// Replay one sample (`repeat`) of one case.
+pub async fn replay(r: &Replayer, plan: &CasePlan, repeat: u32) -> Replayed {
     let model = agent::Model { client: &r.client, cache: r.cache.as_ref(), repeat };
-    let (transcript, error) = match agent::play(&model, plan).await {
-        Ok(t) => (t, None),
-        Err((e, t)) => (t, Some(e)),
-    };
-    let cost_usd = r.prices.cost(&plan.model, &transcript.usage);
-    // A case answered wholly from the cache costs nothing now, so it does not eat the budget.
-    if transcript.cache_hits < transcript.model_calls {
-        r.budget.add(cost_usd, &transcript.usage);
+    match agent::play(&model, plan).await {
+        Ok(transcript) => Replayed { transcript, error: None },
+        Err((e, transcript)) => Replayed { transcript, error: Some(e) },
     }
-    let mut result = CaseResult {
-        case_id: plan.case.id.clone(),
-        repeat,
-        status: if error.is_some() { Status::Error } else { Status::Pass },
-        cost_usd,
-        output: transcript.output,
-        turns: transcript.turns,
-        usage: transcript.usage,
-        latency_ms: transcript.latency_ms,
-        grades: Vec::new(),
-        cause: error.as_ref().map(|e| e.cause().to_string()),
-        error: error.map(|e| e.to_string()),
-        failure: plan.case.label.failure.clone(),
-        tags: plan.case.tags.clone(),
-        cached: transcript.model_calls > 0 && transcript.cache_hits == transcript.model_calls,
-        model_calls: transcript.model_calls,
-        cache_hits: transcript.cache_hits,
-        retries: transcript.retries,
-    };
-    if result.error.is_none() {
-        r.graders.grade(&plan.case, &mut result).await;
-    }
-    result
-}
-
-/// One sample of one case to replay.
-pub type Job = (Arc<CasePlan>, u32);
-
-/// Replay every job, at most `concurrency` at a time, spread over the runtime's threads;
-/// `on_result` sees each result as it finishes (to commit it; it must not block, or it holds
-/// back the next result), and the results come back in completion order.
-pub async fn run_all<F>(
-    replayer: Arc<Replayer>,
-    jobs: Vec<Job>,
-    concurrency: usize,
-    mut on_result: F,
-) -> Vec<CaseResult>
-where
-    F: FnMut(&CaseResult),
-{
-    // One long-lived task per slot takes the next job itself as soon as its case is done, so a
-    // freed slot's next request leaves at once instead of after a round trip through this task.
-    let total = jobs.len();
-    let queue = Arc::new(Mutex::new(jobs.into_iter()));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut slots = tokio::task::JoinSet::new();
-    for _ in 0..concurrency.clamp(1, total.max(1)) {
-        let (queue, replayer, tx) = (queue.clone(), replayer.clone(), tx.clone());
-        slots.spawn(async move {
-            loop {
-                let next = queue.lock().expect("job queue lock").next();
-                let Some((plan, repeat)) = next else { break };
-                if tx.send(run_case(&replayer, &plan, repeat).await).is_err() {
-                    break;
-                }
-            }
-        });
-    }
-    drop(tx);
-    let mut results = Vec::with_capacity(total);
-    while let Some(r) = rx.recv().await {
-        on_result(&r);
-        results.push(r);
-    }
-    // A panicking case is a bug; let it surface rather than lose the result silently.
-    while let Some(done) = slots.join_next().await {
-        done.expect("a replay task panicked");
-    }
-    results
 }
 
 #[cfg(test)]
@@ -202,7 +79,7 @@ mod tests {
             tools: vec![json!({"type": "function", "name": "get_weather"})],
             params: Map::new(),
             max_turns: 3,
-            policies: tools::Policies::default(),
+            policies: crate::suite::policy::Policies::default(),
             agents: agents
                 .iter()
                 .map(|a| AgentPlan {
@@ -219,13 +96,7 @@ mod tests {
     }
 
     fn replayer(client: Client) -> Replayer {
-        Replayer {
-            client,
-            graders: Graders::default(),
-            prices: PriceTable::default(),
-            cache: None,
-            budget: Budget::default(),
-        }
+        Replayer { client, cache: None }
     }
 
     async fn mock(script: Script) -> (Server, Client) {
@@ -256,9 +127,8 @@ mod tests {
     #[tokio::test]
     async fn unrecorded_calls_are_errors_for_the_case() {
         let (_s, client) = mock(Script::builtin()).await;
-        let r = run_case(&replayer(client), &plan("call_tool get_weather city=Rome", vec![], vec![]), 0).await;
-        assert_eq!(r.status, Status::Error);
-        let e = r.error.unwrap();
+        let r = replay(&replayer(client), &plan("call_tool get_weather city=Rome", vec![], vec![]), 0).await;
+        let e = r.error.unwrap().to_string();
         assert!(e.contains("unmatched call get_weather({\"city\":\"Rome\"}): no recording has these arguments"), "{e}");
     }
 
@@ -307,20 +177,20 @@ rules:
     #[tokio::test]
     async fn api_errors_become_case_errors() {
         let client = Client::new("http://127.0.0.1:9", None, Duration::from_secs(2)).unwrap().with_retry(
-            scheduler::RetryPolicy {
+            crate::provider::retry::RetryPolicy {
                 max_retries: 2,
                 base_delay: Duration::from_millis(5),
                 max_delay: Duration::from_millis(10),
             },
         );
-        let r = run_case(&replayer(client), &plan("hi", vec![], vec![]), 0).await;
-        assert_eq!(r.status, Status::Error);
-        assert_eq!((r.cause.as_deref(), r.retries), (Some("connection"), 2));
-        assert!(r.error.unwrap().starts_with("model call failed"));
+        let r = replay(&replayer(client), &plan("hi", vec![], vec![]), 0).await;
+        assert!(r.error.is_some());
+        assert_eq!((r.error.as_ref().map(LoopError::cause), r.transcript.retries), (Some("connection"), 2));
+        assert!(r.error.unwrap().to_string().starts_with("model call failed"));
     }
 
     fn fast(client: Client) -> Client {
-        client.with_retry(scheduler::RetryPolicy {
+        client.with_retry(crate::provider::retry::RetryPolicy {
             max_retries: 3,
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(20),
@@ -328,7 +198,10 @@ rules:
     }
 
     /// Serve the built-in answers with these faults; return the outcome of one request.
-    async fn faulty(faults: &str, timeout_ms: u64) -> (Server, Result<client::Reply, (client::ApiError, u32)>) {
+    async fn faulty(
+        faults: &str,
+        timeout_ms: u64,
+    ) -> (Server, Result<crate::provider::client::Reply, (crate::provider::client::ApiError, u32)>) {
         let script = Script::parse(&Source::new(
             "m.yaml",
             format!("faults:\n{faults}default:\n  text: '{{{{ user | upper }}}}'\n"),
@@ -412,27 +285,14 @@ rules:
         let mut r = replayer(client);
         r.cache = Some(Cache::new(handle, None));
         let p = plan("hello", vec![], vec![]);
-        let first = run_case(&r, &p, 0).await;
-        assert!(!first.cached);
-        let again = run_case(&r, &p, 0).await;
-        assert!(again.cached && again.cache_hits == 1);
-        assert_eq!(again.output, first.output);
+        let first = replay(&r, &p, 0).await;
+        assert!(!first.cached());
+        let again = replay(&r, &p, 0).await;
+        assert!(again.cached() && again.transcript.cache_hits == 1);
+        assert_eq!(again.transcript.output, first.transcript.output);
         assert_eq!(server.requests(), 1);
-        let other = run_case(&r, &p, 1).await;
-        assert!(!other.cached, "another repeat is another sample");
+        let other = replay(&r, &p, 1).await;
+        assert!(!other.cached(), "another repeat is another sample");
         assert_eq!(server.requests(), 2);
-    }
-
-    #[tokio::test]
-    async fn a_spent_budget_stops_new_cases() {
-        let (server, client) = mock(Script::builtin()).await;
-        let mut r = replayer(client);
-        r.budget = Budget::new(None, Some(1));
-        let p = plan("hello", vec![], vec![]);
-        assert_eq!(run_case(&r, &p, 0).await.status, Status::Pass);
-        let stopped = run_case(&r, &p, 1).await;
-        assert_eq!((stopped.status, stopped.cause.as_deref()), (Status::Error, Some("budget")));
-        assert!(stopped.error.unwrap().contains("gate.max_tokens 1"));
-        assert_eq!(server.requests(), 1);
     }
 }

@@ -3,62 +3,19 @@
 //! policy says (a mock text or template, an error text for the model, or a refusal that ends the
 //! case). A call no recording matches is an `unmatched_call` event naming the nearest recordings.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::Value;
 
 use crate::dataset::ToolOutput;
 use crate::grade::similarity::{self, Metric};
-use crate::run::Event;
-use crate::suite::template;
+use crate::record::Event;
+use crate::suite::policy::{Policies, Policy, Unmatched};
+use crate::template;
 use crate::trace::items::canonical_arguments;
-
-/// What the suite says to do with calls of one tool.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Policy {
-    /// Answer from the case's recordings; what to do with a call no recording matches.
-    Recorded { unmatched: Unmatched },
-    /// Answer with this minijinja template rendered over the call's arguments.
-    Mock(String),
-    /// Answer the model with this error text (as a failing tool would) and go on.
-    MockError(String),
-    /// The tool must not be called in replay: a call ends the case as an error.
-    Error,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy::Recorded { unmatched: Unmatched::Error }
-    }
-}
-
-/// `unmatched:` of a recorded tool: a call whose arguments match no recording.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Unmatched {
-    /// End the case as an error (the default): the agent asked something new.
-    #[default]
-    Error,
-    /// Answer the model with an error text and go on.
-    Continue,
-    /// Answer with the tool's recording in call order (the n-th call gets the n-th recording).
-    ByOrder,
-}
 
 /// Recorded arguments shown next to an unmatched call.
 const NEAREST: usize = 3;
-
-/// Per-tool policies, with a default for the tools not named.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Policies {
-    pub default: Policy,
-    pub tools: BTreeMap<String, Policy>,
-}
-
-impl Policies {
-    pub fn of(&self, tool: &str) -> &Policy {
-        self.tools.get(tool).unwrap_or(&self.default)
-    }
-}
 
 /// How one call was answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -173,7 +130,10 @@ pub fn answer(
                 let near = if nearest.is_empty() {
                     format!("; {name} has no recordings")
                 } else {
-                    format!("; nearest recorded: {}", nearest.iter().map(|a| format!("{name}({a})")).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "; nearest recorded: {}",
+                        nearest.iter().map(|a| format!("{name}({a})")).collect::<Vec<_>>().join(", ")
+                    )
                 };
                 let msg = format!("unmatched call {name}({arguments}): no recording has these arguments{near}");
                 events.push(event("unmatched_call", msg.clone()));

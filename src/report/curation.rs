@@ -3,13 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use crate::dataset::check::Problem;
+use crate::check::Problem;
 use crate::dataset::promote::Promoted;
 use crate::dataset::taxonomy::Taxonomy;
 use crate::dataset::{Case, CaseFile};
 use crate::trace::items;
 
-use super::{table, truncate};
+use super::table;
+use crate::text::truncate;
 
 /// What promotion wrote (or would write), its privacy state and near-duplicates.
 pub fn promoted(trace_id: &str, p: &Promoted, dry_run: bool) -> String {

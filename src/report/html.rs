@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::compare::{CaseChange, Class, Comparison, DiffLine, Hunk, Op};
-use crate::run::{Status, TrendPoint};
+use crate::record::{Status, TrendPoint};
 
 use super::{Report, escape, group_rows, metric_rows, pct, pts};
 

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::compare::Comparison;
 use crate::compare::gate::Decision;
-use crate::run::{GitInfo, Summary, TargetInfo, TrendPoint};
+use crate::record::{GitInfo, Summary, TargetInfo, TrendPoint};
 
 use super::Report;
 

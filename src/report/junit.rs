@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::compare::Class;
-use crate::run::Status;
+use crate::record::Status;
 
 use super::{Report, escape};
 

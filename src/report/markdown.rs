@@ -4,9 +4,10 @@
 use std::fmt::Write;
 
 use crate::compare::{Class, Comparison, Op};
-use crate::run::Status;
+use crate::record::Status;
 
-use super::{Report, escape, group_rows, metric_rows, pct, pts, sparkline, truncate};
+use super::{Report, escape, group_rows, metric_rows, pct, pts, sparkline};
+use crate::text::truncate;
 
 /// GitHub refuses comments and step summaries longer than this many characters.
 pub const GITHUB_LIMIT: usize = 65_536;

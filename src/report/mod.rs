@@ -13,7 +13,7 @@ use std::io::IsTerminal;
 
 use crate::compare::gate::Decision;
 use crate::compare::{Comparison, Group, Verdicts};
-use crate::run::{Run, TrendPoint};
+use crate::record::{Run, TrendPoint};
 
 /// Everything a run or diff report shows.
 pub struct Report<'a> {
@@ -163,16 +163,6 @@ pub fn sparkline(values: &[f64]) -> String {
     values.iter().map(|v| BARS[((v.clamp(0.0, 1.0) * 7.0).round()) as usize]).collect()
 }
 
-/// Shorten to `max` characters, marking the cut.
-pub fn truncate(s: &str, max: usize) -> String {
-    let one_line = s.replace(['\n', '\r'], " ");
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        format!("{}…", one_line.chars().take(max.saturating_sub(1)).collect::<String>())
-    }
-}
-
 /// A plain text table; columns in `right` are right-aligned.
 pub fn table(header: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
@@ -230,11 +220,5 @@ mod tests {
     #[test]
     fn sparkline_spans_empty_to_full() {
         assert_eq!(sparkline(&[0.0, 0.5, 1.0]), "▁▅█");
-    }
-
-    #[test]
-    fn truncate_marks_the_cut() {
-        assert_eq!(truncate("abcdef", 4), "abc…");
-        assert_eq!(truncate("a\nb", 10), "a b");
     }
 }

@@ -4,9 +4,10 @@
 
 use crate::compare::gate::Decision;
 use crate::compare::{Class, Comparison, DiffLine, Flakiness, Op};
-use crate::run::{Run, Status, Summary, TrendPoint, case_stats};
+use crate::record::{Run, Status, Summary, TrendPoint, case_stats};
 
-use super::{group_rows, pct, pts, sparkline, table, truncate};
+use super::{group_rows, pct, pts, sparkline, table};
+use crate::text::truncate;
 
 /// ANSI styling, or none.
 #[derive(Clone, Copy)]

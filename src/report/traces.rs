@@ -6,7 +6,8 @@ use crate::store::{PruneStats, Totals, TraceSummary};
 use crate::trace::items::{self, function_calls};
 use crate::trace::{Span, SpanData, Trace};
 
-use super::{table, truncate};
+use super::table;
+use crate::text::truncate;
 
 /// The `traces list` table, with a cost column and a footer of totals.
 pub fn list(rows: &[TraceSummary], costs: &[Option<f64>], totals: &Totals) -> String {

@@ -8,7 +8,7 @@ mod runs;
 mod traces;
 
 pub use actor::Handle;
-pub use runs::HistoryQuery;
+pub use runs::{HistoryQuery, ResultRow};
 pub use traces::{IngestStats, PruneStats, Totals, TraceFilter, TraceStatus, TraceSummary};
 
 use std::path::{Path, PathBuf};
@@ -27,16 +27,16 @@ pub const DEFAULT_PATH: &str = ".evals/evals.db";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open store {path}: {source}")]
+    #[error("cannot open store {path}")]
     Open { path: PathBuf, source: rusqlite::Error },
-    #[error("cannot create the store's folder {path}: {source}")]
+    #[error("cannot create the store's folder {path}")]
     CreateDir { path: PathBuf, source: std::io::Error },
     #[error(
         "store {path} has schema version {found}, newer than this evals supports ({supported}); \
-         it was written by a newer evals: upgrade evals, or use another --store"
+         it was written by a newer evals"
     )]
     TooNew { path: PathBuf, found: i64, supported: i64 },
-    #[error("store {path}: migration {number} failed: {source}")]
+    #[error("store {path}: migration {number} failed")]
     Migrate { path: PathBuf, number: usize, source: rusqlite::Error },
     #[error("no {kind} matches {prefix:?}")]
     NotFound { kind: &'static str, prefix: String },

@@ -1,8 +1,9 @@
 //! Suites: the suite file, loading it with located errors, validating it before any request,
 //! and resolving each case into what replay sends.
 
+pub mod gate;
+pub mod policy;
 pub mod select;
-pub mod template;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,21 +13,20 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::compare::gate::{Gate, MaxErrors};
 use crate::dataset::{Case, CaseFile};
-use crate::grade::{Grader, Subject};
-use crate::pricing::{Price, PriceTable};
-use crate::replay::agent::handoff_tool_name;
-use crate::replay::client;
-use crate::replay::scheduler::RetryPolicy;
-use crate::replay::tools::{Policies, Policy, Unmatched};
-use crate::run::Output;
-use crate::trace::Usage;
+use crate::provider::client;
+use crate::provider::naming::handoff_tool_name;
+use crate::provider::pricing::{Price, PriceTable};
+use crate::provider::retry::RetryPolicy;
+use crate::suite::gate::MaxErrors;
+use crate::suite::policy::{Policies, Policy, Unmatched};
+use crate::template;
 use crate::yaml::{self, Source, YamlError};
+use gate::Gate;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SuiteError {
-    #[error("cannot read suite {path}: {source}")]
+    #[error("cannot read suite {path}")]
     Read { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Yaml(#[from] YamlError),
@@ -164,11 +164,19 @@ pub struct Suite {
     pub target: Target,
     pub provider: Provider,
     pub datasets: Vec<PathBuf>,
-    pub graders: Vec<Grader>,
+    /// The `graders:` entries as written; `grade` parses them against `source`.
+    pub graders: Vec<GraderDef>,
     pub threshold: Option<f64>,
     pub gate: Gate,
     pub repeat: u32,
     pub prices: PriceTable,
+}
+
+/// One entry of a suite's `graders:` list, where it stands (`graders[2]`) and what it says.
+#[derive(Debug, Clone)]
+pub struct GraderDef {
+    pub path: String,
+    pub value: yaml::Value,
 }
 
 #[derive(Debug, Clone)]
@@ -324,16 +332,17 @@ impl Suite {
             return Err(source.error_at("cases", "`cases` lists no dataset folder").into());
         }
 
-        let mut graders = Vec::new();
-        for (i, g) in file.graders.iter().enumerate() {
-            graders.push(Grader::parse(&source, &format!("graders[{i}]"), g)?);
-        }
+        let graders: Vec<GraderDef> = file
+            .graders
+            .iter()
+            .enumerate()
+            .map(|(i, g)| GraderDef { path: format!("graders[{i}]"), value: g.clone() })
+            .collect();
         if graders.is_empty() {
             return Err(source
                 .error_at("graders", "the suite has no graders: add at least one under `graders:`")
                 .into());
         }
-        dedupe_names(&mut graders);
         if let Some(t) = file.threshold.filter(|t| !(0.0..=1.0).contains(t)) {
             return Err(source.error_at("threshold", format!("threshold {t} is not between 0 and 1")).into());
         }
@@ -457,7 +466,6 @@ impl Suite {
                     self.source
                         .error_at("target.model", format!("case {} recorded no model; set target.model", case.id))
                 })?;
-                self.check_graders(&case)?;
                 // The suite's agents replace the case's: the entry agent sets the first request.
                 let mut suite_agents = Vec::new();
                 for (i, a) in self.target.agents.iter().enumerate() {
@@ -515,18 +523,6 @@ impl Suite {
                 Ok(plan)
             })
             .collect()
-    }
-
-    /// Render every grader template for the case (an `{{ item.key }}` the case lacks is an
-    /// error here, before any request).
-    fn check_graders(&self, case: &Case) -> Result<(), YamlError> {
-        let (output, usage) = (Output::default(), Usage::default());
-        let s = Subject { case, output: &output, turns: 0, latency_ms: 0, usage: &usage, cost_usd: None };
-        for g in &self.graders {
-            g.check_case(&s)
-                .map_err(|(path, msg)| self.source.error_at(&path, format!("for case {}: {msg}", case.id)))?;
-        }
-        Ok(())
     }
 
     /// What an instructions template sees: the suite's vars, and the case.
@@ -640,19 +636,6 @@ fn apply_sets(source: Source, sets: &[String]) -> Result<Source, SuiteError> {
     Ok(Source::new(format!("{} (with --set)", source.file.display()), text))
 }
 
-/// Graders of the same type get distinct names (`contains`, `contains#2`) so per-grader
-/// figures stay apart.
-fn dedupe_names(graders: &mut [Grader]) {
-    let mut seen = std::collections::HashMap::<String, usize>::new();
-    for g in graders.iter_mut() {
-        let n = seen.entry(g.name.clone()).or_insert(0);
-        *n += 1;
-        if *n > 1 {
-            g.name = format!("{}#{n}", g.name);
-        }
-    }
-}
-
 /// sha256 over the instructions every plan sends, in order: changes exactly when a prompt does.
 pub fn instructions_hash(plans: &[CasePlan]) -> String {
     let mut h = Sha256::new();
@@ -705,7 +688,8 @@ mod tests {
         assert_eq!(s.target.max_turns, 4);
         assert_eq!(s.provider.concurrency, 2);
         assert!(matches!(s.provider.mock, Some(Mock::Builtin)));
-        assert_eq!(s.graders.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), vec!["contains", "contains#2"]);
+        let graders = crate::grade::Graders::load(&s).unwrap();
+        assert_eq!(graders.list.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), vec!["contains", "contains#2"]);
         assert_eq!(s.gate.min_pass_rate, Some(0.9));
     }
 
@@ -744,6 +728,8 @@ mod tests {
         ];
         for (text, want) in cases {
             let (_d, s) = setup(text);
+            // Graders are parsed by `grade`, as a run and `check` do right after the suite.
+            let s = s.and_then(|s| crate::grade::Graders::load(&s).map(|_| s).map_err(SuiteError::from));
             let err = s.unwrap_err().to_string();
             assert!(err.contains(want), "{err}\nwanted: {want}");
         }

@@ -8,9 +8,9 @@ use crate::dataset::CaseFile;
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SelectError {
-    #[error("bad --filter {0:?}: {1}")]
+    #[error("bad filter {0:?}: {1}")]
     Filter(String, String),
-    #[error("bad --shard {0:?}: give K/N with 1 ≤ K ≤ N, e.g. 2/4")]
+    #[error("bad shard {0:?}: give K/N with 1 ≤ K ≤ N, e.g. 2/4")]
     Shard(String),
 }
 

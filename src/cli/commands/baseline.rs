@@ -5,9 +5,10 @@ use std::process::ExitCode;
 
 use serde_json::{Map, Value};
 
-use super::{diff::load_run, write_file};
+use super::{diff::load_run, is_stdout, write_file};
 use crate::cli::CliError;
-use crate::run::Run;
+use crate::cli::printer::Printer;
+use crate::record::Run;
 
 #[derive(clap::Subcommand)]
 pub enum Baseline {
@@ -23,18 +24,24 @@ pub enum Baseline {
     },
 }
 
-pub fn run(store: &Path, cmd: Baseline) -> Result<ExitCode, CliError> {
-    let Baseline::Bless { run, out } = cmd;
+pub fn run(store: &Path, cmd: Baseline, out: &mut Printer) -> Result<ExitCode, CliError> {
+    let Baseline::Bless { run, out: dest } = cmd;
     let run = load_run(store, &run)?;
-    let out = out.unwrap_or_else(|| PathBuf::from(format!("baselines/{}.json", run.suite.name)));
-    write_file(&out, &stable_json(&run))?;
-    println!(
+    let dest = dest.unwrap_or_else(|| PathBuf::from(format!("baselines/{}.json", run.suite.name)));
+    write_file(&dest, &stable_json(&run), out)?;
+    // With `--out -` the baseline is the output; the note goes to stderr.
+    let note = format!(
         "blessed {} ({} cases, pass rate {}) as {}",
         run.id,
         run.summary.cases,
         crate::report::pct(run.summary.pass_rate),
-        out.display()
+        dest.display()
     );
+    if is_stdout(&dest) {
+        eprintln!("{note}");
+    } else {
+        out.println(format_args!("{note}"))?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

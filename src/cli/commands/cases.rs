@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::dataset::taxonomy::{self, Taxonomy};
 use crate::dataset::{self, PrivacyStatus};
 use crate::report;
@@ -32,7 +33,7 @@ pub enum Cases {
     },
 }
 
-pub fn run(cmd: Cases) -> Result<ExitCode, CliError> {
+pub fn run(cmd: Cases, out: &mut Printer) -> Result<ExitCode, CliError> {
     let Cases::List { dataset, failure, privacy_status, datasets, taxonomy } = cmd;
     let mut cases = dataset::load_all(&datasets, dataset.as_deref())?;
     if let Some(f) = failure {
@@ -43,6 +44,6 @@ pub fn run(cmd: Cases) -> Result<ExitCode, CliError> {
     if let Some(s) = privacy_status {
         cases.retain(|c| c.case.privacy.status == s);
     }
-    print!("{}", report::curation::cases(&cases));
+    out.print(format_args!("{}", report::curation::cases(&cases)))?;
     Ok(ExitCode::SUCCESS)
 }

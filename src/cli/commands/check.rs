@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::check;
 use crate::cli::CliError;
 use crate::cli::exit::GATE_FAILED;
-use crate::dataset::check;
+use crate::cli::printer::Printer;
 use crate::dataset::taxonomy;
 use crate::report;
 
@@ -18,16 +19,16 @@ pub struct Args {
     taxonomy: PathBuf,
 }
 
-pub fn run(a: Args) -> Result<ExitCode, CliError> {
+pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let paths = if a.paths.is_empty() {
         ["evals", "datasets"].iter().map(PathBuf::from).filter(|p| p.exists()).collect()
     } else {
         a.paths
     };
     if paths.is_empty() {
-        return Err(CliError::NothingSelected("no evals/ or datasets/ folder here; name the paths to check".into()));
+        return Err(CliError::NothingToCheck);
     }
     let r = check::check(&paths, &a.taxonomy);
-    print!("{}", report::curation::check(&r.problems, r.files));
+    out.print(format_args!("{}", report::curation::check(&r.problems, r.files)))?;
     Ok(if r.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(GATE_FAILED) })
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use super::{open_store, runtime};
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::collect::{DEFAULT_UPSTREAM, Options, Privacy, Server, Totals};
 
 #[derive(clap::Args)]
@@ -30,7 +31,7 @@ pub struct Args {
     no_content: bool,
 }
 
-pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
+pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let privacy = match (a.redact, a.no_content) {
         (true, _) => Privacy::Redact,
         (_, true) => Privacy::NoContent,
@@ -41,22 +42,24 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
     runtime()?.block_on(async {
         let server = Server::start(opts, store).await?;
         let url = server.url();
-        println!("evals collect on {url} (Ctrl-C to stop)");
-        println!("  Agents SDK exporter:  BackendSpanExporter(endpoint=\"{url}/v1/traces/ingest\")");
-        println!("  model client:         OPENAI_BASE_URL={url}/v1");
-        println!("  OpenTelemetry:        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT={url}/v1/traces");
+        out.println(format_args!("evals collect on {url} (Ctrl-C to stop)"))?;
+        out.println(format_args!("  Agents SDK exporter:  BackendSpanExporter(endpoint=\"{url}/v1/traces/ingest\")"))?;
+        out.println(format_args!("  model client:         OPENAI_BASE_URL={url}/v1"))?;
+        out.println(format_args!("  OpenTelemetry:        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT={url}/v1/traces"))?;
+        // Whoever started the server reads its address from this banner: show it now.
+        out.flush()?;
         stopped().await;
         eprintln!("stopping: finishing requests in flight and committing");
         let totals = server.shutdown().await;
-        println!(
+        out.println(format_args!(
             "stored {} spans, {} trace records and {} model calls in {} transactions",
             Totals::get(&totals.spans),
             Totals::get(&totals.traces),
             Totals::get(&totals.recordings),
             Totals::get(&totals.transactions)
-        );
+        ))?;
         if Totals::get(&totals.failed) > 0 {
-            return Err(CliError::Io(format!("{} records could not be stored", Totals::get(&totals.failed))));
+            return Err(CliError::NotStored(Totals::get(&totals.failed)));
         }
         Ok(ExitCode::SUCCESS)
     })

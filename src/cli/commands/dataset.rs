@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::dataset::interchange::{self, Format};
 use crate::dataset::{self, DatasetError, HashIndex};
 
@@ -43,17 +44,17 @@ pub enum DatasetCmd {
     },
 }
 
-pub fn run(cmd: DatasetCmd) -> Result<ExitCode, CliError> {
+pub fn run(cmd: DatasetCmd, out: &mut Printer) -> Result<ExitCode, CliError> {
     match cmd {
-        DatasetCmd::Export { dataset, format, out, datasets } => {
+        DatasetCmd::Export { dataset, format, out: dest, datasets } => {
             let cases = dataset::load_dir(&datasets.join(&dataset))?;
             let text = interchange::export(&cases, format);
-            match out {
+            match dest.filter(|p| !super::is_stdout(p)) {
                 Some(path) => {
                     std::fs::write(&path, text).map_err(|source| DatasetError::Write { path: path.clone(), source })?;
                     eprintln!("exported {} cases to {}", cases.len(), path.display());
                 }
-                None => print!("{text}"),
+                None => out.print(format_args!("{text}"))?,
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -68,7 +69,7 @@ pub fn run(cmd: DatasetCmd) -> Result<ExitCode, CliError> {
             let mut index = HashIndex::build(&datasets)?;
             for case in cases {
                 if let Some((id, path)) = index.get(&case.content_hash) {
-                    println!("skipped {}: same input as case {id} ({})", case.id, path.display());
+                    out.println(format_args!("skipped {}: same input as case {id} ({})", case.id, path.display()))?;
                     continue;
                 }
                 let path = datasets.join(&name).join(format!("{}.yaml", case.id));
@@ -77,11 +78,11 @@ pub fn run(cmd: DatasetCmd) -> Result<ExitCode, CliError> {
                 written += 1;
                 pending += usize::from(case.privacy.status == dataset::PrivacyStatus::Pending);
             }
-            println!(
+            out.println(format_args!(
                 "imported {written} cases into {}{}",
                 datasets.join(&name).display(),
                 if pending > 0 { format!("; {pending} pending privacy review") } else { String::new() }
-            );
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
     }

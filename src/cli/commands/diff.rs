@@ -3,10 +3,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{ReportArgs, compare_runs, finish, open_store};
+use super::{Finish, ReportArgs, finish};
 use crate::cli::CliError;
-use crate::compare::gate;
-use crate::run::Run;
+use crate::cli::printer::Printer;
+use crate::compare::{compare_in, gate};
+use crate::record::{self, Run};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -20,22 +21,14 @@ pub struct Args {
 
 /// A run named by a file path, or else by a stored run id (prefix).
 pub fn load_run(store: &Path, name: &str) -> Result<Run, CliError> {
-    let path = Path::new(name);
-    if path.is_file() {
-        return Ok(Run::load(path)?);
-    }
-    if name.ends_with(".json") {
-        return Err(CliError::Usage(format!("run file {name} does not exist")));
-    }
-    let s = open_store(store)?;
-    let id = s.resolve_run(name)?;
-    Ok(s.load_run(&id)?)
+    Ok(record::find_run(store, name)?)
 }
 
-pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
+pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let base = load_run(store, &a.base)?;
     let current = load_run(store, &a.current)?;
-    let cmp = compare_runs(store, &base, &current)?;
+    let cmp = compare_in(store, &base, &current)?;
     let decision = gate::decide(&current.gate, &current, Some(&cmp));
-    finish(store, &current, Some(&cmp), &decision, &a.reports)
+    let f = Finish { run: &current, comparison: Some(&cmp), decision: &decision };
+    finish(store, f, &a.reports, a.reports.takes_stdout(), out)
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use super::ExpectArgs;
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::dataset::review::{self, LabelEdit};
 use crate::dataset::taxonomy::{self, Taxonomy};
 use crate::dataset::{self, Verdict};
@@ -35,27 +36,26 @@ pub struct Args {
     taxonomy: PathBuf,
 }
 
-pub fn run(a: Args) -> Result<ExitCode, CliError> {
-    let edit = LabelEdit { verdict: a.verdict, failure: a.failure, note: a.note, tags: a.tags, expected: a.expect.expected() };
+pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
+    let edit =
+        LabelEdit { verdict: a.verdict, failure: a.failure, note: a.note, tags: a.tags, expected: a.expect.expected() };
     if edit.is_empty() {
-        return Err(CliError::Usage(
-            "nothing to change: give --verdict, --failure, --note, --tags or an --expect-* flag".into(),
-        ));
+        return Err(CliError::NothingToChange);
     }
     let taxonomy = Taxonomy::load(&a.taxonomy)?;
     let mut cf = dataset::find_case(&a.datasets, &a.case)?;
     review::relabel(&mut cf.case, &taxonomy, &edit)?;
     review::save(&cf)?;
     let l = &cf.case.label;
-    println!(
+    out.println(format_args!(
         "labelled {}: {}{}{}",
         cf.case.id,
         l.verdict.as_str(),
         l.failure.as_deref().map(|f| format!(", failure {f}")).unwrap_or_default(),
         if cf.case.tags.is_empty() { String::new() } else { format!(", tags {}", cf.case.tags.join(",")) }
-    );
+    ))?;
     if cf.case.label.needs_expectation {
-        print!("{}", report::curation::needs_expectation(&cf.case.id));
+        out.print(format_args!("{}", report::curation::needs_expectation(&cf.case.id)))?;
     }
     Ok(ExitCode::SUCCESS)
 }

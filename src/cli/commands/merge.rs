@@ -6,8 +6,9 @@ use std::process::ExitCode;
 use chrono::Utc;
 
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
+use crate::record::{self, Run};
 use crate::report;
-use crate::run::{self, Run};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -22,13 +23,13 @@ pub struct Args {
     allow_partial: bool,
 }
 
-pub fn run(a: Args) -> Result<ExitCode, CliError> {
+pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let runs = a.runs.iter().map(|p| Run::load(p)).collect::<Result<Vec<_>, _>>()?;
-    let merged = run::merge(runs, Utc::now(), a.allow_partial)?;
+    let merged = record::merge(runs, Utc::now(), a.allow_partial)?;
     merged.save(&a.out)?;
-    print!("{}", report::run::run(&merged, report::run::Paint(report::use_color())));
+    out.print(format_args!("{}", report::run::run(&merged, report::run::Paint(report::use_color()))))?;
     if let Some(partial) = merged.options.partial() {
-        println!("partial: {partial}");
+        out.println(format_args!("partial: {partial}"))?;
     }
     Ok(ExitCode::SUCCESS)
 }

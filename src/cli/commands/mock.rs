@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use super::runtime;
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::mock::{Script, server::Server};
 
 #[derive(clap::Args)]
@@ -17,16 +18,16 @@ pub struct Args {
     script: Option<PathBuf>,
 }
 
-pub fn run(a: Args) -> Result<ExitCode, CliError> {
+pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let script = match &a.script {
         Some(p) => Script::load(p)?,
         None => Script::builtin(),
     };
     runtime()?.block_on(async {
-        let server = Server::start(script, a.listen)
-            .await
-            .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", a.listen)))?;
-        println!("mock Responses API on {} (Ctrl-C to stop)", server.base_url());
+        let server = Server::start(script, a.listen).await.map_err(|e| CliError::Listen(a.listen, e))?;
+        out.println(format_args!("mock Responses API on {} (Ctrl-C to stop)", server.base_url()))?;
+        // Whoever started the server reads its address from this line: show it now.
+        out.flush()?;
         server
             .run_until(async {
                 let _ = tokio::signal::ctrl_c().await;

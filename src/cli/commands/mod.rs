@@ -16,25 +16,22 @@ pub mod runs;
 pub mod taxonomy;
 pub mod traces;
 
+use crate::cli::printer::Printer;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::compare::Comparison;
 use crate::compare::gate::Decision;
-use crate::compare::{Comparison, History, compare_with};
+use crate::record::{Run, StoredRuns, TrendPoint};
 use crate::report::{self, Format, Report};
-use crate::run::{Run, TrendPoint};
-use crate::store::{HistoryQuery, Store};
+use crate::store::Store;
 
 use super::CliError;
 use super::exit::GATE_FAILED;
 
 /// Runs shown in a pass-rate trend.
 const TREND_RUNS: usize = 20;
-
-/// Earlier runs the gate estimates each case's pass rate from: recent enough to describe the
-/// agent as it is, enough to tell a stable case from a flaky one.
-pub(crate) const HISTORY_RUNS: usize = 20;
 
 /// What a correct answer must do, shared by `promote` and `label`.
 #[derive(clap::Args)]
@@ -86,25 +83,6 @@ fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
     Ok((format, PathBuf::from(path)))
 }
 
-/// Compare a run with its baseline and with the earlier runs of its suite on the same dataset
-/// (on the baseline's git branch when it names one), from the store when there is one.
-fn compare_runs(store: &Path, base: &Run, current: &Run) -> Result<Comparison, CliError> {
-    let mut history = History::default();
-    if store.is_file() {
-        let q = HistoryQuery {
-            suite: &current.suite.name,
-            dataset_hash: &current.dataset_hash,
-            branch: base.git.as_ref().and_then(|g| g.branch.as_deref()),
-            before: current.started_at,
-            exclude: &current.id,
-            limit: HISTORY_RUNS,
-        };
-        let (runs, rows) = open_store(store)?.case_history(&q)?;
-        history = History::from_rows(runs, rows);
-    }
-    Ok(compare_with(base, current, &history))
-}
-
 /// The pass-rate trend of the run's suite from the store (when there is one), ending at the run.
 fn trend_of(store: &Path, run: &Run) -> Result<Vec<TrendPoint>, CliError> {
     let mut points = if store.is_file() {
@@ -120,22 +98,39 @@ fn trend_of(store: &Path, run: &Run) -> Result<Vec<TrendPoint>, CliError> {
     Ok(points)
 }
 
-/// Print the comparison and the verdict, write the requested report files (and the Markdown to
-/// `$GITHUB_STEP_SUMMARY` when set), and turn the verdict into the exit code.
+impl ReportArgs {
+    /// A report goes to standard output (`json:-`).
+    fn takes_stdout(&self) -> bool {
+        self.reports.iter().any(|(_, p)| is_stdout(p))
+    }
+}
+
+/// What `run` and `diff` print and write: the human report (on stderr when stdout carries a
+/// run or report file), the report files (a `-` path on `out`, and the Markdown to
+/// `$GITHUB_STEP_SUMMARY` when set); the verdict becomes the exit code.
+struct Finish<'a> {
+    run: &'a Run,
+    comparison: Option<&'a Comparison>,
+    decision: &'a Decision,
+}
+
 fn finish(
     store: &Path,
-    run: &Run,
-    comparison: Option<&Comparison>,
-    decision: &Decision,
+    f: Finish<'_>,
     reports: &ReportArgs,
+    human_on_stderr: bool,
+    out: &mut Printer,
 ) -> Result<ExitCode, CliError> {
+    let Finish { run, comparison, decision } = f;
+    let mut stderr = Printer::stderr();
+    let human = if human_on_stderr { &mut stderr } else { &mut *out };
     let paint = report::run::Paint(report::use_color());
     if let Some(cmp) = comparison {
-        print!("\n{}", report::run::comparison(cmp, paint));
+        human.print(format_args!("\n{}", report::run::comparison(cmp, paint)))?;
     }
     let trend = trend_of(store, run)?;
-    print!("{}", report::run::trend(&trend));
-    print!("{}", report::run::decision(decision, paint));
+    human.print(format_args!("{}", report::run::trend(&trend)))?;
+    human.print(format_args!("{}", report::run::decision(decision, paint)))?;
     let r = Report { run, comparison, decision, trend: &trend };
     // Markdown may go both to a file and to the step summary: render it once.
     let markdown = std::cell::OnceCell::new();
@@ -144,7 +139,7 @@ fn finish(
         other => other.render(&r),
     };
     for (format, path) in &reports.reports {
-        write_file(path, &render(format))?;
+        write_file(path, &render(format), out)?;
     }
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
         let md = render(&Format::Markdown);
@@ -153,18 +148,25 @@ fn finish(
             .append(true)
             .open(&summary)
             .and_then(|mut f| f.write_all(md.as_bytes()))
-            .map_err(|e| {
-                CliError::Io(format!("cannot append to $GITHUB_STEP_SUMMARY ({}): {e}", Path::new(&summary).display()))
-            })?;
+            .map_err(|e| CliError::Write(PathBuf::from(&summary), e))?;
     }
     Ok(if decision.passed { ExitCode::SUCCESS } else { ExitCode::from(GATE_FAILED) })
 }
 
-fn write_file(path: &Path, text: &str) -> Result<(), CliError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))?;
+/// `-` names standard output wherever a command writes a file.
+fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// Write `text` to the file, or to the output when the path is `-`.
+fn write_file(path: &Path, text: &str, out: &mut Printer) -> Result<(), CliError> {
+    if is_stdout(path) {
+        return out.print(format_args!("{text}"));
     }
-    std::fs::write(path, text).map_err(|e| CliError::Io(format!("cannot write {}: {e}", path.display())))
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| CliError::Write(dir.to_path_buf(), e))?;
+    }
+    std::fs::write(path, text).map_err(|e| CliError::Write(path.to_path_buf(), e))
 }
 
 fn open_store(path: &Path) -> Result<Store, CliError> {
@@ -173,8 +175,5 @@ fn open_store(path: &Path) -> Result<Store, CliError> {
 
 /// A multi-threaded runtime for the commands that do network work.
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Io(format!("cannot start the async runtime: {e}")))
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(CliError::Runtime)
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use super::{ExpectArgs, open_store};
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::cli::query::TraceQuery;
 use crate::dataset::promote::{self, Options, Scope};
 use crate::dataset::taxonomy::{self, Taxonomy};
@@ -52,11 +53,11 @@ pub struct Args {
     taxonomy: PathBuf,
 }
 
-pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
+pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let s = open_store(store)?;
     let taxonomy = Taxonomy::load(&a.taxonomy)?;
     let scope = match (a.turn, &a.span) {
-        (Some(0), _) => return Err(CliError::Usage("--turn counts from 1".into())),
+        (Some(0), _) => return Err(CliError::TurnZero),
         (Some(n), _) => Scope::Turn(n),
         (None, Some(id)) => Scope::Span(id.clone()),
         (None, None) => Scope::Run,
@@ -78,13 +79,13 @@ pub fn run(store: &Path, a: Args) -> Result<ExitCode, CliError> {
 
     // Built once from the `content_hash:` lines, so a case file that no longer parses still counts.
     let mut hashes = HashIndex::build(&a.datasets)?;
-    let Some(id) = &a.trace_id else { return bulk(&s, &a, &taxonomy, &opts, &mut existing, &mut hashes) };
+    let Some(id) = &a.trace_id else { return bulk(&s, &a, &taxonomy, &opts, &mut existing, &mut hashes, out) };
     let id = s.resolve_trace(id)?;
     let (trace, spans) = s.load_trace(&id)?;
     let p = promote::promote(&a.datasets, &trace, &spans, &taxonomy, &opts, &existing, &mut hashes)?;
-    print!("{}", report::curation::promoted(&id, &p, a.dry_run));
+    out.print(format_args!("{}", report::curation::promoted(&id, &p, a.dry_run)))?;
     if a.dry_run {
-        print!("{}", p.case.to_yaml());
+        out.print(format_args!("{}", p.case.to_yaml()))?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -97,10 +98,11 @@ fn bulk(
     opts: &Options,
     existing: &mut Vec<CaseFile>,
     hashes: &mut HashIndex,
+    out: &mut Printer,
 ) -> Result<ExitCode, CliError> {
     let rows = s.list_traces(&a.query.filter())?;
     if rows.is_empty() {
-        return Err(CliError::NothingSelected("no stored trace matches the filters".into()));
+        return Err(CliError::NoTraceMatches);
     }
     let (mut written, mut skipped) = (0, 0);
     for row in rows {
@@ -108,17 +110,17 @@ fn bulk(
         match promote::promote(&a.datasets, &trace, &spans, taxonomy, opts, existing, hashes) {
             Ok(p) => {
                 written += 1;
-                print!("{}", report::curation::promoted(&row.id, &p, a.dry_run));
+                out.print(format_args!("{}", report::curation::promoted(&row.id, &p, a.dry_run)))?;
                 existing.push(CaseFile { path: p.path, case: p.case });
             }
             Err(e @ (DatasetError::Duplicate { .. } | DatasetError::NoContent(_) | DatasetError::Invalid(_))) => {
                 skipped += 1;
-                println!("skipped {}: {e}", row.id);
+                out.println(format_args!("skipped {}: {e}", row.id))?;
             }
             Err(e) => return Err(e.into()),
         }
     }
     let verb = if a.dry_run { "would write" } else { "wrote" };
-    println!("{verb} {written} cases, skipped {skipped} traces");
+    out.println(format_args!("{verb} {written} cases, skipped {skipped} traces"))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::dataset::review::{self, LabelEdit};
 use crate::dataset::taxonomy::{self, Taxonomy};
 use crate::dataset::{self, Expected, Verdict};
@@ -58,23 +59,23 @@ pub enum Action {
     },
 }
 
-pub fn run(a: Args) -> Result<ExitCode, CliError> {
+pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     match a.action {
         Some(Action::Approve { case, common }) => {
             let reviewer = reviewer(&common)?;
             let mut cf = dataset::find_case(&common.datasets, &case)?;
             review::approve(&mut cf.case, &reviewer, chrono::Utc::now());
             review::save(&cf)?;
-            println!("approved {} (reviewer {reviewer})", cf.case.id);
+            out.println(format_args!("approved {} (reviewer {reviewer})", cf.case.id))?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Action::Reject { case, common }) => {
             let cf = dataset::find_case(&common.datasets, &case)?;
             review::reject(&cf)?;
-            println!("rejected {}: deleted {}", cf.case.id, cf.path.display());
+            out.println(format_args!("rejected {}: deleted {}", cf.case.id, cf.path.display()))?;
             Ok(ExitCode::SUCCESS)
         }
-        None => walk(a.dataset.as_deref(), &a.common),
+        None => walk(a.dataset.as_deref(), &a.common, out),
     }
 }
 
@@ -88,29 +89,19 @@ fn reviewer(c: &Common) -> Result<String, CliError> {
         Ok(o) if o.status.success() && !String::from_utf8_lossy(&o.stdout).trim().is_empty() => {
             Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
         }
-        _ => Err(CliError::Usage("who is reviewing? pass --reviewer NAME or set `git config user.name`".into())),
+        _ => Err(CliError::NoReviewer),
     }
 }
 
-fn walk(only: Option<&str>, c: &Common) -> Result<ExitCode, CliError> {
+fn walk(only: Option<&str>, c: &Common, out: &mut Printer) -> Result<ExitCode, CliError> {
     let pending = review::pending(dataset::load_all(&c.datasets, only)?);
     if pending.is_empty() {
-        println!("no case is waiting for review");
+        out.println(format_args!("no case is waiting for review"))?;
         return Ok(ExitCode::SUCCESS);
     }
     if !std::io::stdin().is_terminal() {
-        let mut msg = format!(
-            "`evals review` is interactive and needs a terminal; {} cases are pending. Review them one by one:\n",
-            pending.len()
-        );
-        for cf in &pending {
-            let id = &cf.case.id;
-            msg.push_str(&format!(
-                "  evals review approve {id}\n  evals review reject {id}\n  evals label {id} --verdict fail --failure ID --note TEXT\n"
-            ));
-        }
-        eprint!("{msg}");
-        return Err(CliError::Usage("not a terminal: use the commands above".into()));
+        eprint!("{}", one_by_one(&pending));
+        return Err(CliError::NotATerminal);
     }
     let reviewer = reviewer(c)?;
     let taxonomy = Taxonomy::load(&c.taxonomy)?;
@@ -158,8 +149,23 @@ fn walk(only: Option<&str>, c: &Common) -> Result<ExitCode, CliError> {
             }
         }
     }
-    println!("reviewed as {reviewer}: {approved} approved, {rejected} rejected");
+    out.println(format_args!("reviewed as {reviewer}: {approved} approved, {rejected} rejected"))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Off a terminal: the commands that review each pending case.
+fn one_by_one(pending: &[dataset::CaseFile]) -> String {
+    let mut msg = format!(
+        "`evals review` is interactive and needs a terminal; {} cases are pending. Review them one by one:\n",
+        pending.len()
+    );
+    for cf in pending {
+        let id = &cf.case.id;
+        msg.push_str(&format!(
+            "  evals review approve {id}\n  evals review reject {id}\n  evals label {id} --verdict fail --failure ID --note TEXT\n"
+        ));
+    }
+    msg
 }
 
 /// Ask for a label edit; empty answers keep the field.
@@ -179,7 +185,8 @@ fn ask_label(ask: &mut impl FnMut(&str) -> Option<String>) -> Option<LabelEdit> 
     let mut expected = Expected::default();
     loop {
         let line = ask("expect (contains T | tool N | not-tool N | not-contains T | reference T; empty ends) > ")?;
-        let (kind, value) = line.split_once(' ').map(|(k, v)| (k, v.trim().to_string())).unwrap_or((line.as_str(), String::new()));
+        let (kind, value) =
+            line.split_once(' ').map(|(k, v)| (k, v.trim().to_string())).unwrap_or((line.as_str(), String::new()));
         match kind {
             "" => break,
             _ if value.is_empty() => eprintln!("{kind} needs a value"),

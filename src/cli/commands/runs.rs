@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use super::{diff::load_run, open_store, trend_of};
 use crate::cli::CliError;
-use crate::compare::History;
+use crate::cli::printer::Printer;
+use crate::compare::{HISTORY_RUNS, History};
+use crate::record::StoredRuns;
 use crate::report;
 use crate::store::HistoryQuery;
 
@@ -28,7 +30,7 @@ pub enum Runs {
         /// The suite (its name).
         suite: String,
         /// Read at most this many of the newest runs.
-        #[arg(long, default_value_t = super::HISTORY_RUNS)]
+        #[arg(long, default_value_t = HISTORY_RUNS)]
         runs: usize,
     },
     /// One run, case by case, with the pass-rate trend of its suite's recent runs.
@@ -39,11 +41,11 @@ pub enum Runs {
     },
 }
 
-pub fn run(store: &Path, cmd: Runs) -> Result<ExitCode, CliError> {
+pub fn run(store: &Path, cmd: Runs, out: &mut Printer) -> Result<ExitCode, CliError> {
     match cmd {
         Runs::List { suite, limit } => {
             let runs = open_store(store)?.list_runs(suite.as_deref(), limit)?;
-            print!("{}", report::run::runs(&runs));
+            out.print(format_args!("{}", report::run::runs(&runs)))?;
         }
         Runs::Flaky { suite, runs } => {
             let s = open_store(store)?;
@@ -58,12 +60,15 @@ pub fn run(store: &Path, cmd: Runs) -> Result<ExitCode, CliError> {
                     limit: runs,
                 })?,
             };
-            print!("{}", report::run::flaky(&suite, count, &History::from_rows(count, rows).by_flakiness()));
+            out.print(format_args!(
+                "{}",
+                report::run::flaky(&suite, count, &History::from_rows(count, rows).by_flakiness())
+            ))?;
         }
         Runs::Show { run } => {
             let run = load_run(store, &run)?;
-            print!("{}", report::run::run(&run, report::run::Paint(report::use_color())));
-            print!("{}", report::run::trend(&trend_of(store, &run)?));
+            out.print(format_args!("{}", report::run::run(&run, report::run::Paint(report::use_color()))))?;
+            out.print(format_args!("{}", report::run::trend(&trend_of(store, &run)?)))?;
         }
     }
     Ok(ExitCode::SUCCESS)

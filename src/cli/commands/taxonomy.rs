@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::dataset::taxonomy::{self, Taxonomy};
 use crate::dataset::{self, CaseFile};
 use crate::report;
@@ -17,15 +18,15 @@ pub struct Args {
     datasets: PathBuf,
 }
 
-pub fn run(a: Args) -> Result<ExitCode, CliError> {
+pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let t = Taxonomy::load(&a.taxonomy)?;
     let cases = dataset::load_all(&a.datasets, None)?;
     let names: Vec<String> = dataset::dataset_dirs(&a.datasets, None)?
         .iter()
         .filter_map(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
-    print!("{}", report::curation::taxonomy(&t, &t.usage(&cases), &names));
+    out.print(format_args!("{}", report::curation::taxonomy(&t, &t.usage(&cases), &names)))?;
     let unlabelled = cases.iter().filter(|c: &&CaseFile| c.case.label.failure.is_none()).count();
-    println!("{} cases, {unlabelled} without a failure category", cases.len());
+    out.println(format_args!("{} cases, {unlabelled} without a failure category", cases.len()))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,8 +7,9 @@ use clap::Subcommand;
 
 use super::open_store;
 use crate::cli::CliError;
+use crate::cli::printer::Printer;
 use crate::cli::query::{TraceQuery, parse_duration};
-use crate::pricing::{self, PriceTable};
+use crate::provider::pricing::{self, PriceTable};
 use crate::report;
 use crate::store::{IngestStats, Totals};
 use crate::trace::import::{self, Format};
@@ -71,16 +72,16 @@ fn price_table(path: Option<&Path>) -> Result<PriceTable, CliError> {
         None if Path::new(pricing::OVERRIDES_FILE).exists() => PathBuf::from(pricing::OVERRIDES_FILE),
         None => return Ok(PriceTable::default()),
     };
-    let src = Source::read(&path).map_err(|e| CliError::Io(format!("cannot read {}: {e}", path.display())))?;
+    let src = Source::read(&path).map_err(|e| CliError::Read(path.clone(), e))?;
     Ok(PriceTable::load(&src)?)
 }
 
 /// Rows `traces list` shows without `--limit`.
 const DEFAULT_LIST_LIMIT: usize = 50;
 
-pub fn run(store: &Path, cmd: Traces) -> Result<ExitCode, CliError> {
+pub fn run(store: &Path, cmd: Traces, out: &mut Printer) -> Result<ExitCode, CliError> {
     match cmd {
-        Traces::Import { files, format } => import_files(store, &files, format),
+        Traces::Import { files, format } => import_files(store, &files, format, out),
         Traces::List { query, json, jsonl, prices } => {
             let mut filter = query.filter();
             filter.limit.get_or_insert(DEFAULT_LIST_LIMIT);
@@ -98,21 +99,27 @@ pub fn run(store: &Path, cmd: Traces) -> Result<ExitCode, CliError> {
                     v
                 });
                 if json {
-                    println!("{}", serde_json::to_string_pretty(&rows.collect::<Vec<_>>()).expect("JSON"));
+                    out.println(format_args!(
+                        "{}",
+                        serde_json::to_string_pretty(&rows.collect::<Vec<_>>()).expect("JSON")
+                    ))?;
                 } else {
                     for row in rows {
-                        println!("{row}");
+                        out.println(format_args!("{row}"))?;
                     }
                 }
             } else {
-                print!("{}", report::traces::list(&rows, &costs, &Totals::of(&rows, &costs)));
+                out.print(format_args!("{}", report::traces::list(&rows, &costs, &Totals::of(&rows, &costs))))?;
             }
             Ok(ExitCode::SUCCESS)
         }
         Traces::Prune { older_than } => {
             let before = chrono::Utc::now() - older_than;
             let stats = open_store(store)?.prune(before)?;
-            print!("{}", report::traces::pruned(&stats, &before.format("%Y-%m-%d %H:%M UTC").to_string()));
+            out.print(format_args!(
+                "{}",
+                report::traces::pruned(&stats, &before.format("%Y-%m-%d %H:%M UTC").to_string())
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
         Traces::Show { id, json } => {
@@ -120,12 +127,12 @@ pub fn run(store: &Path, cmd: Traces) -> Result<ExitCode, CliError> {
             let id = s.resolve_trace(&id)?;
             let (trace, spans) = s.load_trace(&id)?;
             if json {
-                println!(
+                out.println(format_args!(
                     "{}",
                     serde_json::to_string_pretty(&serde_json::json!({"trace": trace, "spans": spans})).expect("JSON")
-                );
+                ))?;
             } else {
-                print!("{}", report::traces::tree(&trace, &s.trace_summary(&id)?, &spans));
+                out.print(format_args!("{}", report::traces::tree(&trace, &s.trace_summary(&id)?, &spans)))?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -136,7 +143,7 @@ pub fn run(store: &Path, cmd: Traces) -> Result<ExitCode, CliError> {
 /// big file never sits in memory whole.
 const IMPORT_CHUNK: usize = 5_000;
 
-fn import_files(store: &Path, files: &[PathBuf], format: Format) -> Result<ExitCode, CliError> {
+fn import_files(store: &Path, files: &[PathBuf], format: Format, out: &mut Printer) -> Result<ExitCode, CliError> {
     let mut s = open_store(store)?;
     let mut bad_lines = 0;
     for file in files {
@@ -153,16 +160,16 @@ fn import_files(store: &Path, files: &[PathBuf], format: Format) -> Result<ExitC
             Ok::<(), CliError>(())
         })?;
         bad_lines += errors;
-        println!(
+        out.println(format_args!(
             "{}: {records} records, {} new traces, {} new spans{}",
             file.display(),
             stats.new_traces,
             stats.new_spans,
             if errors == 0 { String::new() } else { format!(", {errors} bad lines skipped") }
-        );
+        ))?;
     }
     if bad_lines > 0 {
-        return Err(CliError::Usage(format!("{bad_lines} lines could not be imported (the rest were)")));
+        return Err(CliError::ImportIncomplete(bad_lines));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::scheduler::{RateLimiter, RetryPolicy, retryable_status, server_delay};
+use super::retry::{RateLimiter, RetryPolicy, retryable_status, server_delay};
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum ApiError {
@@ -45,7 +45,10 @@ impl ApiError {
         let (cause, message) = match status {
             "failed" => (
                 "response_failed",
-                format!("status failed: {}", body.pointer("/error/message").and_then(Value::as_str).unwrap_or("no reason given")),
+                format!(
+                    "status failed: {}",
+                    body.pointer("/error/message").and_then(Value::as_str).unwrap_or("no reason given")
+                ),
             ),
             "incomplete" => (
                 "response_incomplete",
@@ -54,7 +57,9 @@ impl ApiError {
                     body.pointer("/incomplete_details/reason").and_then(Value::as_str).unwrap_or("no reason given")
                 ),
             ),
-            _ if body["output"].as_array().is_none_or(|o| o.is_empty()) => ("no_output", "the response has no output".into()),
+            _ if body["output"].as_array().is_none_or(|o| o.is_empty()) => {
+                ("no_output", "the response has no output".into())
+            }
             _ => return None,
         };
         Some(ApiError::Unusable { cause, message })
@@ -95,6 +100,8 @@ pub struct Client {
     timeout: Duration,
     retry: RetryPolicy,
     limiter: Arc<RateLimiter>,
+    /// Who answers, as the response cache keys it (absent: the base URL).
+    provider: Option<String>,
 }
 
 /// One failed attempt: the error, whether to try again, and after how long the server asked.
@@ -120,6 +127,7 @@ impl Client {
             timeout,
             retry: RetryPolicy::default(),
             limiter: Arc::new(RateLimiter::default()),
+            provider: None,
         })
     }
 
@@ -129,9 +137,16 @@ impl Client {
     }
 
     /// Create a response under the retry policy; the error is the last attempt's.
-    /// The provider answers come from, as the cache keys them: base URL and API flavour.
+    /// The provider answers come from, as the cache keys them: base URL and API flavour, or
+    /// the name given with [`Client::with_provider`].
     pub fn provider(&self) -> String {
-        format!("{} responses", self.url)
+        self.provider.clone().unwrap_or_else(|| format!("{} responses", self.url))
+    }
+
+    /// Name the provider for the cache when the URL does not (a mock on a fresh port each run).
+    pub fn with_provider(mut self, provider: String) -> Client {
+        self.provider = Some(provider);
+        self
     }
 
     pub async fn create(&self, body: &Value) -> Result<Value, ApiError> {

@@ -8,8 +8,6 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::Case;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
@@ -429,44 +427,6 @@ impl Redactor {
     pub fn findings(self) -> Vec<Finding> {
         self.findings.into_iter().map(|((location, kind), count)| Finding { kind, location, count }).collect()
     }
-}
-
-/// Scan every text a case carries (instructions, input items, other agents' instructions, tool
-/// arguments and outputs, the recorded output, expectations, trace metadata), replace findings
-/// with placeholders consistent across the case, and return the findings.
-pub fn redact_case(case: &mut Case) -> Vec<Finding> {
-    let mut r = Redactor::default();
-    if let Some(i) = &mut case.input.instructions {
-        r.in_place("input.instructions", i);
-    }
-    for (n, item) in case.input.items.iter_mut().enumerate() {
-        r.value(&format!("input.items[{n}]"), item);
-    }
-    for (n, agent) in case.agents.iter_mut().enumerate() {
-        if let Some(i) = &mut agent.instructions {
-            r.in_place(&format!("agents[{n}].instructions"), i);
-        }
-    }
-    for (n, t) in case.recorded.tool_outputs.iter_mut().enumerate() {
-        r.in_place(&format!("recorded.tool_outputs[{n}].arguments"), &mut t.arguments);
-        r.in_place(&format!("recorded.tool_outputs[{n}].output"), &mut t.output);
-    }
-    r.in_place("recorded.output.text", &mut case.recorded.output.text);
-    for (n, c) in case.recorded.output.tool_calls.iter_mut().enumerate() {
-        r.in_place(&format!("recorded.output.tool_calls[{n}].arguments"), &mut c.arguments);
-    }
-    if let Some(reference) = &mut case.expected.reference {
-        r.in_place("expected.reference", reference);
-    }
-    for (n, c) in case.expected.contains.iter_mut().enumerate() {
-        r.in_place(&format!("expected.contains[{n}]"), c);
-    }
-    if let Some(m) = &mut case.source.metadata {
-        for (k, v) in m.iter_mut() {
-            r.value(&format!("source.metadata.{k}"), v);
-        }
-    }
-    r.findings()
 }
 
 /// `<EMAIL_1>`: already redacted.

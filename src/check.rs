@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::taxonomy::Taxonomy;
-use super::{Case, CaseFile, PrivacyStatus, dedup, privacy};
+use crate::dataset::taxonomy::Taxonomy;
+use crate::dataset::{self, Case, CaseFile, DatasetError, PrivacyStatus, dedup};
+use crate::grade::Graders;
 use crate::suite::Suite;
 use crate::yaml::{Source, YamlError};
 
@@ -112,7 +113,7 @@ pub fn check(paths: &[PathBuf], taxonomy: &Path) -> Report {
     };
 
     // Reading, parsing and scanning dominate; split the files over the cores.
-    let results = super::in_chunks_parallel(&files, |part| {
+    let results = dataset::in_chunks_parallel(&files, |part| {
         let (mut cases, mut suites, mut problems) = (Vec::new(), Vec::new(), Vec::new());
         for path in part {
             check_file(path, taxonomy.as_ref(), &mut cases, &mut suites, &mut problems);
@@ -138,10 +139,10 @@ pub fn check(paths: &[PathBuf], taxonomy: &Path) -> Report {
     report
 }
 
-fn problem_of(e: super::DatasetError, file: &Path) -> Problem {
+fn problem_of(e: DatasetError, file: &Path) -> Problem {
     match e {
-        super::DatasetError::Yaml(y) => y.into(),
-        other => Problem { file: file.to_path_buf(), line: 1, message: other.to_string() },
+        DatasetError::Yaml(y) => y.into(),
+        other => Problem { file: file.to_path_buf(), line: 1, message: crate::text::chain(&other) },
     }
 }
 
@@ -210,7 +211,7 @@ fn check_case(case: &Case, src: &Source, taxonomy: Option<&Taxonomy>, problems: 
         }
         PrivacyStatus::Approved => {}
         PrivacyStatus::Clean => {
-            let findings = privacy::redact_case(&mut case.clone());
+            let findings = dataset::redact_case(&mut case.clone());
             if !findings.is_empty() {
                 let list: Vec<String> =
                     findings.iter().map(|f| format!("{} at {}", f.kind.as_str(), f.location)).collect();
@@ -249,16 +250,25 @@ fn check_suite(path: &Path, problems: &mut Vec<Problem>) {
     let suite = match Suite::load(path) {
         Ok(s) => s,
         Err(crate::suite::SuiteError::Yaml(e)) => return problems.push(e.into()),
-        Err(e) => return problems.push(Problem { file: path.to_path_buf(), line: 1, message: e.to_string() }),
+        Err(e) => {
+            return problems.push(Problem { file: path.to_path_buf(), line: 1, message: crate::text::chain(&e) });
+        }
+    };
+    let graders = match Graders::load(&suite) {
+        Ok(g) => g,
+        Err(e) => return problems.push(e.into()),
     };
     // Cases that do not load are reported where they are checked themselves; the rest still
     // have to render.
     let cases: Vec<CaseFile> = suite
         .datasets
         .iter()
-        .flat_map(|dir| super::case_paths(dir).unwrap_or_default())
+        .flat_map(|dir| dataset::case_paths(dir).unwrap_or_default())
         .filter_map(|path| Case::load(&path).ok().map(|case| CaseFile { path, case }))
         .collect();
+    if let Some(e) = cases.iter().find_map(|c| graders.check_case(&suite.source, &c.case).err()) {
+        return problems.push(e.into());
+    }
     if let Err(e) = suite.plan(cases) {
         problems.push(e.into());
     }

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::compare::gate::Gate;
+use crate::store::{ResultRow, Store, StoreError};
+use crate::suite::gate::Gate;
 use crate::trace::Usage;
 
 /// Version of the run JSON format; readers refuse newer files.
@@ -15,11 +16,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunFileError {
-    #[error("cannot read run file {path}: {source}")]
+    #[error("cannot read run file {path}")]
     Read { path: String, source: std::io::Error },
-    #[error("cannot write run file {path}: {source}")]
+    #[error("cannot write run file {path}")]
     Write { path: String, source: std::io::Error },
-    #[error("{path} is not a run file: {source}")]
+    #[error("{path} is not a run file")]
     Parse { path: String, source: serde_json::Error },
     #[error("{path} has run schema version {found}; this evals reads up to {SCHEMA_VERSION}: upgrade evals")]
     TooNew { path: String, found: u32 },
@@ -462,14 +463,19 @@ impl Run {
         Ok(run)
     }
 
+    /// The run file's text: pretty JSON ending in a newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("a run always serializes");
+        text.push('\n');
+        text
+    }
+
     pub fn save(&self, path: &Path) -> Result<(), RunFileError> {
         let err = |source| RunFileError::Write { path: path.display().to_string(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        let mut text = serde_json::to_string_pretty(self).expect("a run always serializes");
-        text.push('\n');
-        std::fs::write(path, text).map_err(err)
+        std::fs::write(path, self.to_json()).map_err(err)
     }
 
     /// Results in a stable order: case id, then repeat.
@@ -510,7 +516,9 @@ pub enum MergeError {
     Duplicate { case_id: String, repeat: u32, first: String, second: String },
     #[error("run {other} ran on other cases than {first} (its datasets differ): only shards of one dataset merge")]
     OtherDataset { other: String, first: String },
-    #[error("run {other} was filtered otherwise than {first} ({other_filter:?}, not {filter:?}): only shards of one selection merge")]
+    #[error(
+        "run {other} was filtered otherwise than {first} ({other_filter:?}, not {filter:?}): only shards of one selection merge"
+    )]
     OtherFilter { other: String, first: String, other_filter: Vec<String>, filter: Vec<String> },
     #[error("run {other} is shard {shard}, not of the {count} shards of {first}")]
     OtherShards { other: String, shard: String, count: u64, first: String },
@@ -588,7 +596,8 @@ fn missing_shards(runs: &[Run]) -> Result<Vec<String>, MergeError> {
     let mut present = std::collections::BTreeSet::new();
     for run in runs {
         let Some(spec) = &run.options.shard else { continue };
-        let Some((k, n)) = spec.split_once('/').and_then(|(k, n)| Some((k.parse::<u64>().ok()?, n.parse::<u64>().ok()?)))
+        let Some((k, n)) =
+            spec.split_once('/').and_then(|(k, n)| Some((k.parse::<u64>().ok()?, n.parse::<u64>().ok()?)))
         else {
             continue;
         };
@@ -614,9 +623,99 @@ pub fn new_id(now: DateTime<Utc>) -> String {
     format!("run_{}_{:04x}", now.format("%Y%m%dT%H%M%S"), fastrand::u16(..))
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum FindRunError {
+    #[error("run file {0} does not exist")]
+    NoFile(String),
+    #[error(transparent)]
+    RunFile(#[from] RunFileError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A run named by a file path, or else by a stored run id (prefix).
+pub fn find_run(store: &Path, name: &str) -> Result<Run, FindRunError> {
+    let path = Path::new(name);
+    if path.is_file() {
+        return Ok(Run::load(path)?);
+    }
+    if name.ends_with(".json") {
+        return Err(FindRunError::NoFile(name.to_string()));
+    }
+    let s = Store::open(store)?;
+    let id = s.resolve_run(name)?;
+    Ok(s.load_run(&id)?)
+}
+
+/// The run record's home in the store: each run a header row, each result a row of its own.
+pub trait StoredRuns {
+    fn create_run(&mut self, run: &Run) -> Result<(), StoreError>;
+    fn save_results(&mut self, run_id: &str, results: &[CaseResult]) -> Result<(), StoreError>;
+    fn finish_run(&mut self, run: &Run) -> Result<(), StoreError>;
+    /// Run headers (no results), newest first; of one suite when given.
+    fn list_runs(&self, suite: Option<&str>, limit: usize) -> Result<Vec<Run>, StoreError>;
+    /// The pass-rate trend of a suite: its finished runs up to `until`, oldest first.
+    fn trend(&self, suite: &str, until: DateTime<Utc>, limit: usize) -> Result<Vec<TrendPoint>, StoreError>;
+    fn load_run(&self, id: &str) -> Result<Run, StoreError>;
+}
+
+fn header_json(run: &Run) -> String {
+    serde_json::to_string(&run.header()).expect("a run always serializes")
+}
+
+fn parse_header(id: &str, header: &str) -> Result<Run, StoreError> {
+    serde_json::from_str(header).map_err(|e| StoreError::Corrupt(format!("run {id}: {e}")))
+}
+
+fn parse_headers(rows: Vec<(String, String)>) -> Result<Vec<Run>, StoreError> {
+    rows.iter().map(|(id, header)| parse_header(id, header)).collect()
+}
+
+impl StoredRuns for Store {
+    fn create_run(&mut self, run: &Run) -> Result<(), StoreError> {
+        self.insert_run(&run.id, &run.suite.name, run.started_at, &header_json(run))
+    }
+
+    fn save_results(&mut self, run_id: &str, results: &[CaseResult]) -> Result<(), StoreError> {
+        self.put_results(
+            run_id,
+            results.iter().map(|r| ResultRow {
+                case_id: &r.case_id,
+                repeat: r.repeat,
+                status: r.status.as_str(),
+                data: serde_json::to_string(r).expect("a result always serializes"),
+            }),
+        )
+    }
+
+    fn finish_run(&mut self, run: &Run) -> Result<(), StoreError> {
+        self.update_run(&run.id, run.finished_at, &header_json(run))
+    }
+
+    fn list_runs(&self, suite: Option<&str>, limit: usize) -> Result<Vec<Run>, StoreError> {
+        parse_headers(self.run_headers(suite, limit)?)
+    }
+
+    fn trend(&self, suite: &str, until: DateTime<Utc>, limit: usize) -> Result<Vec<TrendPoint>, StoreError> {
+        let runs = parse_headers(self.finished_run_headers(suite, until, limit)?)?;
+        Ok(runs.iter().rev().map(TrendPoint::from).collect())
+    }
+
+    fn load_run(&self, id: &str) -> Result<Run, StoreError> {
+        let mut run = parse_header(id, &self.run_header(id)?)?;
+        self.for_each_result(id, |data| {
+            run.results
+                .push(serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("result in run {id}: {e}")))?);
+            Ok(())
+        })?;
+        Ok(run)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::compare::tests::run;
 
     /// A result with 10 + 5 tokens costing $0.50, for tests here and in `compare`.
     pub(crate) fn result(id: &str, status: Status, latency: u64) -> CaseResult {
@@ -728,7 +827,10 @@ pub(crate) mod tests {
         assert!(matches!(dup, MergeError::Duplicate { .. }), "{dup}");
         let mut other = shard("r3", &["d"]);
         other.suite.hash = "other".into();
-        assert!(matches!(merge(vec![shard("r1", &["a"]), other], Utc::now(), false), Err(MergeError::OtherSuite { .. })));
+        assert!(matches!(
+            merge(vec![shard("r1", &["a"]), other], Utc::now(), false),
+            Err(MergeError::OtherSuite { .. })
+        ));
         assert_eq!(merge(vec![], Utc::now(), false), Err(MergeError::Empty));
     }
 
@@ -755,7 +857,10 @@ pub(crate) mod tests {
         assert!(matches!(err, MergeError::OtherDataset { .. }), "{err}");
         let mut other = shard("r2", "2/2", "b");
         other.options.filter = vec!["tag:x".into()];
-        assert!(matches!(merge(vec![shard("r1", "1/2", "a"), other], Utc::now(), false), Err(MergeError::OtherFilter { .. })));
+        assert!(matches!(
+            merge(vec![shard("r1", "1/2", "a"), other], Utc::now(), false),
+            Err(MergeError::OtherFilter { .. })
+        ));
         let err = merge(vec![shard("r1", "1/2", "a"), shard("r2", "2/3", "b")], Utc::now(), true).unwrap_err();
         assert!(matches!(err, MergeError::OtherShards { .. }), "{err}");
     }
@@ -788,5 +893,51 @@ pub(crate) mod tests {
         };
         run.save(&p).unwrap();
         assert!(matches!(Run::load(&p).unwrap_err(), RunFileError::TooNew { .. }));
+    }
+
+    #[test]
+    fn results_are_stored_in_batches_and_read_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("e.db")).unwrap();
+        let mut r = run("run_1", &[("b", Status::Pass, "x"), ("a", Status::Fail, "y")]);
+        s.create_run(&r.header()).unwrap();
+        s.save_results(&r.id, &r.results[..1]).unwrap();
+        s.save_results(&r.id, &r.results[1..]).unwrap();
+        // Saving again replaces, never duplicates.
+        s.save_results(&r.id, &r.results[..1]).unwrap();
+        r.finished_at = Some(chrono::Utc::now());
+        r.summary = Summary::of(&r.results);
+        s.finish_run(&r).unwrap();
+        let loaded = s.load_run(&s.resolve_run("run_").unwrap()).unwrap();
+        r.sort_results();
+        assert_eq!(loaded, r);
+    }
+
+    #[test]
+    fn lists_trends_and_finds_the_latest_run_of_a_branch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("e.db")).unwrap();
+        let t0 = chrono::Utc::now() - chrono::Duration::hours(3);
+        for (i, (branch, status)) in
+            [("main", Status::Pass), ("feature", Status::Fail), ("main", Status::Fail)].iter().enumerate()
+        {
+            let mut r = run(&format!("run_{i}"), &[("a", *status, "x")]);
+            r.started_at = t0 + chrono::Duration::hours(i as i64);
+            r.finished_at = Some(r.started_at);
+            r.git = Some(GitInfo { commit: format!("c{i}"), branch: Some(branch.to_string()) });
+            s.create_run(&r).unwrap();
+            s.finish_run(&r).unwrap();
+        }
+        let all = s.list_runs(None, 10).unwrap();
+        assert_eq!(all.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec!["run_2", "run_1", "run_0"]);
+        assert!(s.list_runs(Some("other"), 10).unwrap().is_empty());
+        let t = s.trend("s", t0 + chrono::Duration::hours(1), 10).unwrap();
+        assert_eq!(
+            t.iter().map(|p| (p.run_id.as_str(), p.pass_rate)).collect::<Vec<_>>(),
+            vec![("run_0", 1.0), ("run_1", 0.0)]
+        );
+        assert_eq!(s.latest_run_on_branch("s", "main").unwrap().as_deref(), Some("run_2"));
+        assert_eq!(s.latest_run_on_branch("s", "feature").unwrap().as_deref(), Some("run_1"));
+        assert_eq!(s.latest_run_on_branch("s", "nope").unwrap(), None);
     }
 }

@@ -1,0 +1,311 @@
+//! Executing a resolved run: every sample replayed and graded at bounded concurrency, each
+//! result committed as it finishes (in batches, while the next cases go on), the run recorded
+//! when all are done. Shutdown and the event sink are the caller's.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+
+use super::resolve::{Endpoint, Resolved};
+use super::{Budget, Event, Events, RunError};
+use crate::grade::{Edge, Graders, Subject, scoring};
+use crate::mock::{Script, server::Server};
+use crate::provider::client::Client;
+use crate::provider::pricing::PriceTable;
+use crate::record::{CaseResult, Output, Run, Status, StoredRuns, Summary};
+use crate::replay::{self, Replayer, cache::Cache};
+use crate::store::{Handle, Store, StoreError};
+use crate::suite::{CasePlan, Mock};
+use crate::trace::Usage;
+
+/// What every sample of a run is replayed and graded with.
+struct Sampler {
+    replayer: Replayer,
+    graders: Graders,
+    prices: PriceTable,
+    budget: Budget,
+}
+
+impl Sampler {
+    /// Replay and grade one sample of one case.
+    async fn sample(&self, plan: &CasePlan, repeat: u32) -> CaseResult {
+        if let Some(why) = self.budget.exhausted() {
+            return not_run(plan, repeat, why, "budget");
+        }
+        if plan.case.needs_expectation() {
+            // Graded, it would be held to the answer its label calls wrong: an error, before
+            // anything is spent on it.
+            let why = format!(
+                "case {0} is labelled fail with no expectation of what is right: `evals label {0} \
+                 --expect-contains TEXT` (or --expect-tool, --reference, --expect-not-tool, --expect-not-contains)",
+                plan.case.id
+            );
+            return not_run(plan, repeat, why, "needs_expectation");
+        }
+        let replayed = replay::replay(&self.replayer, plan, repeat).await;
+        let cached = replayed.cached();
+        let t = replayed.transcript;
+        let cost_usd = self.prices.cost(&plan.model, &t.usage);
+        // A case answered wholly from the cache costs nothing now, so it does not eat the budget.
+        if t.cache_hits < t.model_calls {
+            self.budget.add(cost_usd, &t.usage);
+        }
+        let (status, error, cause, grades) = match replayed.error {
+            Some(e) => (Status::Error, Some(e.to_string()), Some(e.cause().to_string()), Vec::new()),
+            None => {
+                let s = Subject {
+                    case: &plan.case,
+                    output: &t.output,
+                    turns: t.turns,
+                    latency_ms: t.latency_ms,
+                    usage: &t.usage,
+                    cost_usd,
+                };
+                let grades = self.graders.grade(&s).await;
+                let (status, error) = scoring::status(&grades, self.graders.threshold);
+                (status, error, None, grades)
+            }
+        };
+        CaseResult {
+            case_id: plan.case.id.clone(),
+            repeat,
+            status,
+            output: t.output,
+            turns: t.turns,
+            usage: t.usage,
+            cost_usd,
+            latency_ms: t.latency_ms,
+            grades,
+            error,
+            failure: plan.case.label.failure.clone(),
+            tags: plan.case.tags.clone(),
+            cause,
+            cached,
+            model_calls: t.model_calls,
+            cache_hits: t.cache_hits,
+            retries: t.retries,
+        }
+    }
+}
+
+/// A sample that did not start: the budget was spent, or the case cannot be graded.
+fn not_run(plan: &CasePlan, repeat: u32, why: String, cause: &str) -> CaseResult {
+    CaseResult {
+        case_id: plan.case.id.clone(),
+        repeat,
+        status: Status::Error,
+        output: Output::default(),
+        turns: 0,
+        usage: Usage::default(),
+        cost_usd: None,
+        latency_ms: 0,
+        grades: Vec::new(),
+        error: Some(why),
+        failure: plan.case.label.failure.clone(),
+        tags: plan.case.tags.clone(),
+        cause: Some(cause.into()),
+        cached: false,
+        model_calls: 0,
+        cache_hits: 0,
+        retries: 0,
+    }
+}
+
+/// Execute the run; on shutdown, what finished is committed and the run stays resumable.
+pub fn execute(
+    store: &Path,
+    r: Resolved,
+    out: Option<&Path>,
+    events: &mut dyn Events,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Run, RunError> {
+    let (handle, store_thread) = Handle::spawn(Store::open(store)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(RunError::Runtime)?;
+    let run_id = r.record.id.clone();
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            run = replay_all(r, &handle, events) => run.map(Some),
+            () = shutdown => Ok(None),
+        }
+    });
+    drop(handle);
+    // The run file is written while the store thread closes the database (a WAL checkpoint).
+    let saved = match (&outcome, out) {
+        (Ok(Some(run)), Some(path)) => Some(run.save(path)),
+        _ => None,
+    };
+    let _ = store_thread.join();
+    match outcome? {
+        None => Err(RunError::Interrupted { run_id }),
+        Some(run) => {
+            saved.transpose()?;
+            Ok(run)
+        }
+    }
+}
+
+async fn replay_all(r: Resolved, handle: &Handle, events: &mut dyn Events) -> Result<Run, RunError> {
+    let _mock;
+    // The mock listens on a new port each run: the cache knows it by its script instead.
+    let (base_url, api_key, mock_provider) = match &r.endpoint {
+        Endpoint::Mock(m) => {
+            let (script, provider) = match m {
+                Mock::Builtin => (Script::builtin(), "mock builtin".to_string()),
+                Mock::Script(p) => {
+                    let text = std::fs::read(p).unwrap_or_default();
+                    (Script::load(p)?, format!("mock sha256:{}", hex::encode(Sha256::digest(&text))))
+                }
+            };
+            let addr: SocketAddr = "127.0.0.1:0".parse().expect("loopback address");
+            let server = Server::start(script, addr).await.map_err(RunError::Mock)?;
+            let url = server.base_url();
+            _mock = server;
+            (url, None, Some(provider))
+        }
+        Endpoint::Api { base_url, api_key } => (base_url.clone(), Some(api_key.clone()), None),
+    };
+    let named = |c: Client| match &mock_provider {
+        Some(p) => c.with_provider(p.clone()),
+        None => c,
+    };
+    let provider = &r.suite.provider;
+    let budget = Budget::new(r.suite.gate.max_cost_usd, r.suite.gate.max_tokens);
+    for done in &r.record.results {
+        budget.add(done.cost_usd, &done.usage);
+    }
+    let mut graders = r.graders.clone();
+    // Judges use the suite's provider (and its retry policy) and cache their answers in the store.
+    let mut edge = Edge::new(
+        &base_url,
+        api_key.clone(),
+        provider.timeout,
+        provider.retry,
+        r.suite.prices.clone(),
+        // --no-cache covers judge answers too.
+        (!r.record.options.no_cache).then(|| handle.clone()),
+    )?;
+    edge.client = named(edge.client);
+    graders.edge = Some(Arc::new(edge));
+    let sampler = Arc::new(Sampler {
+        replayer: Replayer {
+            client: named(Client::new(&base_url, api_key, provider.timeout)?.with_retry(provider.retry)),
+            cache: (!r.record.options.no_cache).then(|| Cache::new(handle.clone(), None)),
+        },
+        graders,
+        prices: r.suite.prices.clone(),
+        budget,
+    });
+    events.event(Event::Started { run_id: &r.record.id, total: r.total(), finished: &r.record.results });
+    let committer = Committer { handle, run_id: r.record.id.clone(), waiting: Arc::default() };
+    run_slots(sampler, r.plans, r.jobs, r.concurrency, |result| {
+        events.event(Event::CaseFinished(&result));
+        committer.commit(result, events);
+    })
+    .await;
+    events.event(Event::Replayed);
+    // Reports read the results back from the store: the run never holds them all while it goes.
+    let (id, header) = (r.record.id.clone(), r.record.header());
+    let finished = handle
+        .call(move |s| {
+            let mut run = s.load_run(&id)?;
+            run = Run { results: std::mem::take(&mut run.results), ..header };
+            run.summary = Summary::of(&run.results);
+            run.finished_at = Some(Utc::now());
+            s.finish_run(&run)?;
+            Ok(run)
+        })
+        .await?;
+    // The store thread ran every commit before the call: all failures are known now.
+    committer.report_failures(events);
+    Ok(finished)
+}
+
+/// Results wait here for the store thread; one job commits all that are waiting, so the store
+/// keeps up however fast cases finish, and the disk never holds back the next case.
+struct Committer<'a> {
+    handle: &'a Handle,
+    run_id: String,
+    waiting: Arc<Mutex<Waiting>>,
+}
+
+/// Results not yet committed, and the batches whose commit failed (size, first case, error).
+#[derive(Default)]
+struct Waiting {
+    results: Vec<CaseResult>,
+    failed: Vec<(usize, String, StoreError)>,
+}
+
+impl Committer<'_> {
+    fn report_failures(&self, events: &mut dyn Events) {
+        let failed = std::mem::take(&mut self.waiting.lock().expect("result queue lock").failed);
+        for (count, first_case, error) in failed {
+            events.event(Event::NotStored { count, first_case: &first_case, error: &error });
+        }
+    }
+
+    fn commit(&self, result: CaseResult, events: &mut dyn Events) {
+        self.report_failures(events);
+        let mut queue = self.waiting.lock().expect("result queue lock");
+        queue.results.push(result);
+        if queue.results.len() > 1 {
+            return; // a commit job is already queued and takes this one too
+        }
+        drop(queue);
+        let (run_id, waiting) = (self.run_id.clone(), self.waiting.clone());
+        let queued = self.handle.submit(move |s| {
+            let batch = std::mem::take(&mut waiting.lock().expect("result queue lock").results);
+            if let Err(e) = s.save_results(&run_id, &batch) {
+                // A batch can hold hundreds of results: name the first, count the rest.
+                let first = batch.first().map_or_else(String::new, |r| r.case_id.clone());
+                waiting.lock().expect("result queue lock").failed.push((batch.len(), first, e));
+            }
+        });
+        if let Err(e) = queued {
+            let waiting = std::mem::take(&mut self.waiting.lock().expect("result queue lock").results);
+            let first = waiting.first().map_or("", |r| r.case_id.as_str());
+            events.event(Event::NotStored { count: waiting.len(), first_case: first, error: &e });
+        }
+    }
+}
+
+/// Replay every job, at most `concurrency` at a time, spread over the runtime's threads;
+/// `on_result` takes each result as it finishes (it must not block, or it holds back the next).
+async fn run_slots(
+    sampler: Arc<Sampler>,
+    plans: Vec<Arc<CasePlan>>,
+    jobs: Vec<(usize, u32)>,
+    concurrency: usize,
+    mut on_result: impl FnMut(CaseResult),
+) {
+    // One long-lived task per slot takes the next job itself as soon as its case is done, so a
+    // freed slot's next request leaves at once instead of after a round trip through this task.
+    let total = jobs.len();
+    let queue = Arc::new(Mutex::new(jobs.into_iter()));
+    let plans = Arc::new(plans);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut slots = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.clamp(1, total.max(1)) {
+        let (queue, sampler, plans, tx) = (queue.clone(), sampler.clone(), plans.clone(), tx.clone());
+        slots.spawn(async move {
+            loop {
+                let next = queue.lock().expect("job queue lock").next();
+                let Some((i, repeat)) = next else { break };
+                if tx.send(sampler.sample(&plans[i], repeat).await).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    while let Some(r) = rx.recv().await {
+        on_result(r);
+    }
+    // A panicking case is a bug; let it surface rather than lose the result silently.
+    while let Some(done) = slots.join_next().await {
+        done.expect("a replay task panicked");
+    }
+}

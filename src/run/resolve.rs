@@ -1,0 +1,264 @@
+//! Resolving a run request into a run ready to execute: the suite (or the interrupted run being
+//! resumed), the selected and planned cases, the baseline, and where the model answers from.
+//! Everything that can be wrong is found here, before any request is paid for.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::RunError;
+use crate::dataset::{self, CaseFile};
+use crate::grade::Graders;
+use crate::provider::client;
+use crate::record::{self, GitInfo, Run, RunOptions, SCHEMA_VERSION, StoredRuns, SuiteInfo, Summary, TargetInfo};
+use crate::store::Store;
+use crate::suite::select::{self, Filter, Shard};
+use crate::suite::{self, CasePlan, Mock, Suite};
+
+const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// What to run: a suite with its selection, or an interrupted run to finish.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    /// The suite file; with `resume`, taken from the run when absent.
+    pub suite: Option<PathBuf>,
+    pub resume: Option<Resume>,
+    /// A run file, a stored run id, or `auto`; absent, the suite's `gate.baseline`.
+    pub baseline: Option<String>,
+    /// The git branch whose newest stored run `auto` takes.
+    pub baseline_branch: String,
+    /// Cases replayed at once; absent, the suite's `provider.concurrency`.
+    pub concurrency: Option<usize>,
+    /// Samples per case; absent, the suite's `repeat`.
+    pub repeat: Option<u32>,
+    pub no_cache: bool,
+    pub filter: Vec<String>,
+    pub shard: Option<String>,
+    /// Suite overrides, `key.path=YAML`.
+    pub set: Vec<String>,
+    /// Also write the finished run to this file.
+    pub out: Option<PathBuf>,
+}
+
+/// Which interrupted run to finish.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resume {
+    Latest,
+    Id(String),
+}
+
+/// Where model answers come from.
+pub enum Endpoint {
+    /// The suite's mock, started in-process for the run.
+    Mock(Mock),
+    Api {
+        base_url: String,
+        api_key: String,
+    },
+}
+
+/// A run ready to execute.
+pub struct Resolved {
+    pub suite: Suite,
+    pub graders: Graders,
+    /// The run's header, and for a resumed run the results it already has.
+    pub record: Run,
+    pub plans: Vec<Arc<CasePlan>>,
+    /// The samples still to replay: (plan index, repeat).
+    pub jobs: Vec<(usize, u32)>,
+    pub baseline: Option<Run>,
+    pub endpoint: Endpoint,
+    pub concurrency: usize,
+}
+
+impl Resolved {
+    /// Samples in the whole run, finished or not.
+    pub fn total(&self) -> u64 {
+        (self.plans.len() * self.record.options.repeat as usize) as u64
+    }
+}
+
+pub fn resolve(store: &Path, req: &Request, events: &mut dyn super::Events) -> Result<Resolved, RunError> {
+    let prior = match &req.resume {
+        None => None,
+        Some(which) => Some(interrupted_run(store, which)?),
+    };
+    let options = match &prior {
+        Some(p) => p.options.clone(),
+        None => RunOptions {
+            repeat: 0,
+            filter: req.filter.clone(),
+            shard: req.shard.clone(),
+            set: req.set.clone(),
+            no_cache: req.no_cache,
+            datasets_hash: None,
+            missing_shards: Vec::new(),
+        },
+    };
+    let suite_path = match (&req.suite, &prior) {
+        (Some(p), _) => p.clone(),
+        (None, Some(r)) => PathBuf::from(&r.suite.path),
+        (None, None) => return Err(RunError::NoSuite),
+    };
+    let suite = Suite::load_with(&suite_path, &options.set)?;
+    if let Some(p) = &prior
+        && p.suite.hash != suite.hash
+    {
+        return Err(RunError::SuiteChanged { path: suite_path, run_id: p.id.clone() });
+    }
+    let graders = Graders::load(&suite)?;
+    let (datasets_hash, cases) = select_cases(&suite, &options)?;
+    for c in &cases {
+        graders.check_case(&suite.source, &c.case)?;
+    }
+    let dataset_hash = suite::dataset_hash(&cases);
+    let plans = suite.plan(cases)?;
+    let target = TargetInfo {
+        model: distinct(plans.iter().map(|p| p.model.as_str())),
+        instructions_hash: suite::instructions_hash(&plans),
+    };
+    let plans: Vec<Arc<CasePlan>> = plans.into_iter().map(Arc::new).collect();
+    // Read the baseline and check the endpoint before spending anything on requests.
+    let baseline = baseline(store, &suite, req, events)?;
+    let endpoint = endpoint(&suite)?;
+    let concurrency = req.concurrency.unwrap_or(suite.provider.concurrency).max(1);
+    let repeat = match &prior {
+        Some(p) => p.options.repeat,
+        None => req.repeat.unwrap_or(suite.repeat),
+    };
+    if repeat == 0 {
+        return Err(RunError::NoRepeat);
+    }
+    let record = match prior {
+        Some(p) => p,
+        None => {
+            let started_at = Utc::now();
+            let record = Run {
+                schema_version: SCHEMA_VERSION,
+                id: record::new_id(started_at),
+                suite: SuiteInfo {
+                    name: suite.name.clone(),
+                    path: suite_path.display().to_string(),
+                    hash: suite.hash.clone(),
+                },
+                started_at,
+                finished_at: None,
+                git: git_info(suite_path.parent().unwrap_or(Path::new("."))),
+                target,
+                dataset_hash,
+                options: RunOptions { repeat, datasets_hash: Some(datasets_hash), ..options },
+                gate: suite.gate.clone(),
+                summary: Summary::default(),
+                results: Vec::new(),
+            };
+            Store::open(store)?.create_run(&record)?;
+            record
+        }
+    };
+    let done: HashSet<(&str, u32)> = record.results.iter().map(|r| (r.case_id.as_str(), r.repeat)).collect();
+    let jobs = (0..repeat)
+        .flat_map(|k| (0..plans.len()).map(move |i| (i, k)))
+        .filter(|&(i, k)| !done.contains(&(plans[i].case.id.as_str(), k)))
+        .collect();
+    Ok(Resolved { suite, graders, record, plans, jobs, baseline, endpoint, concurrency })
+}
+
+/// The interrupted run to finish: the newest unfinished one, or the one named.
+fn interrupted_run(store: &Path, which: &Resume) -> Result<Run, RunError> {
+    let s = Store::open(store)?;
+    let id = match which {
+        Resume::Latest => s.latest_unfinished_run()?.ok_or(RunError::NothingToResume)?,
+        Resume::Id(id) => s.resolve_run(id)?,
+    };
+    let run = s.load_run(&id)?;
+    if run.finished_at.is_some() {
+        return Err(RunError::AlreadyFinished { run_id: id });
+    }
+    Ok(run)
+}
+
+/// The suite's cases that the filters and shard select, in id order, and the hash of all its
+/// cases before selection (shards of one dataset share it).
+fn select_cases(suite: &Suite, options: &RunOptions) -> Result<(String, Vec<CaseFile>), RunError> {
+    let filters = options.filter.iter().map(|f| Filter::parse(f)).collect::<Result<Vec<_>, _>>()?;
+    let shard = options.shard.as_deref().map(Shard::parse).transpose()?;
+    let mut cases: Vec<CaseFile> = Vec::new();
+    for dir in &suite.datasets {
+        cases.extend(dataset::load_dir(dir)?);
+    }
+    let loaded = cases.len();
+    let all = suite::dataset_hash(&cases);
+    let cases = select::select(cases, &filters, shard);
+    if cases.is_empty() {
+        return Err(RunError::NothingSelected { suite: suite.path.clone(), loaded });
+    }
+    Ok((all, cases))
+}
+
+/// The run to compare with: the request's, else the suite's `gate.baseline` (a path in it is
+/// relative to the suite); `auto` is the newest stored run of the suite on the baseline branch.
+fn baseline(
+    store: &Path,
+    suite: &Suite,
+    req: &Request,
+    events: &mut dyn super::Events,
+) -> Result<Option<Run>, RunError> {
+    let (name, from_suite) = match (&req.baseline, &suite.gate.baseline) {
+        (Some(b), _) => (b.as_str(), false),
+        (None, Some(b)) => (b.as_str(), true),
+        (None, None) => return Ok(None),
+    };
+    if name == "auto" {
+        let s = Store::open(store)?;
+        return match s.latest_run_on_branch(&suite.name, &req.baseline_branch)? {
+            Some(id) => Ok(Some(s.load_run(&id)?)),
+            None => {
+                events.event(super::Event::NoBaseline { suite: &suite.name, branch: &req.baseline_branch });
+                Ok(None)
+            }
+        };
+    }
+    let relative = suite.path.parent().map(|d| d.join(name)).filter(|p| from_suite && p.is_file());
+    match relative {
+        Some(p) => Ok(Some(Run::load(&p)?)),
+        None => Ok(Some(record::find_run(store, name)?)),
+    }
+}
+
+/// The suite's mock, or the API at `provider.base_url` (else `OPENAI_BASE_URL`) with the key
+/// from `provider.api_key_env`; a malformed URL is refused before the run exists.
+fn endpoint(suite: &Suite) -> Result<Endpoint, RunError> {
+    if let Some(m) = &suite.provider.mock {
+        return Ok(Endpoint::Mock(m.clone()));
+    }
+    let base_url = (suite.provider.base_url.clone().or_else(|| std::env::var("OPENAI_BASE_URL").ok()))
+        .unwrap_or_else(|| DEFAULT_BASE_URL.into());
+    client::base_url_ok(&base_url)?;
+    let var = &suite.provider.api_key_env;
+    let api_key = std::env::var(var).map_err(|_| RunError::NoApiKey { var: var.clone() })?;
+    Ok(Endpoint::Api { base_url, api_key })
+}
+
+fn distinct<'a>(models: impl Iterator<Item = &'a str>) -> String {
+    let mut v: Vec<&str> = models.collect();
+    v.sort_unstable();
+    v.dedup();
+    v.join(", ")
+}
+
+/// The commit and branch of the repository holding the suite, when git knows them.
+fn git_info(dir: &Path) -> Option<GitInfo> {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
+    Some(GitInfo { commit: git(&["rev-parse", "HEAD"])?, branch: git(&["rev-parse", "--abbrev-ref", "HEAD"]) })
+}
