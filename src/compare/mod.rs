@@ -15,7 +15,7 @@ pub use diff::{DiffLine, Hunk, JsonChange, Op, OutputDiff};
 use stats::{DropTest, Interval, McNemar, PassK, Stratum};
 
 use crate::record::{CaseResult, GitInfo, Run, Status, Summary};
-use crate::store::{HistoryQuery, Store, StoreError};
+use crate::store::{CaseCounts, HistoryQuery, Store, StoreError};
 
 /// How a case moved between the baseline and the current run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -237,7 +237,7 @@ pub struct History {
 
 impl History {
     /// From the store's rows: (case id, passes, graded samples) over `runs` runs.
-    pub fn from_rows(runs: usize, rows: Vec<(String, u32, u32)>) -> History {
+    pub fn from_rows(runs: usize, rows: CaseCounts) -> History {
         let cases = rows
             .into_iter()
             .map(|(id, passed, total)| (id, Rate { passed: passed as usize, total: total as usize }))

@@ -15,6 +15,9 @@ pub struct ResultRow<'a> {
     pub data: String,
 }
 
+/// Per case: (case id, passes, graded samples).
+pub type CaseCounts = Vec<(String, u32, u32)>;
+
 /// Which earlier runs [`Store::case_history`] reads.
 #[derive(Debug, Clone)]
 pub struct HistoryQuery<'a> {
@@ -121,7 +124,7 @@ impl Store {
     /// The earlier runs of a suite on one dataset that the gate learns each case's pass rate
     /// from: the newest `limit` finished runs started before `before`, other than `exclude`, on
     /// `branch` when given. Returns how many runs that was and, per case, (passes, graded).
-    pub fn case_history(&self, q: &HistoryQuery<'_>) -> Result<(usize, Vec<(String, u32, u32)>)> {
+    pub fn case_history(&self, q: &HistoryQuery<'_>) -> Result<(usize, CaseCounts)> {
         const PICKED: &str = "SELECT id FROM runs WHERE suite = ?1 AND finished_at IS NOT NULL \
              AND json_extract(header, '$.dataset_hash') = ?2 \
              AND (?3 IS NULL OR json_extract(header, '$.git.branch') = ?3) \
