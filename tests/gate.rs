@@ -197,3 +197,39 @@ fn a_labelled_failure_is_graded_against_what_is_right_never_the_recorded_wrong_a
     let out = p.evals(&["label", "trace"]);
     assert_eq!(code(&out), 2);
 }
+
+#[test]
+fn the_suite_says_how_long_cached_answers_count() {
+    let p = Project::new();
+    p.with_demo_cases();
+    let suite = p.suite("demo", "");
+    let with_cache = |setting: &str| {
+        let text = std::fs::read_to_string(&suite).unwrap();
+        let base = text.split("cache:").next().unwrap().trim_end().to_string();
+        p.write("evals/demo.yaml", &format!("{base}\n{setting}\n"));
+    };
+    let hits = |out: &str| -> u64 {
+        p.ok(&["run", suite.to_str().unwrap(), "--quiet", "--out", out]);
+        let run: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(p.path(out)).unwrap()).unwrap();
+        run["summary"]["cache_hits"].as_u64().unwrap()
+    };
+    with_cache("cache: on");
+    hits("a.json");
+    assert!(hits("b.json") > 0, "an unchanged suite is answered from the cache");
+    with_cache("cache: off");
+    assert_eq!(hits("c.json"), 0);
+    with_cache("cache: {ttl: 1s}");
+    hits("d.json");
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    assert_eq!(hits("e.json"), 0, "answers older than the ttl are asked again");
+    with_cache("cache: {ttl: 7d}");
+    assert!(hits("f.json") > 0);
+    with_cache("cache: {ttl: soon}");
+    let out = p.evals(&["run", suite.to_str().unwrap(), "--quiet"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("cache.ttl: ttl \"soon\" is not a duration like 12h or 7d"),
+        "{}",
+        text(&out.stderr)
+    );
+}

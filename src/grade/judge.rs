@@ -22,6 +22,8 @@ pub struct Edge {
     pub client: Client,
     /// Judge answers are cached here by request hash; absent, every call goes out.
     pub cache: Option<Handle>,
+    /// Cached answers older than this are asked again (`cache: {ttl}`).
+    pub ttl: Option<Duration>,
     pub prices: PriceTable,
     http: reqwest::Client,
     embeddings_url: String,
@@ -40,6 +42,7 @@ impl Edge {
         Ok(Edge {
             client: Client::new(base_url, api_key.clone(), timeout)?.with_retry(retry),
             cache,
+            ttl: None,
             prices,
             http: reqwest::Client::builder().timeout(timeout).build().expect("HTTP client builds"),
             embeddings_url: format!("{}/embeddings", base_url.trim_end_matches('/')),
@@ -54,7 +57,8 @@ impl Edge {
         let key = format!("judge:{}", hex::encode(Sha256::digest(keyed.as_bytes())));
         if let Some(cache) = &self.cache {
             let k = key.clone();
-            if let Ok(Some(hit)) = cache.call(move |s| s.cache_get(&k, None)).await
+            let since = self.ttl.and_then(|t| chrono::Duration::from_std(t).ok()).map(|t| chrono::Utc::now() - t);
+            if let Ok(Some(hit)) = cache.call(move |s| s.cache_get(&k, since)).await
                 && ApiError::unusable(&hit).is_none()
             {
                 return Ok((hit, true));

@@ -19,7 +19,7 @@ use crate::provider::pricing::PriceTable;
 use crate::record::{CaseResult, Output, Run, Status, StoredRuns, Summary};
 use crate::replay::{self, Replayer, cache::Cache};
 use crate::store::{Handle, Store, StoreError};
-use crate::suite::{CasePlan, Mock};
+use crate::suite::{CacheSetting, CasePlan, Mock};
 use crate::trace::Usage;
 
 /// What every sample of a run is replayed and graded with.
@@ -179,21 +179,27 @@ async fn replay_all(r: Resolved, handle: &Handle, events: &mut dyn Events) -> Re
     }
     let mut graders = r.graders.clone();
     // Judges use the suite's provider (and its retry policy) and cache their answers in the store.
+    // `--no-cache` and `cache: off` cover judge answers too.
+    let cached = !r.record.options.no_cache && r.suite.cache != CacheSetting::Off;
+    let ttl = match r.suite.cache {
+        CacheSetting::Ttl(t) => Some(t),
+        CacheSetting::On | CacheSetting::Off => None,
+    };
     let mut edge = Edge::new(
         &base_url,
         api_key.clone(),
         provider.timeout,
         provider.retry,
         r.suite.prices.clone(),
-        // --no-cache covers judge answers too.
-        (!r.record.options.no_cache).then(|| handle.clone()),
+        cached.then(|| handle.clone()),
     )?;
     edge.client = named(edge.client);
+    edge.ttl = ttl;
     graders.edge = Some(Arc::new(edge));
     let sampler = Arc::new(Sampler {
         replayer: Replayer {
             client: named(Client::new(&base_url, api_key, provider.timeout)?.with_retry(provider.retry)),
-            cache: (!r.record.options.no_cache).then(|| Cache::new(handle.clone(), None)),
+            cache: cached.then(|| Cache::new(handle.clone(), ttl)),
         },
         graders,
         prices: r.suite.prices.clone(),

@@ -57,6 +57,9 @@ struct SuiteFile {
     /// Samples per case.
     #[serde(default)]
     repeat: Option<u32>,
+    /// The response cache: `on` (the default), `off`, or `{ttl: 7d}`.
+    #[serde(default)]
+    cache: Option<yaml::Value>,
     /// Prices per model name prefix (USD per million tokens), over the built-in table.
     #[serde(default)]
     pricing: BTreeMap<String, Price>,
@@ -169,6 +172,7 @@ pub struct Suite {
     pub threshold: Option<f64>,
     pub gate: Gate,
     pub repeat: u32,
+    pub cache: CacheSetting,
     pub prices: PriceTable,
 }
 
@@ -357,6 +361,7 @@ impl Suite {
                 .error_at("gate.significance", format!("significance {a} is not between 0 and 1"))
                 .into());
         }
+        let cache = parse_cache(&source, file.cache.as_ref())?;
         if let Some(MaxErrors::Share(text)) = &file.gate.max_errors
             && let Err(e) = MaxErrors::share(text)
         {
@@ -440,6 +445,7 @@ impl Suite {
             threshold: file.threshold,
             gate: file.gate,
             repeat: file.repeat.unwrap_or(1),
+            cache,
             prices: PriceTable::default().with_overrides(&file.pricing),
             source,
         })
@@ -538,6 +544,40 @@ impl Suite {
             }),
         );
         Value::Object(ctx)
+    }
+}
+
+/// `cache:`: whether model and judge answers come from the store's response cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CacheSetting {
+    #[default]
+    On,
+    Off,
+    /// Answers older than this are asked again, so a nightly run notices a model that changed
+    /// behind the same name.
+    Ttl(Duration),
+}
+
+fn parse_cache(source: &Source, v: Option<&yaml::Value>) -> Result<CacheSetting, YamlError> {
+    let bad = || source.error_at("cache", "cache is `on`, `off` or `{ttl: 7d}`");
+    match v {
+        None => Ok(CacheSetting::On),
+        Some(yaml::Value::Bool(b)) => Ok(if *b { CacheSetting::On } else { CacheSetting::Off }),
+        Some(yaml::Value::String(s)) if s == "on" => Ok(CacheSetting::On),
+        Some(yaml::Value::String(s)) if s == "off" => Ok(CacheSetting::Off),
+        Some(yaml::Value::Mapping(m)) => {
+            let ttl = match (m.len(), m.get("ttl")) {
+                (1, Some(yaml::Value::String(t))) => t,
+                _ => return Err(bad()),
+            };
+            let d = crate::text::parse_duration(ttl)
+                .ok()
+                .and_then(|d| d.to_std().ok())
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| source.error_at("cache.ttl", format!("ttl {ttl:?} is not a duration like 12h or 7d")))?;
+            Ok(CacheSetting::Ttl(d))
+        }
+        Some(_) => Err(bad()),
     }
 }
 
