@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Replay throughput and memory: N cases against a separate mock process that answers after
 # 100 ms, at concurrency C, release build, no cache. Prints wall time, peak RSS and the ratio to
-# the ideal time ceil(N / C) × 100 ms. Targets: 1,000 cases at 50 in ≤ 2.3 s and ≤ 60 MB;
-# 10,000 cases at 256 within 1.15× of ideal.
-#   scripts/bench-replay.sh                 # both targets
+# the ideal time ceil(N / C) × 100 ms. Targets: 1,000 cases at 50 within 1.05× and ≤ 40 MB;
+# 10,000 cases at 256 within 1.15×; 100,000 cases at 1,024 within 1.1× and ≤ 120 MB.
+#   scripts/bench-replay.sh                 # every target
 #   scripts/bench-replay.sh 2000 100        # one custom point
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,4 +54,5 @@ if [ $# -ge 2 ]; then
 else
   bench 1000 50
   bench 10000 256
+  bench 100000 1024
 fi

@@ -2,6 +2,8 @@
 # Every test of the project: formatting, lints, unit and integration tests, and the demo loop.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Report snapshots (tests/snapshots/) are checked, never written: a missing or changed one fails.
+export INSTA_UPDATE=no
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 ./scripts/setup-chromium.sh   # the HTML report is checked in headless Chromium (tests/report.rs)

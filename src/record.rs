@@ -1,6 +1,7 @@
 //! The run record: what one replay of a suite produced, as stored and as a JSON file.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -475,7 +476,10 @@ impl Run {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        std::fs::write(path, self.to_json()).map_err(err)
+        // Written as it serializes: a 100,000-case run file is never a string in memory.
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(err)?);
+        serde_json::to_writer_pretty(&mut file, self).map_err(std::io::Error::from).map_err(err)?;
+        file.write_all(b"\n").and_then(|()| file.flush()).map_err(err)
     }
 
     /// Results in a stable order: case id, then repeat.

@@ -285,3 +285,132 @@ fn misconfigured_graders_are_refused_before_any_request() {
         assert!(stderr.contains(want) && stderr.contains(hint), "{grader}:\n{stderr}\nwanted: {want}");
     }
 }
+
+/// A case for the OpenAI examples: `item` keys come from the trace metadata, the recorded tool
+/// output answers the replayed call.
+fn docs_case(id: &str, user: &str, metadata: &str, tool_outputs: &str) -> String {
+    format!(
+        "id: {id}\nsource: {{trace_id: t-{id}, metadata: {metadata}}}\ninput: {{items: [{{role: user, content: '{user}'}}]}}\n\
+tools: [{{type: function, name: get_acceptors, parameters: {{type: object, properties: {{smiles: {{type: string}}}}}}}}]\n\
+recorded: {{tool_outputs: {tool_outputs}, output: {{text: x}}}}\nprivacy: {{status: clean}}\ncontent_hash: h\n"
+    )
+}
+
+/// The mock answers like the model in OpenAI's examples: a `get_acceptors` call, or a contact
+/// card as JSON.
+const DOCS_MOCK: &str = r#"rules:
+  - name: answer a tool result
+    when: {tool_output: '(?s).*'}
+    text: 'Found: {{ tool_output }}'
+  - name: acceptors
+    when: {user: 'acceptors of (?P<smiles>\S+)'}
+    call: {name: get_acceptors, arguments: '{"smiles": "{{ smiles }}"}'}
+  - name: a contact card
+    when: {user: 'card for (?P<name>.+) at (?P<email>\S+)'}
+    text: '{"name": "{{ name }}", "email": "{{ email }}"}'
+default:
+  text: no idea
+"#;
+
+fn docs_suite(dir: &str, grader: &str) -> String {
+    let grader = grader.replace('\n', "\n    ");
+    format!(
+        "target: {{model: fake-model, max_turns: 4}}\nprovider: {{mock: mock.yaml}}\ncases: [../datasets/{dir}]\ngraders:\n  - {grader}\n"
+    )
+}
+
+/// Pasted verbatim from https://developers.openai.com/api/docs/guides/graders: the tool-call
+/// grader ("Details on grading tool calls") and the multigrader over `output_json` ("Combined
+/// graders"). Before, the suite refused to load (`output_json.name` undefined at load) or the
+/// grader could not read `output_tools[0].function`.
+#[test]
+fn openai_guide_graders_run_unchanged() {
+    let p = Project::new();
+    p.write("evals/mock.yaml", DOCS_MOCK);
+    let acceptors = "[{name: get_acceptors, arguments: '{\"smiles\": \"CCO\"}', output: '2 acceptors'}, {name: get_acceptors, arguments: '{\"smiles\": \"CCC\"}', output: '0 acceptors'}]";
+    p.write("datasets/tools/right.yaml", &docs_case("right", "acceptors of CCO", "{smiles: CCO}", acceptors));
+    p.write("datasets/tools/wrong.yaml", &docs_case("wrong", "acceptors of CCC", "{smiles: CCO}", acceptors));
+    p.write(
+        "evals/tools.yaml",
+        &docs_suite(
+            "tools",
+            r#"{
+  "type": "multi",
+  "graders": {
+    "function_name": {
+      "name": "function_name",
+      "type": "string_check",
+      "input": "get_acceptors",
+      "reference": "{{sample.output_tools[0].function.name}}",
+      "operation": "eq"
+    },
+    "arguments": {
+      "name": "arguments",
+      "type": "string_check",
+      "input": "{\"smiles\": \"{{item.smiles}}\"}",
+      "reference": "{{sample.output_tools[0].function.arguments}}",
+      "operation": "eq"
+    }
+  },
+  "calculate_output": "0.5 * function_name + 0.5 * arguments"
+}"#,
+        ),
+    );
+    p.ok(&["run", "evals/tools.yaml", "--out", "runs/tools.json"]);
+    let run: Value = serde_json::from_str(&std::fs::read_to_string(p.path("runs/tools.json")).unwrap()).unwrap();
+    let score = |case: &str| result(&run, case)["grades"][0]["score"].as_f64().unwrap();
+    assert_eq!((score("right"), score("wrong")), (1.0, 0.5), "{run:#}");
+
+    let card = "[]";
+    let john = "{name: John Doe, email: john.doe@gmail.com}";
+    p.write("datasets/cards/exact.yaml", &docs_case("exact", "card for John Doe at john.doe@gmail.com", john, card));
+    p.write(
+        "datasets/cards/misspelt.yaml",
+        &docs_case("misspelt", "card for Jon Doe at john.doe@gmail.com", john, card),
+    );
+    p.write("datasets/cards/bad-email.yaml", &docs_case("bad-email", "card for John Doe at jd@gmail.com", john, card));
+    p.write(
+        "evals/cards.yaml",
+        &docs_suite(
+            "cards",
+            r#"{
+  "type": "multi",
+  "graders": {
+    "name": {
+      "name": "name_grader",
+      "type": "text_similarity",
+      "input": "{{sample.output_json.name}}",
+      "reference": "{{item.name}}",
+      "evaluation_metric": "fuzzy_match",
+      "pass_threshold": 0.9
+    },
+    "email": {
+      "name": "email_grader",
+      "type": "string_check",
+      "input": "{{sample.output_json.email}}",
+      "reference": "{{item.email}}",
+      "operation": "eq"
+    }
+  },
+  "calculate_output": "(name + email) / 2"
+}"#,
+        ),
+    );
+    p.ok(&["run", "evals/cards.yaml", "--out", "runs/cards.json"]);
+    let run: Value = serde_json::from_str(&std::fs::read_to_string(p.path("runs/cards.json")).unwrap()).unwrap();
+    let score = |case: &str| result(&run, case)["grades"][0]["score"].as_f64().unwrap();
+    // The guide: a wrong email scores at most 0.5, a right one at least 0.5.
+    assert_eq!(score("exact"), 1.0, "{run:#}");
+    assert!((score("misspelt") - (2.0 * 7.0 / 15.0 + 1.0) / 2.0).abs() < 1e-9, "{run:#}");
+    assert_eq!(score("bad-email"), 0.5, "{run:#}");
+
+    // A misspelt sample key is still refused before any request.
+    p.write(
+        "evals/cards.yaml",
+        &std::fs::read_to_string(p.path("evals/cards.yaml")).unwrap().replace("output_json.email", "output_jsn.email"),
+    );
+    let out = p.evals(&["run", "evals/cards.yaml"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(code(&out), 2, "{stderr}");
+    assert!(stderr.contains("graders[0].graders.email.input: for case") && stderr.contains("undefined"), "{stderr}");
+}

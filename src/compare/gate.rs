@@ -92,10 +92,18 @@ pub fn decide(gate: &Gate, run: &Run, comparison: Option<&Comparison>) -> Decisi
 }
 
 /// Errors are verdicts the run owes: beyond `max_errors` (default none) they fail the gate.
+/// The share is of all results; cases the budget stopped count under `budget` instead.
 fn errors(gate: &Gate, summary: &Summary) -> Check {
     let max = gate.max_errors.clone().unwrap_or(MaxErrors::Count(0));
-    let n = summary.errored;
-    let causes: Vec<String> = summary.errors_by_cause.iter().map(|(cause, k)| format!("{cause} {k}")).collect();
+    // Cases the budget stopped have a check of their own.
+    let budget = summary.errors_by_cause.get("budget").copied().unwrap_or(0);
+    let n = summary.errored - budget;
+    let causes: Vec<String> = summary
+        .errors_by_cause
+        .iter()
+        .filter(|(cause, _)| *cause != "budget")
+        .map(|(cause, k)| format!("{cause} {k}"))
+        .collect();
     let detail = if n == 0 {
         format!("0 errors (max {})", max.describe())
     } else {

@@ -319,9 +319,10 @@ fn graded(r: &CaseResult) -> bool {
     r.status != Status::Error
 }
 
-/// Passes and graded trials per case id.
-fn trials(run: &Run) -> HashMap<&str, Rate> {
-    let mut by: HashMap<&str, Rate> = HashMap::new();
+/// Passes and graded trials per case id, in id order so that sums over them (pass^k) come out
+/// the same to the last digit every time.
+fn trials(run: &Run) -> BTreeMap<&str, Rate> {
+    let mut by: BTreeMap<&str, Rate> = BTreeMap::new();
     for r in run.results.iter().filter(|r| graded(r)) {
         let t = by.entry(r.case_id.as_str()).or_default();
         t.total += 1;
@@ -330,7 +331,7 @@ fn trials(run: &Run) -> HashMap<&str, Rate> {
     by
 }
 
-fn side(run: &Run, trials: &HashMap<&str, Rate>) -> Side {
+fn side(run: &Run, trials: &BTreeMap<&str, Rate>) -> Side {
     let graded_results: Vec<&CaseResult> = run.results.iter().filter(|r| graded(r)).collect();
     let scores: Vec<f64> = graded_results.iter().filter_map(|r| mean_score(r)).collect();
     let mut graders: BTreeMap<String, Rate> = BTreeMap::new();
@@ -400,7 +401,7 @@ pub fn compare_with(base: &Run, current: &Run, history: &History) -> Comparison 
     keys.sort();
     keys.dedup();
     let (base_trials, cur_trials) = (trials(base), trials(current));
-    let mixed = |t: &HashMap<&str, Rate>, id: &str| t.get(id).is_some_and(|t| t.passed > 0 && t.passed < t.total);
+    let mixed = |t: &BTreeMap<&str, Rate>, id: &str| t.get(id).is_some_and(|t| t.passed > 0 && t.passed < t.total);
     let repeated = current.results.iter().any(|r| r.repeat > 0);
 
     let mut cases = Vec::with_capacity(keys.len());
@@ -462,7 +463,7 @@ pub fn compare_with(base: &Run, current: &Run, history: &History) -> Comparison 
     let mut ids: Vec<&str> = base_trials.keys().chain(cur_trials.keys()).copied().collect();
     ids.sort_unstable();
     ids.dedup();
-    let rate = |t: &HashMap<&str, Rate>, id: &str| t.get(id).copied().unwrap_or_default();
+    let rate = |t: &BTreeMap<&str, Rate>, id: &str| t.get(id).copied().unwrap_or_default();
     let case_rates: Vec<CaseRates> = ids
         .iter()
         .map(|id| CaseRates { case_id: id.to_string(), base: rate(&base_trials, id), current: rate(&cur_trials, id) })
@@ -615,6 +616,24 @@ pub(crate) mod tests {
         // pass^2: steady 0, wobbly 0 → 0; pass^1 = 1/4.
         let k: Vec<f64> = cmp.current.stats.pass_hat_k.iter().map(|p| p.value).collect();
         assert_eq!(k, vec![0.25, 0.0]);
+    }
+
+    #[test]
+    fn pass_hat_k_comes_out_the_same_to_the_last_digit_every_time() {
+        // Per-case chances 1, 1/3, 1, 1: their float sum depends on the order they are added in.
+        let pattern = [("a", [true; 3]), ("b", [true, false, false]), ("c", [true; 3]), ("d", [true; 3])];
+        let results = pattern.iter().flat_map(|(case, passes)| {
+            passes
+                .iter()
+                .enumerate()
+                .map(|(i, p)| result(case, i as u32, if *p { Status::Pass } else { Status::Fail }, "x"))
+        });
+        let r = run_of("r", results.collect());
+        let bits = |c: &Comparison| c.current.stats.pass_hat_k.iter().map(|p| p.value.to_bits()).collect::<Vec<_>>();
+        let first = bits(&compare(&r, &r));
+        for _ in 0..50 {
+            assert_eq!(bits(&compare(&r, &r)), first);
+        }
     }
 
     #[test]

@@ -154,7 +154,7 @@ fn single_turn_case(
 ) -> Result<Case> {
     let &(span, call) = match &opts.scope {
         Scope::Turn(n) => calls.get(n.wrapping_sub(1)).ok_or_else(|| {
-            DatasetError::Invalid(format!("--turn {n}: trace {} has model turns 1 to {}", trace.id, calls.len()))
+            DatasetError::Invalid(format!("turn {n}: trace {} has model turns 1 to {}", trace.id, calls.len()))
         })?,
         Scope::Span(id) => {
             let found: Vec<_> = calls.iter().filter(|(s, _)| s.id.starts_with(id.as_str())).collect();
@@ -162,12 +162,12 @@ fn single_turn_case(
                 [one] => *one,
                 [] => {
                     return Err(DatasetError::Invalid(format!(
-                        "--span {id}: no model call of trace {} has that span id (model spans: {})",
+                        "span {id}: no model call of trace {} has that span id (model spans: {})",
                         trace.id,
                         calls.iter().map(|(s, _)| s.id.as_str()).collect::<Vec<_>>().join(", ")
                     )));
                 }
-                _ => return Err(DatasetError::Invalid(format!("--span {id} matches several model calls"))),
+                _ => return Err(DatasetError::Invalid(format!("span {id} matches several model calls"))),
             }
         }
         Scope::Run => unreachable!("the whole run is built by build_case"),
@@ -227,7 +227,9 @@ fn label(taxonomy: &Taxonomy, opts: &Options) -> Result<Label> {
     let failure = opts.failure.as_deref().map(|f| taxonomy.resolve(f).map(|c| c.id.clone())).transpose()?;
     let verdict = match (opts.verdict, &failure) {
         (Some(Verdict::Pass), Some(f)) => {
-            return Err(DatasetError::Invalid(format!("--failure {f} contradicts --verdict pass; use --verdict fail")));
+            return Err(DatasetError::Invalid(format!(
+                "failure {f} contradicts verdict pass: a labelled failure needs verdict fail"
+            )));
         }
         (Some(v), _) => v,
         (None, Some(_)) => Verdict::Fail,

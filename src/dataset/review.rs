@@ -50,7 +50,9 @@ pub fn relabel(case: &mut Case, taxonomy: &Taxonomy, edit: &LabelEdit) -> Result
         }
     }
     if let (Verdict::Pass, Some(f)) = (label.verdict, &label.failure) {
-        return Err(DatasetError::Invalid(format!("failure {f} contradicts verdict pass; use --verdict fail")));
+        return Err(DatasetError::Invalid(format!(
+            "failure {f} contradicts verdict pass: a labelled failure needs verdict fail"
+        )));
     }
     match edit.note.as_deref() {
         Some("") => label.note = None,

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 use regex::{Regex, RegexBuilder};
+use regex_syntax::ParserBuilder;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -25,6 +26,11 @@ pub enum Check {
     IsJson {
         negate: bool,
     },
+    /// A JSON object somewhere in the output, matching `schema` when one is given.
+    ContainsJson {
+        schema: Option<Arc<jsonschema::Validator>>,
+        negate: bool,
+    },
     JsonSchema {
         schema: Arc<jsonschema::Validator>,
         negate: bool,
@@ -40,7 +46,7 @@ pub enum Check {
     ToolCalled {
         tool: String,
         arguments: Option<Map<String, Value>>,
-        exact: bool,
+        matching: ArgMatch,
         count: Option<usize>,
         /// ` with {"city":"Paris"}` for reasons, or empty; spelt once at load.
         with: String,
@@ -48,6 +54,7 @@ pub enum Check {
     ToolNotCalled {
         tool: String,
         arguments: Option<Map<String, Value>>,
+        matching: ArgMatch,
         /// The tool, and the arguments if any, as reasons name them; spelt once at load.
         what: String,
     },
@@ -83,7 +90,7 @@ pub enum TextOp {
     ContainsAny(Vec<String>, bool),
     ContainsAll(Vec<String>, bool),
     StartsWith(String, bool),
-    Regex(Regex),
+    Regex(Pattern),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +104,116 @@ pub enum PathTest {
     Exists,
     Equals(Value),
     Contains(String),
-    Matches(Regex),
+    Matches(Pattern),
+}
+
+/// A grader's regex as PCRE and JavaScript write it: the linear-time engine when the pattern
+/// allows, a backtracking one for lookaround and backreferences.
+#[derive(Debug, Clone)]
+pub enum Pattern {
+    Linear(Regex),
+    Backtracking(Box<fancy_regex::Regex>),
+}
+
+impl Pattern {
+    /// Compile `pattern`; the error names the character where it goes wrong.
+    pub fn new(pattern: &str, ignore_case: bool) -> Result<Pattern, String> {
+        let linear = match RegexBuilder::new(pattern).case_insensitive(ignore_case).build() {
+            Ok(re) => return Ok(Pattern::Linear(re)),
+            Err(e) => e,
+        };
+        let fancy = match fancy_regex::RegexBuilder::new(pattern).case_insensitive(ignore_case).build() {
+            Ok(re) => return Ok(Pattern::Backtracking(Box::new(re))),
+            Err(e) => e,
+        };
+        // Neither engine takes it. The linear engine's parser points at the culprit once the
+        // lookarounds and backreferences it cannot read are masked.
+        let culprit = match ParserBuilder::new().case_insensitive(ignore_case).build().parse(&masked(pattern)) {
+            Err(regex_syntax::Error::Parse(e)) => Some((e.span().start.offset, e.kind().to_string())),
+            Err(regex_syntax::Error::Translate(e)) => Some((e.span().start.offset, e.kind().to_string())),
+            _ => None,
+        };
+        match culprit {
+            Some((at, what)) => Err(located(pattern, at, &what)),
+            None => match fancy {
+                fancy_regex::Error::ParseError(at, e) => Err(located(pattern, at, &e.to_string())),
+                fancy_regex::Error::CompileError(e) if matches!(*e, fancy_regex::CompileError::InnerError(_)) => {
+                    Err(format!("bad regex: {linear}"))
+                }
+                fancy_regex::Error::CompileError(e) => {
+                    let backref = match &*e {
+                        fancy_regex::CompileError::InvalidBackref(n) => {
+                            pattern.find(&format!("\\{n}")).map(|at| (at, *n))
+                        }
+                        _ => None,
+                    };
+                    match backref {
+                        Some((at, n)) => Err(located(pattern, at, &format!("group {n} does not exist"))),
+                        None => Err(format!("bad regex /{pattern}/: {e}")),
+                    }
+                }
+                other => Err(format!("bad regex /{pattern}/: {other}")),
+            },
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Pattern::Linear(re) => re.as_str(),
+            Pattern::Backtracking(re) => re.as_str(),
+        }
+    }
+
+    /// Whether `text` matches; an error when backtracking gives up on this text.
+    pub fn is_match(&self, text: &str) -> Result<bool, String> {
+        match self {
+            Pattern::Linear(re) => Ok(re.is_match(text)),
+            Pattern::Backtracking(re) => re.is_match(text).map_err(|e| format!("regex /{}/ gave up: {e}", re.as_str())),
+        }
+    }
+}
+
+/// `pattern` with each lookaround opener and backreference replaced by a form of the same
+/// length that the linear engine's parser reads, so its error offsets still fit `pattern`.
+fn masked(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(c) = rest.chars().next() {
+        let (take, with): (usize, &str) = if rest.starts_with("(?<=") || rest.starts_with("(?<!") {
+            (4, "(?i:")
+        } else if rest.starts_with("(?=") || rest.starts_with("(?!") {
+            (3, "(?:")
+        } else if c == '\\' && rest[1..].starts_with(|d: char| ('1'..='9').contains(&d)) {
+            (1, "x")
+        } else if c == '\\' && rest.len() > 1 {
+            let n = 1 + rest[1..].chars().next().map_or(0, char::len_utf8);
+            (n, &rest[..n])
+        } else {
+            (c.len_utf8(), &rest[..c.len_utf8()])
+        };
+        out.push_str(with);
+        rest = &rest[take..];
+    }
+    out
+}
+
+/// `bad regex at character 3 of /a(?<b/: …` from a byte offset into the pattern.
+fn located(pattern: &str, byte: usize, what: &str) -> String {
+    let at = pattern.get(..byte).map_or(byte, |p| p.chars().count()) + 1;
+    format!("bad regex at character {at} of /{pattern}/: {what}")
+}
+
+/// How a tool grader's `arguments` compare with a call's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgMatch {
+    /// The named keys, at any depth, with equal values; an array must equal the call's.
+    #[default]
+    Keys,
+    /// As `keys`, and an array holds each listed element (as a subset), in any order.
+    Subset,
+    /// The whole arguments object, equal.
+    Exact,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -142,6 +258,8 @@ struct ValueSpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ValuesSpec {
+    /// `value` as promptfoo spells it.
+    #[serde(alias = "value")]
     values: Vec<String>,
     #[serde(default)]
     ignore_case: bool,
@@ -152,6 +270,8 @@ struct ValuesSpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegexSpec {
+    /// `value` as promptfoo spells it.
+    #[serde(alias = "value")]
     pattern: String,
     #[serde(default)]
     ignore_case: bool,
@@ -162,6 +282,15 @@ struct RegexSpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NegateSpec {
+    #[serde(default)]
+    negate: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContainsJsonSpec {
+    #[serde(default)]
+    schema: Option<Value>,
     #[serde(default)]
     negate: bool,
 }
@@ -195,8 +324,11 @@ struct ToolSpec {
     /// Arguments the call must include (a subset of what the model passed, or all of it).
     #[serde(default)]
     arguments: Option<Map<String, Value>>,
+    /// The older spelling of `match: exact`.
     #[serde(default)]
     exact: bool,
+    #[serde(default, rename = "match")]
+    matching: Option<ArgMatch>,
     #[serde(default)]
     count: Option<usize>,
 }
@@ -207,6 +339,8 @@ struct ToolNotSpec {
     tool: String,
     #[serde(default)]
     arguments: Option<Map<String, Value>>,
+    #[serde(default, rename = "match")]
+    matching: ArgMatch,
 }
 
 #[derive(Deserialize)]
@@ -283,13 +417,21 @@ impl Check {
             }
             "regex" => {
                 let s: RegexSpec = fields(src, v, path)?;
-                let re = RegexBuilder::new(&s.pattern)
-                    .case_insensitive(s.ignore_case)
-                    .build()
-                    .map_err(|e| src.error_at(&at("pattern"), format!("bad regex: {e}")))?;
+                let re = Pattern::new(&s.pattern, s.ignore_case).map_err(|e| src.error_at(&at("pattern"), e))?;
                 text(TextOp::Regex(re), s.negate)
             }
             "is_json" => Ok(Some(Check::IsJson { negate: fields::<NegateSpec>(src, v, path)?.negate != not })),
+            "contains_json" => {
+                let s: ContainsJsonSpec = fields(src, v, path)?;
+                let schema = match &s.schema {
+                    Some(schema) => Some(Arc::new(
+                        jsonschema::validator_for(schema)
+                            .map_err(|e| src.error_at(&at("schema"), format!("invalid JSON schema: {e}")))?,
+                    )),
+                    None => None,
+                };
+                Ok(Some(Check::ContainsJson { schema, negate: s.negate != not }))
+            }
             "refusal" => Ok(Some(Check::Refusal { negate: fields::<NegateSpec>(src, v, path)?.negate != not })),
             _ if not => Ok(None),
             "json_schema" => {
@@ -306,9 +448,9 @@ impl Check {
                     (None, None, None) => PathTest::Exists,
                     (Some(v), None, None) => PathTest::Equals(v),
                     (None, Some(c), None) => PathTest::Contains(c),
-                    (None, None, Some(m)) => PathTest::Matches(
-                        Regex::new(&m).map_err(|e| src.error_at(&at("matches"), format!("bad regex: {e}")))?,
-                    ),
+                    (None, None, Some(m)) => {
+                        PathTest::Matches(Pattern::new(&m, false).map_err(|e| src.error_at(&at("matches"), e))?)
+                    }
                     _ => return Err(src.error_at(path, "give at most one of equals, contains, matches")),
                 };
                 let what = match &test {
@@ -321,21 +463,30 @@ impl Check {
             }
             "tool_called" => {
                 let s: ToolSpec = fields(src, v, path)?;
-                if s.exact && s.arguments.is_none() {
-                    return Err(src.error_at(&at("exact"), "exact needs `arguments` to compare with"));
+                let matching = match (s.exact, s.matching) {
+                    (true, Some(m)) if m != ArgMatch::Exact => {
+                        return Err(src.error_at(&at("exact"), "exact: true contradicts `match`"));
+                    }
+                    (true, _) => ArgMatch::Exact,
+                    (false, m) => m.unwrap_or_default(),
+                };
+                if s.arguments.is_none() && (s.exact || s.matching.is_some()) {
+                    let key = if s.exact { "exact" } else { "match" };
+                    return Err(src.error_at(&at(key), format!("{key} needs `arguments` to compare with")));
                 }
                 let with = s
                     .arguments
                     .as_ref()
-                    .map(|w| format!(" {} {}", if s.exact { "with exactly" } else { "with" }, shown_arguments(w)))
+                    .map(|w| {
+                        let how = match matching {
+                            ArgMatch::Keys => "with",
+                            ArgMatch::Subset => "with a subset of",
+                            ArgMatch::Exact => "with exactly",
+                        };
+                        format!(" {how} {}", shown_arguments(w))
+                    })
                     .unwrap_or_default();
-                Ok(Some(Check::ToolCalled {
-                    tool: s.tool,
-                    arguments: s.arguments,
-                    exact: s.exact,
-                    count: s.count,
-                    with,
-                }))
+                Ok(Some(Check::ToolCalled { tool: s.tool, arguments: s.arguments, matching, count: s.count, with }))
             }
             "tool_not_called" => {
                 let s: ToolNotSpec = fields(src, v, path)?;
@@ -343,7 +494,7 @@ impl Check {
                     Some(a) => format!("{} with {}", s.tool, shown_arguments(a)),
                     None => s.tool.clone(),
                 };
-                Ok(Some(Check::ToolNotCalled { tool: s.tool, arguments: s.arguments, what }))
+                Ok(Some(Check::ToolNotCalled { tool: s.tool, arguments: s.arguments, matching: s.matching, what }))
             }
             "tool_sequence" => {
                 let s: SequenceSpec = fields(src, v, path)?;
@@ -382,12 +533,22 @@ impl Check {
     pub fn grade(&self, s: &Subject) -> Verdict {
         let text = s.output.text.as_str();
         match self {
-            Check::Text { op, negate, what } => {
-                let (found, what) = text_op(op, what, text);
-                negatable(found, *negate, &what)
-            }
+            Check::Text { op, negate, what } => match text_op(op, what, text) {
+                Ok((found, what)) => negatable(found, *negate, &what),
+                Err(e) => Verdict::error(e),
+            },
             Check::IsJson { negate } => {
                 negatable(serde_json::from_str::<Value>(text).is_ok(), *negate, "output is valid JSON")
+            }
+            Check::ContainsJson { schema, negate } => {
+                let objects = json_objects(text);
+                let (found, what) = match schema {
+                    None => (!objects.is_empty(), "output contains a JSON object"),
+                    Some(v) => {
+                        (objects.iter().any(|o| v.is_valid(o)), "output contains a JSON object matching the schema")
+                    }
+                };
+                negatable(found, *negate, what)
             }
             Check::JsonSchema { schema, negate } => match serde_json::from_str::<Value>(text) {
                 Err(e) if !negate => Verdict::check(false, format!("output is not JSON: {e}")),
@@ -418,7 +579,10 @@ impl Check {
                     PathTest::Exists => true,
                     PathTest::Equals(want) => json_eq(found, want),
                     PathTest::Contains(c) => as_text(found).contains(c.as_str()),
-                    PathTest::Matches(re) => re.is_match(&as_text(found)),
+                    PathTest::Matches(re) => match re.is_match(&as_text(found)) {
+                        Ok(m) => m,
+                        Err(e) => return Verdict::error(e),
+                    },
                 };
                 let v = negatable(ok, *negate, what);
                 if v.pass {
@@ -427,15 +591,15 @@ impl Check {
                     Verdict { reason: format!("{} (got {})", v.reason, canonical_json(found)), ..v }
                 }
             }
-            Check::ToolCalled { tool, arguments, exact, count, with } => {
-                tool_called(s, tool, arguments.as_ref(), *exact, *count, with)
+            Check::ToolCalled { tool, arguments, matching, count, with } => {
+                tool_called(s, tool, arguments.as_ref(), *matching, *count, with)
             }
-            Check::ToolNotCalled { tool, arguments, what } => {
+            Check::ToolNotCalled { tool, arguments, matching, what } => {
                 let hits = s
                     .output
                     .tool_calls
                     .iter()
-                    .filter(|c| c.name == *tool && args_match(&c.arguments, arguments.as_ref(), false))
+                    .filter(|c| c.name == *tool && args_match(&c.arguments, arguments.as_ref(), *matching))
                     .count();
                 if hits == 0 {
                     Verdict::check(true, format!("{what} was not called"))
@@ -526,8 +690,8 @@ fn describe(op: &TextOp) -> String {
 }
 
 /// Whether `text` passes the check, and the reason's subject: `what` (from [`describe`]) unless
-/// the outcome names a value.
-fn text_op<'a>(op: &TextOp, what: &'a str, text: &str) -> (bool, Cow<'a, str>) {
+/// the outcome names a value. An error when a backtracking regex gives up.
+fn text_op<'a>(op: &TextOp, what: &'a str, text: &str) -> Result<(bool, Cow<'a, str>), String> {
     let ci = matches!(
         op,
         TextOp::Equals(_, true)
@@ -548,19 +712,19 @@ fn text_op<'a>(op: &TextOp, what: &'a str, text: &str) -> (bool, Cow<'a, str>) {
         TextOp::Contains(v, _) => hay.contains(v.as_str()),
         TextOp::StartsWith(v, _) => hay.trim_start().starts_with(v.as_str()),
         TextOp::ContainsAny(vs, _) => match vs.iter().find(|v| hay.contains(v.as_str())) {
-            Some(h) => return (true, format!("output contains {h:?}").into()),
+            Some(h) => return Ok((true, format!("output contains {h:?}").into())),
             None => false,
         },
         TextOp::ContainsAll(vs, _) => {
             let missing: Vec<&String> = vs.iter().filter(|v| !hay.contains(v.as_str())).collect();
             if !missing.is_empty() {
-                return (false, format!("{what} (missing {missing:?})").into());
+                return Ok((false, format!("{what} (missing {missing:?})").into()));
             }
             true
         }
-        TextOp::Regex(re) => re.is_match(text),
+        TextOp::Regex(re) => re.is_match(text)?,
     };
-    (found, what.into())
+    Ok((found, what.into()))
 }
 
 static REFUSAL: LazyLock<Regex> = LazyLock::new(|| {
@@ -570,9 +734,14 @@ static REFUSAL: LazyLock<Regex> = LazyLock::new(|| {
     .expect("refusal pattern is valid")
 });
 
+/// Equal as JSON, numbers by value (`1` equals `1.0`) at any depth.
 fn json_eq(a: &Value, b: &Value) -> bool {
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => x == y,
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(x, y)| json_eq(x, y)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && y.iter().all(|(k, v)| x.get(k).is_some_and(|g| json_eq(g, v)))
+        }
         _ => a == b,
     }
 }
@@ -582,6 +751,25 @@ fn as_text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => canonical_json(other),
     }
+}
+
+/// The JSON objects in `text` as promptfoo's `contains-json` finds them: from each `{`, the
+/// object that starts there if one does, the scan going on after it.
+fn json_objects(text: &str) -> Vec<Value> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(off) = text[at..].find('{') {
+        let start = at + off;
+        let mut values = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
+        match values.next() {
+            Some(Ok(v)) => {
+                found.push(v);
+                at = start + values.byte_offset();
+            }
+            _ => at = start + 1,
+        }
+    }
+    found
 }
 
 /// `$.a.b[0]['c d']`: the subset of JSONPath that names one value.
@@ -636,16 +824,47 @@ fn walk<'a>(v: &'a Value, path: &[Step]) -> Option<&'a Value> {
     })
 }
 
-fn args_match(arguments: &str, want: Option<&Map<String, Value>>, exact: bool) -> bool {
+fn args_match(arguments: &str, want: Option<&Map<String, Value>>, how: ArgMatch) -> bool {
     let Some(want) = want else { return true };
-    let args: Value = serde_json::from_str(arguments).unwrap_or(Value::Null);
-    match &args {
-        Value::Object(got) if exact => {
-            got.len() == want.len() && want.iter().all(|(k, v)| got.get(k).is_some_and(|g| json_eq(g, v)))
-        }
-        Value::Object(got) => want.iter().all(|(k, v)| got.get(k).is_some_and(|g| json_eq(g, v))),
+    match serde_json::from_str::<Value>(arguments) {
+        Ok(Value::Object(got)) if how == ArgMatch::Exact => json_eq(&Value::Object(got), &Value::Object(want.clone())),
+        Ok(Value::Object(got)) => includes(&got, want, how == ArgMatch::Subset),
         _ => false,
     }
+}
+
+/// Whether `got` has every key of `want` with a value that includes the wanted one.
+fn includes(got: &Map<String, Value>, want: &Map<String, Value>, array_subset: bool) -> bool {
+    want.iter().all(|(k, w)| got.get(k).is_some_and(|g| value_includes(g, w, array_subset)))
+}
+
+fn value_includes(got: &Value, want: &Value, array_subset: bool) -> bool {
+    match (got, want) {
+        (Value::Object(g), Value::Object(w)) => includes(g, w, array_subset),
+        (Value::Array(g), Value::Array(w)) if array_subset => {
+            // Each wanted element needs its own element of the call's array: a matching of the
+            // wanted elements into the call's (augmenting paths; arguments are small).
+            let fits: Vec<Vec<usize>> =
+                w.iter().map(|w| (0..g.len()).filter(|&j| value_includes(&g[j], w, true)).collect()).collect();
+            let mut owner: Vec<Option<usize>> = vec![None; g.len()];
+            (0..w.len()).all(|i| augment(i, &fits, &mut owner, &mut vec![false; g.len()]))
+        }
+        _ => json_eq(got, want),
+    }
+}
+
+/// Find a call element for wanted element `i`, moving earlier assignments where needed.
+fn augment(i: usize, fits: &[Vec<usize>], owner: &mut [Option<usize>], seen: &mut [bool]) -> bool {
+    for &j in &fits[i] {
+        if !seen[j] {
+            seen[j] = true;
+            if owner[j].is_none_or(|k| augment(k, fits, owner, seen)) {
+                owner[j] = Some(i);
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// A grader's arguments as its reasons show them.
@@ -657,7 +876,7 @@ fn tool_called(
     s: &Subject,
     name: &str,
     want: Option<&Map<String, Value>>,
-    exact: bool,
+    how: ArgMatch,
     count: Option<usize>,
     with: &str,
 ) -> Verdict {
@@ -667,7 +886,7 @@ fn tool_called(
         let made = if made.is_empty() { "none".to_string() } else { made.join(", ") };
         return Verdict::check(false, format!("{name} was not called (calls: {made})"));
     }
-    let hits = calls().filter(|c| args_match(&c.arguments, want, exact)).count();
+    let hits = calls().filter(|c| args_match(&c.arguments, want, how)).count();
     match count {
         Some(n) => Verdict::check(hits == n, format!("{name} was called{with} {hits} time(s) (expected {n})")),
         None if hits > 0 => Verdict::check(true, format!("{name} was called{with}")),
@@ -824,6 +1043,140 @@ mod tests {
         assert!(!seq("unordered", "[book, get_weather]"));
         assert!(seq("subsequence", "[get_weather, get_weather]"));
         assert!(!seq("subsequence", "[book, book]"));
+    }
+
+    #[test]
+    fn nested_arguments_match_by_subset() {
+        let calls = [("search", r#"{"filter": {"city": "Paris", "unit": "C"}, "tags": ["a", "b", "c"], "n": 1.0}"#)];
+        let called = |args: &str| grade(&format!("{{type: tool_called, tool: search, {args}}}"), "", &calls);
+        assert!(called("arguments: {filter: {city: Paris}}").pass);
+        assert!(!called("arguments: {filter: {city: Rome}}").pass);
+        assert!(!called("arguments: {filter: {town: Paris}}").pass);
+        assert!(called("arguments: {n: 1}").pass, "numbers compare by value");
+        // Arrays are compared whole unless `match: subset`.
+        assert!(!called("arguments: {tags: [c, a]}").pass);
+        assert!(called("arguments: {tags: [a, b, c]}").pass);
+        let v = called("arguments: {tags: [c, a]}, match: subset");
+        assert!(v.pass && v.reason.contains("with a subset of"), "{v:?}");
+        assert!(!called("arguments: {tags: [a, a]}, match: subset").pass, "each element once");
+        assert!(!called("arguments: {tags: [d]}, match: subset").pass);
+        // Exact: the whole arguments object.
+        assert!(!called("arguments: {filter: {city: Paris}}, match: exact").pass);
+        let all = "{filter: {city: Paris, unit: C}, tags: [a, b, c], n: 1}";
+        assert!(called(&format!("arguments: {all}, match: exact")).pass);
+        assert!(called(&format!("arguments: {all}, exact: true")).pass);
+        // Subset matching of objects inside arrays needs a real assignment, not first-fit.
+        let calls = [("book", r#"{"rooms": [{"beds": 2, "view": "sea"}, {"beds": 2}]}"#)];
+        let d = "{type: tool_called, tool: book, arguments: {rooms: [{beds: 2}, {view: sea}]}, match: subset}";
+        assert!(grade(d, "", &calls).pass);
+        let d = "{type: tool_not_called, tool: book, arguments: {rooms: [{view: sea}]}, match: subset}";
+        assert!(!grade(d, "", &calls).pass);
+        let err = grader("{type: tool_called, tool: x, match: subset}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].match: match needs `arguments`"), "{err}");
+        let err =
+            grader("{type: tool_called, tool: x, arguments: {}, exact: true, match: keys}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].exact: exact: true contradicts `match`"), "{err}");
+    }
+
+    #[test]
+    fn regexes_as_pcre_and_javascript_write_them() {
+        let re = |p: &str, text: &str| {
+            let v = grade(&format!("{{type: regex, pattern: {}}}", serde_json::to_string(p).unwrap()), text, &[]);
+            assert!(!v.error, "{v:?}");
+            v.pass
+        };
+        // Lookahead, lookbehind, negative forms and backreferences, as promptfoo configs use them.
+        assert!(re(r"^(?=.*\bParis\b)(?=.*\d+°)", "Paris: 21° and sunny"));
+        assert!(!re(r"^(?=.*\bParis\b)(?=.*\d+°)", "Paris: sunny"));
+        assert!(re(r"(?<=\$)\d+", "costs $42"));
+        assert!(!re(r"(?<=\$)\d+", "costs 42"));
+        assert!(re(r"^(?!.*sorry).*$", "Here it is"));
+        assert!(!re(r"^(?!.*sorry).*$", "I am sorry"));
+        assert!(re(r"\b(\w+) \1\b", "it is is here"));
+        assert!(!re(r"\b(\w+) \1\b", "it is here"));
+        // Inline flags, with either engine.
+        assert!(re("(?i)paris", "PARIS"));
+        assert!(re("(?i)(?<!not )paris", "PARIS"));
+        assert!(!re("(?i)(?<!not )paris", "not PARIS"));
+        assert!(grade("{type: regex, pattern: '(?<=x)PARIS', ignore_case: true}", "xparis", &[]).pass);
+        assert!(grade("{type: not_regex, pattern: '(\\w)\\1'}", "abc", &[]).pass);
+        // A pattern that cannot compile names where, whichever engine would have run it.
+        let err = grader("{type: regex, pattern: 'ab(cd'}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].pattern: bad regex at character 3 of /ab(cd/: unclosed group"), "{err}");
+        let err = grader("{type: regex, pattern: '(?<=a)b[z-a]'}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].pattern: bad regex at character 9 of"), "{err}");
+        let err = grader("{type: regex, pattern: '(a)\\1(?=b'}").unwrap_err().to_string();
+        assert!(err.contains("bad regex at character 6 of /(a)\\1(?=b/"), "{err}");
+        let err = grader("{type: regex, pattern: '(a)\\2'}").unwrap_err().to_string();
+        assert!(err.contains("bad regex at character 4 of /(a)\\2/: group 2 does not exist"), "{err}");
+        let err = grader("{type: json_path, path: $.a, matches: '(?<=a+'}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].matches: bad regex"), "{err}");
+    }
+
+    /// Assertions as promptfoo configs write them, and the pass/fail promptfoo gives on each
+    /// output by its handlers (src/assertions/{contains,equals,startsWith,regex,json}.ts and
+    /// src/util/json.ts of promptfoo/promptfoo): `includes`, `===`, `startsWith`,
+    /// `new RegExp(v).test`, `JSON.parse`, and for contains-json the first object parsed
+    /// from each `{`.
+    #[test]
+    fn promptfoo_parity() {
+        let outputs = [
+            "Paris",
+            "The capital is Paris.",
+            "paris, france",
+            "{\"city\": \"Paris\"}",
+            "Here you go: {\"city\": \"Paris\", \"n\": [1, 2]} and {bad} end",
+            "[1, 2, 3]",
+            "{\"unclosed\": {\"inner\": true}",
+            "",
+        ];
+        // (assertion, what promptfoo answers for each output above)
+        let table: &[(&str, [bool; 8])] = &[
+            ("{type: equals, value: Paris}", [true, false, false, false, false, false, false, false]),
+            ("{type: not-equals, value: Paris}", [false, true, true, true, true, true, true, true]),
+            ("{type: contains, value: Paris}", [true, true, false, true, true, false, false, false]),
+            ("{type: not-contains, value: Paris}", [false, false, true, false, false, true, true, true]),
+            ("{type: icontains, value: PARIS}", [true, true, true, true, true, false, false, false]),
+            ("{type: not-icontains, value: PARIS}", [false, false, false, false, false, true, true, true]),
+            ("{type: contains-any, value: [Paris, france]}", [true, true, true, true, true, false, false, false]),
+            ("{type: not-contains-any, value: [Paris, france]}", [false, false, false, false, false, true, true, true]),
+            ("{type: contains-all, value: [city, Paris]}", [false, false, false, true, true, false, false, false]),
+            ("{type: not-contains-all, value: [city, Paris]}", [true, true, true, false, false, true, true, true]),
+            ("{type: starts-with, value: The}", [false, true, false, false, false, false, false, false]),
+            ("{type: not-starts-with, value: The}", [true, false, true, true, true, true, true, true]),
+            ("{type: regex, value: '^[A-Z]\\w+'}", [true, true, false, false, true, false, false, false]),
+            ("{type: not-regex, value: '(?<=\"city\": \")P'}", [true, true, true, false, false, true, true, true]),
+            ("{type: regex, value: '(\\d), (?!\\1)\\d'}", [false, false, false, false, true, true, false, false]),
+            ("{type: is-json}", [false, false, false, true, false, true, false, false]),
+            ("{type: not-is-json}", [true, true, true, false, true, false, true, true]),
+            ("{type: contains-json}", [false, false, false, true, true, false, true, false]),
+            ("{type: not-contains-json}", [true, true, true, false, false, true, false, true]),
+        ];
+        for (def, want) in table {
+            for (out, want) in outputs.iter().zip(want) {
+                let v = grade(def, out, &[]);
+                assert!(!v.error, "{def} on {out:?}: {v:?}");
+                assert_eq!(v.pass, *want, "{def} on {out:?}: {}", v.reason);
+            }
+        }
+        // The differences the README lists: evals trims before `equals` and `starts_with`
+        // (model answers end with a newline), where promptfoo compares as is.
+        assert!(grade("{type: equals, value: Paris}", "Paris\n", &[]).pass);
+        assert!(grade("{type: starts-with, value: Paris}", "  Paris", &[]).pass);
+    }
+
+    #[test]
+    fn contains_json_with_a_schema() {
+        let def = "{type: contains_json, schema: {type: object, required: [city], properties: {city: {type: string}}}}";
+        let g = grade(def, r#"first {"n": 1} then {"city": "Paris"}"#, &[]);
+        assert!(g.pass, "{g:?}");
+        assert!(!grade(def, r#"only {"city": 3}"#, &[]).pass);
+        assert!(!grade(def, "no JSON here", &[]).pass);
+        let not = def.replace("contains_json", "not_contains_json");
+        assert!(grade(&not, r#"only {"city": 3}"#, &[]).pass);
+        assert!(!grade(&not, r#"{"city": "Rome"}"#, &[]).pass);
+        let err = grader("{type: contains_json, schema: {type: objekt}}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].schema: invalid JSON schema"), "{err}");
     }
 
     #[test]

@@ -113,19 +113,35 @@ enum Ask {
 #[derive(Debug, Clone)]
 pub struct Judge {
     model: String,
-    /// (role, content template) pairs.
-    messages: Vec<(String, String)>,
+    messages: Vec<Message>,
     ask: Ask,
     params: Map<String, Value>,
     /// A plain `judge` appends the case, the output and the tool calls to its rubric.
     rubric: bool,
 }
 
+/// One message of a judge's prompt: its role and its content templates.
+#[derive(Debug, Clone)]
+struct Message {
+    role: String,
+    content: Content,
+}
+
+#[derive(Debug, Clone)]
+enum Content {
+    Text(String),
+    /// `[{type: input_text, text}, …]`, sent as parts of these types.
+    Parts(Vec<(String, String)>),
+}
+
+/// The part types a judge prompt may hold: text only (images and audio are not replayed).
+const PART_TYPES: &[&str] = &["input_text", "output_text"];
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MessageFile {
     role: String,
-    /// Text, or a content part with `text`.
+    /// Text, a content part with `text`, or a list of such parts.
     content: Value,
     #[serde(default, rename = "type")]
     _type: Option<String>,
@@ -180,7 +196,20 @@ const CASE_BLOCK: &str = "\n\n## User input\n{{ item.input }}\n\n## Tool calls\n
 impl Judge {
     pub fn parse(src: &Source, path: &str, ty: &str, v: yaml::Value) -> Result<Judge, YamlError> {
         let at = |k: &str| format!("{path}.{k}");
-        let messages = |input: Vec<MessageFile>| -> Result<Vec<(String, String)>, YamlError> {
+        let part = |at: &str, v: &Value| -> Result<(String, String), YamlError> {
+            let ty = v.get("type").and_then(Value::as_str).unwrap_or("input_text");
+            match v.get("text").and_then(Value::as_str) {
+                Some(t) if PART_TYPES.contains(&ty) => {
+                    check_template(src, &format!("{at}.text"), t)?;
+                    Ok((ty.to_string(), t.to_string()))
+                }
+                _ => Err(src.error_at(
+                    at,
+                    format!("a content part must be text: `type` one of {}, and `text`", PART_TYPES.join(", ")),
+                )),
+            }
+        };
+        let messages = |input: Vec<MessageFile>| -> Result<Vec<Message>, YamlError> {
             if input.is_empty() {
                 return Err(src.error_at(&at("input"), "input lists no messages"));
             }
@@ -188,15 +217,25 @@ impl Judge {
                 .into_iter()
                 .enumerate()
                 .map(|(i, m)| {
-                    let text = match &m.content {
-                        Value::String(s) => s.clone(),
-                        Value::Object(o) if o.get("text").is_some_and(Value::is_string) => {
-                            o["text"].as_str().unwrap_or_default().to_string()
+                    let at = format!("{path}.input[{i}].content");
+                    let content = match &m.content {
+                        Value::String(s) => {
+                            check_template(src, &at, s)?;
+                            Content::Text(s.clone())
                         }
-                        _ => return Err(src.error_at(&format!("{path}.input[{i}].content"), "content must be text")),
+                        Value::Object(_) => Content::Text(part(&at, &m.content)?.1),
+                        Value::Array(parts) if !parts.is_empty() => Content::Parts(
+                            parts
+                                .iter()
+                                .enumerate()
+                                .map(|(j, p)| part(&format!("{at}[{j}]"), p))
+                                .collect::<Result<_, _>>()?,
+                        ),
+                        _ => {
+                            return Err(src.error_at(&at, "content must be text, a text part, or a list of text parts"));
+                        }
                     };
-                    check_template(src, &format!("{path}.input[{i}].content"), &text)?;
-                    Ok((m.role, text))
+                    Ok(Message { role: m.role, content })
                 })
                 .collect()
         };
@@ -258,7 +297,7 @@ impl Judge {
                 let f: RubricFile = fields(src, v, path)?;
                 check_template(src, &at("rubric"), &f.rubric)?;
                 Ok(Judge {
-                    messages: vec![("user".into(), f.rubric + CASE_BLOCK)],
+                    messages: vec![Message { role: "user".into(), content: Content::Text(f.rubric + CASE_BLOCK) }],
                     ask: Ask::Score { range: (0.0, 1.0), pass_threshold: threshold(f.pass_threshold, (0.0, 1.0))? },
                     model: f.model,
                     params: sampling(f.sampling_params)?,
@@ -269,18 +308,34 @@ impl Judge {
     }
 
     pub fn templates(&self) -> Vec<(String, &str)> {
-        if self.rubric {
-            return vec![("rubric".into(), self.messages[0].1.as_str())];
+        let mut out = Vec::new();
+        for (i, m) in self.messages.iter().enumerate() {
+            match &m.content {
+                Content::Text(t) if self.rubric => out.push(("rubric".to_string(), t.as_str())),
+                Content::Text(t) => out.push((format!("input[{i}].content"), t.as_str())),
+                Content::Parts(parts) => out.extend(
+                    parts.iter().enumerate().map(|(j, (_, t))| (format!("input[{i}].content[{j}].text"), t.as_str())),
+                ),
+            }
         }
-        self.messages.iter().enumerate().map(|(i, (_, t))| (format!("input[{i}].content"), t.as_str())).collect()
+        out
     }
 
     /// The Responses API request: the rendered messages and a strict JSON-schema answer.
     pub fn request(&self, s: &Subject) -> Result<Value, String> {
         let ctx = s.context();
         let mut input = Vec::new();
-        for (role, t) in &self.messages {
-            input.push(json!({"role": role, "content": render(t, &ctx)?}));
+        for m in &self.messages {
+            let content = match &m.content {
+                Content::Text(t) => json!(render(t, &ctx)?),
+                Content::Parts(parts) => Value::Array(
+                    parts
+                        .iter()
+                        .map(|(ty, t)| Ok(json!({"type": ty, "text": render(t, &ctx)?})))
+                        .collect::<Result<_, String>>()?,
+                ),
+            };
+            input.push(json!({"role": m.role, "content": content}));
         }
         let (instructions, schema) = match &self.ask {
             Ask::Score { range: (lo, hi), .. } => (

@@ -56,13 +56,24 @@ impl<'a> Subject<'a> {
             .iter()
             .map(|c| json!({"name": c.name, "arguments": c.arguments, "output": c.output}))
             .collect();
+        // OpenAI's graders see Chat Completions `tool_calls`; replay keeps no call ids, so the
+        // ids are positional.
+        let output_tools: Vec<Value> = self
+            .output
+            .tool_calls
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                json!({"id": format!("call_{i}"), "type": "function", "function": {"name": c.name, "arguments": c.arguments}})
+            })
+            .collect();
         let output_json = serde_json::from_str::<Value>(&self.output.text).unwrap_or(Value::Null);
         json!({
             "item": item,
             "sample": {
                 "output_text": self.output.text,
                 "output_json": output_json,
-                "output_tools": tool_calls,
+                "output_tools": output_tools,
             },
             "case": {
                 "id": case.id,
@@ -124,6 +135,7 @@ pub struct Grader {
 enum Kind {
     Check(deterministic::Check),
     Similarity(similarity::Spec),
+    Assertion(similarity::Assertion),
     StringCheck(openai::StringCheck),
     TextSimilarity(openai::TextSimilarity),
     Multi(openai::Multi),
@@ -149,6 +161,8 @@ pub const TYPES: &[&str] = &[
     "not_regex",
     "is_json",
     "not_is_json",
+    "contains_json",
+    "not_contains_json",
     "json_schema",
     "json_path",
     "tool_called",
@@ -163,6 +177,13 @@ pub const TYPES: &[&str] = &[
     "tokens",
     "expected",
     "similarity",
+    "not_similarity",
+    "levenshtein",
+    "not_levenshtein",
+    "rouge_n",
+    "not_rouge_n",
+    "bleu",
+    "not_bleu",
     "string_check",
     "text_similarity",
     "score_model",
@@ -209,6 +230,11 @@ impl Grader {
             Some(_) => return Err(src.error_at(&format!("{path}.type"), "`type` must be a string")),
             None => return Err(src.error_at(path, format!("grader has no `type` (one of: {})", TYPES.join(", ")))),
         };
+        // promptfoo spells the types with hyphens (`contains-any`, `not-regex`).
+        let ty = match ty.replace('-', "_") {
+            t if t != ty && TYPES.contains(&t.as_str()) => t,
+            _ => ty,
+        };
         let name = match rest.remove(key("name")) {
             Some(yaml::Value::String(n)) => Some(n),
             Some(_) => return Err(src.error_at(&format!("{path}.name"), "`name` must be a string")),
@@ -228,7 +254,13 @@ impl Grader {
         };
         let fields = yaml::Value::Mapping(rest);
         let kind = match ty.as_str() {
-            "similarity" => Kind::Similarity(similarity::Spec::parse(src, path, fields)?),
+            "similarity" | "not_similarity" => {
+                Kind::Similarity(similarity::Spec::parse(src, path, fields, ty == "not_similarity")?)
+            }
+            "levenshtein" | "not_levenshtein" | "rouge_n" | "not_rouge_n" | "bleu" | "not_bleu" => {
+                let base = ty.strip_prefix("not_").unwrap_or(&ty);
+                Kind::Assertion(similarity::Assertion::parse(src, path, base, base != ty, fields)?)
+            }
             "string_check" => Kind::StringCheck(openai::StringCheck::parse(src, path, fields)?),
             "text_similarity" => Kind::TextSimilarity(openai::TextSimilarity::parse(src, path, fields)?),
             "multi" => Kind::Multi(openai::Multi::parse(src, path, fields)?),
@@ -256,6 +288,7 @@ impl Grader {
         match &self.kind {
             Kind::Check(c) => Some(c.grade(s)),
             Kind::Similarity(spec) => Some(spec.grade(s)),
+            Kind::Assertion(a) => Some(a.grade(s)),
             Kind::StringCheck(c) => Some(c.grade(s)),
             Kind::TextSimilarity(t) if !t.needs_io() => Some(t.grade_pure(s)),
             _ => None,
@@ -301,7 +334,8 @@ impl Grader {
     }
 
     /// Render this grader's templates for a case before any request, so an undefined
-    /// `{{ item.* }}` is reported at load time. Errors carry the template's key path.
+    /// `{{ item.* }}` is reported at load time, while paths into what only a sample has
+    /// (`sample.output_json.*`, `sample.output_tools[0]…`) pass. Errors carry the key path.
     pub fn check_case(&self, s: &Subject) -> Result<(), (String, String)> {
         let templates: Vec<(String, &str)> = match &self.kind {
             Kind::StringCheck(c) => c.templates(),
@@ -311,9 +345,9 @@ impl Grader {
             _ => return Ok(()),
         };
         // Built only for graders with templates: this runs for every case and grader at load.
-        let ctx = s.context();
+        let ctx = openai::load_context(s.context());
         for (key, t) in templates {
-            openai::render(t, &ctx).map_err(|e| (format!("{}.{key}", self.path), e))?;
+            openai::check_render(t, &ctx).map_err(|e| (format!("{}.{key}", self.path), e))?;
         }
         Ok(())
     }

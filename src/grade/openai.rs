@@ -1,5 +1,6 @@
 //! OpenAI Evals grader definitions as the hosted API takes them (`string_check`,
-//! `text_similarity`, `multi`), and their `{{ item.* }}` / `{{ sample.output_text }}` templates.
+//! `text_similarity`, `multi`), their `{{ item.* }}` / `{{ sample.* }}` templates, and the
+//! load-time check of those templates.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -28,6 +29,78 @@ pub fn check_template(src: &Source, at: &str, text: &str) -> Result<(), YamlErro
         ));
     }
     Ok(())
+}
+
+/// What load-time checks render against: the case's real `item`/`case` values, and a stand-in
+/// for each value that only a sample has, so `sample.output_json.name` or
+/// `sample.output_tools[0].function.name` pass while `sample.output_txt` or `item.nope` fail.
+pub fn load_context(ctx: Value) -> minijinja::Value {
+    let Value::Object(top) = ctx else { return minijinja::Value::from(minijinja::value::Serde(ctx)) };
+    let per_sample = || minijinja::Value::from_object(PerSample);
+    top.into_iter()
+        .map(|(k, v)| {
+            let v = match (k.as_str(), v) {
+                ("sample", Value::Object(sample)) => minijinja::Value::from(
+                    sample
+                        .into_iter()
+                        .map(|(k, v)| {
+                            let v = if k == "output_text" {
+                                minijinja::Value::from(minijinja::value::Serde(v))
+                            } else {
+                                per_sample()
+                            };
+                            (k, v)
+                        })
+                        .collect::<std::collections::BTreeMap<_, _>>(),
+                ),
+                ("tool_calls", _) => per_sample(),
+                (_, v) => minijinja::Value::from(minijinja::value::Serde(v)),
+            };
+            (k, v)
+        })
+        .collect::<std::collections::BTreeMap<_, _>>()
+        .into()
+}
+
+/// Any path into it is defined; it renders empty and iterates as nothing.
+#[derive(Debug)]
+struct PerSample;
+
+impl minijinja::value::Object for PerSample {
+    fn get_value(self: &std::sync::Arc<Self>, _key: &minijinja::Value) -> Option<minijinja::Value> {
+        Some(minijinja::Value::from_object(PerSample))
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Empty
+    }
+
+    fn render(self: &std::sync::Arc<Self>, _f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Ok(())
+    }
+}
+
+/// Render a template against a [`load_context`]. Only mistakes in the template itself fail
+/// (an undefined name or key, an unknown filter, test or function): what a stand-in does with
+/// a filter or an operator is known only per sample.
+pub fn check_render(text: &str, ctx: &minijinja::Value) -> Result<(), String> {
+    use minijinja::ErrorKind as K;
+    match template::inline().render_str(text, ctx.clone()) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                K::UndefinedError
+                    | K::UnknownFilter
+                    | K::UnknownTest
+                    | K::UnknownFunction
+                    | K::SyntaxError
+                    | K::TemplateNotFound
+            ) =>
+        {
+            Err(format!("template fails: {}", template::describe(&e)))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Render a grader template; undefined variables (`item.nope`) are errors.
@@ -108,7 +181,7 @@ struct TextSimilarityFile {
     evaluation_metric: Metric,
     #[serde(default = "half")]
     pass_threshold: f64,
-    /// For `cosine` (our extension; the hosted API picks its own).
+    /// For `cosine` (our extension): the hosted API uses `text-embedding-3-large`.
     #[serde(default = "embedding_model")]
     embedding_model: String,
 }
@@ -118,7 +191,7 @@ fn half() -> f64 {
 }
 
 fn embedding_model() -> String {
-    "text-embedding-3-small".into()
+    "text-embedding-3-large".into()
 }
 
 impl TextSimilarity {
@@ -202,7 +275,8 @@ pub struct Multi {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MultiFile {
-    graders: serde_yaml::Mapping,
+    /// Keyed by the names the formula uses, or a list whose graders' `name`s are those names.
+    graders: yaml::Value,
     calculate_output: String,
     #[serde(default)]
     range: Option<(f64, f64)>,
@@ -213,12 +287,35 @@ struct MultiFile {
 impl Multi {
     pub fn parse(src: &Source, path: &str, v: yaml::Value) -> Result<Multi, YamlError> {
         let f: MultiFile = fields(src, v, path)?;
-        let mut graders = Vec::new();
-        for (k, g) in &f.graders {
-            let Some(key) = k.as_str() else {
-                return Err(src.error_at(&format!("{path}.graders"), "grader names must be strings"));
-            };
-            graders.push((key.to_string(), Grader::parse(src, &format!("{path}.graders.{key}"), g)?));
+        let mut graders: Vec<(String, Grader)> = Vec::new();
+        match &f.graders {
+            yaml::Value::Mapping(map) => {
+                for (k, g) in map {
+                    let Some(key) = k.as_str() else {
+                        return Err(src.error_at(&format!("{path}.graders"), "grader names must be strings"));
+                    };
+                    graders.push((key.to_string(), Grader::parse(src, &format!("{path}.graders.{key}"), g)?));
+                }
+            }
+            yaml::Value::Sequence(list) => {
+                for (i, g) in list.iter().enumerate() {
+                    let at = format!("{path}.graders[{i}]");
+                    if g.get("name").and_then(yaml::Value::as_str).is_none() {
+                        return Err(src.error_at(&at, "a listed grader needs a `name`: calculate_output refers to it"));
+                    }
+                    let g = Grader::parse(src, &at, g)?;
+                    if graders.iter().any(|(k, _)| *k == g.name) {
+                        return Err(src.error_at(&format!("{at}.name"), format!("two graders are named {:?}", g.name)));
+                    }
+                    graders.push((g.name.clone(), g));
+                }
+            }
+            _ => {
+                return Err(src.error_at(
+                    &format!("{path}.graders"),
+                    "graders must be a mapping of names to graders, or a list of named graders",
+                ));
+            }
         }
         if graders.is_empty() {
             return Err(src.error_at(&format!("{path}.graders"), "multi needs at least one grader"));
@@ -440,8 +537,13 @@ impl Parser<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Kind;
     use super::super::tests::{case, grade, grade_async, grade_with, grader, output};
     use super::*;
+    use crate::dataset::Case;
+    use crate::record::Output;
+    use crate::trace::Usage;
+    use serde_json::json;
 
     #[test]
     fn formulas() {
@@ -515,6 +617,319 @@ mod tests {
         assert!(v.reason.starts_with("(name + city) / 2 = "), "{}", v.reason);
         let err = grader(&def.replace("(name + city) / 2", "nam + city")).unwrap_err().to_string();
         assert!(err.contains("graders[0].calculate_output:") && err.contains("did you mean \"name\""), "{err}");
+    }
+
+    /// A case whose trace metadata gives `item` these keys.
+    fn case_with(item: Value) -> Case {
+        let mut c = case("x");
+        c.source.metadata = Some(serde_json::from_value(item).unwrap());
+        c
+    }
+
+    /// Parse a grader and run the suite's load-time check on it (a sample-less subject), as
+    /// `Suite::check_graders` does for every case.
+    fn load(def: &str, c: &Case) -> Result<Grader, String> {
+        let g = grader(def).map_err(|e| e.to_string())?;
+        let (out, usage) = (Output::default(), Usage::default());
+        let s = Subject { case: c, output: &out, turns: 0, latency_ms: 0, usage: &usage, cost_usd: None };
+        g.check_case(&s).map_err(|(path, msg)| format!("{path}: {msg}"))?;
+        Ok(g)
+    }
+
+    async fn verdict(g: &Grader, c: &Case, out: &Output) -> Verdict {
+        let usage = Usage::default();
+        let s = Subject { case: c, output: out, turns: 1, latency_ms: 1, usage: &usage, cost_usd: None };
+        g.verdict(&s, None).await
+    }
+
+    /// The request a judge (alone, or the named one inside a multi) would send.
+    fn judge_request(g: &Grader, inner: Option<&str>, c: &Case, out: &Output) -> Value {
+        let kind = match (&g.kind, inner) {
+            (Kind::Multi(m), Some(k)) => &m.graders.iter().find(|(n, _)| n == k).unwrap().1.kind,
+            (k, _) => k,
+        };
+        let Kind::Judge(j) = kind else { panic!("not a judge") };
+        let usage = Usage::default();
+        j.request(&Subject { case: c, output: out, turns: 1, latency_ms: 1, usage: &usage, cost_usd: None }).unwrap()
+    }
+
+    // https://developers.openai.com/api/docs/guides/graders ("Details on grading tool calls"),
+    // verbatim.
+    const GUIDE_TOOL_CALLS: &str = r#"{
+  "type": "multi",
+  "graders": {
+    "function_name": {
+      "name": "function_name",
+      "type": "string_check",
+      "input": "get_acceptors",
+      "reference": "{{sample.output_tools[0].function.name}}",
+      "operation": "eq"
+    },
+    "arguments": {
+      "name": "arguments",
+      "type": "string_check",
+      "input": "{\"smiles\": \"{{item.smiles}}\"}",
+      "reference": "{{sample.output_tools[0].function.arguments}}",
+      "operation": "eq"
+    }
+  },
+  "calculate_output": "0.5 * function_name + 0.5 * arguments"
+}"#;
+
+    #[tokio::test]
+    async fn guide_tool_call_grader_verbatim() {
+        let c = case_with(json!({"smiles": "CCO"}));
+        let g = load(GUIDE_TOOL_CALLS, &c).unwrap();
+        let v = verdict(&g, &c, &output("", &[("get_acceptors", r#"{"smiles": "CCO"}"#)])).await;
+        assert!(v.pass && v.score == 1.0, "{v:?}");
+        let v = verdict(&g, &c, &output("", &[("get_acceptors", r#"{"smiles": "CCC"}"#)])).await;
+        assert!(v.score == 0.5, "{v:?}");
+        let v = verdict(&g, &c, &output("", &[("get_donors", r#"{"smiles": "CCO"}"#)])).await;
+        assert!(v.score == 0.5, "{v:?}");
+        // No call at all: `output_tools[0]` is undefined for this sample, a grader error.
+        assert!(verdict(&g, &c, &output("", &[])).await.error);
+        // A case without `smiles` is refused at load, naming the template.
+        let err = load(GUIDE_TOOL_CALLS, &case("x")).unwrap_err();
+        assert!(err.starts_with("graders[0].graders.arguments.input: template fails"), "{err}");
+    }
+
+    // https://developers.openai.com/api/docs/guides/graders ("Combined graders"), verbatim.
+    const GUIDE_MULTI: &str = r#"{
+  "type": "multi",
+  "graders": {
+    "name": {
+      "name": "name_grader",
+      "type": "text_similarity",
+      "input": "{{sample.output_json.name}}",
+      "reference": "{{item.name}}",
+      "evaluation_metric": "fuzzy_match",
+      "pass_threshold": 0.9
+    },
+    "email": {
+      "name": "email_grader",
+      "type": "string_check",
+      "input": "{{sample.output_json.email}}",
+      "reference": "{{item.email}}",
+      "operation": "eq"
+    }
+  },
+  "calculate_output": "(name + email) / 2"
+}"#;
+
+    #[tokio::test]
+    async fn guide_multigrader_over_output_json_verbatim() {
+        let c = case_with(json!({"name": "John Doe", "email": "john.doe@gmail.com"}));
+        let g = load(GUIDE_MULTI, &c).unwrap();
+        let right = output(r#"{"name": "John Doe", "email": "john.doe@gmail.com"}"#, &[]);
+        let v = verdict(&g, &c, &right).await;
+        assert!(v.pass && v.score == 1.0, "{v:?}");
+        // "Samples that get the email wrong will score between 0-0.5, and samples that get the
+        // email right will score between 0.5-1.0."
+        let misspelt = verdict(&g, &c, &output(r#"{"name": "Jon Doe", "email": "john.doe@gmail.com"}"#, &[])).await;
+        let want = (similarity::fuzzy_ratio("Jon Doe", "John Doe") + 1.0) / 2.0;
+        assert!((misspelt.score - want).abs() < 1e-9 && misspelt.score > 0.5, "{misspelt:?}");
+        let wrong = verdict(&g, &c, &output(r#"{"name": "John Doe", "email": "jd@gmail.com"}"#, &[])).await;
+        assert!(wrong.score == 0.5 && !wrong.error, "{wrong:?}");
+        // A misspelt sample key is still caught at load.
+        let err = load(&GUIDE_MULTI.replace("sample.output_json.email", "sample.output_jsn.email"), &c).unwrap_err();
+        assert!(err.contains("graders.email.input: template fails") && err.contains("undefined"), "{err}");
+    }
+
+    // https://developers.openai.com/api/docs/guides/graders ("Score model graders"): the
+    // runnable sample's grader dict, as JSON.
+    const GUIDE_SCORE_MODEL: &str = r#"{
+    "type": "score_model",
+    "name": "my_score_model",
+    "input": [
+        {
+            "role": "system",
+            "content": "You are an expert grader. If the reference and model answer are exact matches, output a score of 1. If they are somewhat similar in meaning, output a score in 0.5. Otherwise, give a score of 0."
+        },
+        {
+            "role": "user",
+            "content": "Reference: {{ item.reference_answer }}. Model answer: {{ sample.output_text }}"
+        }
+    ],
+    "pass_threshold": 0.5,
+    "model": "o4-mini-2025-04-16",
+    "range": [0, 1],
+    "sampling_params": {
+        "max_completions_tokens": 32768,
+        "top_p": 1,
+        "reasoning_effort": "medium"
+    }
+}"#;
+
+    // https://developers.openai.com/api/docs/guides/reinforcement-fine-tuning (the grader
+    // configuration tab), verbatim.
+    const RFT_GUIDE_MULTI: &str = r#"{
+  "type": "multi",
+  "graders": {
+    "explanation": {
+      "name": "Explanation text grader",
+      "type": "score_model",
+      "input": [
+        {
+          "role": "user",
+          "type": "message",
+          "content": "...see other tab for the full prompt..."
+        }
+      ],
+      "model": "gpt-4o-2024-08-06"
+    },
+    "compliant": {
+      "name": "compliant",
+      "type": "string_check",
+      "reference": "{{item.compliant}}",
+      "operation": "eq",
+      "input": "{{sample.output_json.compliant}}"
+    }
+  },
+  "calculate_output": "0.5 * compliant + 0.5 * explanation"
+}"#;
+
+    // https://developers.openai.com/cookbook/examples/evaluation/use-cases/structured-outputs-evaluation
+    // (the `testing_criteria` of "Code QA Eval", with its two prompt strings inlined), as JSON.
+    const COOKBOOK_CODE_QA: &str = r#"{
+    "type": "score_model",
+    "name": "General Evaluator",
+    "model": "o3",
+    "input": [
+        {"role": "system", "content": "\nYou are a helpful assistant that grades the quality of extracted information from a code file.\nYou will be given a code file and a list of extracted information.\nYou should grade the quality of the extracted information.\n\nYou should grade the quality on a scale of 1 to 7.\nYou should apply the following criteria, and calculate your score as follows:\nYou should first check for completeness on a scale of 1 to 7.\nThen you should apply a quality modifier.\n\nThe quality modifier is a multiplier from 0 to 1 that you multiply by the completeness score.\nIf there is 100% coverage for completion and it is all high quality, then you would return 7*1.\nIf there is 100% coverage for completion but it is all low quality, then you would return 7*0.5.\netc.\n"},
+        {"role": "user", "content": "\n<Code File>\n{{item.input}}\n</Code File>\n\n<Extracted Information>\n{{sample.output_json.symbols}}\n</Extracted Information>\n"}
+    ],
+    "range": [1, 7],
+    "pass_threshold": 5.5
+}"#;
+
+    // The same cookbook page, "Use Case 2: Multi-lingual Sentiment Extraction", as JSON.
+    const COOKBOOK_SENTIMENT: &str = r#"{
+    "type": "score_model",
+    "name": "Sentiment Grader",
+    "model": "o3",
+    "input": [
+        {"role": "system", "content": "You are a strict grader for sentiment extraction.\nGiven the text and the model's JSON output, score correctness on a 1-5 scale."},
+        {"role": "user",   "content": "Text: {{item.text}}\nModel output:\n{{sample.output_json}}\n"}
+    ],
+    "range": [1, 5],
+    "pass_threshold": 3.5
+}"#;
+
+    #[test]
+    fn model_graders_from_the_guides_and_cookbook_load_and_render() {
+        let c = case_with(json!({"reference_answer": 1.0, "compliant": "yes"}));
+        let g = load(GUIDE_SCORE_MODEL, &c).unwrap();
+        let body = judge_request(&g, None, &c, &output("0.9", &[]));
+        assert_eq!(body["input"][1]["content"], "Reference: 1.0. Model answer: 0.9");
+        assert_eq!((body["model"].clone(), body["top_p"].clone()), (json!("o4-mini-2025-04-16"), json!(1)));
+
+        let g = load(RFT_GUIDE_MULTI, &c).unwrap();
+        let body = judge_request(&g, Some("explanation"), &c, &output(r#"{"compliant": "yes"}"#, &[]));
+        assert_eq!(body["input"][0]["content"], "...see other tab for the full prompt...");
+        let Kind::Multi(m) = &g.kind else { panic!() };
+        let compliant = &m.graders.iter().find(|(k, _)| k == "compliant").unwrap().1;
+        let usage = Usage::default();
+        let out = output(r#"{"compliant": "yes", "explanation": "…"}"#, &[]);
+        let s = Subject { case: &c, output: &out, turns: 1, latency_ms: 1, usage: &usage, cost_usd: None };
+        assert!(compliant.grade_pure(&s).unwrap().pass);
+
+        let mut c = case_with(json!({}));
+        c.input.items = vec![json!({"role": "user", "content": "class OpenAI: ..."})];
+        let g = load(COOKBOOK_CODE_QA, &c).unwrap();
+        let out = output(r#"{"symbols": [{"name": "OpenAI", "symbol_type": "class"}]}"#, &[]);
+        let body = judge_request(&g, None, &c, &out);
+        let prompt = body["input"][1]["content"].as_str().unwrap();
+        assert!(prompt.contains("<Code File>\nclass OpenAI: ...\n</Code File>"), "{prompt}");
+        // A list renders as a Jinja list does.
+        assert!(prompt.contains("[{'name': 'OpenAI', 'symbol_type': 'class'}]"), "{prompt}");
+
+        let c = case_with(json!({"text": "总体来说，我对这款产品很满意。", "channel": "wechat", "language": "zh"}));
+        let g = load(COOKBOOK_SENTIMENT, &c).unwrap();
+        let out = output(r#"{"sentiment": "positive", "confidence": 0.9, "emotions": ["joy"]}"#, &[]);
+        let body = judge_request(&g, None, &c, &out);
+        let prompt = body["input"][1]["content"].as_str().unwrap();
+        assert!(prompt.starts_with("Text: 总体来说，我对这款产品很满意。\nModel output:\n{"), "{prompt}");
+        assert!(prompt.contains("'sentiment': 'positive'"), "{prompt}");
+    }
+
+    #[tokio::test]
+    async fn content_parts_and_listed_multi_graders() {
+        // Content as an array of parts, as the API reference allows.
+        let def = r#"{"type": "score_model", "name": "parts", "model": "m", "input": [{"role": "user", "content": [{"type": "input_text", "text": "Answer: {{ sample.output_text }}"}, {"type": "input_text", "text": "Ideal: {{ item.ideal }}"}]}, {"role": "assistant", "content": [{"type": "output_text", "text": "ok"}]}]}"#;
+        let c = case_with(json!({"ideal": "Paris"}));
+        let g = load(def, &c).unwrap();
+        let body = judge_request(&g, None, &c, &output("Lyon", &[]));
+        assert_eq!(
+            body["input"][0]["content"],
+            json!([{"type": "input_text", "text": "Answer: Lyon"}, {"type": "input_text", "text": "Ideal: Paris"}])
+        );
+        assert_eq!(body["input"][1]["content"], json!([{"type": "output_text", "text": "ok"}]));
+        let err = load(&def.replace("item.ideal", "item.ideel"), &c).unwrap_err();
+        assert!(err.starts_with("graders[0].input[0].content[1].text: template fails"), "{err}");
+        let image = r#"{"type": "score_model", "name": "i", "model": "m", "input": [{"role": "user", "content": [{"type": "input_image", "image_url": "https://x/y.png"}]}]}"#;
+        let err = grader(image).unwrap_err().to_string();
+        assert!(err.contains("graders[0].input[0].content[0]: a content part must be text"), "{err}");
+
+        // `graders` as a list of named graders.
+        let listed = r#"graders:
+  - type: multi
+    name: listed
+    graders:
+      - {name: city, type: string_check, input: "{{ sample.output_text }}", reference: Paris, operation: like}
+      - {name: short, type: text_similarity, input: "{{ sample.output_text }}", reference: "Paris", evaluation_metric: fuzzy_match}
+    calculate_output: "0.5 * city + 0.5 * short"
+"#;
+        let g = load(listed, &c).unwrap();
+        let v = verdict(&g, &c, &output("Paris", &[])).await;
+        assert!(v.pass && v.score == 1.0, "{v:?}");
+        let err = grader(&listed.replace("name: short, ", "")).unwrap_err().to_string();
+        assert!(err.contains("graders[0].graders[1]: a listed grader needs a `name`"), "{err}");
+        let err = grader(&listed.replace("name: short", "name: city")).unwrap_err().to_string();
+        assert!(err.contains("graders[0].graders[1].name: two graders are named \"city\""), "{err}");
+    }
+
+    #[test]
+    fn load_checks_accept_per_sample_paths_and_catch_misspellings() {
+        let c = case_with(json!({"answer": "Paris", "nested": {"city": "Paris"}}));
+        let check = |input: &str| {
+            load(&format!(r#"{{"type": "string_check", "name": "x", "input": "{input}", "reference": "a", "operation": "eq"}}"#), &c)
+                .map(|_| ())
+        };
+        for fine in [
+            "{{ sample.output_json.a.b[3].c }}",
+            "{{ sample.output_tools[0].function.arguments }}",
+            "{% for t in sample.output_tools %}{{ t.function.name }}{% endfor %}",
+            "{{ sample.output_json.score | round }}",
+            "{% if sample.output_json.ok > 1 %}y{% endif %}",
+            "{{ tool_calls[0].name }}",
+            "{{ item.nested.city }} {{ item.answer | lower }}",
+        ] {
+            assert!(check(fine).is_ok(), "{fine}: {:?}", check(fine));
+        }
+        for (bad, says) in [
+            ("{{ item.answr }}", "undefined"),
+            ("{{ item.nested.town }}", "undefined"),
+            ("{{ sample.output_txt }}", "undefined"),
+            ("{{ item.answer | shout }}", "unknown filter"),
+        ] {
+            let err = check(bad).unwrap_err();
+            assert!(err.starts_with("graders[0].input: template fails") && err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn output_tools_have_openai_s_shape() {
+        let c = case("x");
+        let out = output("", &[("get_weather", r#"{"city":"Paris"}"#), ("book", "{}")]);
+        let usage = Usage::default();
+        let s = Subject { case: &c, output: &out, turns: 1, latency_ms: 1, usage: &usage, cost_usd: None };
+        assert_eq!(
+            s.context()["sample"]["output_tools"],
+            json!([
+                {"id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
+                {"id": "call_1", "type": "function", "function": {"name": "book", "arguments": "{}"}},
+            ])
+        );
     }
 
     #[test]

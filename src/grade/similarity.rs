@@ -57,9 +57,38 @@ pub fn score(metric: Metric, candidate: &str, reference: &str) -> f64 {
     }
 }
 
-/// Lower-cased words: runs of letters and digits.
+/// Lower-cased words: runs of letters and digits, with each Chinese or Japanese character a
+/// word of its own (those scripts put no spaces between words).
 pub fn tokens(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+    let mut out = Vec::new();
+    for run in s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        let mut rest = run;
+        while let Some(i) = rest.find(unspaced) {
+            if i > 0 {
+                out.push(rest[..i].to_lowercase());
+            }
+            let c = rest[i..].chars().next().unwrap_or_default();
+            out.push(c.to_string());
+            rest = &rest[i + c.len_utf8()..];
+        }
+        if !rest.is_empty() {
+            out.push(rest.to_lowercase());
+        }
+    }
+    out
+}
+
+/// Han ideographs, kana and their extensions: scripts written without spaces between words.
+fn unspaced(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF // Hiragana, Katakana
+        | 0x31F0..=0x31FF // Katakana extensions
+        | 0x3400..=0x4DBF // CJK extension A
+        | 0x4E00..=0x9FFF // CJK unified ideographs
+        | 0xF900..=0xFAFF // CJK compatibility ideographs
+        | 0xFF66..=0xFF9D // half-width Katakana
+        | 0x20000..=0x3134F // CJK extensions B–G
+    )
 }
 
 /// Past this many character pairs the exact algorithms are too slow; a diff's ratio stands in.
@@ -181,8 +210,10 @@ fn overlap(c: &[String], r: &[String], n: usize) -> (usize, usize, usize) {
     (matches, c.len().saturating_sub(n - 1), r.len().saturating_sub(n - 1))
 }
 
-/// Sentence BLEU-4: geometric mean of clipped n-gram precisions, with add-one smoothing for
-/// n > 1 (so short answers do not collapse to 0), times the brevity penalty.
+/// Sentence BLEU-4 as nltk's `sentence_bleu` with `method2` smoothing: the geometric mean of
+/// clipped n-gram precisions, each over at least one n-gram, with one added to both sides for
+/// n > 1 (so an answer shorter than four words still scores), times the brevity penalty; 0
+/// when no word matches.
 pub fn bleu(c: &[String], r: &[String]) -> f64 {
     if c.is_empty() || r.is_empty() {
         return 0.0;
@@ -190,7 +221,8 @@ pub fn bleu(c: &[String], r: &[String]) -> f64 {
     let mut log_sum = 0.0;
     for n in 1..=4 {
         let (m, total, _) = overlap(c, r, n);
-        let p = if n == 1 { m as f64 / total as f64 } else { (m as f64 + 1.0) / (total as f64 + 1.0) };
+        let total = total.max(1) as f64;
+        let p = if n == 1 { m as f64 / total } else { (m as f64 + 1.0) / (total + 1.0) };
         if p == 0.0 {
             return 0.0;
         }
@@ -214,16 +246,19 @@ pub fn gleu(c: &[String], r: &[String]) -> f64 {
 }
 
 /// METEOR with exact word matches only (no stems or synonyms): the recall-weighted harmonic
-/// mean 10PR/(R+9P), less a fragmentation penalty 0.5·(chunks/matches)³.
+/// mean 10PR/(R+9P), less a fragmentation penalty 0.5·(chunks/matches)³. Words align as
+/// nltk's `meteor_score` aligns them: from the last candidate word back, each to the last free
+/// reference word equal to it, so a repeated word keeps the alignment in one chunk.
 pub fn meteor(c: &[String], r: &[String]) -> f64 {
     let mut used = vec![false; r.len()];
     let mut aligned: Vec<(usize, usize)> = Vec::new();
-    for (i, w) in c.iter().enumerate() {
-        if let Some(j) = (0..r.len()).find(|&j| !used[j] && r[j] == *w) {
+    for (i, w) in c.iter().enumerate().rev() {
+        if let Some(j) = (0..r.len()).rev().find(|&j| !used[j] && r[j] == *w) {
             used[j] = true;
             aligned.push((i, j));
         }
     }
+    aligned.reverse();
     let m = aligned.len();
     if m == 0 {
         return 0.0;
@@ -254,10 +289,11 @@ pub fn rouge_l(c: &[String], r: &[String]) -> f64 {
     f1(lcs(c, r), c.len(), r.len())
 }
 
-/// The `similarity` grader.
+/// The `similarity` grader, and `not_similarity`, which passes below the threshold.
 #[derive(Debug, Clone)]
 pub struct Spec {
     threshold: f64,
+    negate: bool,
     against: Against,
     metric: Metric,
     /// The metric's name as reasons show it (`fuzzy`, `rouge1`), spelt once at load.
@@ -281,6 +317,8 @@ struct SpecFile {
     against: Against,
     #[serde(default)]
     metric: Metric,
+    #[serde(default)]
+    negate: bool,
 }
 
 fn recorded() -> Against {
@@ -288,7 +326,7 @@ fn recorded() -> Against {
 }
 
 impl Spec {
-    pub fn parse(src: &Source, path: &str, v: yaml::Value) -> Result<Spec, YamlError> {
+    pub fn parse(src: &Source, path: &str, v: yaml::Value, not: bool) -> Result<Spec, YamlError> {
         let s: SpecFile = fields(src, v, path)?;
         if !(0.0..=1.0).contains(&s.threshold) {
             return Err(src.error_at(&format!("{path}.threshold"), "threshold must be between 0 and 1"));
@@ -297,7 +335,7 @@ impl Spec {
             return Err(src.error_at(&format!("{path}.metric"), "cosine needs an embeddings call: use text_similarity"));
         }
         let label = format!("{:?}", s.metric).to_lowercase();
-        Ok(Spec { threshold: s.threshold, against: s.against, metric: s.metric, label })
+        Ok(Spec { threshold: s.threshold, negate: s.negate != not, against: s.against, metric: s.metric, label })
     }
 
     pub fn grade(&self, s: &Subject) -> Verdict {
@@ -317,17 +355,103 @@ impl Spec {
         };
         let value = score(self.metric, &s.output.text, r);
         let what = if self.against == Against::Recorded { "recorded output" } else { "reference" };
-        Verdict::new(
-            value,
-            value + 1e-9 >= self.threshold,
-            format!("{} similarity to the {what} {value:.3} (threshold {})", self.label, self.threshold),
-        )
+        let reason = format!("{} similarity to the {what} {value:.3} (threshold {})", self.label, self.threshold);
+        if self.negate {
+            // The score is how dissimilar the output is, so weights and thresholds read the same way.
+            Verdict::new(1.0 - value, value + 1e-9 < self.threshold, format!("{reason}, which it must stay under"))
+        } else {
+            Verdict::new(value, value + 1e-9 >= self.threshold, reason)
+        }
+    }
+}
+
+/// promptfoo's metric assertions, against the `value` they give: `levenshtein` passes at an
+/// edit distance of at most `threshold` (default 5); `rouge_n` (ROUGE-1 F1, default 0.75) and
+/// `bleu` (default 0.5, the best of several values) pass at a score of at least `threshold`.
+#[derive(Debug, Clone)]
+pub struct Assertion {
+    kind: AssertKind,
+    values: Vec<String>,
+    threshold: f64,
+    negate: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AssertKind {
+    Distance,
+    Rouge,
+    Bleu,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssertionFile {
+    value: OneOrMany,
+    #[serde(default)]
+    threshold: Option<f64>,
+    #[serde(default)]
+    negate: bool,
+}
+
+impl Assertion {
+    /// Parse `levenshtein`, `rouge_n` or `bleu` (`base`), negated by a `not_` prefix (`not`).
+    pub fn parse(src: &Source, path: &str, base: &str, not: bool, v: yaml::Value) -> Result<Assertion, YamlError> {
+        let f: AssertionFile = fields(src, v, path)?;
+        let kind = match base {
+            "levenshtein" => AssertKind::Distance,
+            "rouge_n" => AssertKind::Rouge,
+            _ => AssertKind::Bleu,
+        };
+        let values = match f.value {
+            OneOrMany::One(v) => vec![v],
+            OneOrMany::Many(v) if kind == AssertKind::Bleu && !v.is_empty() => v,
+            OneOrMany::Many(_) => {
+                let what = if kind == AssertKind::Bleu { "one text or a non-empty list" } else { "one text" };
+                return Err(src.error_at(&format!("{path}.value"), format!("value must be {what}")));
+            }
+        };
+        let threshold = f.threshold.unwrap_or(match kind {
+            AssertKind::Distance => 5.0,
+            AssertKind::Rouge => 0.75,
+            AssertKind::Bleu => 0.5,
+        });
+        let valid = threshold.is_finite() && threshold >= 0.0 && (kind == AssertKind::Distance || threshold <= 1.0);
+        if !valid {
+            let range = if kind == AssertKind::Distance { "an edit distance ≥ 0" } else { "between 0 and 1" };
+            return Err(src.error_at(&format!("{path}.threshold"), format!("threshold must be {range}")));
+        }
+        Ok(Assertion { kind, values, threshold, negate: f.negate != not })
+    }
+
+    pub fn grade(&self, s: &Subject) -> Verdict {
+        let out = s.output.text.as_str();
+        let (ok, reason) = match self.kind {
+            AssertKind::Distance => {
+                let d = levenshtein(out, &self.values[0]);
+                (d as f64 <= self.threshold, format!("edit distance {d} (at most {})", self.threshold))
+            }
+            AssertKind::Rouge | AssertKind::Bleu => {
+                let (metric, name) =
+                    if self.kind == AssertKind::Rouge { (Metric::Rouge1, "rouge-1") } else { (Metric::Bleu, "bleu") };
+                let best = self.values.iter().map(|r| score(metric, out, r)).fold(0.0, f64::max);
+                (best + 1e-9 >= self.threshold, format!("{name} {best:.3} (threshold {})", self.threshold))
+            }
+        };
+        let pass = ok != self.negate;
+        Verdict::check(pass, if self.negate { format!("{reason}, which must not hold") } else { reason })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::grade;
+    use super::super::tests::{grade, grader};
     use super::*;
 
     fn t(s: &str) -> Vec<String> {
@@ -377,13 +501,81 @@ mod tests {
         // p1 5/6; p2 (3+1)/(5+1); p3 (2+1)/(4+1); p4 (1+1)/(3+1); product 1/6; BP 1.
         close(bleu(&c, &r), (1.0f64 / 6.0).powf(0.25));
         close(bleu(&r, &r), 1.0);
-        // Shorter candidate: BP exp(1 − 6/3); p1 1, p2 3/3, p3 2/2, p4 (0+1)/(0+1).
-        close(bleu(&t("the cat sat"), &r), (1.0f64 - 2.0).exp());
+        // Shorter candidate: BP exp(1 − 6/3); p1 1, p2 (2+1)/(2+1), p3 (1+1)/(1+1), and no
+        // 4-gram: p4 (0+1)/(1+1), as nltk counts at least one n-gram.
+        close(bleu(&t("the cat sat"), &r), (1.0f64 - 2.0).exp() * 0.5f64.powf(0.25));
+        // One word: only p1 is a real match; p2..p4 are each 1/2.
+        close(bleu(&t("Paris"), &t("Paris")), 0.125f64.powf(0.25));
         // Matches 5+3+2+1 over 18 n-grams on each side.
         close(gleu(&c, &r), 11.0 / 18.0);
-        // 5 matches in 2 chunks; P = R = 5/6; Fmean 5/6; penalty 0.5·(2/5)³.
-        close(meteor(&c, &r), 5.0 / 6.0 * (1.0 - 0.5 * 0.4f64.powi(3)));
+        // Aligned from the end: mat, then the candidate's second `the` to the only `the`, then
+        // on, sat, cat: 5 matches in 3 chunks; P = R = 5/6; penalty 0.5·(3/5)³.
+        close(meteor(&c, &r), 5.0 / 6.0 * (1.0 - 0.5 * 0.6f64.powi(3)));
         close(meteor(&r, &r), 1.0 - 0.5 * (1.0f64 / 6.0).powi(3));
+    }
+
+    #[test]
+    fn chinese_and_japanese_split_into_characters() {
+        assert_eq!(t("我喜欢猫"), ["我", "喜", "欢", "猫"]);
+        assert_eq!(t("東京は晴れ, Tokyo2026 OK"), ["東", "京", "は", "晴", "れ", "tokyo2026", "ok"]);
+        assert_eq!(t("abc東京def"), ["abc", "東", "京", "def"]);
+        // Korean is written with spaces: its words stay whole.
+        assert_eq!(t("서울 날씨"), ["서울", "날씨"]);
+        close(rouge_n(&t("我喜欢猫"), &t("我喜欢狗"), 1), 0.75);
+    }
+
+    /// Expected values from nltk, rouge-score and rapidfuzz (scripts/reference-metrics.sh).
+    #[test]
+    fn metrics_match_their_references() {
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/metrics/reference.json")).unwrap();
+        let pairs = fixture["pairs"].as_array().unwrap();
+        assert!(pairs.len() >= 20, "{} pairs", pairs.len());
+        let exact = [
+            ("fuzzy", Metric::Fuzzy),
+            ("levenshtein", Metric::Levenshtein),
+            ("gleu", Metric::Gleu),
+            ("rouge_1", Metric::Rouge1),
+            ("rouge_2", Metric::Rouge2),
+            ("rouge_3", Metric::Rouge3),
+            ("rouge_4", Metric::Rouge4),
+            ("rouge_5", Metric::Rouge5),
+            ("rouge_l", Metric::RougeL),
+        ];
+        let (mut worst_bleu, mut worst_meteor) = (0.0f64, 0.0f64);
+        for p in pairs {
+            let (c, r) = (p["candidate"].as_str().unwrap(), p["reference"].as_str().unwrap());
+            let want_tokens: Vec<Vec<String>> = serde_json::from_value(p["tokens"].clone()).unwrap();
+            assert_eq!([t(c), t(r)].to_vec(), want_tokens, "tokens of {c:?} / {r:?}");
+            for (key, m) in exact {
+                let (got, want) = (score(m, c, r), p[key].as_f64().unwrap());
+                assert!((got - want).abs() < 1e-9, "{key} of {c:?} / {r:?}: {got} vs {want}");
+            }
+            let gap = |key: &str, m: Metric| (score(m, c, r) - p[key].as_f64().unwrap()).abs();
+            worst_bleu = worst_bleu.max(gap("bleu", Metric::Bleu));
+            worst_meteor = worst_meteor.max(gap("meteor", Metric::Meteor));
+        }
+        assert!(worst_bleu <= 0.02, "bleu off nltk by up to {worst_bleu}");
+        assert!(worst_meteor <= 0.05, "meteor off nltk by up to {worst_meteor}");
+    }
+
+    #[test]
+    fn promptfoo_metric_assertions() {
+        // levenshtein: "Sunny in Paris" is 2 edits from "Sunny in Pariss!" (promptfoo: distance ≤ 5).
+        assert!(grade("{type: levenshtein, value: Sunny in Pariss!}", "Sunny in Paris", &[]).pass);
+        assert!(!grade("{type: levenshtein, value: Sunny in Pariss!, threshold: 1}", "Sunny in Paris", &[]).pass);
+        assert!(grade("{type: not-levenshtein, value: Rain in Rome, threshold: 2}", "Sunny in Paris", &[]).pass);
+        // rouge-n: ROUGE-1 F1 2/3 for "Paris is sunny" against "Sunny in Paris".
+        assert!(!grade("{type: rouge-n, value: Sunny in Paris}", "Paris is sunny", &[]).pass);
+        assert!(grade("{type: rouge-n, value: Sunny in Paris, threshold: 0.6}", "Paris is sunny", &[]).pass);
+        // bleu: the best of several references.
+        let v = grade("{type: bleu, value: [Rain in Rome, Sunny in Paris today]}", "Sunny in Paris today", &[]);
+        assert!(v.pass && v.reason.starts_with("bleu 1.000"), "{v:?}");
+        assert!(grade("{type: not-bleu, value: Rain in Rome}", "Sunny in Paris today", &[]).pass);
+        let err = grader("{type: rouge-n, value: [a, b]}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].value: value must be one text"), "{err}");
+        let err = grader("{type: bleu, value: x, threshold: 2}").unwrap_err().to_string();
+        assert!(err.contains("graders[0].threshold: threshold must be between 0 and 1"), "{err}");
     }
 
     #[test]
@@ -397,6 +589,15 @@ mod tests {
         let g = grade("{type: similarity, threshold: 0.6, metric: rouge_1}", "Paris is sunny", &[]);
         close(g.score, 2.0 / 3.0); // sunny, paris of 3 and 3 words
         assert!(g.pass && g.reason.starts_with("rouge1 similarity"), "{g:?}");
+        // The negated form passes below the threshold, and scores the dissimilarity.
+        let g = grade("{type: not_similarity, threshold: 0.8}", "Pluie à Rome", &[]);
+        assert!(g.pass && g.score > 0.5, "{g:?}");
+        let g = grade("{type: not_similarity, threshold: 0.8}", "Sunny in Paris!", &[]);
+        assert!(!g.pass && g.score < 0.1 && g.reason.contains("must stay under"), "{g:?}");
+        let g = grade("{type: similarity, threshold: 0.8, negate: true}", "Sunny in Paris!", &[]);
+        assert!(!g.pass, "{g:?}");
+        let g = grade("{type: not-similarity, threshold: 0.5, metric: bleu}", "Rain in Rome", &[]);
+        assert!(g.pass, "{g:?}");
     }
 
     #[test]

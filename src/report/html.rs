@@ -312,7 +312,8 @@ fn run_cases(out: &mut String, r: &Report) {
             escape(&x.case_id),
             x.status.as_str()
         );
-        for g in x.grades.iter().filter(|g| !g.pass) {
+        // A grader that errored is already in the result's error.
+        for g in x.grades.iter().filter(|g| !g.pass && !g.error) {
             let _ = write!(out, "<li>{}: {}</li>", escape(&g.grader), escape(&g.reason));
         }
         if let Some(e) = &x.error {

@@ -144,8 +144,12 @@ fn case_blocks(r: &Report) -> Vec<(String, Vec<String>)> {
             .iter()
             .filter(|x| x.status != Status::Pass)
             .map(|x| {
-                let mut reasons: Vec<String> =
-                    x.grades.iter().filter(|g| !g.pass).map(|g| format!("{}: {}", g.grader, g.reason)).collect();
+                let mut reasons: Vec<String> = x
+                    .grades
+                    .iter()
+                    .filter(|g| !g.pass && !g.error)
+                    .map(|g| format!("{}: {}", g.grader, g.reason))
+                    .collect();
                 reasons.extend(x.error.clone());
                 reasons.extend(x.unmatched_calls().map(String::from));
                 let mut s = format!("**`{}`** {}\n", escape(&x.case_id), x.status.as_str());

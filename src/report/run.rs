@@ -4,7 +4,7 @@
 
 use crate::compare::gate::Decision;
 use crate::compare::{Class, Comparison, DiffLine, Flakiness, Op};
-use crate::record::{Run, Status, Summary, TrendPoint, case_stats};
+use crate::record::{CaseResult, Run, Status, Summary, TrendPoint, case_stats};
 
 use super::{group_rows, pct, pts, sparkline, table};
 use crate::text::truncate;
@@ -69,16 +69,17 @@ pub fn run(run: &Run, paint: Paint) -> String {
     if let Some(g) = &run.git {
         out.push_str(&format!("git {} {}\n", g.branch.as_deref().unwrap_or("(detached)"), short(&g.commit)));
     }
-    let width = run.results.iter().map(|r| r.case_id.chars().count()).max().unwrap_or(0);
+    // The repeat belongs to the name column, so the columns after it line up.
+    let label = |r: &CaseResult| if r.repeat > 0 { format!("{} #{}", r.case_id, r.repeat) } else { r.case_id.clone() };
+    let width = run.results.iter().map(|r| label(r).chars().count()).max().unwrap_or(0);
     for r in &run.results {
-        let repeat = if r.repeat > 0 { format!(" #{}", r.repeat) } else { String::new() };
         let m = match r.status {
             Status::Pass => paint.green(mark(r.status)),
             _ => paint.red(mark(r.status)),
         };
         out.push_str(&format!(
-            "  {m} {:<width$}{repeat}  {:<5}  {} turn{}  {} tokens  {} ms\n",
-            r.case_id,
+            "  {m} {:<width$}  {:<5}  {} turn{}  {} tokens  {} ms\n",
+            label(r),
             r.status.as_str(),
             r.turns,
             if r.turns == 1 { "" } else { "s" },

@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex};
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
-use super::resolve::{Endpoint, Resolved};
+use super::resolve::{Endpoint, Resolved, Selected};
 use super::{Budget, Event, Events, RunError};
+use crate::dataset::Case;
 use crate::grade::{Edge, Graders, Subject, scoring};
 use crate::mock::{Script, server::Server};
 use crate::provider::client::Client;
@@ -19,7 +20,7 @@ use crate::provider::pricing::PriceTable;
 use crate::record::{CaseResult, Output, Run, Status, StoredRuns, Summary};
 use crate::replay::{self, Replayer, cache::Cache};
 use crate::store::{Handle, Store, StoreError};
-use crate::suite::{CacheSetting, CasePlan, Mock};
+use crate::suite::{CacheSetting, CasePlan, Mock, Planner, Suite};
 use crate::trace::Usage;
 
 /// What every sample of a run is replayed and graded with.
@@ -34,7 +35,7 @@ impl Sampler {
     /// Replay and grade one sample of one case.
     async fn sample(&self, plan: &CasePlan, repeat: u32) -> CaseResult {
         if let Some(why) = self.budget.exhausted() {
-            return not_run(plan, repeat, why, "budget");
+            return not_run(&plan.case.id, repeat, Some(plan), why, "budget");
         }
         if plan.case.needs_expectation() {
             // Graded, it would be held to the answer its label calls wrong: an error, before
@@ -44,7 +45,7 @@ impl Sampler {
                  --expect-contains TEXT` (or --expect-tool, --reference, --expect-not-tool, --expect-not-contains)",
                 plan.case.id
             );
-            return not_run(plan, repeat, why, "needs_expectation");
+            return not_run(&plan.case.id, repeat, Some(plan), why, "needs_expectation");
         }
         let replayed = replay::replay(&self.replayer, plan, repeat).await;
         let cached = replayed.cached();
@@ -92,10 +93,20 @@ impl Sampler {
     }
 }
 
-/// A sample that did not start: the budget was spent, or the case cannot be graded.
-fn not_run(plan: &CasePlan, repeat: u32, why: String, cause: &str) -> CaseResult {
+/// Plan a case again from its file, as it was checked when the run started.
+fn replan(planner: &Planner<'_>, c: &Selected) -> Result<CasePlan, String> {
+    let case = Case::load(&c.path).map_err(|e| crate::text::chain(&e))?;
+    if case.id != c.id {
+        return Err(format!("{} now holds case {}", c.path.display(), case.id));
+    }
+    planner.plan(case).map_err(|e| e.to_string())
+}
+
+/// A sample that ended before any request: its case file changed after the run checked it, the
+/// budget did not let it start, or it is labelled fail with nothing saying what is right.
+fn not_run(case_id: &str, repeat: u32, label: Option<&CasePlan>, error: String, cause: &str) -> CaseResult {
     CaseResult {
-        case_id: plan.case.id.clone(),
+        case_id: case_id.to_string(),
         repeat,
         status: Status::Error,
         output: Output::default(),
@@ -104,9 +115,9 @@ fn not_run(plan: &CasePlan, repeat: u32, why: String, cause: &str) -> CaseResult
         cost_usd: None,
         latency_ms: 0,
         grades: Vec::new(),
-        error: Some(why),
-        failure: plan.case.label.failure.clone(),
-        tags: plan.case.tags.clone(),
+        error: Some(error),
+        failure: label.and_then(|p| p.case.label.failure.clone()),
+        tags: label.map(|p| p.case.tags.clone()).unwrap_or_default(),
         cause: Some(cause.into()),
         cached: false,
         model_calls: 0,
@@ -172,7 +183,7 @@ async fn replay_all(r: Resolved, handle: &Handle, events: &mut dyn Events) -> Re
         Some(p) => c.with_provider(p.clone()),
         None => c,
     };
-    let provider = &r.suite.provider;
+    let provider = r.suite.provider.clone();
     let budget = Budget::new(r.suite.gate.max_cost_usd, r.suite.gate.max_tokens);
     for done in &r.record.results {
         budget.add(done.cost_usd, &done.usage);
@@ -207,7 +218,8 @@ async fn replay_all(r: Resolved, handle: &Handle, events: &mut dyn Events) -> Re
     });
     events.event(Event::Started { run_id: &r.record.id, total: r.total(), finished: &r.record.results });
     let committer = Committer { handle, run_id: r.record.id.clone(), waiting: Arc::default() };
-    run_slots(sampler, r.plans, r.jobs, r.concurrency, |result| {
+    let suite = Arc::new(r.suite);
+    run_slots(sampler, suite, r.cases, r.jobs, r.concurrency, |result| {
         events.event(Event::CaseFinished(&result));
         committer.commit(result, events);
     })
@@ -282,7 +294,8 @@ impl Committer<'_> {
 /// `on_result` takes each result as it finishes (it must not block, or it holds back the next).
 async fn run_slots(
     sampler: Arc<Sampler>,
-    plans: Vec<Arc<CasePlan>>,
+    suite: Arc<Suite>,
+    cases: Vec<Selected>,
     jobs: Vec<(usize, u32)>,
     concurrency: usize,
     mut on_result: impl FnMut(CaseResult),
@@ -291,16 +304,25 @@ async fn run_slots(
     // freed slot's next request leaves at once instead of after a round trip through this task.
     let total = jobs.len();
     let queue = Arc::new(Mutex::new(jobs.into_iter()));
-    let plans = Arc::new(plans);
+    let cases = Arc::new(cases);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut slots = tokio::task::JoinSet::new();
     for _ in 0..concurrency.clamp(1, total.max(1)) {
-        let (queue, sampler, plans, tx) = (queue.clone(), sampler.clone(), plans.clone(), tx.clone());
+        let (queue, sampler, suite, cases, tx) =
+            (queue.clone(), sampler.clone(), suite.clone(), cases.clone(), tx.clone());
         slots.spawn(async move {
+            let planner = suite.planner();
             loop {
                 let next = queue.lock().expect("job queue lock").next();
                 let Some((i, repeat)) = next else { break };
-                if tx.send(sampler.sample(&plans[i], repeat).await).is_err() {
+                let result = match replan(&planner, &cases[i]) {
+                    Ok(plan) => sampler.sample(&plan, repeat).await,
+                    Err(why) => {
+                        let why = format!("the case file changed during the run: {why}");
+                        not_run(&cases[i].id, repeat, None, why, "case")
+                    }
+                };
+                if tx.send(result).is_err() {
                     break;
                 }
             }

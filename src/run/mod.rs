@@ -95,3 +95,126 @@ pub fn run(
     let decision = gate::decide(&gate, &run, comparison.as_ref());
     Ok(Outcome { run, comparison, decision })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{CaseResult, Status, StoredRuns};
+
+    /// Every event, in order, as a short word (and the finished case ids).
+    #[derive(Default)]
+    struct Recorder {
+        seen: Vec<String>,
+        finished: Vec<String>,
+    }
+
+    impl Events for Recorder {
+        fn event(&mut self, e: Event<'_>) {
+            self.seen.push(match e {
+                Event::NoBaseline { .. } => "no_baseline".into(),
+                Event::Started { total, finished, .. } => format!("started {total} ({} done)", finished.len()),
+                Event::CaseFinished(r) => {
+                    self.finished.push(r.case_id.clone());
+                    "case".into()
+                }
+                Event::NotStored { .. } => "not_stored".into(),
+                Event::Replayed => "replayed".into(),
+            });
+        }
+    }
+
+    /// A project with `n` one-message cases and a suite over the built-in mock (which answers
+    /// in capitals, so `contains: ASK` passes).
+    fn project(n: usize, gate: &str) -> (tempfile::TempDir, Request) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("datasets/d")).unwrap();
+        for i in 0..n {
+            std::fs::write(
+                dir.path().join(format!("datasets/d/c{i}.yaml")),
+                format!(
+                    "id: c{i}\nsource: {{trace_id: t{i}}}\ninput:\n  items: [{{role: user, content: 'ask {i}'}}]\n\
+                     recorded: {{output: {{text: 'ASK {i}'}}}}\nprivacy: {{status: clean}}\ncontent_hash: h{i}\n"
+                ),
+            )
+            .unwrap();
+        }
+        std::fs::create_dir_all(dir.path().join("evals")).unwrap();
+        let suite = dir.path().join("evals/s.yaml");
+        std::fs::write(
+            &suite,
+            format!(
+                "name: s\ntarget: {{model: m}}\nprovider: {{mock: builtin, concurrency: 1}}\ncases: [../datasets/d]\n\
+                 graders: [{{type: contains, value: ASK}}]\n{gate}"
+            ),
+        )
+        .unwrap();
+        let request = Request { suite: Some(suite), baseline_branch: "main".into(), ..Request::default() };
+        (dir, request)
+    }
+
+    fn store(dir: &tempfile::TempDir) -> std::path::PathBuf {
+        dir.path().join("e.db")
+    }
+
+    #[test]
+    fn a_run_reports_its_events_and_returns_the_stored_run_and_verdict() {
+        let (dir, req) = project(3, "");
+        let mut events = Recorder::default();
+        let outcome = run(&store(&dir), &req, &mut events, std::future::pending()).unwrap();
+        assert_eq!(events.seen, ["started 3 (0 done)", "case", "case", "case", "replayed"]);
+        let ids: Vec<&str> = outcome.run.results.iter().map(|r| r.case_id.as_str()).collect();
+        assert_eq!(ids, ["c0", "c1", "c2"], "results come back from the store in case order");
+        assert!(outcome.run.results.iter().all(|r| r.status == Status::Pass && r.grades.len() == 1));
+        assert!(outcome.decision.passed && outcome.comparison.is_none());
+        let stored = crate::store::Store::open(&store(&dir)).unwrap().load_run(&outcome.run.id).unwrap();
+        assert_eq!(stored, outcome.run);
+    }
+
+    #[test]
+    fn a_spent_budget_stops_new_cases() {
+        let (dir, req) = project(2, "gate: {max_tokens: 1}\n");
+        let outcome = run(&store(&dir), &req, &mut Silent, std::future::pending()).unwrap();
+        let by_status: Vec<(Status, Option<&str>)> =
+            outcome.run.results.iter().map(|r: &CaseResult| (r.status, r.cause.as_deref())).collect();
+        assert_eq!(by_status, [(Status::Pass, None), (Status::Error, Some("budget"))]);
+        assert!(outcome.run.results[1].error.as_deref().unwrap().contains("gate.max_tokens 1"));
+        assert!(!outcome.decision.passed);
+    }
+
+    #[test]
+    fn a_shutdown_keeps_the_run_resumable_and_resume_replays_only_what_is_missing() {
+        let (dir, mut req) = project(3, "");
+        // Slow answers, so the shutdown below lands while the second case is in flight.
+        let script = dir.path().join("evals/slow.yaml");
+        std::fs::write(&script, "latency_ms: 150\ndefault:\n  text: '{{ user | upper }}'\n").unwrap();
+        let suite = req.suite.clone().unwrap();
+        let text =
+            std::fs::read_to_string(&suite).unwrap().replace("mock: builtin", &format!("mock: '{}'", script.display()));
+        std::fs::write(&suite, text).unwrap();
+        let db = store(&dir);
+        let one_stored = async {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                let s = crate::store::Store::open(&db).unwrap();
+                if let Some(id) = s.latest_unfinished_run().unwrap()
+                    && !s.load_run(&id).unwrap().results.is_empty()
+                {
+                    return;
+                }
+            }
+        };
+        let err = run(&db, &req, &mut Silent, one_stored).err().unwrap();
+        let RunError::Interrupted { run_id } = err else { panic!("{err}") };
+        req.resume = Some(Resume::Latest);
+        req.suite = None;
+        let mut events = Recorder::default();
+        let outcome = run(&db, &req, &mut events, std::future::pending()).unwrap();
+        assert_eq!(outcome.run.id, run_id);
+        assert_eq!(events.seen[0], "started 3 (1 done)");
+        assert_eq!(events.finished, ["c1", "c2"], "only the missing cases are replayed");
+        assert_eq!(outcome.run.results.len(), 3);
+        req.resume = Some(Resume::Id(run_id));
+        let again = run(&db, &req, &mut Silent, std::future::pending());
+        assert!(matches!(again, Err(RunError::AlreadyFinished { .. })), "a finished run is not resumed");
+    }
+}

@@ -4,18 +4,17 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use chrono::Utc;
 
 use super::RunError;
-use crate::dataset::{self, CaseFile};
+use crate::dataset::{self, Case};
 use crate::grade::Graders;
 use crate::provider::client;
 use crate::record::{self, GitInfo, Run, RunOptions, SCHEMA_VERSION, StoredRuns, SuiteInfo, Summary, TargetInfo};
 use crate::store::Store;
 use crate::suite::select::{self, Filter, Shard};
-use crate::suite::{self, CasePlan, Mock, Suite};
+use crate::suite::{self, Mock, Suite};
 
 const DEFAULT_BASE_URL: &str = "https://api.openai.com/v1";
 
@@ -65,8 +64,9 @@ pub struct Resolved {
     pub graders: Graders,
     /// The run's header, and for a resumed run the results it already has.
     pub record: Run,
-    pub plans: Vec<Arc<CasePlan>>,
-    /// The samples still to replay: (plan index, repeat).
+    /// The selected cases, each checked and planned once; replay plans each again from its file.
+    pub cases: Vec<Selected>,
+    /// The samples still to replay: (case index, repeat).
     pub jobs: Vec<(usize, u32)>,
     pub baseline: Option<Run>,
     pub endpoint: Endpoint,
@@ -76,7 +76,7 @@ pub struct Resolved {
 impl Resolved {
     /// Samples in the whole run, finished or not.
     pub fn total(&self) -> u64 {
-        (self.plans.len() * self.record.options.repeat as usize) as u64
+        (self.cases.len() * self.record.options.repeat as usize) as u64
     }
 }
 
@@ -109,17 +109,7 @@ pub fn resolve(store: &Path, req: &Request, events: &mut dyn super::Events) -> R
         return Err(RunError::SuiteChanged { path: suite_path, run_id: p.id.clone() });
     }
     let graders = Graders::load(&suite)?;
-    let (datasets_hash, cases) = select_cases(&suite, &options)?;
-    for c in &cases {
-        graders.check_case(&suite.source, &c.case)?;
-    }
-    let dataset_hash = suite::dataset_hash(&cases);
-    let plans = suite.plan(cases)?;
-    let target = TargetInfo {
-        model: distinct(plans.iter().map(|p| p.model.as_str())),
-        instructions_hash: suite::instructions_hash(&plans),
-    };
-    let plans: Vec<Arc<CasePlan>> = plans.into_iter().map(Arc::new).collect();
+    let checked = check_cases(&suite, &graders, &options)?;
     // Read the baseline and check the endpoint before spending anything on requests.
     let baseline = baseline(store, &suite, req, events)?;
     let endpoint = endpoint(&suite)?;
@@ -146,9 +136,9 @@ pub fn resolve(store: &Path, req: &Request, events: &mut dyn super::Events) -> R
                 started_at,
                 finished_at: None,
                 git: git_info(suite_path.parent().unwrap_or(Path::new("."))),
-                target,
-                dataset_hash,
-                options: RunOptions { repeat, datasets_hash: Some(datasets_hash), ..options },
+                target: checked.target,
+                dataset_hash: checked.dataset_hash,
+                options: RunOptions { repeat, datasets_hash: Some(checked.datasets_hash), ..options },
                 gate: suite.gate.clone(),
                 summary: Summary::default(),
                 results: Vec::new(),
@@ -157,12 +147,13 @@ pub fn resolve(store: &Path, req: &Request, events: &mut dyn super::Events) -> R
             record
         }
     };
+    let cases = checked.cases;
     let done: HashSet<(&str, u32)> = record.results.iter().map(|r| (r.case_id.as_str(), r.repeat)).collect();
     let jobs = (0..repeat)
-        .flat_map(|k| (0..plans.len()).map(move |i| (i, k)))
-        .filter(|&(i, k)| !done.contains(&(plans[i].case.id.as_str(), k)))
+        .flat_map(|k| (0..cases.len()).map(move |i| (i, k)))
+        .filter(|&(i, k)| !done.contains(&(cases[i].id.as_str(), k)))
         .collect();
-    Ok(Resolved { suite, graders, record, plans, jobs, baseline, endpoint, concurrency })
+    Ok(Resolved { suite, graders, record, cases, jobs, baseline, endpoint, concurrency })
 }
 
 /// The interrupted run to finish: the newest unfinished one, or the one named.
@@ -179,22 +170,78 @@ fn interrupted_run(store: &Path, which: &Resume) -> Result<Run, RunError> {
     Ok(run)
 }
 
-/// The suite's cases that the filters and shard select, in id order, and the hash of all its
-/// cases before selection (shards of one dataset share it).
-fn select_cases(suite: &Suite, options: &RunOptions) -> Result<(String, Vec<CaseFile>), RunError> {
+/// A selected case: where it is and what it is called. A run keeps this much of each case while
+/// it goes, so memory grows with concurrency, not with the number of cases.
+pub struct Selected {
+    pub path: PathBuf,
+    pub id: String,
+}
+
+/// The selected cases, and what the run records of them.
+struct Checked {
+    cases: Vec<Selected>,
+    target: TargetInfo,
+    dataset_hash: String,
+    /// Of every case before filter and shard: shards of one dataset share it.
+    datasets_hash: String,
+}
+
+/// What checking one case leaves: enough to record the run and to plan the case again.
+struct Entry {
+    selected: Selected,
+    content_hash: String,
+    model: String,
+    instructions: [u8; 32],
+}
+
+/// Load, select, check and plan every case of the suite, on every core, before any request:
+/// a broken case file or template is found now, not after thousands of paid calls.
+fn check_cases(suite: &Suite, graders: &Graders, options: &RunOptions) -> Result<Checked, RunError> {
     let filters = options.filter.iter().map(|f| Filter::parse(f)).collect::<Result<Vec<_>, _>>()?;
     let shard = options.shard.as_deref().map(Shard::parse).transpose()?;
-    let mut cases: Vec<CaseFile> = Vec::new();
+    let mut paths = Vec::new();
     for dir in &suite.datasets {
-        cases.extend(dataset::load_dir(dir)?);
+        paths.extend(dataset::case_paths(dir)?);
     }
-    let loaded = cases.len();
-    let all = suite::dataset_hash(&cases);
-    let cases = select::select(cases, &filters, shard);
-    if cases.is_empty() {
-        return Err(RunError::NothingSelected { suite: suite.path.clone(), loaded });
+    type Part = (Vec<Entry>, Vec<(String, String)>);
+    let parts = dataset::in_chunks_parallel(&paths, |part| -> Result<Part, RunError> {
+        let planner = suite.planner();
+        let (mut out, mut all) = (Vec::new(), Vec::new());
+        for path in part {
+            let case = Case::load(path)?;
+            all.push((case.id.clone(), case.content_hash.clone()));
+            if !select::selects(&case, &filters, shard) {
+                continue;
+            }
+            graders.check_case(&suite.source, &case)?;
+            let (id, content_hash) = (case.id.clone(), case.content_hash.clone());
+            let plan = planner.plan(case)?;
+            out.push(Entry {
+                instructions: suite::instructions_digest(&plan),
+                model: plan.model,
+                selected: Selected { path: path.clone(), id },
+                content_hash,
+            });
+        }
+        Ok((out, all))
+    });
+    let (mut entries, mut all) = (Vec::new(), Vec::new());
+    for part in parts {
+        let (e, a) = part?;
+        entries.extend(e);
+        all.extend(a);
     }
-    Ok((all, cases))
+    all.sort_unstable();
+    let datasets_hash = suite::dataset_hash(all.iter().map(|(id, h)| (id.as_str(), h.as_str())));
+    if entries.is_empty() {
+        return Err(RunError::NothingSelected { suite: suite.path.clone(), loaded: paths.len() });
+    }
+    let target = TargetInfo {
+        model: distinct(entries.iter().map(|e| e.model.as_str())),
+        instructions_hash: suite::instructions_hash(entries.iter().map(|e| e.instructions)),
+    };
+    let dataset_hash = suite::dataset_hash(entries.iter().map(|e| (e.selected.id.as_str(), e.content_hash.as_str())));
+    Ok(Checked { cases: entries.into_iter().map(|e| e.selected).collect(), target, dataset_hash, datasets_hash })
 }
 
 /// The run to compare with: the request's, else the suite's `gate.baseline` (a path in it is

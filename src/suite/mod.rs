@@ -454,81 +454,20 @@ impl Suite {
     /// Resolve every case: the suite's model, prompt, tools and params replace what the case
     /// recorded. Template errors (an undefined variable) are reported here, before any request.
     pub fn plan(&self, cases: Vec<CaseFile>) -> Result<Vec<CasePlan>, YamlError> {
-        // One environment per template folder, built once for all cases.
+        let planner = self.planner();
+        cases.into_iter().map(|cf| planner.plan(cf.case)).collect()
+    }
+
+    /// A planner for this suite: its template environments are built once, then cases are
+    /// planned one at a time (a large run plans each case as its turn comes).
+    pub fn planner(&self) -> Planner<'_> {
+        // One environment per template folder.
         let env_of = |t: &Instructions| template::environment(t.file.as_deref().and_then(Path::parent));
-        let target_env = self.target.instructions.as_ref().map(env_of);
-        let agent_envs: Vec<_> = self.target.agents.iter().map(|a| a.instructions.as_ref().map(env_of)).collect();
-        let render = |env: &Option<minijinja::Environment>, t: &Instructions, case: &Case, key: &str| {
-            let env = env.as_ref().expect("an environment for every template");
-            template::render(env, &t.text, &self.template_context(case)).map_err(|e| {
-                self.source.error_at(key, format!("template fails for case {}: {}", case.id, template::describe(&e)))
-            })
-        };
-        cases
-            .into_iter()
-            .map(|cf| {
-                let case = cf.case;
-                let model = self.target.model.clone().or_else(|| case.source.model.clone()).ok_or_else(|| {
-                    self.source
-                        .error_at("target.model", format!("case {} recorded no model; set target.model", case.id))
-                })?;
-                // The suite's agents replace the case's: the entry agent sets the first request.
-                let mut suite_agents = Vec::new();
-                for (i, a) in self.target.agents.iter().enumerate() {
-                    let key = format!("target.agents[{i}].instructions");
-                    suite_agents.push(AgentPlan {
-                        name: a.name.clone(),
-                        instructions: a
-                            .instructions
-                            .as_ref()
-                            .map(|t| render(&agent_envs[i], t, &case, &key))
-                            .transpose()?,
-                        tools: a.tools.clone(),
-                        model: a.model.clone(),
-                        params: a.params.clone(),
-                    });
-                }
-                let mut params = case.input.params.clone();
-                params.extend(self.target.params.clone());
-                let mut plan = CasePlan {
-                    instructions: match &self.target.instructions {
-                        Some(t) => Some(render(&target_env, t, &case, "target.instructions")?),
-                        None => case.input.instructions.clone(),
-                    },
-                    model,
-                    tools: self.target.tools.clone().unwrap_or_else(|| case.tools.clone()),
-                    params,
-                    max_turns: self.target.max_turns,
-                    policies: self.target.policies.clone(),
-                    agents: case
-                        .agents
-                        .iter()
-                        .map(|a| AgentPlan {
-                            name: a.name.clone(),
-                            instructions: a.instructions.clone(),
-                            tools: a.tools.clone(),
-                            model: None,
-                            params: Map::new(),
-                        })
-                        .collect(),
-                    entry_agent: case.input.agent.clone(),
-                    case,
-                };
-                if !suite_agents.is_empty() {
-                    let entry = self.target.entry.as_deref().unwrap_or_default();
-                    let first = suite_agents.iter().find(|a| a.name == entry).expect("entry checked at load").clone();
-                    plan.instructions = first.instructions;
-                    plan.tools = first.tools;
-                    if let Some(m) = first.model {
-                        plan.model = m;
-                    }
-                    plan.params.extend(first.params);
-                    plan.entry_agent = Some(first.name);
-                    plan.agents = suite_agents;
-                }
-                Ok(plan)
-            })
-            .collect()
+        Planner {
+            suite: self,
+            target_env: self.target.instructions.as_ref().map(env_of),
+            agent_envs: self.target.agents.iter().map(|a| a.instructions.as_ref().map(env_of)).collect(),
+        }
     }
 
     /// What an instructions template sees: the suite's vars, and the case.
@@ -643,17 +582,17 @@ fn handoff_tool(agent: &str) -> Value {
 }
 
 /// The suite text with every `key.path=value` set; errors then point into this text, under the
-/// file's name marked `(with --set)`.
+/// file's name marked `(with overrides)`.
 fn apply_sets(source: Source, sets: &[String]) -> Result<Source, SuiteError> {
     let bad = |m: String| SuiteError::Set(m);
     let mut doc = yaml::parse_any(&source.text).map_err(|e| bad(format!("{}: {e}", source.file.display())))?;
     for set in sets {
-        let (key, value) = set.split_once('=').ok_or_else(|| bad(format!("--set {set:?}: give KEY.PATH=VALUE")))?;
-        let value = yaml::parse_any(value).map_err(|e| bad(format!("--set {set:?}: the value is not YAML: {e}")))?;
+        let (key, value) = set.split_once('=').ok_or_else(|| bad(format!("override {set:?}: give KEY.PATH=VALUE")))?;
+        let value = yaml::parse_any(value).map_err(|e| bad(format!("override {set:?}: the value is not YAML: {e}")))?;
         let mut node = &mut doc;
         for part in key.split('.') {
             if part.is_empty() {
-                return Err(bad(format!("--set {set:?}: empty key in the path")));
+                return Err(bad(format!("override {set:?}: empty key in the path")));
             }
             if node.is_null() {
                 *node = yaml::Value::Mapping(Default::default());
@@ -662,37 +601,125 @@ fn apply_sets(source: Source, sets: &[String]) -> Result<Source, SuiteError> {
                 yaml::Value::Mapping(m) => m.entry(yaml::Value::String(part.to_string())).or_insert(yaml::Value::Null),
                 yaml::Value::Sequence(list) => {
                     let i: usize =
-                        part.parse().map_err(|_| bad(format!("--set {set:?}: {part:?} is not a list index")))?;
+                        part.parse().map_err(|_| bad(format!("override {set:?}: {part:?} is not a list index")))?;
                     let n = list.len();
                     list.get_mut(i)
-                        .ok_or_else(|| bad(format!("--set {set:?}: index {i} is past the list's end ({n})")))?
+                        .ok_or_else(|| bad(format!("override {set:?}: index {i} is past the list's end ({n})")))?
                 }
-                _ => return Err(bad(format!("--set {set:?}: {part:?} is inside a value that is not a mapping"))),
+                _ => return Err(bad(format!("override {set:?}: {part:?} is inside a value that is not a mapping"))),
             };
         }
         *node = value;
     }
     let text = yaml::to_string(&doc).map_err(|e| bad(e.to_string()))?;
-    Ok(Source::new(format!("{} (with --set)", source.file.display()), text))
+    Ok(Source::new(format!("{} (with overrides)", source.file.display()), text))
 }
 
-/// sha256 over the instructions every plan sends, in order: changes exactly when a prompt does.
-pub fn instructions_hash(plans: &[CasePlan]) -> String {
+/// Plans cases one at a time against a suite.
+pub struct Planner<'a> {
+    suite: &'a Suite,
+    target_env: Option<minijinja::Environment<'static>>,
+    agent_envs: Vec<Option<minijinja::Environment<'static>>>,
+}
+
+impl Planner<'_> {
+    fn render(
+        &self,
+        env: &Option<minijinja::Environment>,
+        t: &Instructions,
+        case: &Case,
+        key: &str,
+    ) -> Result<String, YamlError> {
+        let env = env.as_ref().expect("an environment for every template");
+        template::render(env, &t.text, &self.suite.template_context(case)).map_err(|e| {
+            self.suite.source.error_at(key, format!("template fails for case {}: {}", case.id, template::describe(&e)))
+        })
+    }
+
+    /// Resolve one case: what replay sends for it.
+    pub fn plan(&self, case: Case) -> Result<CasePlan, YamlError> {
+        let model = self.suite.target.model.clone().or_else(|| case.source.model.clone()).ok_or_else(|| {
+            self.suite.source.error_at("target.model", format!("case {} recorded no model; set target.model", case.id))
+        })?;
+        // The suite's agents replace the case's: the entry agent sets the first request.
+        let mut suite_agents = Vec::new();
+        for (i, a) in self.suite.target.agents.iter().enumerate() {
+            let key = format!("target.agents[{i}].instructions");
+            suite_agents.push(AgentPlan {
+                name: a.name.clone(),
+                instructions: a
+                    .instructions
+                    .as_ref()
+                    .map(|t| self.render(&self.agent_envs[i], t, &case, &key))
+                    .transpose()?,
+                tools: a.tools.clone(),
+                model: a.model.clone(),
+                params: a.params.clone(),
+            });
+        }
+        let mut params = case.input.params.clone();
+        params.extend(self.suite.target.params.clone());
+        let mut plan = CasePlan {
+            instructions: match &self.suite.target.instructions {
+                Some(t) => Some(self.render(&self.target_env, t, &case, "target.instructions")?),
+                None => case.input.instructions.clone(),
+            },
+            model,
+            tools: self.suite.target.tools.clone().unwrap_or_else(|| case.tools.clone()),
+            params,
+            max_turns: self.suite.target.max_turns,
+            policies: self.suite.target.policies.clone(),
+            agents: case
+                .agents
+                .iter()
+                .map(|a| AgentPlan {
+                    name: a.name.clone(),
+                    instructions: a.instructions.clone(),
+                    tools: a.tools.clone(),
+                    model: None,
+                    params: Map::new(),
+                })
+                .collect(),
+            entry_agent: case.input.agent.clone(),
+            case,
+        };
+        if !suite_agents.is_empty() {
+            let entry = self.suite.target.entry.as_deref().unwrap_or_default();
+            let first = suite_agents.iter().find(|a| a.name == entry).expect("entry checked at load").clone();
+            plan.instructions = first.instructions;
+            plan.tools = first.tools;
+            if let Some(m) = first.model {
+                plan.model = m;
+            }
+            plan.params.extend(first.params);
+            plan.entry_agent = Some(first.name);
+            plan.agents = suite_agents;
+        }
+        Ok(plan)
+    }
+}
+
+/// sha256 over the instructions one plan sends: the part of [`instructions_hash`] for one case.
+pub fn instructions_digest(plan: &CasePlan) -> [u8; 32] {
+    Sha256::digest(plan.instructions.as_deref().unwrap_or_default().as_bytes()).into()
+}
+
+/// sha256 over every case's instructions digest, in case order: changes exactly when a prompt does.
+pub fn instructions_hash(digests: impl IntoIterator<Item = [u8; 32]>) -> String {
     let mut h = Sha256::new();
-    for p in plans {
-        h.update(p.instructions.as_deref().unwrap_or_default().as_bytes());
-        h.update([0]);
+    for d in digests {
+        h.update(d);
     }
     format!("sha256:{}", hex::encode(h.finalize()))
 }
 
 /// sha256 over the cases' ids and content hashes.
-pub fn dataset_hash(cases: &[CaseFile]) -> String {
+pub fn dataset_hash<'a>(cases: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let mut h = Sha256::new();
-    for c in cases {
-        h.update(c.case.id.as_bytes());
+    for (id, content_hash) in cases {
+        h.update(id.as_bytes());
         h.update([0]);
-        h.update(c.case.content_hash.as_bytes());
+        h.update(content_hash.as_bytes());
         h.update([0]);
     }
     format!("sha256:{}", hex::encode(h.finalize()))
@@ -816,7 +843,7 @@ mod tests {
         assert_eq!((s.provider.concurrency, s.repeat), (3, 2));
         assert_ne!(s.hash, Suite::load(&p).unwrap().hash);
         let err = Suite::load_with(&p, &["target.modle=x".to_string()]).unwrap_err().to_string();
-        assert!(err.contains("(with --set)") && err.contains("target.modle: unknown field"), "{err}");
+        assert!(err.contains("(with overrides)") && err.contains("target.modle: unknown field"), "{err}");
         let err = Suite::load_with(&p, &["nothing".to_string()]).unwrap_err().to_string();
         assert!(err.contains("KEY.PATH=VALUE"), "{err}");
     }

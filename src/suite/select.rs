@@ -4,7 +4,7 @@
 use regex::Regex;
 use sha2::{Digest, Sha256};
 
-use crate::dataset::CaseFile;
+use crate::dataset::{Case, CaseFile};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SelectError {
@@ -39,11 +39,11 @@ impl Filter {
         })
     }
 
-    fn matches(&self, c: &CaseFile) -> bool {
+    fn matches(&self, c: &Case) -> bool {
         match self {
-            Filter::Id(re) => re.is_match(&c.case.id),
-            Filter::Tag(t) => c.case.tags.iter().any(|x| x == t),
-            Filter::Failure(f) => c.case.label.failure.as_deref() == Some(f.as_str()),
+            Filter::Id(re) => re.is_match(&c.id),
+            Filter::Tag(t) => c.tags.iter().any(|x| x == t),
+            Filter::Failure(f) => c.label.failure.as_deref() == Some(f.as_str()),
         }
     }
 }
@@ -76,11 +76,12 @@ impl Shard {
 
 /// The cases every filter matches and the shard holds.
 pub fn select(cases: Vec<CaseFile>, filters: &[Filter], shard: Option<Shard>) -> Vec<CaseFile> {
-    cases
-        .into_iter()
-        .filter(|c| filters.iter().all(|f| f.matches(c)))
-        .filter(|c| shard.is_none_or(|s| s.holds(&c.case.id)))
-        .collect()
+    cases.into_iter().filter(|c| selects(&c.case, filters, shard)).collect()
+}
+
+/// The case matches every filter and falls in the shard.
+pub fn selects(case: &Case, filters: &[Filter], shard: Option<Shard>) -> bool {
+    filters.iter().all(|f| f.matches(case)) && shard.is_none_or(|s| s.holds(&case.id))
 }
 
 #[cfg(test)]
