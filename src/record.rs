@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::store::{ResultRow, Store, StoreError};
+use crate::store::{ResultRow, RunOwner, Store, StoreError};
 use crate::suite::gate::Gate;
 use crate::trace::Usage;
 
@@ -646,14 +646,15 @@ pub fn find_run(store: &Path, name: &str) -> Result<Run, FindRunError> {
     if name.ends_with(".json") {
         return Err(FindRunError::NoFile(name.to_string()));
     }
-    let s = Store::open(store)?;
+    let s = Store::open_existing(store)?;
     let id = s.resolve_run(name)?;
     Ok(s.load_run(&id)?)
 }
 
 /// The run record's home in the store: each run a header row, each result a row of its own.
 pub trait StoredRuns {
-    fn create_run(&mut self, run: &Run) -> Result<(), StoreError>;
+    /// A new run, owned by `owner` from the start.
+    fn create_run(&mut self, run: &Run, owner: &RunOwner) -> Result<(), StoreError>;
     fn save_results(&mut self, run_id: &str, results: &[CaseResult]) -> Result<(), StoreError>;
     fn finish_run(&mut self, run: &Run) -> Result<(), StoreError>;
     /// Run headers (no results), newest first; of one suite when given.
@@ -676,8 +677,8 @@ fn parse_headers(rows: Vec<(String, String)>) -> Result<Vec<Run>, StoreError> {
 }
 
 impl StoredRuns for Store {
-    fn create_run(&mut self, run: &Run) -> Result<(), StoreError> {
-        self.insert_run(&run.id, &run.suite.name, run.started_at, &header_json(run))
+    fn create_run(&mut self, run: &Run, owner: &RunOwner) -> Result<(), StoreError> {
+        self.insert_run(&run.id, &run.suite.name, run.started_at, &header_json(run), owner)
     }
 
     fn save_results(&mut self, run_id: &str, results: &[CaseResult]) -> Result<(), StoreError> {
@@ -899,12 +900,16 @@ pub(crate) mod tests {
         assert!(matches!(Run::load(&p).unwrap_err(), RunFileError::TooNew { .. }));
     }
 
+    fn owner() -> RunOwner {
+        RunOwner { pid: 1, host: "test-host".into(), heartbeat: chrono::Utc::now() }
+    }
+
     #[test]
     fn results_are_stored_in_batches_and_read_back_in_order() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(&dir.path().join("e.db")).unwrap();
         let mut r = run("run_1", &[("b", Status::Pass, "x"), ("a", Status::Fail, "y")]);
-        s.create_run(&r.header()).unwrap();
+        s.create_run(&r.header(), &owner()).unwrap();
         s.save_results(&r.id, &r.results[..1]).unwrap();
         s.save_results(&r.id, &r.results[1..]).unwrap();
         // Saving again replaces, never duplicates.
@@ -929,7 +934,7 @@ pub(crate) mod tests {
             r.started_at = t0 + chrono::Duration::hours(i as i64);
             r.finished_at = Some(r.started_at);
             r.git = Some(GitInfo { commit: format!("c{i}"), branch: Some(branch.to_string()) });
-            s.create_run(&r).unwrap();
+            s.create_run(&r, &owner()).unwrap();
             s.finish_run(&r).unwrap();
         }
         let all = s.list_runs(None, 10).unwrap();

@@ -219,7 +219,7 @@ fn bad_input_is_one_clear_line_with_exit_2() {
 #[test]
 fn a_store_from_a_newer_version_is_refused_with_exit_3() {
     let p = Project::new();
-    p.ok(&["traces", "list"]);
+    p.ok(&["traces", "import", fixture("agents_processor_full.jsonl").to_str().unwrap()]);
     let db = p.path(".evals/evals.db");
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.pragma_update(None, "user_version", 999).unwrap();
@@ -243,13 +243,45 @@ fn store_location_follows_flag_and_environment() {
     assert!(custom.exists());
     // Without flag or variable: .evals/evals.db under the current directory.
     let out = Command::new(env!("CARGO_BIN_EXE_evals"))
-        .args(["traces", "list"])
+        .args(["traces", "import", f.to_str().unwrap()])
         .current_dir(p.dir.path())
         .env_remove("EVALS_STORE")
         .output()
         .unwrap();
     assert!(out.status.success());
     assert!(Path::new(&p.path(".evals/evals.db")).exists());
+}
+
+#[test]
+fn read_commands_given_a_missing_store_exit_3_and_create_nothing() {
+    let p = Project::new();
+    p.with_demo_cases();
+    let run = p.path("runs/a.json");
+    let suite = p.suite("demo", "");
+    p.ok(&["run", suite.to_str().unwrap(), "--out", run.to_str().unwrap(), "-q"]);
+    let run = run.to_str().unwrap();
+    let typo = p.path("tpyo/evals.db");
+    let readers: &[&[&str]] = &[
+        &["traces", "list"],
+        &["traces", "show", "trace_1a36"],
+        &["traces", "prune", "--older-than", "30d"],
+        &["runs", "list"],
+        &["runs", "show", "run_2026"],
+        &["diff", run, "run_2026"],
+        &["baseline", "bless", "run_2026"],
+        &["run", "--resume"],
+    ];
+    for args in readers {
+        let out = p.evals_env(args, &[("EVALS_STORE", typo.to_str().unwrap())]);
+        assert_eq!(code(&out), 3, "evals {args:?}: {}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(&format!("no store at {} (EVALS_STORE)", typo.display())), "{args:?}: {stderr}");
+        assert!(!p.path("tpyo").exists(), "evals {args:?} created the store's folder");
+    }
+    // Run files need no store at all.
+    let out = p.evals_env(&["runs", "show", run], &[("EVALS_STORE", typo.to_str().unwrap())]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!p.path("tpyo").exists());
 }
 
 #[test]
@@ -285,6 +317,43 @@ fn subcommands(help: &str) -> Vec<String> {
         .filter(|n| *n != "help")
         .map(str::to_string)
         .collect()
+}
+
+/// Durations out of range are located load errors in `check` and `run` (they panicked before).
+#[test]
+fn timeouts_out_of_range_are_located_errors_not_panics() {
+    let p = Project::new();
+    p.with_demo_cases();
+    let suite = p.suite("demo", "");
+    let yaml = std::fs::read_to_string(&suite).unwrap();
+    let big = p.write("evals/big.yaml", &yaml.replace("provider: {", "provider: {timeout_s: 1e20, "));
+    let big = big.to_str().unwrap();
+    // `check` lists it among its problems (exit 1); `run` stops on it (exit 2).
+    let out = p.evals(&["check", big]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("big.yaml:5: provider.timeout_s: at most 86400 seconds"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = p.evals(&["run", big, "-q"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("big.yaml:5:23: provider.timeout_s: at most 86400 seconds"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = p.evals(&["run", suite.to_str().unwrap(), "-q", "--set", "provider.timeout_s=1e300"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("(with overrides):"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("provider.timeout_s: at most 86400 seconds"), "{}", text(&out.stderr));
+    let grader = p.write(
+        "evals/grader.yaml",
+        &yaml.replace("type: similarity, threshold: 0.9}", "type: command, command: 'true', timeout_s: 1e20}"),
+    );
+    let out = p.evals(&["run", grader.to_str().unwrap(), "-q"]);
+    assert_eq!(code(&out), 2, "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("graders[0].timeout_s: at most 86400 seconds"), "{}", text(&out.stderr));
 }
 
 #[test]

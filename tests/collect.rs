@@ -87,17 +87,6 @@ fn model_spans(s: &Store) -> Vec<Span> {
     out
 }
 
-/// Wait for the fire-and-forget proxy recordings to be committed.
-async fn until(dir: &Path, what: &str, ok: impl Fn(&Store) -> bool) {
-    for _ in 0..200 {
-        if ok(&store(dir)) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn exporter_bodies_are_stored_once_however_they_are_split_or_resent() {
     let dir = tempfile::tempdir().unwrap();
@@ -153,7 +142,8 @@ async fn proxy_and_exporter_join_in_either_order_into_promotable_traces() {
     let ids = mock_ids(&upstream).await;
     // The first two calls are recorded before their spans are exported, the rest after.
     assert_eq!(proxy_model_requests(&server, 0..2).await, ids[..2]);
-    until(dir.path(), "the first recordings", |s| s.list_traces(&TraceFilter::default()).unwrap().len() == 2).await;
+    // Committed before the answers ended.
+    assert_eq!(store(dir.path()).list_traces(&TraceFilter::default()).unwrap().len(), 2);
     let (body, _) = exporter_body();
     for chunk in in_chunks(&with_response_ids(&body, &ids), 5) {
         assert_eq!(ingest(&server, &chunk).await.0, 200);
@@ -214,6 +204,38 @@ async fn mock_ids(upstream: &Mock) -> Vec<String> {
         ids.push(response_id(&headers, &text));
     }
     ids
+}
+
+/// A client that has read an answer to its end can rely on the call being stored, so a crash of
+/// collect right after (kill -9) loses nothing answered: while another process holds the
+/// store's write lock, the answer's end waits for the recording's commit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proxied_call_is_committed_before_its_answer_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = mock().await;
+    let server = collect(dir.path(), upstream.base_url(), |_| {}).await;
+    let url = format!("{}/v1/responses", server.url());
+    for stream in [false, true] {
+        let blocker = rusqlite::Connection::open(dir.path().join("evals.db")).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let body = json!({"model": "m", "input": "hello", "stream": stream}).to_string();
+        let call = tokio::spawn({
+            let url = url.clone();
+            async move { post(&url, &[("content-type", "application/json")], body).await }
+        });
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert!(!call.is_finished(), "stream {stream}: answered in full while the call could not be stored");
+        blocker.execute_batch("COMMIT").unwrap();
+        let (status, headers, text) = call.await.unwrap();
+        assert_eq!(status, 200, "{text}");
+        let id = response_id(&headers, &text);
+        let stored = model_spans(&store(dir.path()));
+        assert!(
+            stored.iter().any(|s| s.model_call().unwrap().response_id.as_deref() == Some(id.as_str())),
+            "stream {stream}: {id} was answered but is not stored"
+        );
+    }
+    server.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -324,7 +346,6 @@ async fn streams_pass_through_event_by_event_and_are_recorded() {
         rest.push_str(&String::from_utf8_lossy(&c));
     }
     assert!(rest.contains("response.completed"));
-    until(dir.path(), "the streamed recording", |s| !model_spans(s).is_empty()).await;
     let span = model_spans(&store(dir.path())).remove(0);
     let call = span.model_call().unwrap();
     assert_eq!(evals::trace::items::output_text(call.output.as_ref().unwrap()), "slow answer");
@@ -388,6 +409,12 @@ async fn bad_bodies_get_400_or_413_with_the_reason_and_the_server_keeps_serving(
             .await;
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("protobuf"), "{text}");
+    let bad_id = json!({"resourceSpans": [{"scopeSpans": [{"spans": [
+        {"traceId": "XYZ7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "x"}]}]}]});
+    let (status, _, text) =
+        post(&format!("{}/v1/traces", server.url()), &[("content-type", "application/json")], bad_id.to_string()).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("resourceSpans[0].scopeSpans[0].spans[0].traceId"), "{text}");
 
     assert_eq!(store(dir.path()).list_traces(&TraceFilter::default()).unwrap(), before, "stored data untouched");
     for chunk in &chunks[1..] {
@@ -443,7 +470,7 @@ async fn redact_and_no_content_apply_to_what_is_stored_not_to_what_the_client_ge
             post(&format!("{}/v1/responses", server.url()), &[("content-type", "application/json")], req).await;
         assert_eq!(status, 200);
         assert!(text.contains("ANN@EXAMPLE.ORG"), "the client gets the real answer");
-        until(dir.path(), "the recording", |s| s.list_traces(&TraceFilter::default()).unwrap().len() == 4).await;
+        assert_eq!(store(dir.path()).list_traces(&TraceFilter::default()).unwrap().len(), 4, "recorded on answering");
         server.shutdown().await;
 
         let s = store(dir.path());

@@ -340,13 +340,13 @@ async fn resume_after_kill_9_repeats_no_finished_case() {
         tokio::time::sleep(Duration::from_millis(20)).await;
         if store.exists() {
             let st = evals::store::Store::open(&store).unwrap();
-            run = st.latest_unfinished_run().unwrap().map(|id| st.load_run(&id).unwrap());
+            run = st.unfinished_runs().unwrap().first().map(|(id, _)| st.load_run(id).unwrap());
         }
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let st = evals::store::Store::open(&store).unwrap();
-    let id = st.latest_unfinished_run().unwrap().expect("the killed run is unfinished");
+    let id = st.unfinished_runs().unwrap().into_iter().next().expect("the killed run is unfinished").0;
     let finished: Vec<String> = st.load_run(&id).unwrap().results.iter().map(|r| r.case_id.clone()).collect();
     drop(st);
     assert!(finished.len() >= 5 && finished.len() < 16, "{finished:?}");
@@ -382,6 +382,56 @@ async fn resume_after_kill_9_repeats_no_finished_case() {
         (resumed.summary.passed, resumed.summary.failed, resumed.summary.errored),
         (fresh.summary.passed, fresh.summary.failed, fresh.summary.errored)
     );
+}
+
+/// `--resume` leaves a live run alone: without an id it finds no interrupted run, with the id it
+/// is refused naming the owner; once the run is killed, the same command resumes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_never_takes_a_live_run() {
+    let s = server(&format!("latency_ms: 150\n{ECHO}")).await;
+    let p = Project::new();
+    cases(&p, 30, |_| vec![]);
+    suite(&p, &format!("base_url: '{}', api_key_env: EVALS_TEST_KEY, concurrency: 1", s.base_url()), "");
+    let store = p.path(".evals/evals.db");
+    let mut child = command(&p, &["run", "evals/s.yaml", "--no-cache", "-q"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let id = loop {
+        assert!(started.elapsed() < Duration::from_secs(20), "the run never got going");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        if store.exists()
+            && let Some((id, _)) = evals::store::Store::open(&store).unwrap().unfinished_runs().unwrap().first()
+        {
+            break id.clone();
+        }
+    };
+    let owner = format!("process {} on ", child.id());
+    let out = evals(&p, &["run", "--resume"]);
+    assert_eq!(code(&out), 2, "{}{}", text(&out.stdout), text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("no interrupted run to resume: the newest unfinished one, {id}, is live ({owner}")),
+        "{err}"
+    );
+    let out = evals(&p, &["run", "--resume", &id]);
+    assert_eq!(code(&out), 2, "{}{}", text(&out.stdout), text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains(&format!("run {id} is live: {owner}")), "{err}");
+    assert!(child.try_wait().unwrap().is_none(), "the live run was still going while resume was refused");
+
+    child.kill().unwrap(); // SIGKILL: no release, the dead process is what frees the run
+    child.wait().unwrap();
+    let out = evals(&p, &["run", "--resume", "--out", "resumed.json"]);
+    assert_eq!(code(&out), 0, "{}{}", text(&out.stdout), text(&out.stderr));
+    let resumed = run_file(&p, "resumed.json");
+    assert_eq!(resumed.id, id);
+    assert_complete(&resumed, 30, 1);
+    // The one case in flight at the kill may be asked twice; nothing else was.
+    let counts: HashMap<String, u64> = s.requests_by_user();
+    assert!(counts.values().filter(|n| **n > 1).count() <= 1, "{counts:?}");
 }
 
 #[test]

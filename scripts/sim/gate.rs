@@ -8,7 +8,7 @@ use std::process::Command;
 
 use chrono::{Duration, Utc};
 use evals::record::{CaseResult, Run, StoredRuns, Summary};
-use evals::store::Store;
+use evals::store::{RunOwner, Store};
 
 /// One configuration of the simulation.
 #[derive(Debug, Clone)]
@@ -128,7 +128,8 @@ pub fn trial(evals: &Path, dir: &Path, s: &Scenario, seed: u64) -> (i32, String)
 }
 
 fn store_run(store: &mut Store, run: &Run) {
-    store.create_run(run).expect("run stored");
+    let owner = RunOwner { pid: std::process::id(), host: "sim".into(), heartbeat: run.started_at };
+    store.create_run(run, &owner).expect("run stored");
     store.save_results(&run.id, &run.results).expect("results stored");
     store.finish_run(run).expect("run finished");
 }

@@ -106,6 +106,8 @@ impl CliError {
                 RunError::NoSuite
                 | RunError::NothingToResume
                 | RunError::AlreadyFinished { .. }
+                | RunError::Live { .. }
+                | RunError::OnlyLive { .. }
                 | RunError::SuiteChanged { .. }
                 | RunError::NoApiKey { .. }
                 | RunError::NoRepeat
@@ -153,6 +155,11 @@ impl CliError {
             StoreError::NotFound { kind: "run", .. } => Some("`evals runs list` shows the stored runs".into()),
             StoreError::Ambiguous { .. } => Some("give more characters of the id".into()),
             StoreError::TooNew { .. } => Some("install the newer evals, or pass --store with another file".into()),
+            StoreError::Missing(_) => Some(
+                "check --store or EVALS_STORE; `evals collect`, `evals traces import`, `evals run` and \
+                 `evals promote` create the store"
+                    .into(),
+            ),
             _ => None,
         };
         let dataset_hint = |e: &DatasetError| match e {
@@ -177,6 +184,9 @@ impl CliError {
                 RunError::Dataset(d) => dataset_hint(d),
                 RunError::BaseUrl(_) => base_url(),
                 RunError::NoSuite => Some("give the suite file, or --resume to finish an interrupted run".into()),
+                RunError::Live { .. } | RunError::OnlyLive { .. } => {
+                    Some("wait for it to finish, or stop it (an interrupted or killed run can be resumed)".into())
+                }
                 RunError::SuiteChanged { .. } => Some("start a new run of the suite as it is now".into()),
                 RunError::NoApiKey { .. } => Some("set it, or set provider.mock in the suite to run offline".into()),
                 RunError::NoRepeat => Some("give --repeat 1 or more".into()),

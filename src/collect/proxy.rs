@@ -1,6 +1,6 @@
 //! The recording proxy: forwards `/v1/responses` and `/v1/chat/completions` to the upstream,
 //! passes the answer back as it arrives (server-sent events event by event), and records the
-//! reconstructed final response once the body has been passed through.
+//! reconstructed final response before the body's end reaches the client.
 
 use std::sync::Arc;
 
@@ -124,7 +124,8 @@ fn tee(
     recorder: Option<Recorder>,
     finish: Finish,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
-    let state = (Box::pin(upstream), recorder, Some(finish));
+    // Fused: after a failed recording the stream is polled once more past its end.
+    let state = (Box::pin(upstream.fuse()), recorder, Some(finish));
     futures_util::stream::unfold(state, |(mut upstream, mut recorder, mut finish)| async move {
         match upstream.next().await {
             Some(Ok(chunk)) => {
@@ -145,9 +146,23 @@ fn tee(
                     let mut recording = recording(f.api, &f.request, &response, f.started, Utc::now());
                     f.app.privacy.trace(&mut recording.0);
                     f.app.privacy.span(&mut recording.1);
-                    let write = writer::Write { batch: Default::default(), recording: Some(recording), done: None };
-                    if f.app.writer.send(write).await.is_err() {
-                        eprintln!("collect: shutting down, a model call was not recorded");
+                    // The body ends only once the call is committed, so a client that has its
+                    // whole answer knows it is recorded; a failed write breaks the body instead.
+                    let (done, committed) = tokio::sync::oneshot::channel();
+                    let write =
+                        writer::Write { batch: Default::default(), recording: Some(recording), done: Some(done) };
+                    let failure = match f.app.writer.send(write).await {
+                        Err(_) => Some("collect is shutting down".to_string()),
+                        Ok(()) => match committed.await {
+                            Ok(Ok(())) => None,
+                            Ok(Err(e)) => Some(e),
+                            Err(_) => Some("collect is shutting down".to_string()),
+                        },
+                    };
+                    if let Some(e) = failure {
+                        eprintln!("collect: a model call was not recorded: {e}");
+                        let e = std::io::Error::other(format!("model call not recorded: {e}"));
+                        return Some((Err(e), (upstream, None, None)));
                     }
                 }
                 None
@@ -244,6 +259,9 @@ impl Events {
     }
 }
 
+/// Tool calls of one streamed chat completion, at most.
+const MAX_TOOL_CALLS: usize = 1024;
+
 /// A streamed chat completion, put back together from its chunks.
 #[derive(Default)]
 struct ChatAccumulator {
@@ -271,6 +289,11 @@ impl ChatAccumulator {
         }
         for call in delta.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
             let i = call.get("index").and_then(Value::as_u64).unwrap_or(0) as usize;
+            // An index is a position among the answer's calls: a huge one is garbage, and
+            // growing the list to it would take the process's memory.
+            if i >= MAX_TOOL_CALLS {
+                continue;
+            }
             if self.tool_calls.len() <= i {
                 self.tool_calls.resize(i + 1, Default::default());
             }
@@ -341,6 +364,36 @@ mod tests {
         chunks.iter().for_each(|c| r.feed(c));
         let response = r.finish().expect("a final response");
         recording(api, request, &response, Utc::now(), Utc::now())
+    }
+
+    /// Whatever bytes an upstream streams, in whatever chunks, the recorder never panics.
+    #[test]
+    fn any_stream_of_bytes_is_recorded_or_dropped_without_panic() {
+        use proptest::prelude::*;
+        let response = json!({"id": "resp_1", "output": [], "usage": {"input_tokens": 1}});
+        let real = crate::mock::server::sse_events(&response).into_bytes();
+        let chunks = prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 0..16);
+        let cases = std::env::var("FUZZ_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(256);
+        let config = proptest::test_runner::Config { cases, failure_persistence: None, ..Default::default() };
+        proptest::test_runner::TestRunner::new(config)
+            .run(&(chunks, any::<bool>(), 0..real.len()), |(chunks, chat, cut)| {
+                for api in [ModelApi::Responses, ModelApi::ChatCompletions] {
+                    let mut r = Recorder::new(api, true);
+                    r.feed(&real[..cut]);
+                    for c in &chunks {
+                        r.feed(c);
+                        if chat {
+                            // Once made the recorder grow a list to four billion entries.
+                            r.feed(b"data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":4000000000}]}}]}\n\n");
+                        }
+                    }
+                    if let Some(response) = r.finish() {
+                        recording(api, &json!({"input": chunks.len()}), &response, Utc::now(), Utc::now());
+                    }
+                }
+                Ok(())
+            })
+            .unwrap();
     }
 
     #[test]

@@ -294,7 +294,7 @@ impl History {
 /// when there is no store file yet).
 pub fn compare_in(store: &std::path::Path, base: &Run, current: &Run) -> Result<Comparison, StoreError> {
     let history =
-        if store.is_file() { History::load(&Store::open(store)?, base, current)? } else { History::default() };
+        if store.is_file() { History::load(&Store::open_existing(store)?, base, current)? } else { History::default() };
     Ok(compare_with(base, current, &history))
 }
 

@@ -74,13 +74,7 @@ json.dump({"score": float(result)}, sys.stdout)
 impl Command {
     pub fn parse(src: &Source, path: &str, ty: &str, v: yaml::Value) -> Result<Command, YamlError> {
         let dir = src.file.parent().map(PathBuf::from).unwrap_or_default();
-        let timeout = |t: f64| {
-            if t.is_finite() && t > 0.0 {
-                Ok(Duration::from_secs_f64(t))
-            } else {
-                Err(src.error_at(&format!("{path}.timeout_s"), "timeout_s must be positive"))
-            }
-        };
+        let timeout = |t: f64| src.seconds(&format!("{path}.timeout_s"), t);
         if ty == "python" {
             let f: PythonFile = fields(src, v, path)?;
             if !f.source.contains("def grade") {

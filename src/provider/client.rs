@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::retry::{RateLimiter, RetryPolicy, retryable_status, server_delay};
+use super::retry::{MAX_SERVER_DELAY, RateLimiter, RetryPolicy, retryable_status, server_delay};
 
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]
 pub enum ApiError {
@@ -22,6 +22,12 @@ pub enum ApiError {
     /// never cached, and the case ends as an error with this cause, not as a model failure.
     #[error("unusable response: {message}")]
     Unusable { cause: &'static str, message: String },
+    #[error(
+        "{error}; the server asks to retry after {}s, longer than the {}s evals waits",
+        after.as_secs(),
+        MAX_SERVER_DELAY.as_secs()
+    )]
+    RetryTooLate { error: Box<ApiError>, after: Duration },
 }
 
 impl ApiError {
@@ -36,6 +42,7 @@ impl ApiError {
             ApiError::Connect(_) => "connection",
             ApiError::Decode(_) => "decode",
             ApiError::Unusable { cause, .. } => cause,
+            ApiError::RetryTooLate { error, .. } => error.cause(),
         }
     }
 
@@ -104,11 +111,12 @@ pub struct Client {
     provider: Option<String>,
 }
 
-/// One failed attempt: the error, whether to try again, and after how long the server asked.
+/// One failed attempt: the error, whether to try again, and after how long the server asked
+/// (`Err` when that is longer than evals waits).
 struct Failure {
     error: ApiError,
     retry: bool,
-    delay: Option<Duration>,
+    delay: Option<Result<Duration, Duration>>,
 }
 
 impl Client {
@@ -163,9 +171,13 @@ impl Client {
             attempt += 1;
             match self.attempt(body).await {
                 Ok(body) => return Ok(Reply { body, attempts: attempt }),
+                Err(Failure { error, retry: true, delay: Some(Err(after)) }) if attempt <= self.retry.max_retries => {
+                    return Err((ApiError::RetryTooLate { error: Box::new(error), after }, attempt));
+                }
                 Err(f) if f.retry && attempt <= self.retry.max_retries => {
-                    let wait = f.delay.unwrap_or_else(|| self.retry.backoff(attempt - 1));
-                    if f.delay.is_some() {
+                    let delay = f.delay.and_then(Result::ok);
+                    let wait = delay.unwrap_or_else(|| self.retry.backoff(attempt - 1));
+                    if delay.is_some() {
                         // The server's delay is about the account, not this request.
                         self.limiter.pause(wait);
                     }

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
 
-/// Longest server-requested delay we honour; a longer one means "not soon", so we give up.
-const MAX_SERVER_DELAY: Duration = Duration::from_secs(120);
+/// Longest server-requested delay we wait out; a longer one ends the request as an error that
+/// says so, rather than holding a run for hours or hammering the API before the time it gave.
+pub const MAX_SERVER_DELAY: Duration = Duration::from_secs(600);
 
 /// How failed requests are retried.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,16 +44,27 @@ pub fn retryable_status(status: u16, code: Option<&str>) -> bool {
     matches!(status, 408 | 409 | 429) || status >= 500
 }
 
-/// The delay the server asks for: `retry-after-ms`, then `retry-after` in seconds. `None` when
-/// absent or out of range (a delay over two minutes is not followed).
-pub fn server_delay(headers: &HeaderMap) -> Option<Duration> {
+/// The delay the server asks for: `retry-after-ms`, then `retry-after` in seconds or as an HTTP
+/// date. `None` when absent or unreadable; `Err` with the delay when it is over
+/// [`MAX_SERVER_DELAY`].
+pub fn server_delay(headers: &HeaderMap) -> Option<Result<Duration, Duration>> {
     let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    let d = if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        Duration::try_from_secs_f64(ms / 1000.0).ok()?
+    let seconds = |s: f64| Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX);
+    let d = if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()).filter(|ms| *ms >= 0.0) {
+        seconds(ms / 1000.0)
     } else {
-        Duration::try_from_secs_f64(get("retry-after")?.parse::<f64>().ok()?).ok()?
+        let v = get("retry-after")?;
+        match v.parse::<f64>() {
+            Ok(s) if s >= 0.0 => seconds(s),
+            Ok(_) => return None,
+            // An HTTP date (`Wed, 21 Oct 2026 07:28:00 GMT`): the wait is until then.
+            Err(_) => {
+                let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+                (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().unwrap_or(Duration::ZERO)
+            }
+        }
     };
-    (d <= MAX_SERVER_DELAY).then_some(d)
+    Some(if d <= MAX_SERVER_DELAY { Ok(d) } else { Err(d) })
 }
 
 /// Parse the Go-style durations of `x-ratelimit-reset-*` (`1s`, `6m0s`, `12ms`, `1h2m3.5s`).
@@ -173,11 +185,26 @@ mod tests {
     fn server_delays_prefer_milliseconds_and_cap() {
         assert_eq!(
             server_delay(&headers(&[("retry-after-ms", "250"), ("retry-after", "9")])),
-            Some(Duration::from_millis(250))
+            Some(Ok(Duration::from_millis(250)))
         );
-        assert_eq!(server_delay(&headers(&[("retry-after", "2")])), Some(Duration::from_secs(2)));
-        assert_eq!(server_delay(&headers(&[("retry-after", "600")])), None);
+        assert_eq!(server_delay(&headers(&[("retry-after", "2")])), Some(Ok(Duration::from_secs(2))));
+        assert_eq!(server_delay(&headers(&[("retry-after", "600")])), Some(Ok(Duration::from_secs(600))));
+        assert_eq!(server_delay(&headers(&[("retry-after", "601")])), Some(Err(Duration::from_secs(601))));
+        assert_eq!(server_delay(&headers(&[("retry-after", "1e300")])), Some(Err(Duration::MAX)));
+        assert_eq!(server_delay(&headers(&[("retry-after", "-1")])), None);
+        assert_eq!(server_delay(&headers(&[("retry-after", "soon")])), None);
         assert_eq!(server_delay(&headers(&[])), None);
+    }
+
+    #[test]
+    fn server_delays_may_be_http_dates() {
+        let at =
+            |secs: i64| (chrono::Utc::now() + chrono::Duration::seconds(secs)).to_rfc2822().replace("+0000", "GMT");
+        let soon = server_delay(&headers(&[("retry-after", &at(30))])).unwrap().unwrap();
+        assert!(soon > Duration::from_secs(28) && soon <= Duration::from_secs(30), "{soon:?}");
+        let late = server_delay(&headers(&[("retry-after", &at(3600))])).unwrap().unwrap_err();
+        assert!(late > Duration::from_secs(3590), "{late:?}");
+        assert_eq!(server_delay(&headers(&[("retry-after", &at(-30))])), Some(Ok(Duration::ZERO)));
     }
 
     #[test]

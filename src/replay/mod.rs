@@ -265,6 +265,28 @@ rules:
     }
 
     #[tokio::test]
+    async fn a_retry_after_beyond_the_cap_ends_the_request_saying_so() {
+        let t = std::time::Instant::now();
+        let (server, r) = faulty("  - {status: 429, headers: {retry-after: '3600'}}\n", 1000).await;
+        let (e, attempts) = r.unwrap_err();
+        assert_eq!((e.cause(), attempts, server.requests()), ("rate_limit", 1, 1));
+        assert!(e.to_string().contains("retry after 3600s, longer than the 600s evals waits"), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_http_date_is_waited_for() {
+        let at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc2822().replace("+0000", "GMT");
+        let t = std::time::Instant::now();
+        let (server, r) =
+            faulty(&format!("  - {{first: 1, status: 503, headers: {{retry-after: '{at}'}}}}\n"), 1000).await;
+        assert_eq!(r.unwrap().attempts, 2);
+        assert_eq!(server.faults(), 1);
+        // The date has whole seconds: the wait is between one and two of them, not a backoff.
+        assert!(t.elapsed() >= Duration::from_millis(900), "{:?}", t.elapsed());
+    }
+
+    #[tokio::test]
     async fn spent_rate_limits_hold_back_the_retry_until_reset() {
         let t = std::time::Instant::now();
         let (_s, r) = faulty(

@@ -11,7 +11,7 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use super::resolve::{Endpoint, Resolved, Selected};
-use super::{Budget, Event, Events, RunError};
+use super::{Budget, Event, Events, RunError, owner};
 use crate::dataset::Case;
 use crate::grade::{Edge, Graders, Subject, scoring};
 use crate::mock::{Script, server::Server};
@@ -19,7 +19,7 @@ use crate::provider::client::Client;
 use crate::provider::pricing::PriceTable;
 use crate::record::{CaseResult, Output, Run, Status, StoredRuns, Summary};
 use crate::replay::{self, Replayer, cache::Cache};
-use crate::store::{Handle, Store, StoreError};
+use crate::store::{Handle, RunOwner, Store, StoreError};
 use crate::suite::{CacheSetting, CasePlan, Mock, Planner, Suite};
 use crate::trace::Usage;
 
@@ -137,12 +137,25 @@ pub fn execute(
     let (handle, store_thread) = Handle::spawn(Store::open(store)?);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(RunError::Runtime)?;
     let run_id = r.record.id.clone();
+    let me = owner::me(Utc::now());
     let outcome = runtime.block_on(async {
-        tokio::select! {
+        let beat = tokio::spawn(heartbeat(handle.clone(), run_id.clone(), me.clone()));
+        let outcome = tokio::select! {
             run = replay_all(r, &handle, events) => run.map(Some),
             () = shutdown => Ok(None),
-        }
+        };
+        // Awaited, so its store handle is gone before the store thread is joined.
+        beat.abort();
+        let _ = beat.await;
+        outcome
     });
+    if let Ok(None) = outcome {
+        // Interrupted on purpose: anyone may resume it now, from any host.
+        let id = run_id.clone();
+        let _ = handle.submit(move |s| {
+            let _ = s.release_run(&id, &me);
+        });
+    }
     drop(handle);
     // The run file is written while the store thread closes the database (a WAL checkpoint).
     let saved = match (&outcome, out) {
@@ -240,6 +253,20 @@ async fn replay_all(r: Resolved, handle: &Handle, events: &mut dyn Events) -> Re
     // The store thread ran every commit before the call: all failures are known now.
     committer.report_failures(events);
     Ok(finished)
+}
+
+/// Say every [`owner::HEARTBEAT`] that this process still runs the run, so that `--resume`
+/// elsewhere leaves it alone. A missed beat is harmless: only many make the run look abandoned.
+async fn heartbeat(handle: Handle, run_id: String, me: RunOwner) {
+    let mut every = tokio::time::interval(owner::HEARTBEAT);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let (id, me) = (run_id.clone(), RunOwner { heartbeat: Utc::now(), ..me.clone() });
+        if handle.submit(move |s| drop(s.heartbeat_run(&id, &me))).is_err() {
+            return;
+        }
+    }
 }
 
 /// Results wait here for the store thread; one job commits all that are waiting, so the store

@@ -5,6 +5,7 @@
 mod budget;
 mod events;
 mod execute;
+pub mod owner;
 mod resolve;
 
 use std::future::Future;
@@ -33,6 +34,10 @@ pub enum RunError {
     NothingToResume,
     #[error("run {run_id} is finished; nothing to resume")]
     AlreadyFinished { run_id: String },
+    #[error("run {run_id} is live: process {pid} on {host} is running it")]
+    Live { run_id: String, pid: u32, host: String },
+    #[error("no interrupted run to resume: the newest unfinished one, {run_id}, is live (process {pid} on {host})")]
+    OnlyLive { run_id: String, pid: u32, host: String },
     #[error("{} changed since run {run_id} started; resuming would mix two suites", path.display())]
     SuiteChanged { path: PathBuf, run_id: String },
     #[error("nothing to run: {}", if *loaded == 0 {
@@ -196,8 +201,8 @@ mod tests {
             loop {
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 let s = crate::store::Store::open(&db).unwrap();
-                if let Some(id) = s.latest_unfinished_run().unwrap()
-                    && !s.load_run(&id).unwrap().results.is_empty()
+                if let Some((id, _)) = s.unfinished_runs().unwrap().first()
+                    && !s.load_run(id).unwrap().results.is_empty()
                 {
                     return;
                 }

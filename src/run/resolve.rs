@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 
-use super::RunError;
+use super::{RunError, owner};
 use crate::dataset::{self, Case};
 use crate::grade::Graders;
 use crate::provider::client;
@@ -143,7 +143,7 @@ pub fn resolve(store: &Path, req: &Request, events: &mut dyn super::Events) -> R
                 summary: Summary::default(),
                 results: Vec::new(),
             };
-            Store::open(store)?.create_run(&record)?;
+            Store::open(store)?.create_run(&record, &owner::me(Utc::now()))?;
             record
         }
     };
@@ -157,15 +157,21 @@ pub fn resolve(store: &Path, req: &Request, events: &mut dyn super::Events) -> R
 }
 
 /// The interrupted run to finish: the newest unfinished one, or the one named.
+/// The interrupted run to finish: the newest unfinished one whose owner is gone, or the one
+/// named; this process then owns it. A live run is never taken over.
 fn interrupted_run(store: &Path, which: &Resume) -> Result<Run, RunError> {
-    let s = Store::open(store)?;
+    let mut s = Store::open_existing(store)?;
+    let now = Utc::now();
     let id = match which {
-        Resume::Latest => s.latest_unfinished_run()?.ok_or(RunError::NothingToResume)?,
+        Resume::Latest => owner::pick(&s.unfinished_runs()?, now)?,
         Resume::Id(id) => s.resolve_run(id)?,
     };
     let run = s.load_run(&id)?;
     if run.finished_at.is_some() {
         return Err(RunError::AlreadyFinished { run_id: id });
+    }
+    if let Some(o) = s.claim_run(&id, &owner::me(now), |o| owner::is_live(o, now))? {
+        return Err(RunError::Live { run_id: id, pid: o.pid, host: o.host });
     }
     Ok(run)
 }

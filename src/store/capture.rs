@@ -20,7 +20,7 @@ impl Store {
     /// that span; an exported span whose response id a one-call trace holds takes its content and
     /// the one-call trace is deleted. Re-sent records add nothing.
     pub fn capture(&mut self, batch: Batch, recordings: Vec<(Trace, Span)>) -> Result<IngestStats> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let mut merged = batch;
         let mut claimed = BTreeSet::new();
         {

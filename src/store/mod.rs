@@ -8,7 +8,7 @@ mod runs;
 mod traces;
 
 pub use actor::Handle;
-pub use runs::{CaseCounts, HistoryQuery, ResultRow};
+pub use runs::{CaseCounts, HistoryQuery, ResultRow, RunOwner};
 pub use traces::{IngestStats, PruneStats, Totals, TraceFilter, TraceStatus, TraceSummary};
 
 use std::path::{Path, PathBuf};
@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_response_cache.sql"),
     include_str!("migrations/0003_trace_search.sql"),
+    include_str!("migrations/0004_run_owner.sql"),
 ];
 
 /// Default location, relative to the current directory.
@@ -42,6 +43,8 @@ pub enum StoreError {
     NotFound { kind: &'static str, prefix: String },
     #[error("{kind} id {prefix:?} is ambiguous: it matches {}", .matches.join(", "))]
     Ambiguous { kind: &'static str, prefix: String, matches: Vec<String> },
+    #[error("no store at {} (EVALS_STORE)", .0.display())]
+    Missing(PathBuf),
     #[error("store record is corrupt: {0}")]
     Corrupt(String),
     #[error("store thread has stopped")]
@@ -101,8 +104,24 @@ impl Store {
         Ok(store)
     }
 
+    /// Open the store at `path` for a command that only reads it: a path that does not exist is
+    /// an error, so a mistyped `EVALS_STORE` does not leave an empty store (and folders) behind.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        if !path.is_file() {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        Store::open(path)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Begin a write transaction holding the write lock from its first statement. A deferred
+    /// transaction that reads before it writes cannot wait for another writer: SQLite answers
+    /// BUSY at once, busy timeout or not, because its snapshot may be stale by then.
+    fn write(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
     }
 
     /// Apply the missing migrations in one write transaction. The version is read again inside
@@ -197,6 +216,17 @@ mod tests {
                 panic!("open failed: {e:?}");
             }
         }
+    }
+
+    #[test]
+    fn opening_a_missing_store_to_read_it_creates_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("typo/evals.db");
+        let err = Store::open_existing(&path).err().unwrap();
+        assert_eq!(err.to_string(), format!("no store at {} (EVALS_STORE)", path.display()));
+        assert!(!dir.path().join("typo").exists(), "no folder is created");
+        Store::open(&path).unwrap();
+        Store::open_existing(&path).unwrap();
     }
 
     #[test]

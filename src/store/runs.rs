@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store, StoreError, micros};
+use super::{Result, Store, StoreError, from_micros, micros};
 
 /// One result to save: its key, its status, and the result as JSON.
 pub struct ResultRow<'a> {
@@ -38,11 +38,72 @@ fn id_headers(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The process that runs a run, on its host, and when it last said it is alive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOwner {
+    pub pid: u32,
+    pub host: String,
+    pub heartbeat: DateTime<Utc>,
+}
+
+fn read_owner(pid: Option<i64>, host: Option<String>, heartbeat: Option<i64>) -> Option<RunOwner> {
+    Some(RunOwner { pid: u32::try_from(pid?).ok()?, host: host?, heartbeat: from_micros(heartbeat?) })
+}
+
 impl Store {
-    pub fn insert_run(&mut self, id: &str, suite: &str, started_at: DateTime<Utc>, header: &str) -> Result<()> {
+    /// A new run, owned from the start by `owner`.
+    pub fn insert_run(
+        &mut self,
+        id: &str,
+        suite: &str,
+        started_at: DateTime<Utc>,
+        header: &str,
+        owner: &RunOwner,
+    ) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO runs (id, suite, started_at, finished_at, header) VALUES (?1, ?2, ?3, NULL, ?4)",
-            params![id, suite, micros(started_at), header],
+            "INSERT INTO runs (id, suite, started_at, finished_at, header, owner_pid, owner_host, heartbeat_at) \
+             VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7)",
+            params![id, suite, micros(started_at), header, owner.pid, owner.host, micros(owner.heartbeat)],
+        )?;
+        Ok(())
+    }
+
+    /// Make `me` the owner of run `id`, unless `live` says its owner is alive: then that owner
+    /// is returned and nothing changes. One write transaction, so two resumers cannot both win.
+    pub fn claim_run(&mut self, id: &str, me: &RunOwner, live: impl Fn(&RunOwner) -> bool) -> Result<Option<RunOwner>> {
+        let tx = self.write()?;
+        let current = tx
+            .query_row("SELECT owner_pid, owner_host, heartbeat_at FROM runs WHERE id = ?1", [id], |r| {
+                Ok(read_owner(r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound { kind: "run", prefix: id.to_string() })?;
+        if let Some(owner) = current.filter(|o| live(o)) {
+            return Ok(Some(owner));
+        }
+        tx.execute(
+            "UPDATE runs SET owner_pid = ?2, owner_host = ?3, heartbeat_at = ?4 WHERE id = ?1",
+            params![id, me.pid, me.host, micros(me.heartbeat)],
+        )?;
+        tx.commit()?;
+        Ok(None)
+    }
+
+    /// Say that `me` still runs run `id`; nothing when another process has taken it over.
+    pub fn heartbeat_run(&mut self, id: &str, me: &RunOwner) -> Result<()> {
+        self.conn.execute(
+            "UPDATE runs SET heartbeat_at = ?4 WHERE id = ?1 AND owner_pid = ?2 AND owner_host = ?3",
+            params![id, me.pid, me.host, micros(me.heartbeat)],
+        )?;
+        Ok(())
+    }
+
+    /// Let go of run `id` (interrupted), so that it can be resumed at once, from any host.
+    pub fn release_run(&mut self, id: &str, me: &RunOwner) -> Result<()> {
+        self.conn.execute(
+            "UPDATE runs SET owner_pid = NULL, owner_host = NULL, heartbeat_at = NULL \
+             WHERE id = ?1 AND owner_pid = ?2 AND owner_host = ?3",
+            params![id, me.pid, me.host],
         )?;
         Ok(())
     }
@@ -50,7 +111,7 @@ impl Store {
     /// Commit finished results in one transaction: a run saves whatever finished while the
     /// previous commit was on disk, so a fast run is not held to one commit per case.
     pub fn put_results<'a>(&mut self, run_id: &str, rows: impl IntoIterator<Item = ResultRow<'a>>) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         {
             let mut insert = tx.prepare_cached(
                 "INSERT OR REPLACE INTO results (run_id, case_id, repeat, status, data) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -72,14 +133,15 @@ impl Store {
         Ok(())
     }
 
-    /// The newest run that never finished (killed or interrupted), for `run --resume`.
-    pub fn latest_unfinished_run(&self) -> Result<Option<String>> {
-        Ok(self
-            .conn
-            .query_row("SELECT id FROM runs WHERE finished_at IS NULL ORDER BY started_at DESC LIMIT 1", [], |r| {
-                r.get(0)
-            })
-            .optional()?)
+    /// The runs that never finished (live, killed or interrupted), newest first, with their
+    /// owners (none for a run released or stored before runs had owners).
+    pub fn unfinished_runs(&self) -> Result<Vec<(String, Option<RunOwner>)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, owner_pid, owner_host, heartbeat_at FROM runs WHERE finished_at IS NULL \
+             ORDER BY started_at DESC, id DESC",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, read_owner(r.get(1)?, r.get(2)?, r.get(3)?))))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     pub fn resolve_run(&self, prefix: &str) -> Result<String> {
@@ -170,7 +232,8 @@ mod tests {
         for (i, (branch, status)) in [("main", "pass"), ("feature", "fail"), ("main", "fail")].iter().enumerate() {
             let (id, at) = (format!("run_{i}"), t0 + chrono::Duration::hours(i as i64));
             let header = format!(r#"{{"dataset_hash": "d", "git": {{"branch": "{branch}"}}}}"#);
-            s.insert_run(&id, "s", at, &header).unwrap();
+            let owner = RunOwner { pid: 1, host: "h".into(), heartbeat: at };
+            s.insert_run(&id, "s", at, &header, &owner).unwrap();
             let row = ResultRow { case_id: "a", repeat: 0, status, data: "{}".into() };
             s.put_results(&id, [row]).unwrap();
             s.update_run(&id, Some(at), &header).unwrap();
@@ -189,5 +252,30 @@ mod tests {
         assert_eq!(s.case_history(&any).unwrap(), (2, vec![("a".to_string(), 1, 2)]));
         assert_eq!(s.case_history(&HistoryQuery { limit: 1, ..any.clone() }).unwrap().0, 1);
         assert_eq!(s.case_history(&HistoryQuery { dataset_hash: "other", ..any }).unwrap(), (0, vec![]));
+    }
+
+    #[test]
+    fn a_run_is_claimed_only_from_an_owner_that_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("e.db")).unwrap();
+        // The store keeps microseconds.
+        let t0 = from_micros(micros(chrono::Utc::now()));
+        let first = RunOwner { pid: 10, host: "a".into(), heartbeat: t0 };
+        s.insert_run("run_1", "demo", t0, "{}", &first).unwrap();
+        assert_eq!(s.unfinished_runs().unwrap(), vec![("run_1".to_string(), Some(first.clone()))]);
+        let second = RunOwner { pid: 20, host: "b".into(), heartbeat: t0 + chrono::Duration::seconds(1) };
+        assert_eq!(s.claim_run("run_1", &second, |_| true).unwrap(), Some(first.clone()), "live: refused");
+        assert_eq!(s.unfinished_runs().unwrap()[0].1, Some(first.clone()), "and unchanged");
+        assert_eq!(s.claim_run("run_1", &second, |_| false).unwrap(), None);
+        // The first owner's late heartbeat and release touch the run no more.
+        s.heartbeat_run("run_1", &RunOwner { heartbeat: t0 + chrono::Duration::seconds(9), ..first.clone() }).unwrap();
+        s.release_run("run_1", &first).unwrap();
+        assert_eq!(s.unfinished_runs().unwrap()[0].1, Some(second.clone()));
+        let later = RunOwner { heartbeat: t0 + chrono::Duration::seconds(5), ..second.clone() };
+        s.heartbeat_run("run_1", &later).unwrap();
+        assert_eq!(s.unfinished_runs().unwrap()[0].1, Some(later.clone()));
+        s.release_run("run_1", &second).unwrap();
+        assert_eq!(s.unfinished_runs().unwrap()[0].1, None);
+        assert!(matches!(s.claim_run("run_9", &second, |_| false), Err(StoreError::NotFound { .. })));
     }
 }

@@ -153,7 +153,7 @@ impl Store {
     /// Write a batch in one transaction. Records already stored are merged, never duplicated,
     /// so re-sent exports and re-imported files add nothing.
     pub fn ingest(&mut self, batch: &Batch) -> Result<IngestStats> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let stats = Self::ingest_in(&tx, batch)?;
         tx.commit()?;
         Ok(stats)
@@ -578,7 +578,7 @@ impl Store {
         let size = |s: &Store| file_size(&s.path) + file_size(&wal);
         let bytes_before = size(self);
         let cutoff = micros(before);
-        let tx = self.conn.transaction()?;
+        let tx = self.write()?;
         let old = "SELECT id FROM traces WHERE coalesce(started_at, imported_at) < ?1";
         tx.execute(
             &format!("DELETE FROM trace_text WHERE rowid IN (SELECT search_rowid FROM traces WHERE id IN ({old}))"),
@@ -619,6 +619,43 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("e.db")).unwrap();
         (dir, s)
+    }
+
+    /// Writers in several processes (here: connections on threads) whose transactions read
+    /// before they write all wait for the lock instead of failing with "database is locked".
+    #[test]
+    fn concurrent_writers_that_read_first_wait_for_each_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("evals.db");
+        Store::open(&path).unwrap();
+        let batch = fixture("agents_processor_full.jsonl");
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let (path, batch) = (path.clone(), batch.clone());
+                std::thread::spawn(move || {
+                    let mut s = Store::open(&path).unwrap();
+                    for i in 0..40 {
+                        let mut b = batch.clone();
+                        for t in &mut b.traces {
+                            t.id = format!("{}_{w}_{i}", t.id);
+                        }
+                        for sp in &mut b.spans {
+                            sp.trace_id = format!("{}_{w}_{i}", sp.trace_id);
+                        }
+                        s.capture(b, Vec::new())?;
+                    }
+                    Ok::<_, StoreError>(())
+                })
+            })
+            .collect();
+        for w in writers {
+            if let Err(e) = w.join().unwrap() {
+                panic!("a writer failed: {e}");
+            }
+        }
+        let s = Store::open(&path).unwrap();
+        let traces: i64 = s.conn.query_row("SELECT count(*) FROM traces", [], |r| r.get(0)).unwrap();
+        assert_eq!(traces as usize, 4 * 40 * batch.traces.len());
     }
 
     #[test]
@@ -802,7 +839,9 @@ mod tests {
             s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
             // Back to the schema of version 2, as an older evals left it.
             s.conn
-                .execute_batch("DROP TABLE trace_text; DROP INDEX traces_by_search; DROP INDEX traces_by_time; ALTER TABLE traces DROP COLUMN search_rowid; PRAGMA user_version = 2;")
+                .execute_batch("DROP TABLE trace_text; DROP INDEX traces_by_search; DROP INDEX traces_by_time; ALTER TABLE traces DROP COLUMN search_rowid; \
+                 ALTER TABLE runs DROP COLUMN owner_pid; ALTER TABLE runs DROP COLUMN owner_host; \
+                 ALTER TABLE runs DROP COLUMN heartbeat_at; PRAGMA user_version = 2;")
                 .unwrap();
         }
         let s = Store::open(&path).unwrap();

@@ -376,10 +376,7 @@ impl Suite {
         {
             return Err(source.error_at("provider.base_url", e.to_string()).into());
         }
-        let timeout_s = p.timeout_s.unwrap_or(120.0);
-        if timeout_s.is_nan() || timeout_s <= 0.0 {
-            return Err(source.error_at("provider.timeout_s", "timeout_s must be positive").into());
-        }
+        let timeout = source.seconds("provider.timeout_s", p.timeout_s.unwrap_or(120.0))?;
         let mock = match p.mock.as_deref() {
             None => None,
             Some("builtin") => Some(Mock::Builtin),
@@ -432,7 +429,7 @@ impl Suite {
                 base_url: p.base_url.clone(),
                 api_key_env: p.api_key_env.clone().unwrap_or_else(|| "OPENAI_API_KEY".into()),
                 concurrency: p.concurrency.unwrap_or(8),
-                timeout: Duration::from_secs_f64(timeout_s),
+                timeout,
                 mock,
                 retry: RetryPolicy {
                     max_retries: p.max_retries.unwrap_or(RetryPolicy::default().max_retries),

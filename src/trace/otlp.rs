@@ -42,6 +42,9 @@ pub enum OtlpError {
     TooLarge { limit: usize },
     #[error("span {index} ({name:?}): {reason}")]
     Span { index: usize, name: String, reason: String },
+    /// A field of the request that cannot be read, by its path (`resourceSpans[0]...traceId`).
+    #[error("{path}: {reason}")]
+    Field { path: String, reason: String },
 }
 
 /// Inflate a `Content-Encoding: gzip` body, refusing one that inflates beyond `limit` bytes.
@@ -59,7 +62,11 @@ pub fn parse_traces(body: &[u8], encoding: Encoding) -> Result<Batch, OtlpError>
     let resources = match encoding {
         Encoding::Protobuf => {
             let req: pb::ExportTraceServiceRequest = prost::Message::decode(body)?;
-            req.resource_spans.into_iter().map(Resource::from_pb).collect()
+            req.resource_spans
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| Resource::from_pb(i, r))
+                .collect::<Result<_, _>>()?
         }
         Encoding::Json => json_resources(&json_body(body)?, "resourceSpans")?,
     };
@@ -72,12 +79,15 @@ pub fn parse_logs(body: &[u8], encoding: Encoding) -> Result<Batch, OtlpError> {
     let logs = match encoding {
         Encoding::Protobuf => {
             let req: pb::ExportLogsServiceRequest = prost::Message::decode(body)?;
-            req.resource_logs
-                .into_iter()
-                .flat_map(|r| r.scope_logs)
-                .flat_map(|s| s.log_records)
-                .map(Log::from_pb)
-                .collect()
+            let mut logs = Vec::new();
+            for (i, r) in req.resource_logs.into_iter().enumerate() {
+                for (j, s) in r.scope_logs.into_iter().enumerate() {
+                    for (k, l) in s.log_records.into_iter().enumerate() {
+                        logs.push(Log::from_pb(&format!("resourceLogs[{i}].scopeLogs[{j}].logRecords[{k}]"), l)?);
+                    }
+                }
+            }
+            logs
         }
         Encoding::Json => json_logs(&json_body(body)?)?,
     };
@@ -282,51 +292,65 @@ fn pb_attrs(kvs: Vec<pb::KeyValue>) -> Attrs {
     kvs.into_iter().map(|kv| (kv.key, pb_value(kv.value))).collect()
 }
 
-fn pb_id(bytes: &[u8]) -> Option<String> {
-    (!bytes.is_empty() && bytes.iter().any(|b| *b != 0)).then(|| hex::encode(bytes))
+/// The byte length of an id field: 16 for a trace id, 8 for a span id.
+fn id_len(key: &str) -> usize {
+    if key == "traceId" { 16 } else { 8 }
+}
+
+/// An id field of a protobuf request: absent (empty) or all zeros is none; any other length
+/// than the field's is refused with its place rather than stored under a broken id.
+fn pb_id(bytes: &[u8], at: &str, key: &str) -> Result<Option<String>, OtlpError> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let len = id_len(key);
+    if bytes.len() != len {
+        return Err(OtlpError::Field {
+            path: format!("{at}.{key}"),
+            reason: format!("{} bytes, not {len}", bytes.len()),
+        });
+    }
+    Ok(bytes.iter().any(|b| *b != 0).then(|| hex::encode(bytes)))
 }
 
 impl Resource {
-    fn from_pb(r: pb::ResourceSpans) -> Resource {
-        Resource {
-            attrs: pb_attrs(r.resource.map(|r| r.attributes).unwrap_or_default()),
-            spans: r
-                .scope_spans
-                .into_iter()
-                .flat_map(|s| s.spans)
-                .map(|s| {
-                    let status = s.status.unwrap_or_default();
-                    RawSpan {
-                        trace_id: pb_id(&s.trace_id).unwrap_or_default(),
-                        span_id: pb_id(&s.span_id).unwrap_or_default(),
-                        parent_id: pb_id(&s.parent_span_id),
-                        name: s.name,
-                        start: s.start_time_unix_nano,
-                        end: s.end_time_unix_nano,
-                        attrs: pb_attrs(s.attributes),
-                        events: s
-                            .events
-                            .into_iter()
-                            .map(|e| Event { name: e.name, attrs: pb_attrs(e.attributes) })
-                            .collect(),
-                        status_code: status.code,
-                        status_message: status.message,
-                    }
-                })
-                .collect(),
+    fn from_pb(i: usize, r: pb::ResourceSpans) -> Result<Resource, OtlpError> {
+        let mut spans = Vec::new();
+        for (j, scope) in r.scope_spans.into_iter().enumerate() {
+            for (k, s) in scope.spans.into_iter().enumerate() {
+                let at = format!("resourceSpans[{i}].scopeSpans[{j}].spans[{k}]");
+                let status = s.status.unwrap_or_default();
+                spans.push(RawSpan {
+                    trace_id: pb_id(&s.trace_id, &at, "traceId")?.unwrap_or_default(),
+                    span_id: pb_id(&s.span_id, &at, "spanId")?.unwrap_or_default(),
+                    parent_id: pb_id(&s.parent_span_id, &at, "parentSpanId")?,
+                    name: s.name,
+                    start: s.start_time_unix_nano,
+                    end: s.end_time_unix_nano,
+                    attrs: pb_attrs(s.attributes),
+                    events: s
+                        .events
+                        .into_iter()
+                        .map(|e| Event { name: e.name, attrs: pb_attrs(e.attributes) })
+                        .collect(),
+                    status_code: status.code,
+                    status_message: status.message,
+                });
+            }
         }
+        Ok(Resource { attrs: pb_attrs(r.resource.map(|r| r.attributes).unwrap_or_default()), spans })
     }
 }
 
 impl Log {
-    fn from_pb(l: pb::LogRecord) -> Log {
-        Log {
-            trace_id: pb_id(&l.trace_id).unwrap_or_default(),
-            span_id: pb_id(&l.span_id).unwrap_or_default(),
+    fn from_pb(at: &str, l: pb::LogRecord) -> Result<Log, OtlpError> {
+        Ok(Log {
+            trace_id: pb_id(&l.trace_id, at, "traceId")?.unwrap_or_default(),
+            span_id: pb_id(&l.span_id, at, "spanId")?.unwrap_or_default(),
             event_name: l.event_name,
             attrs: pb_attrs(l.attributes),
             body: pb_value(l.body),
-        }
+        })
     }
 }
 
@@ -349,9 +373,24 @@ fn json_u64(v: &Value, key: &str) -> u64 {
     }
 }
 
-fn json_id(v: &Value, key: &str) -> Option<String> {
-    let id = v.get(key).and_then(Value::as_str)?.to_ascii_lowercase();
-    (!id.is_empty() && id.bytes().any(|b| b != b'0')).then_some(id)
+/// An id field of OTLP/JSON, hex as the spec says: absent, empty or all zeros is none; anything
+/// but the field's number of hex digits is refused with its place.
+fn json_id(v: &Value, at: &str, key: &str) -> Result<Option<String>, OtlpError> {
+    let bad = |reason: String| OtlpError::Field { path: format!("{at}.{key}"), reason };
+    let id = match v.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s.to_ascii_lowercase(),
+        Some(other) => return Err(bad(format!("{other} is not a hex string"))),
+    };
+    if id.is_empty() {
+        return Ok(None);
+    }
+    let digits = 2 * id_len(key);
+    if id.len() != digits || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let shown: String = id.chars().take(40).collect();
+        return Err(bad(format!("{shown:?} is not {digits} hex digits")));
+    }
+    Ok(id.bytes().any(|b| b != b'0').then_some(id))
 }
 
 fn json_value(v: &Value) -> Value {
@@ -388,34 +427,34 @@ fn json_resources(doc: &Value, key: &str) -> Result<Vec<Resource>, OtlpError> {
     let Some(resources) = doc.get(key).and_then(Value::as_array) else {
         return Err(OtlpError::Json(format!("expected an object with `{key}`")));
     };
-    Ok(resources
-        .iter()
-        .map(|r| Resource {
-            attrs: r.get("resource").map(|res| json_attrs(list(res, "attributes"))).unwrap_or_default(),
-            spans: list(r, "scopeSpans")
-                .iter()
-                .flat_map(|s| list(s, "spans"))
-                .map(|s| {
-                    let status = s.get("status").unwrap_or(&Value::Null);
-                    RawSpan {
-                        trace_id: json_id(s, "traceId").unwrap_or_default(),
-                        span_id: json_id(s, "spanId").unwrap_or_default(),
-                        parent_id: json_id(s, "parentSpanId"),
-                        name: json_str(s, "name"),
-                        start: json_u64(s, "startTimeUnixNano"),
-                        end: json_u64(s, "endTimeUnixNano"),
-                        attrs: json_attrs(list(s, "attributes")),
-                        events: list(s, "events")
-                            .iter()
-                            .map(|e| Event { name: json_str(e, "name"), attrs: json_attrs(list(e, "attributes")) })
-                            .collect(),
-                        status_code: status_code(status.get("code")),
-                        status_message: json_str(status, "message"),
-                    }
-                })
-                .collect(),
-        })
-        .collect())
+    let mut out = Vec::new();
+    for (i, r) in resources.iter().enumerate() {
+        let mut spans = Vec::new();
+        for (j, scope) in list(r, "scopeSpans").iter().enumerate() {
+            for (k, s) in list(scope, "spans").iter().enumerate() {
+                let at = format!("{key}[{i}].scopeSpans[{j}].spans[{k}]");
+                let status = s.get("status").unwrap_or(&Value::Null);
+                spans.push(RawSpan {
+                    trace_id: json_id(s, &at, "traceId")?.unwrap_or_default(),
+                    span_id: json_id(s, &at, "spanId")?.unwrap_or_default(),
+                    parent_id: json_id(s, &at, "parentSpanId")?,
+                    name: json_str(s, "name"),
+                    start: json_u64(s, "startTimeUnixNano"),
+                    end: json_u64(s, "endTimeUnixNano"),
+                    attrs: json_attrs(list(s, "attributes")),
+                    events: list(s, "events")
+                        .iter()
+                        .map(|e| Event { name: json_str(e, "name"), attrs: json_attrs(list(e, "attributes")) })
+                        .collect(),
+                    status_code: status_code(status.get("code")),
+                    status_message: json_str(status, "message"),
+                });
+            }
+        }
+        let attrs = r.get("resource").map(|res| json_attrs(list(res, "attributes"))).unwrap_or_default();
+        out.push(Resource { attrs, spans });
+    }
+    Ok(out)
 }
 
 /// Enums are integers in OTLP/JSON; the proto names are accepted as well.
@@ -432,18 +471,22 @@ fn json_logs(doc: &Value) -> Result<Vec<Log>, OtlpError> {
     let Some(resources) = doc.get("resourceLogs").and_then(Value::as_array) else {
         return Err(OtlpError::Json("expected an object with `resourceLogs`".into()));
     };
-    Ok(resources
-        .iter()
-        .flat_map(|r| list(r, "scopeLogs"))
-        .flat_map(|s| list(s, "logRecords"))
-        .map(|l| Log {
-            trace_id: json_id(l, "traceId").unwrap_or_default(),
-            span_id: json_id(l, "spanId").unwrap_or_default(),
-            event_name: json_str(l, "eventName"),
-            attrs: json_attrs(list(l, "attributes")),
-            body: l.get("body").map(json_value).unwrap_or(Value::Null),
-        })
-        .collect())
+    let mut logs = Vec::new();
+    for (i, r) in resources.iter().enumerate() {
+        for (j, scope) in list(r, "scopeLogs").iter().enumerate() {
+            for (k, l) in list(scope, "logRecords").iter().enumerate() {
+                let at = format!("resourceLogs[{i}].scopeLogs[{j}].logRecords[{k}]");
+                logs.push(Log {
+                    trace_id: json_id(l, &at, "traceId")?.unwrap_or_default(),
+                    span_id: json_id(l, &at, "spanId")?.unwrap_or_default(),
+                    event_name: json_str(l, "eventName"),
+                    attrs: json_attrs(list(l, "attributes")),
+                    body: l.get("body").map(json_value).unwrap_or(Value::Null),
+                });
+            }
+        }
+    }
+    Ok(logs)
 }
 
 // ---- mapping --------------------------------------------------------------------------------
@@ -1078,6 +1121,45 @@ mod tests {
         let raw = parse_traces(&fixture("openinference-agents-json/traces/001.raw.json"), Encoding::Json).unwrap();
         assert_eq!(raw.spans.len(), 8);
         assert_eq!(calls(&raw).iter().filter(|c| c.has_content()).count(), 2);
+    }
+
+    #[test]
+    fn malformed_ids_are_refused_with_their_field_path() {
+        let span = |trace: Value, span: Value| {
+            json!({"resourceSpans": [{"scopeSpans": [{"spans": [
+                {"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331", "name": "ok"},
+                {"traceId": trace, "spanId": span, "parentSpanId": "", "name": "x"}]}]}]})
+        };
+        let good_trace = json!("0af7651916cd43dd8448eb211c80319c");
+        for (doc, want) in [
+            (
+                span(json!("not-hex-at-all-but-32-chars-long"), json!("b7ad6b7169203331")),
+                "resourceSpans[0].scopeSpans[0].spans[1].traceId: \"not-hex-at-all-but-32-chars-long\" is not 32 hex digits",
+            ),
+            (span(json!("0af765"), json!("b7ad6b7169203331")), "spans[1].traceId: \"0af765\" is not 32 hex digits"),
+            (
+                span(good_trace.clone(), json!("b7ad6b71692033")),
+                "spans[1].spanId: \"b7ad6b71692033\" is not 16 hex digits",
+            ),
+            (span(good_trace.clone(), json!(12)), "spans[1].spanId: 12 is not a hex string"),
+        ] {
+            let err = parse_traces(doc.to_string().as_bytes(), Encoding::Json).unwrap_err();
+            assert!(err.to_string().ends_with(want), "{err}");
+        }
+        let logs = json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [{"traceId": "zz", "spanId": "b7ad6b7169203331"}]}]}]});
+        let err = parse_logs(logs.to_string().as_bytes(), Encoding::Json).unwrap_err();
+        assert_eq!(err.to_string(), "resourceLogs[0].scopeLogs[0].logRecords[0].traceId: \"zz\" is not 32 hex digits");
+        // Protobuf ids are bytes: the wrong length is refused the same way.
+        let req = pb::ExportTraceServiceRequest {
+            resource_spans: vec![pb::ResourceSpans {
+                scope_spans: vec![pb::ScopeSpans {
+                    spans: vec![pb::Span { trace_id: vec![1; 16], span_id: vec![2; 5], ..Default::default() }],
+                }],
+                ..Default::default()
+            }],
+        };
+        let err = parse_traces(&prost::Message::encode_to_vec(&req), Encoding::Protobuf).unwrap_err();
+        assert_eq!(err.to_string(), "resourceSpans[0].scopeSpans[0].spans[0].spanId: 5 bytes, not 8");
     }
 
     #[test]

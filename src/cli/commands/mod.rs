@@ -169,8 +169,14 @@ fn write_file(path: &Path, text: &str, out: &mut Printer) -> Result<(), CliError
     std::fs::write(path, text).map_err(|e| CliError::Write(path.to_path_buf(), e))
 }
 
+/// The store of a command that writes captures or runs: created when missing.
 fn open_store(path: &Path) -> Result<Store, CliError> {
     Ok(Store::open(path)?)
+}
+
+/// The store of a command that only reads it (or prunes it): never created.
+fn read_store(path: &Path) -> Result<Store, CliError> {
+    Ok(Store::open_existing(path)?)
 }
 
 /// A multi-threaded runtime for the commands that do network work.

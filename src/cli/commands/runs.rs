@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{diff::load_run, open_store, trend_of};
+use super::{diff::load_run, read_store, trend_of};
 use crate::cli::CliError;
 use crate::cli::printer::Printer;
 use crate::compare::{HISTORY_RUNS, History};
@@ -44,11 +44,11 @@ pub enum Runs {
 pub fn run(store: &Path, cmd: Runs, out: &mut Printer) -> Result<ExitCode, CliError> {
     match cmd {
         Runs::List { suite, limit } => {
-            let runs = open_store(store)?.list_runs(suite.as_deref(), limit)?;
+            let runs = read_store(store)?.list_runs(suite.as_deref(), limit)?;
             out.print(format_args!("{}", report::run::runs(&runs)))?;
         }
         Runs::Flaky { suite, runs } => {
-            let s = open_store(store)?;
+            let s = read_store(store)?;
             let (count, rows) = match s.list_runs(Some(&suite), 1)?.first() {
                 None => (0, Vec::new()),
                 Some(newest) => s.case_history(&HistoryQuery {

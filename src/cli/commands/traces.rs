@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use super::open_store;
+use super::{open_store, read_store};
 use crate::cli::CliError;
 use crate::cli::printer::Printer;
 use crate::cli::query::TraceQuery;
@@ -87,7 +87,7 @@ pub fn run(store: &Path, cmd: Traces, out: &mut Printer) -> Result<ExitCode, Cli
             let mut filter = query.filter();
             filter.limit.get_or_insert(DEFAULT_LIST_LIMIT);
             let prices = price_table(prices.as_deref())?;
-            let s = open_store(store)?;
+            let s = read_store(store)?;
             let rows = s.list_traces(&filter)?;
             let costs =
                 rows.iter().map(|r| Ok(prices.total(&s.model_usage(&r.id)?))).collect::<Result<Vec<_>, CliError>>()?;
@@ -116,7 +116,7 @@ pub fn run(store: &Path, cmd: Traces, out: &mut Printer) -> Result<ExitCode, Cli
         }
         Traces::Prune { older_than } => {
             let before = chrono::Utc::now() - older_than;
-            let stats = open_store(store)?.prune(before)?;
+            let stats = read_store(store)?.prune(before)?;
             out.print(format_args!(
                 "{}",
                 report::traces::pruned(&stats, &before.format("%Y-%m-%d %H:%M UTC").to_string())
@@ -124,7 +124,7 @@ pub fn run(store: &Path, cmd: Traces, out: &mut Printer) -> Result<ExitCode, Cli
             Ok(ExitCode::SUCCESS)
         }
         Traces::Show { id, json } => {
-            let s = open_store(store)?;
+            let s = read_store(store)?;
             let id = s.resolve_trace(&id)?;
             let (trace, spans) = s.load_trace(&id)?;
             if json {
