@@ -223,6 +223,16 @@ fn check_case(case: &Case, src: &Source, taxonomy: Option<&Taxonomy>, problems: 
     {
         at("label.failure", e.to_string());
     }
+    if case.needs_expectation() {
+        at(
+            "label.verdict",
+            format!(
+                "needs_expectation: labelled fail with nothing saying what is right, so it cannot be graded: \
+                 `evals label {} --expect-contains TEXT` (or --expect-tool, --reference, --expect-not-tool, --expect-not-contains)",
+                case.id
+            ),
+        );
+    }
     match case.privacy.status {
         PrivacyStatus::Pending => at(
             "privacy.status",

@@ -64,11 +64,39 @@ pub struct RunOptions {
     pub set: Vec<String>,
     #[serde(default)]
     pub no_cache: bool,
+    /// Hash of every case in the suite's datasets before filter and shard: shards that share it
+    /// ran on the same cases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datasets_hash: Option<String>,
+    /// A merge made with `--allow-partial`: the shards (`K/N`) it lacks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub missing_shards: Vec<String>,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { repeat: 1, filter: Vec::new(), shard: None, set: Vec::new(), no_cache: false }
+        RunOptions {
+            repeat: 1,
+            filter: Vec::new(),
+            shard: None,
+            set: Vec::new(),
+            no_cache: false,
+            datasets_hash: None,
+            missing_shards: Vec::new(),
+        }
+    }
+}
+
+impl RunOptions {
+    /// `merged 2 of 3 shards: 1/3 missing`, for a partial merge.
+    pub fn partial(&self) -> Option<String> {
+        let first = self.missing_shards.first()?;
+        let total: usize = first.split_once('/').and_then(|(_, n)| n.parse().ok()).unwrap_or(0);
+        Some(format!(
+            "merged {} of {total} shards: {} missing",
+            total.saturating_sub(self.missing_shards.len()),
+            self.missing_shards.join(", ")
+        ))
     }
 }
 
@@ -151,6 +179,18 @@ pub struct CaseResult {
     /// Requests the scheduler had to send again (rate limits, server errors, timeouts).
     #[serde(default)]
     pub retries: u32,
+}
+
+impl CaseResult {
+    /// Calls the agent made that no recording answers (`unmatched_call` events) that its error
+    /// does not already say: every report shows them next to the grader reasons.
+    pub fn unmatched_calls(&self) -> impl Iterator<Item = &str> {
+        self.output
+            .events
+            .iter()
+            .filter(|e| e.kind == "unmatched_call" && self.error.as_deref() != Some(e.message.as_str()))
+            .map(|e| e.message.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -478,10 +518,22 @@ pub enum MergeError {
     OtherSuite { other: String, other_suite: String, other_hash: String, suite: String, hash: String },
     #[error("case {case_id} (repeat {repeat}) is in both {first} and {second}: shards must not overlap")]
     Duplicate { case_id: String, repeat: u32, first: String, second: String },
+    #[error("run {other} ran on other cases than {first} (its datasets differ): only shards of one dataset merge")]
+    OtherDataset { other: String, first: String },
+    #[error(
+        "run {other} was filtered otherwise than {first} ({other_filter:?}, not {filter:?}): only shards of one selection merge"
+    )]
+    OtherFilter { other: String, first: String, other_filter: Vec<String>, filter: Vec<String> },
+    #[error("run {other} is shard {shard}, not of the {count} shards of {first}")]
+    OtherShards { other: String, shard: String, count: u64, first: String },
+    #[error("{0}; --allow-partial merges them anyway")]
+    Missing(String),
 }
 
 /// Combine the shards of one suite into one run: every result once, the summary recomputed.
-pub fn merge(runs: Vec<Run>, now: DateTime<Utc>) -> Result<Run, MergeError> {
+/// Shards of other datasets or selections are refused, and so is a set with shards missing
+/// unless `allow_partial`, when the merged run names them.
+pub fn merge(runs: Vec<Run>, now: DateTime<Utc>, allow_partial: bool) -> Result<Run, MergeError> {
     let first = runs.first().ok_or(MergeError::Empty)?.clone();
     let mut seen: BTreeMap<(String, u32), String> = BTreeMap::new();
     let mut results = Vec::new();
@@ -494,6 +546,19 @@ pub fn merge(runs: Vec<Run>, now: DateTime<Utc>) -> Result<Run, MergeError> {
                 other_hash: run.suite.hash.clone(),
                 suite: first.suite.name.clone(),
                 hash: first.suite.hash.clone(),
+            });
+        }
+        if let (Some(a), Some(b)) = (&first.options.datasets_hash, &run.options.datasets_hash)
+            && a != b
+        {
+            return Err(MergeError::OtherDataset { other: run.id.clone(), first: first.id.clone() });
+        }
+        if run.options.filter != first.options.filter {
+            return Err(MergeError::OtherFilter {
+                other: run.id.clone(),
+                first: first.id.clone(),
+                other_filter: run.options.filter.clone(),
+                filter: first.options.filter.clone(),
             });
         }
         for r in &run.results {
@@ -509,18 +574,52 @@ pub fn merge(runs: Vec<Run>, now: DateTime<Utc>) -> Result<Run, MergeError> {
         }
         dataset.update(run.dataset_hash.as_bytes());
     }
+    // Checked once the shards are known to be of one suite, dataset and selection, and disjoint.
+    let missing = missing_shards(&runs)?;
+    if !missing.is_empty() && !allow_partial {
+        let options = RunOptions { missing_shards: missing, ..RunOptions::default() };
+        return Err(MergeError::Missing(options.partial().expect("shards are missing")));
+    }
     let mut merged = Run {
         id: new_id(now),
         started_at: runs.iter().map(|r| r.started_at).min().unwrap_or(now),
         finished_at: runs.iter().map(|r| r.finished_at).collect::<Option<Vec<_>>>().and_then(|f| f.into_iter().max()),
         dataset_hash: format!("sha256:{}", hex::encode(dataset.finalize())),
-        options: RunOptions { shard: None, ..first.options.clone() },
+        options: RunOptions { shard: None, missing_shards: missing, ..first.options.clone() },
         summary: Summary::of(&results),
         results,
         ..first
     };
     merged.sort_results();
     Ok(merged)
+}
+
+/// The shards (`K/N`) absent from runs made with `--shard`, or why they are not one set.
+fn missing_shards(runs: &[Run]) -> Result<Vec<String>, MergeError> {
+    let mut count = None;
+    let mut present = std::collections::BTreeSet::new();
+    for run in runs {
+        let Some(spec) = &run.options.shard else { continue };
+        let Some((k, n)) =
+            spec.split_once('/').and_then(|(k, n)| Some((k.parse::<u64>().ok()?, n.parse::<u64>().ok()?)))
+        else {
+            continue;
+        };
+        match count {
+            Some(c) if c != n => {
+                return Err(MergeError::OtherShards {
+                    other: run.id.clone(),
+                    shard: spec.clone(),
+                    count: c,
+                    first: runs[0].id.clone(),
+                });
+            }
+            _ => count = Some(n),
+        }
+        present.insert(k);
+    }
+    let Some(n) = count else { return Ok(Vec::new()) };
+    Ok((1..=n).filter(|k| !present.contains(k)).map(|k| format!("{k}/{n}")).collect())
 }
 
 /// A new run id: sortable by time, unique enough for one machine.
@@ -726,15 +825,49 @@ pub(crate) mod tests {
             results: cases.iter().map(|c| result(c, Status::Pass, 1)).collect(),
             ..crate::compare::tests::run(id, &[])
         };
-        let m = merge(vec![shard("r1", &["b", "c"]), shard("r2", &["a"])], Utc::now()).unwrap();
+        let m = merge(vec![shard("r1", &["b", "c"]), shard("r2", &["a"])], Utc::now(), false).unwrap();
         assert_eq!(m.results.iter().map(|r| r.case_id.as_str()).collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!((m.summary.cases, m.summary.passed), (3, 3));
-        let dup = merge(vec![shard("r1", &["a"]), shard("r2", &["a"])], Utc::now()).unwrap_err();
+        let dup = merge(vec![shard("r1", &["a"]), shard("r2", &["a"])], Utc::now(), false).unwrap_err();
         assert!(matches!(dup, MergeError::Duplicate { .. }), "{dup}");
         let mut other = shard("r3", &["d"]);
         other.suite.hash = "other".into();
-        assert!(matches!(merge(vec![shard("r1", &["a"]), other], Utc::now()), Err(MergeError::OtherSuite { .. })));
-        assert_eq!(merge(vec![], Utc::now()), Err(MergeError::Empty));
+        assert!(matches!(
+            merge(vec![shard("r1", &["a"]), other], Utc::now(), false),
+            Err(MergeError::OtherSuite { .. })
+        ));
+        assert_eq!(merge(vec![], Utc::now(), false), Err(MergeError::Empty));
+    }
+
+    #[test]
+    fn merge_names_missing_shards_and_refuses_other_datasets_and_selections() {
+        let shard = |id: &str, spec: &str, case: &str| {
+            let mut r = Run { results: vec![result(case, Status::Pass, 1)], ..crate::compare::tests::run(id, &[]) };
+            r.options.shard = Some(spec.into());
+            r.options.datasets_hash = Some("all".into());
+            r
+        };
+        let two = || vec![shard("r1", "1/3", "a"), shard("r3", "3/3", "c")];
+        let err = merge(two(), Utc::now(), false).unwrap_err();
+        assert_eq!(err.to_string(), "merged 2 of 3 shards: 2/3 missing; --allow-partial merges them anyway");
+        let partial = merge(two(), Utc::now(), true).unwrap();
+        assert_eq!(partial.options.missing_shards, vec!["2/3".to_string()]);
+        assert_eq!(partial.options.partial().as_deref(), Some("merged 2 of 3 shards: 2/3 missing"));
+        let all = merge(vec![shard("r1", "1/2", "a"), shard("r2", "2/2", "b")], Utc::now(), false).unwrap();
+        assert_eq!(all.options.partial(), None);
+
+        let mut other = shard("r2", "2/2", "b");
+        other.options.datasets_hash = Some("more".into());
+        let err = merge(vec![shard("r1", "1/2", "a"), other], Utc::now(), false).unwrap_err();
+        assert!(matches!(err, MergeError::OtherDataset { .. }), "{err}");
+        let mut other = shard("r2", "2/2", "b");
+        other.options.filter = vec!["tag:x".into()];
+        assert!(matches!(
+            merge(vec![shard("r1", "1/2", "a"), other], Utc::now(), false),
+            Err(MergeError::OtherFilter { .. })
+        ));
+        let err = merge(vec![shard("r1", "1/2", "a"), shard("r2", "2/3", "b")], Utc::now(), true).unwrap_err();
+        assert!(matches!(err, MergeError::OtherShards { .. }), "{err}");
     }
 
     #[test]

@@ -23,9 +23,33 @@ pub fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// A length of time: a number and a unit, `s`, `m`, `h`, `d` or `w`.
+pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: i64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 30m, 2h, 7d"))?;
+    match unit {
+        "s" => Ok(chrono::Duration::seconds(n)),
+        "m" => Ok(chrono::Duration::minutes(n)),
+        "h" => Ok(chrono::Duration::hours(n)),
+        "d" => Ok(chrono::Duration::days(n)),
+        "w" => Ok(chrono::Duration::weeks(n)),
+        _ => Err(format!("{s:?} has no unit: use s, m, h, d or w (e.g. 7d)")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("2h").unwrap(), chrono::Duration::hours(2));
+        assert_eq!(parse_duration("7d").unwrap(), chrono::Duration::days(7));
+        assert!(parse_duration("7").unwrap_err().contains("no unit"));
+        assert!(parse_duration("d").is_err());
+    }
 
     #[test]
     fn truncate_marks_the_cut() {

@@ -507,7 +507,7 @@ fn review_on_a_terminal_walks_pending_cases() {
     git(&["init", "-q"]);
     git(&["config", "user.name", "Grace Hopper"]);
     let bin = env!("CARGO_BIN_EXE_evals");
-    let answers = "l\nfail\nrefusal\nshould have answered\na\n";
+    let answers = "l\nfail\nrefusal\nshould have answered\nnot-contains reach me\ncontains sorry\n\na\n";
     let out = std::process::Command::new("script")
         .args(["-qec", &format!("{bin} review --dataset support"), "/dev/null"])
         .current_dir(p.path(""))
@@ -541,6 +541,12 @@ fn review_on_a_terminal_walks_pending_cases() {
     assert_eq!(case.privacy.reviewer.as_deref(), Some("Grace Hopper"));
     assert_eq!(case.label.failure.as_deref(), Some("refusal"));
     assert_eq!(case.label.note.as_deref(), Some("should have answered"));
+    // The review offered the expectation a failure needs.
+    assert_eq!(
+        (case.expected.not_contains.as_slice(), case.expected.contains.as_slice()),
+        (&["reach me".to_string()][..], &["sorry".to_string()][..])
+    );
+    assert!(!case.label.needs_expectation);
 }
 
 /// Whole cases survive export and import byte for byte; OpenAI evals samples keep their

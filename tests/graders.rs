@@ -188,6 +188,10 @@ fn every_family_of_grader_in_one_run() {
     let again: Value = serde_json::from_str(&std::fs::read_to_string(p.path("runs/b.json")).unwrap()).unwrap();
     assert_eq!(again["summary"]["judge_cost_usd"].as_f64(), Some(0.0));
     assert_eq!(grades_of(&again, "call-tool-get-weather"), grades_of(&run, "call-tool-get-weather"));
+    // --no-cache asks the judges again too.
+    p.ok(&["run", "evals/graders.yaml", "--out", "runs/c.json", "--no-cache"]);
+    let fresh: Value = serde_json::from_str(&std::fs::read_to_string(p.path("runs/c.json")).unwrap()).unwrap();
+    assert!(fresh["summary"]["judge_cost_usd"].as_f64().unwrap() > 0.0, "{}", fresh["summary"]);
 
     // Judges are priced like the target: the suite's `pricing:` overrides the built-in table.
     let priced = project();

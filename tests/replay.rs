@@ -235,6 +235,24 @@ fn filters_shards_and_merge() {
     let merged = p.ok(&["merge", "s1.json", "s2.json", "s3.json", "--out", "all.json"]);
     assert!(merged.contains("30 cases: 30 passed"), "{merged}");
     assert_complete(&run_file(&p, "all.json"), 30, 1);
+    // Merges are whole: a missing shard is named, and merged only on request, which the gate reports.
+    let part = p.evals(&["merge", "s1.json", "s2.json", "--out", "part.json"]);
+    assert_eq!(code(&part), 2);
+    assert!(
+        text(&part.stderr).contains("merged 2 of 3 shards: 3/3 missing; --allow-partial merges them anyway"),
+        "{}",
+        text(&part.stderr)
+    );
+    assert!(!p.path("part.json").exists());
+    let part = p.ok(&["merge", "s1.json", "s2.json", "--allow-partial", "--out", "part.json"]);
+    assert!(part.contains("partial: merged 2 of 3 shards: 3/3 missing"), "{part}");
+    let gate = p.evals(&["diff", "all.json", "part.json"]);
+    let last = text(&gate.stdout).trim_end().lines().last().unwrap().to_string();
+    assert!(last.ends_with("; partial run, merged 2 of 3 shards: 3/3 missing"), "{last}");
+    // A shard run on other cases (31, not 30) is refused.
+    let other = p.evals(&["merge", "s1.json", "s2b.json", "s3.json", "--out", "x.json"]);
+    assert_eq!(code(&other), 2);
+    assert!(text(&other.stderr).contains("its datasets differ"), "{}", text(&other.stderr));
     let dup = p.evals(&["merge", "s1.json", "s1.json", "--out", "x.json"]);
     assert_eq!(code(&dup), 2);
     assert!(text(&dup.stderr).contains("shards must not overlap"), "{}", text(&dup.stderr));
@@ -437,17 +455,26 @@ fn tool_policies_answer_mock_refuse_and_keep_unmatched_calls_as_events() {
     );
     case("forbidden", "call_tool rm path=x", "", "x");
     case("unmatched", "call_tool lookup id=1", "", "x");
+    case("asks-new", "call_tool lookup id=1", "{name: lookup, arguments: '{\"id\": \"2\"}', output: two}", "x");
     suite(&p, "mock: builtin", "");
     let s = std::fs::read_to_string(p.path("evals/s.yaml")).unwrap().replace(
         "target: {model: fake-model}",
         "target:\n  model: fake-model\n  tool_policy:\n    default: {use: recorded, unmatched: continue}\n    \
-         search: {use: mock, output: 'found {{ q }}'}\n    rm: error\n",
+         search: {use: mock, output: 'found {{ q }}'}\n    rm: error\n    get_weather: {use: recorded, unmatched: by_order}\n",
     );
     p.write("evals/s.yaml", &s);
-    p.evals(&["run", "evals/s.yaml", "--out", "r.json", "-q"]);
+    let reports = ["--report", "md:r.md", "--report", "junit:r.xml", "--report", "html:r.html"];
+    let out = p.evals(&[&["run", "evals/s.yaml", "--out", "r.json", "-q"][..], &reports[..]].concat());
     let run = run_file(&p, "r.json");
     let get = |id: &str| run.results.iter().find(|r| r.case_id == id).unwrap();
     assert_eq!(get("mocked").status, Status::Pass, "{:?}", get("mocked"));
+    // Every report shows the call the agent asked and the recording nearest to it.
+    let shown = "nearest recorded: lookup({\"id\":\"2\"})";
+    assert!(text(&out.stdout).contains(shown), "{}", text(&out.stdout));
+    for f in ["r.md", "r.xml", "r.html"] {
+        let body = std::fs::read_to_string(p.path(f)).unwrap().replace("&quot;", "\"").replace("&#34;", "\"");
+        assert!(body.contains(shown), "{f}: {body}");
+    }
     let by_order = get("by-order");
     assert_eq!(by_order.status, Status::Pass);
     assert_eq!(by_order.output.events[0].kind, "matched_by_order");
@@ -456,8 +483,16 @@ fn tool_policies_answer_mock_refuse_and_keep_unmatched_calls_as_events() {
     assert_eq!(forbidden.output.events[0].kind, "forbidden_tool_call");
     let unmatched = get("unmatched");
     assert_eq!(unmatched.status, Status::Fail, "the loop went on and the answer was graded");
-    assert_eq!(unmatched.output.events[0].kind, "unmatched_tool_call");
+    assert_eq!(unmatched.output.events[0].kind, "unmatched_call");
     assert_eq!(unmatched.output.events[0].tool, "lookup");
+    // Not answered with another call's output: the event names what was asked and what was recorded.
+    let new = get("asks-new");
+    assert_eq!(new.output.events[0].kind, "unmatched_call");
+    assert_eq!(
+        new.output.events[0].message,
+        "unmatched call lookup({\"id\":\"1\"}): no recording has these arguments; nearest recorded: lookup({\"id\":\"2\"})"
+    );
+    assert!(new.output.text.starts_with("TOOL RESULT: error: no recorded output for lookup"), "{}", new.output.text);
     assert!(unmatched.output.text.starts_with("TOOL RESULT: error: no recorded output for lookup"));
 }
 

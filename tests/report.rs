@@ -82,7 +82,7 @@ fn every_format_renders_the_same_comparison_and_the_exit_code_matches_the_verdic
     let stdout = text(&out.stdout);
     assert_eq!(code(&out), 1, "{stdout}{}", text(&out.stderr));
     let reason = stdout.lines().last().unwrap();
-    assert!(reason.starts_with("gate failed: ") && reason.contains("2 regressions (max 0)"), "{stdout}");
+    assert!(reason.starts_with("gate failed: ") && reason.contains("pass rate 33.3% (min 100.0%)"), "{stdout}");
     assert!(stdout.contains("McNemar exact p = 0.500 on 3 shared cases (2 pass→fail, 0 fail→pass)"), "{stdout}");
     assert!(stdout.contains("grader same answer: 100.0% → 33.3%"), "{stdout}");
     assert!(!stdout.contains("\x1b["), "no colour when stdout is not a terminal");
@@ -212,31 +212,55 @@ fn markdown_stays_under_the_github_limit_and_html_keeps_every_case() {
 }
 
 #[test]
-fn significance_keeps_noise_from_failing_the_gate() {
+fn by_default_the_drop_test_keeps_noise_from_failing_the_gate_and_catches_a_real_drop() {
     let p = Project::new();
-    let gate = json!({"max_regressions": 0, "significance": 0.05});
+    // No gate keys at all: the shipped defaults.
     let base = cases(40, |i| if i == 2 { "fail" } else { "pass" }, |_| "x".into());
-    p.write("base.json", &run_file("run_base", gate.clone(), &base));
-    // Two cases regress and one gets fixed: McNemar p = 1, noise.
+    p.write("base.json", &run_file("run_base", json!({}), &base));
+    // Two cases regress and one gets fixed: one-sided p = 0.5, noise.
     let noisy = cases(40, |i| if i < 2 { "fail" } else { "pass" }, |_| "x".into());
-    p.write("noisy.json", &run_file("run_noisy", gate.clone(), &noisy));
+    p.write("noisy.json", &run_file("run_noisy", json!({}), &noisy));
     let out = p.evals(&["diff", "base.json", "noisy.json"]);
     let stdout = text(&out.stdout);
     assert_eq!(code(&out), 0, "{stdout}");
     assert!(stdout.trim_end().lines().last().unwrap().starts_with("gate passed: "), "{stdout}");
     assert!(
         stdout.contains(
-            "2 regressions (max 0): case-00000, case-00001, but the drop is not significant (McNemar p = 1.000"
+            "a drop that is not significant (stratified exact test vs the baseline, one-sided p = 0.500, \
+             38 current passes where 38.5 were expected over 40 shared cases, need < 0.05): 2 cases fell: \
+             case-00000, case-00001"
         ),
         "{stdout}"
     );
-    // Nine regress, one fixed: p = 2 * 11 / 1024 = 0.021, a real drop.
+    // The same noise under an explicit budget of 0 fails, by count.
+    p.write("strict.json", &run_file("run_strict", json!({"max_regressions": 0}), &noisy));
+    let out = p.evals(&["diff", "base.json", "strict.json"]);
+    assert_eq!(code(&out), 1);
+    assert!(text(&out.stdout).contains("gate failed: 2 regressions (max 0): case-00000, case-00001"));
+    // Nine regress, one fixed: p = 11 / 1024 = 0.011, a real drop.
     let real = cases(40, |i| if (3..12).contains(&i) { "fail" } else { "pass" }, |_| "x".into());
-    p.write("real.json", &run_file("run_real", gate, &real));
-    let out = p.evals(&["diff", "base.json", "real.json"]);
+    p.write("real.json", &run_file("run_real", json!({}), &real));
+    let out = p.evals(&["diff", "base.json", "real.json", "--report", "json:r.json", "--report", "junit:j.xml"]);
     let stdout = text(&out.stdout);
     assert_eq!(code(&out), 1, "{stdout}");
-    assert!(stdout.contains("a significant drop (McNemar p = 0.021"), "{stdout}");
+    assert!(
+        stdout.contains("a significant drop (stratified exact test vs the baseline, one-sided p = 0.011"),
+        "{stdout}"
+    );
+    let r: Value = serde_json::from_str(&read(&p, "r.json")).unwrap();
+    assert_eq!(r["decision"]["test"]["method"], "stratified exact test");
+    assert!((r["decision"]["test"]["p_value"].as_f64().unwrap() - 11.0 / 1024.0).abs() < 1e-9, "{}", r["decision"]);
+    assert_eq!(r["comparison"]["drop_test"]["informative"], 10);
+    let junit = read(&p, "j.xml");
+    assert!(junit.contains("<property name=\"test\" value=\"stratified exact test vs the baseline\"/><property name=\"p_value\" value=\"0.0107421875\"/>"), "{junit}");
+    // The mirror image is an improvement: never a failure, and called a rise.
+    let out = p.evals(&["diff", "real.json", "base.json"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(code(&out), 0, "{stdout}");
+    assert!(
+        stdout.contains("a rise, not a significant drop (stratified exact test vs the baseline, one-sided p = 0.999"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -335,11 +359,13 @@ fn blessed_baselines_are_stable_and_the_suite_can_name_one() {
     sorted.sort();
     assert_eq!(keys, sorted);
 
-    // gate.baseline in the suite, relative to it; a French run against it fails.
+    // gate.baseline in the suite, relative to it; a French run against it fails its budget of
+    // no regressions (two of three cases alone are no significant drop).
     let text_of = std::fs::read_to_string(&suite).unwrap();
-    let french = text_of
-        .replace("expert.'", "expert. Always answer in French.'")
-        .replace("gate: {min_pass_rate: 1.0}", "gate: {min_pass_rate: 0.0, baseline: ../baselines/demo.json}");
+    let french = text_of.replace("expert.'", "expert. Always answer in French.'").replace(
+        "gate: {min_pass_rate: 1.0}",
+        "gate: {min_pass_rate: 0.0, max_regressions: 0, baseline: ../baselines/demo.json}",
+    );
     p.write("evals/demo.yaml", &french);
     let out = p.evals(&["run", "evals/demo.yaml"]);
     let stdout = text(&out.stdout);

@@ -27,7 +27,7 @@ fn point(run_id: &str, started_at: &str, pass_rate: f64, graded: usize) -> Trend
 /// Render one run (against its baseline, when given) in every format and check each snapshot.
 fn check_all(name: &str, run: &Run, baseline: Option<&Run>, trend: &[TrendPoint]) {
     let cmp = baseline.map(|b| compare::compare(b, run));
-    let decision = gate::decide(&run.gate, &run.summary, cmp.as_ref());
+    let decision = gate::decide(&run.gate, run, cmp.as_ref());
 
     // The terminal report in the order `evals run` prints it.
     let paint = Paint(false);
@@ -55,6 +55,9 @@ fn check_all(name: &str, run: &Run, baseline: Option<&Run>, trend: &[TrendPoint]
         // every machine.
         insta::assert_json_snapshot!(format!("{name}-json"), json, {
             ".comparison.mcnemar.p_value" => insta::rounded_redaction(6),
+            ".comparison.drop_test.p_value" => insta::rounded_redaction(6),
+            ".comparison.drop_test.expected" => insta::rounded_redaction(6),
+            ".decision.test.p_value" => insta::rounded_redaction(6),
         });
     });
 }

@@ -70,7 +70,7 @@ pub enum CliError {
     ImportIncomplete(usize),
     #[error("{0} records could not be stored")]
     NotStored(u64),
-    #[error("nothing to change: give --verdict, --failure, --note or --tags")]
+    #[error("nothing to change: give --verdict, --failure, --note, --tags or an --expect-* flag")]
     NothingToChange,
     #[error("who is reviewing? pass --reviewer NAME or set `git config user.name`")]
     NoReviewer,

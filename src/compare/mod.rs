@@ -1,5 +1,6 @@
-//! Comparing a run with its baseline: the comparison model every report renders. Pairs results
-//! by case id and repeat, classifies each pair, and computes deltas, breakdowns and statistics.
+//! Comparing a run with its baseline and history: the comparison model every report renders.
+//! Pairs results by case id and repeat, classifies each pair, and computes deltas, breakdowns
+//! and statistics, among them the drop test the gate decides by.
 
 pub mod diff;
 pub mod gate;
@@ -11,9 +12,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use diff::{DiffLine, Hunk, JsonChange, Op, OutputDiff};
-use stats::{Interval, McNemar, PassK};
+use stats::{DropTest, Interval, McNemar, PassK, Stratum};
 
 use crate::record::{CaseResult, GitInfo, Run, Status, Summary};
+use crate::store::{CaseCounts, HistoryQuery, Store, StoreError};
 
 /// How a case moved between the baseline and the current run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -188,7 +190,116 @@ pub struct Comparison {
     pub new_failure_modes: Vec<String>,
     /// The paired test on the (case, repeat) pairs both runs graded.
     pub mcnemar: McNemar,
+    /// Each case's passes over graded samples on both sides, in case order.
+    #[serde(default)]
+    pub case_rates: Vec<CaseRates>,
+    /// What the drop test compared the current run with.
+    #[serde(default)]
+    pub reference: Reference,
+    /// The one-sided test of a drop, over every sample of every shared case.
+    #[serde(default)]
+    pub drop_test: DropTest,
 }
+
+/// One case's passes over graded samples in the baseline and in the current run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseRates {
+    pub case_id: String,
+    pub base: Rate,
+    pub current: Rate,
+}
+
+impl CaseRates {
+    /// Its pass fraction fell.
+    pub fn dropped(&self) -> bool {
+        self.base.total > 0
+            && self.current.total > 0
+            && self.current.passed * self.base.total < self.base.passed * self.current.total
+    }
+}
+
+/// The reference side of the drop test.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Reference {
+    #[default]
+    Baseline,
+    /// The earlier runs of the suite on the same dataset: each case's pass rate over them.
+    History { runs: usize },
+}
+
+/// Earlier runs of a suite on one dataset: each case's passes over graded samples.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    pub runs: usize,
+    pub cases: HashMap<String, Rate>,
+}
+
+impl History {
+    /// From the store's rows: (case id, passes, graded samples) over `runs` runs.
+    pub fn from_rows(runs: usize, rows: CaseCounts) -> History {
+        let cases = rows
+            .into_iter()
+            .map(|(id, passed, total)| (id, Rate { passed: passed as usize, total: total as usize }))
+            .collect();
+        History { runs, cases }
+    }
+
+    /// Cases by estimated flakiness, most flaky first: 4·p·(1 − p) for a pass rate p over the
+    /// runs, 1 for a coin flip and 0 for a case that always or never passes.
+    pub fn by_flakiness(&self) -> Vec<Flakiness> {
+        let mut v: Vec<Flakiness> = self
+            .cases
+            .iter()
+            .filter_map(|(id, r)| {
+                let p = r.rate()?;
+                Some(Flakiness { case_id: id.clone(), rate: *r, flakiness: 4.0 * p * (1.0 - p) })
+            })
+            .collect();
+        v.sort_by(|a, b| b.flakiness.total_cmp(&a.flakiness).then_with(|| a.case_id.cmp(&b.case_id)));
+        v
+    }
+}
+
+/// One case's estimated flakiness over the earlier runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Flakiness {
+    pub case_id: String,
+    pub rate: Rate,
+    pub flakiness: f64,
+}
+
+/// Earlier runs the gate estimates each case's pass rate from: recent enough to describe the
+/// agent as it is, enough to tell a stable case from a flaky one.
+pub const HISTORY_RUNS: usize = 20;
+
+impl History {
+    /// The earlier runs of the current run's suite on its dataset, from the store: the newest
+    /// [`HISTORY_RUNS`] finished before it started, on the baseline's git branch when it names one.
+    pub fn load(store: &Store, base: &Run, current: &Run) -> Result<History, StoreError> {
+        let q = HistoryQuery {
+            suite: &current.suite.name,
+            dataset_hash: &current.dataset_hash,
+            branch: base.git.as_ref().and_then(|g| g.branch.as_deref()),
+            before: current.started_at,
+            exclude: &current.id,
+            limit: HISTORY_RUNS,
+        };
+        let (runs, rows) = store.case_history(&q)?;
+        Ok(History::from_rows(runs, rows))
+    }
+}
+
+/// Compare with the baseline and with the suite's earlier runs in the store at `store` (none
+/// when there is no store file yet).
+pub fn compare_in(store: &std::path::Path, base: &Run, current: &Run) -> Result<Comparison, StoreError> {
+    let history =
+        if store.is_file() { History::load(&Store::open_existing(store)?, base, current)? } else { History::default() };
+    Ok(compare_with(base, current, &history))
+}
+
+/// The fewest earlier runs the drop test takes as its reference instead of the baseline alone.
+pub const MIN_HISTORY_RUNS: usize = 2;
 
 impl Comparison {
     pub fn count(&self, class: Class) -> usize {
@@ -277,6 +388,12 @@ fn groups<'a>(
 
 /// Pair the runs' results by case id and repeat, classify each pair, and measure the change.
 pub fn compare(base: &Run, current: &Run) -> Comparison {
+    compare_with(base, current, &History::default())
+}
+
+/// As [`compare`], with the suite's earlier runs: with at least [`MIN_HISTORY_RUNS`] of them,
+/// each case's pass rate over them is the reference the drop test weighs the current run against.
+pub fn compare_with(base: &Run, current: &Run, history: &History) -> Comparison {
     let key = |r: &'_ CaseResult| (r.case_id.clone(), r.repeat);
     let base_by: HashMap<_, _> = base.results.iter().map(|r| (key(r), r)).collect();
     let cur_by: HashMap<_, _> = current.results.iter().map(|r| (key(r), r)).collect();
@@ -313,6 +430,7 @@ pub fn compare(base: &Run, current: &Run) -> Comparison {
                 let mut v: Vec<String> =
                     r.grades.iter().filter(|g| !g.pass).map(|g| format!("{}: {}", g.grader, g.reason)).collect();
                 v.extend(r.error.clone());
+                v.extend(r.unmatched_calls().map(String::from));
                 v
             })
             .unwrap_or_default();
@@ -342,6 +460,27 @@ pub fn compare(base: &Run, current: &Run) -> Comparison {
     let by_tag = groups(base, current, |r| r.tags.iter().map(String::as_str).collect());
     let new_failure_modes =
         by_failure.values().filter(|g| g.current.failed > 0 && g.base.failed == 0).map(|g| g.key.clone()).collect();
+    let mut ids: Vec<&str> = base_trials.keys().chain(cur_trials.keys()).copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rate = |t: &BTreeMap<&str, Rate>, id: &str| t.get(id).copied().unwrap_or_default();
+    let case_rates: Vec<CaseRates> = ids
+        .iter()
+        .map(|id| CaseRates { case_id: id.to_string(), base: rate(&base_trials, id), current: rate(&cur_trials, id) })
+        .collect();
+    let use_history = history.runs >= MIN_HISTORY_RUNS;
+    let strata: Vec<Stratum> = case_rates
+        .iter()
+        .map(|c| {
+            let r = if use_history { history.cases.get(&c.case_id).copied().unwrap_or_default() } else { c.base };
+            Stratum {
+                ref_passed: r.passed as u32,
+                ref_total: r.total as u32,
+                cur_passed: c.current.passed as u32,
+                cur_total: c.current.total as u32,
+            }
+        })
+        .collect();
     let (bside, cside) = (side(base, &base_trials), side(current, &cur_trials));
     let (bsum, csum) = (&base.summary, &current.summary);
     let deltas = Deltas {
@@ -363,6 +502,9 @@ pub fn compare(base: &Run, current: &Run) -> Comparison {
         by_tag: by_tag.into_values().collect(),
         new_failure_modes,
         mcnemar: stats::mcnemar(shared, pass_to_fail, fail_to_pass),
+        drop_test: stats::drop_test(&strata),
+        reference: if use_history { Reference::History { runs: history.runs } } else { Reference::Baseline },
+        case_rates,
     }
 }
 
@@ -539,5 +681,16 @@ pub(crate) mod tests {
         let a = &cmp.cases[0];
         assert_eq!((a.base_score, a.current_score), (Some(1.0), Some(0.5)));
         assert_eq!(a.failure.as_deref(), Some("wrong_tool"));
+    }
+
+    #[test]
+    fn flakiness_ranks_coin_flips_first() {
+        let h = History::from_rows(
+            4,
+            vec![("steady".into(), 4, 4), ("coin".into(), 2, 4), ("mostly".into(), 3, 4), ("never".into(), 0, 0)],
+        );
+        let v = h.by_flakiness();
+        let order: Vec<(&str, f64)> = v.iter().map(|f| (f.case_id.as_str(), f.flakiness)).collect();
+        assert_eq!(order, vec![("coin", 1.0), ("mostly", 0.75), ("steady", 0.0)]);
     }
 }

@@ -1,5 +1,5 @@
 //! The statistics a comparison rests on: Wilson intervals, the exact McNemar test on paired
-//! verdicts, and pass^k over repeats.
+//! verdicts, the one-sided stratified exact test the gate decides drops by, and pass^k over repeats.
 
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +61,116 @@ fn mcnemar_p(b: usize, c: usize) -> f64 {
     (2.0 * tail).min(1.0)
 }
 
+/// One case's graded verdicts on both sides of the drop test: the reference (the baseline, or
+/// the earlier runs of the suite) and the current run; every repeat counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stratum {
+    pub ref_passed: u32,
+    pub ref_total: u32,
+    pub cur_passed: u32,
+    pub cur_total: u32,
+}
+
+/// The one-sided test of a drop in pass rate, stratified by case.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct DropTest {
+    /// Cases graded on both sides.
+    pub cases: usize,
+    /// Cases whose verdicts differ somewhere (the only ones that carry information).
+    pub informative: usize,
+    /// Current passes, summed over the shared cases.
+    pub observed: u32,
+    /// The current passes expected if nothing changed, given each case's verdicts on both sides.
+    pub expected: f64,
+    /// P(current passes <= observed | no change): small means a drop.
+    pub p_value: f64,
+    /// The p-value comes from the exact distribution (else from its normal approximation).
+    pub exact: bool,
+}
+
+/// Above this much work (strata x range of the sum) the exact distribution gives way to the
+/// normal approximation, which is accurate long before that many informative strata.
+const EXACT_WORK: usize = 20_000_000;
+
+/// The conditional test of "the current run passes no less than the reference", stratified by
+/// case (the exact, one-sided Cochran-Mantel-Haenszel test). Within a case, given its passes on
+/// both sides together, no change means the current run's share of them is hypergeometric; the
+/// p-value is the lower tail of the sum of those over cases. Stable cases have narrow
+/// distributions, so a stable case that flips weighs more than a flaky one; with one sample a
+/// side it is the one-sided exact McNemar test.
+pub fn drop_test(strata: &[Stratum]) -> DropTest {
+    let shared: Vec<&Stratum> = strata.iter().filter(|s| s.ref_total > 0 && s.cur_total > 0).collect();
+    let mut t = DropTest { cases: shared.len(), p_value: 1.0, exact: true, ..DropTest::default() };
+    let max_n = shared.iter().map(|s| (s.ref_total + s.cur_total) as usize).max().unwrap_or(0);
+    let ln_fact = ln_factorials(max_n);
+    let ln_choose = |n: u32, k: u32| ln_fact[n as usize] - ln_fact[k as usize] - ln_fact[(n - k) as usize];
+    // Per informative stratum: the lowest current pass count and the pmf from there.
+    let mut dists: Vec<(u32, Vec<f64>)> = Vec::new();
+    let (mut low_sum, mut variance) = (0u32, 0.0);
+    for s in shared {
+        let (n, m) = (s.ref_total, s.cur_total);
+        let (total, passes) = (n + m, s.ref_passed + s.cur_passed);
+        t.observed += s.cur_passed;
+        let (lo, hi) = (passes.saturating_sub(n), passes.min(m));
+        t.expected += f64::from(m) * f64::from(passes) / f64::from(total);
+        if lo == hi {
+            low_sum += lo;
+            continue;
+        }
+        t.informative += 1;
+        let (nf, mf, tf, pf) = (f64::from(n), f64::from(m), f64::from(total), f64::from(passes));
+        variance += nf * mf * pf * (tf - pf) / (tf * tf * (tf - 1.0));
+        let denom = ln_choose(total, passes);
+        let pmf = (lo..=hi).map(|a| (ln_choose(m, a) + ln_choose(n, passes - a) - denom).exp()).collect();
+        low_sum += lo;
+        dists.push((lo, pmf));
+    }
+    if dists.is_empty() {
+        return t;
+    }
+    let range: usize = dists.iter().map(|(_, p)| p.len() - 1).sum();
+    let below = (t.observed - low_sum) as usize;
+    if dists.len().saturating_mul(range) > EXACT_WORK {
+        // Continuity-corrected normal approximation of the same sum.
+        let z = (f64::from(t.observed) + 0.5 - t.expected) / variance.sqrt();
+        t.p_value = normal_cdf(z).min(1.0);
+        t.exact = false;
+        return t;
+    }
+    let mut sum = vec![1.0];
+    for (_, pmf) in &dists {
+        let mut next = vec![0.0; sum.len() + pmf.len() - 1];
+        for (i, a) in sum.iter().enumerate() {
+            for (j, b) in pmf.iter().enumerate() {
+                next[i + j] += a * b;
+            }
+        }
+        sum = next;
+    }
+    t.p_value = sum[..=below.min(range)].iter().sum::<f64>().min(1.0);
+    t
+}
+
+/// ln(k!) for k = 0 ..= n.
+fn ln_factorials(n: usize) -> Vec<f64> {
+    let mut v = Vec::with_capacity(n + 1);
+    v.push(0.0);
+    for k in 1..=n {
+        v.push(v[k - 1] + (k as f64).ln());
+    }
+    v
+}
+
+/// The standard normal CDF (Abramowitz and Stegun 7.1.26 on erf; error below 1.5e-7).
+fn normal_cdf(z: f64) -> f64 {
+    let x = z.abs() / std::f64::consts::SQRT_2;
+    let t = 1.0 / (1.0 + 0.327_591_1 * x);
+    let poly =
+        t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let erf = 1.0 - poly * (-x * x).exp();
+    if z >= 0.0 { 0.5 * (1.0 + erf) } else { 0.5 * (1.0 - erf) }
+}
+
 /// pass^k for one k: the chance that k repeats of a case all pass, averaged over cases.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PassK {
@@ -120,6 +230,58 @@ mod tests {
         // Large counts stay finite and small.
         let p = mcnemar_p(5_000, 4_000);
         assert!(p > 0.0 && p < 1e-20, "{p}");
+    }
+
+    fn st(ref_passed: u32, ref_total: u32, cur_passed: u32, cur_total: u32) -> Stratum {
+        Stratum { ref_passed, ref_total, cur_passed, cur_total }
+    }
+
+    #[test]
+    fn one_sample_a_side_is_the_one_sided_exact_mcnemar() {
+        // 6 pass→fail, 1 fail→pass, 13 unchanged: P(X <= 1), X ~ Bin(7, 1/2) = 8/128.
+        let mut s = vec![st(1, 1, 0, 1); 6];
+        s.push(st(0, 1, 1, 1));
+        s.extend(vec![st(1, 1, 1, 1); 10]);
+        s.extend(vec![st(0, 1, 0, 1); 3]);
+        let t = drop_test(&s);
+        assert!(close(t.p_value, 8.0 / 128.0), "{t:?}");
+        assert_eq!((t.cases, t.informative, t.observed), (20, 7, 11));
+        assert!(close(t.expected, 10.0 + 3.5));
+        // The mirror image is a rise: nowhere near significant as a drop.
+        let rise: Vec<Stratum> = s.iter().map(|x| st(x.cur_passed, 1, x.ref_passed, 1)).collect();
+        assert!(close(drop_test(&rise).p_value, 1.0 - 1.0 / 128.0), "{:?}", drop_test(&rise));
+        // Nothing differs: no evidence.
+        assert_eq!(drop_test(&[st(1, 1, 1, 1), st(0, 1, 0, 1)]).p_value, 1.0);
+        assert_eq!(drop_test(&[]).cases, 0);
+    }
+
+    #[test]
+    fn a_stable_case_that_flips_weighs_more_than_a_flaky_one() {
+        // Ten earlier samples, one now. A case that passed all ten and fails now is less likely
+        // under no change (1/11) than one that passed five of ten and fails now (6/11).
+        let stable = drop_test(&[st(10, 10, 0, 1)]);
+        let flaky = drop_test(&[st(5, 10, 0, 1)]);
+        assert!(close(stable.p_value, 1.0 / 11.0) && close(flaky.p_value, 6.0 / 11.0), "{stable:?} {flaky:?}");
+    }
+
+    #[test]
+    fn hypergeometric_tail_with_repeats() {
+        // 3 of 3 → 0 of 3: P(A = 0) where A ~ Hypergeometric(6 draws... 3 passes, 3 current).
+        let t = drop_test(&[st(3, 3, 0, 3)]);
+        assert!(close(t.p_value, 1.0 / 20.0), "{t:?}");
+        // Two independent such cases: 1/400.
+        assert!(close(drop_test(&[st(3, 3, 0, 3), st(3, 3, 0, 3)]).p_value, 1.0 / 400.0));
+    }
+
+    #[test]
+    fn large_runs_use_the_normal_approximation_and_agree_with_the_exact_value() {
+        let s: Vec<Stratum> = (0..40).map(|i| if i < 30 { st(1, 1, 0, 1) } else { st(0, 1, 1, 1) }).collect();
+        let exact = drop_test(&s);
+        // P(X <= 10), X ~ Bin(40, 1/2) = 0.00111.
+        assert!(exact.exact && (exact.p_value - 0.001_111).abs() < 1e-5, "{exact:?}");
+        let z = (10.0 + 0.5 - 20.0) / 10f64.sqrt();
+        assert!((normal_cdf(z) - exact.p_value).abs() < 5e-4);
+        assert!(close(normal_cdf(0.0), 0.5) && close(normal_cdf(1.959_964), 0.975));
     }
 
     #[test]

@@ -167,6 +167,10 @@ pub struct Label {
     pub failure: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Labelled a failure with nothing yet saying what is right: the case cannot be graded
+    /// until `evals label CASE --expect-...` gives an expectation. Kept in step by promote and label.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub needs_expectation: bool,
 }
 
 /// What a correct answer must do, graded by the `expected` grader.
@@ -181,11 +185,34 @@ pub struct Expected {
     pub tools_required: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools_forbidden: Vec<String>,
+    /// Text a correct answer must not contain (such as the wrong answer seen in production).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_contains: Vec<String>,
 }
 
 impl Expected {
     pub fn is_empty(&self) -> bool {
         *self == Expected::default()
+    }
+
+    /// Add `more`'s expectations to these (each once); its reference, when it has one, replaces
+    /// this one, and an empty one removes it.
+    pub fn extend(&mut self, more: &Expected) {
+        if let Some(r) = &more.reference {
+            self.reference = (!r.is_empty()).then(|| r.clone());
+        }
+        for (list, add) in [
+            (&mut self.contains, &more.contains),
+            (&mut self.tools_required, &more.tools_required),
+            (&mut self.tools_forbidden, &more.tools_forbidden),
+            (&mut self.not_contains, &more.not_contains),
+        ] {
+            for x in add {
+                if !list.contains(x) {
+                    list.push(x.clone());
+                }
+            }
+        }
     }
 }
 
@@ -234,6 +261,17 @@ pub struct Privacy {
 }
 
 impl Case {
+    /// Its label says the recorded output was wrong and nothing says what is right, so no
+    /// grader can judge it: graded, it would be held to the wrong answer.
+    pub fn needs_expectation(&self) -> bool {
+        self.label.verdict == Verdict::Fail && self.expected.is_empty()
+    }
+
+    /// Set the `needs_expectation` marker from the label and the expectation.
+    pub fn mark_expectation(&mut self) {
+        self.label.needs_expectation = self.needs_expectation();
+    }
+
     /// The one loader of case files, for `run`, `check` and every other command.
     pub fn load(path: &Path) -> Result<Case> {
         let src = yaml::Source::read(path).map_err(|source| DatasetError::Read { path: path.to_path_buf(), source })?;

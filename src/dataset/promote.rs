@@ -220,6 +220,7 @@ pub(crate) fn finish(mut case: Case) -> Case {
     }
     case.content_hash = dedup::content_hash(&case.input, case.source.span_id.is_some());
     case.id = case_id(&case);
+    case.mark_expectation();
     case
 }
 
@@ -235,7 +236,7 @@ fn label(taxonomy: &Taxonomy, opts: &Options) -> Result<Label> {
         (None, Some(_)) => Verdict::Fail,
         (None, None) => Verdict::Unknown,
     };
-    Ok(Label { verdict, failure, note: opts.note.clone() })
+    Ok(Label { verdict, failure, note: opts.note.clone(), needs_expectation: false })
 }
 
 /// The agent each span ran under: the nearest `agent` ancestor, or the SDK turn span's

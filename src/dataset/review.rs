@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::privacy::Kind;
 
 use super::taxonomy::Taxonomy;
-use super::{Case, CaseFile, DatasetError, PrivacyStatus, Result, Verdict};
+use super::{Case, CaseFile, DatasetError, Expected, PrivacyStatus, Result, Verdict};
 
 /// A change to a case's label; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
@@ -20,11 +20,17 @@ pub struct LabelEdit {
     pub note: Option<String>,
     /// Replaces the tags.
     pub tags: Option<Vec<String>>,
+    /// Added to the case's expectations (a reference replaces the one there).
+    pub expected: Expected,
 }
 
 impl LabelEdit {
     pub fn is_empty(&self) -> bool {
-        self.verdict.is_none() && self.failure.is_none() && self.note.is_none() && self.tags.is_none()
+        self.verdict.is_none()
+            && self.failure.is_none()
+            && self.note.is_none()
+            && self.tags.is_none()
+            && self.expected.is_empty()
     }
 }
 
@@ -61,6 +67,8 @@ pub fn relabel(case: &mut Case, taxonomy: &Taxonomy, edit: &LabelEdit) -> Result
         case.tags = tags.iter().filter(|t| !t.is_empty()).cloned().collect();
     }
     case.label = label;
+    case.expected.extend(&edit.expected);
+    case.mark_expectation();
     Ok(())
 }
 

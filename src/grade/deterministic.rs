@@ -902,10 +902,12 @@ fn tool_called(
 
 /// The case's own expectations: must-contain texts, required and forbidden tools, and
 /// similarity to the reference answer. The score is the share of checks met.
-fn expected(s: &Subject, threshold: f64, metric: Metric) -> Verdict {
+/// The case's `expected` block against the output: each expectation met counts.
+pub(crate) fn expected(s: &Subject, threshold: f64, metric: Metric) -> Verdict {
     let e = &s.case.expected;
     // Lower-cased only when there is something to look for.
-    let text = if e.contains.is_empty() { String::new() } else { s.output.text.to_lowercase() };
+    let text =
+        if e.contains.is_empty() && e.not_contains.is_empty() { String::new() } else { s.output.text.to_lowercase() };
     let called = |t: &str| s.output.tool_calls.iter().any(|c| c.name == t);
     let mut total = 0usize;
     let mut failed: Vec<String> = Vec::new();
@@ -913,6 +915,12 @@ fn expected(s: &Subject, threshold: f64, metric: Metric) -> Verdict {
         total += 1;
         if !text.contains(&c.to_lowercase()) {
             failed.push(format!("does not contain {c:?}"));
+        }
+    }
+    for c in &e.not_contains {
+        total += 1;
+        if text.contains(&c.to_lowercase()) {
+            failed.push(format!("contains {c:?}, which it must not"));
         }
     }
     for t in &e.tools_required {
@@ -1206,6 +1214,7 @@ mod tests {
             contains: vec!["paris".into()],
             tools_required: vec!["get_weather".into()],
             tools_forbidden: vec!["book".into()],
+            not_contains: vec!["rome".into()],
         };
         let v = grade_with("{type: expected}", &c, &output("It is sunny in Paris!", &[("get_weather", "{}")]));
         assert!(v.pass && v.score == 1.0, "{v:?}");
@@ -1213,8 +1222,9 @@ mod tests {
         assert!(!v.pass, "{v:?}");
         assert_eq!(v.score, 0.0);
         assert!(v.reason.contains("get_weather was not called") && v.reason.contains("forbidden book"), "{}", v.reason);
+        assert!(v.reason.contains("contains \"rome\", which it must not"), "{}", v.reason);
         let v = grade_with("{type: expected}", &c, &output("It is sunny in Paris!", &[]));
-        assert_eq!(v.score, 0.75);
+        assert_eq!(v.score, 0.8);
         assert!(grade_with("{type: expected}", &case("x"), &output("", &[])).pass);
     }
 }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::openai::{check_template, render};
 use super::{Subject, Verdict, fields};
-use crate::provider::client::{BadBaseUrl, Client};
+use crate::provider::client::{ApiError, BadBaseUrl, Client};
 use crate::provider::pricing::PriceTable;
 use crate::provider::retry::RetryPolicy;
 use crate::store::Handle;
@@ -22,6 +22,8 @@ pub struct Edge {
     pub client: Client,
     /// Judge answers are cached here by request hash; absent, every call goes out.
     pub cache: Option<Handle>,
+    /// Cached answers older than this are asked again (`cache: {ttl}`).
+    pub ttl: Option<Duration>,
     pub prices: PriceTable,
     http: reqwest::Client,
     embeddings_url: String,
@@ -40,6 +42,7 @@ impl Edge {
         Ok(Edge {
             client: Client::new(base_url, api_key.clone(), timeout)?.with_retry(retry),
             cache,
+            ttl: None,
             prices,
             http: reqwest::Client::builder().timeout(timeout).build().expect("HTTP client builds"),
             embeddings_url: format!("{}/embeddings", base_url.trim_end_matches('/')),
@@ -50,14 +53,22 @@ impl Edge {
     /// The one place judges call the model: the cache first, then the API. Returns the
     /// response and whether it came from the cache.
     pub async fn respond(&self, body: &Value) -> Result<(Value, bool), String> {
-        let key = format!("judge:{}", hex::encode(Sha256::digest(canonical_json(body).as_bytes())));
+        let keyed = format!("{}\0{}", self.client.provider(), canonical_json(body));
+        let key = format!("judge:{}", hex::encode(Sha256::digest(keyed.as_bytes())));
         if let Some(cache) = &self.cache {
             let k = key.clone();
-            if let Ok(Some(hit)) = cache.call(move |s| s.cache_get(&k)).await {
+            let since = self.ttl.and_then(|t| chrono::Duration::from_std(t).ok()).map(|t| chrono::Utc::now() - t);
+            if let Ok(Some(hit)) = cache.call(move |s| s.cache_get(&k, since)).await
+                && ApiError::unusable(&hit).is_none()
+            {
                 return Ok((hit, true));
             }
         }
         let response = self.client.create(body).await.map_err(|e| e.to_string())?;
+        // Never cached: asked again, the judge may answer.
+        if let Some(e) = ApiError::unusable(&response) {
+            return Err(e.to_string());
+        }
         if let Some(cache) = &self.cache {
             let r = response.clone();
             // A cache that cannot be written costs a repeat call later, never this grade.

@@ -339,6 +339,13 @@ impl Spec {
     }
 
     pub fn grade(&self, s: &Subject) -> Verdict {
+        if self.against == Against::Recorded && s.case.label.verdict == crate::dataset::Verdict::Fail {
+            // The recorded output is labelled wrong: similar to it is not right. What is right
+            // is the case's expectation (a case without one never reaches the graders).
+            let v = super::deterministic::expected(s, self.threshold, self.metric);
+            let reason = format!("the recorded output is labelled wrong, graded by the expectation: {}", v.reason);
+            return Verdict { reason, ..v };
+        }
         let reference = match self.against {
             Against::Recorded => Some(s.case.recorded.output.text.as_str()),
             Against::Reference => s.case.expected.reference.as_deref(),
@@ -591,5 +598,30 @@ mod tests {
         assert!(!g.pass, "{g:?}");
         let g = grade("{type: not-similarity, threshold: 0.5, metric: bleu}", "Rain in Rome", &[]);
         assert!(g.pass, "{g:?}");
+    }
+
+    #[test]
+    fn a_recorded_output_labelled_wrong_is_never_the_reference() {
+        use super::super::tests::{case, grade_with, output};
+        let mut c = case("Rain in Rome");
+        c.label.verdict = crate::dataset::Verdict::Fail;
+        c.expected.contains = vec!["Paris".into()];
+        c.expected.not_contains = vec!["Rome".into()];
+        // The replay reproduces the production failure word for word: that is a failure.
+        let v = grade_with("{type: similarity, threshold: 0.8}", &c, &output("Rain in Rome", &[]));
+        assert!(!v.pass, "{v:?}");
+        assert!(
+            v.reason.starts_with("the recorded output is labelled wrong, graded by the expectation: 0/2"),
+            "{}",
+            v.reason
+        );
+        let v = grade_with("{type: similarity, threshold: 0.8}", &c, &output("Sunny in Paris", &[]));
+        assert!(v.pass && v.score == 1.0, "{v:?}");
+        // Against a reference it compares as asked.
+        c.expected.reference = Some("Sunny in Paris".into());
+        assert!(
+            grade_with("{type: similarity, threshold: 0.8, against: reference}", &c, &output("Sunny in Paris", &[]))
+                .pass
+        );
     }
 }

@@ -18,6 +18,10 @@ pub enum ApiError {
     Connect(String),
     #[error("unreadable response: {0}")]
     Decode(String),
+    /// A well-formed answer with nothing to use (`status: failed` or `incomplete`, no output):
+    /// never cached, and the case ends as an error with this cause, not as a model failure.
+    #[error("unusable response: {message}")]
+    Unusable { cause: &'static str, message: String },
     #[error(
         "{error}; the server asks to retry after {}s, longer than the {}s evals waits",
         after.as_secs(),
@@ -37,8 +41,35 @@ impl ApiError {
             ApiError::Timeout(_) => "timeout",
             ApiError::Connect(_) => "connection",
             ApiError::Decode(_) => "decode",
+            ApiError::Unusable { cause, .. } => cause,
             ApiError::RetryTooLate { error, .. } => error.cause(),
         }
+    }
+
+    /// The answer is not one a case can be graded on: why, when it is not.
+    pub fn unusable(body: &Value) -> Option<ApiError> {
+        let status = body["status"].as_str().unwrap_or("");
+        let (cause, message) = match status {
+            "failed" => (
+                "response_failed",
+                format!(
+                    "status failed: {}",
+                    body.pointer("/error/message").and_then(Value::as_str).unwrap_or("no reason given")
+                ),
+            ),
+            "incomplete" => (
+                "response_incomplete",
+                format!(
+                    "status incomplete: {}",
+                    body.pointer("/incomplete_details/reason").and_then(Value::as_str).unwrap_or("no reason given")
+                ),
+            ),
+            _ if body["output"].as_array().is_none_or(|o| o.is_empty()) => {
+                ("no_output", "the response has no output".into())
+            }
+            _ => return None,
+        };
+        Some(ApiError::Unusable { cause, message })
     }
 }
 
@@ -76,6 +107,8 @@ pub struct Client {
     timeout: Duration,
     retry: RetryPolicy,
     limiter: Arc<RateLimiter>,
+    /// Who answers, as the response cache keys it (absent: the base URL).
+    provider: Option<String>,
 }
 
 /// One failed attempt: the error, whether to try again, and after how long the server asked
@@ -102,6 +135,7 @@ impl Client {
             timeout,
             retry: RetryPolicy::default(),
             limiter: Arc::new(RateLimiter::default()),
+            provider: None,
         })
     }
 
@@ -111,6 +145,18 @@ impl Client {
     }
 
     /// Create a response under the retry policy; the error is the last attempt's.
+    /// The provider answers come from, as the cache keys them: base URL and API flavour, or
+    /// the name given with [`Client::with_provider`].
+    pub fn provider(&self) -> String {
+        self.provider.clone().unwrap_or_else(|| format!("{} responses", self.url))
+    }
+
+    /// Name the provider for the cache when the URL does not (a mock on a fresh port each run).
+    pub fn with_provider(mut self, provider: String) -> Client {
+        self.provider = Some(provider);
+        self
+    }
+
     pub async fn create(&self, body: &Value) -> Result<Value, ApiError> {
         self.send(body).await.map(|r| r.body).map_err(|(e, _)| e)
     }
@@ -193,4 +239,27 @@ fn describe(e: &reqwest::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn failed_incomplete_and_empty_answers_are_unusable_with_their_cause() {
+        let ok = json!({"status": "completed", "output": [{"type": "message"}]});
+        assert!(ApiError::unusable(&ok).is_none());
+        let cause = |v: Value| ApiError::unusable(&v).map(|e| (e.cause(), e.to_string()));
+        assert_eq!(
+            cause(json!({"status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"}, "output": []})),
+            Some(("response_incomplete", "unusable response: status incomplete: max_output_tokens".into()))
+        );
+        assert_eq!(
+            cause(json!({"status": "failed", "error": {"message": "server_error"}})),
+            Some(("response_failed", "unusable response: status failed: server_error".into()))
+        );
+        assert_eq!(cause(json!({"status": "completed", "output": []})).unwrap().0, "no_output");
+        assert_eq!(cause(json!({})).unwrap().0, "no_output");
+    }
 }

@@ -62,10 +62,13 @@ pub struct Model<'a> {
 impl Model<'_> {
     async fn answer(&self, body: &Value, t: &mut Transcript) -> Result<Value, ApiError> {
         t.model_calls += 1;
-        let key = self.cache.map(|_| Cache::key(body, self.repeat));
+        let key = self.cache.map(|_| Cache::key(&self.client.provider(), body, self.repeat));
         if let (Some(cache), Some(key)) = (self.cache, &key) {
-            // A cache that cannot be read is a miss, not a failed case.
-            if let Ok(Some(hit)) = cache.get(key).await {
+            // A cache that cannot be read is a miss, not a failed case; so is an unusable answer
+            // an older build cached.
+            if let Ok(Some(hit)) = cache.get(key).await
+                && ApiError::unusable(&hit).is_none()
+            {
                 t.cache_hits += 1;
                 return Ok(hit);
             }
@@ -75,6 +78,9 @@ impl Model<'_> {
             e
         })?;
         t.retries += reply.attempts - 1;
+        if let Some(e) = ApiError::unusable(&reply.body) {
+            return Err(e);
+        }
         if let (Some(cache), Some(key)) = (self.cache, &key) {
             let _ = cache.put(key, &reply.body).await;
         }

@@ -128,8 +128,8 @@ mod tests {
     async fn unrecorded_calls_are_errors_for_the_case() {
         let (_s, client) = mock(Script::builtin()).await;
         let r = replay(&replayer(client), &plan("call_tool get_weather city=Rome", vec![], vec![]), 0).await;
-        assert!(r.error.is_some());
-        assert!(r.error.unwrap().to_string().contains("get_weather({\"city\":\"Rome\"}) has no recorded output"));
+        let e = r.error.unwrap().to_string();
+        assert!(e.contains("unmatched call get_weather({\"city\":\"Rome\"}): no recording has these arguments"), "{e}");
     }
 
     #[tokio::test]
@@ -305,7 +305,7 @@ rules:
             crate::store::Handle::spawn(crate::store::Store::open(&dir.path().join("e.db")).unwrap());
         let (server, client) = mock(Script::builtin()).await;
         let mut r = replayer(client);
-        r.cache = Some(Cache::new(handle));
+        r.cache = Some(Cache::new(handle, None));
         let p = plan("hello", vec![], vec![]);
         let first = replay(&r, &p, 0).await;
         assert!(!first.cached());

@@ -1,16 +1,21 @@
 //! Answering the model's tool calls during replay: from the case's recordings (by name and
-//! canonical arguments, then by name and call order), or as the suite's per-tool policy says
-//! (a mock text or template, an error text for the model, or a refusal that ends the case).
+//! canonical arguments; by call order only when the policy opts in), or as the suite's per-tool
+//! policy says (a mock text or template, an error text for the model, or a refusal that ends the
+//! case). A call no recording matches is an `unmatched_call` event naming the nearest recordings.
 
 use std::collections::HashMap;
 
 use serde_json::Value;
 
 use crate::dataset::ToolOutput;
+use crate::grade::similarity::{self, Metric};
 use crate::record::Event;
-use crate::suite::policy::{Policies, Policy};
+use crate::suite::policy::{Policies, Policy, Unmatched};
 use crate::template;
 use crate::trace::items::canonical_arguments;
+
+/// Recorded arguments shown next to an unmatched call.
+const NEAREST: usize = 3;
 
 /// How one call was answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,10 +25,12 @@ pub enum Answer {
     Stop(String),
 }
 
-/// Recorded tool outputs, matched by name and canonical arguments, then by name and order.
+/// Recorded tool outputs, matched by name and canonical arguments, or by name and order.
 pub struct Recordings<'a> {
     exact: HashMap<(String, String), Vec<&'a str>>,
     by_name: HashMap<&'a str, Vec<&'a str>>,
+    /// Each tool's recorded arguments (canonical, each once), for the nearest to an unmatched call.
+    arguments: HashMap<&'a str, Vec<String>>,
     used: HashMap<(String, String), usize>,
     calls: HashMap<String, usize>,
 }
@@ -32,11 +39,29 @@ impl<'a> Recordings<'a> {
     pub fn new(list: &'a [ToolOutput]) -> Self {
         let mut exact: HashMap<(String, String), Vec<&str>> = HashMap::new();
         let mut by_name: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut arguments: HashMap<&str, Vec<String>> = HashMap::new();
         for t in list {
-            exact.entry((t.name.clone(), canonical_arguments(&t.arguments))).or_default().push(&t.output);
+            let canonical = canonical_arguments(&t.arguments);
+            let seen = arguments.entry(&t.name).or_default();
+            if !seen.contains(&canonical) {
+                seen.push(canonical.clone());
+            }
+            exact.entry((t.name.clone(), canonical)).or_default().push(&t.output);
             by_name.entry(&t.name).or_default().push(&t.output);
         }
-        Recordings { exact, by_name, used: HashMap::new(), calls: HashMap::new() }
+        Recordings { exact, by_name, arguments, used: HashMap::new(), calls: HashMap::new() }
+    }
+
+    /// The recorded arguments of `name` most like `arguments`, most alike first.
+    pub fn nearest(&self, name: &str, arguments: &str) -> Vec<String> {
+        let asked = canonical_arguments(arguments);
+        let mut v: Vec<(f64, &String)> = self
+            .arguments
+            .get(name)
+            .map(|l| l.iter().map(|a| (similarity::score(Metric::Fuzzy, &asked, a), a)).collect())
+            .unwrap_or_default();
+        v.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+        v.into_iter().take(NEAREST).map(|(_, a)| a.clone()).collect()
     }
 
     /// The recorded output for a call, and whether it matched only by order. A call made more
@@ -91,22 +116,31 @@ pub fn answer(
                 }
             }
         }
-        Policy::Recorded { continue_unmatched } => match recordings.answer(name, arguments) {
+        Policy::Recorded { unmatched } => match recordings.answer(name, arguments) {
             Some((out, false)) => Answer::Output(out),
-            Some((out, true)) => {
+            Some((out, true)) if *unmatched == Unmatched::ByOrder => {
                 events.push(event(
                     "matched_by_order",
                     format!("no recording of {name} has these arguments; answered with its recording in call order"),
                 ));
                 Answer::Output(out)
             }
-            None => {
-                let msg = format!("tool call {name}({arguments}) has no recorded output in the case");
-                events.push(event("unmatched_tool_call", msg.clone()));
-                if *continue_unmatched {
-                    Answer::Output(format!("error: no recorded output for {name} with these arguments"))
+            _ => {
+                let nearest = recordings.nearest(name, arguments);
+                let near = if nearest.is_empty() {
+                    format!("; {name} has no recordings")
                 } else {
+                    format!(
+                        "; nearest recorded: {}",
+                        nearest.iter().map(|a| format!("{name}({a})")).collect::<Vec<_>>().join(", ")
+                    )
+                };
+                let msg = format!("unmatched call {name}({arguments}): no recording has these arguments{near}");
+                events.push(event("unmatched_call", msg.clone()));
+                if *unmatched == Unmatched::Error {
                     Answer::Stop(msg)
+                } else {
+                    Answer::Output(format!("error: no recorded output for {name} with these arguments"))
                 }
             }
         },
@@ -152,12 +186,27 @@ mod tests {
         assert!(ev.is_empty());
         assert!(matches!(answer(&p, &mut rec, "rm", "{}", &mut ev), Answer::Stop(m) if m.contains("policy `error`")));
         assert!(matches!(answer(&p, &mut rec, "w", "{}", &mut ev), Answer::Stop(_)));
-        assert_eq!(
-            ev.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
-            ["forbidden_tool_call", "unmatched_tool_call"]
-        );
-        p.default = Policy::Recorded { continue_unmatched: true };
+        assert_eq!(ev.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["forbidden_tool_call", "unmatched_call"]);
+        p.default = Policy::Recorded { unmatched: Unmatched::Continue };
         assert!(matches!(answer(&p, &mut rec, "w", "{}", &mut ev), Answer::Output(o) if o.starts_with("error:")));
         assert_eq!(ev.len(), 3, "the unmatched call is still an event");
+    }
+
+    #[test]
+    fn an_unmatched_call_is_answered_by_order_only_on_request_and_names_the_nearest_recordings() {
+        let list = vec![out("w", "{\"city\": \"Paris\"}", "sun"), out("w", "{\"city\": \"Oslo\"}", "snow")];
+        let mut ev = Vec::new();
+        let mut rec = Recordings::new(&list);
+        let stop = answer(&Policies::default(), &mut rec, "w", "{\"city\": \"Pariss\"}", &mut ev);
+        let msg = "unmatched call w({\"city\": \"Pariss\"}): no recording has these arguments; \
+                   nearest recorded: w({\"city\":\"Paris\"}), w({\"city\":\"Oslo\"})";
+        assert_eq!(stop, Answer::Stop(msg.into()));
+        assert_eq!((ev[0].kind.as_str(), ev[0].message.as_str()), ("unmatched_call", msg));
+        // Opted in, the first call of `w` gets the first recording, and says so.
+        let by_order = Policies { default: Policy::Recorded { unmatched: Unmatched::ByOrder }, ..Policies::default() };
+        let mut rec = Recordings::new(&list);
+        assert_eq!(answer(&by_order, &mut rec, "w", "{\"city\": \"Rome\"}", &mut ev), Answer::Output("sun".into()));
+        assert_eq!(ev[1].kind, "matched_by_order");
+        assert!(rec.nearest("nope", "{}").is_empty());
     }
 }

@@ -20,6 +20,9 @@ pub fn promoted(trace_id: &str, p: &Promoted, dry_run: bool) -> String {
         format!("promoted {} → {}\n", trace_id, p.path.display())
     };
     out.push_str(&privacy_line(&p.case));
+    if p.case.label.needs_expectation {
+        out.push_str(&needs_expectation(&p.case.id));
+    }
     for n in &p.near {
         out.push_str(&format!(
             "near-duplicate: {:.0}% similar to {} (dataset {})\n",
@@ -29,6 +32,14 @@ pub fn promoted(trace_id: &str, p: &Promoted, dry_run: bool) -> String {
         ));
     }
     out
+}
+
+/// The case is labelled fail and nothing says what is right: how to say it.
+pub fn needs_expectation(id: &str) -> String {
+    format!(
+        "needs an expectation: the recorded output is labelled wrong, so it cannot be graded against it; \
+         `evals label {id} --expect-contains TEXT` (or --expect-tool, --reference, --expect-not-tool, --expect-not-contains)\n"
+    )
 }
 
 fn privacy_line(case: &Case) -> String {

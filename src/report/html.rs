@@ -319,6 +319,9 @@ fn run_cases(out: &mut String, r: &Report) {
         if let Some(e) = &x.error {
             let _ = write!(out, "<li>{}</li>", escape(e));
         }
+        for m in x.unmatched_calls() {
+            let _ = write!(out, "<li>{}</li>", escape(m));
+        }
         let _ = writeln!(out, "</ul><p class=\"words\">{}</p></details>", escape(&x.output.text));
     }
 }

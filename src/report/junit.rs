@@ -33,9 +33,18 @@ pub fn render(r: &Report) -> String {
         s.errored,
         run.started_at.format("%Y-%m-%dT%H:%M:%S")
     );
+    // The drop test that decided, and its p-value, as properties a CI dashboard can read.
+    let test = r.decision.test.as_ref().map_or(String::new(), |t| {
+        format!(
+            "<property name=\"test\" value=\"{} vs {}\"/><property name=\"p_value\" value=\"{}\"/>",
+            escape(&t.method),
+            escape(&t.reference),
+            t.p_value
+        )
+    });
     let _ = writeln!(
         out,
-        "<properties><property name=\"run\" value=\"{}\"/><property name=\"gate\" value=\"{}\"/></properties>",
+        "<properties><property name=\"run\" value=\"{}\"/><property name=\"gate\" value=\"{}\"/>{test}</properties>",
         escape(&run.id),
         escape(&r.decision.reason)
     );
@@ -51,8 +60,9 @@ pub fn render(r: &Report) -> String {
         match x.status {
             Status::Pass => out.push_str("/>\n"),
             Status::Fail => {
-                let reasons: Vec<String> =
+                let mut reasons: Vec<String> =
                     x.grades.iter().filter(|g| !g.pass).map(|g| format!("{}: {}", g.grader, g.reason)).collect();
+                reasons.extend(x.unmatched_calls().map(String::from));
                 let message = format!(
                     "{}{}",
                     if regressed { "regressed: " } else { "" },

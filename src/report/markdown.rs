@@ -151,6 +151,7 @@ fn case_blocks(r: &Report) -> Vec<(String, Vec<String>)> {
                     .map(|g| format!("{}: {}", g.grader, g.reason))
                     .collect();
                 reasons.extend(x.error.clone());
+                reasons.extend(x.unmatched_calls().map(String::from));
                 let mut s = format!("**`{}`** {}\n", escape(&x.case_id), x.status.as_str());
                 for reason in reasons {
                     let _ = writeln!(s, "- {}", escape(&truncate(&reason, 300)));

@@ -3,7 +3,7 @@
 //! only when asked.
 
 use crate::compare::gate::Decision;
-use crate::compare::{Class, Comparison, DiffLine, Op};
+use crate::compare::{Class, Comparison, DiffLine, Flakiness, Op};
 use crate::record::{CaseResult, Run, Status, Summary, TrendPoint, case_stats};
 
 use super::{group_rows, pct, pts, sparkline, table};
@@ -91,6 +91,9 @@ pub fn run(run: &Run, paint: Paint) -> String {
         }
         for g in r.grades.iter().filter(|g| !g.pass && !g.error) {
             out.push_str(&format!("      {}: {}\n", g.grader, truncate(&g.reason, 200)));
+        }
+        for m in r.unmatched_calls() {
+            out.push_str(&format!("      {}\n", truncate(m, 300)));
         }
     }
     out.push_str(&graders(&run.summary));
@@ -290,6 +293,33 @@ pub fn trend(points: &[TrendPoint]) -> String {
         pct(rates[0]),
         pct(rates[rates.len() - 1])
     )
+}
+
+/// Cases by estimated flakiness over `runs` stored runs; always-the-same cases are counted, not listed.
+pub fn flaky(suite: &str, runs: usize, cases: &[Flakiness]) -> String {
+    if runs == 0 {
+        return format!("no finished runs of suite {suite} in the store\n");
+    }
+    let (shown, steady): (Vec<&Flakiness>, Vec<&Flakiness>) = cases.iter().partition(|c| c.flakiness > 0.0);
+    let rows: Vec<Vec<String>> = shown
+        .iter()
+        .map(|c| {
+            vec![
+                c.case_id.clone(),
+                format!("{}/{}", c.rate.passed, c.rate.total),
+                pct(c.rate.rate().unwrap_or(0.0)),
+                format!("{:.2}", c.flakiness),
+            ]
+        })
+        .collect();
+    let mut out = format!("{} of {} cases flaky over the last {runs} runs of {suite}\n", shown.len(), cases.len());
+    if !rows.is_empty() {
+        out.push_str(&table(&["CASE", "PASSED", "PASS RATE", "FLAKINESS"], &rows, &[1, 2, 3]));
+    }
+    if !steady.is_empty() {
+        out.push_str(&format!("{} cases always passed or always failed\n", steady.len()));
+    }
+    out
 }
 
 /// Stored runs, newest first.

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
+use sha2::{Digest, Sha256};
 
 use super::resolve::{Endpoint, Resolved, Selected};
 use super::{Budget, Event, Events, RunError, owner};
@@ -19,7 +20,7 @@ use crate::provider::pricing::PriceTable;
 use crate::record::{CaseResult, Output, Run, Status, StoredRuns, Summary};
 use crate::replay::{self, Replayer, cache::Cache};
 use crate::store::{Handle, RunOwner, Store, StoreError};
-use crate::suite::{CasePlan, Mock, Planner, Suite};
+use crate::suite::{CacheSetting, CasePlan, Mock, Planner, Suite};
 use crate::trace::Usage;
 
 /// What every sample of a run is replayed and graded with.
@@ -35,6 +36,16 @@ impl Sampler {
     async fn sample(&self, plan: &CasePlan, repeat: u32) -> CaseResult {
         if let Some(why) = self.budget.exhausted() {
             return not_run(&plan.case.id, repeat, Some(plan), why, "budget");
+        }
+        if plan.case.needs_expectation() {
+            // Graded, it would be held to the answer its label calls wrong: an error, before
+            // anything is spent on it.
+            let why = format!(
+                "case {0} is labelled fail with no expectation of what is right: `evals label {0} \
+                 --expect-contains TEXT` (or --expect-tool, --reference, --expect-not-tool, --expect-not-contains)",
+                plan.case.id
+            );
+            return not_run(&plan.case.id, repeat, Some(plan), why, "needs_expectation");
         }
         let replayed = replay::replay(&self.replayer, plan, repeat).await;
         let cached = replayed.cached();
@@ -91,8 +102,8 @@ fn replan(planner: &Planner<'_>, c: &Selected) -> Result<CasePlan, String> {
     planner.plan(case).map_err(|e| e.to_string())
 }
 
-/// A sample that ended before any request: its case file changed after the run checked it, or
-/// the budget did not let it start.
+/// A sample that ended before any request: its case file changed after the run checked it, the
+/// budget did not let it start, or it is labelled fail with nothing saying what is right.
 fn not_run(case_id: &str, repeat: u32, label: Option<&CasePlan>, error: String, cause: &str) -> CaseResult {
     CaseResult {
         case_id: case_id.to_string(),
@@ -163,19 +174,27 @@ pub fn execute(
 
 async fn replay_all(r: Resolved, handle: &Handle, events: &mut dyn Events) -> Result<Run, RunError> {
     let _mock;
-    let (base_url, api_key) = match &r.endpoint {
+    // The mock listens on a new port each run: the cache knows it by its script instead.
+    let (base_url, api_key, mock_provider) = match &r.endpoint {
         Endpoint::Mock(m) => {
-            let script = match m {
-                Mock::Builtin => Script::builtin(),
-                Mock::Script(p) => Script::load(p)?,
+            let (script, provider) = match m {
+                Mock::Builtin => (Script::builtin(), "mock builtin".to_string()),
+                Mock::Script(p) => {
+                    let text = std::fs::read(p).unwrap_or_default();
+                    (Script::load(p)?, format!("mock sha256:{}", hex::encode(Sha256::digest(&text))))
+                }
             };
             let addr: SocketAddr = "127.0.0.1:0".parse().expect("loopback address");
             let server = Server::start(script, addr).await.map_err(RunError::Mock)?;
             let url = server.base_url();
             _mock = server;
-            (url, None)
+            (url, None, Some(provider))
         }
-        Endpoint::Api { base_url, api_key } => (base_url.clone(), Some(api_key.clone())),
+        Endpoint::Api { base_url, api_key } => (base_url.clone(), Some(api_key.clone()), None),
+    };
+    let named = |c: Client| match &mock_provider {
+        Some(p) => c.with_provider(p.clone()),
+        None => c,
     };
     let provider = r.suite.provider.clone();
     let budget = Budget::new(r.suite.gate.max_cost_usd, r.suite.gate.max_tokens);
@@ -184,18 +203,27 @@ async fn replay_all(r: Resolved, handle: &Handle, events: &mut dyn Events) -> Re
     }
     let mut graders = r.graders.clone();
     // Judges use the suite's provider (and its retry policy) and cache their answers in the store.
-    graders.edge = Some(Arc::new(Edge::new(
+    // `--no-cache` and `cache: off` cover judge answers too.
+    let cached = !r.record.options.no_cache && r.suite.cache != CacheSetting::Off;
+    let ttl = match r.suite.cache {
+        CacheSetting::Ttl(t) => Some(t),
+        CacheSetting::On | CacheSetting::Off => None,
+    };
+    let mut edge = Edge::new(
         &base_url,
         api_key.clone(),
         provider.timeout,
         provider.retry,
         r.suite.prices.clone(),
-        Some(handle.clone()),
-    )?));
+        cached.then(|| handle.clone()),
+    )?;
+    edge.client = named(edge.client);
+    edge.ttl = ttl;
+    graders.edge = Some(Arc::new(edge));
     let sampler = Arc::new(Sampler {
         replayer: Replayer {
-            client: Client::new(&base_url, api_key, provider.timeout)?.with_retry(provider.retry),
-            cache: (!r.record.options.no_cache).then(|| Cache::new(handle.clone())),
+            client: named(Client::new(&base_url, api_key, provider.timeout)?.with_retry(provider.retry)),
+            cache: cached.then(|| Cache::new(handle.clone(), ttl)),
         },
         graders,
         prices: r.suite.prices.clone(),

@@ -16,7 +16,7 @@ pub use events::{Event, Events, Silent};
 pub use resolve::{Request, Resume};
 
 use crate::compare::gate::{self, Decision};
-use crate::compare::{Comparison, compare};
+use crate::compare::{Comparison, compare_in};
 use crate::dataset::DatasetError;
 use crate::mock::MockError;
 use crate::provider::client::BadBaseUrl;
@@ -96,8 +96,8 @@ pub fn run(
     let mut resolved = resolve::resolve(store, request, events)?;
     let (baseline, gate) = (resolved.baseline.take(), resolved.suite.gate.clone());
     let run = execute::execute(store, resolved, request.out.as_deref(), events, shutdown)?;
-    let comparison = baseline.as_ref().map(|b| compare(b, &run));
-    let decision = gate::decide(&gate, &run.summary, comparison.as_ref());
+    let comparison = baseline.as_ref().map(|b| compare_in(store, b, &run)).transpose()?;
+    let decision = gate::decide(&gate, &run, comparison.as_ref());
     Ok(Outcome { run, comparison, decision })
 }
 

@@ -93,6 +93,8 @@ pub fn resolve(store: &Path, req: &Request, events: &mut dyn super::Events) -> R
             shard: req.shard.clone(),
             set: req.set.clone(),
             no_cache: req.no_cache,
+            datasets_hash: None,
+            missing_shards: Vec::new(),
         },
     };
     let suite_path = match (&req.suite, &prior) {
@@ -136,7 +138,7 @@ pub fn resolve(store: &Path, req: &Request, events: &mut dyn super::Events) -> R
                 git: git_info(suite_path.parent().unwrap_or(Path::new("."))),
                 target: checked.target,
                 dataset_hash: checked.dataset_hash,
-                options: RunOptions { repeat, ..options },
+                options: RunOptions { repeat, datasets_hash: Some(checked.datasets_hash), ..options },
                 gate: suite.gate.clone(),
                 summary: Summary::default(),
                 results: Vec::new(),
@@ -186,6 +188,8 @@ struct Checked {
     cases: Vec<Selected>,
     target: TargetInfo,
     dataset_hash: String,
+    /// Of every case before filter and shard: shards of one dataset share it.
+    datasets_hash: String,
 }
 
 /// What checking one case leaves: enough to record the run and to plan the case again.
@@ -205,11 +209,13 @@ fn check_cases(suite: &Suite, graders: &Graders, options: &RunOptions) -> Result
     for dir in &suite.datasets {
         paths.extend(dataset::case_paths(dir)?);
     }
-    let parts = dataset::in_chunks_parallel(&paths, |part| -> Result<Vec<Entry>, RunError> {
+    type Part = (Vec<Entry>, Vec<(String, String)>);
+    let parts = dataset::in_chunks_parallel(&paths, |part| -> Result<Part, RunError> {
         let planner = suite.planner();
-        let mut out = Vec::new();
+        let (mut out, mut all) = (Vec::new(), Vec::new());
         for path in part {
             let case = Case::load(path)?;
+            all.push((case.id.clone(), case.content_hash.clone()));
             if !select::selects(&case, &filters, shard) {
                 continue;
             }
@@ -223,12 +229,16 @@ fn check_cases(suite: &Suite, graders: &Graders, options: &RunOptions) -> Result
                 content_hash,
             });
         }
-        Ok(out)
+        Ok((out, all))
     });
-    let mut entries = Vec::new();
+    let (mut entries, mut all) = (Vec::new(), Vec::new());
     for part in parts {
-        entries.extend(part?);
+        let (e, a) = part?;
+        entries.extend(e);
+        all.extend(a);
     }
+    all.sort_unstable();
+    let datasets_hash = suite::dataset_hash(all.iter().map(|(id, h)| (id.as_str(), h.as_str())));
     if entries.is_empty() {
         return Err(RunError::NothingSelected { suite: suite.path.clone(), loaded: paths.len() });
     }
@@ -237,7 +247,7 @@ fn check_cases(suite: &Suite, graders: &Graders, options: &RunOptions) -> Result
         instructions_hash: suite::instructions_hash(entries.iter().map(|e| e.instructions)),
     };
     let dataset_hash = suite::dataset_hash(entries.iter().map(|e| (e.selected.id.as_str(), e.content_hash.as_str())));
-    Ok(Checked { cases: entries.into_iter().map(|e| e.selected).collect(), target, dataset_hash })
+    Ok(Checked { cases: entries.into_iter().map(|e| e.selected).collect(), target, dataset_hash, datasets_hash })
 }
 
 /// The run to compare with: the request's, else the suite's `gate.baseline` (a path in it is

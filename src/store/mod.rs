@@ -8,7 +8,7 @@ mod runs;
 mod traces;
 
 pub use actor::Handle;
-pub use runs::{ResultRow, RunOwner};
+pub use runs::{CaseCounts, HistoryQuery, ResultRow, RunOwner};
 pub use traces::{IngestStats, PruneStats, Totals, TraceFilter, TraceStatus, TraceSummary};
 
 use std::path::{Path, PathBuf};

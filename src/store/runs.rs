@@ -15,6 +15,20 @@ pub struct ResultRow<'a> {
     pub data: String,
 }
 
+/// Per case: (case id, passes, graded samples).
+pub type CaseCounts = Vec<(String, u32, u32)>;
+
+/// Which earlier runs [`Store::case_history`] reads.
+#[derive(Debug, Clone)]
+pub struct HistoryQuery<'a> {
+    pub suite: &'a str,
+    pub dataset_hash: &'a str,
+    pub branch: Option<&'a str>,
+    pub before: DateTime<Utc>,
+    pub exclude: &'a str,
+    pub limit: usize,
+}
+
 /// Rows of (id, header), in the order the query gave.
 fn id_headers(
     stmt: &mut rusqlite::CachedStatement<'_>,
@@ -169,6 +183,24 @@ impl Store {
             .optional()?)
     }
 
+    /// The earlier runs of a suite on one dataset that the gate learns each case's pass rate
+    /// from: the newest `limit` finished runs started before `before`, other than `exclude`, on
+    /// `branch` when given. Returns how many runs that was and, per case, (passes, graded).
+    pub fn case_history(&self, q: &HistoryQuery<'_>) -> Result<(usize, CaseCounts)> {
+        const PICKED: &str = "SELECT id FROM runs WHERE suite = ?1 AND finished_at IS NOT NULL \
+             AND json_extract(header, '$.dataset_hash') = ?2 \
+             AND (?3 IS NULL OR json_extract(header, '$.git.branch') = ?3) \
+             AND started_at < ?4 AND id != ?5 ORDER BY started_at DESC, id DESC LIMIT ?6";
+        let args = params![q.suite, q.dataset_hash, q.branch, micros(q.before), q.exclude, q.limit as i64];
+        let runs: i64 = self.conn.query_row(&format!("SELECT COUNT(*) FROM ({PICKED})"), args, |r| r.get(0))?;
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT case_id, SUM(status = 'pass'), SUM(status != 'error') FROM results \
+             WHERE run_id IN ({PICKED}) GROUP BY case_id ORDER BY case_id"
+        ))?;
+        let rows = stmt.query_map(args, |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok((runs as usize, rows.collect::<rusqlite::Result<_>>()?))
+    }
+
     pub fn run_header(&self, id: &str) -> Result<String> {
         self.conn
             .query_row("SELECT header FROM runs WHERE id = ?1", [id], |r| r.get(0))
@@ -191,6 +223,36 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn case_history_reads_the_earlier_runs_of_one_suite_dataset_and_branch() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("e.db")).unwrap();
+        let t0 = Utc::now() - chrono::Duration::hours(3);
+        for (i, (branch, status)) in [("main", "pass"), ("feature", "fail"), ("main", "fail")].iter().enumerate() {
+            let (id, at) = (format!("run_{i}"), t0 + chrono::Duration::hours(i as i64));
+            let header = format!(r#"{{"dataset_hash": "d", "git": {{"branch": "{branch}"}}}}"#);
+            let owner = RunOwner { pid: 1, host: "h".into(), heartbeat: at };
+            s.insert_run(&id, "s", at, &header, &owner).unwrap();
+            let row = ResultRow { case_id: "a", repeat: 0, status, data: "{}".into() };
+            s.put_results(&id, [row]).unwrap();
+            s.update_run(&id, Some(at), &header).unwrap();
+        }
+        // The runs before run_2 on main; then any branch; another dataset has none.
+        let q = HistoryQuery {
+            suite: "s",
+            dataset_hash: "d",
+            branch: Some("main"),
+            before: t0 + chrono::Duration::hours(2),
+            exclude: "run_2",
+            limit: 20,
+        };
+        assert_eq!(s.case_history(&q).unwrap(), (1, vec![("a".to_string(), 1, 1)]));
+        let any = HistoryQuery { branch: None, before: Utc::now(), ..q.clone() };
+        assert_eq!(s.case_history(&any).unwrap(), (2, vec![("a".to_string(), 1, 2)]));
+        assert_eq!(s.case_history(&HistoryQuery { limit: 1, ..any.clone() }).unwrap().0, 1);
+        assert_eq!(s.case_history(&HistoryQuery { dataset_hash: "other", ..any }).unwrap(), (0, vec![]));
+    }
 
     #[test]
     fn a_run_is_claimed_only_from_an_owner_that_is_gone() {

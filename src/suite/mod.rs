@@ -18,7 +18,8 @@ use crate::provider::client;
 use crate::provider::naming::handoff_tool_name;
 use crate::provider::pricing::{Price, PriceTable};
 use crate::provider::retry::RetryPolicy;
-use crate::suite::policy::{Policies, Policy};
+use crate::suite::gate::MaxErrors;
+use crate::suite::policy::{Policies, Policy, Unmatched};
 use crate::template;
 use crate::yaml::{self, Source, YamlError};
 use gate::Gate;
@@ -56,6 +57,9 @@ struct SuiteFile {
     /// Samples per case.
     #[serde(default)]
     repeat: Option<u32>,
+    /// The response cache: `on` (the default), `off`, or `{ttl: 7d}`.
+    #[serde(default)]
+    cache: Option<yaml::Value>,
     /// Prices per model name prefix (USD per million tokens), over the built-in table.
     #[serde(default)]
     pricing: BTreeMap<String, Price>,
@@ -168,6 +172,7 @@ pub struct Suite {
     pub threshold: Option<f64>,
     pub gate: Gate,
     pub repeat: u32,
+    pub cache: CacheSetting,
     pub prices: PriceTable,
 }
 
@@ -356,6 +361,12 @@ impl Suite {
                 .error_at("gate.significance", format!("significance {a} is not between 0 and 1"))
                 .into());
         }
+        let cache = parse_cache(&source, file.cache.as_ref())?;
+        if let Some(MaxErrors::Share(text)) = &file.gate.max_errors
+            && let Err(e) = MaxErrors::share(text)
+        {
+            return Err(source.error_at("gate.max_errors", e).into());
+        }
         let p = &file.provider;
         if p.concurrency == Some(0) {
             return Err(source.error_at("provider.concurrency", "concurrency must be at least 1").into());
@@ -431,6 +442,7 @@ impl Suite {
             threshold: file.threshold,
             gate: file.gate,
             repeat: file.repeat.unwrap_or(1),
+            cache,
             prices: PriceTable::default().with_overrides(&file.pricing),
             source,
         })
@@ -471,6 +483,40 @@ impl Suite {
     }
 }
 
+/// `cache:`: whether model and judge answers come from the store's response cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CacheSetting {
+    #[default]
+    On,
+    Off,
+    /// Answers older than this are asked again, so a nightly run notices a model that changed
+    /// behind the same name.
+    Ttl(Duration),
+}
+
+fn parse_cache(source: &Source, v: Option<&yaml::Value>) -> Result<CacheSetting, YamlError> {
+    let bad = || source.error_at("cache", "cache is `on`, `off` or `{ttl: 7d}`");
+    match v {
+        None => Ok(CacheSetting::On),
+        Some(yaml::Value::Bool(b)) => Ok(if *b { CacheSetting::On } else { CacheSetting::Off }),
+        Some(yaml::Value::String(s)) if s == "on" => Ok(CacheSetting::On),
+        Some(yaml::Value::String(s)) if s == "off" => Ok(CacheSetting::Off),
+        Some(yaml::Value::Mapping(m)) => {
+            let ttl = match (m.len(), m.get("ttl")) {
+                (1, Some(yaml::Value::String(t))) => t,
+                _ => return Err(bad()),
+            };
+            let d = crate::text::parse_duration(ttl)
+                .ok()
+                .and_then(|d| d.to_std().ok())
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| source.error_at("cache.ttl", format!("ttl {ttl:?} is not a duration like 12h or 7d")))?;
+            Ok(CacheSetting::Ttl(d))
+        }
+        Some(_) => Err(bad()),
+    }
+}
+
 /// One tool's policy: `recorded`, `error`, or a mapping with `use:` and its settings.
 fn parse_policy(source: &Source, path: &str, v: &yaml::Value) -> Result<Policy, YamlError> {
     let f = match v {
@@ -483,15 +529,18 @@ fn parse_policy(source: &Source, path: &str, v: &yaml::Value) -> Result<Policy, 
             if f.output.is_some() || f.error.is_some() {
                 return Err(extra(if f.output.is_some() { "output" } else { "error" }));
             }
-            let continue_unmatched = match f.unmatched.as_deref() {
-                None | Some("error") => false,
-                Some("continue") => true,
+            let unmatched = match f.unmatched.as_deref() {
+                None | Some("error") => Unmatched::Error,
+                Some("continue") => Unmatched::Continue,
+                Some("by_order") => Unmatched::ByOrder,
                 Some(other) => {
-                    return Err(source
-                        .error_at(&format!("{path}.unmatched"), format!("{other:?} is not `error` or `continue`")));
+                    return Err(source.error_at(
+                        &format!("{path}.unmatched"),
+                        format!("{other:?} is not `error`, `continue` or `by_order`"),
+                    ));
                 }
             };
-            Ok(Policy::Recorded { continue_unmatched })
+            Ok(Policy::Recorded { unmatched })
         }
         "mock" => {
             if f.unmatched.is_some() {
@@ -757,7 +806,7 @@ mod tests {
              mail: {use: mock, error: off}\n    rm: error\ncases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\n",
         );
         let p = s.unwrap().target.policies;
-        assert_eq!(p.default, Policy::Recorded { continue_unmatched: true });
+        assert_eq!(p.default, Policy::Recorded { unmatched: Unmatched::Continue });
         assert_eq!(p.of("search"), &Policy::Mock("r {{ q }}".into()));
         assert_eq!(p.of("mail"), &Policy::MockError("off".into()));
         assert_eq!(p.of("rm"), &Policy::Error);

@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 /// What the suite says to do with calls of one tool.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Policy {
-    /// Answer from the case's recordings; an unmatched call ends the case as an error, or
-    /// (`continue_unmatched`) is answered with an error text and the loop goes on.
-    Recorded { continue_unmatched: bool },
+    /// Answer from the case's recordings; what to do with a call no recording matches.
+    Recorded { unmatched: Unmatched },
     /// Answer with this minijinja template rendered over the call's arguments.
     Mock(String),
     /// Answer the model with this error text (as a failing tool would) and go on.
@@ -18,8 +17,20 @@ pub enum Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy::Recorded { continue_unmatched: false }
+        Policy::Recorded { unmatched: Unmatched::Error }
     }
+}
+
+/// `unmatched:` of a recorded tool: a call whose arguments match no recording.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Unmatched {
+    /// End the case as an error (the default): the agent asked something new.
+    #[default]
+    Error,
+    /// Answer the model with an error text and go on.
+    Continue,
+    /// Answer with the tool's recording in call order (the n-th call gets the n-th recording).
+    ByOrder,
 }
 
 /// Per-tool policies, with a default for the tools not named.

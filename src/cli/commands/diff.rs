@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use super::{Finish, ReportArgs, finish};
 use crate::cli::CliError;
 use crate::cli::printer::Printer;
-use crate::compare::{compare, gate};
+use crate::compare::{compare_in, gate};
 use crate::record::{self, Run};
 
 #[derive(clap::Args)]
@@ -27,8 +27,8 @@ pub fn load_run(store: &Path, name: &str) -> Result<Run, CliError> {
 pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let base = load_run(store, &a.base)?;
     let current = load_run(store, &a.current)?;
-    let cmp = compare(&base, &current);
-    let decision = gate::decide(&current.gate, &current.summary, Some(&cmp));
+    let cmp = compare_in(store, &base, &current)?;
+    let decision = gate::decide(&current.gate, &current, Some(&cmp));
     let f = Finish { run: &current, comparison: Some(&cmp), decision: &decision };
     finish(store, f, &a.reports, a.reports.takes_stdout(), out)
 }

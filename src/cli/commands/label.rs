@@ -1,13 +1,15 @@
-//! `evals label`: edit a case's verdict, failure category, note and tags.
+//! `evals label`: edit a case's verdict, failure category, note, tags and expectations.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::ExpectArgs;
 use crate::cli::CliError;
 use crate::cli::printer::Printer;
 use crate::dataset::review::{self, LabelEdit};
 use crate::dataset::taxonomy::{self, Taxonomy};
 use crate::dataset::{self, Verdict};
+use crate::report;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -24,6 +26,9 @@ pub struct Args {
     /// Replace the tags (comma-separated; "" removes them all).
     #[arg(long, value_delimiter = ',')]
     tags: Option<Vec<String>>,
+    /// What a correct answer must do (added to the case's expectations).
+    #[command(flatten)]
+    expect: ExpectArgs,
     /// Root folder of datasets.
     #[arg(long, default_value = dataset::DEFAULT_ROOT)]
     datasets: PathBuf,
@@ -32,7 +37,8 @@ pub struct Args {
 }
 
 pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
-    let edit = LabelEdit { verdict: a.verdict, failure: a.failure, note: a.note, tags: a.tags };
+    let edit =
+        LabelEdit { verdict: a.verdict, failure: a.failure, note: a.note, tags: a.tags, expected: a.expect.expected() };
     if edit.is_empty() {
         return Err(CliError::NothingToChange);
     }
@@ -48,5 +54,8 @@ pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
         l.failure.as_deref().map(|f| format!(", failure {f}")).unwrap_or_default(),
         if cf.case.tags.is_empty() { String::new() } else { format!(", tags {}", cf.case.tags.join(",")) }
     ))?;
+    if cf.case.label.needs_expectation {
+        out.print(format_args!("{}", report::curation::needs_expectation(&cf.case.id)))?;
+    }
     Ok(ExitCode::SUCCESS)
 }

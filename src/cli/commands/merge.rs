@@ -18,12 +18,18 @@ pub struct Args {
     /// Where to write the merged run.
     #[arg(long)]
     out: PathBuf,
+    /// Merge even when shards are missing; the merged run, and the gate, say which.
+    #[arg(long)]
+    allow_partial: bool,
 }
 
 pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let runs = a.runs.iter().map(|p| Run::load(p)).collect::<Result<Vec<_>, _>>()?;
-    let merged = record::merge(runs, Utc::now())?;
+    let merged = record::merge(runs, Utc::now(), a.allow_partial)?;
     merged.save(&a.out)?;
     out.print(format_args!("{}", report::run::run(&merged, report::run::Paint(report::use_color()))))?;
+    if let Some(partial) = merged.options.partial() {
+        out.println(format_args!("partial: {partial}"))?;
+    }
     Ok(ExitCode::SUCCESS)
 }

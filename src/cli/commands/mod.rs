@@ -33,6 +33,38 @@ use super::exit::GATE_FAILED;
 /// Runs shown in a pass-rate trend.
 const TREND_RUNS: usize = 20;
 
+/// What a correct answer must do, shared by `promote` and `label`.
+#[derive(clap::Args)]
+pub struct ExpectArgs {
+    /// Text a correct answer must contain (repeatable).
+    #[arg(long = "expect-contains", value_name = "TEXT")]
+    contains: Vec<String>,
+    /// A tool a correct answer must call (repeatable).
+    #[arg(long = "expect-tool", value_name = "TOOL")]
+    tools: Vec<String>,
+    /// A tool a correct answer must not call, such as the wrong one production called (repeatable).
+    #[arg(long = "expect-not-tool", value_name = "TOOL")]
+    not_tools: Vec<String>,
+    /// Text a correct answer must not contain, such as the wrong answer seen (repeatable).
+    #[arg(long = "expect-not-contains", value_name = "TEXT")]
+    not_contains: Vec<String>,
+    /// The reference answer, for the `expected` grader and `similarity` with `against: reference`.
+    #[arg(long, value_name = "TEXT")]
+    reference: Option<String>,
+}
+
+impl ExpectArgs {
+    fn expected(&self) -> crate::dataset::Expected {
+        crate::dataset::Expected {
+            reference: self.reference.clone(),
+            contains: self.contains.clone(),
+            tools_required: self.tools.clone(),
+            tools_forbidden: self.not_tools.clone(),
+            not_contains: self.not_contains.clone(),
+        }
+    }
+}
+
 /// `--report FORMAT:PATH`, shared by `run` and `diff`.
 #[derive(clap::Args)]
 pub struct ReportArgs {

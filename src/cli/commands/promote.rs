@@ -3,13 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::open_store;
+use super::{ExpectArgs, open_store};
 use crate::cli::CliError;
 use crate::cli::printer::Printer;
 use crate::cli::query::TraceQuery;
 use crate::dataset::promote::{self, Options, Scope};
 use crate::dataset::taxonomy::{self, Taxonomy};
-use crate::dataset::{self, CaseFile, DatasetError, Expected, HashIndex, Verdict};
+use crate::dataset::{self, CaseFile, DatasetError, HashIndex, Verdict};
 use crate::report;
 
 #[derive(clap::Args)]
@@ -41,15 +41,8 @@ pub struct Args {
     /// Tags for filtering (comma-separated or repeated).
     #[arg(long = "tags", alias = "tag", value_delimiter = ',')]
     tags: Vec<String>,
-    /// Text a correct answer must contain (repeatable).
-    #[arg(long = "expect-contains")]
-    expect_contains: Vec<String>,
-    /// A tool a correct answer must call (repeatable).
-    #[arg(long = "expect-tool")]
-    expect_tools: Vec<String>,
-    /// The reference answer, for `similarity` graders with `against: reference`.
-    #[arg(long)]
-    reference: Option<String>,
+    #[command(flatten)]
+    expect: ExpectArgs,
     /// Show what would be written, write nothing.
     #[arg(long)]
     dry_run: bool,
@@ -76,12 +69,7 @@ pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliErro
         note: a.note.clone(),
         tags: a.tags.clone(),
         scope,
-        expected: Expected {
-            reference: a.reference.clone(),
-            contains: a.expect_contains.clone(),
-            tools_required: a.expect_tools.clone(),
-            tools_forbidden: vec![],
-        },
+        expected: a.expect.expected(),
         dry_run: a.dry_run,
     };
     let mut existing: Vec<CaseFile> = dataset::load_all(&a.datasets, None).unwrap_or_else(|e| {

@@ -11,7 +11,7 @@ use crate::cli::CliError;
 use crate::cli::printer::Printer;
 use crate::dataset::review::{self, LabelEdit};
 use crate::dataset::taxonomy::{self, Taxonomy};
-use crate::dataset::{self, Verdict};
+use crate::dataset::{self, Expected, Verdict};
 use crate::report;
 
 #[derive(clap::Args)]
@@ -181,5 +181,22 @@ fn ask_label(ask: &mut impl FnMut(&str) -> Option<String>) -> Option<LabelEdit> 
     };
     let failure = Some(ask("failure category id (empty keeps) > ")?).filter(|f| !f.is_empty());
     let note = Some(ask("note (empty keeps) > ")?).filter(|n| !n.is_empty());
-    Some(LabelEdit { verdict, failure, note, tags: None })
+    // A case labelled fail needs to say what is right; offered for every case, one per line.
+    let mut expected = Expected::default();
+    loop {
+        let line = ask("expect (contains T | tool N | not-tool N | not-contains T | reference T; empty ends) > ")?;
+        let (kind, value) =
+            line.split_once(' ').map(|(k, v)| (k, v.trim().to_string())).unwrap_or((line.as_str(), String::new()));
+        match kind {
+            "" => break,
+            _ if value.is_empty() => eprintln!("{kind} needs a value"),
+            "contains" => expected.contains.push(value),
+            "tool" => expected.tools_required.push(value),
+            "not-tool" => expected.tools_forbidden.push(value),
+            "not-contains" => expected.not_contains.push(value),
+            "reference" => expected.reference = Some(value),
+            other => eprintln!("{other:?} is not contains, tool, not-tool, not-contains or reference"),
+        }
+    }
+    Some(LabelEdit { verdict, failure, note, tags: None, expected })
 }

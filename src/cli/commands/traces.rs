@@ -8,10 +8,11 @@ use clap::Subcommand;
 use super::{open_store, read_store};
 use crate::cli::CliError;
 use crate::cli::printer::Printer;
-use crate::cli::query::{TraceQuery, parse_duration};
+use crate::cli::query::TraceQuery;
 use crate::provider::pricing::{self, PriceTable};
 use crate::report;
 use crate::store::{IngestStats, Totals};
+use crate::text::parse_duration;
 use crate::trace::import::{self, Format};
 use crate::yaml::Source;
 

@@ -1,0 +1,27 @@
+//! The gate simulation behind the README figures: false alarms on an unchanged noisy agent and
+//! detection of a 10-point drop, with 1 and 3 repeats and with earlier runs in the store, each
+//! trial judged by the real binary. Run by `scripts/sim-gate.sh`.
+//!
+//! Usage: sim_gate EVALS_BINARY [TRIALS] [SEED]
+
+#[path = "../scripts/sim/gate.rs"]
+mod gate;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let evals = std::path::PathBuf::from(args.next().expect("usage: sim_gate EVALS_BINARY [TRIALS] [SEED]"));
+    let trials: usize = args.next().map_or(100, |t| t.parse().expect("TRIALS is a number"));
+    let seed: u64 = args.next().map_or(1, |s| s.parse().expect("SEED is a number"));
+    let dir = tempfile::tempdir().expect("a scratch directory");
+    println!("{trials} trials per scenario, 200 cases, seeds from {seed}; shipped gate defaults\n");
+    println!("| scenario | figure | gate failed | printed verdict = exit code |");
+    println!("|---|---|---|---|");
+    for (i, s) in gate::scenarios(200).iter().enumerate() {
+        // Each scenario draws its own agents, so no two share a trial.
+        let o = gate::simulate(&evals, dir.path(), s, trials, seed + 1_000_000 * i as u64);
+        println!("{}", gate::row(s, &o));
+        if o.other > 0 {
+            println!("  ({} trials exited with neither 0 nor 1)", o.other);
+        }
+    }
+}
