@@ -769,6 +769,7 @@ fn check_reports_every_problem_of_a_flow_style_case() {
     let out = p.ok(&["dataset", "export", "demo", "--format", "jsonl"]);
     let mut case: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     case["label"] = serde_json::json!({"verdict": "fail", "failure": "wrong_tol"});
+    case["expected"] = serde_json::json!({"contains": ["Sunny"]});
     case["content_hash"] = "sha256:0000".into();
     case["privacy"] = serde_json::json!({"status": "pending"});
     case["recorded"]["output"]["text"] = "Mail jo@corp.com".into();
