@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-10000}"
 cargo build --release --quiet
-BIN="$PWD/target/release/evals"
+source scripts/lib/target.sh
+BIN="$target/release/evals"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 python3 - "$N" > "$WORK/samples.jsonl" <<'PY'

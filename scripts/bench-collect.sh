@@ -9,8 +9,9 @@ spans=${SPANS:-256000}
 concurrency=${CONCURRENCY:-4}
 requests=${REQUESTS:-500}
 cargo build --locked --release --quiet --bin evals --example bench_collect
-evals="$PWD/target/release/evals"
-bench="$PWD/target/release/examples/bench_collect"
+source scripts/lib/target.sh
+evals="$target/release/evals"
+bench="$target/release/examples/bench_collect"
 source scripts/lib/servers.sh
 
 start "$work/mock.log" "$evals" mock --listen 127.0.0.1:0

@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -z "${EVALS:-}" ]; then
   cargo build --release --quiet
-  EVALS=$PWD/target/release/evals
+  source scripts/lib/target.sh
+  EVALS=$target/release/evals
 fi
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT

@@ -8,7 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --quiet
-evals="${EVALS_BIN:-$PWD/target/release/evals}"
+source scripts/lib/target.sh
+evals="${EVALS_BIN:-$target/release/evals}"
 source scripts/lib/servers.sh
 latency_ms=100
 

@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --quiet
-evals="$PWD/target/release/evals"
+source scripts/lib/target.sh
+evals="$target/release/evals"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cases=${CASES:-10000}

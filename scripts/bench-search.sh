@@ -15,7 +15,8 @@ DIR=${BENCH_DIR:-target/bench-search}
 RUNS=${RUNS:-7}
 mkdir -p "$DIR"
 cargo build --release --quiet
-EVALS=$PWD/target/release/evals
+source scripts/lib/target.sh
+EVALS=$target/release/evals
 FILE=$DIR/traces-$SPANS.jsonl
 STORE=$DIR/evals-$SPANS.db
 

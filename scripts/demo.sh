@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked --quiet
-evals="$PWD/target/debug/evals"
+source scripts/lib/target.sh
+evals="$target/debug/evals"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export EVALS_STORE="$work/evals.db"

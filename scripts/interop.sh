@@ -13,7 +13,8 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import agents, openin
     opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2
 fi
 cargo build --locked --quiet --bin evals
-evals="$PWD/target/debug/evals"
+source scripts/lib/target.sh
+evals="$target/debug/evals"
 source scripts/lib/servers.sh
 
 start "$work/mock.log" "$evals" mock --listen 127.0.0.1:0

@@ -5,4 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --locked --release --quiet --bin evals --example sim_gate
-exec target/release/examples/sim_gate target/release/evals "${1:-100}" "${2:-1}"
+source scripts/lib/target.sh
+exec "$target/release/examples/sim_gate" "$target/release/evals" "${1:-100}" "${2:-1}"
