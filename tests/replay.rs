@@ -171,10 +171,7 @@ async fn unusable_responses_are_errors_that_fail_the_gate_and_are_never_cached()
         let out = evals(&p, &["run", "evals/s.yaml", "--out", out_file, "-q"]);
         let stdout = text(&out.stdout);
         assert_eq!(code(&out), 1, "{stdout}{}", text(&out.stderr));
-        assert!(
-            stdout.contains("gate failed: 2 errors (max 0): response_failed 1, response_incomplete 1"),
-            "{stdout}"
-        );
+        assert!(stdout.contains("gate failed: 2 errors (max 0): response_failed 1, response_incomplete 1"), "{stdout}");
         let run = run_file(&p, out_file);
         let by_case = |id: &str| run.results.iter().find(|r| r.case_id == id).unwrap();
         assert_eq!((by_case("case-000").status, by_case("case-000").cached), (Status::Pass, n == 2));

@@ -85,7 +85,10 @@ struct FaultFile {
 /// What an injected fault does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultKind {
-    Status { status: u16, code: String },
+    Status {
+        status: u16,
+        code: String,
+    },
     Slow(u64),
     Malformed,
     Drop,
@@ -321,7 +324,9 @@ fn compile_fault(src: &Source, path: &str, f: &FaultFile, fallback: String) -> R
         _ if f.response_status.is_some() => match f.response_status.as_deref() {
             Some("failed") => FaultKind::Failed(f.code.clone().unwrap_or_else(|| "server_error".into())),
             Some("incomplete") if f.code.is_some() => {
-                return Err(src.error_at(&format!("{path}.code"), "an incomplete response has a `reason`, not a `code`"));
+                return Err(
+                    src.error_at(&format!("{path}.code"), "an incomplete response has a `reason`, not a `code`")
+                );
             }
             Some("incomplete") => match f.reason.as_deref().unwrap_or("max_output_tokens") {
                 r @ ("max_output_tokens" | "content_filter") => FaultKind::Incomplete(r.into()),

@@ -338,10 +338,16 @@ mod tests {
         let (status, text) = post(&url, r#"{"model":"m","input":"fail"}"#).await;
         assert_eq!(status, 200);
         let v: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!((&v["status"], &v["output"], &v["error"]["code"]), (&json!("failed"), &json!([]), &json!("invalid_prompt")));
+        assert_eq!(
+            (&v["status"], &v["output"], &v["error"]["code"]),
+            (&json!("failed"), &json!([]), &json!("invalid_prompt"))
+        );
         let (_, text) = post(&url, r#"{"model":"m","input":"long"}"#).await;
         let v: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!((&v["status"], &v["incomplete_details"]["reason"]), (&json!("incomplete"), &json!("content_filter")));
+        assert_eq!(
+            (&v["status"], &v["incomplete_details"]["reason"]),
+            (&json!("incomplete"), &json!("content_filter"))
+        );
         assert_eq!(v["output"][0]["content"][0]["text"], json!("ok"), "what was written before the cut stays");
         let (_, text) = post(&url, r#"{"model":"m","input":"long","stream":true}"#).await;
         let last = text.lines().filter_map(|l| l.strip_prefix("event: ")).last().unwrap();
