@@ -210,6 +210,21 @@ pub struct CaseRates {
 }
 
 impl CaseRates {
+    /// Its pass fractions (`3/3 → 0/3`), when it has more than one sample a side.
+    pub fn fractions(&self) -> Option<String> {
+        (self.base.total > 1 || self.current.total > 1).then(|| {
+            format!("{}/{} → {}/{}", self.base.passed, self.base.total, self.current.passed, self.current.total)
+        })
+    }
+
+    /// The case by name, with its pass fractions when it has them (`wobbly 3/3 → 0/3`).
+    pub fn label(&self) -> String {
+        match self.fractions() {
+            Some(f) => format!("{} {f}", self.case_id),
+            None => self.case_id.clone(),
+        }
+    }
+
     /// Its pass fraction fell.
     pub fn dropped(&self) -> bool {
         self.base.total > 0
@@ -308,6 +323,21 @@ impl Comparison {
 
     pub fn of_class(&self, class: Class) -> impl Iterator<Item = &CaseChange> {
         self.cases.iter().filter(move |c| c.class == class)
+    }
+
+    /// The cases of a class for a report, each once however many repeats it has: its first
+    /// sample of that class, with its pass fractions on both sides when the current run repeats.
+    pub fn listed(&self, class: Class) -> impl Iterator<Item = (&CaseChange, Option<&CaseRates>)> {
+        // Samples of a case are adjacent (cases are in (id, repeat) order), so a case's first
+        // sample is the one whose id differs from the sample before it.
+        let mut last: Option<&str> = None;
+        self.of_class(class).filter(move |c| last.replace(c.case_id.as_str()) != Some(c.case_id.as_str())).map(|c| {
+            let rates = c.trials.and_then(|_| {
+                let i = self.case_rates.binary_search_by(|r| r.case_id.as_str().cmp(&c.case_id)).ok()?;
+                Some(&self.case_rates[i])
+            });
+            (c, rates)
+        })
     }
 }
 
