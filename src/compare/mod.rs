@@ -325,19 +325,30 @@ impl Comparison {
         self.cases.iter().filter(move |c| c.class == class)
     }
 
-    /// The cases of a class for a report, each once however many repeats it has: its first
-    /// sample of that class, with its pass fractions on both sides when the current run repeats.
-    pub fn listed(&self, class: Class) -> impl Iterator<Item = (&CaseChange, Option<&CaseRates>)> {
-        // Samples of a case are adjacent (cases are in (id, repeat) order), so a case's first
-        // sample is the one whose id differs from the sample before it.
-        let mut last: Option<&str> = None;
-        self.of_class(class).filter(move |c| last.replace(c.case_id.as_str()) != Some(c.case_id.as_str())).map(|c| {
-            let rates = c.trials.and_then(|_| {
-                let i = self.case_rates.binary_search_by(|r| r.case_id.as_str().cmp(&c.case_id)).ok()?;
-                Some(&self.case_rates[i])
-            });
-            (c, rates)
-        })
+    /// The cases of a class for a report, each once however many repeats it has: the sample
+    /// that shows most (the first that does not pass now, else the first with a diff, else the
+    /// first), with its pass fractions on both sides when the current run repeats.
+    pub fn listed(&self, class: Class) -> Vec<(&CaseChange, Option<&CaseRates>)> {
+        let mut out: Vec<(&CaseChange, Option<&CaseRates>)> = Vec::new();
+        let shows = |c: &CaseChange| (c.current != Some(Status::Pass), c.diff.is_some());
+        // Samples of a case are adjacent: cases are in (id, repeat) order.
+        for c in self.of_class(class) {
+            match out.last_mut() {
+                Some((first, _)) if first.case_id == c.case_id => {
+                    if shows(c) > shows(first) {
+                        *first = c;
+                    }
+                }
+                _ => {
+                    let rates = c.trials.and_then(|_| {
+                        let i = self.case_rates.binary_search_by(|r| r.case_id.as_str().cmp(&c.case_id)).ok()?;
+                        Some(&self.case_rates[i])
+                    });
+                    out.push((c, rates));
+                }
+            }
+        }
+        out
     }
 }
 

@@ -170,6 +170,7 @@ fn case_blocks(r: &Report) -> Vec<(String, Vec<String>)> {
             title[..1].make_ascii_uppercase();
             let blocks = cmp
                 .listed(*class)
+                .into_iter()
                 .map(|(c, rates)| {
                     let how = rates.and_then(CaseRates::fractions).unwrap_or_else(|| {
                         format!(
