@@ -350,7 +350,7 @@ mod tests {
         );
         assert_eq!(v["output"][0]["content"][0]["text"], json!("ok"), "what was written before the cut stays");
         let (_, text) = post(&url, r#"{"model":"m","input":"long","stream":true}"#).await;
-        let last = text.lines().filter_map(|l| l.strip_prefix("event: ")).last().unwrap();
+        let last = text.lines().filter_map(|l| l.strip_prefix("event: ")).next_back().unwrap();
         assert_eq!(last, "response.incomplete");
         assert_eq!(server.faults(), 3);
     }
