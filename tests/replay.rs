@@ -155,6 +155,36 @@ async fn the_cache_answers_a_rerun_without_the_model_and_no_cache_bypasses_it() 
     assert!(run_file(&p, "c.json").results.iter().all(|r| !r.cached));
 }
 
+/// A 200 the model cannot be graded on (`status: failed` or `incomplete`) ends the case as an
+/// error with that cause, fails the gate naming it, and is never cached: a rerun asks again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_responses_are_errors_that_fail_the_gate_and_are_never_cached() {
+    let s = server(&format!(
+        "faults:\n  - {{when: {{user: 'ask 1$'}}, response_status: failed}}\n  \
+         - {{when: {{user: 'ask 2$'}}, response_status: incomplete}}\n{ECHO}"
+    ))
+    .await;
+    let p = Project::new();
+    cases(&p, 3, |_| vec![]);
+    suite(&p, &format!("base_url: '{}', api_key_env: EVALS_TEST_KEY", s.base_url()), "");
+    for (n, out_file) in [(1, "a.json"), (2, "b.json")] {
+        let out = evals(&p, &["run", "evals/s.yaml", "--out", out_file, "-q"]);
+        let stdout = text(&out.stdout);
+        assert_eq!(code(&out), 1, "{stdout}{}", text(&out.stderr));
+        assert!(stdout.contains("gate failed: 2 errors (max 0): response_failed 1, response_incomplete 1"), "{stdout}");
+        let run = run_file(&p, out_file);
+        let by_case = |id: &str| run.results.iter().find(|r| r.case_id == id).unwrap();
+        assert_eq!((by_case("case-000").status, by_case("case-000").cached), (Status::Pass, n == 2));
+        for (id, cause) in [("case-001", "response_failed"), ("case-002", "response_incomplete")] {
+            let r = by_case(id);
+            assert_eq!((r.status, r.cause.as_deref(), r.cached, r.retries), (Status::Error, Some(cause), false, 0));
+        }
+        // The good answer comes from the cache on the rerun; the two unusable ones are asked again.
+        assert_eq!(s.requests(), 3 + 2 * (n - 1));
+        assert_eq!(s.faults(), 2 * n);
+    }
+}
+
 #[test]
 fn repeats_count_passes_per_case_and_flag_flaky_ones() {
     let p = Project::new();

@@ -288,10 +288,40 @@ fn repeats_pair_by_repeat_flaky_cases_and_pass_hat_k() {
     let out = p.evals(&["diff", "a.json", "b.json", "--report", "json:r.json"]);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("regressed 0 · errored 0 · flaky 2"), "{stdout}");
-    assert!(stdout.contains("flaky: wobbly #1 (pass → fail, 1/2 repeats pass)"), "{stdout}");
+    assert!(stdout.contains("flaky: wobbly 2/2 → 1/2\n"), "{stdout}");
     assert!(stdout.contains("pass^1 75.0% · pass^2 50.0%"), "{stdout}");
     // Flaky cases are not regressions: the gate passes on them.
     assert_eq!(code(&out), 0, "{stdout}");
+}
+
+/// With repeats a case is listed once per class with its pass fractions, in every report, not
+/// once per repeat.
+#[test]
+fn a_repeated_regression_is_listed_once_with_its_pass_fractions() {
+    let p = Project::new();
+    let rows = |wobbly: &'static str| -> Vec<(String, u32, &'static str, String)> {
+        (0..3)
+            .flat_map(|r| {
+                [("steady", "pass"), ("wobbly", wobbly)].map(|(c, s)| (c.to_string(), r, s, format!("{c} {s}")))
+            })
+            .collect()
+    };
+    p.write("a.json", &run_file("run_a", json!({}), &rows("pass")));
+    p.write("b.json", &run_file("run_b", json!({}), &rows("fail")));
+    let out = p.evals(&["diff", "a.json", "b.json", "--report", "md:r.md", "--report", "html:r.html"]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("regressed 3"), "three samples regressed: {stdout}");
+    assert_eq!(stdout.matches("regressed: wobbly").count(), 1, "{stdout}");
+    assert!(stdout.contains("regressed: wobbly 3/3 → 0/3\n"), "{stdout}");
+    let md = std::fs::read_to_string(p.path("r.md")).unwrap();
+    assert_eq!(md.matches("**`wobbly`**").count(), 1, "{md}");
+    assert!(md.contains("**`wobbly`** 3/3 → 0/3\n"), "{md}");
+    let html = std::fs::read_to_string(p.path("r.html")).unwrap();
+    assert_eq!(html.matches("data-case=\"wobbly\"").count(), 1, "{html}");
+    assert!(html.contains("regressed: <code>wobbly</code> 3/3 → 0/3</summary>"), "{html}");
+    for report in [&stdout, &md, &html] {
+        assert!(!report.contains("wobbly #"), "no case is listed by repeat: {report}");
+    }
 }
 
 #[test]

@@ -110,7 +110,8 @@ impl CliError {
                 | RunError::OnlyLive { .. }
                 | RunError::SuiteChanged { .. }
                 | RunError::NoApiKey { .. }
-                | RunError::NoRepeat
+                | RunError::Repeat { .. }
+                | RunError::Concurrency { .. }
                 | RunError::Mock(_)
                 | RunError::Runtime(_)
                 | RunError::Suite(_)
@@ -189,7 +190,8 @@ impl CliError {
                 }
                 RunError::SuiteChanged { .. } => Some("start a new run of the suite as it is now".into()),
                 RunError::NoApiKey { .. } => Some("set it, or set provider.mock in the suite to run offline".into()),
-                RunError::NoRepeat => Some("give --repeat 1 or more".into()),
+                RunError::Repeat { .. } => Some("give --repeat between 1 and the limit".into()),
+                RunError::Concurrency { .. } => Some("give --concurrency between 1 and the limit".into()),
                 RunError::Interrupted { run_id } => Some(format!("`evals run --resume {run_id}` finishes it")),
                 RunError::NothingSelected { loaded, .. } if *loaded > 0 => {
                     Some("check --filter and --shard; `evals cases list` shows the cases".into())

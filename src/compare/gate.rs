@@ -158,19 +158,10 @@ fn listed(dropped: &[&CaseRates]) -> String {
 
 /// The first five cases, and how many more.
 fn names(dropped: &[&CaseRates]) -> String {
-    let names: Vec<String> = dropped.iter().take(5).map(|c| fraction(c)).collect();
+    let names: Vec<String> = dropped.iter().take(5).map(|c| c.label()).collect();
     let more =
         if dropped.len() > names.len() { format!(", and {} more", dropped.len() - names.len()) } else { String::new() };
     format!("{}{more}", names.join(", "))
-}
-
-/// A case by name, with its pass fractions when it has more than one sample a side.
-fn fraction(c: &CaseRates) -> String {
-    if c.base.total <= 1 && c.current.total <= 1 {
-        c.case_id.clone()
-    } else {
-        format!("{} {}/{} → {}/{}", c.case_id, c.base.passed, c.base.total, c.current.passed, c.current.total)
-    }
 }
 
 /// `max_regressions`: an absolute budget of cases whose pass fraction fell.

@@ -210,6 +210,21 @@ pub struct CaseRates {
 }
 
 impl CaseRates {
+    /// Its pass fractions (`3/3 → 0/3`), when it has more than one sample a side.
+    pub fn fractions(&self) -> Option<String> {
+        (self.base.total > 1 || self.current.total > 1).then(|| {
+            format!("{}/{} → {}/{}", self.base.passed, self.base.total, self.current.passed, self.current.total)
+        })
+    }
+
+    /// The case by name, with its pass fractions when it has them (`wobbly 3/3 → 0/3`).
+    pub fn label(&self) -> String {
+        match self.fractions() {
+            Some(f) => format!("{} {f}", self.case_id),
+            None => self.case_id.clone(),
+        }
+    }
+
     /// Its pass fraction fell.
     pub fn dropped(&self) -> bool {
         self.base.total > 0
@@ -308,6 +323,32 @@ impl Comparison {
 
     pub fn of_class(&self, class: Class) -> impl Iterator<Item = &CaseChange> {
         self.cases.iter().filter(move |c| c.class == class)
+    }
+
+    /// The cases of a class for a report, each once however many repeats it has: the sample
+    /// that shows most (the first that does not pass now, else the first with a diff, else the
+    /// first), with its pass fractions on both sides when the current run repeats.
+    pub fn listed(&self, class: Class) -> Vec<(&CaseChange, Option<&CaseRates>)> {
+        let mut out: Vec<(&CaseChange, Option<&CaseRates>)> = Vec::new();
+        let shows = |c: &CaseChange| (c.current != Some(Status::Pass), c.diff.is_some());
+        // Samples of a case are adjacent: cases are in (id, repeat) order.
+        for c in self.of_class(class) {
+            match out.last_mut() {
+                Some((first, _)) if first.case_id == c.case_id => {
+                    if shows(c) > shows(first) {
+                        *first = c;
+                    }
+                }
+                _ => {
+                    let rates = c.trials.and_then(|_| {
+                        let i = self.case_rates.binary_search_by(|r| r.case_id.as_str().cmp(&c.case_id)).ok()?;
+                        Some(&self.case_rates[i])
+                    });
+                    out.push((c, rates));
+                }
+            }
+        }
+        out
     }
 }
 

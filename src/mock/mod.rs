@@ -71,6 +71,12 @@ struct FaultFile {
     /// Close the connection in the middle of the answer.
     #[serde(default)]
     drop: bool,
+    /// Answer 200 with a response whose `status` is `failed` (error `code`, default
+    /// `server_error`) or `incomplete` (`reason`, default `max_output_tokens`).
+    #[serde(default)]
+    response_status: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
     /// Extra response headers (e.g. `x-ratelimit-remaining-requests`).
     #[serde(default)]
     headers: std::collections::BTreeMap<String, String>,
@@ -79,10 +85,17 @@ struct FaultFile {
 /// What an injected fault does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FaultKind {
-    Status { status: u16, code: String },
+    Status {
+        status: u16,
+        code: String,
+    },
     Slow(u64),
     Malformed,
     Drop,
+    /// A well-formed 200 the client cannot use: `status: failed` with this error code.
+    Failed(String),
+    /// A well-formed 200 cut short: `status: incomplete` for this reason.
+    Incomplete(String),
 }
 
 #[derive(Debug, Clone)]
@@ -281,9 +294,15 @@ fn compile_when(src: &Source, path: &str, w: &WhenFile) -> Result<Vec<(Field, Re
 
 fn compile_fault(src: &Source, path: &str, f: &FaultFile, fallback: String) -> Result<Fault, YamlError> {
     let when = compile_when(src, path, &f.when)?;
-    let kinds = [f.status.is_some(), f.slow_ms.is_some(), f.malformed, f.drop];
+    let kinds = [f.status.is_some(), f.slow_ms.is_some(), f.malformed, f.drop, f.response_status.is_some()];
     if kinds.iter().filter(|k| **k).count() != 1 {
-        return Err(src.error_at(path, "a fault needs exactly one of `status`, `slow_ms`, `malformed`, `drop`"));
+        return Err(src.error_at(
+            path,
+            "a fault needs exactly one of `status`, `slow_ms`, `malformed`, `drop`, `response_status`",
+        ));
+    }
+    if f.reason.is_some() && f.response_status.as_deref() != Some("incomplete") {
+        return Err(src.error_at(&format!("{path}.reason"), "`reason` goes with `response_status: incomplete`"));
     }
     let kind = match (f.status, f.slow_ms) {
         (Some(status), _) => {
@@ -302,6 +321,29 @@ fn compile_fault(src: &Source, path: &str, f: &FaultFile, fallback: String) -> R
         }
         (None, Some(ms)) => FaultKind::Slow(ms),
         _ if f.malformed => FaultKind::Malformed,
+        _ if f.response_status.is_some() => match f.response_status.as_deref() {
+            Some("failed") => FaultKind::Failed(f.code.clone().unwrap_or_else(|| "server_error".into())),
+            Some("incomplete") if f.code.is_some() => {
+                return Err(
+                    src.error_at(&format!("{path}.code"), "an incomplete response has a `reason`, not a `code`")
+                );
+            }
+            Some("incomplete") => match f.reason.as_deref().unwrap_or("max_output_tokens") {
+                r @ ("max_output_tokens" | "content_filter") => FaultKind::Incomplete(r.into()),
+                other => {
+                    return Err(src.error_at(
+                        &format!("{path}.reason"),
+                        format!("unknown reason {other:?}: use max_output_tokens or content_filter"),
+                    ));
+                }
+            },
+            other => {
+                return Err(src.error_at(
+                    &format!("{path}.response_status"),
+                    format!("unknown response status {:?}: use failed or incomplete", other.unwrap_or_default()),
+                ));
+            }
+        },
         _ => FaultKind::Drop,
     };
     let rate = f.rate.unwrap_or(1.0);
@@ -626,10 +668,19 @@ rules:
         assert_eq!(f.kind, FaultKind::Status { status: 429, code: "rate_limit_exceeded".into() });
         assert_eq!(f.headers, vec![("retry-after-ms".to_string(), "20".to_string())]);
         assert!(s.fault(&hi, 3).is_none(), "the third attempt gets through");
+        let unusable = "faults:\n  - {when: {user: a}, response_status: failed}\n  - {response_status: incomplete}\n";
+        let s = Script::parse(&Source::new("m.yaml", unusable)).unwrap();
+        let kind = |u: &str| s.fault(&json!({"model": "m", "input": u}), 1).unwrap().kind.clone();
+        assert_eq!(kind("a"), FaultKind::Failed("server_error".into()));
+        assert_eq!(kind("b"), FaultKind::Incomplete("max_output_tokens".into()));
         for (bad, want) in [
             ("faults:\n  - {status: 429, drop: true}\n", "exactly one of"),
             ("faults:\n  - {status: 200}\n", "faults[0].status"),
             ("faults:\n  - {rate: 2, drop: true}\n", "faults[0].rate"),
+            ("faults:\n  - {drop: true}\n  - {response_status: done}\n", "m.yaml:3:23: faults[1].response_status"),
+            ("faults:\n  - {response_status: incomplete, reason: tired}\n", "m.yaml:2:43: faults[0].reason"),
+            ("faults:\n  - {response_status: failed, reason: max_output_tokens}\n", "faults[0].reason"),
+            ("faults:\n  - {response_status: incomplete, code: x}\n", "faults[0].code"),
         ] {
             let err = Script::parse(&Source::new("m.yaml", bad)).unwrap_err().to_string();
             assert!(err.contains(want), "{err}");

@@ -140,16 +140,31 @@ async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         1
     };
     let mut delay = 0;
+    let mut unusable = None;
     if let Some(fault) = shared.script.fault(&request, attempt) {
         shared.faults.fetch_add(1, Ordering::Relaxed);
         match &fault.kind {
             FaultKind::Slow(ms) => delay = *ms,
+            kind @ (FaultKind::Failed(_) | FaultKind::Incomplete(_)) => unusable = Some(kind),
             kind => return inject(kind, &fault.headers),
         }
     }
     match shared.script.answer(&request) {
         Answer::NoRule(message) => error(StatusCode::BAD_REQUEST, &message, "mock_no_rule"),
-        Answer::Response { body, latency_ms } => {
+        Answer::Response { mut body, latency_ms } => {
+            match unusable {
+                Some(FaultKind::Failed(code)) => {
+                    body["status"] = json!("failed");
+                    body["output"] = json!([]);
+                    body["error"] = json!({"code": code, "message": format!("mock fault: {code}")});
+                }
+                // A response cut short keeps what was written before the cut, as the API does.
+                Some(FaultKind::Incomplete(reason)) => {
+                    body["status"] = json!("incomplete");
+                    body["incomplete_details"] = json!({"reason": reason});
+                }
+                _ => {}
+            }
             let latency_ms = latency_ms.max(delay);
             // The answer is ready before the wait, so the wait is all the latency there is.
             let resp = if request.get("stream").and_then(Value::as_bool) == Some(true) {
@@ -223,7 +238,9 @@ fn inject(kind: &FaultKind, headers: &[(String, String)]) -> Response {
                 Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "mock fault: dropped")),
             ])))
             .expect("valid response"),
-        FaultKind::Slow(_) => unreachable!("slow answers are served normally, late"),
+        FaultKind::Slow(_) | FaultKind::Failed(_) | FaultKind::Incomplete(_) => {
+            unreachable!("slow and unusable answers are served from the script")
+        }
     };
     for (k, v) in headers {
         if let (Ok(k), Ok(v)) = (header::HeaderName::from_bytes(k.as_bytes()), header::HeaderValue::from_str(v)) {
@@ -268,7 +285,12 @@ pub fn sse_events(response: &Value) -> String {
         }
         events.push(json!({"type": "response.output_item.done", "output_index": i, "item": item}));
     }
-    events.push(json!({"type": "response.completed", "response": response}));
+    let end = match response["status"].as_str() {
+        Some("failed") => "response.failed",
+        Some("incomplete") => "response.incomplete",
+        _ => "response.completed",
+    };
+    events.push(json!({"type": end, "response": response}));
     let mut out = String::new();
     for (n, mut e) in events.into_iter().enumerate() {
         e["sequence_number"] = json!(n);
@@ -304,6 +326,33 @@ mod tests {
         assert_eq!(status, 400);
         assert!(text.contains("not JSON"));
         assert_eq!(server.requests(), 2);
+    }
+
+    #[tokio::test]
+    async fn unusable_faults_answer_200_with_the_status_the_client_refuses() {
+        let script = "faults:\n  - {when: {user: fail}, response_status: failed, code: invalid_prompt}\n  \
+                      - {response_status: incomplete, reason: content_filter}\ndefault: {text: ok}\n";
+        let script = Script::parse(&crate::yaml::Source::new("m.yaml", script)).unwrap();
+        let server = Server::start(script, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let url = format!("{}/responses", server.base_url());
+        let (status, text) = post(&url, r#"{"model":"m","input":"fail"}"#).await;
+        assert_eq!(status, 200);
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            (&v["status"], &v["output"], &v["error"]["code"]),
+            (&json!("failed"), &json!([]), &json!("invalid_prompt"))
+        );
+        let (_, text) = post(&url, r#"{"model":"m","input":"long"}"#).await;
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            (&v["status"], &v["incomplete_details"]["reason"]),
+            (&json!("incomplete"), &json!("content_filter"))
+        );
+        assert_eq!(v["output"][0]["content"][0]["text"], json!("ok"), "what was written before the cut stays");
+        let (_, text) = post(&url, r#"{"model":"m","input":"long","stream":true}"#).await;
+        let last = text.lines().filter_map(|l| l.strip_prefix("event: ")).next_back().unwrap();
+        assert_eq!(last, "response.incomplete");
+        assert_eq!(server.faults(), 3);
     }
 
     #[tokio::test]

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::compare::{CaseChange, Class, Comparison, DiffLine, Hunk, Op};
+use crate::compare::{CaseChange, CaseRates, Class, Comparison, DiffLine, Hunk, Op};
 use crate::record::{Status, TrendPoint};
 
 use super::{Report, escape, group_rows, metric_rows, pct, pts};
@@ -185,26 +185,23 @@ fn cases(out: &mut String, cmp: &Comparison) {
     let counts: Vec<(Class, usize)> = Class::ALL.iter().map(|c| (*c, cmp.count(*c))).collect();
     filters(out, &counts);
     for class in Class::ALL {
-        for c in cmp.of_class(class) {
-            case(out, c);
+        for (c, rates) in cmp.listed(class) {
+            case(out, c, rates);
         }
     }
 }
 
-fn case(out: &mut String, c: &CaseChange) {
-    let repeat = if c.repeat > 0 { format!(" #{}", c.repeat) } else { String::new() };
+fn case(out: &mut String, c: &CaseChange, rates: Option<&CaseRates>) {
+    let how = rates.and_then(CaseRates::fractions).unwrap_or_else(|| {
+        format!("({} → {})", c.base.map(Status::as_str).unwrap_or("–"), c.current.map(Status::as_str).unwrap_or("–"))
+    });
     let _ = write!(
         out,
-        "<details class=\"case {0}\" data-class=\"{0}\" data-case=\"{1}\"><summary>{2}: <code>{1}</code>{repeat} ({3} → {4})",
+        "<details class=\"case {0}\" data-class=\"{0}\" data-case=\"{1}\"><summary>{2}: <code>{1}</code> {how}",
         c.class.slug(),
         escape(&c.case_id),
         c.class.as_str(),
-        c.base.map(Status::as_str).unwrap_or("–"),
-        c.current.map(Status::as_str).unwrap_or("–")
     );
-    if let Some(t) = c.trials {
-        let _ = write!(out, ", {}/{} repeats pass", t.passed, t.total);
-    }
     out.push_str("</summary>\n");
     if let Some(f) = &c.failure {
         let _ = write!(out, "<p>failure category <code>{}</code></p>", escape(f));

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::compare::{Class, Comparison, Op};
+use crate::compare::{CaseRates, Class, Comparison, Op};
 use crate::record::Status;
 
 use super::{Report, escape, group_rows, metric_rows, pct, pts, sparkline};
@@ -169,15 +169,17 @@ fn case_blocks(r: &Report) -> Vec<(String, Vec<String>)> {
             let mut title = class.as_str().to_string();
             title[..1].make_ascii_uppercase();
             let blocks = cmp
-                .of_class(*class)
-                .map(|c| {
-                    let repeat = if c.repeat > 0 { format!(" #{}", c.repeat) } else { String::new() };
-                    let mut s = format!(
-                        "**`{}`**{repeat} {} → {}\n",
-                        escape(&c.case_id),
-                        c.base.map(Status::as_str).unwrap_or("–"),
-                        c.current.map(Status::as_str).unwrap_or("–")
-                    );
+                .listed(*class)
+                .into_iter()
+                .map(|(c, rates)| {
+                    let how = rates.and_then(CaseRates::fractions).unwrap_or_else(|| {
+                        format!(
+                            "{} → {}",
+                            c.base.map(Status::as_str).unwrap_or("–"),
+                            c.current.map(Status::as_str).unwrap_or("–")
+                        )
+                    });
+                    let mut s = format!("**`{}`** {how}\n", escape(&c.case_id));
                     for reason in &c.reasons {
                         let _ = writeln!(s, "- {}", escape(&truncate(reason, 300)));
                     }

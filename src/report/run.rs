@@ -3,7 +3,7 @@
 //! only when asked.
 
 use crate::compare::gate::Decision;
-use crate::compare::{Class, Comparison, DiffLine, Flakiness, Op};
+use crate::compare::{CaseRates, Class, Comparison, DiffLine, Flakiness, Op};
 use crate::record::{CaseResult, Run, Status, Summary, TrendPoint, case_stats};
 
 use super::{group_rows, pct, pts, sparkline, table};
@@ -223,19 +223,16 @@ pub fn comparison(cmp: &Comparison, paint: Paint) -> String {
         }
     }
     for class in Class::ALL.iter().filter(|c| **c != Class::StillPassing) {
-        for c in cmp.of_class(*class) {
-            let repeat = if c.repeat > 0 { format!(" #{}", c.repeat) } else { String::new() };
-            let statuses = format!(
-                "{} → {}",
-                c.base.map(Status::as_str).unwrap_or("-"),
-                c.current.map(Status::as_str).unwrap_or("-")
-            );
-            let trials = c.trials.map(|t| format!(", {}/{} repeats pass", t.passed, t.total)).unwrap_or_default();
-            out.push_str(&format!(
-                "\n{}: {}{repeat} ({statuses}{trials})\n",
-                paint.class(*class, class.as_str()),
-                paint.bold(&c.case_id)
-            ));
+        for (c, rates) in cmp.listed(*class) {
+            let how = match rates.and_then(CaseRates::fractions) {
+                Some(f) => format!(" {f}"),
+                None => format!(
+                    " ({} → {})",
+                    c.base.map(Status::as_str).unwrap_or("-"),
+                    c.current.map(Status::as_str).unwrap_or("-")
+                ),
+            };
+            out.push_str(&format!("\n{}: {}{how}\n", paint.class(*class, class.as_str()), paint.bold(&c.case_id)));
             for r in &c.reasons {
                 out.push_str(&format!("    {}\n", truncate(r, 200)));
             }

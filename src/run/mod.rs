@@ -48,8 +48,10 @@ pub enum RunError {
     NothingSelected { suite: PathBuf, loaded: usize },
     #[error("{var} is not set (the suite's provider.api_key_env)")]
     NoApiKey { var: String },
-    #[error("repeat must be at least 1")]
-    NoRepeat,
+    #[error("repeat {repeat} is not between 1 and {}", crate::suite::MAX_REPEAT)]
+    Repeat { repeat: u32 },
+    #[error("concurrency {concurrency} is not between 1 and {}", crate::suite::MAX_CONCURRENCY)]
+    Concurrency { concurrency: usize },
     #[error("cannot start the mock model server")]
     Mock(#[source] std::io::Error),
     #[error("cannot start the async runtime")]

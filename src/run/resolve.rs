@@ -113,13 +113,16 @@ pub fn resolve(store: &Path, req: &Request, events: &mut dyn super::Events) -> R
     // Read the baseline and check the endpoint before spending anything on requests.
     let baseline = baseline(store, &suite, req, events)?;
     let endpoint = endpoint(&suite)?;
-    let concurrency = req.concurrency.unwrap_or(suite.provider.concurrency).max(1);
+    let concurrency = req.concurrency.unwrap_or(suite.provider.concurrency);
     let repeat = match &prior {
         Some(p) => p.options.repeat,
         None => req.repeat.unwrap_or(suite.repeat),
     };
-    if repeat == 0 {
-        return Err(RunError::NoRepeat);
+    if !(1..=suite::MAX_REPEAT).contains(&repeat) {
+        return Err(RunError::Repeat { repeat });
+    }
+    if !(1..=suite::MAX_CONCURRENCY).contains(&concurrency) {
+        return Err(RunError::Concurrency { concurrency });
     }
     let record = match prior {
         Some(p) => p,

@@ -176,6 +176,11 @@ pub struct Suite {
     pub prices: PriceTable,
 }
 
+/// The most samples per case a run takes (`repeat`, `--repeat`).
+pub const MAX_REPEAT: u32 = 1000;
+/// The most cases replayed at once (`provider.concurrency`, `--concurrency`).
+pub const MAX_CONCURRENCY: usize = 4096;
+
 /// One entry of a suite's `graders:` list, where it stands (`graders[2]`) and what it says.
 #[derive(Debug, Clone)]
 pub struct GraderDef {
@@ -368,8 +373,19 @@ impl Suite {
             return Err(source.error_at("gate.max_errors", e).into());
         }
         let p = &file.provider;
-        if p.concurrency == Some(0) {
-            return Err(source.error_at("provider.concurrency", "concurrency must be at least 1").into());
+        // Bounds, so a typo (`repeat: 4294967295`) is a located error, not an endless job list.
+        let bounds: [(&str, Option<u64>, u64, u64); 5] = [
+            ("provider.concurrency", p.concurrency.map(|c| c as u64), 1, MAX_CONCURRENCY as u64),
+            ("provider.max_retries", p.max_retries.map(u64::from), 0, 100),
+            ("provider.backoff_ms", p.backoff_ms, 0, 600_000),
+            ("repeat", file.repeat.map(u64::from), 1, u64::from(MAX_REPEAT)),
+            ("target.max_turns", file.target.max_turns.map(u64::from), 1, 1000),
+        ];
+        for (key, value, min, max) in bounds {
+            if let Some(v) = value.filter(|v| !(min..=max).contains(v)) {
+                let name = key.rsplit('.').next().unwrap_or(key);
+                return Err(source.error_at(key, format!("{name} {v} is not between {min} and {max}")).into());
+            }
         }
         if let Some(u) = &p.base_url
             && let Err(e) = client::base_url_ok(u)
@@ -390,12 +406,6 @@ impl Suite {
                 Some(Mock::Script(script))
             }
         };
-        if file.repeat == Some(0) {
-            return Err(source.error_at("repeat", "repeat must be at least 1").into());
-        }
-        if file.target.max_turns == Some(0) {
-            return Err(source.error_at("target.max_turns", "max_turns must be at least 1").into());
-        }
 
         let mut policies = Policies::default();
         for (tool, v) in &file.target.tool_policy {
@@ -794,6 +804,26 @@ mod tests {
             let (_d, s) = setup(text);
             // Graders are parsed by `grade`, as a run and `check` do right after the suite.
             let s = s.and_then(|s| crate::grade::Graders::load(&s).map(|_| s).map_err(SuiteError::from));
+            let err = s.unwrap_err().to_string();
+            assert!(err.contains(want), "{err}\nwanted: {want}");
+        }
+    }
+
+    #[test]
+    fn counts_out_of_range_are_located_errors() {
+        for (line, want) in [
+            ("repeat: 4294967295", "s.yaml:3:9: repeat: repeat 4294967295 is not between 1 and 1000"),
+            ("repeat: 0", "repeat: repeat 0 is not between 1 and 1000"),
+            ("provider: {concurrency: 100000}", "provider.concurrency: concurrency 100000 is not between 1 and 4096"),
+            ("provider: {max_retries: 1000}", "provider.max_retries: max_retries 1000 is not between 0 and 100"),
+            (
+                "provider: {backoff_ms: 86400000}",
+                "provider.backoff_ms: backoff_ms 86400000 is not between 0 and 600000",
+            ),
+            ("target: {max_turns: 0}", "target.max_turns: max_turns 0 is not between 1 and 1000"),
+        ] {
+            let (_d, s) =
+                setup(&format!("cases: [../datasets/demo]\ngraders: [{{type: contains, value: x}}]\n{line}\n"));
             let err = s.unwrap_err().to_string();
             assert!(err.contains(want), "{err}\nwanted: {want}");
         }
