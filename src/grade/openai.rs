@@ -726,7 +726,7 @@ mod tests {
         // "Samples that get the email wrong will score between 0-0.5, and samples that get the
         // email right will score between 0.5-1.0."
         let misspelt = verdict(&g, &c, &output(r#"{"name": "Jon Doe", "email": "john.doe@gmail.com"}"#, &[])).await;
-        let want = (similarity::fuzzy_ratio("Jon Doe", "John Doe") + 1.0) / 2.0;
+        let want = (crate::text::fuzzy_ratio("Jon Doe", "John Doe") + 1.0) / 2.0;
         assert!((misspelt.score - want).abs() < 1e-9 && misspelt.score > 0.5, "{misspelt:?}");
         let wrong = verdict(&g, &c, &output(r#"{"name": "John Doe", "email": "jd@gmail.com"}"#, &[])).await;
         assert!(wrong.score == 0.5 && !wrong.error, "{wrong:?}");

@@ -1,8 +1,8 @@
 //! Text similarity metrics (fuzzy ratio, Levenshtein, BLEU, GLEU, METEOR, ROUGE-N, ROUGE-L) and
 //! the `similarity` grader that compares the output with the reference or the recorded output.
 
+use crate::text::{EXACT_LIMIT, fuzzy_ratio};
 use std::collections::HashMap;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -89,69 +89,6 @@ fn unspaced(c: char) -> bool {
         | 0xFF66..=0xFF9D // half-width Katakana
         | 0x20000..=0x3134F // CJK extensions B–G
     )
-}
-
-/// Past this many character pairs the exact algorithms are too slow; a diff's ratio stands in.
-const EXACT_LIMIT: usize = 16_000_000;
-
-pub fn fuzzy_ratio(a: &str, b: &str) -> f64 {
-    if a == b {
-        return 1.0;
-    }
-    let (la, lb) = (a.chars().count(), b.chars().count());
-    if la * lb > 64 * EXACT_LIMIT {
-        return f64::from(similar::TextDiff::configure().timeout(Duration::from_millis(100)).diff_chars(a, b).ratio());
-    }
-    2.0 * lcs_chars(a, la, b) as f64 / (la + lb) as f64
-}
-
-/// LCS length of two strings' chars (`a` has `a_len` of them), 64 positions of `a` per machine
-/// word (Hyyrö's bit-vector recurrence V' = (V + (V & M)) | (V & !M); the LCS is the count of
-/// zero bits). Works on the `str`s directly: graders call it per result, so no char vectors.
-fn lcs_chars(a: &str, a_len: usize, b: &str) -> usize {
-    if a_len == 0 || b.is_empty() {
-        return 0;
-    }
-    let words = a_len.div_ceil(64);
-    // One buffer: the ASCII match masks (128 rows), an all-zero row, then V.
-    let mut buf = vec![0u64; 130 * words];
-    let (ascii, rest) = buf.split_at_mut(128 * words);
-    let (none, v) = rest.split_at_mut(words);
-    v.fill(!0);
-    let mut other: HashMap<char, Vec<u64>> = HashMap::new();
-    for (i, c) in a.chars().enumerate() {
-        let (w, bit) = (i / 64, 1u64 << (i % 64));
-        if c.is_ascii() {
-            ascii[c as usize * words + w] |= bit;
-        } else {
-            other.entry(c).or_insert_with(|| vec![0; words])[w] |= bit;
-        }
-    }
-    for c in b.chars() {
-        let m: &[u64] = if c.is_ascii() {
-            &ascii[c as usize * words..(c as usize + 1) * words]
-        } else {
-            other.get(&c).map_or(&*none, |m| m)
-        };
-        let mut carry = 0u64;
-        for (x, &mw) in v.iter_mut().zip(m) {
-            let u = *x & mw;
-            let (s1, c1) = x.overflowing_add(u);
-            let (s2, c2) = s1.overflowing_add(carry);
-            carry = u64::from(c1 || c2);
-            *x = s2 | (*x & !mw);
-        }
-    }
-    let tail = a_len % 64;
-    let ones: usize = v
-        .iter()
-        .enumerate()
-        .map(|(w, x)| {
-            let mask = if w == words - 1 && tail != 0 { (1u64 << tail) - 1 } else { !0 };
-            (x & mask).count_ones() as usize
-        })
-        .sum();
-    a_len - ones
 }
 
 pub fn levenshtein(a: &str, b: &str) -> usize {
@@ -481,7 +418,7 @@ mod tests {
             let a: Vec<char> = (0..la).map(|_| ['a', 'b', 'c', 'é', '→'][rng.usize(0..5)]).collect();
             let b: Vec<char> = (0..lb).map(|_| ['a', 'b', 'c', 'é', 'x'][rng.usize(0..5)]).collect();
             let (sa, sb): (String, String) = (a.iter().collect(), b.iter().collect());
-            assert_eq!(lcs_chars(&sa, la, &sb), lcs(&a, &b), "{a:?} / {b:?}");
+            assert_eq!(crate::text::lcs_chars(&sa, la, &sb), lcs(&a, &b), "{a:?} / {b:?}");
         }
     }
 

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::dataset::ToolOutput;
-use crate::grade::similarity::{self, Metric};
 use crate::record::Event;
 use crate::suite::policy::{Policies, Policy, Unmatched};
 use crate::template;
@@ -58,7 +57,7 @@ impl<'a> Recordings<'a> {
         let mut v: Vec<(f64, &String)> = self
             .arguments
             .get(name)
-            .map(|l| l.iter().map(|a| (similarity::score(Metric::Fuzzy, &asked, a), a)).collect())
+            .map(|l| l.iter().map(|a| (crate::text::fuzzy_ratio(&asked, a), a)).collect())
             .unwrap_or_default();
         v.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
         v.into_iter().take(NEAREST).map(|(_, a)| a.clone()).collect()
