@@ -493,7 +493,8 @@ fn tool_policies_answer_mock_refuse_and_keep_unmatched_calls_as_events() {
          search: {use: mock, output: 'found {{ q }}'}\n    rm: error\n    get_weather: {use: recorded, unmatched: by_order}\n",
     );
     p.write("evals/s.yaml", &s);
-    let reports = ["--report", "md:r.md", "--report", "junit:r.xml", "--report", "html:r.html"];
+    let reports =
+        ["--report", "md:r.md", "--report", "junit:r.xml", "--report", "html:r.html", "--report", "json:r-report.json"];
     let out = p.evals(&[&["run", "evals/s.yaml", "--out", "r.json", "-q"][..], &reports[..]].concat());
     let run = run_file(&p, "r.json");
     let get = |id: &str| run.results.iter().find(|r| r.case_id == id).unwrap();
@@ -505,6 +506,16 @@ fn tool_policies_answer_mock_refuse_and_keep_unmatched_calls_as_events() {
         let body = std::fs::read_to_string(p.path(f)).unwrap().replace("&quot;", "\"").replace("&#34;", "\"");
         assert!(body.contains(shown), "{f}: {body}");
     }
+    // The JSON report, with no baseline to compare, lists the cases that did not pass and why.
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path("r-report.json")).unwrap()).unwrap();
+    let reasons: Vec<&str> = report["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["reasons"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()))
+        .collect();
+    assert!(reasons.iter().any(|r| r.contains(shown)), "{reasons:?}");
     let by_order = get("by-order");
     assert_eq!(by_order.status, Status::Pass);
     assert_eq!(by_order.output.events[0].kind, "matched_by_order");

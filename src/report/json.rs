@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::compare::Comparison;
 use crate::compare::gate::Decision;
-use crate::record::{GitInfo, Summary, TargetInfo, TrendPoint};
+use crate::record::{GitInfo, Status, Summary, TargetInfo, TrendPoint};
 
 use super::Report;
 
@@ -21,7 +21,21 @@ struct Document<'a> {
     decision: &'a Decision,
     #[serde(skip_serializing_if = "Option::is_none")]
     comparison: Option<&'a Comparison>,
+    /// Without a baseline, the cases that did not pass and why (the comparison has them otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cases: Option<Vec<NotPassed<'a>>>,
     trend: &'a [TrendPoint],
+}
+
+#[derive(Serialize)]
+struct NotPassed<'a> {
+    case_id: &'a str,
+    repeat: u32,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<&'a str>,
+    /// Failed grader reasons, the error, and calls no recording answers.
+    reasons: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -32,6 +46,24 @@ struct RunHeader<'a> {
     git: Option<&'a GitInfo>,
     target: &'a TargetInfo,
     summary: &'a Summary,
+}
+
+fn not_passed<'a>(r: &Report<'a>) -> Vec<NotPassed<'a>> {
+    r.run
+        .results
+        .iter()
+        .filter(|x| x.status != Status::Pass)
+        .map(|x| {
+            let reasons = super::reasons(x);
+            NotPassed {
+                case_id: &x.case_id,
+                repeat: x.repeat,
+                status: x.status.as_str(),
+                cause: x.cause.as_deref(),
+                reasons,
+            }
+        })
+        .collect()
 }
 
 pub fn render(r: &Report) -> String {
@@ -48,6 +80,7 @@ pub fn render(r: &Report) -> String {
         },
         decision: r.decision,
         comparison: r.comparison,
+        cases: r.comparison.is_none().then(|| not_passed(r)),
         trend: r.trend,
     };
     serde_json::to_string_pretty(&doc).expect("a report always serializes") + "\n"

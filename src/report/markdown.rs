@@ -144,14 +144,7 @@ fn case_blocks(r: &Report) -> Vec<(String, Vec<String>)> {
             .iter()
             .filter(|x| x.status != Status::Pass)
             .map(|x| {
-                let mut reasons: Vec<String> = x
-                    .grades
-                    .iter()
-                    .filter(|g| !g.pass && !g.error)
-                    .map(|g| format!("{}: {}", g.grader, g.reason))
-                    .collect();
-                reasons.extend(x.error.clone());
-                reasons.extend(x.unmatched_calls().map(String::from));
+                let reasons = super::reasons(x);
                 let mut s = format!("**`{}`** {}\n", escape(&x.case_id), x.status.as_str());
                 for reason in reasons {
                     let _ = writeln!(s, "- {}", escape(&truncate(&reason, 300)));

@@ -13,7 +13,7 @@ use std::io::IsTerminal;
 
 use crate::compare::gate::Decision;
 use crate::compare::{Comparison, Group, Verdicts};
-use crate::record::{Run, TrendPoint};
+use crate::record::{CaseResult, Run, TrendPoint};
 
 /// Everything a run or diff report shows.
 pub struct Report<'a> {
@@ -23,6 +23,16 @@ pub struct Report<'a> {
     pub decision: &'a Decision,
     /// Recent runs of the suite, oldest first, this one last.
     pub trend: &'a [TrendPoint],
+}
+
+/// Why a case did not pass: the failed graders' reasons, its error, and the calls no recording
+/// answered; the same list in every report.
+pub fn reasons(x: &CaseResult) -> Vec<String> {
+    let mut reasons: Vec<String> =
+        x.grades.iter().filter(|g| !g.pass && !g.error).map(|g| format!("{}: {}", g.grader, g.reason)).collect();
+    reasons.extend(x.error.clone());
+    reasons.extend(x.unmatched_calls().map(String::from));
+    reasons
 }
 
 /// A file format of `--report FORMAT:PATH`.
