@@ -287,11 +287,13 @@ fn parse_path(path: &str) -> Vec<Segment> {
         if !key.is_empty() {
             out.push(Segment::Key(key.to_string()));
         }
-        while let Some(end) = rest.find(']') {
-            if let Ok(i) = rest[1..end].parse() {
+        // `[N]` groups only; a stray `]` in a key (fuzzing found `x[0]]`) ends the path here.
+        while let Some(inner) = rest.strip_prefix('[') {
+            let Some(end) = inner.find(']') else { break };
+            if let Ok(i) = inner[..end].parse() {
                 out.push(Segment::Index(i));
             }
-            rest = &rest[end + 1..];
+            rest = &inner[end + 1..];
         }
     }
     out
@@ -426,6 +428,17 @@ impl<'de> Visitor<'de> for Walk<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_paths_with_stray_brackets_do_not_panic() {
+        assert_eq!(parse_path("a[1]]"), vec![Segment::Key("a".into()), Segment::Index(1)]);
+        assert_eq!(parse_path("]"), vec![Segment::Key("]".into())]);
+        assert_eq!(parse_path("x[]].y"), vec![Segment::Key("x".into()), Segment::Key("y".into())]);
+        assert_eq!(
+            parse_path("cases[2].id"),
+            vec![Segment::Key("cases".into()), Segment::Index(2), Segment::Key("id".into())]
+        );
+    }
     use serde::Deserialize;
 
     const DOC: &str = "name: demo\ngraders:\n  - type: contains\n    value: hi\n  - type: regex\n    pattern: '('\n";

@@ -15,7 +15,7 @@ use evals::suite::Suite;
 use evals::trace::{agents_sdk, otlp};
 use evals::yaml::Source;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::{Config, RngSeed, TestRunner};
 
 /// Characters that mean something to YAML, JSON or SSE, inserted more often than random bytes.
 const SPECIAL: &[u8] = b"[]{}:,-#|>&*!'\"\\\n\t ?%@`0e9.";
@@ -80,7 +80,10 @@ fn fuzz(corpus: &str, seeds: Vec<Vec<u8>>, target: impl Fn(&[u8])) {
             target(&std::fs::read(&path).unwrap());
         }
     }
-    let config = Config { cases: cases(), failure_persistence: None, ..Config::default() };
+    // A fixed seed keeps CI repeatable; `FUZZ_SEED=N FUZZ_CASES=M` explores further.
+    let seed = std::env::var("FUZZ_SEED").ok().and_then(|n| n.parse().ok()).unwrap_or(20_261_203);
+    let config =
+        Config { cases: cases(), failure_persistence: None, rng_seed: RngSeed::Fixed(seed), ..Config::default() };
     TestRunner::new(config)
         .run(&mutated(seeds), |input| {
             target(&input);
