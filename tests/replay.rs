@@ -347,20 +347,27 @@ fn progress_on_a_terminal_is_a_bar() {
     assert!(screen.contains("6 cases: 6 passed"), "{screen}");
 }
 
-/// Kill -9 a run against a slow mock, resume it, and check that no finished case was asked
-/// again and that the result equals an uninterrupted run.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resume_after_kill_9_repeats_no_finished_case() {
+/// `n` cases against a mock answering after 150 ms, run by a child `evals run` in the background
+/// at this concurrency: the mock, the project, its store and the child.
+async fn slow_run(n: usize, concurrency: usize) -> (Server, Project, std::path::PathBuf, std::process::Child) {
     let s = server(&format!("latency_ms: 150\n{ECHO}")).await;
     let p = Project::new();
-    cases(&p, 16, |_| vec![]);
-    suite(&p, &format!("base_url: '{}', api_key_env: EVALS_TEST_KEY, concurrency: 2", s.base_url()), "");
+    cases(&p, n, |_| vec![]);
+    suite(&p, &format!("base_url: '{}', api_key_env: EVALS_TEST_KEY, concurrency: {concurrency}", s.base_url()), "");
     let store = p.path(".evals/evals.db");
-    let mut child = command(&p, &["run", "evals/s.yaml", "--no-cache", "-q"])
+    let child = command(&p, &["run", "evals/s.yaml", "--no-cache", "-q"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    (s, p, store, child)
+}
+
+/// Kill -9 a run against a slow mock, resume it, and check that no finished case was asked
+/// again and that the result equals an uninterrupted run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_after_kill_9_repeats_no_finished_case() {
+    let (s, p, store, mut child) = slow_run(16, 2).await;
     // Wait until some, not all, results are committed; then kill without warning.
     let started = Instant::now();
     let stored = |run: &Option<Run>| run.as_ref().map_or(0, |r| r.results.len());
@@ -418,16 +425,7 @@ async fn resume_after_kill_9_repeats_no_finished_case() {
 /// is refused naming the owner; once the run is killed, the same command resumes it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_never_takes_a_live_run() {
-    let s = server(&format!("latency_ms: 150\n{ECHO}")).await;
-    let p = Project::new();
-    cases(&p, 30, |_| vec![]);
-    suite(&p, &format!("base_url: '{}', api_key_env: EVALS_TEST_KEY, concurrency: 1", s.base_url()), "");
-    let store = p.path(".evals/evals.db");
-    let mut child = command(&p, &["run", "evals/s.yaml", "--no-cache", "-q"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (s, p, store, mut child) = slow_run(30, 1).await;
     let started = Instant::now();
     let id = loop {
         assert!(started.elapsed() < Duration::from_secs(20), "the run never got going");
