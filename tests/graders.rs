@@ -177,10 +177,7 @@ fn every_family_of_grader_in_one_run() {
     assert_eq!(stats.len(), 16);
     let helpful_stat = stats.iter().find(|s| s["grader"] == "helpful").unwrap();
     assert_eq!((helpful_stat["passed"].as_u64(), helpful_stat["failed"].as_u64()), (Some(2), Some(1)));
-    assert!(
-        stdout.contains("graders:\n") && stdout.contains("  helpful ") && stdout.contains("66.7%  (2/3)"),
-        "{stdout}"
-    );
+    assert!(stdout.lines().any(|l| l.starts_with("graders: ") && l.contains("helpful 66.7% (2/3)")), "{stdout}");
     assert!(stdout.contains("judge cost $"), "{stdout}");
 
     // A second run asks the judges nothing new: every answer comes from the cache, at no cost.
