@@ -227,7 +227,10 @@ fn a_crashing_command_is_a_grader_error_not_a_failure() {
     let out = p.evals(&["run", "evals/s.yaml", "--out", "r.json"]);
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("3 errors") && stdout.contains("error: grader crash: sh -c") && stdout.contains("it broke"),
+        stdout.contains("3 errors")
+            && stdout.contains("graders: crash – (0/0, 3 errors)")
+            && stdout.contains("\n    grader crash: sh -c")
+            && stdout.contains("it broke"),
         "{stdout}"
     );
     let run: Value = serde_json::from_str(&std::fs::read_to_string(p.path("r.json")).unwrap()).unwrap();

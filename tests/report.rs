@@ -84,7 +84,7 @@ fn every_format_renders_the_same_comparison_and_the_exit_code_matches_the_verdic
     let reason = stdout.lines().next().unwrap();
     assert!(reason.starts_with("gate failed: ") && reason.contains("pass rate 33.3% (min 100.0%)"), "{stdout}");
     assert!(stdout.contains("McNemar exact p = 0.500 on 3 shared cases (2 pass→fail, 0 fail→pass)"), "{stdout}");
-    assert!(stdout.contains("pass rate 100.0% [43.8%–100.0%] → 33.3%"), "{stdout}");
+    assert!(stdout.contains("pass rate 100.0% [43.9%–100.0%] → 33.3%"), "{stdout}");
     assert!(!stdout.contains("\x1b["), "no colour when stdout is not a terminal");
 
     let md = read(&p, "out/report.md");
@@ -122,8 +122,13 @@ fn every_format_renders_the_same_comparison_and_the_exit_code_matches_the_verdic
 }
 
 fn chromium_dom(file: &std::path::Path, fragment: &str) -> String {
+    chromium_dom_with(file, fragment, &[])
+}
+
+fn chromium_dom_with(file: &std::path::Path, fragment: &str, extra: &[&str]) -> String {
     let profile = tempfile::tempdir().unwrap();
     let out = std::process::Command::new("/usr/bin/chromium")
+        .args(extra)
         .args([
             "--headless",
             "--no-sandbox",
@@ -179,6 +184,54 @@ fn html_report_filters_by_class_in_headless_chromium() {
     // Its checkbox state follows the filter.
     assert!(only.contains("value=\"regressed\"> regressed (2)"), "regressed is unchecked:\n{only}");
     assert!(only.contains("value=\"still_passing\" checked=\"\"> still passing (1)"), "{only}");
+}
+
+/// How the report lays out in a frame `width` pixels wide, measured by Chromium: a page that
+/// frames it writes the measures into its own DOM.
+fn layout_at(html: &std::path::Path, width: u32) -> Value {
+    let frame = html.with_file_name(format!("frame-{width}.html"));
+    std::fs::write(
+        &frame,
+        format!(
+            "<!DOCTYPE html><html><body style=\"margin:0\"><iframe id=\"f\" src=\"{}\" style=\"width:{width}px;height:900px;border:0\"></iframe>\
+             <pre id=\"out\"></pre><script>f.onload=function(){{var d=f.contentDocument,e=d.documentElement;\
+             var wide=[].slice.call(d.querySelectorAll('body *')).filter(function(x){{return x.getBoundingClientRect().right>e.clientWidth+1&&!x.closest('.scroll');}}).map(function(x){{return x.tagName+'.'+x.className;}});\
+             document.getElementById('out').textContent=JSON.stringify({{scroll:e.scrollWidth,client:e.clientWidth,wide:wide.slice(0,5),\
+             font:parseFloat(getComputedStyle(d.body).fontSize),trend:d.getElementById('trend').getBoundingClientRect().width,\
+             open:[].slice.call(d.querySelectorAll('details[open]')).map(function(x){{return x.dataset.class;}})}});}};</script></body></html>",
+            html.file_name().unwrap().to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let dom = chromium_dom_with(&frame, "", &["--allow-file-access-from-files", "--virtual-time-budget=10000"]);
+    let json = dom.split("<pre id=\"out\">").nth(1).and_then(|d| d.split("</pre>").next()).unwrap_or("");
+    serde_json::from_str(&json.replace("&quot;", "\"")).unwrap_or_else(|e| panic!("{e}: no measures in\n{dom}"))
+}
+
+#[test]
+fn html_report_is_readable_on_a_phone_and_on_a_desktop_in_headless_chromium() {
+    let p = Project::new();
+    assert_eq!(code(&french_reports(&p, &[])), 1);
+    // A second run of the suite, so the report has a trend to draw.
+    let suite = p.path("evals/french.yaml");
+    let again = ["run", suite.to_str().unwrap(), "--baseline", "runs/base.json", "--report", "html:out/again.html"];
+    assert_eq!(code(&p.evals(&again)), 1);
+    let html = p.path("out/again.html");
+    let page = read(&p, "out/again.html");
+    assert!(page.contains("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"));
+    // The trend chart has its axes: percentages up the side, dates along the bottom.
+    for label in [">0%</text>", ">50%</text>", ">100%</text>", "runs, oldest to newest (UTC)"] {
+        assert!(page.contains(label), "the chart's axis shows {label}");
+    }
+    for width in [390, 1280] {
+        let m = layout_at(&html, width);
+        assert!(m["scroll"].as_f64() <= m["client"].as_f64(), "{width} px: the page scrolls sideways: {m}");
+        assert_eq!(m["wide"], json!([]), "{width} px: elements run off the page: {m}");
+        assert!(m["font"].as_f64().unwrap() >= 14.0, "{m}");
+        assert!(m["trend"].as_f64().unwrap() <= width as f64, "{width} px: the chart fits: {m}");
+        // Regressions are open to read; the passing case is a click away.
+        assert_eq!(m["open"], json!(["regressed", "regressed"]), "{m}");
+    }
 }
 
 #[test]

@@ -214,8 +214,15 @@ fn graders_line(s: &Summary) -> String {
     }
     let mut g: Vec<_> = s.graders.iter().collect();
     g.sort_by(|a, b| a.pass_rate.total_cmp(&b.pass_rate).then_with(|| a.grader.cmp(&b.grader)));
-    let parts: Vec<String> =
-        g.iter().map(|g| format!("{} {} ({}/{})", g.grader, pct(g.pass_rate), g.passed, g.passed + g.failed)).collect();
+    let parts: Vec<String> = g
+        .iter()
+        .map(|g| {
+            let graded = g.passed + g.failed;
+            let rate = if graded > 0 { pct(g.pass_rate) } else { "–".into() };
+            let errors = if g.errors > 0 { format!(", {} error{}", g.errors, plural(g.errors)) } else { String::new() };
+            format!("{} {rate} ({}/{graded}{errors})", g.grader, g.passed)
+        })
+        .collect();
     let judges = s.judge_cost_usd.map(|c| format!(" · judge cost ${c:.4}")).unwrap_or_default();
     format!("graders: {}{judges}\n", parts.join(" · "))
 }
