@@ -36,4 +36,5 @@ for mode in exporter otlp; do
   fi
   "$venv/bin/python" scripts/interop/check.py "$evals" "$work/$mode" "$mode"
 done
+scripts/interop-js.sh
 echo "interop passed"
