@@ -826,6 +826,25 @@ mod tests {
     }
 
     #[test]
+    fn handoffs_name_their_tool_and_the_api_is_chosen() {
+        let (_d, s) = setup(
+            "target:\n  agents:\n    - {name: Triage, handoffs: [Weather expert, {agent: Billing, tool: escalate_billing}]}\n    \
+             - {name: Weather expert}\n    - {name: Billing}\nprovider: {api: chat_completions}\n\
+             cases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\n",
+        );
+        let s = s.unwrap();
+        assert_eq!(s.provider.api, ModelApi::ChatCompletions);
+        let triage = &s.target.agents[0];
+        let offered: Vec<&str> = triage.tools.iter().filter_map(|t| t["name"].as_str()).collect();
+        assert_eq!(offered, vec!["transfer_to_weather_expert", "escalate_billing"]);
+        assert_eq!(triage.handoffs[1], ("escalate_billing".to_string(), "Billing".to_string()));
+        let (_d, s) =
+            setup("provider: {api: completions}\ncases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\n");
+        let err = s.unwrap_err().to_string();
+        assert!(err.contains("provider.api") && err.contains("chat_completions"), "{err}");
+    }
+
+    #[test]
     fn errors_point_at_the_offending_key() {
         let cases = [
             (
