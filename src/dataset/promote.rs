@@ -487,7 +487,7 @@ mod tests {
         let (t, mut spans) = trace_of(&fixture_batch("agents_processor_full.jsonl"), "b773d5");
         let triage =
             spans.iter().find(|s| matches!(&s.data, SpanData::Agent { name, .. } if name == "Triage")).unwrap().clone();
-        let turn = spans.iter().filter(|s| s.model_call().is_some()).next_back().unwrap().clone();
+        let turn = spans.iter().rfind(|s| s.model_call().is_some()).unwrap().clone();
         let mut call = turn.model_call().unwrap().clone();
         call.output =
             Some(vec![json!({"type": "function_call", "call_id": "c9", "name": "route_it", "arguments": "{}"})]);
