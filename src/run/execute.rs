@@ -216,7 +216,9 @@ async fn replay_all(
     graders.edge = Some(Arc::new(edge));
     let sampler = Arc::new(Sampler {
         replayer: Replayer {
-            client: named(Client::new(&base_url, api_key, provider.timeout)?.with_retry(provider.retry)),
+            client: named(
+                Client::new(&base_url, api_key, provider.timeout)?.with_retry(provider.retry).with_api(provider.api),
+            ),
             cache: cached.then(|| Cache::new(handle.clone(), ttl)),
         },
         graders,
