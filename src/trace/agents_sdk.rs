@@ -1,6 +1,6 @@
 //! The OpenAI Agents SDK's trace records: `BackendSpanExporter` bodies and processor JSONL.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::items::{from_chat_messages, input_items, strip_nulls, tool_from_chat};
 use super::{Batch, ModelApi, ModelCall, Span, SpanData, SpanError, Trace, Usage, parse_time};
@@ -132,10 +132,16 @@ pub const RESPONSE_PARAMS: &[&str] = &[
 ];
 
 /// A model call from a full Response object (processor capture, proxy, OpenInference).
+///
+/// A Response echoes every setting, the API's defaults included (`temperature: 1.0`,
+/// `truncation: disabled`, `reasoning: {effort: medium}`), whether the client sent them or not;
+/// sent back, some are refused (`reasoning` to a model without it). So only settings that differ
+/// from the defaults are kept: what the client must have asked for. A capture that has the request
+/// (the proxy, request logs) takes the settings from the request instead.
 pub fn call_from_response(response: &Value, input: Option<&Value>) -> ModelCall {
     let mut params = Map::new();
     for k in RESPONSE_PARAMS {
-        if let Some(v) = response.get(*k).map(strip_nulls).filter(|v| !is_empty(v)) {
+        if let Some(v) = response.get(*k).map(strip_nulls).and_then(|v| not_default(k, v)) {
             params.insert((*k).to_string(), v);
         }
     }
@@ -162,6 +168,26 @@ fn is_empty(v: &Value) -> bool {
         Value::Object(o) => o.is_empty(),
         _ => false,
     }
+}
+
+/// An echoed setting without the parts that are the API's defaults; `None` when nothing is left.
+fn not_default(key: &str, v: Value) -> Option<Value> {
+    let v = match (key, v) {
+        ("temperature" | "top_p", v) if v.as_f64() == Some(1.0) => return None,
+        ("tool_choice", v) if v == "auto" => return None,
+        ("parallel_tool_calls", Value::Bool(true)) => return None,
+        ("truncation", v) if v == "disabled" => return None,
+        ("reasoning", Value::Object(mut o)) => {
+            o.retain(|k, v| !(k == "effort" && v == "medium"));
+            Value::Object(o)
+        }
+        ("text", Value::Object(mut o)) => {
+            o.retain(|k, v| !(k == "verbosity" && v == "medium" || k == "format" && *v == json!({"type": "text"})));
+            Value::Object(o)
+        }
+        (_, v) => v,
+    };
+    (!is_empty(&v)).then_some(v)
 }
 
 fn response_call(d: &Map<String, Value>) -> ModelCall {
