@@ -79,6 +79,8 @@ struct App {
     client: reqwest::Client,
     /// Also the limit for a gzip body once inflated.
     max_body: usize,
+    /// Failed model calls, so that a retry joins them.
+    retries: proxy::Retries,
 }
 
 impl App {
@@ -138,6 +140,7 @@ impl Server {
             upstream,
             client,
             max_body: opts.max_body,
+            retries: proxy::Retries::default(),
         });
         let router = Router::new()
             .route("/v1/traces/ingest", post(ingest))

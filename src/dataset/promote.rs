@@ -411,6 +411,7 @@ mod tests {
             tools: vec![],
             params: Map::new(),
             usage: Some(Usage::default()),
+            attempts: vec![],
         };
         let span = |id: &str, c: ModelCall| Span {
             trace_id: "t".into(),

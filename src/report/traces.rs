@@ -172,6 +172,20 @@ fn details(span: &Span) -> Vec<String> {
     match &span.data {
         SpanData::Model(m) => {
             let mut lines = Vec::new();
+            // One call, every HTTP attempt the proxy saw: `attempt 1  HTTP 429 rate_limit_exceeded  0.31 s  …`.
+            if m.attempts.len() > 1 || m.attempts.iter().any(|a| !a.ok()) {
+                for (n, a) in m.attempts.iter().enumerate() {
+                    let what =
+                        a.code.as_deref().or(a.error_type.as_deref()).map(|w| format!(" {w}")).unwrap_or_default();
+                    let message = a.message.as_deref().map(|m| format!("  {}", truncate(m, 100))).unwrap_or_default();
+                    lines.push(format!(
+                        "attempt {}  HTTP {}{what}  {}{message}",
+                        n + 1,
+                        a.status,
+                        seconds(a.latency_ms as i64)
+                    ));
+                }
+            }
             if let Some(input) = &m.input
                 && let Some(last) = input.last()
             {

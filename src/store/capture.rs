@@ -69,7 +69,11 @@ impl Store {
                 match target {
                     Some((trace_id, span_id)) => {
                         // Into the exported span: its ids, tree place and times win; the
-                        // recording fills the content.
+                        // recording fills the content. Failed attempts of the call stored
+                        // before it succeeded were its own trace until now.
+                        if is_one_call(&trace.id) {
+                            claimed.insert(trace.id.clone());
+                        }
                         span.trace_id = trace_id;
                         span.id = span_id;
                         span.parent_id = None;

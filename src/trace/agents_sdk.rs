@@ -159,6 +159,7 @@ pub fn call_from_response(response: &Value, input: Option<&Value>) -> ModelCall 
             .unwrap_or_default(),
         params,
         usage: response.get("usage").and_then(Usage::from_json),
+        attempts: vec![],
     }
 }
 
@@ -203,6 +204,7 @@ fn response_call(d: &Map<String, Value>) -> ModelCall {
             tools: vec![],
             params: Map::new(),
             usage: None,
+            attempts: vec![],
         },
     };
     if call.response_id.is_none() {
@@ -250,6 +252,7 @@ fn generation_call(d: &Map<String, Value>) -> ModelCall {
         tools,
         params,
         usage: d.get("usage").and_then(Usage::from_json),
+        attempts: vec![],
     }
 }
 

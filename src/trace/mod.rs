@@ -139,6 +139,33 @@ pub struct ModelCall {
     pub params: Map<String, Value>,
     #[serde(default)]
     pub usage: Option<Usage>,
+    /// The HTTP attempts the recording proxy saw for this call, failed retries first; empty when
+    /// the capture was not through the proxy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+}
+
+/// One HTTP attempt of a model call: a client's retry of the same request is another attempt of
+/// the same call, not another call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub started_at: DateTime<Utc>,
+    /// The upstream's HTTP status; 502 when it could not be reached, 504 when it timed out.
+    pub status: u16,
+    pub latency_ms: u64,
+    /// The API's `error.type` and `error.code` (`rate_limit_exceeded`, `context_length_exceeded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl Attempt {
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
 }
 
 impl ModelCall {
@@ -158,6 +185,12 @@ impl ModelCall {
         if self.tools.is_empty() {
             self.tools = other.tools.clone();
         }
+        for a in &other.attempts {
+            if !self.attempts.iter().any(|b| b.started_at == a.started_at && b.status == a.status) {
+                self.attempts.push(a.clone());
+            }
+        }
+        self.attempts.sort_by_key(|a| a.started_at);
         for (k, v) in &other.params {
             self.params.entry(k.clone()).or_insert_with(|| v.clone());
         }
@@ -234,6 +267,13 @@ impl Span {
         fill(&mut self.parent_id, &other.parent_id);
         fill(&mut self.started_at, &other.started_at);
         fill(&mut self.ended_at, &other.ended_at);
+        // A retry that got an answer ends the error its failed attempts recorded.
+        if let (Some(call), None) = (other.model_call(), &other.error)
+            && call.output.is_some()
+            && call.attempts.last().is_some_and(Attempt::ok)
+        {
+            self.error = None;
+        }
         fill(&mut self.error, &other.error);
         match (&mut self.data, &other.data) {
             (SpanData::Model(a), SpanData::Model(b)) => a.merge(b),
@@ -310,6 +350,7 @@ mod tests {
             tools: vec![],
             params: Map::new(),
             usage: Some(Usage { input_tokens: 5, ..Usage::default() }),
+            attempts: vec![],
         };
         let mut recorded = exported.clone();
         recorded.model = Some("gpt-4.1".into());

@@ -100,6 +100,7 @@ pub fn call_from_chat(request: &Value, response: &Value) -> ModelCall {
             .unwrap_or_default(),
         params: request_params(request),
         usage: response.get("usage").and_then(Usage::from_json),
+        attempts: vec![],
     }
 }
 

@@ -672,6 +672,7 @@ fn openinference_flat(a: &Attrs) -> ModelCall {
             .collect(),
         params,
         usage,
+        attempts: vec![],
     }
 }
 
@@ -764,6 +765,7 @@ fn genai_call(a: &Attrs, events: &[Event]) -> ModelCall {
         },
         params,
         usage,
+        attempts: vec![],
     }
 }
 
@@ -887,6 +889,7 @@ fn logs_batch(logs: Vec<Log>) -> Batch {
                 tools: vec![],
                 params: Map::new(),
                 usage: None,
+                attempts: vec![],
             };
             match &mut call {
                 Some(existing) => existing.merge(&c),
