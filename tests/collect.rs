@@ -410,8 +410,9 @@ async fn failed_attempts_and_their_retries_are_one_call() {
         statuses.push(post(&url, &h, r#"{"model":"m","input":"retried"}"#).await.0);
     }
     assert_eq!(statuses, [429, 429, 200]);
+    let with_project = [("content-type", "application/json"), ("openai-project", "proj_evals")];
     for _ in 0..2 {
-        assert_eq!(post(&url, &h, r#"{"model":"m","input":"long"}"#).await.0, 400);
+        assert_eq!(post(&url, &with_project, r#"{"model":"m","input":"long"}"#).await.0, 400);
     }
     server.shutdown().await;
     let s = store(dir.path());
@@ -438,6 +439,8 @@ async fn failed_attempts_and_their_retries_are_one_call() {
     let errors = errors.as_array().unwrap();
     assert_eq!(errors.len(), 1);
     let id = errors[0]["id"].as_str().unwrap();
+    assert_eq!((&errors[0]["provider"], &errors[0]["project"]), (&json!("127.0.0.1"), &json!("proj_evals")));
+    assert_eq!(errors[0]["first_user_text"], json!("long"));
     let ok: Value = serde_json::from_str(&cli(&["traces", "list", "--status", "ok", "--json"])).unwrap();
     assert_eq!(ok.as_array().unwrap().len(), 1);
     let shown = cli(&["traces", "show", id]);

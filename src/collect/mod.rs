@@ -25,7 +25,7 @@ pub use privacy::Privacy;
 pub use writer::Totals;
 
 use crate::store::{Handle, Store};
-use crate::trace::{Batch, Span, Trace, agents_sdk};
+use crate::trace::{Batch, PROJECT_KEY, Span, Trace, agents_sdk};
 
 /// Where model calls go when `--upstream` is not given.
 pub const DEFAULT_UPSTREAM: &str = "https://api.openai.com/v1";
@@ -229,7 +229,12 @@ fn presented(headers: &HeaderMap, token: &str, proxied: bool) -> bool {
 }
 
 /// `POST /v1/traces/ingest`: a `BackendSpanExporter` body, committed before the answer.
-async fn ingest(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejection>) -> Response {
+/// The `OpenAI-Project` header the SDKs send when a project is set.
+fn openai_project(headers: &HeaderMap) -> Option<String> {
+    headers.get("openai-project").and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()).map(str::to_string)
+}
+
+async fn ingest(State(app): State<Arc<App>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let body = match body {
         Ok(b) => b,
         Err(e) => return body_error(e),
@@ -242,6 +247,11 @@ async fn ingest(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejection>
         Ok(b) => b,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("not an Agents SDK export body: {e}")),
     };
+    if let Some(project) = openai_project(&headers) {
+        for t in &mut batch.traces {
+            t.metadata.get_or_insert_default().insert(PROJECT_KEY.into(), project.clone().into());
+        }
+    }
     app.privacy.batch(&mut batch);
     match app.commit(batch, None).await {
         Ok(()) => axum::Json(json!({})).into_response(),

@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 
-use super::{App, TOKEN_HEADER, body_error, error, writer};
+use super::{App, TOKEN_HEADER, body_error, error, openai_project, writer};
 use crate::trace::openai_log::{call_for, one_call_trace};
-use crate::trace::{Attempt, Batch, ModelApi, Span, SpanData, SpanError, Trace};
+use crate::trace::{Attempt, Batch, ModelApi, PROJECT_KEY, Span, SpanData, SpanError, Trace, provider_of_url};
 
 /// Headers that describe one hop, not the request; plus the collect token, which is ours.
 const HOP_HEADERS: &[&str] = &[
@@ -81,6 +81,7 @@ async fn forward(
         }
     }
     let key = request_key(&request);
+    let project = openai_project(&headers);
     let upstream = match outgoing.send().await {
         Ok(r) => r,
         Err(e) => {
@@ -88,7 +89,7 @@ async fn forward(
             let message = format!("upstream {} unreachable: {e}", app.upstream);
             let kind = if e.is_timeout() { "timeout" } else { "connection" };
             let body = json!({"error": {"message": message, "type": kind, "code": null}});
-            let f = Finish { api, request, started, app: app.clone(), status: status.as_u16(), key };
+            let f = Finish { api, request, started, app: app.clone(), status: status.as_u16(), key, project };
             // The client sees the failure either way; a failed write is only logged.
             if let Err(e) = f.commit(&body).await {
                 eprintln!("collect: a failed model call was not recorded: {e}");
@@ -112,7 +113,7 @@ async fn forward(
         .is_some_and(|v| v.starts_with("text/event-stream"));
     // Errors go back as they came and are recorded as failed attempts (their bodies are JSON).
     let recorder = Some(Recorder::new(api, streamed && status.is_success()));
-    let finish = Finish { api, request, started, app, status: status.as_u16(), key };
+    let finish = Finish { api, request, started, app, status: status.as_u16(), key, project };
     let body = Body::from_stream(tee(upstream.bytes_stream(), recorder, finish));
     response.body(body).unwrap_or_else(|e| error(StatusCode::BAD_GATEWAY, format!("bad upstream response: {e}")))
 }
@@ -131,6 +132,8 @@ struct Finish {
     status: u16,
     /// The request's identity: a client's retry sends the same body again.
     key: [u8; 16],
+    /// The client's `OpenAI-Project` header.
+    project: Option<String>,
 }
 
 impl Finish {
@@ -149,6 +152,12 @@ impl Finish {
         let failed = !attempt.ok();
         let earlier = self.app.retries.attempt(self.key, attempt, failed);
         let mut recording = recording(self.api, &self.request, response, self.started, ended);
+        if let SpanData::Model(call) = &mut recording.1.data {
+            call.provider = provider_of_url(&self.app.upstream);
+        }
+        if let Some(project) = &self.project {
+            recording.0.metadata.get_or_insert_default().insert(PROJECT_KEY.into(), project.clone().into());
+        }
         if let Some(earlier) = earlier {
             // Every attempt of one request is one call: the ids of its first attempt.
             let (trace, span) = &mut recording;

@@ -23,6 +23,9 @@ pub struct Options {
     pub expected: Expected,
     /// Build and check the case, but write nothing.
     pub dry_run: bool,
+    /// Refuse a trace whose capture lacks the definitions of tools its model called, rather than
+    /// infer them from the calls.
+    pub strict: bool,
 }
 
 /// What part of a trace a case evaluates.
@@ -43,6 +46,8 @@ pub struct Promoted {
     pub case: Case,
     pub path: PathBuf,
     pub near: Vec<Near>,
+    /// What promotion had to guess (tool definitions inferred from the calls).
+    pub warnings: Vec<String>,
 }
 
 /// Build the case for a trace, refuse exact duplicates (any case in `hashes`), report
@@ -59,7 +64,8 @@ pub fn promote(
     hashes: &mut HashIndex,
 ) -> Result<Promoted> {
     super::check_name("dataset name", &opts.dataset)?;
-    let case = build_case(trace, spans, taxonomy, opts)?;
+    let mut case = build_case(trace, spans, taxonomy, opts)?;
+    let warnings = infer_tools(&mut case, &trace.id, opts.strict)?;
     if let Some((case_id, path)) = hashes.get(&case.content_hash) {
         return Err(DatasetError::Duplicate { trace: trace.id.clone(), case: case_id.clone(), path: path.clone() });
     }
@@ -69,7 +75,7 @@ pub fn promote(
         case.save(&path)?;
     }
     hashes.insert(case.content_hash.clone(), case.id.clone(), path.clone());
-    Ok(Promoted { case, path, near })
+    Ok(Promoted { case, path, near, warnings })
 }
 
 /// The whole run as one case: replay starts from the first model call's input and re-runs the
@@ -122,6 +128,7 @@ pub fn build_case(trace: &Trace, spans: &[Span], taxonomy: &Taxonomy, opts: &Opt
             trace_id: trace.id.clone(),
             span_id: None,
             workflow: trace.workflow.clone(),
+            group_id: trace.group_id.clone(),
             model: first.model.clone(),
             captured_at: first_span.started_at,
             metadata: trace.metadata.clone().filter(|m| !m.is_empty()),
@@ -180,6 +187,7 @@ fn single_turn_case(
             trace_id: trace.id.clone(),
             span_id: Some(span.id.clone()),
             workflow: trace.workflow.clone(),
+            group_id: trace.group_id.clone(),
             model: call.model.clone(),
             captured_at: span.started_at,
             metadata: trace.metadata.clone().filter(|m| !m.is_empty()),
@@ -211,7 +219,66 @@ fn single_turn_case(
     Ok(finish(case))
 }
 
-/// Redact, hash and name a built case.
+/// The capture of some OpenTelemetry instrumentations has the model's tool calls but not the
+/// tools it was offered (GenAI without `gen_ai.tool.definitions`), and a replay without them
+/// cannot call any. Each agent without tools gets one per tool name it called, its parameters
+/// inferred from the recorded arguments (the JSON type of each key), not strict; with `strict`
+/// the trace is refused instead.
+fn infer_tools(case: &mut Case, trace_id: &str, strict: bool) -> Result<Vec<String>> {
+    let calls: Vec<(&str, &str)> =
+        case.recorded.output.tool_calls.iter().map(|c| (c.name.as_str(), c.arguments.as_str())).collect();
+    let handoffs: Vec<String> =
+        case.agents.iter().map(|a| crate::provider::naming::handoff_tool_name(&a.name)).collect();
+    let mut names: Vec<&str> = Vec::new();
+    for (name, _) in &calls {
+        if !names.contains(name) && !handoffs.iter().any(|h| h == name) {
+            names.push(name);
+        }
+    }
+    let defined = |tools: &[serde_json::Value]| !tools.is_empty();
+    if names.is_empty() || defined(&case.tools) || case.agents.iter().any(|a| defined(&a.tools)) {
+        return Ok(vec![]);
+    }
+    if strict {
+        return Err(DatasetError::Invalid(format!(
+            "trace {trace_id}: the model called {} but the capture has no tool definitions (OpenTelemetry GenAI \
+             sends none without content capture); promote without --strict to infer them from the calls",
+            names.join(", ")
+        )));
+    }
+    let tools: Vec<serde_json::Value> = names
+        .iter()
+        .map(|name| {
+            let mut properties = serde_json::Map::new();
+            for (n, arguments) in &calls {
+                if n == name
+                    && let Ok(serde_json::Value::Object(args)) = serde_json::from_str::<serde_json::Value>(arguments)
+                {
+                    for (k, v) in args {
+                        let ty = match v {
+                            serde_json::Value::String(_) => "string",
+                            serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+                            serde_json::Value::Number(_) => "number",
+                            serde_json::Value::Bool(_) => "boolean",
+                            serde_json::Value::Array(_) => "array",
+                            serde_json::Value::Object(_) => "object",
+                            serde_json::Value::Null => continue,
+                        };
+                        properties.entry(k).or_insert_with(|| serde_json::json!({"type": ty}));
+                    }
+                }
+            }
+            serde_json::json!({"type": "function", "name": name, "parameters": {"type": "object", "properties": properties}, "strict": false})
+        })
+        .collect();
+    case.tools = tools;
+    Ok(vec![format!(
+        "trace {trace_id}: the capture has no tool definitions; inferred {} from the recorded calls \
+         (check their parameters in the case file, or capture them: README, Capture)",
+        names.join(", ")
+    )])
+}
+
 /// Redact the case (pending review when anything was found), then hash and name it.
 pub(crate) fn finish(mut case: Case) -> Case {
     case.privacy.findings = super::redact_case(&mut case);
@@ -412,6 +479,7 @@ mod tests {
             params: Map::new(),
             usage: Some(Usage::default()),
             attempts: vec![],
+            provider: None,
         };
         let span = |id: &str, c: ModelCall| Span {
             trace_id: "t".into(),
@@ -444,6 +512,54 @@ mod tests {
         assert_eq!(case.recorded.output.text, "Hi <EMAIL_1>");
         let kinds: Vec<_> = case.privacy.findings.iter().map(|f| (f.kind, f.location.as_str())).collect();
         assert!(kinds.contains(&(crate::privacy::Kind::Card, "input.items[0].content")), "{kinds:?}");
+    }
+
+    /// A GenAI capture: the model called a tool, the span has no tool definitions.
+    fn call_without_definitions() -> Vec<Span> {
+        let user = json!({"role": "user", "content": "weather in Paris?"});
+        let fc = json!({"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": "{\"city\": \"Paris\", \"days\": 2}"});
+        let call = ModelCall {
+            api: ModelApi::ChatCompletions,
+            response_id: None,
+            model: Some("m".into()),
+            instructions: None,
+            input: Some(vec![user]),
+            output: Some(vec![fc]),
+            tools: vec![],
+            params: Map::new(),
+            usage: None,
+            attempts: vec![],
+            provider: None,
+        };
+        vec![Span {
+            trace_id: "t".into(),
+            id: "s1".into(),
+            parent_id: None,
+            started_at: None,
+            ended_at: None,
+            data: SpanData::Model(Box::new(call)),
+            error: None,
+        }]
+    }
+
+    #[test]
+    fn tools_called_but_not_captured_are_inferred_with_a_warning_or_refused_when_strict() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options { dataset: "d".into(), dry_run: true, ..Options::default() };
+        let spans = call_without_definitions();
+        let p =
+            promote(dir.path(), &Trace::bare("t"), &spans, &taxonomy(), &opts, &[], &mut HashIndex::default()).unwrap();
+        assert_eq!(
+            p.case.tools,
+            vec![json!({"type": "function", "name": "get_weather", "parameters": {"type": "object",
+                "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}}, "strict": false})]
+        );
+        assert!(p.warnings[0].contains("inferred get_weather from the recorded calls"), "{:?}", p.warnings);
+        let strict = Options { strict: true, ..opts };
+        let e = promote(dir.path(), &Trace::bare("t"), &spans, &taxonomy(), &strict, &[], &mut HashIndex::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("the model called get_weather but the capture has no tool definitions"), "{e}");
     }
 
     #[test]

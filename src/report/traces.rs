@@ -14,12 +14,18 @@ pub fn list(rows: &[TraceSummary], costs: &[Option<f64>], totals: &Totals) -> St
     if rows.is_empty() {
         return "no traces match: import some with `evals traces import FILE`, or loosen the filters\n".into();
     }
-    let header = ["ID", "TIME (UTC)", "WORKFLOW", "AGENTS", "MODEL", "TURNS", "TOKENS", "COST", "LATENCY", "STATUS"];
+    let mut header =
+        vec!["ID", "TIME (UTC)", "WORKFLOW", "AGENTS", "MODEL", "TURNS", "TOKENS", "COST", "LATENCY", "STATUS"];
+    // The group (conversation) column only when some trace has one.
+    let grouped = rows.iter().any(|t| t.group_id.is_some());
+    if grouped {
+        header.push("GROUP");
+    }
     let body: Vec<Vec<String>> = rows
         .iter()
         .zip(costs)
         .map(|(t, cost)| {
-            vec![
+            let mut row = vec![
                 t.id.clone(),
                 t.started_at.map(|s| s.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "-".into()),
                 truncate(t.workflow.as_deref().unwrap_or("-"), 24),
@@ -30,7 +36,11 @@ pub fn list(rows: &[TraceSummary], costs: &[Option<f64>], totals: &Totals) -> St
                 cost.map(dollars).unwrap_or_else(|| "-".into()),
                 t.duration_ms().map(seconds).unwrap_or_else(|| "-".into()),
                 t.status().to_string(),
-            ]
+            ];
+            if grouped {
+                row.push(truncate(t.group_id.as_deref().unwrap_or("-"), 32));
+            }
+            row
         })
         .collect();
     let mut out = table(&header, &body, &[5, 6, 7, 8]);

@@ -30,6 +30,8 @@ pub struct TraceFilter {
     pub agent: Option<String>,
     /// Traces that called this model.
     pub model: Option<String>,
+    /// Traces of this group (the SDK's `group_id`, OTLP `session.id` or `gen_ai.conversation.id`).
+    pub group: Option<String>,
     pub status: Option<TraceStatus>,
     /// Words that must all occur in the model input or output (full-text, case-insensitive).
     pub search: Option<String>,
@@ -90,6 +92,9 @@ impl TraceFilter {
                 vec![V::Text(m.clone())],
             );
         }
+        if let Some(g) = &self.group {
+            push("group_id = ?", vec![V::Text(g.clone())]);
+        }
         match self.status {
             Some(TraceStatus::Ok) => push("errors = 0", vec![]),
             Some(TraceStatus::Error) => push("errors > 0", vec![]),
@@ -122,6 +127,7 @@ fn fts_query(text: &str) -> String {
 pub struct TraceSummary {
     pub id: String,
     pub workflow: Option<String>,
+    pub group_id: Option<String>,
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub agents: Vec<String>,
@@ -319,7 +325,7 @@ impl Store {
 const BROAD_SEARCH: i64 = 2_000;
 
 const SUMMARY_COLUMNS: &str = "id, workflow, started_at, ended_at, agents, models, turns, input_tokens, output_tokens, \
-     errors, content_turns, span_count";
+     errors, content_turns, span_count, group_id";
 
 fn read_summary(r: &rusqlite::Row) -> rusqlite::Result<TraceSummary> {
     Ok(TraceSummary {
@@ -335,6 +341,7 @@ fn read_summary(r: &rusqlite::Row) -> rusqlite::Result<TraceSummary> {
         errors: count(r, 9)?,
         content_turns: count(r, 10)?,
         spans: count(r, 11)?,
+        group_id: r.get(12)?,
     })
 }
 

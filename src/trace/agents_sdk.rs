@@ -3,7 +3,7 @@
 use serde_json::{Map, Value, json};
 
 use super::items::{from_chat_messages, input_items, strip_nulls, tool_from_chat};
-use super::{Batch, ModelApi, ModelCall, Span, SpanData, SpanError, Trace, Usage, parse_time};
+use super::{Batch, ModelApi, ModelCall, Span, SpanData, SpanError, Trace, Usage, parse_time, provider_of_url};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RecordError {
@@ -160,6 +160,7 @@ pub fn call_from_response(response: &Value, input: Option<&Value>) -> ModelCall 
         params,
         usage: response.get("usage").and_then(Usage::from_json),
         attempts: vec![],
+        provider: None,
     }
 }
 
@@ -205,6 +206,7 @@ fn response_call(d: &Map<String, Value>) -> ModelCall {
             params: Map::new(),
             usage: None,
             attempts: vec![],
+            provider: None,
         },
     };
     if call.response_id.is_none() {
@@ -253,6 +255,11 @@ fn generation_call(d: &Map<String, Value>) -> ModelCall {
         params,
         usage: d.get("usage").and_then(Usage::from_json),
         attempts: vec![],
+        provider: d
+            .get("model_config")
+            .and_then(|c| c.get("base_url"))
+            .and_then(Value::as_str)
+            .and_then(provider_of_url),
     }
 }
 

@@ -101,6 +101,7 @@ pub fn call_from_chat(request: &Value, response: &Value) -> ModelCall {
         params: request_params(request),
         usage: response.get("usage").and_then(Usage::from_json),
         attempts: vec![],
+        provider: None,
     }
 }
 

@@ -673,6 +673,7 @@ fn openinference_flat(a: &Attrs) -> ModelCall {
         params,
         usage,
         attempts: vec![],
+        provider: text(a, "llm.provider").or_else(|| text(a, "llm.system")),
     }
 }
 
@@ -766,6 +767,7 @@ fn genai_call(a: &Attrs, events: &[Event]) -> ModelCall {
         params,
         usage,
         attempts: vec![],
+        provider: text(a, "gen_ai.provider.name").or_else(|| text(a, "gen_ai.system")),
     }
 }
 
@@ -890,6 +892,7 @@ fn logs_batch(logs: Vec<Log>) -> Batch {
                 params: Map::new(),
                 usage: None,
                 attempts: vec![],
+                provider: None,
             };
             match &mut call {
                 Some(existing) => existing.merge(&c),

@@ -46,6 +46,10 @@ pub struct Args {
     /// Show what would be written, write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Refuse a trace whose capture lacks the definitions of the tools it called, instead of
+    /// inferring them from the calls.
+    #[arg(long)]
+    strict: bool,
     /// Root folder of datasets.
     #[arg(long, default_value = dataset::DEFAULT_ROOT)]
     datasets: PathBuf,
@@ -71,6 +75,7 @@ pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliErro
         scope,
         expected: a.expect.expected(),
         dry_run: a.dry_run,
+        strict: a.strict,
     };
     let mut existing: Vec<CaseFile> = dataset::load_all(&a.datasets, None).unwrap_or_else(|e| {
         eprintln!("warning: near-duplicate check skipped: {e}");
