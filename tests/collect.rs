@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use common::*;
-use evals::collect::{Options, Privacy, Server};
+use evals::collect::{Options, Privacy, Route, Server};
 use evals::mock::{Script, server::Server as Mock};
 use evals::store::{Store, TraceFilter};
 use evals::trace::{Span, SpanData};
@@ -642,4 +642,37 @@ fn sigterm_commits_everything_received_and_exits_cleanly() {
 fn collect_help_has_an_example() {
     let out = Project::new().ok(&["collect", "--help"]);
     assert!(out.contains("Examples:") && out.contains("--upstream"), "{out}");
+}
+
+/// `--no-content=traces`: the exported spans keep no text while the proxy keeps the
+/// conversation; a request with `X-Evals-No-Content` is stored without content on any route,
+/// and the header does not go upstream.
+#[tokio::test(flavor = "multi_thread")]
+async fn content_is_dropped_per_route_or_when_the_app_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = mock().await;
+    let server = collect(dir.path(), upstream.base_url(), |o| o.no_content = vec![Route::Traces]).await;
+    let json = std::fs::read(repo().join("tests/fixtures/otlp/openinference-agents-json/traces/001.raw.json")).unwrap();
+    let (status, _, _) =
+        post(&format!("{}/v1/traces", server.url()), &[("content-type", "application/json")], json).await;
+    assert_eq!(status, 200);
+    let url = format!("{}/v1/responses", server.url());
+    let kept = post(&url, &[("content-type", "application/json")], r#"{"model":"kept","input":"keep me"}"#).await;
+    let h = [("content-type", "application/json"), ("x-evals-no-content", "1")];
+    let asked = post(&url, &h, r#"{"model":"asked","input":"forget me"}"#).await;
+    assert_eq!((kept.0, asked.0), (200, 200));
+    assert!(asked.2.contains("FORGET ME"), "the client gets the real answer");
+    server.shutdown().await;
+    let spans = model_spans(&store(dir.path()));
+    let by_model =
+        |m: &str| spans.iter().filter_map(|s| s.model_call()).find(|c| c.model.as_deref() == Some(m)).unwrap();
+    assert!(by_model("kept").has_content());
+    assert!(!by_model("asked").has_content());
+    let exported: Vec<_> = spans
+        .iter()
+        .filter_map(|s| s.model_call())
+        .filter(|c| !matches!(c.model.as_deref(), Some("kept" | "asked")))
+        .collect();
+    assert!(!exported.is_empty() && exported.iter().all(|c| !c.has_content()), "the trace route kept no content");
+    assert!(!serde_json::to_string(&spans).unwrap().contains("forget me"));
 }

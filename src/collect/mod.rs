@@ -41,7 +41,22 @@ pub struct Options {
     /// Request bodies larger than this get 413.
     pub max_body: usize,
     pub privacy: Privacy,
+    /// Routes that store no content whatever `privacy` says (`--no-content=traces`): a team can
+    /// keep the conversation in the proxy's recordings only.
+    pub no_content: Vec<Route>,
 }
+
+/// The two halves of collect, for route-wise settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Route {
+    /// `/v1/responses` and `/v1/chat/completions`.
+    Proxy,
+    /// `/v1/traces/ingest`, `/v1/traces` and `/v1/logs`.
+    Traces,
+}
+
+/// A request carrying this header (any value but `0` or `false`) is stored without content.
+pub const NO_CONTENT_HEADER: &str = "x-evals-no-content";
 
 impl Default for Options {
     fn default() -> Self {
@@ -51,6 +66,7 @@ impl Default for Options {
             token: None,
             max_body: 32 << 20,
             privacy: Privacy::Keep,
+            no_content: vec![],
         }
     }
 }
@@ -75,6 +91,7 @@ struct App {
     writer: mpsc::Sender<writer::Write>,
     token: Option<String>,
     privacy: Privacy,
+    no_content: Vec<Route>,
     upstream: String,
     client: reqwest::Client,
     /// Also the limit for a gzip body once inflated.
@@ -84,6 +101,16 @@ struct App {
 }
 
 impl App {
+    /// What of a request's content is stored: none when its route is listed in `--no-content`
+    /// or the app asked for none in the request's header.
+    fn privacy(&self, route: Route, headers: &HeaderMap) -> Privacy {
+        let asked = headers
+            .get(NO_CONTENT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "false" | ""));
+        if asked || self.no_content.contains(&route) { Privacy::NoContent } else { self.privacy }
+    }
+
     /// Queue a write and wait until it is committed.
     async fn commit(&self, batch: Batch, recording: Option<(Trace, Span)>) -> Result<(), String> {
         let (done, committed) = oneshot::channel();
@@ -137,6 +164,7 @@ impl Server {
             writer: tx,
             token: opts.token.clone(),
             privacy: opts.privacy,
+            no_content: opts.no_content.clone(),
             upstream,
             client,
             max_body: opts.max_body,
@@ -252,7 +280,7 @@ async fn ingest(State(app): State<Arc<App>>, headers: HeaderMap, body: Result<By
             t.metadata.get_or_insert_default().insert(PROJECT_KEY.into(), project.clone().into());
         }
     }
-    app.privacy.batch(&mut batch);
+    app.privacy(Route::Traces, &headers).batch(&mut batch);
     match app.commit(batch, None).await {
         Ok(()) => axum::Json(json!({})).into_response(),
         // 5xx: the exporter retries, and records are stored once whatever it re-sends.

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 
-use super::{App, TOKEN_HEADER, body_error, error, openai_project, writer};
+use super::{App, NO_CONTENT_HEADER, Privacy, Route, TOKEN_HEADER, body_error, error, openai_project, writer};
 use crate::trace::openai_log::{call_for, one_call_trace};
 use crate::trace::{Attempt, Batch, ModelApi, PROJECT_KEY, Span, SpanData, SpanError, Trace, provider_of_url};
 
@@ -32,6 +32,7 @@ const HOP_HEADERS: &[&str] = &[
     // Asking for an identity body keeps it readable for the recording.
     "accept-encoding",
     TOKEN_HEADER,
+    NO_CONTENT_HEADER,
 ];
 
 pub async fn responses(
@@ -82,6 +83,7 @@ async fn forward(
     }
     let key = request_key(&request);
     let project = openai_project(&headers);
+    let privacy = app.privacy(Route::Proxy, &headers);
     let upstream = match outgoing.send().await {
         Ok(r) => r,
         Err(e) => {
@@ -89,7 +91,7 @@ async fn forward(
             let message = format!("upstream {} unreachable: {e}", app.upstream);
             let kind = if e.is_timeout() { "timeout" } else { "connection" };
             let body = json!({"error": {"message": message, "type": kind, "code": null}});
-            let f = Finish { api, request, started, app: app.clone(), status: status.as_u16(), key, project };
+            let f = Finish { api, request, started, app: app.clone(), status: status.as_u16(), key, project, privacy };
             // The client sees the failure either way; a failed write is only logged.
             if let Err(e) = f.commit(&body).await {
                 eprintln!("collect: a failed model call was not recorded: {e}");
@@ -113,7 +115,7 @@ async fn forward(
         .is_some_and(|v| v.starts_with("text/event-stream"));
     // Errors go back as they came and are recorded as failed attempts (their bodies are JSON).
     let recorder = Some(Recorder::new(api, streamed && status.is_success()));
-    let finish = Finish { api, request, started, app, status: status.as_u16(), key, project };
+    let finish = Finish { api, request, started, app, status: status.as_u16(), key, project, privacy };
     let body = Body::from_stream(tee(upstream.bytes_stream(), recorder, finish));
     response.body(body).unwrap_or_else(|e| error(StatusCode::BAD_GATEWAY, format!("bad upstream response: {e}")))
 }
@@ -134,6 +136,8 @@ struct Finish {
     key: [u8; 16],
     /// The client's `OpenAI-Project` header.
     project: Option<String>,
+    /// What of the call is stored (the route's setting, or the app's header).
+    privacy: Privacy,
 }
 
 impl Finish {
@@ -186,8 +190,8 @@ impl Finish {
                 data: response.get("error").cloned(),
             });
         }
-        self.app.privacy.trace(&mut recording.0);
-        self.app.privacy.span(&mut recording.1);
+        self.privacy.trace(&mut recording.0);
+        self.privacy.span(&mut recording.1);
         let (done, committed) = tokio::sync::oneshot::channel();
         let write = writer::Write { batch: Default::default(), recording: Some(recording), done: Some(done) };
         match self.app.writer.send(write).await {

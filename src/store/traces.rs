@@ -351,11 +351,15 @@ fn count(r: &rusqlite::Row, i: usize) -> rusqlite::Result<u64> {
 
 type SpanParts = (Option<String>, Option<i64>, Option<i64>, Option<String>, String);
 
-fn read_span_parts(r: &rusqlite::Row) -> rusqlite::Result<SpanParts> {
+pub(super) fn read_span_parts(r: &rusqlite::Row) -> rusqlite::Result<SpanParts> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
-fn span_from_parts(trace_id: &str, id: &str, (parent_id, started, ended, error, data): SpanParts) -> Result<Span> {
+pub(super) fn span_from_parts(
+    trace_id: &str,
+    id: &str,
+    (parent_id, started, ended, error, data): SpanParts,
+) -> Result<Span> {
     let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("span {id}: {e}"));
     Ok(Span {
         trace_id: trace_id.to_string(),

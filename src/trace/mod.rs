@@ -3,6 +3,7 @@
 pub mod agents_sdk;
 pub mod import;
 pub mod items;
+pub mod join;
 pub mod openai_log;
 pub mod otlp;
 
