@@ -9,6 +9,10 @@ use super::{
     Agent, Case, CaseFile, CaseSource, DatasetError, Expected, HashIndex, Input, Label, Privacy, PrivacyStatus,
     Recorded, RecordedCall, RecordedOutput, Result, ToolOutput, Verdict,
 };
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::trace::agents_sdk::CONTEXT_PARAMS;
 use crate::trace::items::{self, canonical_arguments};
 use crate::trace::{ModelCall, Span, SpanData, Trace};
 
@@ -40,6 +44,88 @@ pub enum Scope {
     Span(String),
 }
 
+/// Earlier model calls of the store, for calls that continued a conversation kept server-side
+/// (`previous_response_id`, `conversation`).
+pub trait History {
+    fn response(&self, id: &str) -> Option<ModelCall>;
+    /// The calls of a conversation that started before `before`, in order.
+    fn conversation(&self, id: &str, before: Option<DateTime<Utc>>) -> Vec<ModelCall>;
+}
+
+impl History for crate::store::Store {
+    fn response(&self, id: &str) -> Option<ModelCall> {
+        self.call_by_response_id(id).ok().flatten()
+    }
+    fn conversation(&self, id: &str, before: Option<DateTime<Utc>>) -> Vec<ModelCall> {
+        self.conversation_calls(id, before).unwrap_or_default()
+    }
+}
+
+/// No earlier calls: what a trace without server-side context needs.
+pub struct NoHistory;
+
+impl History for NoHistory {
+    fn response(&self, _: &str) -> Option<ModelCall> {
+        None
+    }
+    fn conversation(&self, _: &str, _: Option<DateTime<Utc>>) -> Vec<ModelCall> {
+        vec![]
+    }
+}
+
+/// The input a call saw in full: the items of the responses it continued (theirs, then what they
+/// answered, oldest first) before its own. A chain the store does not hold is refused, naming
+/// the response (or conversation) that is missing.
+fn full_input(
+    trace_id: &str,
+    call: &ModelCall,
+    at: Option<DateTime<Utc>>,
+    history: &dyn History,
+) -> Result<Vec<Value>> {
+    let own = call.input.clone().unwrap_or_default();
+    let turn = |c: &ModelCall| {
+        let mut items = c.input.clone().unwrap_or_default();
+        items.extend(c.output.clone().unwrap_or_default());
+        items
+    };
+    let missing = |what: String| {
+        DatasetError::Invalid(format!(
+            "trace {trace_id} continues {what}, which is not in the store: capture that earlier call too \
+             (through `evals collect` or in the same import), then promote again"
+        ))
+    };
+    let mut earlier: Vec<Vec<Value>> = Vec::new();
+    if let Some(mut id) = call.params.get("previous_response_id").and_then(Value::as_str).map(str::to_string) {
+        // A chain is as long as the conversation; a loop in it is a broken capture.
+        for _ in 0..10_000 {
+            let prev = history.response(&id).ok_or_else(|| missing(format!("response {id}")))?;
+            earlier.push(turn(&prev));
+            match prev.params.get("previous_response_id").and_then(Value::as_str) {
+                Some(next) => id = next.to_string(),
+                None => break,
+            }
+        }
+        earlier.reverse();
+    } else if let Some(conv) = call.params.get("conversation") {
+        let id = conv.get("id").or(Some(conv)).and_then(Value::as_str).unwrap_or_default();
+        let calls = history.conversation(id, at);
+        if calls.is_empty() {
+            return Err(missing(format!("conversation {id}")));
+        }
+        earlier.extend(calls.iter().map(turn));
+    }
+    let mut items: Vec<Value> = earlier.into_iter().flatten().collect();
+    items.extend(own);
+    Ok(items)
+}
+
+/// Settings without the ones that point at server-side context (resolved into the input).
+fn own_params(call: &ModelCall) -> serde_json::Map<String, Value> {
+    let mut params = call.params.clone();
+    params.retain(|k, _| !CONTEXT_PARAMS.contains(&k.as_str()));
+    params
+}
+
 /// A promoted case, where it was (or would be) written, and existing cases much like it.
 #[derive(Debug)]
 pub struct Promoted {
@@ -53,7 +139,8 @@ pub struct Promoted {
 /// Build the case for a trace, refuse exact duplicates (any case in `hashes`), report
 /// near-duplicates among `existing`, and write it under `root/<dataset>/` (unless a dry run).
 /// The new case joins `hashes`, so a bulk promotion (dry or not) refuses a second trace with the
-/// same input.
+/// same input. `history` resolves context kept server-side.
+#[allow(clippy::too_many_arguments)] // each is one thing a promotion needs from its caller
 pub fn promote(
     root: &Path,
     trace: &Trace,
@@ -62,9 +149,10 @@ pub fn promote(
     opts: &Options,
     existing: &[CaseFile],
     hashes: &mut HashIndex,
+    history: &dyn History,
 ) -> Result<Promoted> {
     super::check_name("dataset name", &opts.dataset)?;
-    let mut case = build_case(trace, spans, taxonomy, opts)?;
+    let mut case = build_case(trace, spans, taxonomy, opts, history)?;
     let warnings = infer_tools(&mut case, &trace.id, opts.strict)?;
     if let Some((case_id, path)) = hashes.get(&case.content_hash) {
         return Err(DatasetError::Duplicate { trace: trace.id.clone(), case: case_id.clone(), path: path.clone() });
@@ -80,7 +168,13 @@ pub fn promote(
 
 /// The whole run as one case: replay starts from the first model call's input and re-runs the
 /// agent loop, answering tool calls from the outputs the trace recorded.
-pub fn build_case(trace: &Trace, spans: &[Span], taxonomy: &Taxonomy, opts: &Options) -> Result<Case> {
+pub fn build_case(
+    trace: &Trace,
+    spans: &[Span],
+    taxonomy: &Taxonomy,
+    opts: &Options,
+    history: &dyn History,
+) -> Result<Case> {
     let label = label(taxonomy, opts)?;
     let agent_of = agent_names(spans);
     let calls: Vec<(&Span, &ModelCall)> =
@@ -89,7 +183,7 @@ pub fn build_case(trace: &Trace, spans: &[Span], taxonomy: &Taxonomy, opts: &Opt
         return Err(DatasetError::NoContent(trace.id.clone()));
     }
     if opts.scope != Scope::Run {
-        return single_turn_case(trace, &calls, &agent_of, label, opts);
+        return single_turn_case(trace, &calls, &agent_of, label, opts, history);
     }
     let (first_span, first) = calls[0];
     let entry_agent = agent_of.get(first_span.id.as_str()).cloned();
@@ -136,8 +230,8 @@ pub fn build_case(trace: &Trace, spans: &[Span], taxonomy: &Taxonomy, opts: &Opt
         input: Input {
             agent: entry_agent,
             instructions: first.instructions.clone(),
-            items: first.input.clone().unwrap_or_default(),
-            params: first.params.clone(),
+            items: full_input(&trace.id, first, first_span.started_at, history)?,
+            params: own_params(first),
         },
         tools: first.tools.clone(),
         agents,
@@ -159,6 +253,7 @@ fn single_turn_case(
     agent_of: &HashMap<&str, String>,
     label: Label,
     opts: &Options,
+    history: &dyn History,
 ) -> Result<Case> {
     let &(span, call) = match &opts.scope {
         Scope::Turn(n) => calls.get(n.wrapping_sub(1)).ok_or_else(|| {
@@ -195,8 +290,8 @@ fn single_turn_case(
         input: Input {
             agent: agent_of.get(span.id.as_str()).cloned(),
             instructions: call.instructions.clone(),
-            items: call.input.clone().unwrap_or_default(),
-            params: call.params.clone(),
+            items: full_input(&trace.id, call, span.started_at, history)?,
+            params: own_params(call),
         },
         tools: call.tools.clone(),
         agents: vec![],
@@ -418,7 +513,7 @@ mod tests {
     #[test]
     fn tool_call_run_becomes_a_replayable_case() {
         let (t, spans) = trace_of(&fixture_batch("agents_processor_full.jsonl"), "b773d5");
-        let case = build_case(&t, &spans, &taxonomy(), &Options::default()).unwrap();
+        let case = build_case(&t, &spans, &taxonomy(), &Options::default(), &NoHistory).unwrap();
         assert_eq!(case.input.agent.as_deref(), Some("Triage"));
         assert_eq!(case.input.items, vec![json!({"content": "call_tool get_weather city=Paris", "role": "user"})]);
         assert_eq!(case.tools.len(), 2);
@@ -440,7 +535,7 @@ mod tests {
     #[test]
     fn handoff_target_agent_is_recorded() {
         let (t, spans) = trace_of(&fixture_batch("agents_processor_full.jsonl"), "cfbe80");
-        let case = build_case(&t, &spans, &taxonomy(), &Options::default()).unwrap();
+        let case = build_case(&t, &spans, &taxonomy(), &Options::default(), &NoHistory).unwrap();
         assert_eq!(case.agents.len(), 1);
         assert_eq!(case.agents[0].name, "Weather expert");
         assert_eq!(case.agents[0].instructions.as_deref(), Some("You are a weather expert."));
@@ -449,7 +544,7 @@ mod tests {
     #[test]
     fn exporter_only_trace_is_refused_with_how_to_capture() {
         let (t, spans) = trace_of(&fixture_batch("agents_ingest.jsonl"), "");
-        let err = build_case(&t, &spans, &taxonomy(), &Options::default()).unwrap_err();
+        let err = build_case(&t, &spans, &taxonomy(), &Options::default(), &NoHistory).unwrap_err();
         assert!(matches!(err, DatasetError::NoContent(_)));
     }
 
@@ -457,13 +552,16 @@ mod tests {
     fn failure_label_is_checked_and_implies_fail() {
         let (t, spans) = trace_of(&fixture_batch("agents_processor_full.jsonl"), "032931");
         let opts = Options { failure: Some("wrong_tool".into()), ..Options::default() };
-        let case = build_case(&t, &spans, &taxonomy(), &opts).unwrap();
+        let case = build_case(&t, &spans, &taxonomy(), &opts, &NoHistory).unwrap();
         assert_eq!((case.label.verdict, case.label.failure.as_deref()), (Verdict::Fail, Some("wrong_tool")));
         let bad = Options { failure: Some("nope".into()), ..Options::default() };
-        assert!(matches!(build_case(&t, &spans, &taxonomy(), &bad).unwrap_err(), DatasetError::UnknownFailure { .. }));
+        assert!(matches!(
+            build_case(&t, &spans, &taxonomy(), &bad, &NoHistory).unwrap_err(),
+            DatasetError::UnknownFailure { .. }
+        ));
         let contradiction =
             Options { failure: Some("refusal".into()), verdict: Some(Verdict::Pass), ..Options::default() };
-        assert!(build_case(&t, &spans, &taxonomy(), &contradiction).is_err());
+        assert!(build_case(&t, &spans, &taxonomy(), &contradiction, &NoHistory).is_err());
     }
 
     #[test]
@@ -503,7 +601,7 @@ mod tests {
                 ),
             ),
         ];
-        let case = build_case(&Trace::bare("t"), &spans, &taxonomy(), &Options::default()).unwrap();
+        let case = build_case(&Trace::bare("t"), &spans, &taxonomy(), &Options::default(), &NoHistory).unwrap();
         let yaml = case.to_yaml();
         assert!(!yaml.contains("ann@corp.com") && !yaml.contains("4111"), "{yaml}");
         assert_eq!(case.privacy.status, PrivacyStatus::Pending);
@@ -547,8 +645,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let opts = Options { dataset: "d".into(), dry_run: true, ..Options::default() };
         let spans = call_without_definitions();
-        let p =
-            promote(dir.path(), &Trace::bare("t"), &spans, &taxonomy(), &opts, &[], &mut HashIndex::default()).unwrap();
+        let p = promote(
+            dir.path(),
+            &Trace::bare("t"),
+            &spans,
+            &taxonomy(),
+            &opts,
+            &[],
+            &mut HashIndex::default(),
+            &NoHistory,
+        )
+        .unwrap();
         assert_eq!(
             p.case.tools,
             vec![json!({"type": "function", "name": "get_weather", "parameters": {"type": "object",
@@ -556,10 +663,59 @@ mod tests {
         );
         assert!(p.warnings[0].contains("inferred get_weather from the recorded calls"), "{:?}", p.warnings);
         let strict = Options { strict: true, ..opts };
-        let e = promote(dir.path(), &Trace::bare("t"), &spans, &taxonomy(), &strict, &[], &mut HashIndex::default())
-            .unwrap_err()
-            .to_string();
+        let e = promote(
+            dir.path(),
+            &Trace::bare("t"),
+            &spans,
+            &taxonomy(),
+            &strict,
+            &[],
+            &mut HashIndex::default(),
+            &NoHistory,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("the model called get_weather but the capture has no tool definitions"), "{e}");
+    }
+
+    /// Earlier responses by id.
+    struct Responses(Vec<ModelCall>);
+
+    impl History for Responses {
+        fn response(&self, id: &str) -> Option<ModelCall> {
+            self.0.iter().find(|c| c.response_id.as_deref() == Some(id)).cloned()
+        }
+        fn conversation(&self, _: &str, _: Option<DateTime<Utc>>) -> Vec<ModelCall> {
+            self.0.clone()
+        }
+    }
+
+    #[test]
+    fn a_continued_conversation_is_promoted_with_its_earlier_context_or_refused_naming_what_is_missing() {
+        let msg = |role: &str, text: &str| json!({"role": role, "content": text});
+        let turn = |id: &str, prev: Option<&str>, user: &str, answer: &str| {
+            let mut c = call_without_definitions()[0].model_call().unwrap().clone();
+            c.response_id = Some(id.into());
+            c.input = Some(vec![msg("user", user)]);
+            c.output = Some(vec![json!({"type": "message", "role": "assistant", "content": answer})]);
+            if let Some(p) = prev {
+                c.params.insert("previous_response_id".into(), json!(p));
+            }
+            c
+        };
+        let first = turn("resp_1", None, "I am in Paris.", "Noted.");
+        let second = turn("resp_2", Some("resp_1"), "Tomorrow?", "Sunny.");
+        let third = turn("resp_3", Some("resp_2"), "And the weather?", "Sunny, 21C.");
+        let mut spans = call_without_definitions();
+        spans[0].data = SpanData::Model(Box::new(third));
+        let t = Trace::bare("t");
+        let case =
+            build_case(&t, &spans, &taxonomy(), &Options::default(), &Responses(vec![first, second.clone()])).unwrap();
+        let texts: Vec<String> = case.input.items.iter().map(items::item_text).collect();
+        assert_eq!(texts, ["I am in Paris.", "Noted.", "Tomorrow?", "Sunny.", "And the weather?"]);
+        assert!(case.input.params.get("previous_response_id").is_none(), "resolved, not sent");
+        let e = build_case(&t, &spans, &taxonomy(), &Options::default(), &Responses(vec![second])).unwrap_err();
+        assert!(e.to_string().contains("continues response resp_1, which is not in the store"), "{e}");
     }
 
     #[test]
@@ -568,13 +724,14 @@ mod tests {
         let batch = fixture_batch("agents_processor_full.jsonl");
         let (t, spans) = trace_of(&batch, "b773d5");
         let opts = Options { dataset: "demo".into(), ..Options::default() };
-        let first = promote(dir.path(), &t, &spans, &taxonomy(), &opts, &[], &mut HashIndex::default()).unwrap();
+        let first =
+            promote(dir.path(), &t, &spans, &taxonomy(), &opts, &[], &mut HashIndex::default(), &NoHistory).unwrap();
         assert!(first.path.exists());
         assert_eq!(Case::load(&first.path).unwrap(), first.case);
         let other = Options { dataset: "other".into(), ..Options::default() };
         // A new index read from disk finds the case written in another dataset.
         let mut hashes = HashIndex::build(dir.path()).unwrap();
-        match promote(dir.path(), &t, &spans, &taxonomy(), &other, &[], &mut hashes).unwrap_err() {
+        match promote(dir.path(), &t, &spans, &taxonomy(), &other, &[], &mut hashes, &NoHistory).unwrap_err() {
             DatasetError::Duplicate { case, .. } => assert_eq!(case, first.case.id),
             e => panic!("{e}"),
         }

@@ -205,6 +205,11 @@ fn request(agent: &Active, items: &[Value]) -> Value {
         if tools.is_empty() && matches!(k.as_str(), "tool_choice" | "parallel_tool_calls") {
             continue;
         }
+        // The earlier context is in the case's input; the ids name responses the replayed
+        // provider never stored.
+        if crate::trace::agents_sdk::CONTEXT_PARAMS.contains(&k.as_str()) {
+            continue;
+        }
         body.insert(k.clone(), v.clone());
     }
     Value::Object(body)

@@ -288,6 +288,43 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The model call that answered with this response id, when it was captured with content.
+    pub fn call_by_response_id(&self, response_id: &str) -> Result<Option<crate::trace::ModelCall>> {
+        let data: Option<String> = self
+            .conn
+            .query_row("SELECT data FROM spans WHERE response_id = ?1 AND content = 1 LIMIT 1", [response_id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(data.and_then(|d| match serde_json::from_str(&d) {
+            Ok(crate::trace::SpanData::Model(call)) => Some(*call),
+            _ => None,
+        }))
+    }
+
+    /// The model calls of a conversation (the `conversation` setting) that started before
+    /// `before`, in order.
+    pub fn conversation_calls(
+        &self,
+        conversation: &str,
+        before: Option<DateTime<Utc>>,
+    ) -> Result<Vec<crate::trace::ModelCall>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT data FROM spans WHERE kind = 'model' AND content = 1
+             AND coalesce(json_extract(data, '$.params.conversation.id'), json_extract(data, '$.params.conversation')) = ?1
+             AND started_at < ?2 ORDER BY started_at",
+        )?;
+        let before = before.map_or(i64::MAX, micros);
+        let rows = stmt.query_map(rusqlite::params![conversation, before], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for d in rows {
+            if let Ok(crate::trace::SpanData::Model(call)) = serde_json::from_str(&d?) {
+                out.push(*call);
+            }
+        }
+        Ok(out)
+    }
+
     /// A trace and its spans in start order.
     pub fn load_trace(&self, id: &str) -> Result<(Trace, Vec<Span>)> {
         let trace = self

@@ -129,7 +129,13 @@ pub const RESPONSE_PARAMS: &[&str] = &[
     "text",
     "reasoning",
     "truncation",
+    // Where the conversation so far is kept server-side; promotion resolves them into the input.
+    "previous_response_id",
+    "conversation",
 ];
+
+/// Request settings that point at earlier context instead of carrying it.
+pub const CONTEXT_PARAMS: &[&str] = &["previous_response_id", "conversation"];
 
 /// A model call from a full Response object (processor capture, proxy, OpenInference).
 ///

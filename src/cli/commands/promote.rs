@@ -87,7 +87,7 @@ pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliErro
     let Some(id) = &a.trace_id else { return bulk(&s, &a, &taxonomy, &opts, &mut existing, &mut hashes, out) };
     let id = s.resolve_trace(id)?;
     let (trace, spans) = s.load_trace(&id)?;
-    let p = promote::promote(&a.datasets, &trace, &spans, &taxonomy, &opts, &existing, &mut hashes)?;
+    let p = promote::promote(&a.datasets, &trace, &spans, &taxonomy, &opts, &existing, &mut hashes, &s)?;
     out.print(format_args!("{}", report::curation::promoted(&id, &p, a.dry_run)))?;
     if a.dry_run {
         out.print(format_args!("{}", p.case.to_yaml()))?;
@@ -112,7 +112,7 @@ fn bulk(
     let (mut written, mut skipped) = (0, 0);
     for row in rows {
         let (trace, spans) = s.load_trace(&row.id)?;
-        match promote::promote(&a.datasets, &trace, &spans, taxonomy, opts, existing, hashes) {
+        match promote::promote(&a.datasets, &trace, &spans, taxonomy, opts, existing, hashes, s) {
             Ok(p) => {
                 written += 1;
                 out.print(format_args!("{}", report::curation::promoted(&row.id, &p, a.dry_run)))?;
