@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{App, NO_CONTENT_HEADER, Privacy, Route, TOKEN_HEADER, body_error, error, openai_project, writer};
 use crate::trace::openai_log::{call_for, one_call_trace};
-use crate::trace::{Attempt, Batch, ModelApi, PROJECT_KEY, Span, SpanData, SpanError, Trace, provider_of_url};
+use crate::trace::{Attempt, Batch, Capture, ModelApi, PROJECT_KEY, Span, SpanData, SpanError, Trace, provider_of_url};
 
 /// Headers that describe one hop, not the request; plus the collect token, which is ours.
 const HOP_HEADERS: &[&str] = &[
@@ -158,6 +158,7 @@ impl Finish {
         let mut recording = recording(self.api, &self.request, response, self.started, ended);
         if let SpanData::Model(call) = &mut recording.1.data {
             call.provider = provider_of_url(&self.app.upstream);
+            call.capture = Some(Capture::Proxy);
         }
         if let Some(project) = &self.project {
             recording.0.metadata.get_or_insert_default().insert(PROJECT_KEY.into(), project.clone().into());

@@ -32,11 +32,9 @@ pub enum DatasetError {
     Invalid(String),
     #[error("trace {trace} is already case {case} ({path})")]
     Duplicate { trace: String, case: String, path: PathBuf },
-    #[error(
-        "trace {0} has no model content: it was captured by the Agents SDK's HTTP exporter, which sends only \
-         response ids and usage, not the conversation"
-    )]
-    NoContent(String),
+    /// Nothing to replay: how the trace was captured, and the one thing to change there.
+    #[error("trace {trace} has no model content: {path}")]
+    NoContent { trace: String, path: String, fix: String },
     #[error("no case matches {query:?} under {root}")]
     CaseNotFound { query: String, root: PathBuf },
     #[error("{query:?} matches several cases: {}", matches.join(", "))]

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::trace::agents_sdk::CONTEXT_PARAMS;
 use crate::trace::items::{self, canonical_arguments};
-use crate::trace::{ModelCall, Span, SpanData, Trace};
+use crate::trace::{Capture, ModelCall, Span, SpanData, Trace};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -42,6 +42,55 @@ pub enum Scope {
     Turn(usize),
     /// One model call, by its span id (or a unique prefix).
     Span(String),
+}
+
+/// Why a trace has nothing to replay, named by the path it was captured by, with the one
+/// thing to change on that path.
+fn no_content(trace: &Trace, spans: &[Span]) -> DatasetError {
+    let calls: Vec<&ModelCall> = spans.iter().filter_map(Span::model_call).collect();
+    let capture = calls.iter().find_map(|c| c.capture);
+    let failed =
+        spans.iter().find_map(|s| s.error.as_ref().filter(|_| s.model_call().is_some_and(|c| c.output.is_none())));
+    let collect = "OPENAI_BASE_URL=http://127.0.0.1:4319/v1";
+    let (path, fix) = match capture {
+        _ if calls.is_empty() => (
+            "the trace has no model calls at all".to_string(),
+            "capture the model calls too: the Agents SDK's exporter, OTLP GenAI or OpenInference spans, or `evals collect`'s proxy".to_string(),
+        ),
+        Some(Capture::Proxy | Capture::OpenaiLog) if failed.is_some() => (
+            format!("the model call failed ({}), so there is no answer to replay", failed.map(|e| e.message.as_str()).unwrap_or_default()),
+            "promote a trace whose call succeeded; `evals traces list --status ok` lists them".to_string(),
+        ),
+        Some(Capture::Proxy) => (
+            "`evals collect` stored it without content (--no-content, or the app sent X-Evals-No-Content)".to_string(),
+            "run collect without --no-content for the proxy route, or stop sending X-Evals-No-Content".to_string(),
+        ),
+        Some(Capture::OpenaiLog) => (
+            "the request/response log line carried no input or output".to_string(),
+            "log the request and response bodies whole".to_string(),
+        ),
+        Some(Capture::OtlpGenai) => (
+            "the OpenTelemetry GenAI instrumentation sent its spans without message content".to_string(),
+            "set OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true in the app (or send its log events to /v1/logs)".to_string(),
+        ),
+        Some(Capture::OpenInference) => (
+            "the OpenInference instrumentation hid the inputs and outputs".to_string(),
+            "unset OPENINFERENCE_HIDE_INPUTS and OPENINFERENCE_HIDE_OUTPUTS in the app".to_string(),
+        ),
+        Some(Capture::AgentsSdk) | None if calls.iter().all(|c| c.response_id.is_none()) => (
+            "the Agents SDK exported it with trace_include_sensitive_data=False (no content, no response ids), and no \
+             proxy recording fits its spans"
+                .to_string(),
+            format!("route the model calls through `evals collect` ({collect}): its recordings join such spans by usage and time"),
+        ),
+        Some(Capture::AgentsSdk) | None => (
+            "it was captured by the Agents SDK's HTTP exporter, which sends only response ids and usage, not the \
+             conversation"
+                .to_string(),
+            format!("point the app's model client at `evals collect` ({collect}), or add the processor of README, Capture"),
+        ),
+    };
+    DatasetError::NoContent { trace: trace.id.clone(), path, fix }
 }
 
 /// Earlier model calls of the store, for calls that continued a conversation kept server-side
@@ -180,7 +229,7 @@ pub fn build_case(
     let calls: Vec<(&Span, &ModelCall)> =
         spans.iter().filter_map(|s| s.model_call().filter(|c| c.has_content()).map(|c| (s, c))).collect();
     if calls.is_empty() {
-        return Err(DatasetError::NoContent(trace.id.clone()));
+        return Err(no_content(trace, spans));
     }
     if opts.scope != Scope::Run {
         return single_turn_case(trace, &calls, &agent_of, label, opts, history);
@@ -545,7 +594,33 @@ mod tests {
     fn exporter_only_trace_is_refused_with_how_to_capture() {
         let (t, spans) = trace_of(&fixture_batch("agents_ingest.jsonl"), "");
         let err = build_case(&t, &spans, &taxonomy(), &Options::default(), &NoHistory).unwrap_err();
-        assert!(matches!(err, DatasetError::NoContent(_)));
+        let message = err.to_string();
+        assert!(message.contains("the Agents SDK's HTTP exporter, which sends only response ids"), "{message}");
+        let DatasetError::NoContent { fix, .. } = err else { panic!("{message}") };
+        assert!(fix.contains("OPENAI_BASE_URL=http://127.0.0.1:4319/v1"), "{fix}");
+    }
+
+    #[test]
+    fn refusals_name_the_capture_path_and_what_to_change() {
+        let (t, mut spans) = trace_of(&fixture_batch("agents_ingest.jsonl"), "");
+        for s in &mut spans {
+            if let SpanData::Model(c) = &mut s.data {
+                c.response_id = None;
+            }
+        }
+        let e = build_case(&t, &spans, &taxonomy(), &Options::default(), &NoHistory).unwrap_err();
+        assert!(e.to_string().contains("trace_include_sensitive_data=False"), "{e}");
+        let mut genai = call_without_definitions();
+        if let SpanData::Model(c) = &mut genai[0].data {
+            (c.input, c.output, c.capture) = (None, None, Some(Capture::OtlpGenai));
+        }
+        match build_case(&t, &genai, &taxonomy(), &Options::default(), &NoHistory).unwrap_err() {
+            DatasetError::NoContent { path, fix, .. } => {
+                assert!(path.contains("OpenTelemetry GenAI"), "{path}");
+                assert!(fix.contains("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true"), "{fix}");
+            }
+            e => panic!("{e}"),
+        }
     }
 
     #[test]
@@ -578,6 +653,7 @@ mod tests {
             usage: Some(Usage::default()),
             attempts: vec![],
             provider: None,
+            capture: None,
         };
         let span = |id: &str, c: ModelCall| Span {
             trace_id: "t".into(),
@@ -628,6 +704,7 @@ mod tests {
             usage: None,
             attempts: vec![],
             provider: None,
+            capture: None,
         };
         vec![Span {
             trace_id: "t".into(),

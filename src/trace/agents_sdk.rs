@@ -3,7 +3,9 @@
 use serde_json::{Map, Value, json};
 
 use super::items::{from_chat_messages, input_items, strip_nulls, tool_from_chat};
-use super::{Batch, ModelApi, ModelCall, Span, SpanData, SpanError, Trace, Usage, parse_time, provider_of_url};
+use super::{
+    Batch, Capture, ModelApi, ModelCall, Span, SpanData, SpanError, Trace, Usage, parse_time, provider_of_url,
+};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RecordError {
@@ -167,6 +169,7 @@ pub fn call_from_response(response: &Value, input: Option<&Value>) -> ModelCall 
         usage: response.get("usage").and_then(Usage::from_json),
         attempts: vec![],
         provider: None,
+        capture: None,
     }
 }
 
@@ -213,6 +216,7 @@ fn response_call(d: &Map<String, Value>) -> ModelCall {
             usage: None,
             attempts: vec![],
             provider: None,
+            capture: None,
         },
     };
     if call.response_id.is_none() {
@@ -221,6 +225,7 @@ fn response_call(d: &Map<String, Value>) -> ModelCall {
     if let Some(u) = d.get("usage").and_then(Usage::from_json) {
         call.usage = Some(u);
     }
+    call.capture = Some(Capture::AgentsSdk);
     call
 }
 
@@ -266,6 +271,7 @@ fn generation_call(d: &Map<String, Value>) -> ModelCall {
             .and_then(|c| c.get("base_url"))
             .and_then(Value::as_str)
             .and_then(provider_of_url),
+        capture: Some(Capture::AgentsSdk),
     }
 }
 

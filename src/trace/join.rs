@@ -32,7 +32,7 @@ pub fn distance_ms(exported: &Span, recorded: &Span, agent_tools: &[String]) -> 
         return None;
     }
     if let (Some(em), Some(rm)) = (e.model.as_deref(), r.model.as_deref())
-        && !(rm.starts_with(em) || em.starts_with(rm))
+        && !(same_model(em, rm) || same_model(rm, em))
     {
         return None;
     }
@@ -44,6 +44,13 @@ pub fn distance_ms(exported: &Span, recorded: &Span, agent_tools: &[String]) -> 
         return None;
     }
     Some((rs - es).num_milliseconds().abs())
+}
+
+/// `b` is `a` or a dated snapshot of it (`gpt-4.1-2025-04-14`), not another model (`gpt-4.1-mini`).
+fn same_model(a: &str, b: &str) -> bool {
+    b.strip_prefix(a).is_some_and(|rest| {
+        rest.is_empty() || rest.strip_prefix('-').is_some_and(|d| d.starts_with(|c: char| c.is_ascii_digit()))
+    })
 }
 
 fn offers(call: &ModelCall, tool: &str) -> bool {
@@ -81,6 +88,7 @@ mod tests {
             usage: Some(Usage { input_tokens: tokens.0, output_tokens: tokens.1, ..Usage::default() }),
             attempts: vec![],
             provider: None,
+            capture: None,
         }
     }
 

@@ -148,6 +148,24 @@ pub struct ModelCall {
     /// says: the proxy's upstream, a base URL, GenAI `gen_ai.provider.name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
+    /// The capture path the call came by, so a refusal can say what to change there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<Capture>,
+}
+
+/// How a model call reached the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capture {
+    /// The Agents SDK's exporter or a processor capture.
+    AgentsSdk,
+    /// OpenTelemetry GenAI semantic conventions.
+    OtlpGenai,
+    OpenInference,
+    /// OpenAI request/response logs.
+    OpenaiLog,
+    /// The recording proxy of `evals collect`.
+    Proxy,
 }
 
 /// One HTTP attempt of a model call: a client's retry of the same request is another attempt of
@@ -188,6 +206,7 @@ impl ModelCall {
         fill(&mut self.output, &other.output);
         fill(&mut self.usage, &other.usage);
         fill(&mut self.provider, &other.provider);
+        fill(&mut self.capture, &other.capture);
         if self.tools.is_empty() {
             self.tools = other.tools.clone();
         }
@@ -416,6 +435,7 @@ mod tests {
             usage: Some(Usage { input_tokens: 5, ..Usage::default() }),
             attempts: vec![],
             provider: None,
+            capture: None,
         };
         let mut recorded = exported.clone();
         recorded.model = Some("gpt-4.1".into());

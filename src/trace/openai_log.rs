@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::agents_sdk::{RESPONSE_PARAMS, call_from_response};
 use super::items::{chat_assistant_items, from_chat_messages, tool_from_chat};
-use super::{Batch, ModelApi, ModelCall, Span, SpanData, SpanError, Trace, Usage};
+use super::{Batch, Capture, ModelApi, ModelCall, Span, SpanData, SpanError, Trace, Usage};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum LogError {
@@ -52,7 +52,9 @@ pub fn call_from_exchange(endpoint: Option<&str>, request: &Value, response: &Va
         _ if request.get("input").is_some() => ModelApi::Responses,
         _ => return Err(LogError::UnknownApi),
     };
-    Ok(call_for(api, request, response))
+    let mut call = call_for(api, request, response);
+    call.capture = Some(Capture::OpenaiLog);
+    Ok(call)
 }
 
 /// A model call from a request body and its response body, the API known.
@@ -102,6 +104,7 @@ pub fn call_from_chat(request: &Value, response: &Value) -> ModelCall {
         usage: response.get("usage").and_then(Usage::from_json),
         attempts: vec![],
         provider: None,
+        capture: None,
     }
 }
 
