@@ -164,7 +164,7 @@ impl CliError {
             _ => None,
         };
         let dataset_hint = |e: &DatasetError| match e {
-            DatasetError::NoContent { fix, .. } => Some(fix.clone()),
+            DatasetError::NoContent { .. } => e.fix().map(str::to_string),
             DatasetError::UnknownFailure { .. } => Some("the failure ids are listed in evals/taxonomy.yaml".into()),
             _ => None,
         };

@@ -47,6 +47,16 @@ pub enum DatasetError {
     CaseFile(Vec<YamlError>),
 }
 
+impl DatasetError {
+    /// The one thing to change, for a refusal that knows it.
+    pub fn fix(&self) -> Option<&str> {
+        match self {
+            DatasetError::NoContent { fix, .. } => Some(fix),
+            _ => None,
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, DatasetError>;
 
 /// One eval case, as written to `datasets/<dataset>/<id>.yaml`. Field order is file order.

@@ -118,13 +118,10 @@ fn bulk(
                 out.print(format_args!("{}", report::curation::promoted(&row.id, &p, a.dry_run)))?;
                 existing.push(CaseFile { path: p.path, case: p.case });
             }
-            Err(e @ (DatasetError::Duplicate { .. } | DatasetError::Invalid(_))) => {
+            Err(e @ (DatasetError::Duplicate { .. } | DatasetError::NoContent { .. } | DatasetError::Invalid(_))) => {
                 skipped += 1;
-                out.println(format_args!("skipped {}: {e}", row.id))?;
-            }
-            Err(DatasetError::NoContent { path, fix, .. }) => {
-                skipped += 1;
-                out.println(format_args!("skipped {}: no model content: {path}; {fix}", row.id))?;
+                let fix = e.fix().map(|f| format!("; {f}")).unwrap_or_default();
+                out.println(format_args!("skipped {}: {e}{fix}", row.id))?;
             }
             Err(e) => return Err(e.into()),
         }
