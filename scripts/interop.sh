@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interop with the real clients: an `openai-agents` app with a function tool and a handoff runs
-# against `evals mock` through `evals collect`, once exporting with the SDK's HTTP exporter and
-# once with OpenInference over OTLP; its model calls go through the collect proxy both times.
+# against `evals mock` through `evals collect`, exporting with the SDK's HTTP exporter (with
+# sensitive data on, then off) and with OpenInference over OTLP; its model calls go through the
+# collect proxy each time.
 # The CLI must then show complete traces that promote and replay. Needs Python 3.11 and PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ source scripts/lib/servers.sh
 start "$work/mock.log" "$evals" mock --listen 127.0.0.1:0
 mock=$url
 token=interop-$RANDOM$RANDOM
-for mode in exporter otlp; do
+for mode in exporter sensitive otlp; do
   mkdir -p "$work/$mode"
   export EVALS_STORE="$work/$mode/evals.db"
   start "$work/$mode/collect.log" "$evals" collect --listen 127.0.0.1:0 --upstream "$mock/v1" --token "$token"

@@ -164,12 +164,7 @@ impl CliError {
             _ => None,
         };
         let dataset_hint = |e: &DatasetError| match e {
-            DatasetError::NoContent(_) => Some(
-                "capture model content: run `evals collect` and point the app's model client at it \
-                 (OPENAI_BASE_URL=http://127.0.0.1:4319/v1), or import a processor JSONL capture \
-                 (README, \"Capture\")"
-                    .into(),
-            ),
+            DatasetError::NoContent { .. } => e.fix().map(str::to_string),
             DatasetError::UnknownFailure { .. } => Some("the failure ids are listed in evals/taxonomy.yaml".into()),
             _ => None,
         };

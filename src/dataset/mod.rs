@@ -32,11 +32,9 @@ pub enum DatasetError {
     Invalid(String),
     #[error("trace {trace} is already case {case} ({path})")]
     Duplicate { trace: String, case: String, path: PathBuf },
-    #[error(
-        "trace {0} has no model content: it was captured by the Agents SDK's HTTP exporter, which sends only \
-         response ids and usage, not the conversation"
-    )]
-    NoContent(String),
+    /// Nothing to replay: how the trace was captured, and the one thing to change there.
+    #[error("trace {trace} has no model content: {path}")]
+    NoContent { trace: String, path: String, fix: String },
     #[error("no case matches {query:?} under {root}")]
     CaseNotFound { query: String, root: PathBuf },
     #[error("{query:?} matches several cases: {}", matches.join(", "))]
@@ -47,6 +45,16 @@ pub enum DatasetError {
     BadName { what: &'static str, name: String, reason: &'static str },
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     CaseFile(Vec<YamlError>),
+}
+
+impl DatasetError {
+    /// The one thing to change, for a refusal that knows it.
+    pub fn fix(&self) -> Option<&str> {
+        match self {
+            DatasetError::NoContent { fix, .. } => Some(fix),
+            _ => None,
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, DatasetError>;
@@ -87,6 +95,9 @@ pub struct CaseSource {
     pub span_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow: Option<String>,
+    /// The trace's group: the conversation it was a turn of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
