@@ -112,6 +112,9 @@ fn committed_schemas_are_current() {
         assert!(fresh == committed, "schemas/{kind}.json is stale: run `cargo run -- schema --out schemas`");
         assert_eq!(p.ok(&["schema", kind]), committed);
     }
+    let all: serde_json::Value = serde_json::from_str(&p.ok(&["schema", "--out", "-"])).unwrap();
+    assert_eq!(all["case"]["title"], "Case");
+    assert!(!p.path("-").exists());
 }
 
 fn validator(kind: &str) -> jsonschema::Validator {

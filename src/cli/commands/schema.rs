@@ -74,7 +74,8 @@ pub struct Args {
     /// The schema to print (default: all, with --out).
     #[arg(value_enum)]
     kind: Option<Kind>,
-    /// Write every schema as DIR/NAME.json (the project's own are in schemas/).
+    /// Write every schema as DIR/NAME.json (the project's own are in schemas/); `-`: all on
+    /// stdout as one JSON object by name.
     #[arg(long, value_name = "DIR", conflicts_with = "kind")]
     out: Option<PathBuf>,
 }
@@ -82,6 +83,14 @@ pub struct Args {
 pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     match (a.kind, a.out) {
         (Some(kind), _) => out.print(format_args!("{}", kind.render()))?,
+        // `-`: all four on stdout, as one object by name.
+        (None, Some(dir)) if super::is_stdout(&dir) => {
+            let all: serde_json::Map<String, Value> = Kind::ALL
+                .iter()
+                .map(|k| (k.name().to_string(), serde_json::from_str(&k.render()).expect("a schema is JSON")))
+                .collect();
+            out.println(format_args!("{}", serde_json::to_string_pretty(&all).expect("a schema is JSON")))?;
+        }
         (None, Some(dir)) => {
             for kind in Kind::ALL {
                 write_file(&dir.join(format!("{}.json", kind.name())), &kind.render(), out)?;
