@@ -46,6 +46,8 @@ pub enum RunError {
         format!("none of the {loaded} cases matches the filter and shard")
     })]
     NothingSelected { suite: PathBuf, loaded: usize },
+    #[error("nothing to run: no case failed or errored in run {run_id}")]
+    NothingFailed { run_id: String },
     #[error("{var} is not set (the suite's provider.api_key_env)")]
     NoApiKey { var: String },
     #[error("repeat {repeat} is not between 1 and {}", crate::suite::MAX_REPEAT)]

@@ -34,7 +34,8 @@ pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
         merged.save(&a.out)?;
         &mut *out
     };
-    human.print(format_args!("{}", report::run::run(&merged, report::run::Paint(report::use_color()))))?;
+    let view = report::run::View { paint: report::run::Paint(report::use_color()), verbose: false };
+    human.print(format_args!("{}", report::run::report(&merged, &merged.results, None, None, &[], view)))?;
     if let Some(partial) = merged.options.partial() {
         human.println(format_args!("partial: {partial}"))?;
     }

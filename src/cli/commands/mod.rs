@@ -73,6 +73,9 @@ pub struct ReportArgs {
     /// Also write a report: md:PATH, html:PATH, junit:PATH or json:PATH (repeatable).
     #[arg(long = "report", value_name = "FORMAT:PATH", value_parser = parse_report)]
     reports: Vec<(Format, PathBuf)>,
+    /// List every case in the terminal report: passing ones too, and every change in full.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
@@ -126,13 +129,10 @@ fn finish(
     let Finish { run, comparison, decision } = f;
     let mut stderr = Printer::stderr();
     let human = if human_on_stderr { &mut stderr } else { &mut *out };
-    let paint = report::run::Paint(report::use_color());
-    if let Some(cmp) = comparison {
-        human.print(format_args!("\n{}", report::run::comparison(cmp, paint)))?;
-    }
+    let view = report::run::View { paint: report::run::Paint(report::use_color()), verbose: reports.verbose };
     let trend = trend_of(store, run)?;
-    human.print(format_args!("{}", report::run::trend(&trend)))?;
-    human.print(format_args!("{}", report::run::decision(decision, paint)))?;
+    let text = report::run::report(run, &run.results, comparison, Some(decision), &trend, view);
+    human.print(format_args!("{text}"))?;
     let r = Report { run, comparison, decision, trend: &trend };
     // Markdown may go both to a file and to the step summary: render it once.
     let markdown = std::cell::OnceCell::new();

@@ -47,6 +47,9 @@ pub enum Runs {
         /// `{"run": the run file, "trend": [...]}` for machines.
         #[arg(long)]
         json: bool,
+        /// List every case, passing ones too.
+        #[arg(long, short)]
+        verbose: bool,
     },
 }
 
@@ -85,14 +88,14 @@ pub fn run(store: &Path, cmd: Runs, out: &mut Printer) -> Result<ExitCode, CliEr
                 out.print(format_args!("{}", report::run::flaky(&suite, count, &cases)))?;
             }
         }
-        Runs::Show { run, json } => {
+        Runs::Show { run, json, verbose } => {
             let run = load_run(store, &run)?;
             let trend = trend_of(store, &run)?;
             if json {
                 out.println(format_args!("{}", pretty(&serde_json::json!({"run": run, "trend": trend}))))?;
             } else {
-                out.print(format_args!("{}", report::run::run(&run, report::run::Paint(report::use_color()))))?;
-                out.print(format_args!("{}", report::run::trend(&trend)))?;
+                let view = report::run::View { paint: report::run::Paint(report::use_color()), verbose };
+                out.print(format_args!("{}", report::run::report(&run, &run.results, None, None, &trend, view)))?;
             }
         }
     }
