@@ -1,6 +1,7 @@
 //! The normalized trace model (trace, span, model call) that every capture source maps onto.
 
 pub mod agents_sdk;
+pub mod chat;
 pub mod import;
 pub mod items;
 pub mod openai_log;
@@ -108,7 +109,7 @@ impl SpanData {
 }
 
 /// Which API a model call went through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelApi {
     Responses,
