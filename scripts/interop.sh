@@ -46,4 +46,26 @@ for scenario in renamed_handoff chat_model; do
   "$venv/bin/python" "scripts/interop/$scenario.py" "$evals" "$url" "$token" "$work/$scenario"
 done
 scripts/interop-js.sh
+# The pre-commit framework: it accepts this repository's hook manifest, and runs the hook that
+# `evals init --pre-commit` configures, which passes on what init wrote and fails on a broken case.
+pc=.venv/pre-commit
+if [ ! -x "$pc/bin/pre-commit" ]; then
+  python3.11 -m venv "$pc" 2>/dev/null || python3 -m venv "$pc"
+  "$pc/bin/pip" install --quiet --disable-pip-version-check pre-commit==4.7.0
+fi
+"$pc/bin/pre-commit" validate-manifest .pre-commit-hooks.yaml
+pc=$PWD/$pc
+(
+  cd "$work" && mkdir hooked && cd hooked
+  export PATH="$(dirname "$evals"):$PATH" PRE_COMMIT_HOME="$work/pre-commit-home"
+  git init --quiet && git config user.email ci@example.invalid && git config user.name ci
+  evals init --mock --pre-commit --yes > /dev/null
+  "$pc/bin/pre-commit" validate-config .pre-commit-config.yaml
+  git add -A && "$pc/bin/pre-commit" run evals-check --all-files > "$work/hook.log" || { cat "$work/hook.log"; exit 1; }
+  printf 'id: broken\n' > datasets/main/broken.yaml && git add -A
+  if "$pc/bin/pre-commit" run evals-check --all-files > "$work/hook.log"; then
+    echo "the evals-check hook passed a broken case" >&2; cat "$work/hook.log"; exit 1
+  fi
+  grep -q "broken.yaml" "$work/hook.log" || { echo "the hook did not name the broken file" >&2; cat "$work/hook.log"; exit 1; }
+)
 echo "interop passed"

@@ -78,6 +78,8 @@ pub enum CliError {
     NotATerminal,
     #[error("nothing to check: no evals/ or datasets/ folder here")]
     NothingToCheck,
+    #[error("which schema? name one (suite, case, taxonomy, mock) or give --out DIR for all")]
+    NoSchemaNamed,
 }
 
 /// A store error is the store's (exit 3), except an id that matches nothing, which is input.
@@ -145,7 +147,8 @@ impl CliError {
             | CliError::NotStored(_)
             | CliError::NothingToChange
             | CliError::NoReviewer
-            | CliError::NotATerminal => BAD_INPUT,
+            | CliError::NotATerminal
+            | CliError::NoSchemaNamed => BAD_INPUT,
         }
     }
 

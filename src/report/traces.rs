@@ -68,7 +68,8 @@ pub fn footer(t: &Totals) -> String {
     line
 }
 
-fn dollars(usd: f64) -> String {
+/// Dollars with cents, or four decimals below a cent.
+pub fn dollars(usd: f64) -> String {
     if usd > 0.0 && usd < 0.01 { format!("${usd:.4}") } else { format!("${usd:.2}") }
 }
 
