@@ -13,6 +13,47 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// A path with `.` and `dir/..` taken out without asking the file system (`evals/../datasets/a`
+/// is `datasets/a`), so a report shows the path a reader would type.
+pub fn clean_path(path: &std::path::Path) -> String {
+    use std::path::Component;
+    let mut parts: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(parts.last(), Some(Component::Normal(_))) => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let clean: std::path::PathBuf = parts.iter().collect();
+    if clean.as_os_str().is_empty() { ".".into() } else { clean.to_string_lossy().into_owned() }
+}
+
+/// `to` relative to the directory `from`, both absolute and clean, as a URL path (`/`
+/// separators, each part percent-encoded where a URL needs it).
+pub fn relative_url(from: &std::path::Path, to: &std::path::Path) -> String {
+    let (a, b): (Vec<_>, Vec<_>) = (from.components().collect(), to.components().collect());
+    let shared = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let ups = std::iter::repeat_n("..".to_string(), a.len() - shared);
+    let downs = b[shared..].iter().map(|c| url_encode(&c.as_os_str().to_string_lossy()));
+    ups.chain(downs).collect::<Vec<_>>().join("/")
+}
+
+/// Percent-encoding of everything but the unreserved characters of RFC 3986, for one part of
+/// a URL.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// Natural order of ids: runs of digits compare as numbers, so `case-2` sorts before `case-10`;
 /// ids equal that way (`a01`, `a1`) fall back to plain order, so the order is total.
 pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
@@ -142,6 +183,17 @@ pub(crate) fn lcs_chars(a: &str, a_len: usize, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_cleaned_and_made_relative_for_links() {
+        use std::path::Path;
+        assert_eq!(clean_path(Path::new("evals/../datasets/./weather/a.yaml")), "datasets/weather/a.yaml");
+        assert_eq!(clean_path(Path::new("../x/../y")), "../y");
+        assert_eq!(clean_path(Path::new("./")), ".");
+        let (repo, out) = (Path::new("/r"), Path::new("/r/out/html"));
+        assert_eq!(relative_url(out, &repo.join("datasets/w/a b#1.yaml")), "../../datasets/w/a%20b%231.yaml");
+        assert_eq!(relative_url(repo, Path::new("/r/d/c.yaml")), "d/c.yaml");
+    }
 
     #[test]
     fn ids_sort_with_their_numbers_as_numbers() {
