@@ -2,6 +2,8 @@
 //! statistics, breakdowns, output diffs), the pass-rate trend and the gate's decision; coloured
 //! only when asked.
 
+use std::borrow::Borrow;
+
 use crate::compare::gate::Decision;
 use crate::compare::{CaseRates, Class, Comparison, DiffLine, Flakiness, Op};
 use crate::record::{CaseResult, Run, Status, Summary, TrendPoint};
@@ -80,9 +82,9 @@ const IDS_ON_A_LINE: usize = 12;
 /// rest in one line per class. `run` is read for its header and summary only; the results come
 /// as a stream in store order (by case, then repeat), so a run need not be held whole. Cases are
 /// listed in natural order of their ids.
-pub fn report<'a>(
+pub fn report(
     run: &Run,
-    results: impl IntoIterator<Item = &'a CaseResult>,
+    results: impl IntoIterator<Item = impl Borrow<CaseResult>>,
     cmp: Option<&Comparison>,
     decision: Option<&Decision>,
     trend_points: &[TrendPoint],
@@ -120,19 +122,19 @@ pub fn report<'a>(
 
 /// A run's results without a baseline: each case that did not always pass with its reasons,
 /// then the passing ones in one line (each on its own with `--verbose`).
-fn cases<'a>(results: impl IntoIterator<Item = &'a CaseResult>, view: View) -> String {
+fn cases<R: Borrow<CaseResult>>(results: impl IntoIterator<Item = R>, view: View) -> String {
     let paint = view.paint;
     // (id, text) of each listed case; the samples of a case are adjacent in the stream.
     let mut listed: Vec<(String, String)> = Vec::new();
     let mut passing = 0usize;
-    let mut flush = |samples: &mut Vec<&CaseResult>| {
-        let Some(first) = samples.first() else { return };
+    let mut flush = |group: &[R]| {
+        let samples: Vec<&CaseResult> = group.iter().map(R::borrow).collect();
+        let Some(first) = samples.first().copied() else { return };
         let count = |s: Status| samples.iter().filter(|r| r.status == s).count();
         let (passed, errored) = (count(Status::Pass), count(Status::Error));
         let shown = samples.iter().find(|r| r.status != Status::Pass).copied();
         if shown.is_none() && !view.verbose {
             passing += 1;
-            samples.clear();
             return;
         }
         let r = shown.unwrap_or(first);
@@ -158,16 +160,16 @@ fn cases<'a>(results: impl IntoIterator<Item = &'a CaseResult>, view: View) -> S
             passing += 1;
         }
         listed.push((first.case_id.clone(), text));
-        samples.clear();
     };
-    let mut samples: Vec<&CaseResult> = Vec::new();
+    let mut samples: Vec<R> = Vec::new();
     for r in results {
-        if samples.last().is_some_and(|s| s.case_id != r.case_id) {
-            flush(&mut samples);
+        if samples.last().is_some_and(|s| s.borrow().case_id != r.borrow().case_id) {
+            flush(&samples);
+            samples.clear();
         }
         samples.push(r);
     }
-    flush(&mut samples);
+    flush(&samples);
     listed.sort_by(|a, b| natural_cmp(&a.0, &b.0));
     let mut out = String::new();
     for (_, text) in &listed {

@@ -8,6 +8,7 @@ use super::{Finish, ReportArgs, finish};
 use crate::cli::CliError;
 use crate::cli::printer::Printer;
 use crate::cli::progress::Progress;
+use crate::record::StoredRuns;
 use crate::run::{self, Request, Resume};
 
 #[derive(clap::Args)]
@@ -94,8 +95,14 @@ pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliErro
     let outcome = run::run(store, &request, &mut progress, ctrl_c)?;
     let human_on_stderr = run_to_stdout || reports.takes_stdout();
     if run_to_stdout {
-        out.print(format_args!("{}", outcome.run.to_json()))?;
+        let run = super::read_store(store)?.load_run(&outcome.run.id)?;
+        out.print(format_args!("{}", run.to_json()))?;
     }
-    let f = Finish { run: &outcome.run, comparison: outcome.comparison.as_ref(), decision: &outcome.decision };
+    let f = Finish {
+        run: &outcome.run,
+        stored: true,
+        comparison: outcome.comparison.as_ref(),
+        decision: &outcome.decision,
+    };
     finish(store, f, &reports, human_on_stderr, out)
 }
