@@ -179,6 +179,16 @@ pub struct CaseResult {
     /// Requests the scheduler had to send again (rate limits, server errors, timeouts).
     #[serde(default)]
     pub retries: u32,
+    /// The case file, as the run found it: the reports link to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_file: Option<String>,
+    /// The trace the case was cut from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    /// What the agent was asked, for the reports: a bounded preview of the case's input
+    /// (`Input::preview`), so a large run stays small; the case file has all of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
 }
 
 impl CaseResult {
@@ -907,6 +917,9 @@ pub(crate) mod tests {
             model_calls: 1,
             cache_hits: 0,
             retries: 0,
+            case_file: None,
+            trace_id: None,
+            input: None,
         }
     }
 
@@ -976,6 +989,7 @@ pub(crate) mod tests {
         let old = r#"{"case_id":"a","status":"pass","output":{"text":"x"}}"#;
         let r: CaseResult = serde_json::from_str(old).unwrap();
         assert!(!r.cached && r.cause.is_none() && r.retries == 0);
+        assert!(r.case_file.is_none() && r.trace_id.is_none() && r.input.is_none());
         let s: Summary = serde_json::from_str(
             r#"{"cases":1,"passed":1,"failed":0,"errored":0,"pass_rate":1.0,"input_tokens":1,"output_tokens":1,"latency_p50_ms":1,"latency_p95_ms":1}"#,
         )

@@ -18,6 +18,19 @@ pub fn width(s: &str) -> usize {
     unicode_width::UnicodeWidthStr::width(s)
 }
 
+/// Percent-encoding of everything but the unreserved characters of RFC 3986, for one part of
+/// a URL.
+pub fn url_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// Natural order of ids: runs of digits compare as numbers, so `case-2` sorts before `case-10`;
 /// ids equal that way (`a01`, `a1`) fall back to plain order, so the order is total.
 pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
@@ -63,28 +76,46 @@ pub fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-/// The path of `to` seen from the folder `from`, with `/` separators (`../../evals/x.json`); both
-/// absolute, or both relative to the same folder.
-pub fn relative_path(from: &std::path::Path, to: &std::path::Path) -> String {
+/// A path's components with `.` and `dir/..` taken out, without asking the file system.
+fn clean_components(path: &std::path::Path) -> Vec<std::path::Component<'_>> {
     use std::path::Component;
-    fn parts(p: &std::path::Path) -> Vec<Component<'_>> {
-        let mut out = Vec::new();
-        for c in p.components() {
-            match c {
-                Component::CurDir => {}
-                Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
-                    out.pop();
-                }
-                c => out.push(c),
+    let mut parts = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(parts.last(), Some(Component::Normal(_))) => {
+                parts.pop();
             }
+            c => parts.push(c),
         }
-        out
     }
-    let (from, to) = (parts(from), parts(to));
+    parts
+}
+
+/// A path cleaned of `.` and `dir/..` (`evals/../datasets/a` is `datasets/a`), so a report
+/// shows the path a reader would type.
+pub fn clean_path(path: &std::path::Path) -> String {
+    let clean: std::path::PathBuf = clean_components(path).iter().collect();
+    if clean.as_os_str().is_empty() { ".".into() } else { clean.to_string_lossy().into_owned() }
+}
+
+/// The parts of the path of `to` seen from the folder `from` (`..` to climb); both absolute,
+/// or both relative to the same folder.
+fn relative_parts(from: &std::path::Path, to: &std::path::Path) -> Vec<String> {
+    let (from, to) = (clean_components(from), clean_components(to));
     let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
     let up = std::iter::repeat_n("..".to_string(), from.len() - common);
-    let down = to[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned());
-    up.chain(down).collect::<Vec<_>>().join("/")
+    up.chain(to[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned())).collect()
+}
+
+/// The path of `to` seen from the folder `from`, with `/` separators (`../../evals/x.json`).
+pub fn relative_path(from: &std::path::Path, to: &std::path::Path) -> String {
+    relative_parts(from, to).join("/")
+}
+
+/// [`relative_path`] as a URL path: each part percent-encoded where a URL needs it.
+pub fn relative_url(from: &std::path::Path, to: &std::path::Path) -> String {
+    relative_parts(from, to).iter().map(|p| url_encode(p)).collect::<Vec<_>>().join("/")
 }
 
 /// A length of time: a number and a unit, `s`, `m`, `h`, `d` or `w`.
@@ -179,6 +210,17 @@ mod tests {
         assert_eq!(p("/r/datasets/weather", "/r/evals/schemas/case.json"), "../../evals/schemas/case.json");
         assert_eq!(p("/r/evals", "/r/evals/schemas/suite.json"), "schemas/suite.json");
         assert_eq!(p("/r/./x/../datasets/d", "/r/evals/case.json"), "../../evals/case.json");
+    }
+
+    #[test]
+    fn paths_are_cleaned_and_made_relative_for_links() {
+        use std::path::Path;
+        assert_eq!(clean_path(Path::new("evals/../datasets/./weather/a.yaml")), "datasets/weather/a.yaml");
+        assert_eq!(clean_path(Path::new("../x/../y")), "../y");
+        assert_eq!(clean_path(Path::new("./")), ".");
+        let (repo, out) = (Path::new("/r"), Path::new("/r/out/html"));
+        assert_eq!(relative_url(out, &repo.join("datasets/w/a b#1.yaml")), "../../datasets/w/a%20b%231.yaml");
+        assert_eq!(relative_url(repo, Path::new("/r/d/c.yaml")), "d/c.yaml");
     }
 
     #[test]

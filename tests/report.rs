@@ -96,6 +96,22 @@ fn every_format_renders_the_same_comparison_and_the_exit_code_matches_the_verdic
     // The step summary got the same Markdown, after what was there.
     assert_eq!(read(&p, "step-summary.md"), format!("earlier step\n{md}"));
 
+    // The run records of each result where its case is, its trace and what it was asked, and
+    // the listed cases show them.
+    let run: Value = serde_json::from_str(&read(&p, "runs/base.json")).unwrap();
+    for r in run["results"].as_array().unwrap() {
+        let file = r["case_file"].as_str().unwrap();
+        assert!(file.starts_with("datasets/demo/") && p.path(file).is_file(), "{r}");
+        let case = read(&p, file);
+        let trace = r["trace_id"].as_str().unwrap();
+        assert!(case.contains(&format!("trace_id: {trace}")), "{trace} is the case's source:\n{case}");
+        assert!(r["input"].as_str().unwrap().starts_with("user: "), "{r}");
+        if md.contains(&format!("**`{}`**", r["case_id"].as_str().unwrap())) {
+            assert!(md.contains(&format!("<sub>`{file}` · trace `{trace}`</sub>")), "{md}");
+        }
+    }
+    assert_eq!(md.matches("\n> user: ").count(), 2, "the two regressions quote their input:\n{md}");
+
     let junit = read(&p, "out/junit.xml");
     assert!(junit.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
     assert_eq!(junit.matches("<testcase ").count(), 3, "{junit}");
@@ -198,7 +214,9 @@ fn layout_at(html: &std::path::Path, width: u32) -> Value {
              var wide=[].slice.call(d.querySelectorAll('body *')).filter(function(x){{return x.getBoundingClientRect().right>e.clientWidth+1&&!x.closest('.scroll');}}).map(function(x){{return x.tagName+'.'+x.className;}});\
              document.getElementById('out').textContent=JSON.stringify({{scroll:e.scrollWidth,client:e.clientWidth,wide:wide.slice(0,5),\
              font:parseFloat(getComputedStyle(d.body).fontSize),trend:d.getElementById('trend').getBoundingClientRect().width,\
-             open:[].slice.call(d.querySelectorAll('details[open]')).map(function(x){{return x.dataset.class;}})}});}};</script></body></html>",
+             open:[].slice.call(d.querySelectorAll('details[open]')).map(function(x){{return x.dataset.class;}}),\
+             shown:[].slice.call(d.querySelectorAll('details[open] pre.input, details[open] a.case-file, details[open] .trace-id')).map(function(x){{\
+             var r=x.getBoundingClientRect();return {{what:x.className,text:x.textContent,href:x.href||null,visible:r.width>0&&r.height>0,inside:r.left>=0&&r.right<=e.clientWidth+1}};}})}});}};</script></body></html>",
             html.file_name().unwrap().to_str().unwrap()
         ),
     )
@@ -212,8 +230,11 @@ fn layout_at(html: &std::path::Path, width: u32) -> Value {
 fn html_report_is_readable_on_a_phone_and_on_a_desktop_in_headless_chromium() {
     let p = Project::new();
     assert_eq!(code(&french_reports(&p, &[])), 1);
-    // A second run of the suite, so the report has a trend to draw.
+    // A second run of the suite, so the report has a trend to draw; this time the suite says
+    // where traces are shown.
     let suite = p.path("evals/french.yaml");
+    let text = std::fs::read_to_string(&suite).unwrap();
+    std::fs::write(&suite, format!("{text}report: {{trace_url: 'https://traces.example/t/{{trace_id}}'}}\n")).unwrap();
     let again = ["run", suite.to_str().unwrap(), "--baseline", "runs/base.json", "--report", "html:out/again.html"];
     assert_eq!(code(&p.evals(&again)), 1);
     let html = p.path("out/again.html");
@@ -231,7 +252,43 @@ fn html_report_is_readable_on_a_phone_and_on_a_desktop_in_headless_chromium() {
         assert!(m["trend"].as_f64().unwrap() <= width as f64, "{width} px: the chart fits: {m}");
         // Regressions are open to read; the passing case is a click away.
         assert_eq!(m["open"], json!(["regressed", "regressed"]), "{m}");
+        // Each open case shows what the user asked, a link to its case file and its trace id,
+        // on the page and inside it.
+        let shown = m["shown"].as_array().unwrap();
+        for what in ["input", "case-file", "trace-id"] {
+            let of: Vec<&Value> = shown.iter().filter(|x| x["what"] == what).collect();
+            assert_eq!(of.len(), 2, "{width} px: two open cases each show their {what}: {m}");
+            for x in of {
+                assert!(x["visible"] == true && x["inside"] == true, "{width} px: {what} is visible and fits: {x}");
+            }
+        }
+        for x in shown {
+            match x["what"].as_str().unwrap() {
+                "input" => assert!(x["text"].as_str().unwrap().starts_with("input\nuser: "), "{x}"),
+                // The link resolves, from where the report is, to the case file of the run.
+                "case-file" => {
+                    let href = x["href"].as_str().unwrap();
+                    let file = std::path::PathBuf::from(href.strip_prefix("file://").unwrap());
+                    assert!(file.is_file() && file.starts_with(p.path("datasets/demo")), "{href}");
+                    assert_eq!(
+                        std::fs::canonicalize(&file).unwrap(),
+                        std::fs::canonicalize(p.path(x["text"].as_str().unwrap())).unwrap()
+                    );
+                }
+                _ => {
+                    // With the suite's trace_url, the trace id links to it.
+                    assert!(x["text"].as_str().unwrap().starts_with("trace_"), "{x}");
+                }
+            }
+        }
     }
+    // Without a trace_url (the first report), trace ids are code to copy, not links.
+    let first = read(&p, "out/report.html");
+    assert!(
+        first.contains("trace <code class=\"trace-id\">trace_") && !first.contains("class=\"trace\" href"),
+        "{first}"
+    );
+    assert!(page.contains("trace <a class=\"trace\" href=\"https://traces.example/t/trace_"), "{page}");
 }
 
 #[test]

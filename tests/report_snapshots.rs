@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use evals::compare::{self, gate};
 use evals::record::{Run, Summary, TrendPoint};
 use evals::report::{
-    self, Format, Report,
+    self, Format, Links, Report,
     run::{Paint, View},
 };
+use evals::suite::ReportSettings;
 use serde_json::{Value, json};
 
 /// A run fixture as the run pipeline reads it back from the store: results in case order, the
@@ -30,6 +31,11 @@ fn point(run_id: &str, started_at: &str, pass_rate: f64, graded: usize) -> Trend
 
 /// Render one run (against its baseline, when given) in every format and check each snapshot.
 fn check_all(name: &str, run: &Run, baseline: Option<&Run>, trend: &[TrendPoint]) {
+    check_linked(name, run, baseline, trend, &Links::default());
+}
+
+/// As [`check_all`], with the links the CLI found for the report.
+fn check_linked(name: &str, run: &Run, baseline: Option<&Run>, trend: &[TrendPoint], links: &Links) {
     let cmp = baseline.map(|b| compare::compare(b, run));
     let decision = gate::decide(&run.gate, run, cmp.as_ref());
 
@@ -40,7 +46,7 @@ fn check_all(name: &str, run: &Run, baseline: Option<&Run>, trend: &[TrendPoint]
     assert!(!terminal.contains('\x1b') && !verbose.contains('\x1b'), "colour off prints no escape codes");
     assert_eq!(terminal.lines().next(), Some(decision.reason.as_str()), "the verdict comes first");
 
-    let r = Report { run, comparison: cmp.as_ref(), decision: &decision, trend };
+    let r = Report { run, comparison: cmp.as_ref(), decision: &decision, trend, links };
     let json: serde_json::Value = serde_json::from_str(&Format::Json.render(&r)).expect("the JSON report parses");
 
     let mut settings = insta::Settings::clone_current();
@@ -71,13 +77,25 @@ fn a_run_without_a_baseline() {
         point("run_20261119T100000_0a03", "2026-11-19T10:00:00Z", 0.5, 2),
         TrendPoint::from(&run),
     ];
-    check_all("plain", &run, None, &trend);
+    // One case file was found next to the report and the suite has a trace_url; the other
+    // case files show as paths, and every trace id links.
+    let links = Links {
+        case_files: [("datasets/support/refund-policy.yaml".into(), "../datasets/support/refund-policy.yaml".into())]
+            .into(),
+        traces: ReportSettings { trace_url: Some("https://traces.example/t/{trace_id}?from=evals".into()) },
+    };
+    check_linked("plain", &run, None, &trend, &links);
 }
 
 #[test]
 fn a_run_against_its_baseline_with_every_class_and_diff() {
     let (base, run) = (load("compare-base.json"), load("compare-current.json"));
-    check_all("compare", &run, Some(&base), &[TrendPoint::from(&base), TrendPoint::from(&run)]);
+    // No trace_url: trace ids are code to copy.
+    let links = Links {
+        case_files: [("datasets/travel/book-flight.yaml".into(), "datasets/travel/book-flight.yaml".into())].into(),
+        ..Links::default()
+    };
+    check_linked("compare", &run, Some(&base), &[TrendPoint::from(&base), TrendPoint::from(&run)], &links);
 }
 
 #[test]

@@ -175,6 +175,14 @@ pub struct CaseChange {
     /// With repeats: this case's passes over graded trials in the current run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trials: Option<Rate>,
+    /// The case file, its source trace and its input preview, as the current run (or else the
+    /// baseline) recorded them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -496,6 +504,10 @@ pub fn compare_with(base: &Run, current: &Run, history: &History) -> Comparison 
             tags: either.tags.clone(),
             base_score: b.and_then(mean_score),
             current_score: c.and_then(mean_score),
+            // Older run files lack these: either side may be one.
+            case_file: c.and_then(|r| r.case_file.clone()).or_else(|| b.and_then(|r| r.case_file.clone())),
+            trace_id: c.and_then(|r| r.trace_id.clone()).or_else(|| b.and_then(|r| r.trace_id.clone())),
+            input: c.and_then(|r| r.input.clone()).or_else(|| b.and_then(|r| r.input.clone())),
         });
     }
 

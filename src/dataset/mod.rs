@@ -10,6 +10,8 @@ pub mod taxonomy;
 use std::path::{Path, PathBuf};
 
 use crate::privacy;
+use crate::text::truncate;
+use crate::trace::items;
 use crate::yaml::{self, YamlError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -119,6 +121,50 @@ pub struct Input {
     /// Request settings as recorded (temperature, text format, ...).
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub params: Map<String, Value>,
+}
+
+/// The most characters of input a run keeps per result for the reports ([`Input::preview`]).
+pub const PREVIEW_CHARS: usize = 200;
+
+impl Input {
+    /// What the agent was asked, readable and bounded: one `role: text` line per item (tool
+    /// calls and their outputs too), each cut to `max` characters; when the lines do not all fit
+    /// in `max`, the latest are kept (the question is last) after `… N earlier items`.
+    pub fn preview(&self, max: usize) -> String {
+        let lines: Vec<String> = self
+            .items
+            .iter()
+            .filter_map(|item| {
+                let text = items::item_text(item);
+                let who = match item.get("type").and_then(Value::as_str) {
+                    Some("function_call") => "tool call",
+                    Some("function_call_output") => "tool output",
+                    Some("reasoning") => "reasoning",
+                    _ => items::role(item).unwrap_or("item"),
+                };
+                (!text.trim().is_empty()).then(|| truncate(&format!("{who}: {}", text.trim()), max))
+            })
+            .collect();
+        let mut used = 0;
+        let fit = lines
+            .iter()
+            .rev()
+            .take_while(|l| {
+                used += l.chars().count() + 1;
+                used <= max + 1
+            })
+            .count()
+            .max(1)
+            .min(lines.len());
+        let dropped = lines.len() - fit;
+        let mut out = match dropped {
+            0 => String::new(),
+            1 => "… 1 earlier item\n".to_string(),
+            n => format!("… {n} earlier items\n"),
+        };
+        out.push_str(&lines[dropped..].join("\n"));
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -620,6 +666,37 @@ mod tests {
         let err = Case::load(&p).unwrap_err().to_string();
         assert!(err.contains("c.yaml:7:9: colour: "), "{err}");
         assert!(err.contains("unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn the_input_preview_is_readable_bounded_and_keeps_the_question() {
+        let input = |items: Value| Input {
+            agent: None,
+            instructions: Some("You are terse.".into()),
+            items: serde_json::from_value(items).unwrap(),
+            params: Map::new(),
+        };
+        let short = input(serde_json::json!([
+            {"role": "user", "content": "Weather in\nParis?"},
+            {"type": "function_call", "name": "get_weather", "arguments": "{\"city\":\"Paris\"}", "call_id": "c1"},
+            {"type": "function_call_output", "call_id": "c1", "output": "Sunny"},
+            {"role": "user", "content": [{"type": "input_text", "text": "And tomorrow?"}]},
+        ]));
+        assert_eq!(
+            short.preview(PREVIEW_CHARS),
+            "user: Weather in Paris?\ntool call: get_weather({\"city\":\"Paris\"})\ntool output: Sunny\nuser: And tomorrow?"
+        );
+        // A long conversation keeps its last lines and says how many came before.
+        let long: Vec<Value> = (0..20)
+            .map(|i| serde_json::json!({"role": "user", "content": format!("question {i} ").repeat(5)}))
+            .collect();
+        let p = input(Value::Array(long)).preview(PREVIEW_CHARS);
+        assert!(p.chars().count() <= PREVIEW_CHARS + 30, "{p}");
+        assert!(p.starts_with("… 17 earlier items\n") && p.ends_with("question 19"), "{p}");
+        // One huge message is cut, never dropped.
+        let huge = input(serde_json::json!([{"role": "user", "content": "x".repeat(10_000)}])).preview(PREVIEW_CHARS);
+        assert_eq!(huge.chars().count(), PREVIEW_CHARS);
+        assert!(huge.starts_with("user: xxx") && huge.ends_with('…'));
     }
 
     #[test]

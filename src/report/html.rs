@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::compare::{CaseChange, CaseRates, Class, Comparison, DiffLine, Hunk, Op};
 use crate::record::{Status, TrendPoint};
 
-use super::{Report, escape, group_rows, metric_rows, pct, pts};
+use super::{Links, Report, escape, group_rows, metric_rows, pct, pts};
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;padding:0 1em;max-width:1200px;color:#222;overflow-wrap:anywhere}\
 h1{font-size:1.4em}.verdict{padding:.6em 1em;border-radius:6px}.pass{background:#e6f4ea}.fail{background:#fce8e6}\
@@ -16,7 +16,8 @@ table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #dd
 .sbs{width:100%;table-layout:fixed;font:12px monospace;white-space:pre-wrap}.sbs td{width:50%}.del{background:#fdd}.ins{background:#dfd}\
 del{background:#fdd}ins{background:#dfd;text-decoration:none}.words{font-family:monospace;white-space:pre-wrap}\
 .hunk{color:#888}svg{background:#fafafa;border:1px solid #ddd;max-width:100%;height:auto}.axis{font:11px sans-serif;fill:#555}\
-.grid{stroke:#ddd}.scroll{overflow-x:auto;max-width:100%}.input{font:12px monospace;white-space:pre-wrap;background:#f6f6f6;padding:.3em}\
+.grid{stroke:#ddd}.scroll{overflow-x:auto;max-width:100%}.input{font:12px monospace;white-space:pre-wrap;background:#f6f6f6;padding:.3em;margin:.3em 0}\
+.refs{margin:.3em 0;color:#555}.trace-id{user-select:all}\
 @media(max-width:600px){body{margin:.5em auto;padding:0 .5em}td,th{padding:2px 4px}.sbs{font-size:11px}}";
 
 /// Applies the class filter: the checkboxes, or `#only=regressed,fixed` in the address.
@@ -66,7 +67,7 @@ pub fn render(r: &Report) -> String {
     }
     trend(&mut out, r.trend);
     match r.comparison {
-        Some(cmp) => cases(&mut out, cmp),
+        Some(cmp) => cases(&mut out, cmp, r.links),
         None => run_cases(&mut out, r),
     }
     let _ = write!(out, "<script>{SCRIPT}</script>\n</body></html>\n");
@@ -227,17 +228,17 @@ fn filters(out: &mut String, counts: &[(Class, usize)]) {
     out.push_str("</p><p id=\"shown\"></p>\n");
 }
 
-fn cases(out: &mut String, cmp: &Comparison) {
+fn cases(out: &mut String, cmp: &Comparison, links: &Links) {
     let counts: Vec<(Class, usize)> = Class::ALL.iter().map(|c| (*c, cmp.count(*c))).collect();
     filters(out, &counts);
     for class in Class::ALL {
         for (c, rates) in cmp.listed(class) {
-            case(out, c, rates);
+            case(out, c, rates, links);
         }
     }
 }
 
-fn case(out: &mut String, c: &CaseChange, rates: Option<&CaseRates>) {
+fn case(out: &mut String, c: &CaseChange, rates: Option<&CaseRates>, links: &Links) {
     let how = rates.and_then(CaseRates::fractions).unwrap_or_else(|| {
         format!("({} → {})", c.base.map(Status::as_str).unwrap_or("–"), c.current.map(Status::as_str).unwrap_or("–"))
     });
@@ -251,6 +252,7 @@ fn case(out: &mut String, c: &CaseChange, rates: Option<&CaseRates>) {
         open = if matches!(c.class, Class::Regressed | Class::Errored) { " open" } else { "" },
     );
     out.push_str("</summary>\n");
+    about(out, links, c.case_file.as_deref(), c.trace_id.as_deref(), c.input.as_deref());
     if let Some(f) = &c.failure {
         let _ = write!(out, "<p>failure category <code>{}</code></p>", escape(f));
     }
@@ -300,6 +302,34 @@ fn case(out: &mut String, c: &CaseChange, rates: Option<&CaseRates>) {
         }
     }
     out.push_str("</details>\n");
+}
+
+/// Where the case comes from and what it was asked: the case file (a link relative to the
+/// report when the file was found), the trace id (a link when the suite has a `trace_url`,
+/// otherwise text selected whole by one click), and the input preview.
+fn about(out: &mut String, links: &Links, file: Option<&str>, trace: Option<&str>, input: Option<&str>) {
+    let mut refs = Vec::new();
+    if let Some(f) = file {
+        let path = format!("<code>{}</code>", escape(f));
+        refs.push(match links.case_files.get(f) {
+            Some(href) => format!("case file <a class=\"case-file\" href=\"{}\">{path}</a>", escape(href)),
+            None => format!("case file {path}"),
+        });
+    }
+    if let Some(t) = trace {
+        let id = format!("<code class=\"trace-id\">{}</code>", escape(t));
+        refs.push(match links.traces.trace_link(t) {
+            Some(url) => format!("trace <a class=\"trace\" href=\"{}\">{id}</a>", escape(&url)),
+            None => format!("trace {id}"),
+        });
+    }
+    if !refs.is_empty() {
+        let _ = writeln!(out, "<p class=\"refs\">{}</p>", refs.join(" · "));
+    }
+    if let Some(i) = input.filter(|i| !i.is_empty()) {
+        // The run keeps a bounded preview; the case file holds the whole input.
+        let _ = writeln!(out, "<pre class=\"input\"><b>input</b>\n{}</pre>", escape(i));
+    }
 }
 
 /// Baseline on the left, current on the right; deleted and inserted runs side by side.
@@ -352,12 +382,14 @@ fn run_cases(out: &mut String, r: &Report) {
     for x in &r.run.results {
         let _ = write!(
             out,
-            "<details class=\"case {0}\" data-class=\"{0}\" data-case=\"{1}\"{open}><summary>{2}: <code>{1}</code></summary><ul class=\"reasons\">",
+            "<details class=\"case {0}\" data-class=\"{0}\" data-case=\"{1}\"{open}><summary>{2}: <code>{1}</code></summary>",
             class(x.status).slug(),
             escape(&x.case_id),
             x.status.as_str(),
             open = if x.status == Status::Pass { "" } else { " open" },
         );
+        about(out, r.links, x.case_file.as_deref(), x.trace_id.as_deref(), x.input.as_deref());
+        out.push_str("<ul class=\"reasons\">");
         // A grader that errored is already in the result's error.
         for g in x.grades.iter().filter(|g| !g.pass && !g.error) {
             let _ = write!(out, "<li>{}: {}</li>", escape(&g.grader), escape(&g.reason));

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::compare::{CaseRates, Class, Comparison, Op};
 use crate::record::Status;
 
-use super::{Report, escape, group_rows, metric_rows, pct, pts, sparkline};
+use super::{Links, Report, escape, group_rows, metric_rows, pct, pts, sparkline};
 use crate::text::truncate;
 
 /// GitHub refuses comments and step summaries longer than this many characters.
@@ -146,6 +146,7 @@ fn case_blocks(r: &Report) -> Vec<(String, Vec<String>)> {
             .map(|x| {
                 let reasons = super::reasons(x);
                 let mut s = format!("**`{}`** {}\n", escape(&x.case_id), x.status.as_str());
+                about(&mut s, r.links, x.case_file.as_deref(), x.trace_id.as_deref(), x.input.as_deref());
                 for reason in reasons {
                     let _ = writeln!(s, "- {}", escape(&truncate(&reason, 300)));
                 }
@@ -173,6 +174,7 @@ fn case_blocks(r: &Report) -> Vec<(String, Vec<String>)> {
                         )
                     });
                     let mut s = format!("**`{}`** {how}\n", escape(&c.case_id));
+                    about(&mut s, r.links, c.case_file.as_deref(), c.trace_id.as_deref(), c.input.as_deref());
                     for reason in &c.reasons {
                         let _ = writeln!(s, "- {}", escape(&truncate(reason, 300)));
                     }
@@ -206,4 +208,36 @@ fn case_blocks(r: &Report) -> Vec<(String, Vec<String>)> {
             (title, blocks)
         })
         .collect()
+}
+
+/// The case file and trace of a listed case, and its input as a quote. A comment resolves no
+/// relative link, so the path is text; the trace links when the suite has a `trace_url`.
+fn about(s: &mut String, links: &Links, file: Option<&str>, trace: Option<&str>, input: Option<&str>) {
+    let mut refs = Vec::new();
+    if let Some(f) = file {
+        refs.push(format!("`{}`", escape(f)));
+    }
+    if let Some(t) = trace {
+        refs.push(match links.traces.trace_link(t) {
+            Some(url) => format!("trace [`{}`]({})", escape(t), url.replace('(', "%28").replace(')', "%29")),
+            None => format!("trace `{}`", escape(t)),
+        });
+    }
+    if !refs.is_empty() {
+        let _ = writeln!(s, "<sub>{}</sub>\n", refs.join(" · "));
+    }
+    for line in input.into_iter().flat_map(str::lines) {
+        // Escaped, so what the user wrote cannot turn into Markdown or HTML of the comment.
+        s.push_str("> ");
+        for ch in escape(line).chars() {
+            if "\\`*_[]#|~".contains(ch) {
+                s.push('\\');
+            }
+            s.push(ch);
+        }
+        s.push('\n');
+    }
+    if input.is_some_and(|i| !i.is_empty()) {
+        s.push('\n');
+    }
 }

@@ -9,11 +9,13 @@ pub mod markdown;
 pub mod run;
 pub mod traces;
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 
 use crate::compare::gate::Decision;
 use crate::compare::{Comparison, Group, Verdicts};
 use crate::record::{CaseResult, Run, TrendPoint};
+use crate::suite::ReportSettings;
 use crate::text::width;
 
 /// Everything a run or diff report shows.
@@ -24,6 +26,17 @@ pub struct Report<'a> {
     pub decision: &'a Decision,
     /// Recent runs of the suite, oldest first, this one last.
     pub trend: &'a [TrendPoint],
+    pub links: &'a Links,
+}
+
+/// Where a report's links go. The caller works them out, since only it knows where the report
+/// is written and which files exist; without them, paths and trace ids are shown as text.
+#[derive(Debug, Default)]
+pub struct Links {
+    /// Case file as the run recorded it → its address relative to the report.
+    pub case_files: HashMap<String, String>,
+    /// The suite's `report.trace_url`.
+    pub traces: ReportSettings,
 }
 
 /// Why a case did not pass: the failed graders' reasons, its error, and the calls no recording

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::resolve::{Endpoint, Resolved, Selected};
 use super::{Budget, Event, Events, RunError, owner};
-use crate::dataset::Case;
+use crate::dataset::{Case, PREVIEW_CHARS};
 use crate::grade::{Edge, Graders, Subject, scoring};
 use crate::mock::{Script, server::Server};
 use crate::provider::client::Client;
@@ -89,6 +89,9 @@ impl Sampler {
             model_calls: t.model_calls,
             cache_hits: t.cache_hits,
             retries: t.retries,
+            case_file: None,
+            trace_id: Some(plan.case.source.trace_id.clone()),
+            input: Some(plan.case.input.preview(PREVIEW_CHARS)),
         }
     }
 }
@@ -123,6 +126,19 @@ fn not_run(case_id: &str, repeat: u32, label: Option<&CasePlan>, error: String, 
         model_calls: 0,
         cache_hits: 0,
         retries: 0,
+        case_file: None,
+        trace_id: label.map(|p| p.case.source.trace_id.clone()),
+        input: label.map(|p| p.case.input.preview(PREVIEW_CHARS)),
+    }
+}
+
+/// A case file's path as a reader would type it where the run ran: relative to that folder when
+/// inside it, `dir/..` taken out.
+fn shown_path(path: &Path, here: Option<&Path>) -> String {
+    let clean = crate::text::clean_path(path);
+    match here.and_then(|h| Path::new(&clean).strip_prefix(h).ok()) {
+        Some(inside) => inside.to_string_lossy().into_owned(),
+        None => clean,
     }
 }
 
@@ -334,21 +350,23 @@ async fn run_slots(
     let cases = Arc::new(cases);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut slots = tokio::task::JoinSet::new();
+    let here: Option<Arc<Path>> = std::env::current_dir().ok().map(Arc::from);
     for _ in 0..concurrency.clamp(1, total.max(1)) {
-        let (queue, sampler, suite, cases, tx) =
-            (queue.clone(), sampler.clone(), suite.clone(), cases.clone(), tx.clone());
+        let (queue, sampler, suite, cases, tx, here) =
+            (queue.clone(), sampler.clone(), suite.clone(), cases.clone(), tx.clone(), here.clone());
         slots.spawn(async move {
             let planner = suite.planner();
             loop {
                 let next = queue.lock().expect("job queue lock").next();
                 let Some((i, repeat)) = next else { break };
-                let result = match replan(&planner, &cases[i]) {
+                let mut result = match replan(&planner, &cases[i]) {
                     Ok(plan) => sampler.sample(&plan, repeat).await,
                     Err(why) => {
                         let why = format!("the case file changed during the run: {why}");
                         not_run(&cases[i].id, repeat, None, why, "case")
                     }
                 };
+                result.case_file = Some(shown_path(&cases[i].path, here.as_deref()));
                 if tx.send(result).is_err() {
                     break;
                 }

@@ -67,6 +67,26 @@ struct SuiteFile {
     /// Prices per model name prefix (USD per million tokens), over the built-in table.
     #[serde(default)]
     pricing: BTreeMap<String, Price>,
+    /// How the reports link out.
+    #[serde(default)]
+    report: ReportSettings,
+}
+
+/// The suite's `report:` section: how the reports link out.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSettings {
+    /// Where a trace is shown, `{trace_id}` standing for its id (`https://…/traces/{trace_id}`);
+    /// absent, reports show trace ids as text to copy.
+    #[serde(default)]
+    pub trace_url: Option<String>,
+}
+
+impl ReportSettings {
+    /// The address of a trace, when a template is set.
+    pub fn trace_link(&self, trace_id: &str) -> Option<String> {
+        self.trace_url.as_ref().map(|t| t.replace("{trace_id}", &crate::text::url_encode(trace_id)))
+    }
 }
 
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -215,6 +235,7 @@ pub struct Suite {
     pub repeat: u32,
     pub cache: CacheSetting,
     pub prices: PriceTable,
+    pub report: ReportSettings,
 }
 
 /// The most samples per case a run takes (`repeat`, `--repeat`).
@@ -471,6 +492,13 @@ impl Suite {
             }
         }
 
+        if let Some(url) = &file.report.trace_url {
+            let web = url.starts_with("https://") || url.starts_with("http://");
+            if !web || !url.contains("{trace_id}") {
+                let why = "must be an http(s) address with {trace_id} where the id goes";
+                return Err(source.error_at("report.trace_url", format!("{url:?} {why}")).into());
+            }
+        }
         let name = file.name.clone().unwrap_or_else(|| {
             path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "suite".into())
         });
@@ -509,6 +537,7 @@ impl Suite {
             repeat: file.repeat.unwrap_or(1),
             cache,
             prices: PriceTable::default().with_overrides(&file.pricing),
+            report: file.report,
             source,
         })
     }
@@ -852,6 +881,22 @@ mod tests {
         let graders = crate::grade::Graders::load(&s).unwrap();
         assert_eq!(graders.list.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), vec!["contains", "contains#2"]);
         assert_eq!(s.gate.min_pass_rate, Some(0.9));
+    }
+
+    #[test]
+    fn a_trace_url_template_links_trace_ids_and_a_bad_one_is_pointed_at() {
+        let base = "cases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\n";
+        let (_d, s) = setup(&format!("{base}report: {{trace_url: 'https://x.example/t/{{trace_id}}?v=1'}}\n"));
+        let report = s.unwrap().report;
+        assert_eq!(report.trace_link("trace_1a/b c").as_deref(), Some("https://x.example/t/trace_1a%2Fb%20c?v=1"));
+        assert_eq!(ReportSettings::default().trace_link("trace_1"), None);
+        for bad in ["'https://x.example/t/'", "'javascript:alert({trace_id})'"] {
+            let (_d, s) = setup(&format!("{base}report:\n  trace_url: {bad}\n"));
+            let err = s.unwrap_err().to_string();
+            assert!(err.contains("s.yaml:4:14: report.trace_url: ") && err.contains("{trace_id}"), "{err}");
+        }
+        let (_d, s) = setup(&format!("{base}report: {{colour: red}}\n"));
+        assert!(s.unwrap_err().to_string().contains("unknown field `colour`"));
     }
 
     #[test]

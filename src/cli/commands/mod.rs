@@ -19,6 +19,7 @@ pub mod taxonomy;
 pub mod traces;
 
 use crate::cli::printer::Printer;
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,8 +27,10 @@ use std::process::ExitCode;
 use crate::compare::Comparison;
 use crate::compare::gate::Decision;
 use crate::record::{Run, StoredRuns, TrendPoint};
-use crate::report::{self, Format, Report};
+use crate::report::{self, Format, Links, Report};
 use crate::store::Store;
+use crate::suite::{ReportSettings, Suite};
+use crate::text::{clean_path, relative_url};
 
 use super::CliError;
 use super::exit::GATE_FAILED;
@@ -155,7 +158,8 @@ fn finish(
     } else {
         run
     };
-    let r = Report { run, comparison, decision, trend: &trend };
+    let links = Links { case_files: HashMap::new(), traces: trace_links(run) };
+    let r = Report { run, comparison, decision, trend: &trend, links: &links };
     // Markdown may go both to a file and to the step summary: render it once.
     let markdown = std::cell::OnceCell::new();
     let render = |format: &Format| match format {
@@ -163,7 +167,15 @@ fn finish(
         other => other.render(&r),
     };
     for (format, path) in &reports.reports {
-        write_file(path, &render(format), out)?;
+        let text = match format {
+            // Its case-file links are relative to where it is written.
+            Format::Html => {
+                let links = Links { case_files: case_links(run, comparison, path), traces: links.traces.clone() };
+                format.render(&Report { links: &links, ..r })
+            }
+            other => render(other),
+        };
+        write_file(path, &text, out)?;
     }
     if let Some(summary) = step_summary {
         let md = render(&Format::Markdown);
@@ -175,6 +187,36 @@ fn finish(
             .map_err(|e| CliError::Write(PathBuf::from(&summary), e))?;
     }
     Ok(if decision.passed { ExitCode::SUCCESS } else { ExitCode::from(GATE_FAILED) })
+}
+
+/// The suite's `report:` settings, from the suite file the run names (with its `--set`
+/// overrides); a suite that is gone or no longer loads links no traces, which only costs links.
+fn trace_links(run: &Run) -> ReportSettings {
+    Suite::load_with(Path::new(&run.suite.path), &run.options.set).map(|s| s.report).unwrap_or_default()
+}
+
+/// The address of every case file the report lists, relative to the folder of `report`, for
+/// the files that are there (as the run recorded them, relative to the current folder). None
+/// for standard output, which has no folder to be relative to.
+fn case_links(run: &Run, comparison: Option<&Comparison>, report: &Path) -> HashMap<String, String> {
+    let mut links = HashMap::new();
+    let Some(cwd) = std::env::current_dir().ok().filter(|_| !is_stdout(report)) else { return links };
+    let dir = PathBuf::from(clean_path(&cwd.join(report.parent().unwrap_or(Path::new("")))));
+    let files = run
+        .results
+        .iter()
+        .map(|r| &r.case_file)
+        .chain(comparison.into_iter().flat_map(|c| &c.cases).map(|c| &c.case_file));
+    for file in files.flatten() {
+        if links.contains_key(file) {
+            continue;
+        }
+        let path = PathBuf::from(clean_path(&cwd.join(file)));
+        if path.is_file() {
+            links.insert(file.clone(), relative_url(&dir, &path));
+        }
+    }
+    links
 }
 
 /// `-` names standard output wherever a command writes a file.
