@@ -7,14 +7,9 @@
 # handoffs. Needs Node 20+ and the npm registry; the packages go to .venv/interop-js.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/npm.sh
 dir=.venv/interop-js
-mkdir -p "$dir"
-cp scripts/interop-js/package.json scripts/interop-js/package-lock.json scripts/interop-js/agent.mjs "$dir/"
-# Install again only when the lock file changed since the last install.
-if ! cmp -s "$dir/package-lock.json" "$dir/.installed-lock.json"; then
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-  cp "$dir/package-lock.json" "$dir/.installed-lock.json"
-fi
+npm_install scripts/interop-js "$dir" scripts/interop-js/agent.mjs
 cargo build --locked --quiet --bin evals
 source scripts/lib/target.sh
 evals="$target/debug/evals"

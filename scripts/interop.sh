@@ -2,16 +2,20 @@
 # Interop with the real clients: an `openai-agents` app with a function tool and a handoff runs
 # against `evals mock` through `evals collect`, exporting with the SDK's HTTP exporter (with
 # sensitive data on, then off) and with OpenInference over OTLP; its model calls go through the
-# collect proxy each time.
+# collect proxy each time. Then the scenarios of scripts/interop/*.py, the JS Agents SDK and the
+# plain Node SDK.
 # The CLI must then show complete traces that promote and replay. Needs Python 3.11 and PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.venv/interop
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import agents, openinference.instrumentation.openai_agents, opentelemetry.exporter.otlp.proto.http' 2>/dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import agents, openinference.instrumentation.openai_agents, opentelemetry.exporter.otlp.proto.http, opentelemetry.instrumentation.openai_v2' 2>/dev/null; then
   python3.11 -m venv "$venv" 2>/dev/null || python3 -m venv "$venv"
+  # openai-v2 2.4b0 needs httpx (openai 3 no longer brings it) and the util-genai of its time
+  # (from 1.0b0 on, util-genai forces the experimental conventions and refuses CAPTURE_MESSAGE_CONTENT=true).
   "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    openai-agents==0.24.0 openinference-instrumentation-openai-agents==2.6.0 \
-    opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2
+    openai-agents==0.24.0 openai==3.60.0 openinference-instrumentation-openai-agents==2.6.0 \
+    opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2 \
+    opentelemetry-instrumentation-openai-v2==2.4b0 opentelemetry-util-genai==0.4b0 httpx==0.28.1
 fi
 cargo build --locked --quiet --bin evals
 source scripts/lib/target.sh
@@ -37,15 +41,27 @@ for mode in exporter sensitive otlp; do
   fi
   "$venv/bin/python" scripts/interop/check.py "$evals" "$work/$mode" "$mode"
 done
-# A handoff renamed with tool_name_override, and agents on OpenAIChatCompletionsModel; each
-# scenario checks the store itself (the exporter answers once collect has committed).
-for scenario in renamed_handoff chat_model; do
+# A handoff renamed with tool_name_override, agents on OpenAIChatCompletionsModel, a run continuing
+# another by previous_response_id; each scenario checks the store itself (the exporter answers
+# once collect has committed).
+for scenario in renamed_handoff chat_model previous_response; do
   mkdir -p "$work/$scenario"
   export EVALS_STORE="$work/$scenario/evals.db"
   start "$work/$scenario/collect.log" "$evals" collect --listen 127.0.0.1:0 --upstream "$mock/v1" --token "$token"
   "$venv/bin/python" "scripts/interop/$scenario.py" "$evals" "$url" "$token" "$work/$scenario"
 done
+# The plain OpenAI SDK (through the proxy, with a call the mock fails) and the OpenTelemetry GenAI
+# instrumentation over OTLP protobuf (straight to the mock), against the mock script they need.
+start "$work/sdk-mock.log" "$evals" mock --listen 127.0.0.1:0 --script scripts/interop/mock.yaml
+sdk_mock=$url
+for scenario in openai_sdk openai_v2; do
+  mkdir -p "$work/$scenario"
+  export EVALS_STORE="$work/$scenario/evals.db"
+  start "$work/$scenario/collect.log" "$evals" collect --listen 127.0.0.1:0 --upstream "$sdk_mock/v1" --token "$token"
+  "$venv/bin/python" "scripts/interop/$scenario.py" "$evals" "$url" "$token" "$work/$scenario" "$sdk_mock"
+done
 scripts/interop-js.sh
+scripts/interop-sdk-js.sh
 # The pre-commit framework: it accepts this repository's hook manifest, and runs the hook that
 # `evals init --pre-commit` configures, which passes on what init wrote and fails on a broken case.
 pc=.venv/pre-commit

@@ -529,9 +529,11 @@ fn render_output(env: &Environment, rule: &Rule, vars: &Value, request: &Value) 
     let seed = short_hash(&request.to_string());
     let mut out = Vec::new();
     if let Some(t) = &rule.text {
+        // `logprobs` as the real API sends it: CreateResponse requires it when the message is
+        // sent back as input (a conversation resolved from stored responses).
         out.push(json!({
             "type": "message", "id": format!("msg_{seed}"), "status": "completed", "role": "assistant",
-            "content": [{"type": "output_text", "text": template::render(env, t, vars)?, "annotations": []}],
+            "content": [{"type": "output_text", "text": template::render(env, t, vars)?, "annotations": [], "logprobs": []}],
         }));
     }
     for (i, (name, args)) in rule.calls.iter().enumerate() {
@@ -615,6 +617,18 @@ mod tests {
         assert_eq!(items::output_text(out2["output"].as_array().unwrap()), "TOOL RESULT: Sunny");
         let plain = body(s.answer(&json!({"model": "m", "input": "hello there"})));
         assert_eq!(items::output_text(plain["output"].as_array().unwrap()), "HELLO THERE");
+    }
+
+    #[test]
+    fn an_answer_sent_back_as_input_is_a_valid_request() {
+        let s = Script::builtin();
+        let first = body(s.answer(&json!({"model": "m", "input": "my name is Ada"})));
+        let mut input = vec![json!({"role": "user", "content": "my name is Ada"})];
+        input.extend(first["output"].as_array().unwrap().iter().cloned());
+        input.push(json!({"role": "user", "content": "what is my name"}));
+        let next = json!({"model": "m", "input": input});
+        assert_eq!(server::schema_error(&next), None);
+        assert_eq!(items::output_text(body(s.answer(&next))["output"].as_array().unwrap()), "WHAT IS MY NAME");
     }
 
     #[test]

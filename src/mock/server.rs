@@ -338,7 +338,7 @@ pub fn sse_events(response: &Value) -> String {
                 for (c, part) in item["content"].as_array().into_iter().flatten().enumerate() {
                     let text = part["text"].clone();
                     events.push(json!({"type": "response.content_part.added", "item_id": id, "output_index": i, "content_index": c,
-                        "part": {"type": "output_text", "text": "", "annotations": []}}));
+                        "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}}));
                     events.push(json!({"type": "response.output_text.delta", "item_id": id, "output_index": i, "content_index": c, "delta": text}));
                     events.push(json!({"type": "response.output_text.done", "item_id": id, "output_index": i, "content_index": c, "text": text}));
                     events.push(json!({"type": "response.content_part.done", "item_id": id, "output_index": i, "content_index": c, "part": part}));
