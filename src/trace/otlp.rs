@@ -1120,6 +1120,30 @@ mod tests {
     }
 
     #[test]
+    fn the_legacy_per_message_events_of_openai_v2_give_each_call_its_content() {
+        let spans =
+            parse_traces(&fixture("otel-genai-openai-v2/legacy_true/traces/001.bin"), Encoding::Protobuf).unwrap();
+        let logs = parse_logs(&fixture("otel-genai-openai-v2/legacy_true/logs/001.bin"), Encoding::Protobuf).unwrap();
+        // One run: the parent span and its two chat calls in one trace.
+        assert_eq!(spans.spans.len(), 3);
+        assert!(spans.spans.iter().all(|s| s.trace_id == spans.spans[0].trace_id));
+        assert!(calls(&spans).iter().all(|c| !c.has_content() && c.model.as_deref() == Some("fake-model")));
+        let mut content: Vec<&ModelCall> = logs.spans.iter().filter_map(|s| s.model_call()).collect();
+        assert_eq!(content.len(), 2);
+        content.sort_by_key(|c| c.input.as_ref().map_or(0, Vec::len));
+        let ask = content[0];
+        assert_eq!(ask.instructions.as_deref(), Some("Answer with the weather tool."));
+        assert_eq!(last_user_text(ask.input.as_ref().unwrap()).as_deref(), Some("weather in Paris"));
+        let call = &function_calls(ask.output.as_ref().unwrap())[0];
+        assert_eq!((call.name.as_str(), call.arguments.as_str()), ("get_weather", "{\"city\":\"Paris\"}"));
+        let answer = content[1];
+        assert_eq!(function_outputs(answer.input.as_ref().unwrap())[0].1, "Sunny and 21C in Paris");
+        assert_eq!(output_text(answer.output.as_ref().unwrap()), "TOOL RESULT: Sunny and 21C in Paris");
+        let span_ids: Vec<&str> = spans.spans.iter().map(|s| s.id.as_str()).collect();
+        assert!(logs.spans.iter().all(|l| span_ids.contains(&l.id.as_str())));
+    }
+
+    #[test]
     fn every_json_fixture_equals_its_protobuf() {
         for dir in ["openinference-agents-protobuf/traces", "otel-genai-openai-v2/span_and_event/traces"] {
             for n in 1..=3 {
