@@ -359,6 +359,19 @@ pub struct CaseStats {
 }
 
 impl CaseStats {
+    fn new(case_id: &str) -> CaseStats {
+        CaseStats { case_id: case_id.to_string(), samples: 0, passed: 0, failed: 0, errored: 0 }
+    }
+
+    fn count(&mut self, status: Status) {
+        self.samples += 1;
+        match status {
+            Status::Pass => self.passed += 1,
+            Status::Fail => self.failed += 1,
+            Status::Error => self.errored += 1,
+        }
+    }
+
     /// Mixed graded outcomes: the same input both passed and failed.
     pub fn flaky(&self) -> bool {
         self.passed > 0 && self.failed > 0
@@ -369,19 +382,7 @@ impl CaseStats {
 pub fn case_stats(results: &[CaseResult]) -> Vec<CaseStats> {
     let mut by_case: BTreeMap<&str, CaseStats> = BTreeMap::new();
     for r in results {
-        let s = by_case.entry(&r.case_id).or_insert_with(|| CaseStats {
-            case_id: r.case_id.clone(),
-            samples: 0,
-            passed: 0,
-            failed: 0,
-            errored: 0,
-        });
-        s.samples += 1;
-        match r.status {
-            Status::Pass => s.passed += 1,
-            Status::Fail => s.failed += 1,
-            Status::Error => s.errored += 1,
-        }
+        by_case.entry(&r.case_id).or_insert_with(|| CaseStats::new(&r.case_id)).count(r.status);
     }
     by_case.into_values().collect()
 }
@@ -456,19 +457,7 @@ impl Tally {
         if self.case.as_ref().is_some_and(|c| c.case_id != r.case_id) {
             self.close_case();
         }
-        let c = self.case.get_or_insert_with(|| CaseStats {
-            case_id: r.case_id.clone(),
-            samples: 0,
-            passed: 0,
-            failed: 0,
-            errored: 0,
-        });
-        c.samples += 1;
-        match r.status {
-            Status::Pass => c.passed += 1,
-            Status::Fail => c.failed += 1,
-            Status::Error => c.errored += 1,
-        }
+        self.case.get_or_insert_with(|| CaseStats::new(&r.case_id)).count(r.status);
     }
 
     fn close_case(&mut self) {

@@ -9,7 +9,7 @@ use crate::compare::{CaseRates, Class, Comparison, DiffLine, Flakiness, Op};
 use crate::record::{CaseResult, Run, Status, Summary, TrendPoint};
 
 use super::{group_rows, pct, pts, sparkline, table};
-use crate::text::{natural_cmp, truncate};
+use crate::text::{self, natural_cmp, truncate};
 
 /// ANSI styling, or none.
 #[derive(Clone, Copy)]
@@ -234,7 +234,8 @@ pub fn graders(s: &Summary) -> String {
     if s.graders.is_empty() {
         return String::new();
     }
-    let width = s.graders.iter().map(|g| g.grader.chars().count()).max().unwrap_or(0);
+    // Padded by terminal columns, so names with wide characters line up too.
+    let width = s.graders.iter().map(|g| text::width(&g.grader)).max().unwrap_or(0);
     let mut out = String::from("graders:\n");
     for g in &s.graders {
         let errors = if g.errors > 0 {
@@ -242,8 +243,9 @@ pub fn graders(s: &Summary) -> String {
         } else {
             String::new()
         };
+        let pad = " ".repeat(width - text::width(&g.grader));
         out.push_str(&format!(
-            "  {:<width$}  {:>6}  ({}/{}{errors})\n",
+            "  {}{pad}  {:>6}  ({}/{}{errors})\n",
             g.grader,
             pct(g.pass_rate),
             g.passed,
@@ -485,4 +487,20 @@ pub fn runs(list: &[Run]) -> String {
 pub fn decision(d: &Decision, paint: Paint) -> String {
     let s = if d.passed { paint.green(&d.reason) } else { paint.red(&d.reason) };
     format!("{s}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::GraderStat;
+
+    #[test]
+    fn grader_names_with_wide_characters_line_up() {
+        let stat = |name: &str| GraderStat { grader: name.into(), passed: 1, failed: 1, errors: 0, pass_rate: 0.5 };
+        let s = Summary { graders: vec![stat("相似度"), stat("contains_all")], ..Summary::default() };
+        let text = graders(&s);
+        let columns: Vec<usize> = text.lines().skip(1).map(|l| text::width(&l[..l.find("50.0%").expect(l)])).collect();
+        assert_eq!(columns.len(), 2);
+        assert_eq!(columns[0], columns[1], "{text}");
+    }
 }
