@@ -101,47 +101,43 @@ def main():
     if sys.argv[4:] == ["sdk"]:
         return check_sdk_calls(cli, work, label)
 
-    def fail(msg):
-        sys.exit(f"[{label}] {msg}")
-
     traces = json.loads(cli("traces", "list", "--json"))
     if len(traces) != 3:
-        fail(f"expected the 3 runs as 3 traces, got {[t['id'] for t in traces]}")
+        fail(label, f"expected the 3 runs as 3 traces, got {[t['id'] for t in traces]}")
     shown = {}
     for t in traces:
         if t["turns"] == 0 or t["content_turns"] != t["turns"]:
-            fail(f"{t['id']}: {t['content_turns']} of {t['turns']} model turns have content")
+            fail(label, f"{t['id']}: {t['content_turns']} of {t['turns']} model turns have content")
         shown[t["id"]] = json.loads(cli("traces", "show", t["id"], "--json"))["spans"]
-
 
     by_kind = {}
     for tid, spans in shown.items():
         if not tree_ok(spans):
-            fail(f"{tid}: spans do not form a tree")
+            fail(label, f"{tid}: spans do not form a tree")
         tools = [t for t in kinds(spans, "tool") if t["name"] == "get_weather"]
         if tools:
             # With sensitive data off the SDK exports the tool span without its output; the model's
             # next input (from the proxy) still has it.
             if label != "sensitive" and tools[0].get("output") != "Sunny and 21C in Paris":
-                fail(f"{tid}: tool output missing: {tools[0]}")
+                fail(label, f"{tid}: tool output missing: {tools[0]}")
             if "TOOL RESULT: Sunny and 21C in Paris" not in texts(spans):
-                fail(f"{tid}: final model text missing: {texts(spans)}")
+                fail(label, f"{tid}: final model text missing: {texts(spans)}")
             by_kind["tool"] = tid
         elif kinds(spans, "handoff"):
             h = kinds(spans, "handoff")[0]
             if (h.get("from"), h.get("to")) != ("Triage", "Weather expert"):
-                fail(f"{tid}: handoff is {h}")
+                fail(label, f"{tid}: handoff is {h}")
             by_kind["handoff"] = tid
         elif "HELLO FROM A STREAMED RUN" in texts(spans):
             by_kind["streamed"] = tid
     if sorted(by_kind) != ["handoff", "streamed", "tool"]:
-        fail(f"expected a tool run, a handoff run and a streamed run; found {by_kind}")
+        fail(label, f"expected a tool run, a handoff run and a streamed run; found {by_kind}")
 
     for kind in ("tool", "handoff"):
         cli("promote", by_kind[kind], "--dataset", label, "--verdict", "pass", "--datasets", os.path.join(work, "datasets"))
     run = replay(cli, work, label)
     if "2 passed" not in run:
-        fail(f"replay did not pass both cases:\n{run}")
+        fail(label, f"replay did not pass both cases:\n{run}")
     print(f"[{label}] 3 complete traces (tool call with output, handoff, full text); promoted 2 cases; replay passed")
 
 
