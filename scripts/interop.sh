@@ -2,15 +2,16 @@
 # Interop with the real clients: an `openai-agents` app with a function tool and a handoff runs
 # against `evals mock` through `evals collect`, once exporting with the SDK's HTTP exporter and
 # once with OpenInference over OTLP; its model calls go through the collect proxy both times.
-# The CLI must then show complete traces that promote and replay. Needs Python 3.11 and PyPI.
+# The CLI must then show complete traces that promote and replay. Then OpenAI's documented python
+# grader (rapidfuzz, at the hosted grader image's version) runs in a suite. Needs Python 3.11 and PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.venv/interop
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import agents, openinference.instrumentation.openai_agents, opentelemetry.exporter.otlp.proto.http' 2>/dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import agents, openinference.instrumentation.openai_agents, opentelemetry.exporter.otlp.proto.http, rapidfuzz' 2>/dev/null; then
   python3.11 -m venv "$venv" 2>/dev/null || python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check \
     openai-agents==0.24.0 openinference-instrumentation-openai-agents==2.6.0 \
-    opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2
+    opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2 rapidfuzz==3.10.1
 fi
 cargo build --locked --quiet --bin evals
 source scripts/lib/target.sh
@@ -36,4 +37,8 @@ for mode in exporter otlp; do
   fi
   "$venv/bin/python" scripts/interop/check.py "$evals" "$work/$mode" "$mode"
 done
+# The grader's `python3` is the venv's, as the hosted grader's has rapidfuzz.
+mkdir -p "$work/python-grader"
+EVALS_STORE="$work/python-grader/evals.db" PATH="$PWD/$venv/bin:$PATH" \
+  "$venv/bin/python" scripts/interop/python_grader.py "$evals" "$work/python-grader"
 echo "interop passed"
