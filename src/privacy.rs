@@ -89,7 +89,10 @@ pub struct Match {
 
 struct Detector {
     kind: Kind,
-    regex: Regex,
+    pattern: String,
+    /// Compiled on first use: a check of cases that hold no credential never builds the
+    /// credential patterns (compiling them all costs as much as scanning thousands of texts).
+    regex: OnceLock<Regex>,
     /// The capture group holding the sensitive value (0 = whole match).
     group: usize,
     valid: fn(&str) -> bool,
@@ -125,7 +128,8 @@ fn detectors() -> &'static [Detector] {
     D.get_or_init(|| {
         let d = |kind, pattern: &str, group, valid: fn(&str) -> bool| Detector {
             kind,
-            regex: Regex::new(pattern).expect("built-in pattern"),
+            pattern: pattern.to_string(),
+            regex: OnceLock::new(),
             group,
             valid,
             around: |_, _, _| true,
@@ -501,9 +505,11 @@ fn secret_value(name: &str, value: &str) -> bool {
             Regex::new(&format!("(?i)^(?:{SECRET_NAME})$")).expect("built-in pattern"),
         )
     });
-    !is_placeholder(value)
+    // The name first: it rules out almost every key, and the value tests allocate.
+    let (is_password, is_secret) = (|| password.is_match(name), || secret.is_match(name));
+    (value.len() >= 6 && is_password() || is_secret() && credential_like(value))
+        && !is_placeholder(value)
         && not_filler(value)
-        && (password.is_match(name) && value.len() >= 6 || secret.is_match(name) && credential_like(value))
 }
 
 /// Documentation and template values, not credentials: `YOUR_API_KEY`, `sk-xxxx…`, AWS's
@@ -738,7 +744,9 @@ fn may_contain(kind: Kind, text: &str, digits: usize) -> bool {
         Kind::Dob => {
             digits >= 4 && literals(&DOB, r"(?i)born|d\.?o\.?b|birth|geb|n[ée]e? le|naissance|nacimiento|nascit")
         }
-        Kind::Iban | Kind::Ip => digits >= 1,
+        Kind::Iban => digits >= 2,
+        // Four numbers and three dots, or two colons.
+        Kind::Ip => digits >= 4 && text.contains('.') || text.bytes().filter(|b| *b == b':').count() >= 2,
         Kind::Address => {
             digits >= 1
                 || literals(
@@ -766,7 +774,8 @@ pub fn scan(text: &str) -> Vec<Match> {
         if det.kind == Kind::Address && !*address.get_or_insert_with(|| address_words().is_match(text)) {
             continue;
         }
-        for caps in det.regex.captures_iter(text) {
+        let regex = det.regex.get_or_init(|| Regex::new(&det.pattern).expect("built-in pattern"));
+        for caps in regex.captures_iter(text) {
             // A pattern with alternatives keeps its value in the first group that took part.
             let Some(m) = (det.group..caps.len()).find_map(|g| caps.get(g)) else { continue };
             if (det.valid)(m.as_str()) && (det.around)(text, m.start(), m.end()) {
