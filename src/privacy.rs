@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet, SetMatches};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -718,42 +718,45 @@ fn ipv4_context(text: &str, start: usize, end: usize) -> bool {
     !glued(before) && before != Some('.') && !glued(text[end..].chars().next()) && !dotted_on && !version && !network
 }
 
+/// The words without which a detector cannot match, as one set: a single pass over a text
+/// tells which of them it holds (see `may_contain`).
+fn literal_gates() -> &'static RegexSet {
+    static S: OnceLock<RegexSet> = OnceLock::new();
+    S.get_or_init(|| {
+        RegexSet::new([
+            r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|hooks\.slack|AIza|_live_|_test_|whsec_|hf_|npm_|key-|SK|AC|SG\.",
+            &format!(r"(?i)key|secret|token|pass|pwd|credential|bearer|basic|authoriz|://|{PASSWORD_WORDS}"),
+            r"(?i)pas",
+            r"(?i)born|d\.?o\.?b|birth|geb|n[ée]e? le|naissance|nacimiento|nascit",
+            r"(?i)addr|adres|street|line1|anschrift|direcc|indirizzo|endere|morada|live|moved|wohnhaft",
+        ])
+        .expect("built-in pattern")
+    })
+}
+
+/// Indices into `literal_gates`.
+const GATE_KEY: usize = 0;
+const GATE_SECRET: usize = 1;
+const GATE_PASSPORT: usize = 2;
+const GATE_DOB: usize = 3;
+const GATE_ADDRESS: usize = 4;
+
 /// Cheap tests that rule a detector out before its regex runs (most texts hold no `@`, few
-/// digits and no credential word); they keep `evals check` fast on large datasets.
-fn may_contain(kind: Kind, text: &str, digits: usize) -> bool {
-    static KEY: OnceLock<Regex> = OnceLock::new();
-    static SECRET: OnceLock<Regex> = OnceLock::new();
-    static DOB: OnceLock<Regex> = OnceLock::new();
-    static ADDRESS: OnceLock<Regex> = OnceLock::new();
-    let literals = |cell: &'static OnceLock<Regex>, pattern: &str| {
-        cell.get_or_init(|| Regex::new(pattern).expect("built-in pattern")).is_match(text)
-    };
+/// digits and no credential word); they keep `evals check` fast on large datasets. `gates` are
+/// the literal gates the text matched.
+fn may_contain(kind: Kind, text: &str, digits: usize, gates: &SetMatches) -> bool {
     match kind {
         Kind::PrivateKey => text.contains("PRIVATE KEY"),
         Kind::Jwt => text.contains("eyJ"),
-        Kind::ApiKey => literals(
-            &KEY,
-            r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|hooks\.slack|AIza|_live_|_test_|whsec_|hf_|npm_|key-|SK|AC|SG\.",
-        ),
-        Kind::Secret => literals(
-            &SECRET,
-            &format!(r"(?i)key|secret|token|pass|pwd|credential|bearer|basic|authoriz|://|{PASSWORD_WORDS}"),
-        ),
+        Kind::ApiKey => gates.matched(GATE_KEY),
+        Kind::Secret => gates.matched(GATE_SECRET),
         Kind::Email => text.contains('@'),
-        Kind::Passport => text.to_ascii_lowercase().contains("pas"),
-        Kind::Dob => {
-            digits >= 4 && literals(&DOB, r"(?i)born|d\.?o\.?b|birth|geb|n[ée]e? le|naissance|nacimiento|nascit")
-        }
+        Kind::Passport => gates.matched(GATE_PASSPORT),
+        Kind::Dob => digits >= 4 && gates.matched(GATE_DOB),
         Kind::Iban => digits >= 2,
         // Four numbers and three dots, or two colons.
         Kind::Ip => digits >= 4 && text.contains('.') || text.bytes().filter(|b| *b == b':').count() >= 2,
-        Kind::Address => {
-            digits >= 1
-                || literals(
-                    &ADDRESS,
-                    r"(?i)addr|adres|street|line1|anschrift|direcc|indirizzo|endere|morada|live|moved|wohnhaft",
-                )
-        }
+        Kind::Address => digits >= 1 || gates.matched(GATE_ADDRESS),
         Kind::Ssn | Kind::Phone => digits >= 8,
         Kind::Card => digits >= 13,
         Kind::Person => true,
@@ -765,10 +768,13 @@ pub fn scan(text: &str) -> Vec<Match> {
     let mut found: Vec<(usize, Match)> = Vec::new();
     let digits = text.bytes().filter(u8::is_ascii_digit).count();
     let dets = detectors();
+    let gates = literal_gates().matches(text);
     // One pass for the street vocabulary rules out the six address patterns at once.
     let mut address: Option<bool> = None;
+    // A kind's gate, asked once for all its detectors.
+    let mut open: [Option<bool>; 14] = [None; 14];
     for (priority, det) in dets.iter().enumerate() {
-        if !may_contain(det.kind, text, digits) {
+        if !*open[det.kind as usize].get_or_insert_with(|| may_contain(det.kind, text, digits, &gates)) {
             continue;
         }
         if det.kind == Kind::Address && !*address.get_or_insert_with(|| address_words().is_match(text)) {
@@ -784,7 +790,10 @@ pub fn scan(text: &str) -> Vec<Match> {
         }
     }
     let mut names = Vec::new();
-    people(text, &mut names);
+    // A name starts with a capital: most JSON values (`role: user`) hold none.
+    if text.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        people(text, &mut names);
+    }
     found.extend(names.into_iter().map(|m| (dets.len(), m)));
     found.sort_by_key(|(p, m)| (*p, m.start, std::cmp::Reverse(m.end)));
     let mut kept: Vec<Match> = Vec::new();
