@@ -525,10 +525,8 @@ fn not_filler(v: &str) -> bool {
             name.len() >= 2 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ' '))
         })
     });
-    !words.iter().any(|w| lower.contains(w))
-        && !tag
-        && distinct.len() >= 4
-        && !(lower.contains("xxxx") && xs * 2 > v.len())
+    let mostly_x = lower.contains("xxxx") && xs * 2 > v.len();
+    !(words.iter().any(|w| lower.contains(w)) || tag || mostly_x) && distinct.len() >= 4
 }
 
 /// A vendor key whose random part is real: not a placeholder.

@@ -145,7 +145,7 @@ fn step1b(w: &mut Vec<char>) {
     }
 }
 
-fn step1c(w: &mut Vec<char>) {
+fn step1c(w: &mut [char]) {
     let n = w.len();
     // nltk: `y` after a consonant that is not the first letter (`cry` → `cri`, `by` stays).
     if ends(w, "y") && n - 1 > 1 && consonant(w, n - 2) {
