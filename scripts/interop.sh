@@ -37,8 +37,17 @@ for mode in exporter otlp; do
   fi
   "$venv/bin/python" scripts/interop/check.py "$evals" "$work/$mode" "$mode"
 done
+# A handoff renamed with tool_name_override, and agents on OpenAIChatCompletionsModel; each
+# scenario checks the store itself (the exporter answers once collect has committed).
+for scenario in renamed_handoff chat_model; do
+  mkdir -p "$work/$scenario"
+  export EVALS_STORE="$work/$scenario/evals.db"
+  start "$work/$scenario/collect.log" "$evals" collect --listen 127.0.0.1:0 --upstream "$mock/v1" --token "$token"
+  "$venv/bin/python" "scripts/interop/$scenario.py" "$evals" "$url" "$token" "$work/$scenario"
+done
 # The grader's `python3` is the venv's, as the hosted grader's has rapidfuzz.
 mkdir -p "$work/python-grader"
 EVALS_STORE="$work/python-grader/evals.db" PATH="$PWD/$venv/bin:$PATH" \
   "$venv/bin/python" scripts/interop/python_grader.py "$evals" "$work/python-grader"
+scripts/interop-js.sh
 echo "interop passed"

@@ -7,6 +7,7 @@ export INSTA_UPDATE=no
 cargo fmt --all -- --check
 cargo clippy --locked --all-targets -- -D warnings
 ./scripts/setup-chromium.sh   # the HTML report is checked in headless Chromium (tests/report.rs)
+./scripts/setup-actionlint.sh # the GitHub Actions example is linted (tests/ci_example.rs)
 cargo test --locked
 ./scripts/demo.sh > /dev/null
 ./scripts/interop.sh

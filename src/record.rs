@@ -314,7 +314,27 @@ fn one_sample() -> u32 {
 
 impl Default for Summary {
     fn default() -> Self {
-        Summary::of(&[])
+        Summary {
+            cases: 0,
+            passed: 0,
+            failed: 0,
+            errored: 0,
+            pass_rate: 0.0,
+            input_tokens: 0,
+            output_tokens: 0,
+            cost_usd: None,
+            latency_p50_ms: 0,
+            latency_p95_ms: 0,
+            judge_cost_usd: None,
+            graders: Vec::new(),
+            model_calls: 0,
+            cache_hits: 0,
+            cache_hit_ratio: 0.0,
+            retries: 0,
+            errors_by_cause: BTreeMap::new(),
+            repeat: 1,
+            flaky: Vec::new(),
+        }
     }
 }
 
@@ -358,42 +378,14 @@ pub fn case_stats(results: &[CaseResult]) -> Vec<CaseStats> {
 
 impl Summary {
     pub fn of(results: &[CaseResult]) -> Summary {
-        let count = |s| results.iter().filter(|r| r.status == s).count();
-        let (passed, failed, errored) = (count(Status::Pass), count(Status::Fail), count(Status::Error));
-        let mut latencies: Vec<u64> =
-            results.iter().filter(|r| r.status != Status::Error).map(|r| r.latency_ms).collect();
-        latencies.sort_unstable();
-        let model_calls: u64 = results.iter().map(|r| r.model_calls as u64).sum();
-        let cache_hits: u64 = results.iter().map(|r| r.cache_hits as u64).sum();
-        let mut errors_by_cause = BTreeMap::new();
-        for r in results.iter().filter(|r| r.status == Status::Error) {
-            *errors_by_cause.entry(r.cause.clone().unwrap_or_else(|| "other".into())).or_insert(0) += 1;
+        // A tally takes the samples of a case together: order by case, keeping repeat order.
+        let mut sorted: Vec<&CaseResult> = results.iter().collect();
+        sorted.sort_by(|a, b| a.case_id.cmp(&b.case_id));
+        let mut tally = Tally::default();
+        for r in sorted {
+            tally.add(r);
         }
-        let stats = case_stats(results);
-        Summary {
-            cases: results.len(),
-            passed,
-            failed,
-            errored,
-            pass_rate: if passed + failed == 0 { 0.0 } else { passed as f64 / (passed + failed) as f64 },
-            input_tokens: results.iter().map(|r| r.usage.input_tokens).sum(),
-            output_tokens: results.iter().map(|r| r.usage.output_tokens).sum(),
-            cost_usd: results.iter().filter_map(|r| r.cost_usd).reduce(|a, b| a + b),
-            latency_p50_ms: percentile(&latencies, 0.50),
-            latency_p95_ms: percentile(&latencies, 0.95),
-            judge_cost_usd: results
-                .iter()
-                .flat_map(|r| r.grades.iter().filter_map(|g| g.cost_usd))
-                .reduce(|a, b| a + b),
-            graders: grader_stats(results),
-            model_calls,
-            cache_hits,
-            cache_hit_ratio: if model_calls == 0 { 0.0 } else { cache_hits as f64 / model_calls as f64 },
-            retries: results.iter().map(|r| r.retries as u64).sum(),
-            errors_by_cause,
-            repeat: stats.iter().map(|s| s.samples).max().unwrap_or(1),
-            flaky: stats.iter().filter(|s| s.flaky()).map(|s| s.case_id.clone()).collect(),
-        }
+        tally.summary()
     }
 
     pub fn graded(&self) -> usize {
@@ -401,29 +393,107 @@ impl Summary {
     }
 }
 
-/// Pass counts per grader name, in the order graders first appear.
-fn grader_stats(results: &[CaseResult]) -> Vec<GraderStat> {
-    let mut stats: Vec<GraderStat> = Vec::new();
-    for g in results.iter().flat_map(|r| &r.grades) {
-        let i = match stats.iter().position(|s| s.grader == g.grader) {
-            Some(i) => i,
-            None => {
-                stats.push(GraderStat { grader: g.grader.clone(), ..GraderStat::default() });
-                stats.len() - 1
+/// A run's summary built one result at a time, so the end of a large run reads its results from
+/// the store as a stream instead of holding them all. The samples of a case must come together
+/// (the store's order, by case then repeat).
+#[derive(Default)]
+pub struct Tally {
+    summary: Summary,
+    latencies: Vec<u64>,
+    cost_usd: Option<f64>,
+    judge_cost_usd: Option<f64>,
+    /// The case whose samples are being counted, and its counts.
+    case: Option<CaseStats>,
+}
+
+impl Tally {
+    pub fn add(&mut self, r: &CaseResult) {
+        let s = &mut self.summary;
+        s.cases += 1;
+        match r.status {
+            Status::Pass => s.passed += 1,
+            Status::Fail => s.failed += 1,
+            Status::Error => {
+                s.errored += 1;
+                *s.errors_by_cause.entry(r.cause.clone().unwrap_or_else(|| "other".into())).or_insert(0) += 1;
             }
-        };
-        let s = &mut stats[i];
-        match (g.error, g.pass) {
-            (true, _) => s.errors += 1,
-            (false, true) => s.passed += 1,
-            (false, false) => s.failed += 1,
+        }
+        if r.status != Status::Error {
+            self.latencies.push(r.latency_ms);
+        }
+        s.input_tokens += r.usage.input_tokens;
+        s.output_tokens += r.usage.output_tokens;
+        s.model_calls += u64::from(r.model_calls);
+        s.cache_hits += u64::from(r.cache_hits);
+        s.retries += u64::from(r.retries);
+        self.cost_usd = add_cost(self.cost_usd, r.cost_usd);
+        for g in &r.grades {
+            self.judge_cost_usd = add_cost(self.judge_cost_usd, g.cost_usd);
+            let i = match s.graders.iter().position(|x| x.grader == g.grader) {
+                Some(i) => i,
+                None => {
+                    s.graders.push(GraderStat { grader: g.grader.clone(), ..GraderStat::default() });
+                    s.graders.len() - 1
+                }
+            };
+            let stat = &mut s.graders[i];
+            match (g.error, g.pass) {
+                (true, _) => stat.errors += 1,
+                (false, true) => stat.passed += 1,
+                (false, false) => stat.failed += 1,
+            }
+        }
+        if self.case.as_ref().is_some_and(|c| c.case_id != r.case_id) {
+            self.close_case();
+        }
+        let c = self.case.get_or_insert_with(|| CaseStats {
+            case_id: r.case_id.clone(),
+            samples: 0,
+            passed: 0,
+            failed: 0,
+            errored: 0,
+        });
+        c.samples += 1;
+        match r.status {
+            Status::Pass => c.passed += 1,
+            Status::Fail => c.failed += 1,
+            Status::Error => c.errored += 1,
         }
     }
-    for s in &mut stats {
-        let graded = s.passed + s.failed;
-        s.pass_rate = if graded == 0 { 0.0 } else { s.passed as f64 / graded as f64 };
+
+    fn close_case(&mut self) {
+        if let Some(c) = self.case.take() {
+            self.summary.repeat = self.summary.repeat.max(c.samples);
+            if c.flaky() {
+                self.summary.flaky.push(c.case_id);
+            }
+        }
     }
-    stats
+
+    pub fn summary(mut self) -> Summary {
+        self.close_case();
+        self.latencies.sort_unstable();
+        let mut s = self.summary;
+        s.pass_rate = if s.graded() == 0 { 0.0 } else { s.passed as f64 / s.graded() as f64 };
+        s.cost_usd = self.cost_usd;
+        s.judge_cost_usd = self.judge_cost_usd;
+        s.latency_p50_ms = percentile(&self.latencies, 0.50);
+        s.latency_p95_ms = percentile(&self.latencies, 0.95);
+        s.cache_hit_ratio = if s.model_calls == 0 { 0.0 } else { s.cache_hits as f64 / s.model_calls as f64 };
+        for g in &mut s.graders {
+            let graded = g.passed + g.failed;
+            g.pass_rate = if graded == 0 { 0.0 } else { g.passed as f64 / graded as f64 };
+        }
+        s
+    }
+}
+
+/// A sum of costs that stays unknown until one is known.
+fn add_cost(sum: Option<f64>, cost: Option<f64>) -> Option<f64> {
+    match (sum, cost) {
+        (Some(a), Some(b)) => Some(a + b),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -472,19 +542,63 @@ impl Run {
     }
 
     pub fn save(&self, path: &Path) -> Result<(), RunFileError> {
+        self.save_with(self.results.iter().map(Ok), path)
+    }
+
+    /// Write the run file from this run's header and summary and a stream of its results (say,
+    /// [`StoredRuns::results`]), as it serializes: a 100,000-case run file is never in memory.
+    /// The file is the same as [`Run::save`] writes for the run with those results.
+    pub fn save_with<R: std::borrow::Borrow<CaseResult>>(
+        &self,
+        results: impl Iterator<Item = Result<R, StoreError>>,
+        path: &Path,
+    ) -> Result<(), RunFileError> {
+        use serde::ser::SerializeMap;
         let err = |source| RunFileError::Write { path: path.display().to_string(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        // Written as it serializes: a 100,000-case run file is never a string in memory.
+        let serde_json::Value::Object(mut header) = serde_json::to_value(self.header()).expect("a run serializes")
+        else {
+            unreachable!("a run serializes as an object")
+        };
+        header.shift_remove("results");
         let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(err)?);
-        serde_json::to_writer_pretty(&mut file, self).map_err(std::io::Error::from).map_err(err)?;
+        let mut ser = serde_json::Serializer::pretty(&mut file);
+        let written = (|| {
+            let mut map = serde::Serializer::serialize_map(&mut ser, None)?;
+            for (k, v) in &header {
+                map.serialize_entry(k, v)?;
+            }
+            map.serialize_entry("results", &Streamed(std::cell::RefCell::new(Some(results))))?;
+            map.end()
+        })();
+        written.map_err(std::io::Error::from).map_err(err)?;
         file.write_all(b"\n").and_then(|()| file.flush()).map_err(err)
     }
 
     /// Results in a stable order: case id, then repeat.
     pub fn sort_results(&mut self) {
         self.results.sort_by(|a, b| (&a.case_id, a.repeat).cmp(&(&b.case_id, b.repeat)));
+    }
+}
+
+/// Results serialized as a JSON array while they are read; a read error ends the file's write.
+struct Streamed<I>(std::cell::RefCell<Option<I>>);
+
+impl<I, R> Serialize for Streamed<I>
+where
+    I: Iterator<Item = Result<R, StoreError>>,
+    R: std::borrow::Borrow<CaseResult>,
+{
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let results = self.0.borrow_mut().take().expect("results are serialized once");
+        let mut seq = s.serialize_seq(None)?;
+        for r in results {
+            seq.serialize_element(r.map_err(S::Error::custom)?.borrow())?;
+        }
+        seq.end()
     }
 }
 
@@ -662,6 +776,10 @@ pub trait StoredRuns {
     /// The pass-rate trend of a suite: its finished runs up to `until`, oldest first.
     fn trend(&self, suite: &str, until: DateTime<Utc>, limit: usize) -> Result<Vec<TrendPoint>, StoreError>;
     fn load_run(&self, id: &str) -> Result<Run, StoreError>;
+    /// A run's header and summary, without its results.
+    fn run_head(&self, id: &str) -> Result<Run, StoreError>;
+    /// A run's results, by case id then repeat, read as they are consumed.
+    fn results(&self, id: &str) -> StoredResults<'_>;
 }
 
 fn header_json(run: &Run) -> String {
@@ -707,13 +825,60 @@ impl StoredRuns for Store {
     }
 
     fn load_run(&self, id: &str) -> Result<Run, StoreError> {
-        let mut run = parse_header(id, &self.run_header(id)?)?;
-        self.for_each_result(id, |data| {
-            run.results
-                .push(serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("result in run {id}: {e}")))?);
-            Ok(())
-        })?;
+        let mut run = self.run_head(id)?;
+        run.results = self.results(id).collect::<Result<_, _>>()?;
         Ok(run)
+    }
+
+    fn run_head(&self, id: &str) -> Result<Run, StoreError> {
+        parse_header(id, &self.run_header(id)?)
+    }
+
+    fn results(&self, id: &str) -> StoredResults<'_> {
+        StoredResults { store: self, run_id: id.to_string(), page: Vec::new().into_iter(), last: None, done: false }
+    }
+}
+
+/// A stored run's results, by case id then repeat, read from the store a page at a time.
+pub struct StoredResults<'a> {
+    store: &'a Store,
+    run_id: String,
+    page: std::vec::IntoIter<(String, u32, String)>,
+    last: Option<(String, u32)>,
+    done: bool,
+}
+
+impl StoredResults<'_> {
+    /// Enough rows per query that paging costs nothing next to decoding them.
+    const PAGE: usize = 512;
+}
+
+impl Iterator for StoredResults<'_> {
+    type Item = Result<CaseResult, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (case, repeat, data) = match self.page.next() {
+            Some(row) => row,
+            None if self.done => return None,
+            None => {
+                let after = self.last.as_ref().map(|(c, r)| (c.as_str(), *r));
+                match self.store.results_after(&self.run_id, after, Self::PAGE) {
+                    Ok(rows) => {
+                        self.done = rows.len() < Self::PAGE;
+                        self.page = rows.into_iter();
+                        self.page.next()?
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+        };
+        let parsed = serde_json::from_str(&data)
+            .map_err(|e| StoreError::Corrupt(format!("result {case} #{repeat} in run {}: {e}", self.run_id)));
+        self.last = Some((case, repeat));
+        Some(parsed)
     }
 }
 
@@ -920,6 +1085,44 @@ pub(crate) mod tests {
         let loaded = s.load_run(&s.resolve_run("run_").unwrap()).unwrap();
         r.sort_results();
         assert_eq!(loaded, r);
+    }
+
+    #[test]
+    fn a_stored_run_streams_back_page_by_page_into_the_same_summary_and_run_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("e.db")).unwrap();
+        // Three pages and a bit; two samples a case, one case in seven flaky, one in eleven errored.
+        let mut results = Vec::new();
+        for i in 0..(StoredResults::PAGE * 3 / 2 + 7) {
+            for repeat in 0..2 {
+                let status = match (i % 7, i % 11, repeat) {
+                    (_, 0, _) => Status::Error,
+                    (0, _, 1) => Status::Fail,
+                    _ => Status::Pass,
+                };
+                let mut r = result(&format!("case-{i}"), status, (i % 50) as u64);
+                r.repeat = repeat;
+                results.push(r);
+            }
+        }
+        let mut whole = crate::compare::tests::run_of("run_1", results);
+        s.create_run(&whole.header(), &owner()).unwrap();
+        s.save_results(&whole.id, &whole.results).unwrap();
+        let streamed: Vec<CaseResult> = s.results(&whole.id).collect::<Result<_, _>>().unwrap();
+        assert_eq!(streamed, whole.results, "every result, once, by case id then repeat");
+        let mut tally = Tally::default();
+        for r in s.results(&whole.id) {
+            tally.add(&r.unwrap());
+        }
+        let summary = tally.summary();
+        assert_eq!(summary, Summary::of(&whole.results));
+        assert_eq!((summary.repeat, summary.flaky.len()), (2, 100), "flaky cases found across page ends");
+        whole.summary = summary;
+        let (a, b) = (dir.path().join("whole.json"), dir.path().join("streamed.json"));
+        whole.save(&a).unwrap();
+        whole.header().save_with(s.results(&whole.id), &b).unwrap();
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), std::fs::read_to_string(&b).unwrap());
+        assert_eq!(std::fs::read_to_string(&a).unwrap(), whole.to_json());
     }
 
     #[test]

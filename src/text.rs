@@ -13,6 +13,38 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// Natural order of ids: runs of digits compare as numbers, so `case-2` sorts before `case-10`;
+/// ids equal that way (`a01`, `a1`) fall back to plain order, so the order is total.
+pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    while let (Some(&cx), Some(&cy)) = (x.first(), y.first()) {
+        let order = if cx.is_ascii_digit() && cy.is_ascii_digit() {
+            let (nx, ny) = (digits(x), digits(y));
+            let (vx, vy) = (trim_zeros(&x[..nx]), trim_zeros(&y[..ny]));
+            let order = vx.len().cmp(&vy.len()).then_with(|| vx.cmp(vy));
+            (x, y) = (&x[nx..], &y[ny..]);
+            order
+        } else {
+            (x, y) = (&x[1..], &y[1..]);
+            cx.cmp(&cy)
+        };
+        if order != Ordering::Equal {
+            return order;
+        }
+    }
+    x.len().cmp(&y.len()).then_with(|| a.cmp(b))
+}
+
+fn digits(s: &[u8]) -> usize {
+    s.iter().take_while(|c| c.is_ascii_digit()).count()
+}
+
+fn trim_zeros(s: &[u8]) -> &[u8] {
+    let zeros = s.iter().take_while(|&&c| c == b'0').count();
+    &s[zeros..]
+}
+
 /// An error and its causes in one line (`cannot read x: No such file`), for messages that
 /// embed an error in other text; the CLI prints the causes on lines of their own instead.
 pub fn chain(e: &dyn std::error::Error) -> String {
@@ -110,6 +142,14 @@ pub(crate) fn lcs_chars(a: &str, a_len: usize, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_sort_with_their_numbers_as_numbers() {
+        let mut ids = vec!["case-10", "case-2", "case-1", "b", "case-002", "case-100", "a9z", "a10", "case-2b"];
+        ids.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(ids, ["a9z", "a10", "b", "case-1", "case-002", "case-2", "case-2b", "case-10", "case-100"]);
+        assert_eq!(natural_cmp("x", "x"), std::cmp::Ordering::Equal);
+    }
 
     #[test]
     fn durations() {

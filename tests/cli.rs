@@ -118,7 +118,7 @@ fn run_diff_and_gate_catch_a_prompt_regression() {
     // Same prompt, same answers: the gate passes against the baseline.
     let same = p.evals(&["run", good.to_str().unwrap(), "--baseline", "runs/base.json"]);
     assert_eq!(code(&same), 0, "{}", text(&same.stdout));
-    assert!(text(&same.stdout).contains("regressed 0"));
+    assert!(text(&same.stdout).contains("(baseline): still passing 3\n"), "{}", text(&same.stdout));
 
     // A prompt change that makes the model answer in French.
     let bad = p.suite("french", " Always answer in French.");

@@ -24,8 +24,9 @@ fn project_with_script(script: &str, gate: &str) -> (Project, String) {
     (p, suite.display().to_string())
 }
 
-fn last_line(out: &std::process::Output) -> String {
-    text(&out.stdout).trim_end().lines().last().unwrap_or("").to_string()
+/// The verdict: the report's first line.
+fn verdict(out: &std::process::Output) -> String {
+    text(&out.stdout).lines().next().unwrap_or("").to_string()
 }
 
 const FAULTY: &str = "faults:\n  - {when: {user: 'Paris|transfer'}, status: 400, code: invalid_request}\n";
@@ -36,23 +37,23 @@ fn errors_fail_the_gate_by_default_naming_causes_and_counts() {
     let (p, suite) = project_with_script(&format!("{mock}{FAULTY}"), "{}");
     let out = p.evals(&["run", &suite, "--quiet"]);
     assert_eq!(code(&out), 1, "{}{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(last_line(&out), "gate failed: 2 errors (max 0): request 2");
+    assert_eq!(verdict(&out), "gate failed: 2 errors (max 0): request 2");
 
     // An allowance in the suite lets them through, and says so.
     let (p, suite) = project_with_script(&format!("{mock}{FAULTY}"), "{max_errors: 2}");
     let out = p.evals(&["run", &suite, "--quiet"]);
     assert_eq!(code(&out), 0, "{}", text(&out.stdout));
-    assert_eq!(last_line(&out), "gate passed: 1 of 3 cases graded; 2 errors (max 2): request 2");
+    assert_eq!(verdict(&out), "gate passed: 1 of 3 cases graded; 2 errors (max 2): request 2");
     // 2 of 3 is more than 50%.
     let (p, suite) = project_with_script(&format!("{mock}{FAULTY}"), "{max_errors: 50%}");
     let out = p.evals(&["run", &suite, "--quiet"]);
-    assert_eq!((code(&out), last_line(&out)), (1, "gate failed: 2 errors (max 50%): request 2".to_string()));
+    assert_eq!((code(&out), verdict(&out)), (1, "gate failed: 2 errors (max 50%): request 2".to_string()));
 
     // Nothing graded fails, whatever the allowance.
     let all = format!("{mock}faults:\n  - {{status: 400, code: invalid_request}}\n");
     let (p, suite) = project_with_script(&all, "{max_errors: 100%}");
     let out = p.evals(&["run", &suite, "--quiet"]);
-    assert_eq!((code(&out), last_line(&out)), (1, "gate failed: 0 of 3 cases graded".to_string()));
+    assert_eq!((code(&out), verdict(&out)), (1, "gate failed: 0 of 3 cases graded".to_string()));
 
     // A garbled allowance is a config error with its place.
     let (p, suite) = project_with_script(&mock, "{max_errors: lots}");
@@ -98,7 +99,7 @@ fn earlier_runs_in_the_store_are_the_reference_and_runs_flaky_ranks_cases() {
         "--set",
         "target.instructions=Always answer in French.",
     ]);
-    let line = last_line(&out);
+    let line = verdict(&out);
     assert!(line.contains("stratified exact test vs 4 earlier runs, one-sided p = "), "{line}");
     assert!(
         line.contains("call-tool-get-weather-city-paris-a258354f 2/2 → 0/2"),
@@ -168,7 +169,7 @@ fn a_labelled_failure_is_graded_against_what_is_right_never_the_recorded_wrong_a
     let out = p.evals(&["run", suite.to_str().unwrap(), "--quiet"]);
     assert_eq!(code(&out), 1);
     assert_eq!(
-        last_line(&out),
+        verdict(&out),
         "gate failed: 0 of 3 cases graded; 3 errors (max 0): needs_expectation 3; pass rate 0.0% (min 100.0%)"
     );
 
@@ -192,7 +193,7 @@ fn a_labelled_failure_is_graded_against_what_is_right_never_the_recorded_wrong_a
         ),
         "{stdout}"
     );
-    assert!(last_line(&out).contains("pass rate 33.3% (min 100.0%)"), "{stdout}");
+    assert!(verdict(&out).contains("pass rate 33.3% (min 100.0%)"), "{stdout}");
     // `label` with nothing to change says what it takes.
     let out = p.evals(&["label", "trace"]);
     assert_eq!(code(&out), 2);

@@ -29,7 +29,7 @@ pub struct Outcome {
     pub trials: usize,
     /// Trials whose exit code was 1 (gate failed).
     pub failed: usize,
-    /// Trials whose last printed line agreed with the exit code.
+    /// Trials whose printed verdict (the first line) agreed with the exit code.
     pub agreed: usize,
     /// Exit codes other than 0 and 1 (a bug: counted, and shown).
     pub other: usize,
@@ -97,7 +97,7 @@ fn sample_run(rng: &mut fastrand::Rng, id: &str, p: &[f64], repeat: u32, minutes
 }
 
 /// One trial: fresh probabilities, the earlier runs and the current run stored, and the gate's
-/// verdict from `evals diff BASELINE CURRENT`: (exit code, last printed line).
+/// verdict from `evals diff BASELINE CURRENT`: (exit code, the verdict line).
 pub fn trial(evals: &Path, dir: &Path, s: &Scenario, seed: u64) -> (i32, String) {
     let mut rng = fastrand::Rng::with_seed(seed);
     let p = draw_probabilities(&mut rng, s.cases);
@@ -123,8 +123,9 @@ pub fn trial(evals: &Path, dir: &Path, s: &Scenario, seed: u64) -> (i32, String)
         .expect("evals runs");
     let _ = std::fs::remove_file(&db);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string();
-    (out.status.code().unwrap_or(-1), last)
+    // The verdict is the report's first line.
+    let verdict = stdout.lines().next().unwrap_or("").to_string();
+    (out.status.code().unwrap_or(-1), verdict)
 }
 
 fn store_run(store: &mut Store, run: &Run) {

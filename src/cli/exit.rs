@@ -101,7 +101,7 @@ impl CliError {
             CliError::Run(e) => match e {
                 RunError::Store(s) => store_code(s),
                 RunError::FindRun(f) => find_run_code(f),
-                RunError::NothingSelected { .. } => NOTHING_SELECTED,
+                RunError::NothingSelected { .. } | RunError::NothingFailed { .. } => NOTHING_SELECTED,
                 RunError::Interrupted { .. } => INTERRUPTED,
                 RunError::NoSuite
                 | RunError::NothingToResume
@@ -193,6 +193,7 @@ impl CliError {
                 RunError::Repeat { .. } => Some("give --repeat between 1 and the limit".into()),
                 RunError::Concurrency { .. } => Some("give --concurrency between 1 and the limit".into()),
                 RunError::Interrupted { run_id } => Some(format!("`evals run --resume {run_id}` finishes it")),
+                RunError::NothingFailed { .. } => Some("every case of that run passed; run the whole suite".into()),
                 RunError::NothingSelected { loaded, .. } if *loaded > 0 => {
                     Some("check --filter and --shard; `evals cases list` shows the cases".into())
                 }

@@ -156,9 +156,11 @@ fn listed(dropped: &[&CaseRates]) -> String {
     format!(": {} fell: {}", plural(dropped.len(), "case"), names(dropped))
 }
 
-/// The first five cases, and how many more.
+/// The first five cases in natural order of their ids, and how many more.
 fn names(dropped: &[&CaseRates]) -> String {
-    let names: Vec<String> = dropped.iter().take(5).map(|c| c.label()).collect();
+    let mut sorted = dropped.to_vec();
+    sorted.sort_by(|a, b| crate::text::natural_cmp(&a.case_id, &b.case_id));
+    let names: Vec<String> = sorted.iter().take(5).map(|c| c.label()).collect();
     let more =
         if dropped.len() > names.len() { format!(", and {} more", dropped.len() - names.len()) } else { String::new() };
     format!("{}{more}", names.join(", "))

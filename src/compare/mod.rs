@@ -16,6 +16,7 @@ use stats::{DropTest, Interval, McNemar, PassK, Stratum};
 
 use crate::record::{CaseResult, GitInfo, Run, Status, Summary};
 use crate::store::{CaseCounts, HistoryQuery, Store, StoreError};
+use crate::text::natural_cmp;
 
 /// How a case moved between the baseline and the current run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -439,7 +440,8 @@ pub fn compare_with(base: &Run, current: &Run, history: &History) -> Comparison 
     let base_by: HashMap<_, _> = base.results.iter().map(|r| (key(r), r)).collect();
     let cur_by: HashMap<_, _> = current.results.iter().map(|r| (key(r), r)).collect();
     let mut keys: Vec<_> = base_by.keys().chain(cur_by.keys()).cloned().collect();
-    keys.sort();
+    // Natural order (`case-2` before `case-10`): every report lists cases in this order.
+    keys.sort_by(|a, b| natural_cmp(&a.0, &b.0).then(a.1.cmp(&b.1)));
     keys.dedup();
     let (base_trials, cur_trials) = (trials(base), trials(current));
     let mixed = |t: &BTreeMap<&str, Rate>, id: &str| t.get(id).is_some_and(|t| t.passed > 0 && t.passed < t.total);

@@ -195,6 +195,7 @@ fn from_sample(v: &Value, origin: &str) -> std::result::Result<Case, String> {
         input: Input { agent: None, instructions, items, params: Map::new() },
         tools: vec![],
         agents: vec![],
+        handoffs: vec![],
         recorded: Recorded {
             tool_outputs: vec![],
             output: RecordedOutput { text: ideal.clone().unwrap_or_default(), tool_calls: vec![] },

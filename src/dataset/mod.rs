@@ -63,6 +63,10 @@ pub struct Case {
     /// Other agents the run reached by handoff, so replay can switch to them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<Agent>,
+    /// Which tool hands off from which agent to which, as the trace showed it; without it,
+    /// replay knows the SDKs' default tool names only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handoffs: Vec<Handoff>,
     pub recorded: Recorded,
     #[serde(default)]
     pub label: Label,
@@ -114,6 +118,16 @@ pub struct Agent {
     pub instructions: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<Value>,
+}
+
+/// A handoff as the trace recorded it: calling `tool` while `from` is answering switches to `to`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Handoff {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    pub tool: String,
+    pub to: String,
 }
 
 /// What production did: tool outputs to answer replayed calls with, and the final output.
@@ -335,6 +349,7 @@ fn field_problems(src: &yaml::Source) -> Option<Vec<YamlError>> {
             "input" => src.parse_value::<Input>(value, key).err(),
             "tools" => src.parse_value::<Vec<Value>>(value, key).err(),
             "agents" => src.parse_value::<Vec<Agent>>(value, key).err(),
+            "handoffs" => src.parse_value::<Vec<Handoff>>(value, key).err(),
             "recorded" => src.parse_value::<Recorded>(value, key).err(),
             "label" => src.parse_value::<Label>(value, key).err(),
             "expected" => src.parse_value::<Expected>(value, key).err(),

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use super::dedup::{self, Near};
 use super::taxonomy::Taxonomy;
 use super::{
-    Agent, Case, CaseFile, CaseSource, DatasetError, Expected, HashIndex, Input, Label, Privacy, PrivacyStatus,
-    Recorded, RecordedCall, RecordedOutput, Result, ToolOutput, Verdict,
+    Agent, Case, CaseFile, CaseSource, DatasetError, Expected, Handoff, HashIndex, Input, Label, Privacy,
+    PrivacyStatus, Recorded, RecordedCall, RecordedOutput, Result, ToolOutput, Verdict,
 };
 use crate::trace::items::{self, canonical_arguments};
 use crate::trace::{ModelCall, Span, SpanData, Trace};
@@ -102,6 +102,9 @@ pub fn build_case(trace: &Trace, spans: &[Span], taxonomy: &Taxonomy, opts: &Opt
         }
     }
 
+    let handoffs: Vec<Handoff> =
+        handoffs(spans, &calls, &agent_of).into_iter().filter(|h| agents.iter().any(|a| a.name == h.to)).collect();
+
     let last = calls.last().expect("at least one call").1;
     let output_items = last.output.as_deref().unwrap_or_default();
     let recorded = Recorded {
@@ -134,6 +137,7 @@ pub fn build_case(trace: &Trace, spans: &[Span], taxonomy: &Taxonomy, opts: &Opt
         },
         tools: first.tools.clone(),
         agents,
+        handoffs,
         recorded,
         label,
         expected: opts.expected.clone(),
@@ -192,6 +196,7 @@ fn single_turn_case(
         },
         tools: call.tools.clone(),
         agents: vec![],
+        handoffs: vec![],
         recorded: Recorded {
             tool_outputs: vec![],
             output: RecordedOutput {
@@ -260,6 +265,60 @@ fn agent_names(spans: &[Span]) -> HashMap<&str, String> {
             }
             cur = parent.parent_id.as_deref();
             depth += 1;
+        }
+    }
+    out
+}
+
+/// The handoffs the trace shows, whatever the tools were named: a function call whose output
+/// the next model input shows as `{"assistant": AGENT}` (what both Agents SDKs answer a handoff
+/// call with), or, for a handoff span with no such output in sight, the one call of the
+/// `from` agent's last model turn before it that is none of that agent's own tools.
+fn handoffs(spans: &[Span], calls: &[(&Span, &ModelCall)], agent_of: &HashMap<&str, String>) -> Vec<Handoff> {
+    let mut out: Vec<Handoff> = Vec::new();
+    let add = |h: Handoff, out: &mut Vec<Handoff>| {
+        if !out.iter().any(|o| o.from == h.from && o.tool == h.tool) {
+            out.push(h);
+        }
+    };
+    let mut made: HashMap<String, (Option<String>, String)> = HashMap::new();
+    for (span, call) in calls {
+        for f in items::function_calls(call.output.as_deref().unwrap_or_default()) {
+            made.insert(f.call_id, (agent_of.get(span.id.as_str()).cloned(), f.name));
+        }
+        for (call_id, output) in items::function_outputs(call.input.as_deref().unwrap_or_default()) {
+            let to = serde_json::from_str::<serde_json::Value>(&output)
+                .ok()
+                .and_then(|v| Some(v.as_object().filter(|o| o.len() == 1)?.get("assistant")?.as_str()?.to_string()));
+            if let (Some(to), Some((from, tool))) = (to, made.get(&call_id)) {
+                add(Handoff { from: from.clone(), tool: tool.clone(), to }, &mut out);
+            }
+        }
+    }
+    for span in spans {
+        let SpanData::Handoff { from: Some(from), to: Some(to) } = &span.data else { continue };
+        if out.iter().any(|h| h.from.as_ref() == Some(from) && &h.to == to) {
+            continue;
+        }
+        let own_tools: Vec<&String> = spans
+            .iter()
+            .filter_map(|s| match &s.data {
+                SpanData::Agent { name, tools, .. } if name == from => Some(tools),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let before = calls
+            .iter()
+            .filter(|(s, _)| agent_of.get(s.id.as_str()) == Some(from) && s.started_at <= span.started_at)
+            .max_by_key(|(s, _)| s.started_at);
+        let Some((_, call)) = before else { continue };
+        let candidates: Vec<_> = items::function_calls(call.output.as_deref().unwrap_or_default())
+            .into_iter()
+            .filter(|f| !own_tools.contains(&&f.name))
+            .collect();
+        if let [one] = candidates.as_slice() {
+            add(Handoff { from: Some(from.clone()), tool: one.name.clone(), to: to.clone() }, &mut out);
         }
     }
     out
@@ -346,6 +405,119 @@ mod tests {
 
     fn taxonomy() -> Taxonomy {
         Taxonomy::load(Path::new("/nonexistent/taxonomy.yaml")).unwrap()
+    }
+
+    /// What `evals collect` stores of a JS Agents SDK 0.20 run (tests/fixtures/agents-sdk-js/):
+    /// its exporter bodies, joined with the proxy's recordings of its model calls.
+    fn js_capture(api: &str) -> Vec<(Trace, Vec<Span>)> {
+        use crate::store::{Store, TraceFilter};
+        use crate::trace::{agents_sdk, openai_log};
+        let read = |name: String| {
+            let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/agents-sdk-js").join(name);
+            std::fs::read_to_string(p).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect::<Vec<_>>()
+        };
+        let mut batch = Batch::default();
+        for body in read(format!("{api}_ingest.jsonl")) {
+            batch.extend(agents_sdk::parse_export_body(&body).unwrap());
+        }
+        let recordings = read(format!("{api}_calls.jsonl"))
+            .iter()
+            .map(|l| {
+                let mut one = openai_log::parse_line(l).unwrap();
+                (one.traces.remove(0), one.spans.remove(0))
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("e.db")).unwrap();
+        store.capture(batch, recordings).unwrap();
+        let rows = store.list_traces(&TraceFilter::default()).unwrap();
+        rows.iter().map(|r| store.load_trace(&r.id).unwrap()).collect()
+    }
+
+    #[test]
+    fn js_sdk_runs_join_into_one_trace_each_and_name_their_handoffs() {
+        for api in ["responses", "chat"] {
+            let traces = js_capture(api);
+            assert_eq!(traces.len(), 4, "{api}: one trace per run (tool, handoff, renamed handoff, streamed)");
+            // Usage counted once: what the SDK's own task span totals (the fixture's calls log
+            // leaves out the streamed call, so that run is not compared in Responses mode).
+            let mut compared = 0;
+            for (t, spans) in &traces {
+                let usages: Vec<_> = spans.iter().filter_map(|s| s.model_call()).map(|c| c.usage).collect();
+                let Some(usages) = usages.into_iter().collect::<Option<Vec<_>>>() else { continue };
+                let task = spans
+                    .iter()
+                    .find_map(|s| match &s.data {
+                        SpanData::Custom { name, data } if name == "task" => {
+                            data.pointer("/usage/total_tokens")?.as_u64()
+                        }
+                        _ => None,
+                    })
+                    .unwrap();
+                assert_eq!(usages.iter().map(Usage::total).sum::<u64>(), task, "{api} {}", t.id);
+                compared += 1;
+            }
+            assert!(compared >= 3, "{api}: {compared} runs with usage");
+            let case_to = |agent: &str| {
+                let (t, spans) = traces
+                    .iter()
+                    .find(|(_, spans)| {
+                        spans.iter().any(|s| matches!(&s.data, SpanData::Handoff { to: Some(to), .. } if to == agent))
+                    })
+                    .unwrap();
+                build_case(t, spans, &taxonomy(), &Options::default()).unwrap()
+            };
+            for (agent, tool) in [("Weather expert", "transfer_to_Weather_expert"), ("Billing", "escalate_billing")] {
+                let case = case_to(agent);
+                assert_eq!(
+                    case.handoffs,
+                    vec![Handoff { from: Some("Triage".into()), tool: tool.into(), to: agent.into() }],
+                    "{api}"
+                );
+                assert_eq!(case.agents.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), vec![agent]);
+                let names: Vec<&str> = case.tools.iter().filter_map(|t| t["name"].as_str()).collect();
+                assert_eq!(names, vec!["get_weather", "transfer_to_Weather_expert", "escalate_billing"], "{api}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_handoff_span_names_the_tool_when_no_later_input_shows_its_output() {
+        // A handoff input filter can drop the history, so the next agent never sees the call.
+        let (t, mut spans) = trace_of(&fixture_batch("agents_processor_full.jsonl"), "b773d5");
+        let triage =
+            spans.iter().find(|s| matches!(&s.data, SpanData::Agent { name, .. } if name == "Triage")).unwrap().clone();
+        let turn = spans.iter().rfind(|s| s.model_call().is_some()).unwrap().clone();
+        let mut call = turn.model_call().unwrap().clone();
+        call.output =
+            Some(vec![json!({"type": "function_call", "call_id": "c9", "name": "route_it", "arguments": "{}"})]);
+        let mut later = turn.clone();
+        later.id = "span_expert_turn".into();
+        later.parent_id = Some("span_expert".into());
+        later.started_at = later.ended_at.map(|e| e + chrono::Duration::seconds(1));
+        let mut mcall = call.clone();
+        mcall.input = Some(vec![json!({"role": "user", "content": "hi"})]);
+        later.data = SpanData::Model(Box::new(mcall));
+        let mut expert = triage.clone();
+        expert.id = "span_expert".into();
+        expert.data = SpanData::Agent { name: "Expert".into(), handoffs: vec![], tools: vec![], output_type: None };
+        let mut handoff = turn.clone();
+        handoff.id = "span_handoff".into();
+        handoff.started_at = turn.ended_at;
+        handoff.data = SpanData::Handoff { from: Some("Triage".into()), to: Some("Expert".into()) };
+        let i = spans.iter().position(|s| s.id == turn.id).unwrap();
+        spans[i].data = SpanData::Model(Box::new(call));
+        spans.extend([expert, later, handoff]);
+        let case = build_case(&t, &spans, &taxonomy(), &Options::default()).unwrap();
+        assert!(
+            case.handoffs.contains(&Handoff {
+                from: Some("Triage".into()),
+                tool: "route_it".into(),
+                to: "Expert".into()
+            }),
+            "{:?}",
+            case.handoffs
+        );
     }
 
     #[test]

@@ -182,6 +182,7 @@ mod tests {
             input: Input { agent: None, instructions: None, items: vec![], params: Default::default() },
             tools: vec![],
             agents: vec![],
+            handoffs: vec![],
             recorded: Recorded::default(),
             label: Label::default(),
             expected: Default::default(),

@@ -438,6 +438,7 @@ pub(crate) mod tests {
             },
             tools: vec![],
             agents: vec![],
+            handoffs: vec![],
             recorded: Recorded {
                 tool_outputs: vec![],
                 output: RecordedOutput { text: recorded.into(), tool_calls: vec![] },

@@ -1,4 +1,5 @@
-//! The mock's HTTP side: `POST /v1/responses` (JSON or server-sent events) on a local port.
+//! The mock's HTTP side: `POST /v1/responses` and `POST /v1/chat/completions` (JSON or
+//! server-sent events) on a local port, both answered by the one script.
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
@@ -19,6 +20,7 @@ use tokio::sync::oneshot;
 
 use super::clock::Clock;
 use super::{Answer, FaultKind, Script};
+use crate::trace::chat;
 use crate::trace::items::{self, input_items};
 
 struct Shared {
@@ -55,6 +57,8 @@ impl Server {
         let app = Router::new()
             .route("/v1/responses", post(responses))
             .route("/responses", post(responses))
+            .route("/v1/chat/completions", post(chat_completions))
+            .route("/chat/completions", post(chat_completions))
             .route("/v1/embeddings", post(embeddings))
             .route("/embeddings", post(embeddings))
             .with_state(shared.clone());
@@ -119,14 +123,32 @@ fn error(status: StatusCode, message: &str, code: &str) -> Response {
 }
 
 async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    serve(&shared, body, false).await
+}
+
+/// Chat Completions: the request read as the Responses request that asks the same, the
+/// script's answer given back as a `chat.completion` (or its chunks).
+async fn chat_completions(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    serve(&shared, body, true).await
+}
+
+async fn serve(shared: &Shared, body: Bytes, chat: bool) -> Response {
     // The latency is counted from the request's arrival, as a client would see it.
     let arrived = std::time::Instant::now();
     shared.requests.fetch_add(1, Ordering::Relaxed);
-    let request: Value = match serde_json::from_slice(&body) {
+    let mut request: Value = match serde_json::from_slice(&body) {
         Ok(v @ Value::Object(_)) => v,
         Ok(_) => return error(StatusCode::BAD_REQUEST, "request body must be a JSON object", "invalid_json"),
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("request body is not JSON: {e}"), "invalid_json"),
     };
+    let stream = request.get("stream").and_then(Value::as_bool) == Some(true);
+    let include_usage = request.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
+    if chat {
+        if !request.get("messages").is_some_and(Value::is_array) {
+            return error(StatusCode::BAD_REQUEST, "`messages` must be a list of messages", "invalid_messages");
+        }
+        request = chat::responses_request(&request);
+    }
     let user = items::last_user_text(&input_items(request.get("input").unwrap_or(&Value::Null))).unwrap_or_default();
     *shared.by_user.lock().expect("mock lock").entry(user).or_insert(0) += 1;
     let attempt = if shared.script.counts_attempts() {
@@ -167,7 +189,18 @@ async fn responses(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
             }
             let latency_ms = latency_ms.max(delay);
             // The answer is ready before the wait, so the wait is all the latency there is.
-            let resp = if request.get("stream").and_then(Value::as_bool) == Some(true) {
+            let resp = if chat {
+                let completion = chat::chat_completion(&body);
+                if stream {
+                    Response::builder()
+                        .header(header::CONTENT_TYPE, "text/event-stream")
+                        .header(header::CACHE_CONTROL, "no-cache")
+                        .body(Body::from(chat::chat_sse(&completion, include_usage)))
+                        .expect("valid response")
+                } else {
+                    axum::Json(completion).into_response()
+                }
+            } else if stream {
                 let events = sse_events(&body);
                 Response::builder()
                     .header(header::CONTENT_TYPE, "text/event-stream")
@@ -381,5 +414,36 @@ mod tests {
         assert_eq!(last["response"]["output"][0]["content"][0]["text"], json!("HI"));
         let seq: Vec<u64> = datas.iter().map(|d| d["sequence_number"].as_u64().unwrap()).collect();
         assert_eq!(seq, (0..datas.len() as u64).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn answers_chat_completions_with_the_same_script() {
+        let server = Server::start(Script::builtin(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let url = format!("{}/chat/completions", server.base_url());
+        let tools = r#"[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object"}}}]"#;
+        let ask = format!(
+            r#"{{"model":"m","tools":{tools},"messages":[{{"role":"system","content":"i"}},{{"role":"user","content":"call_tool get_weather city=Paris"}}]}}"#
+        );
+        let (status, text) = post(&url, &ask).await;
+        assert_eq!(status, 200, "{text}");
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["object"], json!("chat.completion"));
+        let call = &v["choices"][0]["message"]["tool_calls"][0];
+        assert_eq!(call["function"], json!({"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}));
+        assert_eq!(v["choices"][0]["finish_reason"], json!("tool_calls"));
+        // The tool result goes back as a `tool` message; the script answers it.
+        let answer = format!(
+            r#"{{"model":"m","stream":true,"stream_options":{{"include_usage":true}},"messages":[{{"role":"user","content":"call_tool get_weather city=Paris"}},
+            {{"role":"assistant","content":null,"tool_calls":[{call}]}},{{"role":"tool","tool_call_id":{},"content":"Sunny"}}]}}"#,
+            call["id"]
+        );
+        let (status, text) = post(&url, &answer).await;
+        assert_eq!(status, 200, "{text}");
+        assert!(text.ends_with("data: [DONE]\n\n"));
+        assert!(text.contains(r#""content":"TOOL RESULT: Sunny""#), "{text}");
+        assert!(text.contains(r#""prompt_tokens""#), "usage chunk asked for");
+        let (status, text) = post(&url, r#"{"model":"m","input":"hi"}"#).await;
+        assert_eq!(status, 400);
+        assert!(text.contains("`messages` must be a list"), "{text}");
     }
 }

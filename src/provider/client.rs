@@ -1,10 +1,14 @@
-//! The Responses API client: the one place that sends `POST {base_url}/responses`, each request
-//! under the scheduler's policy (shared rate limiter, retries with backoff, per-attempt timeout).
+//! The model API client: the one place that sends `POST {base_url}/responses` (or, for agents
+//! on Chat Completions, `POST {base_url}/chat/completions` with the request and the answer
+//! converted), each request under the scheduler's policy (shared rate limiter, retries with
+//! backoff, per-attempt timeout).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
+
+use crate::trace::{ModelApi, chat};
 
 use super::retry::{MAX_SERVER_DELAY, RateLimiter, RetryPolicy, retryable_status, server_delay};
 
@@ -109,6 +113,8 @@ pub struct Client {
     limiter: Arc<RateLimiter>,
     /// Who answers, as the response cache keys it (absent: the base URL).
     provider: Option<String>,
+    /// The API requests go to; bodies and answers are in the Responses vocabulary either way.
+    api: ModelApi,
 }
 
 /// One failed attempt: the error, whether to try again, and after how long the server asked
@@ -136,7 +142,19 @@ impl Client {
             retry: RetryPolicy::default(),
             limiter: Arc::new(RateLimiter::default()),
             provider: None,
+            api: ModelApi::Responses,
         })
+    }
+
+    /// Send to Chat Completions instead: each Responses body is converted to the chat request
+    /// that asks the same, and each `chat.completion` back to a Responses answer.
+    pub fn with_api(mut self, api: ModelApi) -> Client {
+        if api == ModelApi::ChatCompletions {
+            let base = self.url.as_str().trim_end_matches("responses").to_string();
+            self.url = reqwest::Url::parse(&format!("{base}chat/completions")).expect("the base URL parsed before");
+        }
+        self.api = api;
+        self
     }
 
     pub fn with_retry(mut self, retry: RetryPolicy) -> Client {
@@ -189,6 +207,14 @@ impl Client {
     }
 
     async fn attempt(&self, body: &Value) -> Result<Value, Failure> {
+        let converted;
+        let body = match self.api {
+            ModelApi::Responses => body,
+            ModelApi::ChatCompletions => {
+                converted = chat::chat_request(body);
+                &converted
+            }
+        };
         let mut req = self.http.post(self.url.clone()).json(body);
         if let Some(key) = &self.api_key {
             req = req.bearer_auth(key);
@@ -211,10 +237,14 @@ impl Client {
             return Err(Failure { error, retry, delay: server_delay(&headers) });
         }
         // A 200 with a body cut short or garbled is a transport accident: worth another try.
-        serde_json::from_slice(&bytes).map_err(|e| Failure {
+        let answer: Value = serde_json::from_slice(&bytes).map_err(|e| Failure {
             error: ApiError::Decode(e.to_string()),
             retry: should_retry.unwrap_or(true),
             delay: None,
+        })?;
+        Ok(match self.api {
+            ModelApi::Responses => answer,
+            ModelApi::ChatCompletions => chat::response_from_chat(&answer),
         })
     }
 

@@ -66,6 +66,7 @@ mod tests {
             },
             tools: vec![],
             agents: agents.clone(),
+            handoffs: vec![],
             recorded: Recorded { tool_outputs, output: RecordedOutput::default() },
             label: Label::default(),
             expected: Expected::default(),
@@ -91,6 +92,7 @@ mod tests {
                 })
                 .collect(),
             entry_agent: case.input.agent.clone(),
+            handoffs: crate::suite::recorded_handoffs(&case),
             case,
         }
     }
@@ -122,6 +124,30 @@ mod tests {
         assert_eq!(t.turns, 2);
         assert_eq!(t.output.tool_calls[0].output.as_deref(), Some("Sunny"));
         assert!(t.usage.input_tokens > 0);
+    }
+
+    #[tokio::test]
+    async fn cases_replay_through_chat_completions_when_asked() {
+        let (_s, client) = mock(Script::builtin()).await;
+        let client = client.with_api(crate::trace::ModelApi::ChatCompletions);
+        let p = plan(
+            "call_tool get_weather city=Paris",
+            vec![ToolOutput {
+                name: "get_weather".into(),
+                arguments: "{\"city\":\"Paris\"}".into(),
+                output: "Sunny".into(),
+            }],
+            vec![],
+        );
+        // The mock names its chat answers `chatcmpl-…`: this one came from /chat/completions.
+        let first = client
+            .create(&json!({"model": "m", "input": "call_tool get_weather city=Paris", "tools": p.tools}))
+            .await
+            .unwrap();
+        assert!(first["id"].as_str().unwrap().starts_with("chatcmpl-"), "{first}");
+        let t = agent::play(&agent::Model { client: &client, cache: None, repeat: 0 }, &p).await.unwrap();
+        assert_eq!((t.output.text.as_str(), t.turns), ("TOOL RESULT: Sunny", 2));
+        assert!(t.usage.input_tokens > 0 && t.usage.output_tokens > 0);
     }
 
     #[tokio::test]
@@ -157,6 +183,33 @@ rules:
         assert_eq!(t.output.text, "expert speaking");
         assert_eq!(t.output.agent.as_deref(), Some("Weather expert"));
         assert_eq!(t.output.tool_calls[0].output.as_deref(), Some("{\"assistant\":\"Weather expert\"}"));
+    }
+
+    #[tokio::test]
+    async fn recorded_handoffs_switch_by_their_tool_name_from_their_agent_only() {
+        let script = Script::parse(&Source::new(
+            "m.yaml",
+            "rules:\n  - when: {instructions: billing, tool_output: '.'}\n    text: billing speaking\n  \
+             - when: {user: escalate}\n    call: {name: escalate_billing}\n",
+        ))
+        .unwrap();
+        let (_s, client) = mock(script).await;
+        let billing = Agent { name: "Billing".into(), instructions: Some("You do billing.".into()), tools: vec![] };
+        let model = agent::Model { client: &client, cache: None, repeat: 0 };
+        let mut p = plan("escalate please", vec![], vec![billing]);
+        assert!(agent::play(&model, &p).await.is_err(), "no SDK default name is escalate_billing");
+        let handoff = |from: &str| crate::dataset::Handoff {
+            from: Some(from.into()),
+            tool: "escalate_billing".into(),
+            to: "Billing".into(),
+        };
+        p.handoffs = vec![handoff("Triage")];
+        let t = agent::play(&model, &p).await.unwrap();
+        assert_eq!((t.output.text.as_str(), t.output.agent.as_deref()), ("billing speaking", Some("Billing")));
+        // Offered by another agent, the same call is a plain (unrecorded) tool call.
+        p.handoffs = vec![handoff("Someone else")];
+        let (e, _) = agent::play(&model, &p).await.unwrap_err();
+        assert!(e.to_string().contains("escalate_billing"), "{e}");
     }
 
     #[tokio::test]

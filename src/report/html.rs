@@ -8,14 +8,16 @@ use crate::record::{Status, TrendPoint};
 
 use super::{Report, escape, group_rows, metric_rows, pct, pts};
 
-const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}\
+const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;padding:0 1em;max-width:1200px;color:#222;overflow-wrap:anywhere}\
 h1{font-size:1.4em}.verdict{padding:.6em 1em;border-radius:6px}.pass{background:#e6f4ea}.fail{background:#fce8e6}\
 table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}\
 .num{text-align:right}.filters label{margin-right:1em}.case{border:1px solid #ddd;border-radius:6px;margin:.5em 0;padding:.3em .8em}\
 .case[hidden]{display:none}.regressed>summary,.errored>summary{color:#b00}.fixed>summary{color:#070}.flaky>summary{color:#a60}\
-.sbs{width:100%;font:12px monospace;white-space:pre-wrap}.sbs td{width:50%}.del{background:#fdd}.ins{background:#dfd}\
+.sbs{width:100%;table-layout:fixed;font:12px monospace;white-space:pre-wrap}.sbs td{width:50%}.del{background:#fdd}.ins{background:#dfd}\
 del{background:#fdd}ins{background:#dfd;text-decoration:none}.words{font-family:monospace;white-space:pre-wrap}\
-.hunk{color:#888}svg{background:#fafafa;border:1px solid #ddd}";
+.hunk{color:#888}svg{background:#fafafa;border:1px solid #ddd;max-width:100%;height:auto}.axis{font:11px sans-serif;fill:#555}\
+.grid{stroke:#ddd}.scroll{overflow-x:auto;max-width:100%}.input{font:12px monospace;white-space:pre-wrap;background:#f6f6f6;padding:.3em}\
+@media(max-width:600px){body{margin:.5em auto;padding:0 .5em}td,th{padding:2px 4px}.sbs{font-size:11px}}";
 
 /// Applies the class filter: the checkboxes, or `#only=regressed,fixed` in the address.
 const SCRIPT: &str = r#"(function(){
@@ -38,7 +40,7 @@ pub fn render(r: &Report) -> String {
     let d = r.decision;
     let _ = write!(
         out,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>evals · {}</title><style>{STYLE}</style></head><body>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>evals · {}</title><style>{STYLE}</style></head><body>\n",
         escape(&r.run.suite.name)
     );
     let _ = writeln!(out, "<h1>evals · {} · {}</h1>", escape(&r.run.suite.name), escape(&r.run.id));
@@ -75,7 +77,7 @@ fn metrics(out: &mut String, cmp: &Comparison) {
     let (b, c, d) = (&cmp.base, &cmp.current, &cmp.deltas);
     let _ = writeln!(
         out,
-        "<p>compared with <code>{}</code></p><table id=\"metrics\"><tr><th></th><th>baseline</th><th>current</th><th>Δ</th></tr>",
+        "<p>compared with <code>{}</code></p><div class=\"scroll\"><table id=\"metrics\"><tr><th></th><th>baseline</th><th>current</th><th>Δ</th></tr>",
         escape(&b.run_id)
     );
     let row = |out: &mut String, name: &str, x: String, y: String, z: String| {
@@ -103,7 +105,7 @@ fn metrics(out: &mut String, cmp: &Comparison) {
             delta,
         );
     }
-    out.push_str("</table>\n");
+    out.push_str("</table></div>\n");
     let m = &cmp.mcnemar;
     let _ = writeln!(
         out,
@@ -123,7 +125,7 @@ fn metrics(out: &mut String, cmp: &Comparison) {
     }
     let groups = group_rows(cmp);
     if !groups.is_empty() {
-        out.push_str("<table id=\"breakdown\"><tr><th>group</th><th>failed before</th><th>failed now</th></tr>\n");
+        out.push_str("<div class=\"scroll\"><table id=\"breakdown\"><tr><th>group</th><th>failed before</th><th>failed now</th></tr>\n");
         for r in groups {
             let _ = writeln!(
                 out,
@@ -134,32 +136,76 @@ fn metrics(out: &mut String, cmp: &Comparison) {
                 r.now
             );
         }
-        out.push_str("</table>\n");
+        out.push_str("</table></div>\n");
     }
 }
 
-/// The pass rate of recent runs as an inline SVG line chart.
+/// The pass rate of recent runs as an inline SVG line chart with axes: pass rate 0–100% up the
+/// left, the runs' dates along the bottom (first, middle and last).
 fn trend(out: &mut String, points: &[TrendPoint]) {
     if points.len() < 2 {
         return;
     }
-    let (w, h, pad) = (600.0, 160.0, 20.0);
-    let step = (w - 2.0 * pad) / (points.len() - 1) as f64;
-    let xy =
-        |i: usize, p: &TrendPoint| (pad + step * i as f64, h - pad - p.pass_rate.clamp(0.0, 1.0) * (h - 2.0 * pad));
-    let line: Vec<String> =
-        points.iter().enumerate().map(|(i, p)| xy(i, p)).map(|(x, y)| format!("{x:.1},{y:.1}")).collect();
+    let (w, h) = (600.0, 200.0);
+    let (left, right, top, bottom) = (48.0, 16.0, 12.0, 40.0);
+    let step = (w - left - right) / (points.len() - 1) as f64;
+    let x_of = |i: usize| left + step * i as f64;
+    let y_of = |rate: f64| top + (1.0 - rate.clamp(0.0, 1.0)) * (h - top - bottom);
     let _ = writeln!(
         out,
         "<h2>Pass-rate trend</h2><svg id=\"trend\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"pass rate of the last {} runs\">",
         points.len()
     );
-    let _ = writeln!(out, "<polyline fill=\"none\" stroke=\"#36c\" stroke-width=\"2\" points=\"{}\"/>", line.join(" "));
-    for (i, p) in points.iter().enumerate() {
-        let (x, y) = xy(i, p);
+    for rate in [0.0, 0.25, 0.5, 0.75, 1.0] {
+        let y = y_of(rate);
         let _ = writeln!(
             out,
-            "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"3\" fill=\"#36c\"><title>{} · {} · {}</title></circle>",
+            "<line class=\"grid\" x1=\"{left}\" x2=\"{:.1}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/><text class=\"axis\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{:.0}%</text>",
+            w - right,
+            left - 6.0,
+            y + 4.0,
+            rate * 100.0
+        );
+    }
+    let (x0, y0) = (left, h - bottom);
+    let _ = writeln!(
+        out,
+        "<line stroke=\"#555\" x1=\"{x0}\" x2=\"{x0}\" y1=\"{top}\" y2=\"{y0}\"/><line stroke=\"#555\" x1=\"{x0}\" x2=\"{:.1}\" y1=\"{y0}\" y2=\"{y0}\"/>",
+        w - right
+    );
+    let mut ticks = vec![0, points.len() / 2, points.len() - 1];
+    ticks.dedup();
+    for i in ticks {
+        let anchor = if i == 0 {
+            "start"
+        } else if i == points.len() - 1 {
+            "end"
+        } else {
+            "middle"
+        };
+        let _ = writeln!(
+            out,
+            "<text class=\"axis\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
+            x_of(i),
+            y0 + 16.0,
+            points[i].started_at.format("%Y-%m-%d")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<text class=\"axis\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">runs, oldest to newest (UTC)</text>",
+        left + (w - left - right) / 2.0,
+        h - 6.0
+    );
+    let line: Vec<String> =
+        points.iter().enumerate().map(|(i, p)| format!("{:.1},{:.1}", x_of(i), y_of(p.pass_rate))).collect();
+    let _ = writeln!(out, "<polyline fill=\"none\" stroke=\"#36c\" stroke-width=\"2\" points=\"{}\"/>", line.join(" "));
+    for (i, p) in points.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"#36c\"><title>{} · {} · {}</title></circle>",
+            x_of(i),
+            y_of(p.pass_rate),
             escape(&p.run_id),
             p.started_at.format("%Y-%m-%d %H:%M"),
             pct(p.pass_rate)
@@ -197,10 +243,12 @@ fn case(out: &mut String, c: &CaseChange, rates: Option<&CaseRates>) {
     });
     let _ = write!(
         out,
-        "<details class=\"case {0}\" data-class=\"{0}\" data-case=\"{1}\"><summary>{2}: <code>{1}</code> {how}",
+        "<details class=\"case {0}\" data-class=\"{0}\" data-case=\"{1}\"{open}><summary>{2}: <code>{1}</code> {how}",
         c.class.slug(),
         escape(&c.case_id),
         c.class.as_str(),
+        // What a reviewer must read is open; the rest a click away.
+        open = if matches!(c.class, Class::Regressed | Class::Errored) { " open" } else { "" },
     );
     out.push_str("</summary>\n");
     if let Some(f) = &c.failure {
@@ -304,10 +352,11 @@ fn run_cases(out: &mut String, r: &Report) {
     for x in &r.run.results {
         let _ = write!(
             out,
-            "<details class=\"case {0}\" data-class=\"{0}\" data-case=\"{1}\"><summary>{2}: <code>{1}</code></summary><ul class=\"reasons\">",
+            "<details class=\"case {0}\" data-class=\"{0}\" data-case=\"{1}\"{open}><summary>{2}: <code>{1}</code></summary><ul class=\"reasons\">",
             class(x.status).slug(),
             escape(&x.case_id),
-            x.status.as_str()
+            x.status.as_str(),
+            open = if x.status == Status::Pass { "" } else { " open" },
         );
         // A grader that errored is already in the result's error.
         for g in x.grades.iter().filter(|g| !g.pass && !g.error) {

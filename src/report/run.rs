@@ -2,12 +2,14 @@
 //! statistics, breakdowns, output diffs), the pass-rate trend and the gate's decision; coloured
 //! only when asked.
 
+use std::borrow::Borrow;
+
 use crate::compare::gate::Decision;
 use crate::compare::{CaseRates, Class, Comparison, DiffLine, Flakiness, Op};
-use crate::record::{CaseResult, Run, Status, Summary, TrendPoint, case_stats};
+use crate::record::{CaseResult, Run, Status, Summary, TrendPoint};
 
 use super::{group_rows, pct, pts, sparkline, table};
-use crate::text::truncate;
+use crate::text::{natural_cmp, truncate};
 
 /// ANSI styling, or none.
 #[derive(Clone, Copy)]
@@ -63,68 +65,168 @@ pub fn summary_line(s: &Summary) -> String {
     )
 }
 
-/// The run, case by case: failures and errors with their reasons.
-pub fn run(run: &Run, paint: Paint) -> String {
-    let mut out = format!("suite {} ({}) · {} · model {}\n", run.suite.name, run.suite.path, run.id, run.target.model);
+/// What the terminal report shows.
+#[derive(Clone, Copy)]
+pub struct View {
+    pub paint: Paint,
+    /// Every case, passing ones included, and every class of change in full.
+    pub verbose: bool,
+}
+
+/// Ids listed on one line for a class shown in short (fixed, removed, ...) before `… and N more`.
+const IDS_ON_A_LINE: usize = 12;
+
+/// The report of `evals run`, `evals diff` and `evals runs show`, most important first: the verdict
+/// and its reason, the run in two lines, the comparison's figures, then the cases that need a
+/// look (regressions, errors, flaky and failing new cases) with their reasons and diffs, and the
+/// rest in one line per class. `run` is read for its header and summary only; the results come
+/// as a stream in store order (by case, then repeat), so a run need not be held whole. Cases are
+/// listed in natural order of their ids.
+pub fn report(
+    run: &Run,
+    results: impl IntoIterator<Item = impl Borrow<CaseResult>>,
+    cmp: Option<&Comparison>,
+    decision: Option<&Decision>,
+    trend_points: &[TrendPoint],
+    view: View,
+) -> String {
+    let paint = view.paint;
+    let mut out = decision.map(|d| self::decision(d, paint)).unwrap_or_default();
+    out.push_str(&format!("suite {} ({}) · {} · model {}", run.suite.name, run.suite.path, run.id, run.target.model));
     if let Some(g) = &run.git {
-        out.push_str(&format!("git {} {}\n", g.branch.as_deref().unwrap_or("(detached)"), short(&g.commit)));
+        out.push_str(&format!(" · git {} {}", g.branch.as_deref().unwrap_or("(detached)"), short(&g.commit)));
     }
-    // The repeat belongs to the name column, so the columns after it line up.
-    let label = |r: &CaseResult| if r.repeat > 0 { format!("{} #{}", r.case_id, r.repeat) } else { r.case_id.clone() };
-    let width = run.results.iter().map(|r| label(r).chars().count()).max().unwrap_or(0);
-    for r in &run.results {
-        let m = match r.status {
-            Status::Pass => paint.green(mark(r.status)),
-            _ => paint.red(mark(r.status)),
+    out.push('\n');
+    out.push_str(&summary_line(&run.summary));
+    out.push('\n');
+    let s = &run.summary;
+    // How replay went matters when it did not go smoothly; --verbose always says.
+    if view.verbose || s.retries > 0 || !s.errors_by_cause.is_empty() || s.repeat > 1 {
+        out.push_str(&replay_lines(s));
+    }
+    match cmp {
+        Some(cmp) => {
+            if view.verbose {
+                out.push_str(&graders(s));
+            }
+            out.push_str(&comparison(cmp, view));
+        }
+        None => {
+            out.push_str(&if view.verbose { graders(s) } else { graders_line(s) });
+            out.push_str(&cases(results, view));
+        }
+    }
+    out.push_str(&trend(trend_points));
+    out
+}
+
+/// A run's results without a baseline: each case that did not always pass with its reasons,
+/// then the passing ones in one line (each on its own with `--verbose`).
+fn cases<R: Borrow<CaseResult>>(results: impl IntoIterator<Item = R>, view: View) -> String {
+    let paint = view.paint;
+    // (id, text) of each listed case; the samples of a case are adjacent in the stream.
+    let mut listed: Vec<(String, String)> = Vec::new();
+    let mut passing = 0usize;
+    let mut flush = |group: &[R]| {
+        let samples: Vec<&CaseResult> = group.iter().map(R::borrow).collect();
+        let Some(first) = samples.first().copied() else { return };
+        let count = |s: Status| samples.iter().filter(|r| r.status == s).count();
+        let (passed, errored) = (count(Status::Pass), count(Status::Error));
+        let shown = samples.iter().find(|r| r.status != Status::Pass).copied();
+        if shown.is_none() && !view.verbose {
+            passing += 1;
+            return;
+        }
+        let r = shown.unwrap_or(first);
+        let (word, m) = match shown {
+            None => ("passed", paint.green(mark(Status::Pass))),
+            Some(_) if errored == samples.len() => ("errored", paint.red(mark(Status::Error))),
+            Some(_) if passed > 0 => ("flaky", paint.yellow(mark(Status::Fail))),
+            Some(x) => ("failed", paint.red(mark(x.status))),
         };
-        out.push_str(&format!(
-            "  {m} {:<width$}  {:<5}  {} turn{}  {} tokens  {} ms\n",
-            label(r),
-            r.status.as_str(),
+        let fraction = if samples.len() > 1 { format!(" {passed}/{} passed", samples.len()) } else { String::new() };
+        let mut text = format!(
+            "{m} {word}: {}{fraction} · {} turn{} · {} tokens · {} ms\n",
+            paint.bold(&r.case_id),
             r.turns,
             if r.turns == 1 { "" } else { "s" },
             r.usage.total(),
             r.latency_ms
-        ));
-        if let Some(e) = &r.error {
-            out.push_str(&format!("      error: {}\n", truncate(e, 200)));
+        );
+        for reason in super::reasons(r) {
+            text.push_str(&format!("    {}\n", truncate(&reason, 300)));
         }
-        for g in r.grades.iter().filter(|g| !g.pass && !g.error) {
-            out.push_str(&format!("      {}: {}\n", g.grader, truncate(&g.reason, 200)));
+        if shown.is_none() {
+            passing += 1;
         }
-        for m in r.unmatched_calls() {
-            out.push_str(&format!("      {}\n", truncate(m, 300)));
+        listed.push((first.case_id.clone(), text));
+    };
+    let mut samples: Vec<R> = Vec::new();
+    for r in results {
+        if samples.last().is_some_and(|s| s.borrow().case_id != r.borrow().case_id) {
+            flush(&samples);
+            samples.clear();
         }
+        samples.push(r);
     }
-    out.push_str(&graders(&run.summary));
-    out.push_str(&summary_line(&run.summary));
-    out.push('\n');
-    out.push_str(&replay_lines(run));
+    flush(&samples);
+    listed.sort_by(|a, b| natural_cmp(&a.0, &b.0));
+    let mut out = String::new();
+    for (_, text) in &listed {
+        out.push_str(text);
+    }
+    if passing > 0 && !view.verbose {
+        out.push_str(&format!(
+            "{} {passing} case{} passed (--verbose lists them)\n",
+            paint.green(mark(Status::Pass)),
+            plural(passing)
+        ));
+    }
     out
 }
 
-/// How replay went: cache hits, retries, errors by cause, and per-case pass counts over repeats.
-pub fn replay_lines(run: &Run) -> String {
-    let s = &run.summary;
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// How replay went: cache hits, retries, errors by cause, and the samples per case.
+pub fn replay_lines(s: &Summary) -> String {
     let mut out = format!(
-        "model calls {} · cache hits {} ({}) · retries {}\n",
+        "model calls {} · cache hits {} ({}) · retries {}",
         s.model_calls,
         s.cache_hits,
         pct(s.cache_hit_ratio),
         s.retries
     );
+    if s.repeat > 1 {
+        out.push_str(&format!(" · {} samples per case, {} flaky", s.repeat, s.flaky.len()));
+    }
     if !s.errors_by_cause.is_empty() {
         let causes: Vec<String> = s.errors_by_cause.iter().map(|(c, n)| format!("{c} {n}")).collect();
-        out.push_str(&format!("errors by cause: {}\n", causes.join(", ")));
+        out.push_str(&format!(" · errors by cause: {}", causes.join(", ")));
     }
-    if s.repeat > 1 {
-        out.push_str(&format!("{} samples per case; flaky: {}\n", s.repeat, s.flaky.len()));
-        for c in case_stats(&run.results) {
-            let flaky = if c.flaky() { "  flaky" } else { "" };
-            out.push_str(&format!("  {}  {}/{} passed{flaky}\n", c.case_id, c.passed, c.samples));
-        }
-    }
+    out.push('\n');
     out
+}
+
+/// Pass rate per grader on one line, worst first.
+fn graders_line(s: &Summary) -> String {
+    if s.graders.is_empty() {
+        return String::new();
+    }
+    let mut g: Vec<_> = s.graders.iter().collect();
+    g.sort_by(|a, b| a.pass_rate.total_cmp(&b.pass_rate).then_with(|| a.grader.cmp(&b.grader)));
+    let parts: Vec<String> = g
+        .iter()
+        .map(|g| {
+            let graded = g.passed + g.failed;
+            let rate = if graded > 0 { pct(g.pass_rate) } else { "–".into() };
+            let errors = if g.errors > 0 { format!(", {} error{}", g.errors, plural(g.errors)) } else { String::new() };
+            format!("{} {rate} ({}/{graded}{errors})", g.grader, g.passed)
+        })
+        .collect();
+    let judges = s.judge_cost_usd.map(|c| format!(" · judge cost ${c:.4}")).unwrap_or_default();
+    format!("graders: {}{judges}\n", parts.join(" · "))
 }
 
 /// Pass rate per grader, and what the judges cost apart from the target.
@@ -162,26 +264,35 @@ fn signed(x: i64) -> String {
     format!("{x:+}")
 }
 
-/// The comparison with a baseline: counts, deltas, statistics, breakdowns, and each changed case
-/// with its diffs.
-pub fn comparison(cmp: &Comparison, paint: Paint) -> String {
-    let mut out = format!("compared with {} (baseline)\n", cmp.base.run_id);
-    let counts: Vec<String> =
-        Class::ALL.iter().map(|c| paint.class(*c, &format!("{} {}", c.as_str(), cmp.count(*c)))).collect();
-    out.push_str(&format!("  {}\n", counts.join(" · ")));
+/// The comparison with a baseline: counts, deltas and statistics, then the cases that need a
+/// look in full (regressed, errored, flaky, new and not passing), the others by id on one line a
+/// class; with `verbose`, every case in full and the breakdown by category and tag.
+fn comparison(cmp: &Comparison, view: View) -> String {
+    let paint = view.paint;
+    let counts: Vec<String> = Class::ALL
+        .iter()
+        .filter(|c| cmp.count(**c) > 0 || view.verbose)
+        .map(|c| paint.class(*c, &format!("{} {}", c.as_str(), cmp.count(*c))))
+        .collect();
+    let mut out = format!("compared with {} (baseline): {}\n", cmp.base.run_id, counts.join(" · "));
     let (b, c) = (&cmp.base, &cmp.current);
+    let m = &cmp.mcnemar;
     out.push_str(&format!(
-        "  pass rate {} [{}–{}] → {} [{}–{}] ({})\n",
+        "  pass rate {} [{}–{}] → {} [{}–{}] ({}) · McNemar exact p = {:.3} on {} shared cases ({} pass→fail, {} fail→pass)\n",
         pct(b.summary.pass_rate),
         pct(b.stats.pass_rate_ci.low),
         pct(b.stats.pass_rate_ci.high),
         pct(c.summary.pass_rate),
         pct(c.stats.pass_rate_ci.low),
         pct(c.stats.pass_rate_ci.high),
-        pts(cmp.deltas.pass_rate)
+        pts(cmp.deltas.pass_rate),
+        m.p_value,
+        m.shared,
+        m.pass_to_fail,
+        m.fail_to_pass
     ));
     let d = &cmp.deltas;
-    let score = |s: Option<f64>| s.map(|s| format!("{s:.3}")).unwrap_or_else(|| "-".into());
+    let score = |s: Option<f64>| s.map(|s| format!("{s:.3}")).unwrap_or_else(|| "–".into());
     out.push_str(&format!(
         "  mean score {} → {} · tokens {} in / {} out · cost {} · latency p50 {} ms, p95 {} ms\n",
         score(b.stats.mean_score),
@@ -192,29 +303,31 @@ pub fn comparison(cmp: &Comparison, paint: Paint) -> String {
         signed(d.latency_p50_ms),
         signed(d.latency_p95_ms)
     ));
-    let m = &cmp.mcnemar;
-    out.push_str(&format!(
-        "  McNemar exact p = {:.3} on {} shared cases ({} pass→fail, {} fail→pass)\n",
-        m.p_value, m.shared, m.pass_to_fail, m.fail_to_pass
-    ));
     if c.stats.repeats > 1 {
         let k: Vec<String> = c.stats.pass_hat_k.iter().map(|p| format!("pass^{} {}", p.k, pct(p.value))).collect();
         out.push_str(&format!("  {}\n", k.join(" · ")));
     }
-    for (name, rate) in &c.stats.graders {
-        let before = b.stats.graders.get(name).and_then(|r| r.rate());
-        if let Some(now) = rate.rate() {
-            let was = before.map(pct).unwrap_or_else(|| "-".into());
-            out.push_str(&format!("  grader {name}: {was} → {}\n", pct(now)));
-        }
+    let graders: Vec<String> = c
+        .stats
+        .graders
+        .iter()
+        .filter_map(|(name, rate)| {
+            let now = rate.rate()?;
+            let was = b.stats.graders.get(name).and_then(|r| r.rate()).map(pct).unwrap_or_else(|| "–".into());
+            Some(format!("{name} {was} → {}", pct(now)))
+        })
+        .collect();
+    // One grader says what the pass rate says.
+    if graders.len() > 1 || view.verbose && !graders.is_empty() {
+        out.push_str(&format!("  graders: {}\n", graders.join(" · ")));
     }
     for mode in &cmp.new_failure_modes {
         out.push_str(&paint.red(&format!("  new failure mode: {mode} fails now and did not fail in the baseline\n")));
     }
-    // Only groups that fail somewhere: the terminal is for what needs a look.
+    // Groups that fail more than before; every group that fails somewhere with --verbose.
     let rows: Vec<Vec<String>> = group_rows(cmp)
         .into_iter()
-        .filter(|r| r.group.base.failed + r.group.current.failed > 0)
+        .filter(|r| if view.verbose { r.group.base.failed + r.group.current.failed > 0 } else { worse(r.group) })
         .map(|r| vec![format!("{} {}", r.kind, r.group.key), r.before, r.now])
         .collect();
     if !rows.is_empty() {
@@ -222,53 +335,78 @@ pub fn comparison(cmp: &Comparison, paint: Paint) -> String {
             out.push_str(&format!("  {line}\n"));
         }
     }
-    for class in Class::ALL.iter().filter(|c| **c != Class::StillPassing) {
-        for (c, rates) in cmp.listed(*class) {
-            let how = match rates.and_then(CaseRates::fractions) {
-                Some(f) => format!(" {f}"),
-                None => format!(
-                    " ({} → {})",
-                    c.base.map(Status::as_str).unwrap_or("-"),
-                    c.current.map(Status::as_str).unwrap_or("-")
-                ),
-            };
-            out.push_str(&format!("\n{}: {}{how}\n", paint.class(*class, class.as_str()), paint.bold(&c.case_id)));
-            for r in &c.reasons {
-                out.push_str(&format!("    {}\n", truncate(r, 200)));
-            }
-            for h in c.diff.iter().flatten() {
-                out.push_str(&format!("    {}\n", h.header));
-                for l in &h.lines {
-                    out.push_str(&diff_line(l, paint));
-                }
-            }
-            let Some(ch) = &c.changes else { continue };
-            if !ch.tool_calls.is_empty() {
-                out.push_str("    tool calls:\n");
-                for l in &ch.tool_calls {
-                    out.push_str(&diff_line(l, paint));
-                }
-            }
-            for j in &ch.json {
-                let v = |v: &Option<serde_json::Value>| {
-                    v.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "(absent)".into())
-                };
-                out.push_str(&format!(
-                    "    {}: {} → {}\n",
-                    j.path,
-                    truncate(&v(&j.base), 80),
-                    truncate(&v(&j.current), 80)
-                ));
-            }
-            if ch.truncated {
-                out.push_str("    (diff cut short by its deadline)\n");
-            }
+    for class in Class::ALL {
+        let mut listed = cmp.listed(class);
+        listed.sort_by(|x, y| natural_cmp(&x.0.case_id, &y.0.case_id));
+        // New cases that pass are good news, like fixed ones: listed by id.
+        let (full, short): (Vec<_>, Vec<_>) = listed.into_iter().partition(|(c, _)| {
+            view.verbose && class != Class::StillPassing
+                || matches!(class, Class::Regressed | Class::Errored | Class::Flaky)
+                || class == Class::New && c.current != Some(Status::Pass)
+        });
+        for (c, rates) in full {
+            out.push_str(&case_change(class, c, rates, paint));
         }
+        if short.is_empty() {
+            continue;
+        }
+        let label = if class == Class::New { "new and passing" } else { class.as_str() };
+        if class == Class::StillPassing && !view.verbose {
+            out.push_str(&format!("{label}: {} case{} (--verbose lists them)\n", short.len(), plural(short.len())));
+            continue;
+        }
+        let cut = if view.verbose { short.len() } else { IDS_ON_A_LINE };
+        let ids: Vec<&str> = short.iter().take(cut).map(|(c, _)| c.case_id.as_str()).collect();
+        let more = short.len().saturating_sub(cut);
+        let rest = if more > 0 { format!(" … and {more} more (--verbose lists them)") } else { String::new() };
+        out.push_str(&format!("{} ({}): {}{rest}\n", paint.class(class, label), short.len(), ids.join(", ")));
     }
     out
 }
 
-/// The pass-rate trend of recent runs, as a sparkline.
+/// A group fails more cases now than in the baseline.
+fn worse(g: &crate::compare::Group) -> bool {
+    g.current.failed > g.base.failed
+}
+
+/// One changed case in full: its class and verdicts, the reasons it does not pass, and the diffs
+/// of its text, tool calls and JSON output.
+fn case_change(class: Class, c: &crate::compare::CaseChange, rates: Option<&CaseRates>, paint: Paint) -> String {
+    let how = match rates.and_then(CaseRates::fractions) {
+        Some(f) => format!(" {f}"),
+        None => format!(
+            " ({} → {})",
+            c.base.map(Status::as_str).unwrap_or("-"),
+            c.current.map(Status::as_str).unwrap_or("-")
+        ),
+    };
+    let mut out = format!("{}: {}{how}\n", paint.class(class, class.as_str()), paint.bold(&c.case_id));
+    for r in &c.reasons {
+        out.push_str(&format!("    {}\n", truncate(r, 200)));
+    }
+    for h in c.diff.iter().flatten() {
+        out.push_str(&format!("    {}\n", h.header));
+        for l in &h.lines {
+            out.push_str(&diff_line(l, paint));
+        }
+    }
+    let Some(ch) = &c.changes else { return out };
+    if !ch.tool_calls.is_empty() {
+        out.push_str("    tool calls:\n");
+        for l in &ch.tool_calls {
+            out.push_str(&diff_line(l, paint));
+        }
+    }
+    for j in &ch.json {
+        let v = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_else(|| "(absent)".into());
+        out.push_str(&format!("    {}: {} → {}\n", j.path, truncate(&v(&j.base), 80), truncate(&v(&j.current), 80)));
+    }
+    if ch.truncated {
+        out.push_str("    (diff cut short by its deadline)\n");
+    }
+    out
+}
+
 /// One line of a text or tool-call diff, indented under its case.
 fn diff_line(l: &DiffLine, paint: Paint) -> String {
     match l.op {
@@ -278,6 +416,7 @@ fn diff_line(l: &DiffLine, paint: Paint) -> String {
     }
 }
 
+/// The pass-rate trend of recent runs, as a sparkline.
 pub fn trend(points: &[TrendPoint]) -> String {
     if points.len() < 2 {
         return String::new();

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::Utc;
@@ -17,7 +17,7 @@ use crate::grade::{Edge, Graders, Subject, scoring};
 use crate::mock::{Script, server::Server};
 use crate::provider::client::Client;
 use crate::provider::pricing::PriceTable;
-use crate::record::{CaseResult, Output, Run, Status, StoredRuns, Summary};
+use crate::record::{CaseResult, Output, Run, Status, StoredRuns, Tally};
 use crate::replay::{self, Replayer, cache::Cache};
 use crate::store::{Handle, RunOwner, Store, StoreError};
 use crate::suite::{CacheSetting, CasePlan, Mock, Planner, Suite};
@@ -141,7 +141,7 @@ pub fn execute(
     let outcome = runtime.block_on(async {
         let beat = tokio::spawn(heartbeat(handle.clone(), run_id.clone(), me.clone()));
         let outcome = tokio::select! {
-            run = replay_all(r, &handle, events) => run.map(Some),
+            run = replay_all(r, &handle, out.map(Path::to_path_buf), events) => run.map(Some),
             () = shutdown => Ok(None),
         };
         // Awaited, so its store handle is gone before the store thread is joined.
@@ -157,22 +157,16 @@ pub fn execute(
         });
     }
     drop(handle);
-    // The run file is written while the store thread closes the database (a WAL checkpoint).
-    let saved = match (&outcome, out) {
-        (Ok(Some(run)), Some(path)) => Some(run.save(path)),
-        _ => None,
-    };
     let _ = store_thread.join();
-    match outcome? {
-        None => Err(RunError::Interrupted { run_id }),
-        Some(run) => {
-            saved.transpose()?;
-            Ok(run)
-        }
-    }
+    outcome?.ok_or(RunError::Interrupted { run_id })
 }
 
-async fn replay_all(r: Resolved, handle: &Handle, events: &mut dyn Events) -> Result<Run, RunError> {
+async fn replay_all(
+    r: Resolved,
+    handle: &Handle,
+    out: Option<PathBuf>,
+    events: &mut dyn Events,
+) -> Result<Run, RunError> {
     let _mock;
     // The mock listens on a new port each run: the cache knows it by its script instead.
     let (base_url, api_key, mock_provider) = match &r.endpoint {
@@ -222,7 +216,9 @@ async fn replay_all(r: Resolved, handle: &Handle, events: &mut dyn Events) -> Re
     graders.edge = Some(Arc::new(edge));
     let sampler = Arc::new(Sampler {
         replayer: Replayer {
-            client: named(Client::new(&base_url, api_key, provider.timeout)?.with_retry(provider.retry)),
+            client: named(
+                Client::new(&base_url, api_key, provider.timeout)?.with_retry(provider.retry).with_api(provider.api),
+            ),
             cache: cached.then(|| Cache::new(handle.clone(), ttl)),
         },
         graders,
@@ -238,20 +234,24 @@ async fn replay_all(r: Resolved, handle: &Handle, events: &mut dyn Events) -> Re
     })
     .await;
     events.event(Event::Replayed);
-    // Reports read the results back from the store: the run never holds them all while it goes.
+    // The summary and the run file are made from the store, a page of results at a time: the
+    // run never holds all its results, while it goes or after.
     let (id, header) = (r.record.id.clone(), r.record.header());
-    let finished = handle
+    let (finished, saved) = handle
         .call(move |s| {
-            let mut run = s.load_run(&id)?;
-            run = Run { results: std::mem::take(&mut run.results), ..header };
-            run.summary = Summary::of(&run.results);
-            run.finished_at = Some(Utc::now());
+            let mut tally = Tally::default();
+            for result in s.results(&id) {
+                tally.add(&result?);
+            }
+            let run = Run { summary: tally.summary(), finished_at: Some(Utc::now()), ..header };
             s.finish_run(&run)?;
-            Ok(run)
+            let saved = out.map(|path| run.save_with(s.results(&id), &path));
+            Ok((run, saved))
         })
         .await?;
     // The store thread ran every commit before the call: all failures are known now.
     committer.report_failures(events);
+    saved.transpose()?;
     Ok(finished)
 }
 

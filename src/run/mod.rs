@@ -20,8 +20,9 @@ use crate::compare::{Comparison, compare_in};
 use crate::dataset::DatasetError;
 use crate::mock::MockError;
 use crate::provider::client::BadBaseUrl;
+use crate::record::StoredRuns;
 use crate::record::{FindRunError, Run, RunFileError};
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 use crate::suite::SuiteError;
 use crate::suite::select::SelectError;
 use crate::yaml::YamlError;
@@ -46,6 +47,8 @@ pub enum RunError {
         format!("none of the {loaded} cases matches the filter and shard")
     })]
     NothingSelected { suite: PathBuf, loaded: usize },
+    #[error("nothing to run: no case failed or errored in run {run_id}")]
+    NothingFailed { run_id: String },
     #[error("{var} is not set (the suite's provider.api_key_env)")]
     NoApiKey { var: String },
     #[error("repeat {repeat} is not between 1 and {}", crate::suite::MAX_REPEAT)]
@@ -80,7 +83,9 @@ pub enum RunError {
 
 /// A finished run and its verdict.
 pub struct Outcome {
-    /// The run as stored, every result included, in case and repeat order.
+    /// The run's header and summary as stored. Its results stay in the store (read them with
+    /// [`StoredRuns::results`](crate::record::StoredRuns::results)): a large run is never held
+    /// whole.
     pub run: Run,
     pub comparison: Option<Comparison>,
     pub decision: Decision,
@@ -98,7 +103,11 @@ pub fn run(
     let mut resolved = resolve::resolve(store, request, events)?;
     let (baseline, gate) = (resolved.baseline.take(), resolved.suite.gate.clone());
     let run = execute::execute(store, resolved, request.out.as_deref(), events, shutdown)?;
-    let comparison = baseline.as_ref().map(|b| compare_in(store, b, &run)).transpose()?;
+    // A comparison pairs every case of both runs, so it reads this one back whole.
+    let comparison = match &baseline {
+        Some(b) => Some(compare_in(store, b, &Store::open_existing(store)?.load_run(&run.id)?)?),
+        None => None,
+    };
     let decision = gate::decide(&gate, &run, comparison.as_ref());
     Ok(Outcome { run, comparison, decision })
 }
@@ -106,7 +115,7 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{CaseResult, Status, StoredRuns};
+    use crate::record::{CaseResult, Status, Summary};
 
     /// Every event, in order, as a short word (and the finished case ids).
     #[derive(Default)]
@@ -169,22 +178,26 @@ mod tests {
         let mut events = Recorder::default();
         let outcome = run(&store(&dir), &req, &mut events, std::future::pending()).unwrap();
         assert_eq!(events.seen, ["started 3 (0 done)", "case", "case", "case", "replayed"]);
-        let ids: Vec<&str> = outcome.run.results.iter().map(|r| r.case_id.as_str()).collect();
+        assert!(outcome.run.results.is_empty(), "the results stay in the store");
+        let stored = Store::open(&store(&dir)).unwrap().load_run(&outcome.run.id).unwrap();
+        let ids: Vec<&str> = stored.results.iter().map(|r| r.case_id.as_str()).collect();
         assert_eq!(ids, ["c0", "c1", "c2"], "results come back from the store in case order");
-        assert!(outcome.run.results.iter().all(|r| r.status == Status::Pass && r.grades.len() == 1));
+        assert!(stored.results.iter().all(|r| r.status == Status::Pass && r.grades.len() == 1));
+        assert_eq!(outcome.run.summary, Summary::of(&stored.results), "the summary streamed from the store");
+        assert_eq!(outcome.run.summary.passed, 3);
         assert!(outcome.decision.passed && outcome.comparison.is_none());
-        let stored = crate::store::Store::open(&store(&dir)).unwrap().load_run(&outcome.run.id).unwrap();
-        assert_eq!(stored, outcome.run);
+        assert_eq!(stored.header(), outcome.run);
     }
 
     #[test]
     fn a_spent_budget_stops_new_cases() {
         let (dir, req) = project(2, "gate: {max_tokens: 1}\n");
         let outcome = run(&store(&dir), &req, &mut Silent, std::future::pending()).unwrap();
+        let results = Store::open(&store(&dir)).unwrap().load_run(&outcome.run.id).unwrap().results;
         let by_status: Vec<(Status, Option<&str>)> =
-            outcome.run.results.iter().map(|r: &CaseResult| (r.status, r.cause.as_deref())).collect();
+            results.iter().map(|r: &CaseResult| (r.status, r.cause.as_deref())).collect();
         assert_eq!(by_status, [(Status::Pass, None), (Status::Error, Some("budget"))]);
-        assert!(outcome.run.results[1].error.as_deref().unwrap().contains("gate.max_tokens 1"));
+        assert!(results[1].error.as_deref().unwrap().contains("gate.max_tokens 1"));
         assert!(!outcome.decision.passed);
     }
 
@@ -219,7 +232,7 @@ mod tests {
         assert_eq!(outcome.run.id, run_id);
         assert_eq!(events.seen[0], "started 3 (1 done)");
         assert_eq!(events.finished, ["c1", "c2"], "only the missing cases are replayed");
-        assert_eq!(outcome.run.results.len(), 3);
+        assert_eq!(outcome.run.summary.cases, 3, "the summary counts the cases of both sessions");
         req.resume = Some(Resume::Id(run_id));
         let again = run(&db, &req, &mut Silent, std::future::pending());
         assert!(matches!(again, Err(RunError::AlreadyFinished { .. })), "a finished run is not resumed");

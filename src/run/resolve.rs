@@ -11,7 +11,9 @@ use super::{RunError, owner};
 use crate::dataset::{self, Case};
 use crate::grade::Graders;
 use crate::provider::client;
-use crate::record::{self, GitInfo, Run, RunOptions, SCHEMA_VERSION, StoredRuns, SuiteInfo, Summary, TargetInfo};
+use crate::record::{
+    self, GitInfo, Run, RunOptions, SCHEMA_VERSION, Status, StoredRuns, SuiteInfo, Summary, TargetInfo,
+};
 use crate::store::Store;
 use crate::suite::select::{self, Filter, Shard};
 use crate::suite::{self, Mock, Suite};
@@ -39,6 +41,9 @@ pub struct Request {
     pub set: Vec<String>,
     /// Also write the finished run to this file.
     pub out: Option<PathBuf>,
+    /// Replay only the cases that failed or errored in this run (a run file or a stored run id);
+    /// its suite is the default.
+    pub failed: Option<String>,
 }
 
 /// Which interrupted run to finish.
@@ -85,11 +90,15 @@ pub fn resolve(store: &Path, req: &Request, events: &mut dyn super::Events) -> R
         None => None,
         Some(which) => Some(interrupted_run(store, which)?),
     };
+    let rerun = match (&req.failed, &prior) {
+        (Some(name), None) => Some(failed_cases(store, name)?),
+        _ => None,
+    };
     let options = match &prior {
         Some(p) => p.options.clone(),
         None => RunOptions {
             repeat: 0,
-            filter: req.filter.clone(),
+            filter: req.filter.iter().cloned().chain(rerun.as_ref().map(|r| r.filter.clone())).collect(),
             shard: req.shard.clone(),
             set: req.set.clone(),
             no_cache: req.no_cache,
@@ -97,10 +106,11 @@ pub fn resolve(store: &Path, req: &Request, events: &mut dyn super::Events) -> R
             missing_shards: Vec::new(),
         },
     };
-    let suite_path = match (&req.suite, &prior) {
-        (Some(p), _) => p.clone(),
-        (None, Some(r)) => PathBuf::from(&r.suite.path),
-        (None, None) => return Err(RunError::NoSuite),
+    let suite_path = match (&req.suite, &prior, &rerun) {
+        (Some(p), _, _) => p.clone(),
+        (None, Some(r), _) => PathBuf::from(&r.suite.path),
+        (None, None, Some(r)) => PathBuf::from(&r.suite_path),
+        (None, None, None) => return Err(RunError::NoSuite),
     };
     let suite = Suite::load_with(&suite_path, &options.set)?;
     if let Some(p) = &prior
@@ -177,6 +187,26 @@ fn interrupted_run(store: &Path, which: &Resume) -> Result<Run, RunError> {
         return Err(RunError::Live { run_id: id, pid: o.pid, host: o.host });
     }
     Ok(run)
+}
+
+/// What `--failed RUN` replays: an id filter matching exactly the cases of the run that did not
+/// pass in some sample. Kept as a filter in the run's options, so `--resume` selects the same.
+struct Rerun {
+    filter: String,
+    suite_path: String,
+}
+
+fn failed_cases(store: &Path, name: &str) -> Result<Rerun, RunError> {
+    let run = record::find_run(store, name)?;
+    let mut ids: Vec<&str> =
+        run.results.iter().filter(|r| r.status != Status::Pass).map(|r| r.case_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Err(RunError::NothingFailed { run_id: run.id.clone() });
+    }
+    let alternatives: Vec<String> = ids.iter().map(|id| regex::escape(id)).collect();
+    Ok(Rerun { filter: format!("id:^(?:{})$", alternatives.join("|")), suite_path: run.suite.path.clone() })
 }
 
 /// A selected case: where it is and what it is called. A run keeps this much of each case while

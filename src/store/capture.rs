@@ -8,7 +8,7 @@ use rusqlite::OptionalExtension;
 use super::traces::IngestStats;
 use super::{Result, Store, StoreError};
 use crate::trace::openai_log::ONE_CALL_PREFIX;
-use crate::trace::{Batch, Span, SpanData, Trace};
+use crate::trace::{Batch, ModelApi, ModelCall, Span, SpanData, Trace};
 
 fn is_one_call(trace_id: &str) -> bool {
     trace_id.starts_with(ONE_CALL_PREFIX)
@@ -22,6 +22,7 @@ impl Store {
     pub fn capture(&mut self, batch: Batch, recordings: Vec<(Trace, Span)>) -> Result<IngestStats> {
         let tx = self.write()?;
         let mut merged = batch;
+        join_chat_by_content(&tx, &mut merged.spans, &recordings)?;
         let mut claimed = BTreeSet::new();
         {
             let mut one_call = tx.prepare_cached(&format!(
@@ -94,6 +95,60 @@ impl Store {
         tx.commit()?;
         Ok(stats)
     }
+}
+
+/// How far apart the app's and the proxy's clocks may put the same chat call.
+const CHAT_JOIN_SLACK_S: i64 = 60;
+
+/// Chat Completions answers carry an id, but the Python SDK's `generation` spans do not keep it.
+/// An exported chat call with content and no id takes the id of the recording (of this batch or
+/// a one-call trace in the store) whose instructions, messages and answer are the same and whose
+/// call started within the span's time (give or take [`CHAT_JOIN_SLACK_S`]); the join by id then
+/// merges the two. A recording is taken once, by the first span that matches.
+fn join_chat_by_content(tx: &rusqlite::Transaction, spans: &mut [Span], recordings: &[(Trace, Span)]) -> Result<()> {
+    let key =
+        |c: &ModelCall| serde_json::to_string(&(&c.instructions, &c.input, &c.output)).expect("JSON values serialize");
+    let mut taken: BTreeSet<String> = BTreeSet::new();
+    let mut stored = tx.prepare_cached(&format!(
+        "SELECT data FROM spans WHERE trace_id GLOB '{ONE_CALL_PREFIX}*' AND kind = 'model' AND started_at BETWEEN ?1 AND ?2"
+    ))?;
+    for span in spans.iter_mut() {
+        let (Some(start), Some(end)) = (span.started_at, span.ended_at) else { continue };
+        let SpanData::Model(call) = &mut span.data else { continue };
+        if call.api != ModelApi::ChatCompletions || call.response_id.is_some() || !call.has_content() {
+            continue;
+        }
+        let want = key(call);
+        let slack = chrono::Duration::seconds(CHAT_JOIN_SLACK_S);
+        let (from, to) = (start - slack, end + slack);
+        let in_window = |c: &ModelCall, at: Option<chrono::DateTime<chrono::Utc>>| {
+            c.api == ModelApi::ChatCompletions && at.is_some_and(|t| t >= from && t <= to) && key(c) == want
+        };
+        let mut found = recordings.iter().find_map(|(_, r)| {
+            let c = r.model_call()?;
+            let id = c.response_id.clone()?;
+            (in_window(c, r.started_at) && !taken.contains(&id)).then_some(id)
+        });
+        if found.is_none() {
+            let rows = stored.query_map([from.timestamp_micros(), to.timestamp_micros()], |r| r.get::<_, String>(0))?;
+            for data in rows {
+                if let Ok(SpanData::Model(c)) = serde_json::from_str::<SpanData>(&data?)
+                    && let Some(id) = c.response_id.clone()
+                    && c.api == ModelApi::ChatCompletions
+                    && key(&c) == want
+                    && !taken.contains(&id)
+                {
+                    found = Some(id);
+                    break;
+                }
+            }
+        }
+        if let Some(id) = found {
+            taken.insert(id.clone());
+            call.response_id = Some(id);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -192,5 +247,63 @@ mod tests {
         let stats = s.capture(Batch::default(), vec![rec]).unwrap();
         assert_eq!((stats.new_traces, stats.new_spans), (1, 1));
         assert_eq!(content_turns(&s), 1);
+    }
+
+    /// The Python SDK's first chat `generation` span (no response id), and the proxy's recording
+    /// of the same call made from its messages and answer, with `id` and started at `at`.
+    fn python_chat_call(id: &str, at_offset_s: i64) -> (Batch, (Trace, Span)) {
+        use crate::trace::agents_sdk::parse_processor_line;
+        use crate::trace::openai_log::{call_from_chat, one_call_trace};
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/agents-sdk/agents_processor_chat.jsonl"
+        ))
+        .unwrap();
+        let line: Value = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|l| l["data"]["span_data"]["type"] == "generation" && l["data"]["ended_at"].is_string())
+            .unwrap();
+        let batch = parse_processor_line(&line).unwrap();
+        let d = &line["data"]["span_data"];
+        let request = json!({"model": d["model"], "messages": d["input"]});
+        let response = json!({"id": id, "object": "chat.completion", "model": d["model"],
+            "choices": [{"index": 0, "message": d["output"][0], "finish_reason": "tool_calls"}],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 1}});
+        let at = batch.spans[0].started_at.unwrap() + chrono::Duration::seconds(at_offset_s);
+        let mut one = one_call_trace(call_from_chat(&request, &response), Some(at), Some(at), None, "");
+        (Batch { traces: vec![], spans: batch.spans }, (one.traces.remove(0), one.spans.remove(0)))
+    }
+
+    #[test]
+    fn a_chat_span_without_id_joins_the_recording_with_its_content_and_time() {
+        // Recorded first (as the proxy commits before the client has the answer), exported later.
+        let (_d, mut s) = store();
+        let (batch, rec) = python_chat_call("chatcmpl-py1", 0);
+        let trace_id = batch.spans[0].trace_id.clone();
+        let exported_usage = batch.spans[0].model_call().unwrap().usage;
+        s.capture(Batch::default(), vec![rec]).unwrap();
+        s.capture(batch, vec![]).unwrap();
+        assert_eq!(ids(&s), vec![trace_id.clone()], "the one-call trace is merged into the run");
+        let (_, spans) = s.load_trace(&trace_id).unwrap();
+        let call = spans[0].model_call().unwrap();
+        assert_eq!(call.response_id.as_deref(), Some("chatcmpl-py1"));
+        assert_eq!(call.usage, exported_usage, "the span's usage, not the two added up");
+        assert_eq!(spans.iter().filter(|s| s.model_call().is_some()).count(), 1);
+
+        // Both in one batch; and a recording of other content, or from too far away, is not joined.
+        for (offset, joins) in [(0, true), (CHAT_JOIN_SLACK_S + 5, false)] {
+            let (_d, mut s) = store();
+            let (batch, rec) = python_chat_call("chatcmpl-py2", offset);
+            s.capture(batch, vec![rec]).unwrap();
+            assert_eq!(ids(&s).len(), if joins { 1 } else { 2 }, "offset {offset}s");
+        }
+        let (_d, mut s) = store();
+        let (batch, (t, mut rec)) = python_chat_call("chatcmpl-py3", 0);
+        if let SpanData::Model(c) = &mut rec.data {
+            c.output = Some(vec![json!({"type": "message", "role": "assistant", "content": "something else"})]);
+        }
+        s.capture(batch, vec![(t, rec)]).unwrap();
+        assert_eq!(ids(&s).len(), 2, "other content stays apart");
     }
 }

@@ -208,15 +208,23 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound { kind: "run", prefix: id.to_string() })
     }
 
-    /// Hand each stored result of a run to `f`, by case id then repeat, without holding them all.
-    pub fn for_each_result(&self, id: &str, mut f: impl FnMut(&str) -> Result<()>) -> Result<()> {
-        let mut stmt =
-            self.conn.prepare_cached("SELECT data FROM results WHERE run_id = ?1 ORDER BY case_id, repeat")?;
-        let mut rows = stmt.query([id])?;
-        while let Some(row) = rows.next()? {
-            f(row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?)?;
-        }
-        Ok(())
+    /// Up to `limit` stored results of a run as (case id, repeat, data), by case id then repeat,
+    /// starting after `after`: a page at a time, so a reader never holds a whole run, and no
+    /// statement stays open between pages.
+    pub fn results_after(
+        &self,
+        id: &str,
+        after: Option<(&str, u32)>,
+        limit: usize,
+    ) -> Result<Vec<(String, u32, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT case_id, repeat, data FROM results WHERE run_id = ?1 \
+             AND (?2 IS NULL OR (case_id, repeat) > (?2, ?3)) ORDER BY case_id, repeat LIMIT ?4",
+        )?;
+        let (case, repeat) = after.unzip();
+        let rows =
+            stmt.query_map(params![id, case, repeat, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
 

@@ -13,14 +13,15 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::dataset::{Case, CaseFile};
+use crate::dataset::{Case, CaseFile, Handoff};
 use crate::provider::client;
-use crate::provider::naming::handoff_tool_name;
+use crate::provider::naming::{handoff_tool_name, js_handoff_tool_name};
 use crate::provider::pricing::{Price, PriceTable};
 use crate::provider::retry::RetryPolicy;
 use crate::suite::gate::MaxErrors;
 use crate::suite::policy::{Policies, Policy, Unmatched};
 use crate::template;
+use crate::trace::ModelApi;
 use crate::yaml::{self, Source, YamlError};
 use gate::Gate;
 
@@ -100,13 +101,21 @@ struct AgentFile {
     instructions: Option<yaml::Value>,
     #[serde(default)]
     tools: Vec<Value>,
-    /// Agents this one can hand off to (by name).
+    /// Agents this one can hand off to: a name (the tool is the Python SDK's default name) or
+    /// `{agent: NAME, tool: TOOL}` for the tool name the app gives it.
     #[serde(default)]
-    handoffs: Vec<String>,
+    handoffs: Vec<HandoffFile>,
     #[serde(default)]
     model: Option<String>,
     #[serde(default)]
     params: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum HandoffFile {
+    Agent(String),
+    Named { agent: String, tool: String },
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +155,9 @@ struct ProviderFile {
     /// Run against the built-in mock model with this script (`builtin` for the default one).
     #[serde(default)]
     mock: Option<String>,
+    /// `responses` (default) or `chat_completions`, for agents that call that API.
+    #[serde(default)]
+    api: Option<ModelApi>,
     /// Retries of a failed request (rate limit, server error, timeout, connection).
     #[serde(default)]
     max_retries: Option<u32>,
@@ -207,6 +219,8 @@ pub struct SuiteAgent {
     pub name: String,
     pub instructions: Option<Instructions>,
     pub tools: Vec<Value>,
+    /// (tool, agent) of each handoff it offers.
+    pub handoffs: Vec<(String, String)>,
     pub model: Option<String>,
     pub params: Map<String, Value>,
 }
@@ -231,6 +245,8 @@ pub struct Provider {
     pub concurrency: usize,
     pub timeout: Duration,
     pub mock: Option<Mock>,
+    /// The API replay sends model calls to.
+    pub api: ModelApi,
     pub retry: RetryPolicy,
 }
 
@@ -247,6 +263,8 @@ pub struct CasePlan {
     /// Agents reachable by handoff, with their resolved instructions and tools.
     pub agents: Vec<AgentPlan>,
     pub entry_agent: Option<String>,
+    /// Which tool call switches to which agent (and from which, when known).
+    pub handoffs: Vec<Handoff>,
 }
 
 #[derive(Debug, Clone)]
@@ -305,18 +323,25 @@ impl Suite {
                     .into());
             }
             let mut tools = a.tools.clone();
+            let mut handoffs = Vec::new();
             for (j, h) in a.handoffs.iter().enumerate() {
-                let Some(target) = file.target.agents.iter().find(|b| &b.name == h) else {
+                let (to, tool) = match h {
+                    HandoffFile::Agent(to) => (to, handoff_tool_name(to)),
+                    HandoffFile::Named { agent, tool } => (agent, tool.clone()),
+                };
+                let Some(target) = file.target.agents.iter().find(|b| &b.name == to) else {
                     return Err(source
-                        .error_at(&format!("{key}.handoffs[{j}]"), format!("no agent named {h:?} in target.agents"))
+                        .error_at(&format!("{key}.handoffs[{j}]"), format!("no agent named {to:?} in target.agents"))
                         .into());
                 };
-                tools.push(handoff_tool(&target.name));
+                tools.push(handoff_tool(&target.name, &tool));
+                handoffs.push((tool, target.name.clone()));
             }
             agents.push(SuiteAgent {
                 name: a.name.clone(),
                 instructions: load_instructions(&a.instructions, &format!("{key}.instructions"))?,
                 tools,
+                handoffs,
                 model: a.model.clone(),
                 params: a.params.clone(),
             });
@@ -438,6 +463,7 @@ impl Suite {
             provider: Provider {
                 base_url: p.base_url.clone(),
                 api_key_env: p.api_key_env.clone().unwrap_or_else(|| "OPENAI_API_KEY".into()),
+                api: p.api.unwrap_or(ModelApi::Responses),
                 concurrency: p.concurrency.unwrap_or(8),
                 timeout,
                 mock,
@@ -577,11 +603,29 @@ fn parse_policy(source: &Source, path: &str, v: &yaml::Value) -> Result<Policy, 
     }
 }
 
-/// The function tool the Agents SDK offers for a handoff to `agent`.
-fn handoff_tool(agent: &str) -> Value {
+/// The handoffs a case recorded; a case promoted before they were recorded knows its agents
+/// only, so a call of either SDK's default tool name for one of them switches to it.
+pub fn recorded_handoffs(case: &Case) -> Vec<Handoff> {
+    if !case.handoffs.is_empty() {
+        return case.handoffs.clone();
+    }
+    case.agents
+        .iter()
+        .flat_map(|a| {
+            [handoff_tool_name(&a.name), js_handoff_tool_name(&a.name)].map(|tool| Handoff {
+                from: None,
+                tool,
+                to: a.name.clone(),
+            })
+        })
+        .collect()
+}
+
+/// The function tool the Agents SDK offers for a handoff to `agent`, named `name`.
+fn handoff_tool(agent: &str, name: &str) -> Value {
     json!({
         "type": "function",
-        "name": handoff_tool_name(agent),
+        "name": name,
         "description": format!("Handoff to the {agent} agent to handle the request."),
         "parameters": {"type": "object", "properties": {}, "required": [], "additionalProperties": false},
         "strict": true,
@@ -688,6 +732,7 @@ impl Planner<'_> {
                 })
                 .collect(),
             entry_agent: case.input.agent.clone(),
+            handoffs: recorded_handoffs(&case),
             case,
         };
         if !suite_agents.is_empty() {
@@ -701,6 +746,19 @@ impl Planner<'_> {
             plan.params.extend(first.params);
             plan.entry_agent = Some(first.name);
             plan.agents = suite_agents;
+            plan.handoffs = self
+                .suite
+                .target
+                .agents
+                .iter()
+                .flat_map(|a| {
+                    a.handoffs.iter().map(|(tool, to)| Handoff {
+                        from: Some(a.name.clone()),
+                        tool: tool.clone(),
+                        to: to.clone(),
+                    })
+                })
+                .collect();
         }
         Ok(plan)
     }
@@ -765,6 +823,25 @@ mod tests {
         let graders = crate::grade::Graders::load(&s).unwrap();
         assert_eq!(graders.list.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), vec!["contains", "contains#2"]);
         assert_eq!(s.gate.min_pass_rate, Some(0.9));
+    }
+
+    #[test]
+    fn handoffs_name_their_tool_and_the_api_is_chosen() {
+        let (_d, s) = setup(
+            "target:\n  agents:\n    - {name: Triage, handoffs: [Weather expert, {agent: Billing, tool: escalate_billing}]}\n    \
+             - {name: Weather expert}\n    - {name: Billing}\nprovider: {api: chat_completions}\n\
+             cases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\n",
+        );
+        let s = s.unwrap();
+        assert_eq!(s.provider.api, ModelApi::ChatCompletions);
+        let triage = &s.target.agents[0];
+        let offered: Vec<&str> = triage.tools.iter().filter_map(|t| t["name"].as_str()).collect();
+        assert_eq!(offered, vec!["transfer_to_weather_expert", "escalate_billing"]);
+        assert_eq!(triage.handoffs[1], ("escalate_billing".to_string(), "Billing".to_string()));
+        let (_d, s) =
+            setup("provider: {api: completions}\ncases: [../datasets/demo]\ngraders: [{type: contains, value: x}]\n");
+        let err = s.unwrap_err().to_string();
+        assert!(err.contains("provider.api") && err.contains("chat_completions"), "{err}");
     }
 
     #[test]

@@ -196,10 +196,18 @@ fn generation_call(d: &Map<String, Value>) -> ModelCall {
         }
         None => (None, None),
     };
-    let output = d
-        .get("output")
-        .and_then(Value::as_array)
-        .map(|msgs| msgs.iter().flat_map(super::items::chat_assistant_items).collect::<Vec<_>>());
+    // Python puts the assistant messages in `output`; JS the whole `chat.completion`, whose id
+    // is the one the proxy records the call under and whose usage is the call's.
+    let outputs = d.get("output").and_then(Value::as_array);
+    let completion = outputs.and_then(|o| o.iter().find(|v| v.get("choices").is_some()));
+    let output = outputs.map(|msgs| {
+        msgs.iter()
+            .flat_map(|m| match m.pointer("/choices/0/message") {
+                Some(message) => super::items::chat_assistant_items(message),
+                None => super::items::chat_assistant_items(m),
+            })
+            .collect::<Vec<_>>()
+    });
     let mut params = Map::new();
     if let Some(cfg) = d.get("model_config").and_then(Value::as_object) {
         for (k, v) in cfg {
@@ -216,14 +224,14 @@ fn generation_call(d: &Map<String, Value>) -> ModelCall {
         .unwrap_or_default();
     ModelCall {
         api: ModelApi::ChatCompletions,
-        response_id: None,
+        response_id: completion.and_then(|c| c.get("id")).and_then(Value::as_str).map(str::to_string),
         model: s(d, "model"),
         instructions,
         input,
         output,
         tools,
         params,
-        usage: d.get("usage").and_then(Usage::from_json),
+        usage: d.get("usage").or_else(|| completion.and_then(|c| c.get("usage"))).and_then(Usage::from_json),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The normalized trace model (trace, span, model call) that every capture source maps onto.
 
 pub mod agents_sdk;
+pub mod chat;
 pub mod import;
 pub mod items;
 pub mod openai_log;

@@ -29,6 +29,6 @@ pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliErro
     let current = load_run(store, &a.current)?;
     let cmp = compare_in(store, &base, &current)?;
     let decision = gate::decide(&current.gate, &current, Some(&cmp));
-    let f = Finish { run: &current, comparison: Some(&cmp), decision: &decision };
+    let f = Finish { run: &current, stored: false, comparison: Some(&cmp), decision: &decision };
     finish(store, f, &a.reports, a.reports.takes_stdout(), out)
 }

@@ -27,7 +27,8 @@ pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let runs = a.runs.iter().map(|p| Run::load(p)).collect::<Result<Vec<_>, _>>()?;
     let merged = record::merge(runs, Utc::now(), a.allow_partial)?;
     merged.save(&a.out)?;
-    out.print(format_args!("{}", report::run::run(&merged, report::run::Paint(report::use_color()))))?;
+    let view = report::run::View { paint: report::run::Paint(report::use_color()), verbose: false };
+    out.print(format_args!("{}", report::run::report(&merged, &merged.results, None, None, &[], view)))?;
     if let Some(partial) = merged.options.partial() {
         out.println(format_args!("partial: {partial}"))?;
     }

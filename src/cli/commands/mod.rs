@@ -71,6 +71,9 @@ pub struct ReportArgs {
     /// Also write a report: md:PATH, html:PATH, junit:PATH or json:PATH (repeatable).
     #[arg(long = "report", value_name = "FORMAT:PATH", value_parser = parse_report)]
     reports: Vec<(Format, PathBuf)>,
+    /// List every case in the terminal report: passing ones too, and every change in full.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
@@ -110,6 +113,8 @@ impl ReportArgs {
 /// `$GITHUB_STEP_SUMMARY` when set); the verdict becomes the exit code.
 struct Finish<'a> {
     run: &'a Run,
+    /// `run` is a header: its results are in the store, read back as they are rendered.
+    stored: bool,
     comparison: Option<&'a Comparison>,
     decision: &'a Decision,
 }
@@ -121,16 +126,33 @@ fn finish(
     human_on_stderr: bool,
     out: &mut Printer,
 ) -> Result<ExitCode, CliError> {
-    let Finish { run, comparison, decision } = f;
+    let Finish { run, stored, comparison, decision } = f;
     let mut stderr = Printer::stderr();
     let human = if human_on_stderr { &mut stderr } else { &mut *out };
-    let paint = report::run::Paint(report::use_color());
-    if let Some(cmp) = comparison {
-        human.print(format_args!("\n{}", report::run::comparison(cmp, paint)))?;
-    }
+    let view = report::run::View { paint: report::run::Paint(report::use_color()), verbose: reports.verbose };
     let trend = trend_of(store, run)?;
-    human.print(format_args!("{}", report::run::trend(&trend)))?;
-    human.print(format_args!("{}", report::run::decision(decision, paint)))?;
+    let text = if stored {
+        let s = read_store(store)?;
+        let mut failed = None;
+        let results = s.results(&run.id).map_while(|r| r.map_err(|e| failed = Some(e)).ok());
+        let text = report::run::report(run, results, comparison, Some(decision), &trend, view);
+        if let Some(e) = failed {
+            return Err(e.into());
+        }
+        text
+    } else {
+        report::run::report(run, &run.results, comparison, Some(decision), &trend, view)
+    };
+    human.print(format_args!("{text}"))?;
+    let step_summary = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty());
+    // Report files list every case: a stored run is read back whole for them, and only then.
+    let whole;
+    let run = if stored && (!reports.reports.is_empty() || step_summary.is_some()) {
+        whole = read_store(store)?.load_run(&run.id)?;
+        &whole
+    } else {
+        run
+    };
     let r = Report { run, comparison, decision, trend: &trend };
     // Markdown may go both to a file and to the step summary: render it once.
     let markdown = std::cell::OnceCell::new();
@@ -141,7 +163,7 @@ fn finish(
     for (format, path) in &reports.reports {
         write_file(path, &render(format), out)?;
     }
-    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+    if let Some(summary) = step_summary {
         let md = render(&Format::Markdown);
         std::fs::OpenOptions::new()
             .create(true)

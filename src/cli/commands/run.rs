@@ -8,7 +8,7 @@ use super::{Finish, ReportArgs, finish};
 use crate::cli::CliError;
 use crate::cli::printer::Printer;
 use crate::cli::progress::Progress;
-use crate::report;
+use crate::record::StoredRuns;
 use crate::run::{self, Request, Resume};
 
 #[derive(clap::Args)]
@@ -39,6 +39,10 @@ pub struct Args {
     /// Finish an interrupted run (the newest unfinished one, or this id): only what is missing.
     #[arg(long, num_args = 0..=1, default_missing_value = "", value_name = "RUN_ID")]
     resume: Option<String>,
+    /// Replay only the cases that failed or errored in this run (a stored run id or a run file);
+    /// the suite defaults to that run's.
+    #[arg(long, visible_alias = "rerun-failed", value_name = "RUN", conflicts_with = "resume")]
+    failed: Option<String>,
     /// Only cases matching: `tag:T`, `failure:F`, `id:REGEX` (or a bare id regex); repeatable, all must match.
     #[arg(long)]
     filter: Vec<String>,
@@ -68,6 +72,7 @@ impl Args {
             shard: self.shard,
             set: self.set,
             out: self.out,
+            failed: self.failed,
         };
         (request, self.reports, self.quiet)
     }
@@ -89,15 +94,15 @@ pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliErro
     };
     let outcome = run::run(store, &request, &mut progress, ctrl_c)?;
     let human_on_stderr = run_to_stdout || reports.takes_stdout();
-    let summary = report::run::run(&outcome.run, report::run::Paint(report::use_color()));
-    if human_on_stderr {
-        Printer::stderr().print(format_args!("{summary}"))?;
-        if run_to_stdout {
-            out.print(format_args!("{}", outcome.run.to_json()))?;
-        }
-    } else {
-        out.print(format_args!("{summary}"))?;
+    if run_to_stdout {
+        let run = super::read_store(store)?.load_run(&outcome.run.id)?;
+        out.print(format_args!("{}", run.to_json()))?;
     }
-    let f = Finish { run: &outcome.run, comparison: outcome.comparison.as_ref(), decision: &outcome.decision };
+    let f = Finish {
+        run: &outcome.run,
+        stored: true,
+        comparison: outcome.comparison.as_ref(),
+        decision: &outcome.decision,
+    };
     finish(store, f, &reports, human_on_stderr, out)
 }

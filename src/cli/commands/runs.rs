@@ -38,6 +38,9 @@ pub enum Runs {
     Show {
         /// A stored run id (any unique prefix) or a run file.
         run: String,
+        /// List every case, passing ones too.
+        #[arg(long, short)]
+        verbose: bool,
     },
 }
 
@@ -65,10 +68,11 @@ pub fn run(store: &Path, cmd: Runs, out: &mut Printer) -> Result<ExitCode, CliEr
                 report::run::flaky(&suite, count, &History::from_rows(count, rows).by_flakiness())
             ))?;
         }
-        Runs::Show { run } => {
+        Runs::Show { run, verbose } => {
             let run = load_run(store, &run)?;
-            out.print(format_args!("{}", report::run::run(&run, report::run::Paint(report::use_color()))))?;
-            out.print(format_args!("{}", report::run::trend(&trend_of(store, &run)?)))?;
+            let view = report::run::View { paint: report::run::Paint(report::use_color()), verbose };
+            let trend = trend_of(store, &run)?;
+            out.print(format_args!("{}", report::run::report(&run, &run.results, None, None, &trend, view)))?;
         }
     }
     Ok(ExitCode::SUCCESS)
