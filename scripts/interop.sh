@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interop with the real clients: an `openai-agents` app with a function tool and a handoff runs
-# against `evals mock` through `evals collect`, once exporting with the SDK's HTTP exporter and
-# once with OpenInference over OTLP; its model calls go through the collect proxy both times.
+# against `evals mock` through `evals collect`, exporting with the SDK's HTTP exporter (with
+# sensitive data on, then off) and with OpenInference over OTLP; its model calls go through the
+# collect proxy each time.
 # The CLI must then show complete traces that promote and replay. Then OpenAI's documented python
 # grader (rapidfuzz, at the hosted grader image's version) runs in a suite. Needs Python 3.11 and PyPI.
 set -euo pipefail
@@ -21,7 +22,7 @@ source scripts/lib/servers.sh
 start "$work/mock.log" "$evals" mock --listen 127.0.0.1:0
 mock=$url
 token=interop-$RANDOM$RANDOM
-for mode in exporter otlp; do
+for mode in exporter sensitive otlp; do
   mkdir -p "$work/$mode"
   export EVALS_STORE="$work/$mode/evals.db"
   start "$work/$mode/collect.log" "$evals" collect --listen 127.0.0.1:0 --upstream "$mock/v1" --token "$token"
@@ -50,4 +51,26 @@ mkdir -p "$work/python-grader"
 EVALS_STORE="$work/python-grader/evals.db" PATH="$PWD/$venv/bin:$PATH" \
   "$venv/bin/python" scripts/interop/python_grader.py "$evals" "$work/python-grader"
 scripts/interop-js.sh
+# The pre-commit framework: it accepts this repository's hook manifest, and runs the hook that
+# `evals init --pre-commit` configures, which passes on what init wrote and fails on a broken case.
+pc=.venv/pre-commit
+if [ ! -x "$pc/bin/pre-commit" ]; then
+  python3.11 -m venv "$pc" 2>/dev/null || python3 -m venv "$pc"
+  "$pc/bin/pip" install --quiet --disable-pip-version-check pre-commit==4.7.0
+fi
+"$pc/bin/pre-commit" validate-manifest .pre-commit-hooks.yaml
+pc=$PWD/$pc
+(
+  cd "$work" && mkdir hooked && cd hooked
+  export PATH="$(dirname "$evals"):$PATH" PRE_COMMIT_HOME="$work/pre-commit-home"
+  git init --quiet && git config user.email ci@example.invalid && git config user.name ci
+  evals init --mock --pre-commit --yes > /dev/null
+  "$pc/bin/pre-commit" validate-config .pre-commit-config.yaml
+  git add -A && "$pc/bin/pre-commit" run evals-check --all-files > "$work/hook.log" || { cat "$work/hook.log"; exit 1; }
+  printf 'id: broken\n' > datasets/main/broken.yaml && git add -A
+  if "$pc/bin/pre-commit" run evals-check --all-files > "$work/hook.log"; then
+    echo "the evals-check hook passed a broken case" >&2; cat "$work/hook.log"; exit 1
+  fi
+  grep -q "broken.yaml" "$work/hook.log" || { echo "the hook did not name the broken file" >&2; cat "$work/hook.log"; exit 1; }
+)
 echo "interop passed"

@@ -67,7 +67,8 @@ fn kind_of(source: &Source) -> Result<FileKind, YamlError> {
     let top = |key: &str| doc.as_mapping().is_some_and(|m| m.contains_key(key));
     Ok(if top("content_hash") {
         FileKind::Case
-    } else if top("cases") {
+    } else if top("cases") || top("graders") || top("target") {
+        // Keys only a suite has: a suite that lost its `cases` is still checked as one.
         FileKind::Suite
     } else if top("categories") {
         FileKind::Taxonomy

@@ -13,6 +13,11 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// Columns a text takes in a terminal: a CJK character or an emoji takes two, a combining mark none.
+pub fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
 /// Natural order of ids: runs of digits compare as numbers, so `case-2` sorts before `case-10`;
 /// ids equal that way (`a01`, `a1`) fall back to plain order, so the order is total.
 pub fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
@@ -56,6 +61,30 @@ pub fn chain(e: &dyn std::error::Error) -> String {
         cause = c.source();
     }
     text
+}
+
+/// The path of `to` seen from the folder `from`, with `/` separators (`../../evals/x.json`); both
+/// absolute, or both relative to the same folder.
+pub fn relative_path(from: &std::path::Path, to: &std::path::Path) -> String {
+    use std::path::Component;
+    fn parts(p: &std::path::Path) -> Vec<Component<'_>> {
+        let mut out = Vec::new();
+        for c in p.components() {
+            match c {
+                Component::CurDir => {}
+                Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                    out.pop();
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    }
+    let (from, to) = (parts(from), parts(to));
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let up = std::iter::repeat_n("..".to_string(), from.len() - common);
+    let down = to[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned());
+    up.chain(down).collect::<Vec<_>>().join("/")
 }
 
 /// A length of time: a number and a unit, `s`, `m`, `h`, `d` or `w`.
@@ -142,6 +171,15 @@ pub(crate) fn lcs_chars(a: &str, a_len: usize, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_paths_climb_out_of_the_folder() {
+        use std::path::Path;
+        let p = |from: &str, to: &str| relative_path(Path::new(from), Path::new(to));
+        assert_eq!(p("/r/datasets/weather", "/r/evals/schemas/case.json"), "../../evals/schemas/case.json");
+        assert_eq!(p("/r/evals", "/r/evals/schemas/suite.json"), "schemas/suite.json");
+        assert_eq!(p("/r/./x/../datasets/d", "/r/evals/case.json"), "../../evals/case.json");
+    }
 
     #[test]
     fn ids_sort_with_their_numbers_as_numbers() {

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
+use serde_json::json;
 
 #[test]
 fn import_is_idempotent_and_list_shows_every_trace() {
@@ -410,4 +411,35 @@ fn errors_print_their_causes_on_lines_of_their_own() {
     let out = p.evals(&["runs", "show", "run_nope"]);
     assert_eq!(code(&out), 2);
     assert!(text(&out.stderr).contains("hint: `evals runs list` shows the stored runs"), "{}", text(&out.stderr));
+}
+
+/// The SDK's `group_id` is listed, filtered on and kept in the case; the JSON rows carry the
+/// status, the first user text and the final output.
+#[test]
+fn groups_are_listed_filtered_and_kept_in_the_case() {
+    let p = Project::new();
+    let capture = std::fs::read_to_string(fixture("agents_processor_full.jsonl")).unwrap().replace(
+        r#""id": "trace_1a366e093c0d4ae0809e2fa3fbb773d5", "workflow_name": "Agent workflow", "group_id": null"#,
+        r#""id": "trace_1a366e093c0d4ae0809e2fa3fbb773d5", "workflow_name": "Agent workflow", "group_id": "conv_42""#,
+    );
+    assert!(capture.contains("conv_42"));
+    let file = p.write("grouped.jsonl", &capture);
+    p.ok(&["traces", "import", file.to_str().unwrap()]);
+    let table = p.ok(&["traces", "list"]);
+    assert!(table.lines().next().unwrap().ends_with("GROUP"), "{table}");
+    assert!(table.contains("conv_42"), "{table}");
+    let rows: serde_json::Value =
+        serde_json::from_str(&p.ok(&["traces", "list", "--group", "conv_42", "--json"])).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!((&row["group_id"], &row["status"]), (&json!("conv_42"), &json!("ok")));
+    assert_eq!(row["first_user_text"], json!("call_tool get_weather city=Paris"));
+    assert_eq!(row["final_output"], json!("TOOL RESULT: Sunny and 21C in Paris"));
+    let shown: serde_json::Value = serde_json::from_str(&p.ok(&["traces", "show", "trace_1a36", "--json"])).unwrap();
+    assert_eq!((&shown["status"], &shown["trace"]["group_id"]), (&json!("ok"), &json!("conv_42")));
+    assert!(shown["spans"].as_array().is_some_and(|s| !s.is_empty()));
+    p.ok(&["promote", "trace_1a36", "--dataset", "d"]);
+    let case = std::fs::read_dir(p.path("datasets/d")).unwrap().next().unwrap().unwrap().path();
+    assert!(std::fs::read_to_string(case).unwrap().contains("group_id: conv_42"));
 }

@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use common::*;
-use evals::collect::{Options, Privacy, Server};
+use evals::collect::{Options, Privacy, Route, Server};
 use evals::mock::{Script, server::Server as Mock};
 use evals::store::{Store, TraceFilter};
 use evals::trace::{Span, SpanData};
@@ -354,7 +354,7 @@ async fn streams_pass_through_event_by_event_and_are_recorded() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn upstream_errors_come_back_unchanged_with_the_clients_key_and_are_not_recorded() {
+async fn upstream_errors_come_back_unchanged_with_the_clients_key_and_are_recorded_as_failed_calls() {
     let dir = tempfile::tempdir().unwrap();
     let (upstream, _task) = slow_upstream(Arc::new(Notify::new())).await;
     let server = collect(dir.path(), upstream, |o| o.token = Some("collect-token".into())).await;
@@ -379,7 +379,74 @@ async fn upstream_errors_come_back_unchanged_with_the_clients_key_and_are_not_re
     assert_eq!(v["authorization"], "Bearer sk-client-key", "the client's key goes upstream");
     assert!(!v["seen_headers"].as_array().unwrap().contains(&json!("x-evals-token")), "the collect token does not");
     server.shutdown().await;
-    assert!(store(dir.path()).list_traces(&TraceFilter::default()).unwrap().is_empty());
+    let traces = store(dir.path()).list_traces(&TraceFilter::default()).unwrap();
+    assert_eq!(traces.iter().map(|t| t.status()).collect::<Vec<_>>(), ["error"]);
+    let spans = model_spans(&store(dir.path()));
+    let error = spans[0].error.as_ref().unwrap();
+    assert!(error.message.starts_with("HTTP 429 rate_limit_exceeded: "), "{}", error.message);
+    let call = spans[0].model_call().unwrap();
+    assert_eq!((call.attempts.len(), call.attempts[0].status), (1, 429));
+    assert_eq!(call.input.as_ref().unwrap()[0]["content"], "hi", "what was asked is kept");
+    let db = std::fs::read(dir.path().join("evals.db")).unwrap();
+    assert!(!String::from_utf8_lossy(&db).contains("sk-client-key"), "the key is never stored");
+}
+
+/// A client's retries of one request (two 429s, then the answer) are attempts of one call in
+/// one trace; a call that never succeeds is a trace in error, found by `--status error`, and
+/// `traces show` prints its attempts.
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_attempts_and_their_retries_are_one_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = "faults:\n  - {when: {user: retried}, first: 2, status: 429, code: rate_limit_exceeded}\n  \
+                  - {when: {user: long}, status: 400, code: context_length_exceeded}\n\
+                  default: {text: '{{ user | upper }}'}\n";
+    let upstream =
+        Mock::start(Script::parse(&evals::yaml::Source::new("m.yaml", script)).unwrap(), loopback()).await.unwrap();
+    let server = collect(dir.path(), upstream.base_url(), |_| {}).await;
+    let url = format!("{}/v1/responses", server.url());
+    let h = [("content-type", "application/json")];
+    let mut statuses = vec![];
+    for _ in 0..3 {
+        statuses.push(post(&url, &h, r#"{"model":"m","input":"retried"}"#).await.0);
+    }
+    assert_eq!(statuses, [429, 429, 200]);
+    let with_project = [("content-type", "application/json"), ("openai-project", "proj_evals")];
+    for _ in 0..2 {
+        assert_eq!(post(&url, &with_project, r#"{"model":"m","input":"long"}"#).await.0, 400);
+    }
+    server.shutdown().await;
+    let s = store(dir.path());
+    let traces = s.list_traces(&TraceFilter::default()).unwrap();
+    assert_eq!(traces.len(), 2, "{traces:?}");
+    let spans = model_spans(&s);
+    let attempts = |user: &str| {
+        let span = spans.iter().find(|sp| sp.model_call().unwrap().input.as_ref().unwrap()[0]["content"] == user);
+        let span = span.unwrap();
+        (span.error.is_some(), span.model_call().unwrap().attempts.iter().map(|a| a.status).collect::<Vec<_>>())
+    };
+    assert_eq!(attempts("retried"), (false, vec![429, 429, 200]));
+    assert_eq!(attempts("long"), (true, vec![400, 400]));
+    let cli = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_evals"))
+            .args(args)
+            .env("EVALS_STORE", dir.path().join("evals.db"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let errors: Value = serde_json::from_str(&cli(&["traces", "list", "--status", "error", "--json"])).unwrap();
+    let errors = errors.as_array().unwrap();
+    assert_eq!(errors.len(), 1);
+    let id = errors[0]["id"].as_str().unwrap();
+    assert_eq!((&errors[0]["provider"], &errors[0]["project"]), (&json!("127.0.0.1"), &json!("proj_evals")));
+    assert_eq!(errors[0]["first_user_text"], json!("long"));
+    let ok: Value = serde_json::from_str(&cli(&["traces", "list", "--status", "ok", "--json"])).unwrap();
+    assert_eq!(ok.as_array().unwrap().len(), 1);
+    let shown = cli(&["traces", "show", id]);
+    assert!(shown.contains("attempt 1  HTTP 400 context_length_exceeded"), "{shown}");
+    assert!(shown.contains("attempt 2  HTTP 400 context_length_exceeded"), "{shown}");
+    assert!(shown.contains("✗ error: HTTP 400 context_length_exceeded"), "{shown}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -575,4 +642,37 @@ fn sigterm_commits_everything_received_and_exits_cleanly() {
 fn collect_help_has_an_example() {
     let out = Project::new().ok(&["collect", "--help"]);
     assert!(out.contains("Examples:") && out.contains("--upstream"), "{out}");
+}
+
+/// `--no-content=traces`: the exported spans keep no text while the proxy keeps the
+/// conversation; a request with `X-Evals-No-Content` is stored without content on any route,
+/// and the header does not go upstream.
+#[tokio::test(flavor = "multi_thread")]
+async fn content_is_dropped_per_route_or_when_the_app_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = mock().await;
+    let server = collect(dir.path(), upstream.base_url(), |o| o.no_content = vec![Route::Traces]).await;
+    let json = std::fs::read(repo().join("tests/fixtures/otlp/openinference-agents-json/traces/001.raw.json")).unwrap();
+    let (status, _, _) =
+        post(&format!("{}/v1/traces", server.url()), &[("content-type", "application/json")], json).await;
+    assert_eq!(status, 200);
+    let url = format!("{}/v1/responses", server.url());
+    let kept = post(&url, &[("content-type", "application/json")], r#"{"model":"kept","input":"keep me"}"#).await;
+    let h = [("content-type", "application/json"), ("x-evals-no-content", "1")];
+    let asked = post(&url, &h, r#"{"model":"asked","input":"forget me"}"#).await;
+    assert_eq!((kept.0, asked.0), (200, 200));
+    assert!(asked.2.contains("FORGET ME"), "the client gets the real answer");
+    server.shutdown().await;
+    let spans = model_spans(&store(dir.path()));
+    let by_model =
+        |m: &str| spans.iter().filter_map(|s| s.model_call()).find(|c| c.model.as_deref() == Some(m)).unwrap();
+    assert!(by_model("kept").has_content());
+    assert!(!by_model("asked").has_content());
+    let exported: Vec<_> = spans
+        .iter()
+        .filter_map(|s| s.model_call())
+        .filter(|c| !matches!(c.model.as_deref(), Some("kept" | "asked")))
+        .collect();
+    assert!(!exported.is_empty() && exported.iter().all(|c| !c.has_content()), "the trace route kept no content");
+    assert!(!serde_json::to_string(&spans).unwrap().contains("forget me"));
 }

@@ -442,7 +442,8 @@ fn check_reports_every_problem_with_file_and_line() {
     let f2 = files[2].strip_prefix(p.path("")).unwrap().display().to_string();
     let f0 = files[0].strip_prefix(p.path("")).unwrap().display().to_string();
     for want in [
-        format!("{f0}:1:5: id: duplicate id"),
+        // Line 2: the first is the schema line for editors.
+        format!("{f0}:{}:5: id: duplicate id", line_of(&text1, "id: ")),
         format!(
             "{f0}:{}:15: content_hash: duplicate content: same input as datasets/copy/dup.yaml",
             line_of(&text1, "content_hash:")

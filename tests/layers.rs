@@ -11,7 +11,7 @@ const LAYERS: &[&str] = &[
 ];
 
 /// What `mock` (a tool at the bottom, started by runs and tests) may use.
-const MOCK_MAY_USE: &[&str] = &["template", "trace", "yaml"];
+const MOCK_MAY_USE: &[&str] = &["template", "text", "trace", "yaml"];
 
 fn imports(dir: &Path, found: &mut BTreeSet<String>) {
     let re = regex::Regex::new(r"crate::(\w+)|use crate::\{([^}]*)\}").unwrap();

@@ -1,16 +1,17 @@
 """An Agents SDK app with a function tool and a handoff, captured by `evals collect`.
 
-Usage: agent.py exporter|otlp COLLECT_URL TOKEN
+Usage: agent.py exporter|sensitive|otlp COLLECT_URL TOKEN
 
 The model client goes through the collect proxy (OPENAI_BASE_URL=COLLECT_URL/v1, the token in
 the X-Evals-Token header); the traces go to collect either through the SDK's own HTTP exporter
-(`exporter`) or through OpenInference over OTLP/HTTP protobuf (`otlp`).
+(`exporter`; `sensitive`: the same with `trace_include_sensitive_data=False`, so the spans carry
+neither content nor response ids) or through OpenInference over OTLP/HTTP protobuf (`otlp`).
 """
 
 import asyncio
 import sys
 
-from agents import Agent, Runner, function_tool, set_default_openai_client, set_trace_processors
+from agents import Agent, RunConfig, Runner, function_tool, set_default_openai_client, set_trace_processors
 from openai import AsyncOpenAI
 
 mode, collect, token = sys.argv[1], sys.argv[2].rstrip("/"), sys.argv[3]
@@ -20,7 +21,7 @@ set_default_openai_client(
     AsyncOpenAI(base_url=f"{collect}/v1", api_key="sk-interop-upstream", default_headers={"X-Evals-Token": token})
 )
 
-if mode == "exporter":
+if mode in ("exporter", "sensitive"):
     from agents.tracing.processors import BackendSpanExporter, BatchTraceProcessor
 
     # The exporter presents the token as its API key.
@@ -59,12 +60,16 @@ triage = Agent(
 )
 
 
+# What the production guides recommend: no content in the spans.
+config = RunConfig(trace_include_sensitive_data=mode != "sensitive")
+
+
 async def main():
-    r = await Runner.run(triage, "call_tool get_weather city=Paris")
+    r = await Runner.run(triage, "call_tool get_weather city=Paris", run_config=config)
     print("tool run:", r.final_output)
-    r = await Runner.run(triage, "call_tool transfer_to_weather_expert please")
+    r = await Runner.run(triage, "call_tool transfer_to_weather_expert please", run_config=config)
     print("handoff run:", r.final_output, "by", r.last_agent.name)
-    streamed = Runner.run_streamed(triage, "hello from a streamed run")
+    streamed = Runner.run_streamed(triage, "hello from a streamed run", run_config=config)
     async for _ in streamed.stream_events():
         pass
     print("streamed run:", streamed.final_output)

@@ -59,7 +59,9 @@ for tid, spans in shown.items():
         fail(f"{tid}: spans do not form a tree")
     tools = [t for t in kinds(spans, "tool") if t["name"] == "get_weather"]
     if tools:
-        if tools[0].get("output") != "Sunny and 21C in Paris":
+        # With sensitive data off the SDK exports the tool span without its output; the model's
+        # next input (from the proxy) still has it.
+        if label != "sensitive" and tools[0].get("output") != "Sunny and 21C in Paris":
             fail(f"{tid}: tool output missing: {tools[0]}")
         if "TOOL RESULT: Sunny and 21C in Paris" not in texts(spans):
             fail(f"{tid}: final model text missing: {texts(spans)}")

@@ -78,6 +78,8 @@ pub enum CliError {
     NotATerminal,
     #[error("nothing to check: no evals/ or datasets/ folder here")]
     NothingToCheck,
+    #[error("which schema? name one (suite, case, taxonomy, mock) or give --out DIR for all")]
+    NoSchemaNamed,
 }
 
 /// A store error is the store's (exit 3), except an id that matches nothing, which is input.
@@ -145,7 +147,8 @@ impl CliError {
             | CliError::NotStored(_)
             | CliError::NothingToChange
             | CliError::NoReviewer
-            | CliError::NotATerminal => BAD_INPUT,
+            | CliError::NotATerminal
+            | CliError::NoSchemaNamed => BAD_INPUT,
         }
     }
 
@@ -164,12 +167,7 @@ impl CliError {
             _ => None,
         };
         let dataset_hint = |e: &DatasetError| match e {
-            DatasetError::NoContent(_) => Some(
-                "capture model content: run `evals collect` and point the app's model client at it \
-                 (OPENAI_BASE_URL=http://127.0.0.1:4319/v1), or import a processor JSONL capture \
-                 (README, \"Capture\")"
-                    .into(),
-            ),
+            DatasetError::NoContent { .. } => e.fix().map(str::to_string),
             DatasetError::UnknownFailure { .. } => Some("the failure ids are listed in evals/taxonomy.yaml".into()),
             _ => None,
         };

@@ -9,7 +9,7 @@ pub mod query;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 pub use exit::CliError;
 
@@ -26,6 +26,10 @@ struct Cli {
     /// The SQLite store.
     #[arg(long, global = true, env = "EVALS_STORE", default_value = crate::store::DEFAULT_PATH)]
     store: PathBuf,
+    /// Colour in the terminal output: auto (on a terminal, unless NO_COLOR is set; CLICOLOR_FORCE
+    /// forces it), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = crate::report::ColorChoice::Auto)]
+    color: crate::report::ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -112,11 +116,32 @@ enum Command {
                             evals merge runs/s1.json runs/s2.json --out runs/nightly.json"
     )]
     Merge(commands::merge::Args),
+    /// Start here: write a suite, its prompt, the taxonomy, a mock script and the schemas into
+    /// evals/, and datasets/; never overwrites a file.
+    #[command(after_help = "Examples:\n  evals init --mock                # offline, against the scripted model\n  \
+                            evals init --suite support --ci github --pre-commit")]
+    Init(commands::init::Args),
+    /// The JSON Schema of suite, case, taxonomy or mock files (for editors and other tools).
+    #[command(after_help = "Examples:\n  evals schema suite\n  evals schema --out evals/schemas   # all four")]
+    Schema(commands::schema::Args),
+    /// A shell completion script, on stdout.
+    #[command(
+        after_help = "Examples:\n  evals completions bash > ~/.local/share/bash-completion/completions/evals\n  \
+                            evals completions zsh > \"${fpath[1]}/_evals\"\n  evals completions fish > ~/.config/fish/completions/evals.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff), on stdout.
+    #[command(after_help = "Examples:\n  evals man > evals.1 && man ./evals.1")]
+    Man,
 }
 
 /// Parse arguments, run the command, and turn the outcome into an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::report::set_color(cli.color);
     let mut out = printer::Printer::stdout();
     let result = match cli.command {
         Command::Traces(t) => commands::traces::run(&cli.store, t, &mut out),
@@ -134,6 +159,10 @@ pub fn main() -> ExitCode {
         Command::Cases(c) => commands::cases::run(c, &mut out),
         Command::Dataset(c) => commands::dataset::run(c, &mut out),
         Command::Merge(a) => commands::merge::run(a, &mut out),
+        Command::Init(a) => commands::init::run(a, &mut out),
+        Command::Schema(a) => commands::schema::run(a, &mut out),
+        Command::Completions { shell } => completions(shell, &mut out),
+        Command::Man => man(&mut out),
     };
     let result = result.and_then(|code| out.flush().map(|()| code));
     match result {
@@ -153,4 +182,18 @@ pub fn main() -> ExitCode {
             ExitCode::from(e.code())
         }
     }
+}
+
+fn completions(shell: clap_complete::Shell, out: &mut printer::Printer) -> Result<ExitCode, CliError> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "evals", &mut script);
+    out.print(format_args!("{}", String::from_utf8_lossy(&script)))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn man(out: &mut printer::Printer) -> Result<ExitCode, CliError> {
+    let mut page = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut page).map_err(CliError::Output)?;
+    out.print(format_args!("{}", String::from_utf8_lossy(&page)))?;
+    Ok(ExitCode::SUCCESS)
 }

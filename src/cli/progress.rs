@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::record::{CaseResult, Status};
+use crate::report::traces::dollars;
 use crate::run::{Event, Events};
 
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
@@ -22,7 +23,8 @@ struct Bar {
     total: u64,
     done: u64,
     counts: [u64; 3],
-    cost: f64,
+    /// None until a result with a known cost arrives (unpriced models, the mock).
+    cost: Option<f64>,
     started: Instant,
 }
 
@@ -34,14 +36,13 @@ impl Bar {
         } else if std::io::stderr().is_terminal() {
             let bar = ProgressBar::new(total);
             bar.set_style(
-                ProgressStyle::with_template("{bar:30.cyan/blue} {msg} · {per_sec} · ETA {eta}")
-                    .expect("valid template"),
+                ProgressStyle::with_template("{bar:30.cyan/blue} {msg} · ETA {eta}").expect("valid template"),
             );
             Mode::Bar(bar)
         } else {
             Mode::Plain { last: Instant::now() }
         };
-        let mut p = Bar { mode, total, done: 0, counts: [0; 3], cost: 0.0, started: Instant::now() };
+        let mut p = Bar { mode, total, done: 0, counts: [0; 3], cost: None, started: Instant::now() };
         for r in already {
             p.count(r);
         }
@@ -60,14 +61,14 @@ impl Bar {
             Status::Fail => 1,
             Status::Error => 2,
         }] += 1;
-        self.cost += r.cost_usd.unwrap_or(0.0);
+        if let Some(c) = r.cost_usd {
+            self.cost = Some(self.cost.unwrap_or(0.0) + c);
+        }
     }
 
     fn message(&self) -> String {
-        format!(
-            "{}/{} ✓{} ✗{} !{} · ${:.4}",
-            self.done, self.total, self.counts[0], self.counts[1], self.counts[2], self.cost
-        )
+        let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
+        message(self.done, self.total, self.counts, self.cost, rate)
     }
 
     fn record(&mut self, r: &CaseResult) {
@@ -89,8 +90,7 @@ impl Bar {
     }
 
     fn plain_line(&self) {
-        let rate = self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
-        eprintln!("progress: {} · {rate:.1}/s", self.message());
+        eprintln!("progress: {}", self.message());
     }
 
     /// Clear the bar; in plain mode, say the final count once more.
@@ -101,6 +101,14 @@ impl Bar {
             Mode::Quiet => {}
         }
     }
+}
+
+/// `12/300 ✓10 ✗1 !1 · $0.0042 · 3.3/s`: the cost is `–` while unknown, the rate has two or
+/// three significant digits.
+fn message(done: u64, total: u64, counts: [u64; 3], cost: Option<f64>, per_sec: f64) -> String {
+    let cost = cost.map_or_else(|| "–".to_string(), dollars);
+    let rate = if per_sec >= 10.0 { format!("{per_sec:.0}") } else { format!("{per_sec:.1}") };
+    format!("{done}/{total} ✓{} ✗{} !{} · {cost} · {rate}/s", counts[0], counts[1], counts[2])
 }
 
 /// The run's events on stderr: notes and warnings, and the bar while cases replay.
@@ -144,5 +152,17 @@ impl Events for Progress {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::message;
+
+    #[test]
+    fn unknown_cost_is_a_dash_and_rates_are_rounded() {
+        assert_eq!(message(3, 300, [2, 1, 0], None, 32.6882), "3/300 ✓2 ✗1 !0 · – · 33/s");
+        assert_eq!(message(3, 300, [3, 0, 0], Some(0.00421), 3.26882), "3/300 ✓3 ✗0 !0 · $0.0042 · 3.3/s");
+        assert_eq!(message(300, 300, [300, 0, 0], Some(12.5), 0.04), "300/300 ✓300 ✗0 !0 · $12.50 · 0.0/s");
     }
 }

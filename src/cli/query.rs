@@ -22,6 +22,9 @@ pub struct TraceQuery {
     /// Traces that called this model.
     #[arg(long)]
     pub model: Option<String>,
+    /// Traces of this group: the conversation key (Agents SDK `group_id`, OTLP `session.id`).
+    #[arg(long, value_name = "ID")]
+    pub group: Option<String>,
     #[arg(long, value_enum)]
     pub status: Option<TraceStatus>,
     /// Traces whose model input or output contains all these words (full-text, any case).
@@ -43,6 +46,7 @@ impl TraceQuery {
             workflow: self.workflow.clone(),
             agent: self.agent.clone(),
             model: self.model.clone(),
+            group: self.group.clone(),
             status: self.status,
             search: self.search.clone(),
             meta: self.meta.clone(),

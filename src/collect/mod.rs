@@ -25,7 +25,7 @@ pub use privacy::Privacy;
 pub use writer::Totals;
 
 use crate::store::{Handle, Store};
-use crate::trace::{Batch, Span, Trace, agents_sdk};
+use crate::trace::{Batch, PROJECT_KEY, Span, Trace, agents_sdk};
 
 /// Where model calls go when `--upstream` is not given.
 pub const DEFAULT_UPSTREAM: &str = "https://api.openai.com/v1";
@@ -41,7 +41,22 @@ pub struct Options {
     /// Request bodies larger than this get 413.
     pub max_body: usize,
     pub privacy: Privacy,
+    /// Routes that store no content whatever `privacy` says (`--no-content=traces`): a team can
+    /// keep the conversation in the proxy's recordings only.
+    pub no_content: Vec<Route>,
 }
+
+/// The two halves of collect, for route-wise settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Route {
+    /// `/v1/responses` and `/v1/chat/completions`.
+    Proxy,
+    /// `/v1/traces/ingest`, `/v1/traces` and `/v1/logs`.
+    Traces,
+}
+
+/// A request carrying this header (any value but `0` or `false`) is stored without content.
+pub const NO_CONTENT_HEADER: &str = "x-evals-no-content";
 
 impl Default for Options {
     fn default() -> Self {
@@ -51,6 +66,7 @@ impl Default for Options {
             token: None,
             max_body: 32 << 20,
             privacy: Privacy::Keep,
+            no_content: vec![],
         }
     }
 }
@@ -75,13 +91,26 @@ struct App {
     writer: mpsc::Sender<writer::Write>,
     token: Option<String>,
     privacy: Privacy,
+    no_content: Vec<Route>,
     upstream: String,
     client: reqwest::Client,
     /// Also the limit for a gzip body once inflated.
     max_body: usize,
+    /// Failed model calls, so that a retry joins them.
+    retries: proxy::Retries,
 }
 
 impl App {
+    /// What of a request's content is stored: none when its route is listed in `--no-content`
+    /// or the app asked for none in the request's header.
+    fn privacy(&self, route: Route, headers: &HeaderMap) -> Privacy {
+        let asked = headers
+            .get(NO_CONTENT_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| !matches!(v.trim().to_ascii_lowercase().as_str(), "0" | "false" | ""));
+        if asked || self.no_content.contains(&route) { Privacy::NoContent } else { self.privacy }
+    }
+
     /// Queue a write and wait until it is committed.
     async fn commit(&self, batch: Batch, recording: Option<(Trace, Span)>) -> Result<(), String> {
         let (done, committed) = oneshot::channel();
@@ -135,9 +164,11 @@ impl Server {
             writer: tx,
             token: opts.token.clone(),
             privacy: opts.privacy,
+            no_content: opts.no_content.clone(),
             upstream,
             client,
             max_body: opts.max_body,
+            retries: proxy::Retries::default(),
         });
         let router = Router::new()
             .route("/v1/traces/ingest", post(ingest))
@@ -226,7 +257,12 @@ fn presented(headers: &HeaderMap, token: &str, proxied: bool) -> bool {
 }
 
 /// `POST /v1/traces/ingest`: a `BackendSpanExporter` body, committed before the answer.
-async fn ingest(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejection>) -> Response {
+/// The `OpenAI-Project` header the SDKs send when a project is set.
+fn openai_project(headers: &HeaderMap) -> Option<String> {
+    headers.get("openai-project").and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()).map(str::to_string)
+}
+
+async fn ingest(State(app): State<Arc<App>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
     let body = match body {
         Ok(b) => b,
         Err(e) => return body_error(e),
@@ -239,7 +275,12 @@ async fn ingest(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejection>
         Ok(b) => b,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("not an Agents SDK export body: {e}")),
     };
-    app.privacy.batch(&mut batch);
+    if let Some(project) = openai_project(&headers) {
+        for t in &mut batch.traces {
+            t.metadata.get_or_insert_default().insert(PROJECT_KEY.into(), project.clone().into());
+        }
+    }
+    app.privacy(Route::Traces, &headers).batch(&mut batch);
     match app.commit(batch, None).await {
         Ok(()) => axum::Json(json!({})).into_response(),
         // 5xx: the exporter retries, and records are stored once whatever it re-sends.

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{App, body_error};
+use super::{App, Route, body_error};
 use crate::trace::otlp::{self, Encoding, OtlpError};
 
 /// `google.rpc.Status`, the body of an OTLP error answer.
@@ -73,7 +73,7 @@ async fn export(
         Ok(b) => b,
         Err(e) => return answer(encoding, StatusCode::BAD_REQUEST, Some((INVALID_ARGUMENT, e.to_string()))),
     };
-    app.privacy.batch(&mut batch);
+    app.privacy(Route::Traces, &headers).batch(&mut batch);
     match app.commit(batch, None).await {
         Ok(()) => answer(encoding, StatusCode::OK, None),
         // 503 is retryable for OTLP exporters.

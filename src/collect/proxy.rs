@@ -13,9 +13,9 @@ use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
 
-use super::{App, TOKEN_HEADER, body_error, error, writer};
+use super::{App, NO_CONTENT_HEADER, Privacy, Route, TOKEN_HEADER, body_error, error, openai_project, writer};
 use crate::trace::openai_log::{call_for, one_call_trace};
-use crate::trace::{Batch, ModelApi, Span, SpanError, Trace};
+use crate::trace::{Attempt, Batch, Capture, ModelApi, PROJECT_KEY, Span, SpanData, SpanError, Trace, provider_of_url};
 
 /// Headers that describe one hop, not the request; plus the collect token, which is ours.
 const HOP_HEADERS: &[&str] = &[
@@ -32,6 +32,7 @@ const HOP_HEADERS: &[&str] = &[
     // Asking for an identity body keeps it readable for the recording.
     "accept-encoding",
     TOKEN_HEADER,
+    NO_CONTENT_HEADER,
 ];
 
 pub async fn responses(
@@ -80,9 +81,23 @@ async fn forward(
             outgoing = outgoing.header(name, value);
         }
     }
+    let key = request_key(&request);
+    let project = openai_project(&headers);
+    let privacy = app.privacy(Route::Proxy, &headers);
     let upstream = match outgoing.send().await {
         Ok(r) => r,
-        Err(e) => return error(StatusCode::BAD_GATEWAY, format!("upstream {} unreachable: {e}", app.upstream)),
+        Err(e) => {
+            let status = if e.is_timeout() { StatusCode::GATEWAY_TIMEOUT } else { StatusCode::BAD_GATEWAY };
+            let message = format!("upstream {} unreachable: {e}", app.upstream);
+            let kind = if e.is_timeout() { "timeout" } else { "connection" };
+            let body = json!({"error": {"message": message, "type": kind, "code": null}});
+            let f = Finish { api, request, started, app: app.clone(), status: status.as_u16(), key, project, privacy };
+            // The client sees the failure either way; a failed write is only logged.
+            if let Err(e) = f.commit(&body).await {
+                eprintln!("collect: a failed model call was not recorded: {e}");
+            }
+            return error(status, message);
+        }
     };
     let status = upstream.status();
     let mut response = Response::builder().status(status);
@@ -98,9 +113,9 @@ async fn forward(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
-    // Errors go back as they came and are not recorded.
-    let recorder = status.is_success().then(|| Recorder::new(api, streamed));
-    let finish = Finish { api, request, started, app };
+    // Errors go back as they came and are recorded as failed attempts (their bodies are JSON).
+    let recorder = Some(Recorder::new(api, streamed && status.is_success()));
+    let finish = Finish { api, request, started, app, status: status.as_u16(), key, project, privacy };
     let body = Body::from_stream(tee(upstream.bytes_stream(), recorder, finish));
     response.body(body).unwrap_or_else(|e| error(StatusCode::BAD_GATEWAY, format!("bad upstream response: {e}")))
 }
@@ -115,6 +130,137 @@ struct Finish {
     request: Value,
     started: DateTime<Utc>,
     app: Arc<App>,
+    /// The upstream's HTTP status.
+    status: u16,
+    /// The request's identity: a client's retry sends the same body again.
+    key: [u8; 16],
+    /// The client's `OpenAI-Project` header.
+    project: Option<String>,
+    /// What of the call is stored (the route's setting, or the app's header).
+    privacy: Privacy,
+}
+
+impl Finish {
+    /// Record the call (an answer, or a failed attempt joined to the earlier attempts of the same
+    /// request) and wait until it is committed.
+    async fn commit(self, response: &Value) -> Result<(), String> {
+        let ended = Utc::now();
+        let attempt = Attempt {
+            started_at: self.started,
+            status: self.status,
+            latency_ms: (ended - self.started).num_milliseconds().max(0) as u64,
+            error_type: error_field(response, "type"),
+            code: error_field(response, "code"),
+            message: error_field(response, "message"),
+        };
+        let failed = !attempt.ok();
+        let earlier = self.app.retries.attempt(self.key, attempt, failed);
+        let mut recording = recording(self.api, &self.request, response, self.started, ended);
+        if let SpanData::Model(call) = &mut recording.1.data {
+            call.provider = provider_of_url(&self.app.upstream);
+            call.capture = Some(Capture::Proxy);
+        }
+        if let Some(project) = &self.project {
+            recording.0.metadata.get_or_insert_default().insert(PROJECT_KEY.into(), project.clone().into());
+        }
+        if let Some(earlier) = earlier {
+            // Every attempt of one request is one call: the ids of its first attempt.
+            let (trace, span) = &mut recording;
+            trace.id.clone_from(&earlier.trace_id);
+            span.trace_id.clone_from(&earlier.trace_id);
+            span.id.clone_from(&earlier.span_id);
+            span.started_at = Some(earlier.attempts[0].started_at);
+            if let SpanData::Model(call) = &mut span.data {
+                call.attempts = earlier.attempts;
+            }
+        }
+        if failed {
+            let span = &mut recording.1;
+            if let SpanData::Model(call) = &mut span.data {
+                // No answer, no id: a call that never succeeded is a trace of its own, in error.
+                call.response_id = None;
+            }
+            let what = error_field(response, "code").or_else(|| error_field(response, "type"));
+            let message = error_field(response, "message").unwrap_or_default();
+            span.error = Some(SpanError {
+                message: format!(
+                    "HTTP {}{}: {message}",
+                    self.status,
+                    what.map(|w| format!(" {w}")).unwrap_or_default()
+                ),
+                data: response.get("error").cloned(),
+            });
+        }
+        self.privacy.trace(&mut recording.0);
+        self.privacy.span(&mut recording.1);
+        let (done, committed) = tokio::sync::oneshot::channel();
+        let write = writer::Write { batch: Default::default(), recording: Some(recording), done: Some(done) };
+        match self.app.writer.send(write).await {
+            Err(_) => Err("collect is shutting down".to_string()),
+            Ok(()) => match committed.await {
+                Ok(result) => result,
+                Err(_) => Err("collect is shutting down".to_string()),
+            },
+        }
+    }
+}
+
+fn error_field(response: &Value, key: &str) -> Option<String> {
+    response.pointer(&format!("/error/{key}")).and_then(Value::as_str).map(str::to_string)
+}
+
+/// A request's identity for retries: its body, whatever the key order.
+fn request_key(request: &Value) -> [u8; 16] {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(crate::trace::items::canonical_json(request).as_bytes());
+    digest[..16].try_into().expect("16 bytes")
+}
+
+/// How long after a failed attempt the same request counts as its retry. The OpenAI SDKs wait
+/// at most a minute between attempts (a `retry-after` beyond it ends their retrying).
+const RETRY_WINDOW: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Requests whose last attempt failed, by identity: the next attempt of one is its retry.
+#[derive(Default)]
+pub(super) struct Retries(std::sync::Mutex<std::collections::HashMap<[u8; 16], Earlier>>);
+
+/// The failed attempts of one request so far, and where they are recorded.
+#[derive(Clone)]
+struct Earlier {
+    trace_id: String,
+    span_id: String,
+    attempts: Vec<Attempt>,
+    at: std::time::Instant,
+}
+
+impl Retries {
+    /// Note an attempt of the request `key`: the earlier failed attempts it retries (with this one
+    /// added), or `None` for a first attempt that succeeded. A failed first attempt starts a list.
+    fn attempt(&self, key: [u8; 16], attempt: Attempt, failed: bool) -> Option<Earlier> {
+        let mut map = self.0.lock().expect("retries lock");
+        let now = std::time::Instant::now();
+        map.retain(|_, e| now.duration_since(e.at) < RETRY_WINDOW);
+        let mut earlier = match map.remove(&key) {
+            Some(e) => e,
+            None if !failed => return None,
+            None => {
+                let id = hex::encode(&key[..12]);
+                let first = attempt.started_at.timestamp_micros();
+                Earlier {
+                    trace_id: crate::trace::openai_log::one_call_trace_id(&format!("failed_{id}_{first}")),
+                    span_id: format!("span_failed_{id}_{first}"),
+                    attempts: vec![],
+                    at: now,
+                }
+            }
+        };
+        earlier.attempts.push(attempt);
+        earlier.at = now;
+        if failed {
+            map.insert(key, earlier.clone());
+        }
+        Some(earlier)
+    }
 }
 
 /// Pass every chunk on as it comes, feeding the recorder; when the upstream body ends, hand the
@@ -140,26 +286,16 @@ fn tee(
                 Some((Err(std::io::Error::other(e)), (upstream, None, finish)))
             }
             None => {
-                if let (Some(r), Some(f)) = (recorder, finish.take())
-                    && let Some(response) = r.finish()
-                {
-                    let mut recording = recording(f.api, &f.request, &response, f.started, Utc::now());
-                    f.app.privacy.trace(&mut recording.0);
-                    f.app.privacy.span(&mut recording.1);
+                if let (Some(r), Some(f)) = (recorder, finish.take()) {
+                    // An error body that is not JSON is still a failed attempt.
+                    let response = match r.finish() {
+                        Some(response) => response,
+                        None if f.status >= 400 => json!({"error": {"message": format!("HTTP {}", f.status)}}),
+                        None => return None,
+                    };
                     // The body ends only once the call is committed, so a client that has its
                     // whole answer knows it is recorded; a failed write breaks the body instead.
-                    let (done, committed) = tokio::sync::oneshot::channel();
-                    let write =
-                        writer::Write { batch: Default::default(), recording: Some(recording), done: Some(done) };
-                    let failure = match f.app.writer.send(write).await {
-                        Err(_) => Some("collect is shutting down".to_string()),
-                        Ok(()) => match committed.await {
-                            Ok(Ok(())) => None,
-                            Ok(Err(e)) => Some(e),
-                            Err(_) => Some("collect is shutting down".to_string()),
-                        },
-                    };
-                    if let Some(e) = failure {
+                    if let Err(e) = f.commit(&response).await {
                         eprintln!("collect: a model call was not recorded: {e}");
                         let e = std::io::Error::other(format!("model call not recorded: {e}"));
                         return Some((Err(e), (upstream, None, None)));

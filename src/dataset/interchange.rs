@@ -187,6 +187,7 @@ fn from_sample(v: &Value, origin: &str) -> std::result::Result<Case, String> {
         source: CaseSource {
             trace_id: format!("import:{origin}"),
             span_id: None,
+            group_id: None,
             workflow: None,
             model: None,
             captured_at: None,

@@ -32,11 +32,9 @@ pub enum DatasetError {
     Invalid(String),
     #[error("trace {trace} is already case {case} ({path})")]
     Duplicate { trace: String, case: String, path: PathBuf },
-    #[error(
-        "trace {0} has no model content: it was captured by the Agents SDK's HTTP exporter, which sends only \
-         response ids and usage, not the conversation"
-    )]
-    NoContent(String),
+    /// Nothing to replay: how the trace was captured, and the one thing to change there.
+    #[error("trace {trace} has no model content: {path}")]
+    NoContent { trace: String, path: String, fix: String },
     #[error("no case matches {query:?} under {root}")]
     CaseNotFound { query: String, root: PathBuf },
     #[error("{query:?} matches several cases: {}", matches.join(", "))]
@@ -49,10 +47,20 @@ pub enum DatasetError {
     CaseFile(Vec<YamlError>),
 }
 
+impl DatasetError {
+    /// The one thing to change, for a refusal that knows it.
+    pub fn fix(&self) -> Option<&str> {
+        match self {
+            DatasetError::NoContent { fix, .. } => Some(fix),
+            _ => None,
+        }
+    }
+}
+
 pub type Result<T> = std::result::Result<T, DatasetError>;
 
 /// One eval case, as written to `datasets/<dataset>/<id>.yaml`. Field order is file order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
     pub id: String,
@@ -79,7 +87,7 @@ pub struct Case {
 }
 
 /// Provenance: where in which trace the case was cut from.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseSource {
     pub trace_id: String,
@@ -87,6 +95,9 @@ pub struct CaseSource {
     pub span_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workflow: Option<String>,
+    /// The trace's group: the conversation it was a turn of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,7 +107,7 @@ pub struct CaseSource {
 }
 
 /// What the evaluated agent started from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -110,7 +121,7 @@ pub struct Input {
     pub params: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Agent {
     pub name: String,
@@ -121,7 +132,7 @@ pub struct Agent {
 }
 
 /// A handoff as the trace recorded it: calling `tool` while `from` is answering switches to `to`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Handoff {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -131,7 +142,7 @@ pub struct Handoff {
 }
 
 /// What production did: tool outputs to answer replayed calls with, and the final output.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Recorded {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -139,7 +150,7 @@ pub struct Recorded {
     pub output: RecordedOutput,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ToolOutput {
     pub name: String,
@@ -147,7 +158,7 @@ pub struct ToolOutput {
     pub output: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordedOutput {
     #[serde(default)]
@@ -156,14 +167,14 @@ pub struct RecordedOutput {
     pub tool_calls: Vec<RecordedCall>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordedCall {
     pub name: String,
     pub arguments: String,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Pass,
@@ -172,7 +183,7 @@ pub enum Verdict {
     Unknown,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Label {
     #[serde(default)]
@@ -188,7 +199,7 @@ pub struct Label {
 }
 
 /// What a correct answer must do, graded by the `expected` grader.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expected {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -230,7 +241,9 @@ impl Expected {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum PrivacyStatus {
     /// The scanner found nothing.
@@ -262,7 +275,7 @@ impl Verdict {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Privacy {
     pub status: PrivacyStatus,
@@ -308,12 +321,17 @@ impl Case {
         yaml::to_string(self).expect("a case always serializes")
     }
 
+    /// The file's text: the schema line for editors, then the case.
+    fn file_text(&self, path: &Path) -> String {
+        format!("{}{}", schema_line(path, CASE_SCHEMA), self.to_yaml())
+    }
+
     pub fn save(&self, path: &Path) -> Result<()> {
         let err = |source| DatasetError::Write { path: path.to_path_buf(), source };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
-        std::fs::write(path, self.to_yaml()).map_err(err)
+        std::fs::write(path, self.file_text(path)).map_err(err)
     }
 
     /// Write the case to a file that must not exist yet.
@@ -324,8 +342,19 @@ impl Case {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
         let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(err)?;
-        f.write_all(self.to_yaml().as_bytes()).map_err(err)
+        f.write_all(self.file_text(path).as_bytes()).map_err(err)
     }
+}
+
+/// Where `evals init` writes the case schema, from the project root (the current directory).
+pub const CASE_SCHEMA: &str = "evals/schemas/case.json";
+
+/// `# yaml-language-server: $schema=PATH`: the line that tells YAML editors which JSON Schema
+/// a file follows, `schema` (from the current directory) seen from the file's folder.
+pub fn schema_line(file: &Path, schema: &str) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let dir = cwd.join(file.parent().unwrap_or(Path::new("")));
+    format!("# yaml-language-server: $schema={}\n", crate::text::relative_path(&dir, &cwd.join(schema)))
 }
 
 /// The problems of a case file that does not parse, field by field; `None` when the file is not

@@ -9,8 +9,12 @@ use super::{
     Agent, Case, CaseFile, CaseSource, DatasetError, Expected, Handoff, HashIndex, Input, Label, Privacy,
     PrivacyStatus, Recorded, RecordedCall, RecordedOutput, Result, ToolOutput, Verdict,
 };
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::trace::agents_sdk::CONTEXT_PARAMS;
 use crate::trace::items::{self, canonical_arguments};
-use crate::trace::{ModelCall, Span, SpanData, Trace};
+use crate::trace::{Capture, ModelCall, Span, SpanData, Trace};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -23,6 +27,9 @@ pub struct Options {
     pub expected: Expected,
     /// Build and check the case, but write nothing.
     pub dry_run: bool,
+    /// Refuse a trace whose capture lacks the definitions of tools its model called, rather than
+    /// infer them from the calls.
+    pub strict: bool,
 }
 
 /// What part of a trace a case evaluates.
@@ -37,18 +44,152 @@ pub enum Scope {
     Span(String),
 }
 
+/// Why a trace has nothing to replay, named by the path it was captured by, with the one
+/// thing to change on that path.
+fn no_content(trace: &Trace, spans: &[Span]) -> DatasetError {
+    let calls: Vec<&ModelCall> = spans.iter().filter_map(Span::model_call).collect();
+    let capture = calls.iter().find_map(|c| c.capture);
+    let failed =
+        spans.iter().find_map(|s| s.error.as_ref().filter(|_| s.model_call().is_some_and(|c| c.output.is_none())));
+    let collect = "OPENAI_BASE_URL=http://127.0.0.1:4319/v1";
+    let (path, fix) = match capture {
+        _ if calls.is_empty() => (
+            "the trace has no model calls at all".to_string(),
+            "capture the model calls too: the Agents SDK's exporter, OTLP GenAI or OpenInference spans, or `evals collect`'s proxy".to_string(),
+        ),
+        Some(Capture::Proxy | Capture::OpenaiLog) if failed.is_some() => (
+            format!("the model call failed ({}), so there is no answer to replay", failed.map(|e| e.message.as_str()).unwrap_or_default()),
+            "promote a trace whose call succeeded; `evals traces list --status ok` lists them".to_string(),
+        ),
+        Some(Capture::Proxy) => (
+            "`evals collect` stored it without content (--no-content, or the app sent X-Evals-No-Content)".to_string(),
+            "run collect without --no-content for the proxy route, or stop sending X-Evals-No-Content".to_string(),
+        ),
+        Some(Capture::OpenaiLog) => (
+            "the request/response log line carried no input or output".to_string(),
+            "log the request and response bodies whole".to_string(),
+        ),
+        Some(Capture::OtlpGenai) => (
+            "the OpenTelemetry GenAI instrumentation sent its spans without message content".to_string(),
+            "set OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true in the app (or send its log events to /v1/logs)".to_string(),
+        ),
+        Some(Capture::OpenInference) => (
+            "the OpenInference instrumentation hid the inputs and outputs".to_string(),
+            "unset OPENINFERENCE_HIDE_INPUTS and OPENINFERENCE_HIDE_OUTPUTS in the app".to_string(),
+        ),
+        Some(Capture::AgentsSdk) | None if calls.iter().all(|c| c.response_id.is_none()) => (
+            "the Agents SDK exported it with trace_include_sensitive_data=False (no content, no response ids), and no \
+             proxy recording fits its spans"
+                .to_string(),
+            format!("route the model calls through `evals collect` ({collect}): its recordings join such spans by usage and time"),
+        ),
+        Some(Capture::AgentsSdk) | None => (
+            "it was captured by the Agents SDK's HTTP exporter, which sends only response ids and usage, not the \
+             conversation"
+                .to_string(),
+            format!("point the app's model client at `evals collect` ({collect}), or add the processor of README, Capture"),
+        ),
+    };
+    DatasetError::NoContent { trace: trace.id.clone(), path, fix }
+}
+
+/// Earlier model calls of the store, for calls that continued a conversation kept server-side
+/// (`previous_response_id`, `conversation`).
+pub trait History {
+    fn response(&self, id: &str) -> Option<ModelCall>;
+    /// The calls of a conversation that started before `before`, in order.
+    fn conversation(&self, id: &str, before: Option<DateTime<Utc>>) -> Vec<ModelCall>;
+}
+
+impl History for crate::store::Store {
+    fn response(&self, id: &str) -> Option<ModelCall> {
+        self.call_by_response_id(id).ok().flatten()
+    }
+    fn conversation(&self, id: &str, before: Option<DateTime<Utc>>) -> Vec<ModelCall> {
+        self.conversation_calls(id, before).unwrap_or_default()
+    }
+}
+
+/// No earlier calls: what a trace without server-side context needs.
+pub struct NoHistory;
+
+impl History for NoHistory {
+    fn response(&self, _: &str) -> Option<ModelCall> {
+        None
+    }
+    fn conversation(&self, _: &str, _: Option<DateTime<Utc>>) -> Vec<ModelCall> {
+        vec![]
+    }
+}
+
+/// The input a call saw in full: the items of the responses it continued (theirs, then what they
+/// answered, oldest first) before its own. A chain the store does not hold is refused, naming
+/// the response (or conversation) that is missing.
+fn full_input(
+    trace_id: &str,
+    call: &ModelCall,
+    at: Option<DateTime<Utc>>,
+    history: &dyn History,
+) -> Result<Vec<Value>> {
+    let own = call.input.clone().unwrap_or_default();
+    let turn = |c: &ModelCall| {
+        let mut items = c.input.clone().unwrap_or_default();
+        items.extend(c.output.clone().unwrap_or_default());
+        items
+    };
+    let missing = |what: String| {
+        DatasetError::Invalid(format!(
+            "trace {trace_id} continues {what}, which is not in the store: capture that earlier call too \
+             (through `evals collect` or in the same import), then promote again"
+        ))
+    };
+    let mut earlier: Vec<Vec<Value>> = Vec::new();
+    if let Some(mut id) = call.params.get("previous_response_id").and_then(Value::as_str).map(str::to_string) {
+        // A chain is as long as the conversation; a loop in it is a broken capture.
+        for _ in 0..10_000 {
+            let prev = history.response(&id).ok_or_else(|| missing(format!("response {id}")))?;
+            earlier.push(turn(&prev));
+            match prev.params.get("previous_response_id").and_then(Value::as_str) {
+                Some(next) => id = next.to_string(),
+                None => break,
+            }
+        }
+        earlier.reverse();
+    } else if let Some(conv) = call.params.get("conversation") {
+        let id = conv.get("id").or(Some(conv)).and_then(Value::as_str).unwrap_or_default();
+        let calls = history.conversation(id, at);
+        if calls.is_empty() {
+            return Err(missing(format!("conversation {id}")));
+        }
+        earlier.extend(calls.iter().map(turn));
+    }
+    let mut items: Vec<Value> = earlier.into_iter().flatten().collect();
+    items.extend(own);
+    Ok(items)
+}
+
+/// Settings without the ones that point at server-side context (resolved into the input).
+fn own_params(call: &ModelCall) -> serde_json::Map<String, Value> {
+    let mut params = call.params.clone();
+    params.retain(|k, _| !CONTEXT_PARAMS.contains(&k.as_str()));
+    params
+}
+
 /// A promoted case, where it was (or would be) written, and existing cases much like it.
 #[derive(Debug)]
 pub struct Promoted {
     pub case: Case,
     pub path: PathBuf,
     pub near: Vec<Near>,
+    /// What promotion had to guess (tool definitions inferred from the calls).
+    pub warnings: Vec<String>,
 }
 
 /// Build the case for a trace, refuse exact duplicates (any case in `hashes`), report
 /// near-duplicates among `existing`, and write it under `root/<dataset>/` (unless a dry run).
 /// The new case joins `hashes`, so a bulk promotion (dry or not) refuses a second trace with the
-/// same input.
+/// same input. `history` resolves context kept server-side.
+#[allow(clippy::too_many_arguments)] // each is one thing a promotion needs from its caller
 pub fn promote(
     root: &Path,
     trace: &Trace,
@@ -57,9 +198,11 @@ pub fn promote(
     opts: &Options,
     existing: &[CaseFile],
     hashes: &mut HashIndex,
+    history: &dyn History,
 ) -> Result<Promoted> {
     super::check_name("dataset name", &opts.dataset)?;
-    let case = build_case(trace, spans, taxonomy, opts)?;
+    let mut case = build_case(trace, spans, taxonomy, opts, history)?;
+    let warnings = infer_tools(&mut case, &trace.id, opts.strict)?;
     if let Some((case_id, path)) = hashes.get(&case.content_hash) {
         return Err(DatasetError::Duplicate { trace: trace.id.clone(), case: case_id.clone(), path: path.clone() });
     }
@@ -69,21 +212,27 @@ pub fn promote(
         case.save(&path)?;
     }
     hashes.insert(case.content_hash.clone(), case.id.clone(), path.clone());
-    Ok(Promoted { case, path, near })
+    Ok(Promoted { case, path, near, warnings })
 }
 
 /// The whole run as one case: replay starts from the first model call's input and re-runs the
 /// agent loop, answering tool calls from the outputs the trace recorded.
-pub fn build_case(trace: &Trace, spans: &[Span], taxonomy: &Taxonomy, opts: &Options) -> Result<Case> {
+pub fn build_case(
+    trace: &Trace,
+    spans: &[Span],
+    taxonomy: &Taxonomy,
+    opts: &Options,
+    history: &dyn History,
+) -> Result<Case> {
     let label = label(taxonomy, opts)?;
     let agent_of = agent_names(spans);
     let calls: Vec<(&Span, &ModelCall)> =
         spans.iter().filter_map(|s| s.model_call().filter(|c| c.has_content()).map(|c| (s, c))).collect();
     if calls.is_empty() {
-        return Err(DatasetError::NoContent(trace.id.clone()));
+        return Err(no_content(trace, spans));
     }
     if opts.scope != Scope::Run {
-        return single_turn_case(trace, &calls, &agent_of, label, opts);
+        return single_turn_case(trace, &calls, &agent_of, label, opts, history);
     }
     let (first_span, first) = calls[0];
     let entry_agent = agent_of.get(first_span.id.as_str()).cloned();
@@ -125,6 +274,7 @@ pub fn build_case(trace: &Trace, spans: &[Span], taxonomy: &Taxonomy, opts: &Opt
             trace_id: trace.id.clone(),
             span_id: None,
             workflow: trace.workflow.clone(),
+            group_id: trace.group_id.clone(),
             model: first.model.clone(),
             captured_at: first_span.started_at,
             metadata: trace.metadata.clone().filter(|m| !m.is_empty()),
@@ -132,8 +282,8 @@ pub fn build_case(trace: &Trace, spans: &[Span], taxonomy: &Taxonomy, opts: &Opt
         input: Input {
             agent: entry_agent,
             instructions: first.instructions.clone(),
-            items: first.input.clone().unwrap_or_default(),
-            params: first.params.clone(),
+            items: full_input(&trace.id, first, first_span.started_at, history)?,
+            params: own_params(first),
         },
         tools: first.tools.clone(),
         agents,
@@ -156,6 +306,7 @@ fn single_turn_case(
     agent_of: &HashMap<&str, String>,
     label: Label,
     opts: &Options,
+    history: &dyn History,
 ) -> Result<Case> {
     let &(span, call) = match &opts.scope {
         Scope::Turn(n) => calls.get(n.wrapping_sub(1)).ok_or_else(|| {
@@ -184,6 +335,7 @@ fn single_turn_case(
             trace_id: trace.id.clone(),
             span_id: Some(span.id.clone()),
             workflow: trace.workflow.clone(),
+            group_id: trace.group_id.clone(),
             model: call.model.clone(),
             captured_at: span.started_at,
             metadata: trace.metadata.clone().filter(|m| !m.is_empty()),
@@ -191,8 +343,8 @@ fn single_turn_case(
         input: Input {
             agent: agent_of.get(span.id.as_str()).cloned(),
             instructions: call.instructions.clone(),
-            items: call.input.clone().unwrap_or_default(),
-            params: call.params.clone(),
+            items: full_input(&trace.id, call, span.started_at, history)?,
+            params: own_params(call),
         },
         tools: call.tools.clone(),
         agents: vec![],
@@ -216,7 +368,66 @@ fn single_turn_case(
     Ok(finish(case))
 }
 
-/// Redact, hash and name a built case.
+/// The capture of some OpenTelemetry instrumentations has the model's tool calls but not the
+/// tools it was offered (GenAI without `gen_ai.tool.definitions`), and a replay without them
+/// cannot call any. Each agent without tools gets one per tool name it called, its parameters
+/// inferred from the recorded arguments (the JSON type of each key), not strict; with `strict`
+/// the trace is refused instead.
+fn infer_tools(case: &mut Case, trace_id: &str, strict: bool) -> Result<Vec<String>> {
+    let calls: Vec<(&str, &str)> =
+        case.recorded.output.tool_calls.iter().map(|c| (c.name.as_str(), c.arguments.as_str())).collect();
+    let handoffs: Vec<String> =
+        case.agents.iter().map(|a| crate::provider::naming::handoff_tool_name(&a.name)).collect();
+    let mut names: Vec<&str> = Vec::new();
+    for (name, _) in &calls {
+        if !names.contains(name) && !handoffs.iter().any(|h| h == name) {
+            names.push(name);
+        }
+    }
+    let defined = |tools: &[serde_json::Value]| !tools.is_empty();
+    if names.is_empty() || defined(&case.tools) || case.agents.iter().any(|a| defined(&a.tools)) {
+        return Ok(vec![]);
+    }
+    if strict {
+        return Err(DatasetError::Invalid(format!(
+            "trace {trace_id}: the model called {} but the capture has no tool definitions (OpenTelemetry GenAI \
+             sends none without content capture); promote without --strict to infer them from the calls",
+            names.join(", ")
+        )));
+    }
+    let tools: Vec<serde_json::Value> = names
+        .iter()
+        .map(|name| {
+            let mut properties = serde_json::Map::new();
+            for (n, arguments) in &calls {
+                if n == name
+                    && let Ok(serde_json::Value::Object(args)) = serde_json::from_str::<serde_json::Value>(arguments)
+                {
+                    for (k, v) in args {
+                        let ty = match v {
+                            serde_json::Value::String(_) => "string",
+                            serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+                            serde_json::Value::Number(_) => "number",
+                            serde_json::Value::Bool(_) => "boolean",
+                            serde_json::Value::Array(_) => "array",
+                            serde_json::Value::Object(_) => "object",
+                            serde_json::Value::Null => continue,
+                        };
+                        properties.entry(k).or_insert_with(|| serde_json::json!({"type": ty}));
+                    }
+                }
+            }
+            serde_json::json!({"type": "function", "name": name, "parameters": {"type": "object", "properties": properties}, "strict": false})
+        })
+        .collect();
+    case.tools = tools;
+    Ok(vec![format!(
+        "trace {trace_id}: the capture has no tool definitions; inferred {} from the recorded calls \
+         (check their parameters in the case file, or capture them: README, Capture)",
+        names.join(", ")
+    )])
+}
+
 /// Redact the case (pending review when anything was found), then hash and name it.
 pub(crate) fn finish(mut case: Case) -> Case {
     case.privacy.findings = super::redact_case(&mut case);
@@ -465,7 +676,7 @@ mod tests {
                         spans.iter().any(|s| matches!(&s.data, SpanData::Handoff { to: Some(to), .. } if to == agent))
                     })
                     .unwrap();
-                build_case(t, spans, &taxonomy(), &Options::default()).unwrap()
+                build_case(t, spans, &taxonomy(), &Options::default(), &NoHistory).unwrap()
             };
             for (agent, tool) in [("Weather expert", "transfer_to_Weather_expert"), ("Billing", "escalate_billing")] {
                 let case = case_to(agent);
@@ -508,7 +719,7 @@ mod tests {
         let i = spans.iter().position(|s| s.id == turn.id).unwrap();
         spans[i].data = SpanData::Model(Box::new(call));
         spans.extend([expert, later, handoff]);
-        let case = build_case(&t, &spans, &taxonomy(), &Options::default()).unwrap();
+        let case = build_case(&t, &spans, &taxonomy(), &Options::default(), &NoHistory).unwrap();
         assert!(
             case.handoffs.contains(&Handoff {
                 from: Some("Triage".into()),
@@ -523,7 +734,7 @@ mod tests {
     #[test]
     fn tool_call_run_becomes_a_replayable_case() {
         let (t, spans) = trace_of(&fixture_batch("agents_processor_full.jsonl"), "b773d5");
-        let case = build_case(&t, &spans, &taxonomy(), &Options::default()).unwrap();
+        let case = build_case(&t, &spans, &taxonomy(), &Options::default(), &NoHistory).unwrap();
         assert_eq!(case.input.agent.as_deref(), Some("Triage"));
         assert_eq!(case.input.items, vec![json!({"content": "call_tool get_weather city=Paris", "role": "user"})]);
         assert_eq!(case.tools.len(), 2);
@@ -545,7 +756,7 @@ mod tests {
     #[test]
     fn handoff_target_agent_is_recorded() {
         let (t, spans) = trace_of(&fixture_batch("agents_processor_full.jsonl"), "cfbe80");
-        let case = build_case(&t, &spans, &taxonomy(), &Options::default()).unwrap();
+        let case = build_case(&t, &spans, &taxonomy(), &Options::default(), &NoHistory).unwrap();
         assert_eq!(case.agents.len(), 1);
         assert_eq!(case.agents[0].name, "Weather expert");
         assert_eq!(case.agents[0].instructions.as_deref(), Some("You are a weather expert."));
@@ -554,21 +765,50 @@ mod tests {
     #[test]
     fn exporter_only_trace_is_refused_with_how_to_capture() {
         let (t, spans) = trace_of(&fixture_batch("agents_ingest.jsonl"), "");
-        let err = build_case(&t, &spans, &taxonomy(), &Options::default()).unwrap_err();
-        assert!(matches!(err, DatasetError::NoContent(_)));
+        let err = build_case(&t, &spans, &taxonomy(), &Options::default(), &NoHistory).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("the Agents SDK's HTTP exporter, which sends only response ids"), "{message}");
+        let DatasetError::NoContent { fix, .. } = err else { panic!("{message}") };
+        assert!(fix.contains("OPENAI_BASE_URL=http://127.0.0.1:4319/v1"), "{fix}");
+    }
+
+    #[test]
+    fn refusals_name_the_capture_path_and_what_to_change() {
+        let (t, mut spans) = trace_of(&fixture_batch("agents_ingest.jsonl"), "");
+        for s in &mut spans {
+            if let SpanData::Model(c) = &mut s.data {
+                c.response_id = None;
+            }
+        }
+        let e = build_case(&t, &spans, &taxonomy(), &Options::default(), &NoHistory).unwrap_err();
+        assert!(e.to_string().contains("trace_include_sensitive_data=False"), "{e}");
+        let mut genai = call_without_definitions();
+        if let SpanData::Model(c) = &mut genai[0].data {
+            (c.input, c.output, c.capture) = (None, None, Some(Capture::OtlpGenai));
+        }
+        match build_case(&t, &genai, &taxonomy(), &Options::default(), &NoHistory).unwrap_err() {
+            DatasetError::NoContent { path, fix, .. } => {
+                assert!(path.contains("OpenTelemetry GenAI"), "{path}");
+                assert!(fix.contains("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true"), "{fix}");
+            }
+            e => panic!("{e}"),
+        }
     }
 
     #[test]
     fn failure_label_is_checked_and_implies_fail() {
         let (t, spans) = trace_of(&fixture_batch("agents_processor_full.jsonl"), "032931");
         let opts = Options { failure: Some("wrong_tool".into()), ..Options::default() };
-        let case = build_case(&t, &spans, &taxonomy(), &opts).unwrap();
+        let case = build_case(&t, &spans, &taxonomy(), &opts, &NoHistory).unwrap();
         assert_eq!((case.label.verdict, case.label.failure.as_deref()), (Verdict::Fail, Some("wrong_tool")));
         let bad = Options { failure: Some("nope".into()), ..Options::default() };
-        assert!(matches!(build_case(&t, &spans, &taxonomy(), &bad).unwrap_err(), DatasetError::UnknownFailure { .. }));
+        assert!(matches!(
+            build_case(&t, &spans, &taxonomy(), &bad, &NoHistory).unwrap_err(),
+            DatasetError::UnknownFailure { .. }
+        ));
         let contradiction =
             Options { failure: Some("refusal".into()), verdict: Some(Verdict::Pass), ..Options::default() };
-        assert!(build_case(&t, &spans, &taxonomy(), &contradiction).is_err());
+        assert!(build_case(&t, &spans, &taxonomy(), &contradiction, &NoHistory).is_err());
     }
 
     #[test]
@@ -583,6 +823,9 @@ mod tests {
             tools: vec![],
             params: Map::new(),
             usage: Some(Usage::default()),
+            attempts: vec![],
+            provider: None,
+            capture: None,
         };
         let span = |id: &str, c: ModelCall| Span {
             trace_id: "t".into(),
@@ -606,7 +849,7 @@ mod tests {
                 ),
             ),
         ];
-        let case = build_case(&Trace::bare("t"), &spans, &taxonomy(), &Options::default()).unwrap();
+        let case = build_case(&Trace::bare("t"), &spans, &taxonomy(), &Options::default(), &NoHistory).unwrap();
         let yaml = case.to_yaml();
         assert!(!yaml.contains("ann@corp.com") && !yaml.contains("4111"), "{yaml}");
         assert_eq!(case.privacy.status, PrivacyStatus::Pending);
@@ -617,19 +860,127 @@ mod tests {
         assert!(kinds.contains(&(crate::privacy::Kind::Card, "input.items[0].content")), "{kinds:?}");
     }
 
+    /// A GenAI capture: the model called a tool, the span has no tool definitions.
+    fn call_without_definitions() -> Vec<Span> {
+        let user = json!({"role": "user", "content": "weather in Paris?"});
+        let fc = json!({"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": "{\"city\": \"Paris\", \"days\": 2}"});
+        let call = ModelCall {
+            api: ModelApi::ChatCompletions,
+            response_id: None,
+            model: Some("m".into()),
+            instructions: None,
+            input: Some(vec![user]),
+            output: Some(vec![fc]),
+            tools: vec![],
+            params: Map::new(),
+            usage: None,
+            attempts: vec![],
+            provider: None,
+            capture: None,
+        };
+        vec![Span {
+            trace_id: "t".into(),
+            id: "s1".into(),
+            parent_id: None,
+            started_at: None,
+            ended_at: None,
+            data: SpanData::Model(Box::new(call)),
+            error: None,
+        }]
+    }
+
+    #[test]
+    fn tools_called_but_not_captured_are_inferred_with_a_warning_or_refused_when_strict() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options { dataset: "d".into(), dry_run: true, ..Options::default() };
+        let spans = call_without_definitions();
+        let p = promote(
+            dir.path(),
+            &Trace::bare("t"),
+            &spans,
+            &taxonomy(),
+            &opts,
+            &[],
+            &mut HashIndex::default(),
+            &NoHistory,
+        )
+        .unwrap();
+        assert_eq!(
+            p.case.tools,
+            vec![json!({"type": "function", "name": "get_weather", "parameters": {"type": "object",
+                "properties": {"city": {"type": "string"}, "days": {"type": "integer"}}}, "strict": false})]
+        );
+        assert!(p.warnings[0].contains("inferred get_weather from the recorded calls"), "{:?}", p.warnings);
+        let strict = Options { strict: true, ..opts };
+        let e = promote(
+            dir.path(),
+            &Trace::bare("t"),
+            &spans,
+            &taxonomy(),
+            &strict,
+            &[],
+            &mut HashIndex::default(),
+            &NoHistory,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("the model called get_weather but the capture has no tool definitions"), "{e}");
+    }
+
+    /// Earlier responses by id.
+    struct Responses(Vec<ModelCall>);
+
+    impl History for Responses {
+        fn response(&self, id: &str) -> Option<ModelCall> {
+            self.0.iter().find(|c| c.response_id.as_deref() == Some(id)).cloned()
+        }
+        fn conversation(&self, _: &str, _: Option<DateTime<Utc>>) -> Vec<ModelCall> {
+            self.0.clone()
+        }
+    }
+
+    #[test]
+    fn a_continued_conversation_is_promoted_with_its_earlier_context_or_refused_naming_what_is_missing() {
+        let msg = |role: &str, text: &str| json!({"role": role, "content": text});
+        let turn = |id: &str, prev: Option<&str>, user: &str, answer: &str| {
+            let mut c = call_without_definitions()[0].model_call().unwrap().clone();
+            c.response_id = Some(id.into());
+            c.input = Some(vec![msg("user", user)]);
+            c.output = Some(vec![json!({"type": "message", "role": "assistant", "content": answer})]);
+            if let Some(p) = prev {
+                c.params.insert("previous_response_id".into(), json!(p));
+            }
+            c
+        };
+        let first = turn("resp_1", None, "I am in Paris.", "Noted.");
+        let second = turn("resp_2", Some("resp_1"), "Tomorrow?", "Sunny.");
+        let third = turn("resp_3", Some("resp_2"), "And the weather?", "Sunny, 21C.");
+        let mut spans = call_without_definitions();
+        spans[0].data = SpanData::Model(Box::new(third));
+        let t = Trace::bare("t");
+        let case =
+            build_case(&t, &spans, &taxonomy(), &Options::default(), &Responses(vec![first, second.clone()])).unwrap();
+        let texts: Vec<String> = case.input.items.iter().map(items::item_text).collect();
+        assert_eq!(texts, ["I am in Paris.", "Noted.", "Tomorrow?", "Sunny.", "And the weather?"]);
+        assert!(case.input.params.get("previous_response_id").is_none(), "resolved, not sent");
+        let e = build_case(&t, &spans, &taxonomy(), &Options::default(), &Responses(vec![second])).unwrap_err();
+        assert!(e.to_string().contains("continues response resp_1, which is not in the store"), "{e}");
+    }
+
     #[test]
     fn promote_refuses_a_duplicate_naming_the_case() {
         let dir = tempfile::tempdir().unwrap();
         let batch = fixture_batch("agents_processor_full.jsonl");
         let (t, spans) = trace_of(&batch, "b773d5");
         let opts = Options { dataset: "demo".into(), ..Options::default() };
-        let first = promote(dir.path(), &t, &spans, &taxonomy(), &opts, &[], &mut HashIndex::default()).unwrap();
+        let first =
+            promote(dir.path(), &t, &spans, &taxonomy(), &opts, &[], &mut HashIndex::default(), &NoHistory).unwrap();
         assert!(first.path.exists());
         assert_eq!(Case::load(&first.path).unwrap(), first.case);
         let other = Options { dataset: "other".into(), ..Options::default() };
         // A new index read from disk finds the case written in another dataset.
         let mut hashes = HashIndex::build(dir.path()).unwrap();
-        match promote(dir.path(), &t, &spans, &taxonomy(), &other, &[], &mut hashes).unwrap_err() {
+        match promote(dir.path(), &t, &spans, &taxonomy(), &other, &[], &mut hashes, &NoHistory).unwrap_err() {
             DatasetError::Duplicate { case, .. } => assert_eq!(case, first.case.id),
             e => panic!("{e}"),
         }

@@ -12,9 +12,9 @@ use crate::yaml::Source;
 pub const DEFAULT_PATH: &str = "evals/taxonomy.yaml";
 
 /// The starter taxonomy, used when the project has none of its own.
-const BUILTIN: &str = include_str!("../../evals/taxonomy.yaml");
+pub const BUILTIN: &str = include_str!("../../evals/taxonomy.yaml");
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Taxonomy {
     pub version: u32,
@@ -23,7 +23,7 @@ pub struct Taxonomy {
     pub file: PathBuf,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Category {
     pub id: String,

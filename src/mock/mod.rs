@@ -27,7 +27,7 @@ pub enum MockError {
     Yaml(#[from] YamlError),
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ScriptFile {
     #[serde(default)]
@@ -40,8 +40,13 @@ struct ScriptFile {
     faults: Vec<FaultFile>,
 }
 
+/// The JSON Schema of mock scripts.
+pub fn schema() -> schemars::Schema {
+    schemars::schema_for!(ScriptFile)
+}
+
 /// A fault to inject instead of (or before) the scripted answer: by rate, by rule, or both.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FaultFile {
     #[serde(default)]
@@ -109,7 +114,7 @@ pub struct Fault {
     pub headers: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RuleFile {
     #[serde(default)]
@@ -131,7 +136,7 @@ struct RuleFile {
 }
 
 /// Regexes over the request; all given must match.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct WhenFile {
     /// The last input item is a user message whose text matches.
@@ -144,12 +149,13 @@ struct WhenFile {
     model: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CallFile {
     name: String,
     /// A template giving JSON text, or a mapping whose string values are templates.
     #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     arguments: Option<yaml::Value>,
 }
 

@@ -31,6 +31,8 @@ struct Shared {
     /// Requests per conversation (last user text), so tests can see what was asked twice.
     by_user: Mutex<HashMap<String, u64>>,
     faults: AtomicU64,
+    /// Requests refused because their body fails the API's published request schema.
+    invalid: AtomicU64,
     clock: Clock,
 }
 
@@ -52,6 +54,7 @@ impl Server {
             attempts: Mutex::new(HashMap::new()),
             by_user: Mutex::new(HashMap::new()),
             faults: AtomicU64::new(0),
+            invalid: AtomicU64::new(0),
             clock: Clock::start(),
         });
         let app = Router::new()
@@ -86,6 +89,11 @@ impl Server {
     /// Faults injected so far.
     pub fn faults(&self) -> u64 {
         self.shared.faults.load(Ordering::Relaxed)
+    }
+
+    /// Requests refused with 400 because their body fails the `CreateResponse` schema.
+    pub fn invalid_requests(&self) -> u64 {
+        self.shared.invalid.load(Ordering::Relaxed)
     }
 
     /// Requests received per conversation, keyed by the request's last user text.
@@ -141,6 +149,13 @@ async fn serve(shared: &Shared, body: Bytes, chat: bool) -> Response {
         Ok(_) => return error(StatusCode::BAD_REQUEST, "request body must be a JSON object", "invalid_json"),
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("request body is not JSON: {e}"), "invalid_json"),
     };
+    // The real API refuses a body its schema does not allow (a function tool without `strict`,
+    // `reasoning` where it has no place); so does the mock, or a replay that passes here could
+    // fail there. (Chat Completions bodies are not Responses requests.)
+    if !chat && let Some(why) = schema_error(&request) {
+        shared.invalid.fetch_add(1, Ordering::Relaxed);
+        return error(StatusCode::BAD_REQUEST, &why, "invalid_request_schema");
+    }
     let stream = request.get("stream").and_then(Value::as_bool) == Some(true);
     let include_usage = request.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
     if chat {
@@ -216,6 +231,27 @@ async fn serve(shared: &Shared, body: Bytes, chat: bool) -> Response {
             resp
         }
     }
+}
+
+/// `CreateResponse` as OpenAI's OpenAPI document publishes it (scripts/vendor-openapi.py cut it).
+const CREATE_RESPONSE_SCHEMA: &str = include_str!("create-response.schema.json");
+
+/// Why a request body fails the `CreateResponse` schema: every violation, with where it is.
+pub fn schema_error(request: &Value) -> Option<String> {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let schema: Value = serde_json::from_str(CREATE_RESPONSE_SCHEMA).expect("the vendored schema is JSON");
+        jsonschema::validator_for(&schema).expect("the vendored schema compiles")
+    });
+    // A failed `anyOf` prints the whole value it looked at: keep each reason short.
+    let errors: Vec<String> = validator
+        .iter_errors(request)
+        .map(|e| {
+            let path = e.instance_path().as_str().to_string();
+            format!("at {}: {}", if path.is_empty() { "/" } else { &path }, crate::text::truncate(&e.to_string(), 200))
+        })
+        .collect();
+    (!errors.is_empty()).then(|| format!("request does not match CreateResponse: {}", errors.join("; ")))
 }
 
 /// `POST /embeddings`: a bag of words hashed into 64 dimensions, so texts sharing words point
@@ -386,6 +422,48 @@ mod tests {
         let last = text.lines().filter_map(|l| l.strip_prefix("event: ")).next_back().unwrap();
         assert_eq!(last, "response.incomplete");
         assert_eq!(server.faults(), 3);
+    }
+
+    fn fixture_lines(path: &str) -> Vec<Value> {
+        let text = std::fs::read_to_string(format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    #[test]
+    fn the_schema_accepts_what_the_real_sdks_send() {
+        let mut bodies: Vec<Value> = fixture_lines("agents-sdk/agents_model_requests.jsonl")
+            .into_iter()
+            .filter(|l| l["path"] == "/v1/responses")
+            .map(|l| l["body"].clone())
+            .collect();
+        bodies.extend(
+            fixture_lines("openai-sdk/requests_responses.jsonl")
+                .into_iter()
+                .filter(|l| l["endpoint"] == "/v1/responses")
+                .map(|l| l["request"].clone()),
+        );
+        assert!(bodies.len() >= 8, "{}", bodies.len());
+        for b in &bodies {
+            assert_eq!(schema_error(b), None, "{b}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_the_api_schema_refuses_gets_400_saying_where() {
+        let server = Server::start(Script::builtin(), "127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let url = format!("{}/responses", server.base_url());
+        // A function tool without `strict`, as replay used to send them.
+        let body = r#"{"model":"m","input":"hi","tools":[{"type":"function","name":"f","parameters":{}}]}"#;
+        let (status, text) = post(&url, body).await;
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains("at /tools/0:"), "{text}");
+        let (status, text) = post(&url, r#"{"model":"m","input":"hi","truncation":"sometimes"}"#).await;
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains("at /truncation"), "{text}");
+        assert_eq!(server.invalid_requests(), 2);
+        let ok =
+            r#"{"model":"m","input":"hi","tools":[{"type":"function","name":"f","parameters":{},"strict":false}]}"#;
+        assert_eq!(post(&url, ok).await.0, 200);
     }
 
     #[tokio::test]

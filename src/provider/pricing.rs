@@ -10,7 +10,7 @@ use crate::yaml::{Source, YamlError};
 /// Where a project keeps its price overrides.
 pub const OVERRIDES_FILE: &str = "evals/prices.yaml";
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Price {
     pub input: f64,

@@ -203,16 +203,38 @@ fn request(agent: &Active, items: &[Value]) -> Value {
     }
     body.insert("input".into(), Value::Array(items.to_vec()));
     if !tools.is_empty() {
-        body.insert("tools".into(), Value::Array(tools.to_vec()));
+        body.insert("tools".into(), Value::Array(tools.iter().map(request_tool).collect()));
     }
     for (k, v) in &agent.params {
         // Tool settings mean nothing without tools, and the API rejects them.
         if tools.is_empty() && matches!(k.as_str(), "tool_choice" | "parallel_tool_calls") {
             continue;
         }
+        // The earlier context is in the case's input; the ids name responses the replayed
+        // provider never stored.
+        if crate::trace::agents_sdk::CONTEXT_PARAMS.contains(&k.as_str()) {
+            continue;
+        }
         body.insert(k.clone(), v.clone());
     }
     Value::Object(body)
+}
+
+/// A tool as the API takes it. A function tool must name `strict` and `parameters`: a recorded
+/// one carries them as the client sent them; one captured from Chat Completions or OpenTelemetry
+/// (where `strict` defaults to off) or written in a suite without them gets that default, and an
+/// empty argument object.
+fn request_tool(tool: &Value) -> Value {
+    let mut tool = tool.clone();
+    if let Some(t) = tool.as_object_mut().filter(|t| t.get("type").and_then(Value::as_str) == Some("function")) {
+        if t.get("strict").is_none_or(Value::is_null) {
+            t.insert("strict".into(), json!(false));
+        }
+        if t.get("parameters").is_none_or(Value::is_null) {
+            t.insert("parameters".into(), json!({"type": "object", "properties": {}}));
+        }
+    }
+    tool
 }
 
 #[cfg(test)]
@@ -232,5 +254,25 @@ mod tests {
         assert_eq!(body["text"], format);
         assert_eq!(body["input"][0], reasoning, "reasoning items go back to the model");
         assert!(body.get("parallel_tool_calls").is_none(), "no tool settings without tools");
+    }
+
+    #[test]
+    fn function_tools_carry_strict_as_recorded_else_off() {
+        let recorded = json!({"type": "function", "name": "a", "parameters": {"type": "object"}, "strict": true});
+        let bare = json!({"type": "function", "name": "b"});
+        let a = Active {
+            name: None,
+            instructions: None,
+            tools: vec![recorded.clone(), bare, json!({"type": "web_search"})],
+            model: "m".into(),
+            params: Map::new(),
+        };
+        let body = request(&a, &[]);
+        assert_eq!(body["tools"][0], recorded);
+        assert_eq!(
+            body["tools"][1],
+            json!({"type": "function", "name": "b", "strict": false, "parameters": {"type": "object", "properties": {}}})
+        );
+        assert_eq!(body["tools"][2], json!({"type": "web_search"}));
     }
 }

@@ -20,6 +20,9 @@ pub fn promoted(trace_id: &str, p: &Promoted, dry_run: bool) -> String {
         format!("promoted {} → {}\n", trace_id, p.path.display())
     };
     out.push_str(&privacy_line(&p.case));
+    for w in &p.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
     if p.case.label.needs_expectation {
         out.push_str(&needs_expectation(&p.case.id));
     }

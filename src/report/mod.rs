@@ -14,6 +14,7 @@ use std::io::IsTerminal;
 use crate::compare::gate::Decision;
 use crate::compare::{Comparison, Group, Verdicts};
 use crate::record::{CaseResult, Run, TrendPoint};
+use crate::text::width;
 
 /// Everything a run or diff report shows.
 pub struct Report<'a> {
@@ -65,13 +66,39 @@ impl Format {
     }
 }
 
-/// Colour for the terminal: only on a TTY, and never when `NO_COLOR` is set (no-color.org).
-pub fn use_color() -> bool {
-    color_for(std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR"))
+/// `--color`: whether the terminal output is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set; `CLICOLOR_FORCE` colours a pipe too.
+    Auto,
+    Always,
+    Never,
 }
 
-fn color_for(tty: bool, no_color: Option<std::ffi::OsString>) -> bool {
-    tty && no_color.is_none_or(|v| v.is_empty())
+/// The `--color` of this process, set once by the command line before any output.
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+
+pub fn set_color(choice: ColorChoice) {
+    let _ = COLOR.set(choice);
+}
+
+/// Colour for the terminal, by `--color` (no-color.org and bixense.com/clicolors for `auto`).
+pub fn use_color() -> bool {
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    color_for(
+        COLOR.get().copied().unwrap_or(ColorChoice::Auto),
+        std::io::stdout().is_terminal(),
+        var("NO_COLOR").is_some(),
+        var("CLICOLOR_FORCE").is_some_and(|v| v != "0"),
+    )
+}
+
+fn color_for(choice: ColorChoice, tty: bool, no_color: bool, force: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => !no_color && (tty || force),
+    }
 }
 
 /// The metric rows every comparison table shows after the pass rate: name, baseline, current,
@@ -175,16 +202,16 @@ pub fn sparkline(values: &[f64]) -> String {
 
 /// A plain text table; columns in `right` are right-aligned.
 pub fn table(header: &[&str], rows: &[Vec<String>], right: &[usize]) -> String {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
+            widths[i] = widths[i].max(width(cell));
         }
     }
     let line = |cells: Vec<&str>| {
         let mut out = String::new();
         for (i, cell) in cells.iter().enumerate() {
-            let pad = widths[i] - cell.chars().count();
+            let pad = widths[i] - width(cell);
             if i > 0 {
                 out.push_str("  ");
             }
@@ -219,12 +246,23 @@ mod tests {
     }
 
     #[test]
-    fn colour_only_on_a_tty_without_no_color() {
-        assert!(color_for(true, None));
-        assert!(!color_for(false, None));
-        assert!(!color_for(true, Some("1".into())));
-        // An empty NO_COLOR does not count (no-color.org).
-        assert!(color_for(true, Some("".into())));
+    fn table_aligns_wide_characters_by_display_width() {
+        let rows = [vec!["天気".into(), "1".into()], vec!["café́".into(), "2".into()], vec!["ab".into(), "3".into()]];
+        let t = table(&["name", "n"], &rows, &[]);
+        // Each 天/気 takes two columns, the combining accent none: the second column lines up.
+        assert_eq!(t, "name  n\n天気  1\ncafé́  2\nab    3\n");
+    }
+
+    #[test]
+    fn colour_by_choice_tty_no_color_and_clicolor_force() {
+        use ColorChoice::*;
+        assert!(color_for(Auto, true, false, false));
+        assert!(!color_for(Auto, false, false, false));
+        assert!(!color_for(Auto, true, true, false));
+        assert!(color_for(Auto, false, false, true), "CLICOLOR_FORCE colours a pipe");
+        assert!(!color_for(Auto, false, true, true), "NO_COLOR wins over CLICOLOR_FORCE");
+        assert!(color_for(Always, false, true, false));
+        assert!(!color_for(Never, true, false, true));
     }
 
     #[test]

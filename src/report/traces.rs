@@ -14,12 +14,18 @@ pub fn list(rows: &[TraceSummary], costs: &[Option<f64>], totals: &Totals) -> St
     if rows.is_empty() {
         return "no traces match: import some with `evals traces import FILE`, or loosen the filters\n".into();
     }
-    let header = ["ID", "TIME (UTC)", "WORKFLOW", "AGENTS", "MODEL", "TURNS", "TOKENS", "COST", "LATENCY", "STATUS"];
+    let mut header =
+        vec!["ID", "TIME (UTC)", "WORKFLOW", "AGENTS", "MODEL", "TURNS", "TOKENS", "COST", "LATENCY", "STATUS"];
+    // The group (conversation) column only when some trace has one.
+    let grouped = rows.iter().any(|t| t.group_id.is_some());
+    if grouped {
+        header.push("GROUP");
+    }
     let body: Vec<Vec<String>> = rows
         .iter()
         .zip(costs)
         .map(|(t, cost)| {
-            vec![
+            let mut row = vec![
                 t.id.clone(),
                 t.started_at.map(|s| s.format("%Y-%m-%d %H:%M:%S").to_string()).unwrap_or_else(|| "-".into()),
                 truncate(t.workflow.as_deref().unwrap_or("-"), 24),
@@ -30,7 +36,11 @@ pub fn list(rows: &[TraceSummary], costs: &[Option<f64>], totals: &Totals) -> St
                 cost.map(dollars).unwrap_or_else(|| "-".into()),
                 t.duration_ms().map(seconds).unwrap_or_else(|| "-".into()),
                 t.status().to_string(),
-            ]
+            ];
+            if grouped {
+                row.push(truncate(t.group_id.as_deref().unwrap_or("-"), 32));
+            }
+            row
         })
         .collect();
     let mut out = table(&header, &body, &[5, 6, 7, 8]);
@@ -58,7 +68,8 @@ pub fn footer(t: &Totals) -> String {
     line
 }
 
-fn dollars(usd: f64) -> String {
+/// Dollars with cents, or four decimals below a cent.
+pub fn dollars(usd: f64) -> String {
     if usd > 0.0 && usd < 0.01 { format!("${usd:.4}") } else { format!("${usd:.2}") }
 }
 
@@ -172,6 +183,20 @@ fn details(span: &Span) -> Vec<String> {
     match &span.data {
         SpanData::Model(m) => {
             let mut lines = Vec::new();
+            // One call, every HTTP attempt the proxy saw: `attempt 1  HTTP 429 rate_limit_exceeded  0.31 s  …`.
+            if m.attempts.len() > 1 || m.attempts.iter().any(|a| !a.ok()) {
+                for (n, a) in m.attempts.iter().enumerate() {
+                    let what =
+                        a.code.as_deref().or(a.error_type.as_deref()).map(|w| format!(" {w}")).unwrap_or_default();
+                    let message = a.message.as_deref().map(|m| format!("  {}", truncate(m, 100))).unwrap_or_default();
+                    lines.push(format!(
+                        "attempt {}  HTTP {}{what}  {}{message}",
+                        n + 1,
+                        a.status,
+                        seconds(a.latency_ms as i64)
+                    ));
+                }
+            }
             if let Some(input) = &m.input
                 && let Some(last) = input.last()
             {

@@ -5,10 +5,10 @@ use std::collections::{BTreeSet, HashMap};
 
 use rusqlite::OptionalExtension;
 
-use super::traces::IngestStats;
-use super::{Result, Store, StoreError};
+use super::traces::{IngestStats, span_from_parts};
+use super::{Result, Store, StoreError, micros};
 use crate::trace::openai_log::ONE_CALL_PREFIX;
-use crate::trace::{Batch, ModelApi, ModelCall, Span, SpanData, Trace};
+use crate::trace::{Batch, ModelApi, ModelCall, Span, SpanData, Trace, join};
 
 fn is_one_call(trace_id: &str) -> bool {
     trace_id.starts_with(ONE_CALL_PREFIX)
@@ -28,10 +28,58 @@ impl Store {
             let mut one_call = tx.prepare_cached(&format!(
                 "SELECT trace_id, data FROM spans WHERE response_id = ?1 AND trace_id GLOB '{ONE_CALL_PREFIX}*'"
             ))?;
+            let mut unidentified = tx.prepare_cached(&format!(
+                "SELECT trace_id, id, parent_id, started_at, ended_at, error, data FROM spans
+                 WHERE trace_id GLOB '{ONE_CALL_PREFIX}*' AND content = 1 AND input_tokens = ?1 AND output_tokens = ?2
+                 AND started_at BETWEEN ?3 AND ?4"
+            ))?;
+            let agent_tools = agent_tools(&merged.spans);
             for span in &mut merged.spans {
+                if is_one_call(&span.trace_id) {
+                    continue;
+                }
+                // Without a response id (sensitive data off), the recording that fits the span.
+                if let (Some(call), Some(start), Some(end)) = (span.model_call(), span.started_at, span.ended_at)
+                    && call.response_id.is_none()
+                    && !call.has_content()
+                    && let Some(usage) = call.usage
+                {
+                    let slack = join::clock_slack();
+                    let window = (micros(start - slack), micros(end + slack));
+                    let tools = agent_tools.get(span.id.as_str()).cloned().unwrap_or_default();
+                    let mut best: Option<(i64, Span)> = None;
+                    let rows = unidentified.query_map(
+                        rusqlite::params![usage.input_tokens as i64, usage.output_tokens as i64, window.0, window.1],
+                        |r| {
+                            Ok((
+                                r.get::<_, String>(0)?,
+                                r.get::<_, String>(1)?,
+                                (r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?),
+                            ))
+                        },
+                    )?;
+                    for row in rows {
+                        let (trace_id, id, parts) = row?;
+                        if claimed.contains(&trace_id) {
+                            continue;
+                        }
+                        let recorded = span_from_parts(&trace_id, &id, parts)?;
+                        if let Some(d) = join::distance_ms(span, &recorded, &tools)
+                            && best.as_ref().is_none_or(|(b, _)| d < *b)
+                        {
+                            best = Some((d, recorded));
+                        }
+                    }
+                    if let Some((_, recorded)) = best {
+                        if let (SpanData::Model(call), SpanData::Model(rec)) = (&mut span.data, &recorded.data) {
+                            call.merge(rec);
+                        }
+                        claimed.insert(recorded.trace_id);
+                    }
+                    continue;
+                }
                 if let SpanData::Model(call) = &mut span.data
                     && let Some(rid) = call.response_id.clone()
-                    && !is_one_call(&span.trace_id)
                 {
                     let found: Option<(String, String)> =
                         one_call.query_row([&rid], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
@@ -70,7 +118,11 @@ impl Store {
                 match target {
                     Some((trace_id, span_id)) => {
                         // Into the exported span: its ids, tree place and times win; the
-                        // recording fills the content.
+                        // recording fills the content. Failed attempts of the call stored
+                        // before it succeeded were its own trace until now.
+                        if is_one_call(&trace.id) {
+                            claimed.insert(trace.id.clone());
+                        }
                         span.trace_id = trace_id;
                         span.id = span_id;
                         span.parent_id = None;
@@ -95,6 +147,26 @@ impl Store {
         tx.commit()?;
         Ok(stats)
     }
+}
+
+/// The tools each agent span of a batch lists, by span id: a model span's parent is its agent
+/// (or the SDK's turn span under it, which names the agent).
+fn agent_tools(spans: &[Span]) -> HashMap<String, Vec<String>> {
+    let agents: HashMap<&str, &Span> = spans.iter().map(|s| (s.id.as_str(), s)).collect();
+    let mut out = HashMap::new();
+    for s in spans {
+        let mut cur = Some(s);
+        // The agent is at most two levels up (agent → turn → model).
+        for _ in 0..3 {
+            let Some(span) = cur else { break };
+            if let SpanData::Agent { tools, .. } = &span.data {
+                out.insert(s.id.clone(), tools.clone());
+                break;
+            }
+            cur = span.parent_id.as_deref().and_then(|p| agents.get(p).copied());
+        }
+    }
+    out
 }
 
 /// How far apart the app's and the proxy's clocks may put the same chat call.
@@ -198,6 +270,43 @@ mod tests {
 
     fn content_turns(s: &Store) -> u64 {
         s.list_traces(&TraceFilter::default()).unwrap().iter().map(|t| t.content_turns).sum()
+    }
+
+    /// Sensitive data off: the exporter's model spans have usage and times but no response id;
+    /// each recording (made first, as the proxy commits before the client has its answer) joins
+    /// the span it fits, and the run is one trace with content.
+    #[test]
+    fn without_response_ids_recordings_join_by_usage_and_time() {
+        let (_d, mut s) = store();
+        let (mut batch, _) = exported_and_recorded();
+        let mut recordings = vec![];
+        for span in &mut batch.spans {
+            let (Some(start), Some(end)) = (span.started_at, span.ended_at) else { continue };
+            let SpanData::Model(call) = &mut span.data else { continue };
+            call.response_id = None;
+            let usage = call.usage.expect("the exporter keeps usage");
+            // The agent span lists its tools; the recorded request offered them.
+            let response = json!({"id": format!("resp_{}", recordings.len()), "model": "fake-model", "output": [],
+                "tools": [{"type": "function", "name": "get_weather"}],
+                "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}});
+            let key = format!("r{}", recordings.len());
+            let mut b = crate::trace::openai_log::one_call_trace(
+                call_from_response(&response, Some(&json!("weather?"))),
+                Some(start + chrono::Duration::milliseconds(1)),
+                Some(end),
+                None,
+                &key,
+            );
+            recordings.push((b.traces.remove(0), b.spans.remove(0)));
+        }
+        assert!(!recordings.is_empty());
+        let n = recordings.len() as u64;
+        s.capture(Batch::default(), recordings).unwrap();
+        assert_eq!(ids(&s).len() as u64, n);
+        s.capture(batch, vec![]).unwrap();
+        assert!(ids(&s).iter().all(|t| !is_one_call(t)), "the one-call traces joined the runs: {:?}", ids(&s));
+        assert_eq!(ids(&s).len(), 3);
+        assert_eq!(content_turns(&s), n);
     }
 
     #[test]

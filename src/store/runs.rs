@@ -217,13 +217,14 @@ impl Store {
         after: Option<(&str, u32)>,
         limit: usize,
     ) -> Result<Vec<(String, u32, String)>> {
+        // One range on the primary key (no OR), so each page is an index seek: the first page
+        // starts after ("", -1), which is before every row.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT case_id, repeat, data FROM results WHERE run_id = ?1 \
-             AND (?2 IS NULL OR (case_id, repeat) > (?2, ?3)) ORDER BY case_id, repeat LIMIT ?4",
+            "SELECT case_id, repeat, data FROM results WHERE run_id = ?1 AND (case_id, repeat) > (?2, ?3) \
+             ORDER BY case_id, repeat LIMIT ?4",
         )?;
-        let (case, repeat) = after.unzip();
-        let rows =
-            stmt.query_map(params![id, case, repeat, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let (case, repeat) = after.map_or(("", -1), |(c, r)| (c, i64::from(r)));
+        let rows = stmt.query_map(params![id, case, repeat, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

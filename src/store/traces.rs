@@ -30,6 +30,8 @@ pub struct TraceFilter {
     pub agent: Option<String>,
     /// Traces that called this model.
     pub model: Option<String>,
+    /// Traces of this group (the SDK's `group_id`, OTLP `session.id` or `gen_ai.conversation.id`).
+    pub group: Option<String>,
     pub status: Option<TraceStatus>,
     /// Words that must all occur in the model input or output (full-text, case-insensitive).
     pub search: Option<String>,
@@ -90,6 +92,9 @@ impl TraceFilter {
                 vec![V::Text(m.clone())],
             );
         }
+        if let Some(g) = &self.group {
+            push("group_id = ?", vec![V::Text(g.clone())]);
+        }
         match self.status {
             Some(TraceStatus::Ok) => push("errors = 0", vec![]),
             Some(TraceStatus::Error) => push("errors > 0", vec![]),
@@ -122,6 +127,7 @@ fn fts_query(text: &str) -> String {
 pub struct TraceSummary {
     pub id: String,
     pub workflow: Option<String>,
+    pub group_id: Option<String>,
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub agents: Vec<String>,
@@ -282,6 +288,43 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// The model call that answered with this response id, when it was captured with content.
+    pub fn call_by_response_id(&self, response_id: &str) -> Result<Option<crate::trace::ModelCall>> {
+        let data: Option<String> = self
+            .conn
+            .query_row("SELECT data FROM spans WHERE response_id = ?1 AND content = 1 LIMIT 1", [response_id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(data.and_then(|d| match serde_json::from_str(&d) {
+            Ok(crate::trace::SpanData::Model(call)) => Some(*call),
+            _ => None,
+        }))
+    }
+
+    /// The model calls of a conversation (the `conversation` setting) that started before
+    /// `before`, in order.
+    pub fn conversation_calls(
+        &self,
+        conversation: &str,
+        before: Option<DateTime<Utc>>,
+    ) -> Result<Vec<crate::trace::ModelCall>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT data FROM spans WHERE kind = 'model' AND content = 1
+             AND coalesce(json_extract(data, '$.params.conversation.id'), json_extract(data, '$.params.conversation')) = ?1
+             AND started_at < ?2 ORDER BY started_at",
+        )?;
+        let before = before.map_or(i64::MAX, micros);
+        let rows = stmt.query_map(rusqlite::params![conversation, before], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for d in rows {
+            if let Ok(crate::trace::SpanData::Model(call)) = serde_json::from_str(&d?) {
+                out.push(*call);
+            }
+        }
+        Ok(out)
+    }
+
     /// A trace and its spans in start order.
     pub fn load_trace(&self, id: &str) -> Result<(Trace, Vec<Span>)> {
         let trace = self
@@ -319,7 +362,7 @@ impl Store {
 const BROAD_SEARCH: i64 = 2_000;
 
 const SUMMARY_COLUMNS: &str = "id, workflow, started_at, ended_at, agents, models, turns, input_tokens, output_tokens, \
-     errors, content_turns, span_count";
+     errors, content_turns, span_count, group_id";
 
 fn read_summary(r: &rusqlite::Row) -> rusqlite::Result<TraceSummary> {
     Ok(TraceSummary {
@@ -335,6 +378,7 @@ fn read_summary(r: &rusqlite::Row) -> rusqlite::Result<TraceSummary> {
         errors: count(r, 9)?,
         content_turns: count(r, 10)?,
         spans: count(r, 11)?,
+        group_id: r.get(12)?,
     })
 }
 
@@ -344,11 +388,15 @@ fn count(r: &rusqlite::Row, i: usize) -> rusqlite::Result<u64> {
 
 type SpanParts = (Option<String>, Option<i64>, Option<i64>, Option<String>, String);
 
-fn read_span_parts(r: &rusqlite::Row) -> rusqlite::Result<SpanParts> {
+pub(super) fn read_span_parts(r: &rusqlite::Row) -> rusqlite::Result<SpanParts> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
 }
 
-fn span_from_parts(trace_id: &str, id: &str, (parent_id, started, ended, error, data): SpanParts) -> Result<Span> {
+pub(super) fn span_from_parts(
+    trace_id: &str,
+    id: &str,
+    (parent_id, started, ended, error, data): SpanParts,
+) -> Result<Span> {
     let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("span {id}: {e}"));
     Ok(Span {
         trace_id: trace_id.to_string(),

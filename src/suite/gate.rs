@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// The significance level of the drop test when the suite names none.
 pub const DEFAULT_SIGNIFICANCE: f64 = 0.05;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gate {
     /// Lowest acceptable pass rate, 0..=1.
@@ -36,7 +36,7 @@ pub struct Gate {
 }
 
 /// `gate.max_errors`: how many results may end as errors.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum MaxErrors {
     Count(usize),

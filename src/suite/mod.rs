@@ -35,7 +35,7 @@ pub enum SuiteError {
     Set(String),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SuiteFile {
     #[serde(default)]
@@ -48,7 +48,9 @@ struct SuiteFile {
     #[serde(default)]
     provider: ProviderFile,
     cases: Vec<String>,
+    /// Each grader's keys depend on its `type`; the schema generator names the known types.
     #[serde(default)]
+    #[schemars(with = "Vec<Map<String, Value>>")]
     graders: Vec<yaml::Value>,
     /// Weighted grader score a case must reach; absent, every grader must pass.
     #[serde(default)]
@@ -60,19 +62,21 @@ struct SuiteFile {
     repeat: Option<u32>,
     /// The response cache: `on` (the default), `off`, or `{ttl: 7d}`.
     #[serde(default)]
+    #[schemars(with = "Option<Value>")]
     cache: Option<yaml::Value>,
     /// Prices per model name prefix (USD per million tokens), over the built-in table.
     #[serde(default)]
     pricing: BTreeMap<String, Price>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct TargetFile {
     #[serde(default)]
     model: Option<String>,
     /// Inline template text, or `{file: path}`.
     #[serde(default)]
+    #[schemars(with = "Option<InstructionsSchema>")]
     instructions: Option<yaml::Value>,
     #[serde(default)]
     vars: Map<String, Value>,
@@ -84,6 +88,7 @@ struct TargetFile {
     max_turns: Option<u32>,
     /// Per-tool answer policy (`default` for the tools not named).
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, PolicySchema>")]
     tool_policy: BTreeMap<String, yaml::Value>,
     /// Several agents with handoffs; replaces the case's agents.
     #[serde(default)]
@@ -93,11 +98,12 @@ struct TargetFile {
     entry: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AgentFile {
     name: String,
     #[serde(default)]
+    #[schemars(with = "Option<InstructionsSchema>")]
     instructions: Option<yaml::Value>,
     #[serde(default)]
     tools: Vec<Value>,
@@ -111,14 +117,14 @@ struct AgentFile {
     params: Map<String, Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 enum HandoffFile {
     Agent(String),
     Named { agent: String, tool: String },
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
     #[serde(rename = "use")]
@@ -135,13 +141,13 @@ struct PolicyFile {
     unmatched: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct TemplateFile {
     file: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ProviderFile {
     #[serde(default)]
@@ -164,6 +170,29 @@ struct ProviderFile {
     /// First backoff delay in milliseconds; doubled on each retry, with jitter.
     #[serde(default)]
     backoff_ms: Option<u64>,
+}
+
+/// The shapes `instructions` takes, for the JSON Schema only (the loader reads the YAML value).
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum InstructionsSchema {
+    Inline(String),
+    File(TemplateFile),
+}
+
+/// The shapes a tool policy takes (`recorded`, `error`, or the long form), for the schema only.
+#[derive(schemars::JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum PolicySchema {
+    Short(String),
+    Long(PolicyFile),
+}
+
+/// The JSON Schema of suite files.
+pub fn schema() -> schemars::Schema {
+    schemars::schema_for!(SuiteFile)
 }
 
 /// The SDK's default turn limit.

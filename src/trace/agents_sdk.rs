@@ -1,9 +1,11 @@
 //! The OpenAI Agents SDK's trace records: `BackendSpanExporter` bodies and processor JSONL.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::items::{from_chat_messages, input_items, strip_nulls, tool_from_chat};
-use super::{Batch, ModelApi, ModelCall, Span, SpanData, SpanError, Trace, Usage, parse_time};
+use super::{
+    Batch, Capture, ModelApi, ModelCall, Span, SpanData, SpanError, Trace, Usage, parse_time, provider_of_url,
+};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum RecordError {
@@ -129,13 +131,25 @@ pub const RESPONSE_PARAMS: &[&str] = &[
     "text",
     "reasoning",
     "truncation",
+    // Where the conversation so far is kept server-side; promotion resolves them into the input.
+    "previous_response_id",
+    "conversation",
 ];
 
+/// Request settings that point at earlier context instead of carrying it.
+pub const CONTEXT_PARAMS: &[&str] = &["previous_response_id", "conversation"];
+
 /// A model call from a full Response object (processor capture, proxy, OpenInference).
+///
+/// A Response echoes every setting, the API's defaults included (`temperature: 1.0`,
+/// `truncation: disabled`, `reasoning: {effort: medium}`), whether the client sent them or not;
+/// sent back, some are refused (`reasoning` to a model without it). So only settings that differ
+/// from the defaults are kept: what the client must have asked for. A capture that has the request
+/// (the proxy, request logs) takes the settings from the request instead.
 pub fn call_from_response(response: &Value, input: Option<&Value>) -> ModelCall {
     let mut params = Map::new();
     for k in RESPONSE_PARAMS {
-        if let Some(v) = response.get(*k).map(strip_nulls).filter(|v| !is_empty(v)) {
+        if let Some(v) = response.get(*k).map(strip_nulls).and_then(|v| not_default(k, v)) {
             params.insert((*k).to_string(), v);
         }
     }
@@ -153,6 +167,9 @@ pub fn call_from_response(response: &Value, input: Option<&Value>) -> ModelCall 
             .unwrap_or_default(),
         params,
         usage: response.get("usage").and_then(Usage::from_json),
+        attempts: vec![],
+        provider: None,
+        capture: None,
     }
 }
 
@@ -162,6 +179,26 @@ fn is_empty(v: &Value) -> bool {
         Value::Object(o) => o.is_empty(),
         _ => false,
     }
+}
+
+/// An echoed setting without the parts that are the API's defaults; `None` when nothing is left.
+fn not_default(key: &str, v: Value) -> Option<Value> {
+    let v = match (key, v) {
+        ("temperature" | "top_p", v) if v.as_f64() == Some(1.0) => return None,
+        ("tool_choice", v) if v == "auto" => return None,
+        ("parallel_tool_calls", Value::Bool(true)) => return None,
+        ("truncation", v) if v == "disabled" => return None,
+        ("reasoning", Value::Object(mut o)) => {
+            o.retain(|k, v| !(k == "effort" && v == "medium"));
+            Value::Object(o)
+        }
+        ("text", Value::Object(mut o)) => {
+            o.retain(|k, v| !(k == "verbosity" && v == "medium" || k == "format" && *v == json!({"type": "text"})));
+            Value::Object(o)
+        }
+        (_, v) => v,
+    };
+    (!is_empty(&v)).then_some(v)
 }
 
 fn response_call(d: &Map<String, Value>) -> ModelCall {
@@ -177,6 +214,9 @@ fn response_call(d: &Map<String, Value>) -> ModelCall {
             tools: vec![],
             params: Map::new(),
             usage: None,
+            attempts: vec![],
+            provider: None,
+            capture: None,
         },
     };
     if call.response_id.is_none() {
@@ -185,6 +225,7 @@ fn response_call(d: &Map<String, Value>) -> ModelCall {
     if let Some(u) = d.get("usage").and_then(Usage::from_json) {
         call.usage = Some(u);
     }
+    call.capture = Some(Capture::AgentsSdk);
     call
 }
 
@@ -232,6 +273,13 @@ fn generation_call(d: &Map<String, Value>) -> ModelCall {
         tools,
         params,
         usage: d.get("usage").or_else(|| completion.and_then(|c| c.get("usage"))).and_then(Usage::from_json),
+        attempts: vec![],
+        provider: d
+            .get("model_config")
+            .and_then(|c| c.get("base_url"))
+            .and_then(Value::as_str)
+            .and_then(provider_of_url),
+        capture: Some(Capture::AgentsSdk),
     }
 }
 

@@ -4,6 +4,7 @@ pub mod agents_sdk;
 pub mod chat;
 pub mod import;
 pub mod items;
+pub mod join;
 pub mod openai_log;
 pub mod otlp;
 
@@ -109,7 +110,7 @@ impl SpanData {
 }
 
 /// Which API a model call went through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelApi {
     Responses,
@@ -140,6 +141,55 @@ pub struct ModelCall {
     pub params: Map<String, Value>,
     #[serde(default)]
     pub usage: Option<Usage>,
+    /// The HTTP attempts the recording proxy saw for this call, failed retries first; empty when
+    /// the capture was not through the proxy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+    /// Who served the call (`openai`, `azure.ai.openai`, or the API's host), when the capture
+    /// says: the proxy's upstream, a base URL, GenAI `gen_ai.provider.name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// The capture path the call came by, so a refusal can say what to change there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<Capture>,
+}
+
+/// How a model call reached the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capture {
+    /// The Agents SDK's exporter or a processor capture.
+    AgentsSdk,
+    /// OpenTelemetry GenAI semantic conventions.
+    OtlpGenai,
+    OpenInference,
+    /// OpenAI request/response logs.
+    OpenaiLog,
+    /// The recording proxy of `evals collect`.
+    Proxy,
+}
+
+/// One HTTP attempt of a model call: a client's retry of the same request is another attempt of
+/// the same call, not another call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub started_at: DateTime<Utc>,
+    /// The upstream's HTTP status; 502 when it could not be reached, 504 when it timed out.
+    pub status: u16,
+    pub latency_ms: u64,
+    /// The API's `error.type` and `error.code` (`rate_limit_exceeded`, `context_length_exceeded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl Attempt {
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
 }
 
 impl ModelCall {
@@ -156,9 +206,17 @@ impl ModelCall {
         fill(&mut self.input, &other.input);
         fill(&mut self.output, &other.output);
         fill(&mut self.usage, &other.usage);
+        fill(&mut self.provider, &other.provider);
+        fill(&mut self.capture, &other.capture);
         if self.tools.is_empty() {
             self.tools = other.tools.clone();
         }
+        for a in &other.attempts {
+            if !self.attempts.iter().any(|b| b.started_at == a.started_at && b.status == a.status) {
+                self.attempts.push(a.clone());
+            }
+        }
+        self.attempts.sort_by_key(|a| a.started_at);
         for (k, v) in &other.params {
             self.params.entry(k.clone()).or_insert_with(|| v.clone());
         }
@@ -235,6 +293,13 @@ impl Span {
         fill(&mut self.parent_id, &other.parent_id);
         fill(&mut self.started_at, &other.started_at);
         fill(&mut self.ended_at, &other.ended_at);
+        // A retry that got an answer ends the error its failed attempts recorded.
+        if let (Some(call), None) = (other.model_call(), &other.error)
+            && call.output.is_some()
+            && call.attempts.last().is_some_and(Attempt::ok)
+        {
+            self.error = None;
+        }
         fill(&mut self.error, &other.error);
         match (&mut self.data, &other.data) {
             (SpanData::Model(a), SpanData::Model(b)) => a.merge(b),
@@ -279,6 +344,64 @@ impl Batch {
     }
 }
 
+/// The provider behind an OpenAI-compatible base URL: `openai` for api.openai.com, GenAI's
+/// `azure.ai.openai` for Azure, else the host.
+pub fn provider_of_url(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let host = rest.split(['/', '?']).next()?.rsplit('@').next()?;
+    let host =
+        host.rsplit_once(':').filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit())).map_or(host, |(h, _)| h);
+    match host {
+        "" => None,
+        "api.openai.com" => Some("openai".into()),
+        h if h.ends_with(".openai.azure.com") => Some("azure.ai.openai".into()),
+        h => Some(h.to_string()),
+    }
+}
+
+/// What `traces list --json` and `traces show --json` say about a trace beyond its summary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Facts {
+    /// `ok`, `error`, or `timeout` when a model call timed out.
+    pub status: &'static str,
+    pub provider: Option<String>,
+    /// The OpenAI project: the exporter's `OpenAI-Project` header, or `project` in the metadata.
+    pub project: Option<String>,
+    pub first_user_text: Option<String>,
+    pub final_output: Option<String>,
+}
+
+impl Facts {
+    pub fn of(trace: &Trace, spans: &[Span]) -> Facts {
+        let calls: Vec<&ModelCall> = spans.iter().filter_map(Span::model_call).collect();
+        let timed_out = calls.iter().any(|c| {
+            c.attempts
+                .last()
+                .is_some_and(|a| matches!(a.status, 408 | 504) || a.error_type.as_deref() == Some("timeout"))
+        });
+        let status = match (spans.iter().any(|s| s.error.is_some()), timed_out) {
+            (_, true) => "timeout",
+            (true, false) => "error",
+            (false, false) => "ok",
+        };
+        let meta = |k: &str| trace.metadata.as_ref()?.get(k)?.as_str().map(str::to_string);
+        Facts {
+            status,
+            provider: calls.iter().find_map(|c| c.provider.clone()),
+            project: meta(PROJECT_KEY).or_else(|| meta("project")),
+            first_user_text: calls.iter().find_map(|c| {
+                let items = c.input.as_deref()?;
+                let first = items.iter().position(|i| items::role(i) == Some("user"))?;
+                items::last_user_text(&items[..=first])
+            }),
+            final_output: calls.iter().rev().find_map(|c| c.output.as_deref()).map(items::output_text),
+        }
+    }
+}
+
+/// The trace metadata key under which `evals collect` keeps the exporter's `OpenAI-Project`.
+pub const PROJECT_KEY: &str = "openai_project";
+
 /// Parse an RFC 3339 timestamp as the SDK writes it (fraction optional).
 pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
@@ -311,6 +434,9 @@ mod tests {
             tools: vec![],
             params: Map::new(),
             usage: Some(Usage { input_tokens: 5, ..Usage::default() }),
+            attempts: vec![],
+            provider: None,
+            capture: None,
         };
         let mut recorded = exported.clone();
         recorded.model = Some("gpt-4.1".into());
@@ -321,6 +447,14 @@ mod tests {
         assert!(exported.has_content());
         assert_eq!(exported.model.as_deref(), Some("gpt-4.1"));
         assert_eq!(exported.usage.unwrap().input_tokens, 5, "existing values win");
+    }
+
+    #[test]
+    fn providers_come_from_base_urls() {
+        assert_eq!(provider_of_url("https://api.openai.com/v1").as_deref(), Some("openai"));
+        assert_eq!(provider_of_url("https://acme.openai.azure.com/openai").as_deref(), Some("azure.ai.openai"));
+        assert_eq!(provider_of_url("http://127.0.0.1:4010/v1").as_deref(), Some("127.0.0.1"));
+        assert_eq!(provider_of_url("").as_deref(), None);
     }
 
     #[test]

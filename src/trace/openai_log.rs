@@ -6,8 +6,8 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::agents_sdk::{RESPONSE_PARAMS, call_from_response};
-use super::items::{chat_assistant_items, from_chat_messages, input_items, tool_from_chat};
-use super::{Batch, ModelApi, ModelCall, Span, SpanData, SpanError, Trace, Usage};
+use super::items::{chat_assistant_items, from_chat_messages, tool_from_chat};
+use super::{Batch, Capture, ModelApi, ModelCall, Span, SpanData, SpanError, Trace, Usage};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum LogError {
@@ -52,7 +52,9 @@ pub fn call_from_exchange(endpoint: Option<&str>, request: &Value, response: &Va
         _ if request.get("input").is_some() => ModelApi::Responses,
         _ => return Err(LogError::UnknownApi),
     };
-    Ok(call_for(api, request, response))
+    let mut call = call_for(api, request, response);
+    call.capture = Some(Capture::OpenaiLog);
+    Ok(call)
 }
 
 /// A model call from a request body and its response body, the API known.
@@ -60,19 +62,16 @@ pub fn call_for(api: ModelApi, request: &Value, response: &Value) -> ModelCall {
     match api {
         ModelApi::Responses => {
             let mut call = call_from_response(response, Some(request.get("input").unwrap_or(&Value::Null)));
-            // An error answer echoes nothing; keep what the request said.
-            let from_request = ModelCall {
-                api,
-                response_id: None,
-                model: request.get("model").and_then(Value::as_str).map(str::to_string),
-                instructions: request.get("instructions").and_then(Value::as_str).map(str::to_string),
-                input: request.get("input").map(input_items),
-                output: None,
-                tools: request.get("tools").and_then(Value::as_array).cloned().unwrap_or_default(),
-                params: request_params(request),
-                usage: None,
-            };
-            call.merge(&from_request);
+            // What the client sent is what a replay sends: its settings, instructions and tools
+            // (with `strict` as sent), never the response's echo of them.
+            call.params = request_params(request);
+            call.instructions = request.get("instructions").and_then(Value::as_str).map(str::to_string);
+            call.tools = request.get("tools").and_then(Value::as_array).cloned().unwrap_or_default();
+            // The model as asked for (`gpt-4.1`, not the snapshot that answered); an error
+            // answer echoes none anyway.
+            if let Some(m) = request.get("model").and_then(Value::as_str) {
+                call.model = Some(m.to_string());
+            }
             call
         }
         ModelApi::ChatCompletions => call_from_chat(request, response),
@@ -103,6 +102,9 @@ pub fn call_from_chat(request: &Value, response: &Value) -> ModelCall {
             .unwrap_or_default(),
         params: request_params(request),
         usage: response.get("usage").and_then(Usage::from_json),
+        attempts: vec![],
+        provider: None,
+        capture: None,
     }
 }
 
@@ -220,6 +222,30 @@ mod tests {
         // Each call is its own trace, with an id stable across imports.
         assert_ne!(asks.traces[0].id, answers.traces[0].id);
         assert_eq!(parse_line(&l[3]).unwrap().traces[0].id, answers.traces[0].id);
+    }
+
+    #[test]
+    fn settings_come_from_the_request_never_from_the_response_echo() {
+        // What the real API echoes for a gpt-4.1 request that set only `temperature: 0`.
+        let request = json!({"model": "gpt-4.1", "input": "hi", "temperature": 0,
+            "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}, "strict": false}]});
+        let response = json!({"id": "resp_1", "model": "gpt-4.1-2025-04-14", "output": [], "temperature": 0.0,
+            "top_p": 1.0, "truncation": "disabled", "reasoning": {"effort": "medium", "summary": null},
+            "text": {"format": {"type": "text"}, "verbosity": "medium"}, "tool_choice": "auto",
+            "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}, "strict": true}]});
+        let c = call_for(ModelApi::Responses, &request, &response);
+        assert_eq!(serde_json::to_value(&c.params).unwrap(), json!({"temperature": 0}));
+        assert_eq!(c.tools, request["tools"].as_array().unwrap().clone(), "strict as sent");
+        assert_eq!(c.model.as_deref(), Some("gpt-4.1"));
+        // The echo alone keeps what differs from the API's defaults.
+        let echo = call_from_response(&response, None);
+        assert_eq!(serde_json::to_value(&echo.params).unwrap(), json!({"temperature": 0.0}));
+        let set = json!({"output": [], "reasoning": {"effort": "high"}, "text": {"verbosity": "low"}, "top_p": 0.5});
+        let echo = call_from_response(&set, None);
+        assert_eq!(
+            serde_json::to_value(&echo.params).unwrap(),
+            json!({"top_p": 0.5, "text": {"verbosity": "low"}, "reasoning": {"effort": "high"}})
+        );
     }
 
     #[test]

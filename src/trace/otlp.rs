@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::agents_sdk::{RESPONSE_PARAMS, call_from_response};
 use super::items::{chat_assistant_items, from_chat_messages, strip_nulls, tool_from_chat};
-use super::{Batch, ModelApi, ModelCall, Span, SpanData, SpanError, Trace, Usage};
+use super::{Batch, Capture, ModelApi, ModelCall, Span, SpanData, SpanError, Trace, Usage};
 
 /// How an export request body is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -626,6 +626,7 @@ fn openinference_call(a: &Attrs) -> ModelCall {
         Some(r) => {
             let input = parsed(a, "input.value").filter(|i| i.is_array() || i.is_string());
             let mut call = call_from_response(&r, input.as_ref());
+            call.capture = Some(Capture::OpenInference);
             call.merge(&flat);
             call
         }
@@ -672,6 +673,9 @@ fn openinference_flat(a: &Attrs) -> ModelCall {
             .collect(),
         params,
         usage,
+        attempts: vec![],
+        provider: text(a, "llm.provider").or_else(|| text(a, "llm.system")),
+        capture: Some(Capture::OpenInference),
     }
 }
 
@@ -764,6 +768,9 @@ fn genai_call(a: &Attrs, events: &[Event]) -> ModelCall {
         },
         params,
         usage,
+        attempts: vec![],
+        provider: text(a, "gen_ai.provider.name").or_else(|| text(a, "gen_ai.system")),
+        capture: Some(Capture::OtlpGenai),
     }
 }
 
@@ -887,6 +894,9 @@ fn logs_batch(logs: Vec<Log>) -> Batch {
                 tools: vec![],
                 params: Map::new(),
                 usage: None,
+                attempts: vec![],
+                provider: None,
+                capture: None,
             };
             match &mut call {
                 Some(existing) => existing.merge(&c),

@@ -30,11 +30,14 @@ pub enum Cases {
         datasets: PathBuf,
         #[arg(long, default_value = taxonomy::DEFAULT_PATH)]
         taxonomy: PathBuf,
+        /// One JSON array of `{"path", "dataset", "case"}` for machines.
+        #[arg(long)]
+        json: bool,
     },
 }
 
 pub fn run(cmd: Cases, out: &mut Printer) -> Result<ExitCode, CliError> {
-    let Cases::List { dataset, failure, privacy_status, datasets, taxonomy } = cmd;
+    let Cases::List { dataset, failure, privacy_status, datasets, taxonomy, json } = cmd;
     let mut cases = dataset::load_all(&datasets, dataset.as_deref())?;
     if let Some(f) = failure {
         let t = Taxonomy::load(&taxonomy)?;
@@ -44,6 +47,12 @@ pub fn run(cmd: Cases, out: &mut Printer) -> Result<ExitCode, CliError> {
     if let Some(s) = privacy_status {
         cases.retain(|c| c.case.privacy.status == s);
     }
-    out.print(format_args!("{}", report::curation::cases(&cases)))?;
+    if json {
+        let rows: Vec<_> =
+            cases.iter().map(|c| serde_json::json!({"path": c.path, "dataset": c.dataset(), "case": c.case})).collect();
+        out.println(format_args!("{}", serde_json::to_string_pretty(&rows).expect("cases serialize")))?;
+    } else {
+        out.print(format_args!("{}", report::curation::cases(&cases)))?;
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -21,6 +21,9 @@ pub struct Args {
     /// Root folder of datasets: every YAML file under it must be a valid case.
     #[arg(long, default_value = dataset::DEFAULT_ROOT)]
     datasets: PathBuf,
+    /// `{"files", "problems": [{file, line, column, message}]}` for machines (same exit code).
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
@@ -33,6 +36,16 @@ pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
         return Err(CliError::NothingToCheck);
     }
     let r = check::check(&paths, &a.taxonomy, &a.datasets);
-    out.print(format_args!("{}", report::curation::check(&r.problems, r.files)))?;
+    if a.json {
+        let problems: Vec<_> = r
+            .problems
+            .iter()
+            .map(|p| serde_json::json!({"file": p.file, "line": p.line, "column": p.column, "message": p.message}))
+            .collect();
+        let doc = serde_json::json!({"files": r.files, "problems": problems});
+        out.println(format_args!("{}", serde_json::to_string_pretty(&doc).expect("JSON")))?;
+    } else {
+        out.print(format_args!("{}", report::curation::check(&r.problems, r.files)))?;
+    }
     Ok(if r.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(GATE_FAILED) })
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use super::{open_store, runtime};
 use crate::cli::CliError;
 use crate::cli::printer::Printer;
-use crate::collect::{DEFAULT_UPSTREAM, Options, Privacy, Server, Totals};
+use crate::collect::{DEFAULT_UPSTREAM, Options, Privacy, Route, Server, Totals};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -26,18 +26,23 @@ pub struct Args {
     /// Mask e-mails, phone numbers, card numbers and secrets before anything is stored.
     #[arg(long, conflicts_with = "no_content")]
     redact: bool,
-    /// Store structure, models, tokens and timings only: no text at all.
-    #[arg(long)]
-    no_content: bool,
+    /// Store structure, models, tokens and timings only: no text at all; `--no-content=traces`
+    /// (or `proxy`) only on those routes. A request with the header X-Evals-No-Content: 1 is
+    /// stored without content on any route.
+    #[arg(long, value_enum, value_delimiter = ',', num_args = 0.., require_equals = true, value_name = "ROUTES")]
+    no_content: Option<Vec<Route>>,
 }
 
 pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
-    let privacy = match (a.redact, a.no_content) {
-        (true, _) => Privacy::Redact,
-        (_, true) => Privacy::NoContent,
-        _ => Privacy::Keep,
+    // `--no-content` alone is every route; with routes, only those.
+    let (privacy, no_content) = match (a.redact, a.no_content) {
+        (true, _) => (Privacy::Redact, vec![]),
+        (_, Some(routes)) if routes.is_empty() => (Privacy::NoContent, vec![]),
+        (_, Some(routes)) => (Privacy::Keep, routes),
+        _ => (Privacy::Keep, vec![]),
     };
-    let opts = Options { listen: a.listen, upstream: a.upstream, token: a.token, max_body: a.max_body, privacy };
+    let opts =
+        Options { listen: a.listen, upstream: a.upstream, token: a.token, max_body: a.max_body, privacy, no_content };
     let store = open_store(store)?;
     runtime()?.block_on(async {
         let server = Server::start(opts, store).await?;

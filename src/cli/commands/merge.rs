@@ -15,7 +15,7 @@ pub struct Args {
     /// Run files of the shards (`evals run --shard K/N --out FILE`).
     #[arg(required = true)]
     runs: Vec<PathBuf>,
-    /// Where to write the merged run.
+    /// Where to write the merged run (`-`: standard output, the summary then on stderr).
     #[arg(long)]
     out: PathBuf,
     /// Merge even when shards are missing; the merged run, and the gate, say which.
@@ -26,11 +26,18 @@ pub struct Args {
 pub fn run(a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let runs = a.runs.iter().map(|p| Run::load(p)).collect::<Result<Vec<_>, _>>()?;
     let merged = record::merge(runs, Utc::now(), a.allow_partial)?;
-    merged.save(&a.out)?;
+    let mut stderr = Printer::stderr();
+    let human = if super::is_stdout(&a.out) {
+        out.print(format_args!("{}", merged.to_json()))?;
+        &mut stderr
+    } else {
+        merged.save(&a.out)?;
+        &mut *out
+    };
     let view = report::run::View { paint: report::run::Paint(report::use_color()), verbose: false };
-    out.print(format_args!("{}", report::run::report(&merged, &merged.results, None, None, &[], view)))?;
+    human.print(format_args!("{}", report::run::report(&merged, &merged.results, None, None, &[], view)))?;
     if let Some(partial) = merged.options.partial() {
-        out.println(format_args!("partial: {partial}"))?;
+        human.println(format_args!("partial: {partial}"))?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@ pub mod check;
 pub mod collect;
 pub mod dataset;
 pub mod diff;
+pub mod init;
 pub mod label;
 pub mod merge;
 pub mod mock;
@@ -13,6 +14,7 @@ pub mod promote;
 pub mod review;
 pub mod run;
 pub mod runs;
+pub mod schema;
 pub mod taxonomy;
 pub mod traces;
 

@@ -46,6 +46,10 @@ pub struct Args {
     /// Show what would be written, write nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Refuse a trace whose capture lacks the definitions of the tools it called, instead of
+    /// inferring them from the calls.
+    #[arg(long)]
+    strict: bool,
     /// Root folder of datasets.
     #[arg(long, default_value = dataset::DEFAULT_ROOT)]
     datasets: PathBuf,
@@ -71,6 +75,7 @@ pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliErro
         scope,
         expected: a.expect.expected(),
         dry_run: a.dry_run,
+        strict: a.strict,
     };
     let mut existing: Vec<CaseFile> = dataset::load_all(&a.datasets, None).unwrap_or_else(|e| {
         eprintln!("warning: near-duplicate check skipped: {e}");
@@ -82,7 +87,7 @@ pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliErro
     let Some(id) = &a.trace_id else { return bulk(&s, &a, &taxonomy, &opts, &mut existing, &mut hashes, out) };
     let id = s.resolve_trace(id)?;
     let (trace, spans) = s.load_trace(&id)?;
-    let p = promote::promote(&a.datasets, &trace, &spans, &taxonomy, &opts, &existing, &mut hashes)?;
+    let p = promote::promote(&a.datasets, &trace, &spans, &taxonomy, &opts, &existing, &mut hashes, &s)?;
     out.print(format_args!("{}", report::curation::promoted(&id, &p, a.dry_run)))?;
     if a.dry_run {
         out.print(format_args!("{}", p.case.to_yaml()))?;
@@ -107,15 +112,16 @@ fn bulk(
     let (mut written, mut skipped) = (0, 0);
     for row in rows {
         let (trace, spans) = s.load_trace(&row.id)?;
-        match promote::promote(&a.datasets, &trace, &spans, taxonomy, opts, existing, hashes) {
+        match promote::promote(&a.datasets, &trace, &spans, taxonomy, opts, existing, hashes, s) {
             Ok(p) => {
                 written += 1;
                 out.print(format_args!("{}", report::curation::promoted(&row.id, &p, a.dry_run)))?;
                 existing.push(CaseFile { path: p.path, case: p.case });
             }
-            Err(e @ (DatasetError::Duplicate { .. } | DatasetError::NoContent(_) | DatasetError::Invalid(_))) => {
+            Err(e @ (DatasetError::Duplicate { .. } | DatasetError::NoContent { .. } | DatasetError::Invalid(_))) => {
                 skipped += 1;
-                out.println(format_args!("skipped {}: {e}", row.id))?;
+                let fix = e.fix().map(|f| format!("; {f}")).unwrap_or_default();
+                out.println(format_args!("skipped {}: {e}{fix}", row.id))?;
             }
             Err(e) => return Err(e.into()),
         }

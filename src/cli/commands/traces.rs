@@ -13,6 +13,7 @@ use crate::provider::pricing::{self, PriceTable};
 use crate::report;
 use crate::store::{IngestStats, Totals};
 use crate::text::parse_duration;
+use crate::trace::Facts;
 use crate::trace::import::{self, Format};
 use crate::yaml::Source;
 
@@ -92,18 +93,20 @@ pub fn run(store: &Path, cmd: Traces, out: &mut Printer) -> Result<ExitCode, Cli
             let costs =
                 rows.iter().map(|r| Ok(prices.total(&s.model_usage(&r.id)?))).collect::<Result<Vec<_>, CliError>>()?;
             if json || jsonl {
-                let rows = rows.iter().zip(&costs).map(|(r, cost)| {
-                    let mut v = serde_json::to_value(r).expect("summaries serialize");
-                    v["status"] = r.status().into();
-                    v["cost_usd"] = (*cost).into();
-                    v["duration_ms"] = r.duration_ms().into();
-                    v
-                });
+                let rows = rows
+                    .iter()
+                    .zip(&costs)
+                    .map(|(r, cost)| {
+                        let (trace, spans) = s.load_trace(&r.id)?;
+                        let mut v = serde_json::to_value(r).expect("summaries serialize");
+                        facts_into(&mut v, &Facts::of(&trace, &spans));
+                        v["cost_usd"] = (*cost).into();
+                        v["duration_ms"] = r.duration_ms().into();
+                        Ok(v)
+                    })
+                    .collect::<Result<Vec<_>, CliError>>()?;
                 if json {
-                    out.println(format_args!(
-                        "{}",
-                        serde_json::to_string_pretty(&rows.collect::<Vec<_>>()).expect("JSON")
-                    ))?;
+                    out.println(format_args!("{}", serde_json::to_string_pretty(&rows).expect("JSON")))?;
                 } else {
                     for row in rows {
                         out.println(format_args!("{row}"))?;
@@ -128,15 +131,22 @@ pub fn run(store: &Path, cmd: Traces, out: &mut Printer) -> Result<ExitCode, Cli
             let id = s.resolve_trace(&id)?;
             let (trace, spans) = s.load_trace(&id)?;
             if json {
-                out.println(format_args!(
-                    "{}",
-                    serde_json::to_string_pretty(&serde_json::json!({"trace": trace, "spans": spans})).expect("JSON")
-                ))?;
+                let mut v = serde_json::json!({"trace": trace});
+                facts_into(&mut v, &Facts::of(&trace, &spans));
+                v["spans"] = serde_json::to_value(&spans).expect("spans serialize");
+                out.println(format_args!("{}", serde_json::to_string_pretty(&v).expect("JSON")))?;
             } else {
                 out.print(format_args!("{}", report::traces::tree(&trace, &s.trace_summary(&id)?, &spans)))?;
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The trace's facts as keys of a JSON row.
+fn facts_into(v: &mut serde_json::Value, facts: &Facts) {
+    if let (Some(o), serde_json::Value::Object(f)) = (v.as_object_mut(), serde_json::to_value(facts).expect("facts")) {
+        o.extend(f);
     }
 }
 
