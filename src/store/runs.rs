@@ -224,7 +224,8 @@ impl Store {
              ORDER BY case_id, repeat LIMIT ?4",
         )?;
         let (case, repeat) = after.map_or(("", -1), |(c, r)| (c, i64::from(r)));
-        let rows = stmt.query_map(params![id, case, repeat, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows =
+            stmt.query_map(params![id, case, repeat, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
