@@ -4,18 +4,20 @@
 # sensitive data on, then off) and with OpenInference over OTLP; its model calls go through the
 # collect proxy each time. Then the scenarios of scripts/interop/*.py, the JS Agents SDK and the
 # plain Node SDK.
-# The CLI must then show complete traces that promote and replay. Needs Python 3.11 and PyPI.
+# The CLI must then show complete traces that promote and replay. Then OpenAI's documented python
+# grader (rapidfuzz, at the hosted grader image's version) runs in a suite. Needs Python 3.11 and PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=.venv/interop
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import agents, openinference.instrumentation.openai_agents, opentelemetry.exporter.otlp.proto.http, opentelemetry.instrumentation.openai_v2' 2>/dev/null; then
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import agents, openinference.instrumentation.openai_agents, opentelemetry.exporter.otlp.proto.http, opentelemetry.instrumentation.openai_v2, rapidfuzz' 2>/dev/null; then
   python3.11 -m venv "$venv" 2>/dev/null || python3 -m venv "$venv"
   # openai-v2 2.4b0 needs httpx (openai 3 no longer brings it) and the util-genai of its time
   # (from 1.0b0 on, util-genai forces the experimental conventions and refuses CAPTURE_MESSAGE_CONTENT=true).
   "$venv/bin/pip" install --quiet --disable-pip-version-check \
     openai-agents==0.24.0 openai==3.60.0 openinference-instrumentation-openai-agents==2.6.0 \
     opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2 \
-    opentelemetry-instrumentation-openai-v2==2.4b0 opentelemetry-util-genai==0.4b0 httpx==0.28.1
+    opentelemetry-instrumentation-openai-v2==2.4b0 opentelemetry-util-genai==0.4b0 httpx==0.28.1 \
+    rapidfuzz==3.10.1
 fi
 cargo build --locked --quiet --bin evals
 source scripts/lib/target.sh
@@ -60,6 +62,10 @@ for scenario in openai_sdk openai_v2; do
   start "$work/$scenario/collect.log" "$evals" collect --listen 127.0.0.1:0 --upstream "$sdk_mock/v1" --token "$token"
   "$venv/bin/python" "scripts/interop/$scenario.py" "$evals" "$url" "$token" "$work/$scenario" "$sdk_mock"
 done
+# The grader's `python3` is the venv's, as the hosted grader's has rapidfuzz.
+mkdir -p "$work/python-grader"
+EVALS_STORE="$work/python-grader/evals.db" PATH="$PWD/$venv/bin:$PATH" \
+  "$venv/bin/python" scripts/interop/python_grader.py "$evals" "$work/python-grader"
 scripts/interop-js.sh
 scripts/interop-sdk-js.sh
 # The pre-commit framework: it accepts this repository's hook manifest, and runs the hook that

@@ -9,9 +9,10 @@ digits, each Chinese or Japanese character a word), so the libraries compare the
 - fuzzy: rapidfuzz `fuzz.ratio` / 100; levenshtein: rapidfuzz `Levenshtein.normalized_similarity`
 - bleu: nltk `sentence_bleu`, default weights, `SmoothingFunction().method2`
 - gleu: nltk `sentence_gleu`
-- meteor: nltk `meteor_score` with exact word matches only, as evals matches words: its
-  stemmer is the identity and it gets no WordNet synonyms (nltk's defaults would also match
-  Porter stems, `ships`/`ship`, and WordNet synonyms)
+- meteor: nltk's default `meteor_score` (exact words, Porter stems, WordNet 3.0 synonyms);
+  meteor_stem: the same without the WordNet stage, which is what evals computes (WordNet is a
+  28 MB database that evals does not ship)
+- stems: nltk `PorterStemmer().stem` of every 40th single word of WordNet's indexes
 - rouge_1..rouge_5, rouge_l: rouge-score F-measure, no stemming
 """
 
@@ -21,6 +22,8 @@ from importlib.metadata import version
 
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 from nltk.translate.gleu_score import sentence_gleu
+from nltk.corpus import wordnet
+from nltk.stem.porter import PorterStemmer
 from nltk.translate.meteor_score import meteor_score
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
@@ -48,6 +51,8 @@ PAIRS = [
     ("yes", "no"),
     ("ok ok", "ok"),
     ("refund approved for order 77", "order 77 refund approved"),
+    ("The shipments were delayed by the storms", "shipment delayed: storm"),
+    ("running dogs barked loudly", "the dog runs and barks"),
 ]
 
 
@@ -85,11 +90,6 @@ class Tokens:
         return tokens(text)
 
 
-class SameWord:
-    def stem(self, word):
-        return word
-
-
 class NoSynonyms:
     def synsets(self, *_args, **_kwargs):
         return []
@@ -112,15 +112,20 @@ def main():
                 "levenshtein": Levenshtein.normalized_similarity(cand, ref),
                 "bleu": float(sentence_bleu([r], c, smoothing_function=SmoothingFunction().method2)),
                 "gleu": sentence_gleu([r], c),
-                "meteor": meteor_score([r], c, stemmer=SameWord(), wordnet=NoSynonyms()),
+                "meteor": meteor_score([r], c),
+                "meteor_stem": meteor_score([r], c, wordnet=NoSynonyms()),
                 **{f"rouge_{n}": scores[f"rouge{n}"].fmeasure for n in range(1, 6)},
                 "rouge_l": scores["rougeL"].fmeasure,
             }
         )
+    words = sorted({w for w in wordnet.all_lemma_names() if w.isalpha() and w.islower()})[::40]
+    stemmer = PorterStemmer()
     out = {
         "generated_by": "scripts/reference-metrics.sh",
+        "wordnet": wordnet.get_version(),
         "libraries": {p: version(p) for p in ["nltk", "rouge-score", "rapidfuzz"]},
         "pairs": rows,
+        "stems": {w: stemmer.stem(w) for w in words},
     }
     json.dump(out, sys.stdout, indent=1, ensure_ascii=False)
     sys.stdout.write("\n")

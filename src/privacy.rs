@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::OnceLock;
 
-use regex::Regex;
+use regex::{Regex, RegexSet, SetMatches};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -89,7 +89,10 @@ pub struct Match {
 
 struct Detector {
     kind: Kind,
-    regex: Regex,
+    pattern: String,
+    /// Compiled on first use: a check of cases that hold no credential never builds the
+    /// credential patterns (compiling them all costs as much as scanning thousands of texts).
+    regex: OnceLock<Regex>,
     /// The capture group holding the sensitive value (0 = whole match).
     group: usize,
     valid: fn(&str) -> bool,
@@ -99,12 +102,21 @@ struct Detector {
 }
 
 /// Names under which a value is a credential: `api_key`, `client_secret`, `X-Auth-Token`,
-/// `ENCRYPTION_KEY`, `AccountKey`, ...
-const SECRET_NAME: &str = r"(?:[A-Za-z0-9]+[_-])*(?:api[_-]?key|apikey|access[_-]?key|private[_-]?key|secret[_-]?key|secret|token|credentials?|accountkey|sharedaccesskey)|(?:[A-Za-z0-9]+[_-])+key";
-/// Names under which any value that is not a filler is a password, however weak.
-const PASSWORD_NAME: &str = r"(?:[A-Za-z0-9]+[_-])*(?:password|passwd|pwd|passphrase|pass)";
-/// The characters of a credential value in `name = value` text.
-const SECRET_VALUE: &str = r#"[A-Za-z0-9_\-+/=.!@#$%^&*~?]"#;
+/// `ENCRYPTION_KEY`, `AccountKey`, `clientSecret`, `CLIENTSECRET`, `secretKey`, `authKey`, ...
+/// A long credential word may have any prefix glued on; a short one (`key`) only after a
+/// separator or as the capitalized end of a camelCase name.
+const SECRET_NAME: &str = r"[A-Za-z0-9_-]*(?:api[_-]?key|apikey|access[_-]?key|private[_-]?key|secret[_-]?key|secret|token|credentials?|accountkey|sharedaccesskey)|(?:[A-Za-z0-9]+[_-])+key|[a-z][a-z0-9]*(?-i:Key)";
+/// Names under which any value that is not a filler is a password, however weak: also glued
+/// or camelCase (`PGPASSWORD`, `dbPassword`, `userPwd`) and the word in other languages.
+const PASSWORD_NAME: &str = r"[A-Za-z0-9_-]*(?:password|passwd|passphrase)|(?:[A-Za-z0-9]+[_-])*(?:pwd|pass)|[a-z][a-z0-9]*(?-i:Pwd|Pass)|passwort|mot de passe";
+/// The password words of other languages without `pass` in them, for the cheap test before
+/// the secret patterns run.
+const PASSWORD_WORDS: &str =
+    "kennwort|contraseña|senha|wachtwoord|lösenord|adgangskode|salasana|hasło|heslo|parola|jelszó|şifre|пароль";
+/// The characters of an unquoted credential value in `name = value` text.
+const SECRET_VALUE: &str = r#"[A-Za-z0-9_\-+/=.!@#$%^&*~?:]"#;
+/// What joins a credential's name to its value: `=`, `:`, `=>`, `is`, an XML tag's `>`.
+const SECRET_SEP: &str = r#"(?:["']?\s*(?:[:=]>?|=>)|>|\s+(?:is|was|ist|est|es)\b)\s*"#;
 
 const MONTHS: &str = "january|february|march|april|may|june|july|august|september|october|november|december|\
     januar|februar|märz|juni|juli|oktober|dezember|janvier|février|mars|avril|mai|juin|juillet|août|septembre|\
@@ -116,7 +128,8 @@ fn detectors() -> &'static [Detector] {
     D.get_or_init(|| {
         let d = |kind, pattern: &str, group, valid: fn(&str) -> bool| Detector {
             kind,
-            regex: Regex::new(pattern).expect("built-in pattern"),
+            pattern: pattern.to_string(),
+            regex: OnceLock::new(),
             group,
             valid,
             around: |_, _, _| true,
@@ -145,22 +158,32 @@ fn detectors() -> &'static [Detector] {
                 0,
                 not_placeholder,
             ),
+            // A quoted value is whole up to its closing quote, whatever it holds.
             d(
                 Kind::Secret,
-                &format!(r#"(?i)\b(?:{PASSWORD_NAME})\b(?:["']?\s*[:=]|(?-i:\s))\s*["']?({SECRET_VALUE}{{6,}})"#),
+                &format!(
+                    r#"(?i)\b(?:{PASSWORD_NAME}|{PASSWORD_WORDS})\b(?:{SECRET_SEP}|(?-i:\s+))(?:"([^"\n]{{6,200}})"|'([^'\n]{{6,200}})'|({SECRET_VALUE}{{6,}}))"#
+                ),
                 1,
                 not_filler,
             ),
             d(
                 Kind::Secret,
                 &format!(
-                    r#"(?i)\b(?:{SECRET_NAME})\b["']?\s*[:=]\s*["']?({SECRET_VALUE}{{8,}})|--(?:{SECRET_NAME})\s+({SECRET_VALUE}{{8,}})|\bbearer\s+([A-Za-z0-9_\-+/=.~]{{16,}})|\bbasic\s+([A-Za-z0-9+/]{{8,}}={{0,2}})"#
+                    r#"(?i)\b(?:{SECRET_NAME})\b(?:{SECRET_SEP}|\s+)(?:"([^"\n]{{8,200}})"|'([^'\n]{{8,200}})'|({SECRET_VALUE}{{8,}}))|\bbearer\s+([A-Za-z0-9_\-+/=.~]{{16,}})|\bbasic\s+([A-Za-z0-9+/]{{8,}}={{0,2}})"#
                 ),
                 1,
                 |v| not_filler(v) && credential_like(v),
             ),
-            // user:password@ in a URL; the user name stays, the password goes.
-            d(Kind::Secret, r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s:/@]{1,64}:([^\s/@]{3,128})@", 1, not_filler),
+            // `Authorization: <scheme> <credential>`, whatever the scheme.
+            d(
+                Kind::Secret,
+                &format!(r#"(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?(?:[A-Za-z]+\s+)?({SECRET_VALUE}{{6,}})"#),
+                1,
+                not_filler,
+            ),
+            // user:password@ in a URL (the user may be empty); the user name stays, the password goes.
+            d(Kind::Secret, r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s:/@]{0,64}:([^\s/@]{3,128})@", 1, not_filler),
             d(
                 Kind::Email,
                 r"[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}\b",
@@ -217,17 +240,19 @@ fn detectors() -> &'static [Detector] {
                 // `number is 666-12-3456` has an SSN's shape, valid or not.
                 |v| !(v.len() == 11 && v.as_bytes()[3] == b'-' && v.as_bytes()[6] == b'-'),
             ),
-            d(Kind::Address, &streets.unit_first, 0, not_stopped),
-            d(Kind::Address, &streets.number_first, 0, not_stopped),
-            d(Kind::Address, &streets.type_first, 0, not_stopped),
-            d(Kind::Address, &streets.compound, 0, not_stopped),
-            d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?: \p{Lu}\p{Ll}+)? \d{1,4}/\d{1,4}[a-zA-Z]?\b", 0, not_stopped),
+            d(Kind::Address, &streets.unit_first, 0, not_stopped_place),
+            d(Kind::Address, &streets.house_first, 0, not_stopped_place),
+            d(Kind::Address, &streets.number_then_type, 0, not_stopped_place),
+            d(Kind::Address, &streets.number_first, 0, not_stopped_place),
+            d(Kind::Address, &streets.type_first, 0, not_stopped_place),
+            d(Kind::Address, &streets.compound, 0, not_stopped_place),
+            d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?: \p{Lu}\p{Ll}+)? \d{1,4}/\d{1,4}[a-zA-Z]?\b", 0, not_stopped_place),
             d(Kind::Address, r"\b(?:P\.?\s?O\.?\s?Box|Postfach|Apartado|Casilla|Boîte postale)\s\d{1,6}\b", 0, any),
             d(
                 Kind::Address,
                 &[r#"(?i:(?:\b|_)(?:address|addr|street|line1|line_1|adresse|lieferadresse|anschrift|direcci[oó]n|indirizzo|endere[cç]o|morada|adres|adress|lives? at|living at|resides at|moved to|wohnhaft in|office is at|deliver to|bill to|ship to)\b)[\s"':=,-]{1,6}(\d{1,5}[a-zA-Z]?,?(?:\s\p{L}[\p{L}'.-]*){1,5}|(?:\p{L}[\p{L}'.-]*\s){0,4}\p{L}[\p{L}'.-]*,?\s\d{1,5}[a-zA-Z]?(?:/\d{1,4}[a-zA-Z]?)?\.?|"#, &streets.typed, ")"].concat(),
                 1,
-                not_stopped,
+                not_stopped_place,
             ),
         ]
     })
@@ -241,12 +266,14 @@ fn address_words() -> &'static Regex {
         let words = |tag: &str| {
             STREET_TYPES.lines().find_map(|l| l.strip_prefix(tag)).expect("street type lexicon").split_whitespace()
         };
-        let whole: Vec<&str> = words("before:").chain(words("after:")).collect();
+        let whole: Vec<&str> = words("before:").chain(words("after:")).chain(words("middle:")).collect();
         let suffix: Vec<&str> = words("suffix:").collect();
         let cues = "address|addr|street|line1|line_1|adresse|lieferadresse|anschrift|direcci[oó]n|indirizzo|\
                     endere[cç]o|morada|adres|adress|live|living|resides|moved|wohnhaft|office|deliver|bill|ship|\
-                    flat|studio|apt|unit|suite|level|lot|shop|box|postfach|apartado|casilla|postale";
-        Regex::new(&format!(r"(?i)\b(?:{}|{cues})s?\b|(?:{})\b|\d/\d", whole.join("|"), suffix.join("|")))
+                    flat|studio|apt|unit|suite|level|lot|shop|block|house|holding|building|plot|box|postfach|apartado|\
+                    casilla|postale";
+        // `_` before a cue: `shipping_address=`, `billing_street=`.
+        Regex::new(&format!(r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d", whole.join("|"), suffix.join("|")))
             .expect("built-in pattern")
     })
 }
@@ -259,8 +286,12 @@ struct StreetPatterns {
     type_first: String,
     /// `Hauptstraße 5`, `Berliner Straße 12`, `Storgatan 6`.
     compound: String,
-    /// `Flat 3, Natasha Oval`.
+    /// `Flat 3, Natasha Oval`, `Block 25 Lot 49 Leo Street`.
     unit_first: String,
+    /// `House No. 81, NasirKhali`: a numbered house, then its street or quarter.
+    house_first: String,
+    /// `9-9, Jln Dato' Maharaja Lela 5`, `No. 8, Jalan 26`: the number, a comma, then a type first.
+    number_then_type: String,
     /// A type and a name without a number (`avenue de Lesage`), only after an address cue.
     typed: String,
 }
@@ -273,25 +304,35 @@ fn street_patterns() -> StreetPatterns {
         words.sort_by_key(|w| std::cmp::Reverse(w.len()));
         words.join("|")
     };
-    let (before, after, suffix) = (list("before:"), list("after:"), list("suffix:"));
+    let (before, after, suffix, middle) = (list("before:"), list("after:"), list("suffix:"), list("middle:"));
     let word = r"\p{Lu}[\p{L}'.-]*";
     let particles = r"(?:de|la|le|les|du|des|del|della|dei|di|da|do|dos|das|der|den|van|von|y|e)";
     let words = format!(r"(?:\s+(?:{particles}\s+)*(?:d'|l')?{word}){{1,4}}");
     // A flat, floor or door after the house number, in the languages of the street types.
-    let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus)\.?\s?#?\d{1,5}[A-Za-z]?){0,3}";
-    let number = r"(?:(?i:n°|nº|nr|no)\.?\s?)?\d{1,4}(?:[-/]\d{1,4}[a-zA-Z]?)?(?:\s?[a-zA-Z]\b)?(?:\s\d{1,4}\b)?";
+    let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|кв|стр|корп|к|оф)\.?\s?#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?){0,3}";
+    let number =
+        r"(?:(?i:n°|nº|nr|no|д|буд|дом)\.?\s?)?\d{1,4}(?:[-/]\d{1,4}[a-zA-Z]?)?(?:\s?[a-zA-Z]\b)?(?:\s\d{1,4}\b)?";
+    // `, Galaxy Grove`: the estate or quarter after a street.
+    let quarter = format!(r"(?:,\s(?:{word}\s){{1,3}}(?i:{before})s?\b)?");
+    let units = "flat|studio|apartment|apt|unit|suite|level|lot|shop|block|blk|bldg";
     StreetPatterns {
         number_first: format!(
-            r"\b\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,?(?:(?:\s{word}){{1,4}}\s(?i:{before})s?\b\.?{unit}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
+            r"\b\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,?(?:(?:\s{word}){{1,4}}\s(?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
         ),
         type_first: format!(
             r"\b(?i:{after})\b\.?(?:{words}|\s\d{{1,4}}(?:\s[A-Z]\b)?),?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
         ),
         compound: format!(
-            r"\b\p{{Lu}}[\p{{L}}-]{{2,}}?(?:(?i:{suffix})|(?:\s\p{{L}}+)?[ -](?i:{suffix}))\.?\s{number}\b\.?{unit}"
+            r"\b\p{{Lu}}[\p{{L}}-]{{2,}}?(?:(?i:{suffix})|(?:\s\p{{L}}+)?[ -](?i:{suffix}|{middle}))\.?\s{number}\b\.?{unit}"
         ),
         unit_first: format!(
-            r"\b(?i:flat|studio|apartment|apt|unit|suite|level|lot|shop)\.?\s\d{{1,5}}[A-Za-z]?,?(?:\s\d{{1,5}}[A-Za-z]?)?(?:\s{word}){{1,4}}\s(?i:{before})s?\b"
+            r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,?\s){{1,3}}(?:\d{{1,5}}[A-Za-z]?\s)?{word}(?:\s{word}){{0,3}}\s(?i:{before})s?\b{quarter}"
+        ),
+        house_first: format!(
+            r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,\s)?(?i:house|holding|building|plot|door|bldg)\s?(?i:no|nr|#)\.?\s?\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,(?:\s{word}){{1,3}}"
+        ),
+        number_then_type: format!(
+            r"\b(?:(?i:no)\.?\s)?(?:[A-Z]-?)?\d{{1,5}}(?:-\d{{1,4}}){{0,2}}[A-Za-z]?,\s(?i:{after})\b\.?(?:{words}(?:\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b)?|\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b)"
         ),
         typed: format!(r"(?i:{after})\b\.?{words}"),
     }
@@ -305,9 +346,12 @@ const STREET_TYPES: &str = include_str!("privacy/street_types.txt");
 const STOP_WORDS: &str = "hello hi hey dear thanks thank regards best cheers sir madam customer support team \
     service sales order account ticket invoice booking the this that these your our my his her their its a an \
     monday tuesday wednesday thursday friday saturday sunday january february march july september october \
-    november december grande nova novo velha velho alto alta santo santa são san saint sankt neu nord sud süd \
-    north south east west norte sul sur oeste leste este new old sveti please note update record user agent system assistant admin \
+    november december please note update record user agent system assistant admin \
     guest passenger holder owner contact name country total status error warning info";
+
+/// Words that start place names (`North Road`, `Santa Cruz`): never a name, but part of a street's.
+const PLACE_WORDS: &str = "grande nova novo velha velho alto alta santo santa são san saint sankt neu nord sud süd \
+    north south east west norte sul sur oeste leste este new old sveti";
 
 /// Given names that are also common capitalized words: a name only after a cue ("Dear Will").
 const AMBIGUOUS_FIRST: &str = "may june april august will bill mark grace joy per pol bo art guy rose ray dawn";
@@ -327,17 +371,29 @@ fn first_names() -> &'static HashSet<&'static str> {
 
 fn stop_words() -> &'static HashSet<&'static str> {
     static S: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    S.get_or_init(|| lexicon(STOP_WORDS))
+    S.get_or_init(|| lexicon(STOP_WORDS).into_iter().chain(lexicon(PLACE_WORDS)).collect())
 }
 
 fn stopped(word: &str) -> bool {
     stop_words().contains(word.to_lowercase().trim_end_matches('.'))
 }
 
-/// No word of the value is a stop word (`place Monday 5` is no address).
+/// No word of the value is a stop word (`Dear Monday` is no name).
 fn not_stopped(v: &str) -> bool {
-    let words = v.split_whitespace().map(|w| w.trim_matches(|c: char| c.is_ascii_punctuation()));
-    !words.filter(|w| !w.is_empty() && w.chars().all(char::is_alphabetic)).any(stopped)
+    !words(v).any(stopped)
+}
+
+/// No word of the value is a stop word other than a place word (`place Monday 5` is no
+/// address, `266 North Road` is).
+fn not_stopped_place(v: &str) -> bool {
+    !words(v).any(|w| stopped(w) && !lexicon_has(PLACE_WORDS, &w.to_lowercase()))
+}
+
+/// The words of a value, without their punctuation.
+fn words(v: &str) -> impl Iterator<Item = &str> {
+    v.split_whitespace()
+        .map(|w| w.trim_matches(|c: char| c.is_ascii_punctuation()))
+        .filter(|w| !w.is_empty() && w.chars().all(char::is_alphabetic))
 }
 
 /// A capitalized name word (`Anna`, `Jean-Luc`, `O'Brien`), and the run of them after a first one.
@@ -445,23 +501,32 @@ fn secret_value(name: &str, value: &str) -> bool {
     static R: OnceLock<(Regex, Regex)> = OnceLock::new();
     let (password, secret) = R.get_or_init(|| {
         (
-            Regex::new(&format!("(?i)^(?:{PASSWORD_NAME})$")).expect("built-in pattern"),
+            Regex::new(&format!("(?i)^(?:{PASSWORD_NAME}|{PASSWORD_WORDS})$")).expect("built-in pattern"),
             Regex::new(&format!("(?i)^(?:{SECRET_NAME})$")).expect("built-in pattern"),
         )
     });
-    !is_placeholder(value)
+    // The name first: it rules out almost every key, and the value tests allocate.
+    let (is_password, is_secret) = (|| password.is_match(name), || secret.is_match(name));
+    (value.len() >= 6 && is_password() || is_secret() && credential_like(value))
+        && !is_placeholder(value)
         && not_filler(value)
-        && (password.is_match(name) && value.len() >= 6 || secret.is_match(name) && credential_like(value))
 }
 
 /// Documentation and template values, not credentials: `YOUR_API_KEY`, `sk-xxxx…`, AWS's
 /// `AKIAIOSFODNN7EXAMPLE`, `<your-key>`, `${VAR}`, `changeme`, `********`.
 fn not_filler(v: &str) -> bool {
     let lower = v.to_ascii_lowercase();
-    let words = ["example", "your", "placeholder", "dummy", "redacted", "changeme", "sample", "${", "<", "{{"];
+    let words = ["example", "your", "placeholder", "dummy", "redacted", "changeme", "sample", "${", "{{"];
     let distinct: HashSet<char> = v.chars().filter(char::is_ascii_alphanumeric).collect();
     let xs = lower.matches('x').count();
-    !words.iter().any(|w| lower.contains(w)) && distinct.len() >= 4 && !(lower.contains("xxxx") && xs * 2 > v.len())
+    // `<your-key>`, `<API_KEY>`: a name in angle brackets; a `<` among random characters is not.
+    let tag = v.split('<').skip(1).any(|rest| {
+        rest.split_once('>').is_some_and(|(name, _)| {
+            name.len() >= 2 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ' '))
+        })
+    });
+    let mostly_x = lower.contains("xxxx") && xs * 2 > v.len();
+    !(words.iter().any(|w| lower.contains(w)) || tag || mostly_x) && distinct.len() >= 4
 }
 
 /// A vendor key whose random part is real: not a placeholder.
@@ -651,37 +716,45 @@ fn ipv4_context(text: &str, start: usize, end: usize) -> bool {
     !glued(before) && before != Some('.') && !glued(text[end..].chars().next()) && !dotted_on && !version && !network
 }
 
+/// The words without which a detector cannot match, as one set: a single pass over a text
+/// tells which of them it holds (see `may_contain`).
+fn literal_gates() -> &'static RegexSet {
+    static S: OnceLock<RegexSet> = OnceLock::new();
+    S.get_or_init(|| {
+        RegexSet::new([
+            r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|hooks\.slack|AIza|_live_|_test_|whsec_|hf_|npm_|key-|SK|AC|SG\.",
+            &format!(r"(?i)key|secret|token|pass|pwd|credential|bearer|basic|authoriz|://|{PASSWORD_WORDS}"),
+            r"(?i)pas",
+            r"(?i)born|d\.?o\.?b|birth|geb|n[ée]e? le|naissance|nacimiento|nascit",
+            r"(?i)addr|adres|street|line1|anschrift|direcc|indirizzo|endere|morada|live|moved|wohnhaft",
+        ])
+        .expect("built-in pattern")
+    })
+}
+
+/// Indices into `literal_gates`.
+const GATE_KEY: usize = 0;
+const GATE_SECRET: usize = 1;
+const GATE_PASSPORT: usize = 2;
+const GATE_DOB: usize = 3;
+const GATE_ADDRESS: usize = 4;
+
 /// Cheap tests that rule a detector out before its regex runs (most texts hold no `@`, few
-/// digits and no credential word); they keep `evals check` fast on large datasets.
-fn may_contain(kind: Kind, text: &str, digits: usize) -> bool {
-    static KEY: OnceLock<Regex> = OnceLock::new();
-    static SECRET: OnceLock<Regex> = OnceLock::new();
-    static DOB: OnceLock<Regex> = OnceLock::new();
-    static ADDRESS: OnceLock<Regex> = OnceLock::new();
-    let literals = |cell: &'static OnceLock<Regex>, pattern: &str| {
-        cell.get_or_init(|| Regex::new(pattern).expect("built-in pattern")).is_match(text)
-    };
+/// digits and no credential word); they keep `evals check` fast on large datasets. `gates` are
+/// the literal gates the text matched.
+fn may_contain(kind: Kind, text: &str, digits: usize, gates: &SetMatches) -> bool {
     match kind {
         Kind::PrivateKey => text.contains("PRIVATE KEY"),
         Kind::Jwt => text.contains("eyJ"),
-        Kind::ApiKey => literals(
-            &KEY,
-            r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|hooks\.slack|AIza|_live_|_test_|whsec_|hf_|npm_|key-|SK|AC|SG\.",
-        ),
-        Kind::Secret => literals(&SECRET, r"(?i)key|secret|token|pass|pwd|credential|bearer|basic|://"),
+        Kind::ApiKey => gates.matched(GATE_KEY),
+        Kind::Secret => gates.matched(GATE_SECRET),
         Kind::Email => text.contains('@'),
-        Kind::Passport => text.to_ascii_lowercase().contains("pas"),
-        Kind::Dob => {
-            digits >= 4 && literals(&DOB, r"(?i)born|d\.?o\.?b|birth|geb|n[ée]e? le|naissance|nacimiento|nascit")
-        }
-        Kind::Iban | Kind::Ip => digits >= 1,
-        Kind::Address => {
-            digits >= 1
-                || literals(
-                    &ADDRESS,
-                    r"(?i)addr|adres|street|line1|anschrift|direcc|indirizzo|endere|morada|live|moved|wohnhaft",
-                )
-        }
+        Kind::Passport => gates.matched(GATE_PASSPORT),
+        Kind::Dob => digits >= 4 && gates.matched(GATE_DOB),
+        Kind::Iban => digits >= 2,
+        // Four numbers and three dots, or two colons.
+        Kind::Ip => digits >= 4 && text.contains('.') || text.bytes().filter(|b| *b == b':').count() >= 2,
+        Kind::Address => digits >= 1 || gates.matched(GATE_ADDRESS),
         Kind::Ssn | Kind::Phone => digits >= 8,
         Kind::Card => digits >= 13,
         Kind::Person => true,
@@ -693,16 +766,20 @@ pub fn scan(text: &str) -> Vec<Match> {
     let mut found: Vec<(usize, Match)> = Vec::new();
     let digits = text.bytes().filter(u8::is_ascii_digit).count();
     let dets = detectors();
+    let gates = literal_gates().matches(text);
     // One pass for the street vocabulary rules out the six address patterns at once.
     let mut address: Option<bool> = None;
+    // A kind's gate, asked once for all its detectors.
+    let mut open: [Option<bool>; 14] = [None; 14];
     for (priority, det) in dets.iter().enumerate() {
-        if !may_contain(det.kind, text, digits) {
+        if !*open[det.kind as usize].get_or_insert_with(|| may_contain(det.kind, text, digits, &gates)) {
             continue;
         }
         if det.kind == Kind::Address && !*address.get_or_insert_with(|| address_words().is_match(text)) {
             continue;
         }
-        for caps in det.regex.captures_iter(text) {
+        let regex = det.regex.get_or_init(|| Regex::new(&det.pattern).expect("built-in pattern"));
+        for caps in regex.captures_iter(text) {
             // A pattern with alternatives keeps its value in the first group that took part.
             let Some(m) = (det.group..caps.len()).find_map(|g| caps.get(g)) else { continue };
             if (det.valid)(m.as_str()) && (det.around)(text, m.start(), m.end()) {
@@ -711,7 +788,10 @@ pub fn scan(text: &str) -> Vec<Match> {
         }
     }
     let mut names = Vec::new();
-    people(text, &mut names);
+    // A name starts with a capital: most JSON values (`role: user`) hold none.
+    if text.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        people(text, &mut names);
+    }
     found.extend(names.into_iter().map(|m| (dets.len(), m)));
     found.sort_by_key(|(p, m)| (*p, m.start, std::cmp::Reverse(m.end)));
     let mut kept: Vec<Match> = Vec::new();
@@ -895,6 +975,47 @@ mod tests {
         // AWS's documented example key is no finding.
         assert!(kinds("AKIAIOSFODNN7EXAMPLE").is_empty());
         assert_eq!(kinds("password: Xk9#mP2$vL8q"), vec![Kind::Secret]);
+    }
+
+    /// The whole value, as a placeholder must cover it.
+    fn found(text: &str) -> Vec<(Kind, &str)> {
+        scan(text).into_iter().map(|m| (m.kind, &text[m.start..m.end])).collect()
+    }
+
+    #[test]
+    fn credentials_in_other_syntaxes() {
+        // camelCase and glued names, `=>`, XML, `is`, other languages, any scheme.
+        for (text, value) in [
+            ("dbPassword: Summer2024!", "Summer2024!"),
+            ("set CLIENTSECRET=6sqvR0w4BJ6HF3G3u/sgarm", "6sqvR0w4BJ6HF3G3u/sgarm"),
+            ("'apiKey' => 'mFQVfb1E4OxEMBU6lyMp',", "mFQVfb1E4OxEMBU6lyMp"),
+            ("<smtp_pass>nUZvcF16GZb#n$</smtp_pass>", "nUZvcF16GZb#n$"),
+            ("my password is Mar1anne!", "Mar1anne!"),
+            ("contraseña: uDU?onj5hcUb", "uDU?onj5hcUb"),
+            ("Authorization: Token 2cab948f9a179bbd821f", "2cab948f9a179bbd821f"),
+            ("redis://:Berlin%232021@cache-2:6379/0", "Berlin%232021"),
+        ] {
+            assert_eq!(found(text), vec![(Kind::Secret, value)], "{text}");
+        }
+        // A quoted value is whole, whatever it holds; a name in angle brackets is a template.
+        assert_eq!(found(r#"DB_PASS: 'B3bs3TiZ(r<jc&'"#), vec![(Kind::Secret, "B3bs3TiZ(r<jc&")]);
+        assert!(found("password: '<your-password>'").is_empty());
+    }
+
+    #[test]
+    fn streets_of_more_languages() {
+        for text in [
+            "Brīvības iela 12",
+            "Atatürk caddesi 5",
+            "266 North Road",
+            "No. 8, Jln Hang Tuah 6/33N",
+            "House No. 81, NasirKhali",
+            "ул. Масоха 22-27",
+            "Williamstræti 16",
+        ] {
+            assert_eq!(found(&format!("Ship to {text}, please")), vec![(Kind::Address, text)], "{text}");
+        }
+        assert_eq!(found("shipping_address=Davor 308"), vec![(Kind::Address, "Davor 308")]);
     }
 
     #[test]

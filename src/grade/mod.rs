@@ -9,6 +9,7 @@ pub mod judge;
 pub mod openai;
 pub mod scoring;
 pub mod similarity;
+pub mod stem;
 
 use std::sync::Arc;
 

@@ -26,7 +26,7 @@ use std::process::ExitCode;
 
 use crate::compare::Comparison;
 use crate::compare::gate::Decision;
-use crate::record::{Run, StoredRuns, TrendPoint};
+use crate::record::{CaseResult, Run, StoredRuns, TrendPoint};
 use crate::report::{self, Format, Links, Report};
 use crate::store::Store;
 use crate::suite::{ReportSettings, Suite};
@@ -137,14 +137,9 @@ fn finish(
     let view = report::run::View { paint: report::run::Paint(report::use_color()), verbose: reports.verbose };
     let trend = trend_of(store, run)?;
     let text = if stored {
-        let s = read_store(store)?;
-        let mut failed = None;
-        let results = s.results(&run.id).map_while(|r| r.map_err(|e| failed = Some(e)).ok());
-        let text = report::run::report(run, results, comparison, Some(decision), &trend, view);
-        if let Some(e) = failed {
-            return Err(e.into());
-        }
-        text
+        stored_report(store, run, |results| {
+            report::run::report(run, results, comparison, Some(decision), &trend, view)
+        })?
     } else {
         report::run::report(run, &run.results, comparison, Some(decision), &trend, view)
     };
@@ -217,6 +212,21 @@ fn case_links(run: &Run, comparison: Option<&Comparison>, report: &Path) -> Hash
         }
     }
     links
+}
+
+/// Render a stored run's results as they stream from the store; a read error ends the report.
+fn stored_report(
+    store: &Path,
+    run: &Run,
+    render: impl FnOnce(&mut dyn Iterator<Item = CaseResult>) -> String,
+) -> Result<String, CliError> {
+    let s = read_store(store)?;
+    let mut failed = None;
+    let text = render(&mut s.results(&run.id).map_while(|r| r.map_err(|e| failed = Some(e)).ok()));
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(text),
+    }
 }
 
 /// `-` names standard output wherever a command writes a file.
