@@ -8,12 +8,13 @@ Usage: chat_model.py EVALS_BINARY COLLECT_URL TOKEN WORKDIR   (the store is $EVA
 
 import json
 import os
-import subprocess
 import sys
 
 from agents import Agent, OpenAIChatCompletionsModel, Runner, function_tool, set_trace_processors
 from agents.tracing.processors import BackendSpanExporter, BatchTraceProcessor
 from openai import AsyncOpenAI
+
+from check import cli_for
 
 evals, collect, token, work = sys.argv[1], sys.argv[2].rstrip("/"), sys.argv[3], sys.argv[4]
 label = "python-chat"
@@ -46,11 +47,7 @@ if r.last_agent.name != "Weather expert":
 processor.shutdown()
 
 
-def cli(*args):
-    out = subprocess.run([evals, *args], capture_output=True, text=True, cwd=work)
-    if out.returncode != 0:
-        sys.exit(f"[{label}] evals {' '.join(args)} exited {out.returncode}:\n{out.stdout}{out.stderr}")
-    return out.stdout
+cli = cli_for(evals, work, label)
 
 
 traces = json.loads(cli("traces", "list", "--json"))
