@@ -371,30 +371,7 @@ fn openai_guide_graders_run_unchanged() {
     p.write("datasets/cards/bad-email.yaml", &docs_case("bad-email", "card for John Doe at jd@gmail.com", john, card));
     p.write(
         "evals/cards.yaml",
-        &docs_suite(
-            "cards",
-            r#"{
-  "type": "multi",
-  "graders": {
-    "name": {
-      "name": "name_grader",
-      "type": "text_similarity",
-      "input": "{{sample.output_json.name}}",
-      "reference": "{{item.name}}",
-      "evaluation_metric": "fuzzy_match",
-      "pass_threshold": 0.9
-    },
-    "email": {
-      "name": "email_grader",
-      "type": "string_check",
-      "input": "{{sample.output_json.email}}",
-      "reference": "{{item.email}}",
-      "operation": "eq"
-    }
-  },
-  "calculate_output": "(name + email) / 2"
-}"#,
-        ),
+        &docs_suite("cards", include_str!("fixtures/graders/openai-guide-multi.json").trim_end()),
     );
     p.ok(&["run", "evals/cards.yaml", "--out", "runs/cards.json"]);
     let run: Value = serde_json::from_str(&std::fs::read_to_string(p.path("runs/cards.json")).unwrap()).unwrap();

@@ -693,28 +693,9 @@ mod tests {
         assert!(err.starts_with("graders[0].graders.arguments.input: template fails"), "{err}");
     }
 
-    // https://developers.openai.com/api/docs/guides/graders ("Combined graders"), verbatim.
-    const GUIDE_MULTI: &str = r#"{
-  "type": "multi",
-  "graders": {
-    "name": {
-      "name": "name_grader",
-      "type": "text_similarity",
-      "input": "{{sample.output_json.name}}",
-      "reference": "{{item.name}}",
-      "evaluation_metric": "fuzzy_match",
-      "pass_threshold": 0.9
-    },
-    "email": {
-      "name": "email_grader",
-      "type": "string_check",
-      "input": "{{sample.output_json.email}}",
-      "reference": "{{item.email}}",
-      "operation": "eq"
-    }
-  },
-  "calculate_output": "(name + email) / 2"
-}"#;
+    // https://developers.openai.com/api/docs/guides/graders ("Combined graders"), verbatim; the
+    // suite test in tests/graders.rs pastes the same file.
+    const GUIDE_MULTI: &str = include_str!("../../tests/fixtures/graders/openai-guide-multi.json");
 
     #[tokio::test]
     async fn guide_multigrader_over_output_json_verbatim() {
