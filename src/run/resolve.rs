@@ -69,7 +69,8 @@ pub struct Resolved {
     pub graders: Graders,
     /// The run's header, and for a resumed run the results it already has.
     pub record: Run,
-    /// The selected cases, each checked and planned once; replay plans each again from its file.
+    /// The selected cases, each checked and planned once and kept as checked; replay plans each
+    /// again from that copy.
     pub cases: Vec<Selected>,
     /// The samples still to replay: (case index, repeat).
     pub jobs: Vec<(usize, u32)>,
@@ -209,11 +210,36 @@ fn failed_cases(store: &Path, name: &str) -> Result<Rerun, RunError> {
     Ok(Rerun { filter: format!("id:^(?:{})$", alternatives.join("|")), suite_path: run.suite.path.clone() })
 }
 
-/// A selected case: where it is and what it is called. A run keeps this much of each case while
-/// it goes, so memory grows with concurrency, not with the number of cases.
+/// A selected case as the run checked it: its id, its file as a reader would type it where the
+/// run runs, and the case itself as compact JSON. A run keeps this much of each case while it
+/// goes (a few hundred bytes for a small case): reading JSON back costs a fraction of parsing
+/// the YAML file again, and the run replays exactly the cases it checked and hashed.
 pub struct Selected {
-    pub path: PathBuf,
     pub id: String,
+    pub file: String,
+    pub case: Box<[u8]>,
+}
+
+impl Selected {
+    fn new(case: &Case, path: &Path, here: Option<&Path>) -> Selected {
+        let json = serde_json::to_vec(case).expect("a case always serializes");
+        Selected { id: case.id.clone(), file: shown_path(path, here), case: json.into_boxed_slice() }
+    }
+
+    /// The case, read back from the copy the run checked.
+    pub fn case(&self) -> Case {
+        serde_json::from_slice(&self.case).expect("a case reads back from its own JSON")
+    }
+}
+
+/// A case file's path as a reader would type it where the run runs: relative to that folder
+/// when inside it, `dir/..` taken out.
+fn shown_path(path: &Path, here: Option<&Path>) -> String {
+    let clean = crate::text::clean_path(path);
+    match here.and_then(|h| Path::new(&clean).strip_prefix(h).ok()) {
+        Some(inside) => inside.to_string_lossy().into_owned(),
+        None => clean,
+    }
 }
 
 /// The selected cases, and what the run records of them.
@@ -243,6 +269,7 @@ fn check_cases(suite: &Suite, graders: &Graders, options: &RunOptions) -> Result
         paths.extend(dataset::case_paths(dir)?);
     }
     type Part = (Vec<Entry>, Vec<(String, String)>);
+    let here = std::env::current_dir().ok();
     let parts = dataset::in_chunks_parallel(&paths, |part| -> Result<Part, RunError> {
         let planner = suite.planner();
         let (mut out, mut all) = (Vec::new(), Vec::new());
@@ -253,12 +280,13 @@ fn check_cases(suite: &Suite, graders: &Graders, options: &RunOptions) -> Result
                 continue;
             }
             graders.check_case(&suite.source, &case)?;
-            let (id, content_hash) = (case.id.clone(), case.content_hash.clone());
+            let selected = Selected::new(&case, path, here.as_deref());
+            let content_hash = case.content_hash.clone();
             let plan = planner.plan(case)?;
             out.push(Entry {
                 instructions: suite::instructions_digest(&plan),
                 model: plan.model,
-                selected: Selected { path: path.clone(), id },
+                selected,
                 content_hash,
             });
         }
