@@ -12,6 +12,7 @@ use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use super::resolve::{Endpoint, Resolved, Selected};
+use super::spill::Spill;
 use super::{Budget, Event, Events, RunError, owner};
 use crate::dataset::{Case, PREVIEW_CHARS};
 use crate::grade::{Edge, Graders, Subject, scoring};
@@ -36,7 +37,7 @@ impl Sampler {
     /// Replay and grade one sample of one case.
     async fn sample(&self, plan: &CasePlan, repeat: u32) -> CaseResult {
         if let Some(why) = self.budget.exhausted() {
-            return not_run(&plan.case, repeat, why, "budget");
+            return not_run(&plan.case.id, repeat, Some(&plan.case), why, "budget");
         }
         if plan.case.needs_expectation() {
             // Graded, it would be held to the answer its label calls wrong: an error, before
@@ -46,7 +47,7 @@ impl Sampler {
                  --expect-contains TEXT` (or --expect-tool, --reference, --expect-not-tool, --expect-not-contains)",
                 plan.case.id
             );
-            return not_run(&plan.case, repeat, why, "needs_expectation");
+            return not_run(&plan.case.id, repeat, Some(&plan.case), why, "needs_expectation");
         }
         let replayed = replay::replay(&self.replayer, plan, repeat).await;
         let cached = replayed.cached();
@@ -98,10 +99,11 @@ impl Sampler {
 }
 
 /// A sample that ended before any request: the budget did not let it start, it is labelled
-/// fail with nothing saying what is right, or a template it includes no longer renders.
-fn not_run(case: &Case, repeat: u32, error: String, cause: &str) -> CaseResult {
+/// fail with nothing saying what is right, or its case cannot be planned again (a template it
+/// includes no longer renders, the checked copy cannot be read).
+fn not_run(case_id: &str, repeat: u32, case: Option<&Case>, error: String, cause: &str) -> CaseResult {
     CaseResult {
-        case_id: case.id.clone(),
+        case_id: case_id.to_string(),
         repeat,
         status: Status::Error,
         output: Output::default(),
@@ -111,16 +113,16 @@ fn not_run(case: &Case, repeat: u32, error: String, cause: &str) -> CaseResult {
         latency_ms: 0,
         grades: Vec::new(),
         error: Some(error),
-        failure: case.label.failure.clone(),
-        tags: case.tags.clone(),
+        failure: case.and_then(|c| c.label.failure.clone()),
+        tags: case.map(|c| c.tags.clone()).unwrap_or_default(),
         cause: Some(cause.into()),
         cached: false,
         model_calls: 0,
         cache_hits: 0,
         retries: 0,
         case_file: None,
-        trace_id: Some(case.source.trace_id.clone()),
-        input: Some(case.input.preview(PREVIEW_CHARS)),
+        trace_id: case.map(|c| c.source.trace_id.clone()),
+        input: case.map(|c| c.input.preview(PREVIEW_CHARS)),
     }
 }
 
@@ -233,7 +235,7 @@ async fn replay_all(
     });
     events.event(Event::Started { run_id: &r.record.id, total: r.total(), finished: &r.record.results });
     let suite = Arc::new(r.suite);
-    run_slots(sampler, suite, r.cases, r.jobs, r.concurrency, |result| {
+    run_slots(sampler, suite, r.cases, r.spill, r.jobs, r.concurrency, |result| {
         events.event(Event::CaseFinished(&result));
         committer.commit(result, events);
     })
@@ -375,6 +377,7 @@ async fn run_slots(
     sampler: Arc<Sampler>,
     suite: Arc<Suite>,
     cases: Vec<Selected>,
+    spill: Spill,
     jobs: Vec<(usize, u32)>,
     concurrency: usize,
     mut on_result: impl FnMut(CaseResult),
@@ -383,23 +386,29 @@ async fn run_slots(
     // freed slot's next request leaves at once instead of after a round trip through this task.
     let total = jobs.len();
     let queue = Arc::new(Mutex::new(jobs.into_iter()));
-    let cases = Arc::new(cases);
+    let (cases, spill) = (Arc::new(cases), Arc::new(spill));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut slots = tokio::task::JoinSet::new();
     for _ in 0..concurrency.clamp(1, total.max(1)) {
-        let (queue, sampler, suite, cases, tx) =
-            (queue.clone(), sampler.clone(), suite.clone(), cases.clone(), tx.clone());
+        let (queue, sampler, suite, cases, spill, tx) =
+            (queue.clone(), sampler.clone(), suite.clone(), cases.clone(), spill.clone(), tx.clone());
         slots.spawn(async move {
             let planner = suite.planner();
             loop {
                 let next = queue.lock().expect("job queue lock").next();
                 let Some((i, repeat)) = next else { break };
-                let mut result = match planner.plan(cases[i].case()) {
-                    Ok(plan) => sampler.sample(&plan, repeat).await,
-                    // It planned when the run was resolved; a template it includes changed since.
-                    Err(e) => not_run(&cases[i].case(), repeat, format!("the case no longer plans: {e}"), "case"),
+                let c = &cases[i];
+                let planned = spill.read(c.case).map_err(|e| format!("cannot read the checked case back: {e}"));
+                let mut result = match planned.map(|case| planner.plan(case)) {
+                    Ok(Ok(plan)) => sampler.sample(&plan, repeat).await,
+                    Err(why) => not_run(&c.id, repeat, None, why, "case"),
+                    // It planned when the run was resolved: a template it includes changed since.
+                    Ok(Err(e)) => {
+                        let case = spill.read(c.case).ok();
+                        not_run(&c.id, repeat, case.as_ref(), format!("the case no longer plans: {e}"), "case")
+                    }
                 };
-                result.case_file = Some(cases[i].file.clone());
+                result.case_file = Some(c.file.clone());
                 if tx.send(result).is_err() {
                     break;
                 }

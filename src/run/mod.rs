@@ -7,6 +7,7 @@ mod events;
 mod execute;
 pub mod owner;
 mod resolve;
+mod spill;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,8 @@ pub enum RunError {
     Mock(#[source] std::io::Error),
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
+    #[error("cannot keep the checked cases in a temporary file")]
+    Spill(#[source] std::io::Error),
     #[error("interrupted: the finished cases of run {run_id} are stored")]
     Interrupted { run_id: String },
     #[error(transparent)]
