@@ -133,7 +133,7 @@ fn read_at(file: &File, mut buf: &mut [u8], mut at: u64) -> io::Result<()> {
         match std::os::windows::fs::FileExt::seek_read(file, buf, at)? {
             0 => return Err(io::ErrorKind::UnexpectedEof.into()),
             n => {
-                buf = &mut buf[n..];
+                buf = &mut std::mem::take(&mut buf)[n..];
                 at += n as u64;
             }
         }
