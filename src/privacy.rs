@@ -248,12 +248,6 @@ fn detectors() -> &'static [Detector] {
             d(Kind::Address, &streets.compound, 0, not_stopped_place),
             d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?: \p{Lu}\p{Ll}+)? \d{1,4}/\d{1,4}[a-zA-Z]?\b", 0, not_stopped_place),
             d(Kind::Address, r"\b(?:P\.?\s?O\.?\s?Box|Postfach|Apartado|Casilla|Boîte postale)\s\d{1,6}\b", 0, any),
-            d(
-                Kind::Address,
-                &[r#"(?i:(?:\b|_)(?:address|addr|street|line1|line_1|adresse|lieferadresse|anschrift|direcci[oó]n|indirizzo|endere[cç]o|morada|adres|adress|lives? at|living at|resides at|moved to|wohnhaft in|office is at|deliver to|bill to|ship to)\b)[\s"':=,-]{1,6}(\d{1,5}[a-zA-Z]?,?(?:\s\p{L}[\p{L}'.-]*){1,5}|(?:\p{L}[\p{L}'.-]*\s){0,4}\p{L}[\p{L}'.-]*,?\s\d{1,5}[a-zA-Z]?(?:/\d{1,4}[a-zA-Z]?)?\.?|"#, &streets.typed, ")"].concat(),
-                1,
-                not_stopped_place,
-            ),
         ]
     })
 }
@@ -292,8 +286,6 @@ struct StreetPatterns {
     house_first: String,
     /// `9-9, Jln Dato' Maharaja Lela 5`, `No. 8, Jalan 26`: the number, a comma, then a type first.
     number_then_type: String,
-    /// A type and a name without a number (`avenue de Lesage`), only after an address cue.
-    typed: String,
 }
 
 fn street_patterns() -> StreetPatterns {
@@ -305,11 +297,12 @@ fn street_patterns() -> StreetPatterns {
         words.join("|")
     };
     let (before, after, suffix, middle) = (list("before:"), list("after:"), list("suffix:"), list("middle:"));
-    let word = r"\p{Lu}[\p{L}'.-]*";
+    // Capitalized, or in a script without capitals (`송`, `გორი`, `ขอนแก่น`).
+    let word = r"[\p{Lu}\p{Lo}\p{Georgian}][\p{L}\p{M}'.-]*";
     let particles = r"(?:de|la|le|les|du|des|del|della|dei|di|da|do|dos|das|der|den|van|von|y|e)";
     let words = format!(r"(?:\s+(?:{particles}\s+)*(?:d'|l')?{word}){{1,4}}");
     // A flat, floor or door after the house number, in the languages of the street types.
-    let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|кв|стр|корп|к|оф)\.?\s?#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?){0,3}";
+    let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|app|block|blk|rd|кв|стр|корп|к|оф)\.?\s?(?:#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?|[A-Z]\b)|\s*,?\s+\d{1,3}(?:st|nd|rd|th)\s(?i:floor|fl)\b){0,3}";
     let number =
         r"(?:(?i:n°|nº|nr|no|д|буд|дом)\.?\s?)?\d{1,4}(?:[-/]\d{1,4}[a-zA-Z]?)?(?:\s?[a-zA-Z]\b)?(?:\s\d{1,4}\b)?";
     // `, Galaxy Grove`: the estate or quarter after a street.
@@ -319,11 +312,12 @@ fn street_patterns() -> StreetPatterns {
         number_first: format!(
             r"\b\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,?(?:(?:\s{word}){{1,4}}\s(?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
         ),
+        // A lowercase word may end the name (`провулок Ветеранів праці, буд. 190`).
         type_first: format!(
-            r"\b(?i:{after})\b\.?(?:{words}|\s\d{{1,4}}(?:\s[A-Z]\b)?),?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
+            r"\b(?i:{after})\b\.?(?:{words}(?:\s\p{{Ll}}+)?|\s\d{{1,4}}(?:\s[A-Z]\b)?),?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
         ),
         compound: format!(
-            r"\b\p{{Lu}}[\p{{L}}-]{{2,}}?(?:(?i:{suffix})|(?:\s\p{{L}}+)?[ -](?i:{suffix}|{middle}))\.?\s{number}\b\.?{unit}"
+            r"(?:\b\p{{Lu}}[\p{{L}}\p{{M}}-]{{2,}}?|[\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}-]*?)(?:(?i:{suffix})|(?:\s\p{{L}}+)?[ -](?i:{suffix}|{middle}))\.?\s{number}\b\.?{unit}"
         ),
         unit_first: format!(
             r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,?\s){{1,3}}(?:\d{{1,5}}[A-Za-z]?\s)?{word}(?:\s{word}){{0,3}}\s(?i:{before})s?\b{quarter}"
@@ -334,7 +328,6 @@ fn street_patterns() -> StreetPatterns {
         number_then_type: format!(
             r"\b(?:(?i:no)\.?\s)?(?:[A-Z]-?)?\d{{1,5}}(?:-\d{{1,4}}){{0,2}}[A-Za-z]?,\s(?i:{after})\b\.?(?:{words}(?:\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b)?|\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b)"
         ),
-        typed: format!(r"(?i:{after})\b\.?{words}"),
     }
 }
 
@@ -462,6 +455,95 @@ fn people(text: &str, out: &mut Vec<Match>) {
     }
 }
 
+/// Cues after which a whole field is an address: a key (`Address:`, `billing_street=`,
+/// `"addr": "…"`, `адрес:`), or a phrase (`ship to`, `lives at`, `my address is`).
+const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to)\b[\s\x22':=,>-]{0,8}";
+
+/// Lowercase words of the sentence around an address that end it (`… 12 Baker Street in May`).
+const FIELD_END: &str = "in on at to and or before after last next since for by from with please thanks thank today tomorrow is was until then";
+
+/// Unit words that may follow a street after a comma (`, kv. 12`, `, piso 2`, `, étage 3`).
+const UNIT_WORDS: &str = "apt apartment suite ste unit flat floor fl app appt block blk bldg top wohnung stiege piso puerta \
+    depto dpto apto andar étage etage esc interno int scala piano kv кв корп стр оф lgh bus rd po house no nr буд д дом";
+
+fn address_cue() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| Regex::new(ADDRESS_CUE).expect("built-in pattern"))
+}
+
+/// The field after an address cue, up to what ends it: the end of the line or of a quoted or
+/// bracketed value, `;`, a full stop, a lowercase word of the sentence around it (`in May`), or a
+/// comma before a word that does not go on with the address (`, thanks`). It is an address when
+/// it holds a house number or a street type and no stop word (`Address: Ticket 4521` is none);
+/// a field that starts with a lowercase word needs a street type (`address the 3 issues` is
+/// none). A name at the start of the field followed by a comma is the addressee, not the
+/// address (`Ship to Ann Lee, 12 Baker Street`).
+fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
+    for cue in address_cue().find_iter(text) {
+        let mut start = cue.end();
+        if let Some(name) = names.iter().find(|n| n.start == start)
+            && let Some(rest) = text[name.end..].strip_prefix(", ")
+        {
+            start = text.len() - rest.len();
+        }
+        let Some(end) = field_end(text, start) else { continue };
+        let v = &text[start..end];
+        let digit = v.bytes().any(|b| b.is_ascii_digit());
+        let typed = || v.split_whitespace().any(|w| street_word(w.trim_end_matches([',', '.'])));
+        let first = v.split_whitespace().next().unwrap_or_default().trim_end_matches([',', '.']).to_lowercase();
+        let lower_start = v.starts_with(|c: char| c.is_ascii_lowercase()) && !type_first(&first);
+        let word = v.split(|c: char| !c.is_alphabetic()).any(|w| w.chars().count() >= 2);
+        if word && (digit || typed()) && (!lower_start || digit && typed()) && !v.contains('@') && not_stopped_place(v)
+        {
+            out.push(Match { kind: Kind::Address, start, end });
+        }
+    }
+}
+
+/// Where the address field that starts at `start` ends (see `cued_addresses`), if it holds
+/// anything.
+fn field_end(text: &str, start: usize) -> Option<usize> {
+    let hard = |c: char| "\n\r\t\";|<>[]{}".contains(c);
+    let mut end = start;
+    let mut at = start;
+    for _ in 0..14 {
+        let rest = &text[at..];
+        let spaced = rest.trim_start_matches(' ');
+        let comma = spaced.starts_with(',');
+        let next = spaced.trim_start_matches(',').trim_start_matches(' ');
+        let token_len = next.find(|c: char| c == ' ' || c == ',' || hard(c)).unwrap_or(next.len());
+        let token = &next[..token_len];
+        let bare = token.trim_end_matches(['.', ':', '\'']);
+        if token.is_empty() || end > start && lexicon_has(FIELD_END, token) {
+            break;
+        }
+        // After a comma only what goes on with an address: a number, a capitalized word, a unit.
+        let goes_on = || {
+            bare.starts_with(|c: char| c.is_ascii_digit() || c.is_uppercase() || c.is_alphabetic() && !c.is_lowercase())
+                || lexicon_has(UNIT_WORDS, &bare.to_lowercase())
+                || street_type(&bare.to_lowercase())
+                // `буд.`, `ap.`, `kv.`: an abbreviated house or flat word.
+                || token.ends_with('.') && bare.chars().count() <= 4
+        };
+        if comma && !goes_on() {
+            break;
+        }
+        let token_start = text.len() - next.len();
+        // A full stop ends the field unless it ends an abbreviation (`St.`, `ul.`, `kv.`).
+        let number_next = next[token_len..].trim_start_matches(' ').starts_with(|c: char| c.is_ascii_digit());
+        let stop = token.ends_with('.')
+            && !number_next
+            && (bare.chars().count() > 4 || bare.bytes().all(|b| b.is_ascii_digit()));
+        end = token_start + token.len();
+        at = token_start + token.len();
+        if stop {
+            break;
+        }
+    }
+    let trimmed = text[start..end].trim_end_matches(|c: char| c == ',' || c == ':' || c == '\'' || c == '-');
+    (!trimmed.is_empty()).then_some(start + trimmed.len())
+}
+
 /// Lowercase words inside a name (`Ana de la Cruz`, `Jan van der Berg`).
 const PARTICLES: &str = "van von de der den da das do dos del della di du la le ter ten zu y bin al el";
 
@@ -493,6 +575,27 @@ fn street_type(word: &str) -> bool {
             .collect()
     })
     .contains(word)
+}
+
+/// A street type that comes before the street's name (`rue`, `ulica`, `Jalan`).
+fn type_first(word: &str) -> bool {
+    static S: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    S.get_or_init(|| lexicon(STREET_TYPES.lines().find_map(|l| l.strip_prefix("after:")).expect("street type lexicon")))
+        .contains(word)
+}
+
+/// A street type, or a word that ends in one (`Hauptstraße`, `Storgatan`).
+fn street_word(word: &str) -> bool {
+    static SUFFIXES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    let lower = word.to_lowercase();
+    street_type(&lower)
+        || SUFFIXES
+            .get_or_init(|| {
+                let line = STREET_TYPES.lines().find_map(|l| l.strip_prefix("suffix:")).expect("street type lexicon");
+                line.split_whitespace().collect()
+            })
+            .iter()
+            .any(|s| lower.len() > s.len() && lower.ends_with(s))
 }
 
 /// The secret-looking value of a `name = value` pair, by the name alone (for JSON objects,
@@ -726,7 +829,7 @@ fn literal_gates() -> &'static RegexSet {
             &format!(r"(?i)key|secret|token|pass|pwd|credential|bearer|basic|authoriz|://|{PASSWORD_WORDS}"),
             r"(?i)pas",
             r"(?i)born|d\.?o\.?b|birth|geb|n[ée]e? le|naissance|nacimiento|nascit",
-            r"(?i)addr|adres|street|line1|anschrift|direcc|indirizzo|endere|morada|live|moved|wohnhaft",
+            r"(?i)addr|adres|street|line_?1|anschrift|direcc|domicil|indirizzo|endere|morada|osoite|адрес|live|living|resid|moved|wohnhaft|office|deliver|bill|ship|send",
         ])
         .expect("built-in pattern")
     })
@@ -791,6 +894,14 @@ pub fn scan(text: &str) -> Vec<Match> {
     // A name starts with a capital: most JSON values (`role: user`) hold none.
     if text.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
         people(text, &mut names);
+    }
+    if gates.matched(GATE_ADDRESS) {
+        let mut cued = Vec::new();
+        cued_addresses(text, &names, &mut cued);
+        // The whole field after a cue wins over the street patterns' part of it, not over
+        // any other kind.
+        let first_address = dets.iter().position(|d| d.kind == Kind::Address).unwrap_or(dets.len());
+        found.extend(cued.into_iter().map(|m| (first_address, m)));
     }
     found.extend(names.into_iter().map(|m| (dets.len(), m)));
     found.sort_by_key(|(p, m)| (*p, m.start, std::cmp::Reverse(m.end)));
@@ -1016,6 +1127,46 @@ mod tests {
             assert_eq!(found(&format!("Ship to {text}, please")), vec![(Kind::Address, text)], "{text}");
         }
         assert_eq!(found("shipping_address=Davor 308"), vec![(Kind::Address, "Davor 308")]);
+    }
+
+    #[test]
+    fn an_address_after_a_cue_is_the_whole_field() {
+        for (text, address) in [
+            ("Address: провулок Ветеранів праці, буд. 190 кв. 3", "провулок Ветеранів праці, буд. 190 кв. 3"),
+            ("Send the invoice to calle del Arham 13-11, 2nd floor, thanks", "calle del Arham 13-11, 2nd floor"),
+            ("I moved to Villestræde 39B in May.", "Villestræde 39B"),
+            ("shipping_address=Piliskereszti utca 22.", "Piliskereszti utca 22."),
+            (
+                "Lieferadresse: Circunvalación Sonora 796 Edif. 703 , Depto. 812",
+                "Circunvalación Sonora 796 Edif. 703 , Depto. 812",
+            ),
+            ("I live at 부산광역시 노원구 잠실가 928 (예준김박리)", "부산광역시 노원구 잠실가 928 (예준김박리)"),
+            ("Ship to კაზარიანი tér, please", "კაზარიანი tér"),
+            ("Address:\nRaisallé 89\n3558 Lyon", "Raisallé 89"),
+        ] {
+            assert_eq!(found(text), vec![(Kind::Address, address)], "{text}");
+        }
+        // The addressee before the comma stays a name.
+        assert_eq!(
+            found("Ship to Anna Berg, 12 Baker Street"),
+            vec![(Kind::Person, "Anna Berg"), (Kind::Address, "12 Baker Street")]
+        );
+        // Lists without a cue: each street by its form, in scripts without capitals too.
+        assert_eq!(
+            found(r#"["66/8 송 Way", "이körút 38/5"]"#),
+            vec![(Kind::Address, "66/8 송 Way"), (Kind::Address, "이körút 38/5")]
+        );
+        for text in [
+            "We will address the 3 open issues by Friday",
+            "Address line 2 is optional",
+            "the address field is required (max 80 chars)",
+            "MAC address 00:1B:44:11:3A:B7",
+            "IP address 10.0.0.0/8 is private",
+            "address: Ticket 4521",
+            "Mr Smith? no, the Smith Street office",
+        ] {
+            assert!(found(text).is_empty(), "{text}: {:?}", found(text));
+        }
     }
 
     #[test]
