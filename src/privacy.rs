@@ -540,7 +540,7 @@ fn field_end(text: &str, start: usize) -> Option<usize> {
             break;
         }
     }
-    let trimmed = text[start..end].trim_end_matches(|c: char| c == ',' || c == ':' || c == '\'' || c == '-');
+    let trimmed = text[start..end].trim_end_matches([',', ':', '\'', '-']);
     (!trimmed.is_empty()).then_some(start + trimmed.len())
 }
 
