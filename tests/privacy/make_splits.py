@@ -581,7 +581,9 @@ def streets(split, n):
               "address: unknown", "Addressed in release 2.4.1", "the address field is required (max 80 chars)",
               "Address line 2 is optional", "Highway 61 Revisited is an album", "Studio 54 opened in 1977",
               "Terminal 5 at Heathrow", "Apollo 11 landed in 1969", "Level 3 support", "Step 2 of 5",
-              "address: <ADDRESS_1>", "Delivery window 9-12, Monday"]:
+              "address: <ADDRESS_1>", "Delivery window 9-12, Monday", "We ship to 40 countries",
+              "I moved to Berlin 2 years ago", "Street Fighter 2 is on sale", "Bill to the account on file",
+              "Please address 3 issues first", "She moved to team 4 last week"]:
         split.neg(t)
 
 
