@@ -7,7 +7,8 @@ nothing sensitive. Dev has three template sets, each with its own locales, and t
 for kinds whose held-out recall was short (`extend`, `streets`); heldout has a fourth set and
 other locales, and shares no template, no locale and no seed with dev: the detector is
 tuned on dev only, and heldout measures it (see the README). A held-out set whose misses were
-looked at moves to dev, and a new held-out set is written. Values are synthetic, made with Faker
+looked at moves to dev, and a new held-out set is written; so did the fourth set's `address` rows,
+whose templates were seen while tuning `address` (`held_addresses` writes their successors). Values are synthetic, made with Faker
 (`pip install Faker==40.63.0`; scripts/make-privacy-corpus.sh installs it) and the generators
 below. Run once; the output is committed.
 """
@@ -300,9 +301,14 @@ def secret(split, v):
     return split.pick(shapes)()
 
 
-def build(split, v, n):
+def build(split, v, n, divert=None):
+    """Rows of template set `v`; rows of a kind in `divert` ({kind: rows}) are drawn here, with this
+    split's seed, and put in that list instead (a held-out set whose templates were seen moves to dev
+    unchanged, and the rest of this split stays as it was)."""
+    divert = divert or {}
     for kind, pools in T.items():
         templates = pools[v]
+        start = len(split.rows)
         for k in range(n):
             t = templates[k % len(templates)]
             if kind == "secret":
@@ -311,6 +317,9 @@ def build(split, v, n):
                 split.add(t, secret=secret(split, v))
             else:
                 split.add(t.replace("{v}", "{" + kind + "}"), **{kind: value(split, kind, v)})
+        if kind in divert:
+            divert[kind].extend(split.rows[start:])
+            del split.rows[start:]
     r = split.rnd
     # Credentials inside URLs, headers and connection strings.
     for k in range(n):
@@ -588,6 +597,150 @@ def streets(split, n):
         split.neg(t)
 
 
+# The held-out street addresses (written after the fourth set's address templates were seen while
+# tuning `address`; those rows moved to dev): own seed, locales no other set uses, and templates
+# that look like what the scanner meets — support chat, tool output, logs, CSV, JSON, e-mail,
+# forms, signature blocks, lists, sentences in the locale's language —, most of them with no cue
+# word (`address`, `ship to`). The value is the street line as the existing rows label it: house
+# number, street, and a unit or floor when it is on the same line (Faker's `Apt. 674` too), but not
+# the post code or city, nor a unit on a line of its own, nor words around it (`the blue door`).
+HELD_LOCALES = ["de", "es", "tl_PH", "sw", "en_NG", "yo_NG", "hi_IN", "ta_IN", "bn_BD", "fa_IR", "ar_DZ", "th",
+                "ne_NP"]
+# Sentences in the locale's language, without a cue word.
+HELD_NATIVE = {
+    "de": ["Wir sind in der {address}, bitte bei Schmidt klingeln.", "Bin ab Montag {address} zu finden, Hinterhaus."],
+    "es": ["Estoy en {address}, la puerta verde al lado de la farmacia.", "Nos vemos en {address} a las ocho, ¿vale?"],
+    "tl_PH": ["Nandito na ako sa {address}, sa tapat ng sari-sari store.", "Paki-iwan na lang po sa {address}, salamat!"],
+    "sw": ["Niko {address}, karibu na soko.", "Tafadhali niletee kesho {address} asubuhi."],
+    "en_NG": ["I dey {address}, opposite the filling station.", "Abeg drop am for {address}, the gate is black."],
+    "yo_NG": ["Mo wa ni {address}, lẹgbẹẹ ile ijọsin.", "E ku ise, a ti de {address} bayii."],
+    "hi_IN": ["मैं अभी {address} पर हूँ, नीले गेट वाला घर।", "कल सुबह {address} पर आ जाना।"],
+    "ta_IN": ["நான் இப்போது {address} இல் இருக்கிறேன், நீல கதவு வீடு.", "நாளை {address} வரவும்."],
+    "bn_BD": ["আমি এখন {address} এ আছি, নীল দরজার পাশে।", "কাল সকালে {address} এ চলে আসুন।"],
+    "fa_IR": ["من الان در {address} هستم، کنار نانوایی.", "فردا صبح بیا {address}."],
+    "ar_DZ": ["أنا الآن في {address}، قرب المخبزة.", "نلتقي غدا في {address} على الساعة العاشرة."],
+    "th": ["ตอนนี้อยู่ที่ {address} ตรงข้ามเซเว่น", "พรุ่งนี้เจอกันที่ {address} นะ"],
+    "ne_NP": ["म अहिले {address} मा छु, निलो ढोकाको छेउमा।", "भोलि बिहान {address} मा आउनुहोस्।"],
+}
+# One value, no cue word.
+HELD_BARE = [
+    "I'm at {address} now, the blue door next to the bakery",
+    "agent: Can you confirm where you are right now?\ncustomer: {address}, gate code 4412",
+    "ok the driver just left it at {address} instead of my flat??",
+    "Meet you outside {address} at 7?",
+    "we're the house on the corner, {address}. ring twice, the bell is broken",
+    "{n};{address};{ctx};{x};active",
+    '{"id": {n}, "line1": "{address}", "city": "{ctx}", "verified": true}',
+    "2026-05-14T09:12:44Z INFO geocode ok query=\"{address}\" lat=14.55 lon=121.02",
+    "Returned to sender: {address} (recipient unknown)",
+    "| {n} | {address} | {ctx} | open |",
+    "<tr><td>{address}</td><td>{x}</td><td>{ctx}</td></tr>",
+    "ticket #{n}: customer moved, now at {address}. resend the router",
+    "WARN courier scan mismatch: expected {address}, got depot {ctx}",
+    "Found a nice flat: {address}, 2 rooms, balcony. Viewing on Thursday",
+    "can u pick me up from {address}? battery died",
+    "{address} — key is under the mat, feed the cat twice a day",
+]
+# One value after a cue word.
+HELD_CUED = [
+    "Shipping address: {address}",
+    "Please change my billing address to {address}.",
+    "ship_to.street1 = {address}",
+    "The customer says the delivery address should be {address}, not the old one.",
+    "New address for account {n}: {address}",
+    "Residential address (as on the ID card): {address}",
+    "Subject: change of address\n\nHi team, please update my address to {address}. Thanks",
+    "Form submitted: [Street] {address} [City] {ctx} [Postcode] {x}",
+]
+# Units and floors on the street's line (labelled with it).
+HELD_UNITS = ["Flat 9", "Apartment 14", "4th Floor", "Ground floor", "Unit 11B", "Door 3", "Level 5", "Bldg 2, Rm 310",
+              "Stiege 2/Top 8", "3º izq."]
+# Words of a unit Faker already put on the line (no second unit is added then).
+HELD_HAS_UNIT = ["Apt.", "Suite", "Puerta", "Piso", "Floor", "واحد", "سوئیت", "অ্যাপার্টমেন্ট", "ফ্ল্যাট", "ষ্টুডিও"]
+# A street line, then the post code and city on the next (only the street line is labelled).
+HELD_BLOCKS = [
+    "Kind regards,\nFront desk\n{address}\n{x} {ctx}",
+    "{address}\n{x} {ctx}",
+    "Deliver to:\n  {address}\n  {x} {ctx}",
+    "Address line 1: {address}\nAddress line 2: {ctx_2}\nCity: {ctx}\nPostal code: {x}",
+    "> Sent from the office\n> {address}\n> {ctx} {x}",
+]
+# Several values in one text.
+HELD_LISTS = [
+    "Stops today:\n1. {address_1}\n2. {address_2}\n3. {address_3}",
+    "Moving from {address_1} to {address_2} on Saturday, need a van",
+    '[{"line1": "{address_1}"}, {"line1": "{address_2}"}]',
+    "street,city\n\"{address_1}\",{ctx}\n\"{address_2}\",{ctx_2}",
+    "pickup: {address_1} -> dropoff: {address_2}",
+]
+# Look-alikes: numbers, streets and the word `address` in text that holds no address.
+HELD_NEGATIVES = [
+    "Best Route 66 diner reviews of the summer", "Build 12 passed on main", "Build {n} failed: 3 tests timed out",
+    "Room for 4 people, breakfast included", "Address book export failed (error 0x80070005)", "Street view is off for this map",
+    "iPhone 15 Pro Max 256 GB in stock", "Galaxy S24 Ultra, 12 GB RAM", "Upgraded to v2.14.3 last night",
+    "release-1.8.0-rc2 tagged", "Python 3.12.1 and Rust 1.79 on the runner", "Sesame Street season 54 is streaming",
+    "Wall Street closed 2.1 percent higher", "Abbey Road Studios 50th anniversary box set", "Mulholland Drive (2001) is on tonight",
+    "Baker Street tube station is closed for works", "Pier 39 sea lions are back", "Area 51 documentary, part 2",
+    "Highway to Hell, track 1", "Chapter 11 filing by Acme Holdings", "Platform 9 3/4 photo spot",
+    "The 5th Avenue collection drops on Friday", "Please address the 4 review comments before merging",
+    "IPv6 address fe80::/10 is link-local", "No fixed address is on file yet", "Your address has been verified. Ref {n}",
+    "Street Food Festival, 3 days, 40 stalls", "Floor 3 printer is out of toner", "Unit 7 tests are flaky again",
+    "Apartment hunting tips: 10 things to check", "Lane 2 of the pool is closed", "Avenue Q tickets, 2 seats, row 12",
+    "Main Street Bank Q3 results", "Block 4 of the migration finished in 12s", "Suite 2 of the benchmark: 1,204 ops/s",
+    "Team 10 moved to the 2nd sprint board", "Drive 2 health: 98%, 1,402 hours", "Terminal 3 gate changes posted",
+    "Court 5 is booked until 18:00", "Plaza Hotel group, 120 rooms, 4 stars",
+]
+
+
+def held_addresses(split):
+    r = split.rnd
+    fakers = dict(zip(HELD_LOCALES, split.fakers))
+
+    def street(loc=None):
+        f = fakers[loc] if loc else split.fake()
+        a = f.street_address().replace("\n", ", ").strip().rstrip(",").strip()
+        if r.random() < 0.2 and not any(u in a for u in HELD_HAS_UNIT):
+            a += ", " + split.pick(HELD_UNITS)
+        return a, f
+
+    def ctx(f):
+        return dict(ctx=f.city(), x=f.postcode(), n=str(r.randrange(1000, 99999)))
+
+    for loc in HELD_LOCALES:
+        for t in HELD_NATIVE[loc]:
+            a, f = street(loc)
+            split.add(t, address=a)
+    for k in range(32):
+        a, f = street()
+        c = ctx(f)
+        t = HELD_BARE[k % len(HELD_BARE)]
+        split.add(t.replace("{n}", c["n"]), address=a, ctx=c["ctx"], x=c["x"])
+    for k in range(16):
+        a, f = street()
+        c = ctx(f)
+        t = HELD_CUED[k % len(HELD_CUED)]
+        split.add(t.replace("{n}", c["n"]), address=a, ctx=c["ctx"], x=c["x"])
+    for k in range(10):
+        a, f = street()
+        c = ctx(f)
+        split.add(HELD_BLOCKS[k % len(HELD_BLOCKS)], address=a, ctx=c["ctx"], x=c["x"],
+                  ctx_2=split.pick(HELD_UNITS))
+    for k in range(8):
+        t = HELD_LISTS[k % len(HELD_LISTS)]
+        values = {}
+        for i in (1, 2, 3):
+            if "{address_%d}" % i in t:
+                values["address_%d" % i] = street()[0]
+        f = split.fake()
+        if "{ctx}" in t:
+            values["ctx"] = f.city()
+        if "{ctx_2}" in t:
+            values["ctx_2"] = f.city()
+        split.add(t, **values)
+    for t in HELD_NEGATIVES:
+        split.neg(t.replace("{n}", str(r.randrange(100, 99999))))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else __file__.rsplit("/", 1)[0]
     # Development: template sets 0 to 2, each with its locales. Held out: set 3, other locales.
@@ -607,7 +760,14 @@ def main():
     streets(dev, 40)
     held = Split("heldout", 4004, ["en_IN", "es_CO", "es_CL", "lv_LV", "et_EE", "vi_VN", "de_LI", "ga_IE", "az_AZ",
                                    "bs_BA", "en_TH"])
-    build(held, 3, 40)
+    # Set 3's address rows were seen while tuning `address`: they go to dev (same seed, same text).
+    seen = {"address": []}
+    build(held, 3, 40, divert=seen)
+    dev.rows.extend(seen["address"])
+    # The held-out street addresses that replace them, with their own seed and locales.
+    addresses = Split("heldout", 7007, HELD_LOCALES)
+    held_addresses(addresses)
+    held.rows.extend(addresses.rows)
     for s in (dev, held):
         with open(f"{out}/{s.name}.jsonl", "w", encoding="utf-8") as fh:
             for row in s.rows:
