@@ -242,11 +242,15 @@ fn detectors() -> &'static [Detector] {
             ),
             d(Kind::Address, &streets.unit_first, 0, not_stopped_place),
             d(Kind::Address, &streets.house_first, 0, not_stopped_place),
-            d(Kind::Address, &streets.number_then_type, 0, not_stopped_place),
-            d(Kind::Address, &streets.number_first, 0, not_stopped_place),
+            Detector { around: not_counted, ..d(Kind::Address, &streets.number_then_type, 0, not_stopped_place) },
+            Detector { around: not_counted, ..d(Kind::Address, &streets.number_first, 0, not_stopped_place) },
             d(Kind::Address, &streets.type_first, 0, not_stopped_place),
             d(Kind::Address, &streets.compound, 0, not_stopped_place),
             d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?: \p{Lu}\p{Ll}+)? \d{1,4}/\d{1,4}[a-zA-Z]?\b", 0, not_stopped_place),
+            // Czech and Slovak streets named by an adjective (`Máchova 28`, `Plzeňská 70`, `Plachého 5`).
+            d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?:ova|ská|ého)\s\d{1,4}(?:/\d{1,4})?[a-z]?\b", 0, not_stopped_place),
+            // Greek streets named in the genitive (`Πάτμου 31`, `Κύμης 10-10`).
+            d(Kind::Address, r"\b\p{Greek}{3,}(?:ου|ης|ας|ων)\s\d{1,4}(?:-\d{1,4})?\b", 0, any),
             d(Kind::Address, r"\b(?:P\.?\s?O\.?\s?Box|Postfach|Apartado|Casilla|Boîte postale)\s\d{1,6}\b", 0, any),
         ]
     })
@@ -267,8 +271,12 @@ fn address_words() -> &'static Regex {
                     flat|studio|apt|unit|suite|level|lot|shop|block|house|holding|building|plot|box|postfach|apartado|\
                     casilla|postale";
         // `_` before a cue: `shipping_address=`, `billing_street=`.
-        Regex::new(&format!(r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d", whole.join("|"), suffix.join("|")))
-            .expect("built-in pattern")
+        Regex::new(&format!(
+            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|(?:ova|ská|ého|ου|ης|ας|ων)\s\d",
+            whole.join("|"),
+            suffix.join("|")
+        ))
+        .expect("built-in pattern")
     })
 }
 
@@ -299,12 +307,11 @@ fn street_patterns() -> StreetPatterns {
     let (before, after, suffix, middle) = (list("before:"), list("after:"), list("suffix:"), list("middle:"));
     // Capitalized, or in a script without capitals (`송`, `გორი`, `ขอนแก่น`).
     let word = r"[\p{Lu}\p{Lo}\p{Georgian}][\p{L}\p{M}'.-]*";
-    let particles = r"(?:de|la|le|les|du|des|del|della|dei|di|da|do|dos|das|der|den|van|von|y|e)";
+    let particles = r"(?:de|la|le|les|du|des|del|della|dei|di|da|do|dos|das|der|den|van|von|y|e|wa|ya)";
     let words = format!(r"(?:\s+(?:{particles}\s+)*(?:d'|l')?{word}){{1,4}}");
     // A flat, floor or door after the house number, in the languages of the street types.
-    let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|app|block|blk|rd|кв|стр|корп|к|оф)\.?\s?(?:#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?|[A-Z]\b)|\s*,?\s+\d{1,3}(?:st|nd|rd|th)\s(?i:floor|fl)\b){0,3}";
-    let number =
-        r"(?:(?i:n°|nº|nr|no|д|буд|дом)\.?\s?)?\d{1,4}(?:[-/]\d{1,4}[a-zA-Z]?)?(?:\s?[a-zA-Z]\b)?(?:\s\d{1,4}\b)?";
+    let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|app|block|blk|rd|kv|кв|стр|корп|к|оф)\.?\s?(?:#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?|[A-Z]\b)|\s*,?\s+\d{1,3}(?:st|nd|rd|th)\s(?i:floor|fl)\b|\s*,?\s+\d{1,2}[º°ª](?:\s?[A-Z]\b)?){0,3}";
+    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)\.?\s?)?\d{1,4}(?:[-/]\d{1,4}[a-zA-Z]?)?(?: ?[a-zA-Z]\b)?(?: \d{1,4}\b)?";
     // `, Galaxy Grove`: the estate or quarter after a street.
     let quarter = format!(r"(?:,\s(?:{word}\s){{1,3}}(?i:{before})s?\b)?");
     let units = "flat|studio|apartment|apt|unit|suite|level|lot|shop|block|blk|bldg";
@@ -314,7 +321,7 @@ fn street_patterns() -> StreetPatterns {
         ),
         // A lowercase word may end the name (`провулок Ветеранів праці, буд. 190`).
         type_first: format!(
-            r"\b(?i:{after})\b\.?(?:{words}(?:\s\p{{Ll}}+)?|\s\d{{1,4}}(?:\s[A-Z]\b)?),?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
+            r"\b(?i:{after})\b\.?(?:{words}(?:\s\p{{Ll}}+)?|\s\d{{1,4}}(?:\s[A-Z]\b)?)[,،]?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
         ),
         compound: format!(
             r"(?:\b\p{{Lu}}[\p{{L}}\p{{M}}-]{{2,}}?|[\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}-]*?)(?:(?i:{suffix})|(?:\s[\p{{Lu}}\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}]*)?[ -](?i:{suffix}|{middle}))\.?\s{number}\b\.?{unit}"
@@ -326,7 +333,7 @@ fn street_patterns() -> StreetPatterns {
             r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,\s)?(?i:house|holding|building|plot|door|bldg)\s?(?i:no|nr|#)\.?\s?\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,(?:\s{word}){{1,3}}"
         ),
         number_then_type: format!(
-            r"\b(?:(?i:no)\.?\s)?(?:[A-Z]-?)?\d{{1,5}}(?:-\d{{1,4}}){{0,2}}[A-Za-z]?,\s(?i:{after})\b\.?(?:{words}(?:\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b)?|\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b)"
+            r"\b(?:(?i:no)\.?\s)?(?:[A-Z]-?)?\d{{1,5}}(?:[-/]\d{{1,4}}){{0,2}}[A-Za-z]?,\s(?i:{after})\b\.?(?:{words}(?:\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b)?|\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b){unit}"
         ),
     }
 }
@@ -457,7 +464,7 @@ fn people(text: &str, out: &mut Vec<Match>) {
 
 /// Cues after which a whole field is an address: a key (`Address:`, `billing_street=`,
 /// `"addr": "…"`, `адрес:`), or a phrase (`ship to`, `lives at`, `my address is`).
-const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to)\b[\s\x22':=,>-]{0,8}";
+const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:address_?line_?\d|address\d|addr_?line_?\d|addr\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di)\b[\s\x22':=,>-]{0,8}";
 
 /// Lowercase words of the sentence around an address that end it (`… 12 Baker Street in May`).
 const FIELD_END: &str = "in on at to and or before after last next since for by from with please thanks thank today \
@@ -485,7 +492,9 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
     for cue in address_cue().find_iter(text) {
         let keyed = cue.as_str().contains([':', '=', '"', '>', '\n']);
         let said = cue.as_str().trim_end_matches(|c: char| !c.is_alphabetic()).to_lowercase();
-        if said.ends_with("street") && !keyed {
+        // A key only: `street: …`, `"location": "…"`, not `Street Fighter 2` or `in that location 5 times`.
+        let key_only = ["street", "location", "dest", "destination", "strasse", "straße"];
+        if key_only.iter().any(|k| said.ends_with(k)) && !keyed {
             continue;
         }
         let mut start = cue.end();
@@ -496,20 +505,138 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
         }
         let Some(end) = field_end(text, start) else { continue };
         let v = &text[start..end];
-        let digit = v.bytes().any(|b| b.is_ascii_digit());
+        let digit = v.chars().any(|c| c.is_ascii_digit() || !c.is_ascii() && c.is_numeric());
         // A type that follows the street's name does not start it (`Gate 12` is none).
         let typed = v.split_whitespace().enumerate().any(|(i, w)| street_word(w.trim_end_matches([',', '.']), i == 0));
         let first = v.split_whitespace().next().unwrap_or_default().trim_end_matches([',', '.']).to_lowercase();
         let lower_start = v.starts_with(|c: char| c.is_ascii_lowercase()) && !type_first(&first);
         let word = v.split(|c: char| !c.is_alphabetic()).any(|w| w.chars().count() >= 2);
-        let named = || {
-            let lower = |w: &str| w.starts_with(|c: char| c.is_lowercase() && !('\u{10D0}'..='\u{10FF}').contains(&c));
-            let minor = |w: &str| lexicon_has(PARTICLES, w) || lexicon_has(UNIT_WORDS, &w.to_lowercase());
-            words(v).all(|w| !lower(w) || minor(w))
-        };
-        let shaped = if typed { digit || !lower_start } else { digit && !lower_start && named() };
+        let shaped = if typed { digit || !lower_start } else { digit && !lower_start && named(v) };
         if word && shaped && !v.contains('@') && not_stopped_place(v) {
             out.push(Match { kind: Kind::Address, start, end });
+        }
+    }
+}
+
+/// Every word of the value is capitalized (or in a script without capitals), a particle or a
+/// unit word (`Opletalova 3`, `Paseo Monney, 67-17, 3º B`; not `the 3 issues`).
+fn named(v: &str) -> bool {
+    let lower = |w: &str| w.starts_with(|c: char| c.is_lowercase() && !('\u{10D0}'..='\u{10FF}').contains(&c));
+    let minor =
+        |w: &str| lexicon_has(PARTICLES, w) || lexicon_has(UNIT_WORDS, &w.to_lowercase()) || street_word(w, false);
+    words(v).all(|w| !lower(w) || minor(w))
+}
+
+/// A street line with no cue, known by what is around it: the line before a post code and city
+/// (`Knudsenkollen 88` over `0573 Oslo`), the part before `, 0573 Oslo` on one line, and an item
+/// of a list (`- …`, `1. …`, `…; …`) another of whose items is an address. The value holds a
+/// house number and words that are all a name's, a particle's, a unit's or a street type's.
+fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
+    static R: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    let (post_line, post_after, item) = R.get_or_init(|| {
+        let city = r"\p{Lu}[\p{L}\p{M}'.()-]*(?:\s[\p{L}\p{M}'.()-]+){0,3}";
+        let code = r"(?:[A-Z]{1,2}-)?\d{3,5}(?:[ -]\d{2,4}|\s?[A-Z]{2})?";
+        let uk = r"[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}";
+        (
+            Regex::new(&format!(r"^\s*(?:(?:{code}|{uk})\s+{city}|{city}\s{code})\s*$")).expect("built-in pattern"),
+            Regex::new(&format!(r"^,\s(?:{code}|{uk})\s+\p{{Lu}}\p{{Ll}}")).expect("built-in pattern"),
+            Regex::new(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+").expect("built-in pattern"),
+        )
+    });
+    // Under a street column's header a lowercase word may be in the street (`Na pažiti 76`).
+    let shaped = |v: &str, strict: bool| {
+        v.chars().any(|c| c.is_ascii_digit() || !c.is_ascii() && c.is_numeric())
+            && v.split(|c: char| !c.is_alphabetic()).any(|w| w.chars().count() >= 2)
+            && v.chars().count() <= 80
+            && !v.contains(['@', ':', '=', '"', '<', '>', '(', ')'])
+            && (named(v) || !strict && !v.starts_with(char::is_lowercase))
+            && not_stopped_place(v)
+    };
+    let push = |out: &mut Vec<Match>, start: usize, v: &str, strict: bool| {
+        let v = v.trim().trim_end_matches([',', '.', ';']);
+        if shaped(v, strict) && !post_line.is_match(v) {
+            let start = start + text[start..].find(v).unwrap_or(0);
+            out.push(Match { kind: Kind::Address, start, end: start + v.len() });
+        }
+    };
+    let lines: Vec<(usize, &str)> = text
+        .split('\n')
+        .scan(0, |at, l| {
+            let start = *at;
+            *at += l.len() + 1;
+            Some((start, l))
+        })
+        .collect();
+    // A table whose header names a street column: that column of every row.
+    static HEADER: OnceLock<Regex> = OnceLock::new();
+    let header = HEADER.get_or_init(|| {
+        Regex::new(r"(?i)^\s*(?:street(?: ?address)?|address(?:[ _]?line)?[ _]?1?|addr(?:ess)?_?1|line_?1|strasse|straße|rue|calle|via|adresse|direcci[oó]n)\s*$")
+            .expect("built-in pattern")
+    });
+    if let Some(&(_, head)) = lines.first() {
+        for sep in [',', ';', '\t', '|'] {
+            let Some(col) = head.split(sep).position(|c| header.is_match(c)) else { continue };
+            for &(start, line) in &lines[1..] {
+                let mut at = start;
+                for (i, cell) in line.split(sep).enumerate() {
+                    if i == col {
+                        push(out, at, cell, false);
+                    }
+                    at += cell.len() + sep.len_utf8();
+                }
+            }
+            break;
+        }
+    }
+    // Items of lists: bullet lines, and `;`-separated parts of a line (after a `Label:`).
+    let mut items: Vec<Vec<(usize, &str)>> = Vec::new();
+    let mut bullets = Vec::new();
+    for (i, &(start, line)) in lines.iter().enumerate() {
+        if let Some(b) = item.find(line) {
+            bullets.push((start + b.end(), &line[b.end()..]));
+        }
+        if item.find(line).is_none() || i + 1 == lines.len() {
+            if bullets.len() >= 2 {
+                items.push(std::mem::take(&mut bullets));
+            }
+            bullets.clear();
+        }
+        if line.contains("; ") {
+            let body = line.find(": ").map_or(0, |c| c + 2);
+            let mut at = start + body;
+            let mut parts = Vec::new();
+            for part in line[body..].split("; ") {
+                parts.push((at, part));
+                at += part.len() + 2;
+            }
+            items.push(parts);
+        }
+        // The line before a post code and city.
+        if let Some(&(_, next)) = lines.get(i + 1)
+            && post_line.is_match(next)
+            && !post_line.is_match(line)
+        {
+            let body = item.find(line).map_or(0, |b| b.end());
+            push(out, start + body, &line[body..], true);
+        }
+        // `…, 0573 Oslo` on one line: the part between separators before it.
+        let mut from = 0;
+        while let Some(c) = line[from..].find(", ") {
+            let at = from + c;
+            if post_after.is_match(&line[at..]) {
+                let begin = line[..at].rfind(['|', ';', '\t', ',']).map_or(0, |b| b + 1);
+                push(out, start + begin, &line[begin..at], true);
+            }
+            from = at + 2;
+        }
+    }
+    for list in items {
+        let listed = |&(s, part): &(usize, &str)| found.iter().any(|m| m.start < s + part.len() && m.end > s);
+        if !list.iter().any(listed) {
+            continue;
+        }
+        for (s, part) in list {
+            push(out, s, part, true);
         }
     }
 }
@@ -533,7 +660,7 @@ fn field_end(text: &str, start: usize) -> Option<usize> {
         }
         // After a comma only what goes on with an address: a number, a capitalized word, a unit.
         let goes_on = || {
-            bare.starts_with(|c: char| c.is_ascii_digit() || c.is_uppercase() || c.is_alphabetic() && !c.is_lowercase())
+            bare.starts_with(|c: char| c.is_numeric() || c.is_uppercase() || c.is_alphabetic() && !c.is_lowercase())
                 || lexicon_has(UNIT_WORDS, &bare.to_lowercase())
                 || street_type(&bare.to_lowercase())
                 // `буд.`, `ap.`, `kv.`: an abbreviated house or flat word.
@@ -544,7 +671,7 @@ fn field_end(text: &str, start: usize) -> Option<usize> {
         }
         let token_start = text.len() - next.len();
         // A full stop ends the field unless it ends an abbreviation (`St.`, `ul.`, `kv.`).
-        let number_next = next[token_len..].trim_start_matches(' ').starts_with(|c: char| c.is_ascii_digit());
+        let number_next = next[token_len..].trim_start_matches(' ').starts_with(char::is_numeric);
         let stop = token.ends_with('.')
             && !number_next
             && (bare.chars().count() > 4 || bare.bytes().all(|b| b.is_ascii_digit()));
@@ -844,7 +971,7 @@ fn literal_gates() -> &'static RegexSet {
             &format!(r"(?i)key|secret|token|pass|pwd|credential|bearer|basic|authoriz|://|{PASSWORD_WORDS}"),
             r"(?i)pas",
             r"(?i)born|d\.?o\.?b|birth|geb|n[ée]e? le|naissance|nacimiento|nascit",
-            r"(?i)addr|adres|street|line_?1|anschrift|direcc|domicil|indirizzo|endere|morada|osoite|адрес|live|living|resid|moved|wohnhaft|office|deliver|bill|ship|send",
+            r"(?i)addr|adres|street|line_?1|location|dest|stras|straß|i'm at|i am at|we're at|we are at|meet|pick|located|find us|visit us|wohn|habit|viv|mieszka|abit|woon|bor |живу|живёт|живет|bydlí|tinggal|anschrift|direcc|domicil|indirizzo|endere|morada|osoite|адрес|live|living|resid|moved|wohnhaft|office|deliver|bill|ship|send",
         ])
         .expect("built-in pattern")
     })
@@ -872,11 +999,30 @@ fn may_contain(kind: Kind, text: &str, digits: usize, gates: &SetMatches) -> boo
         Kind::Iban => digits >= 2,
         // Four numbers and three dots, or two colons.
         Kind::Ip => digits >= 4 && text.contains('.') || text.bytes().filter(|b| *b == b':').count() >= 2,
-        Kind::Address => digits >= 1 || gates.matched(GATE_ADDRESS),
+        Kind::Address => digits >= 1 || gates.matched(GATE_ADDRESS) || other_digits(text),
         Kind::Ssn | Kind::Phone => digits >= 8,
         Kind::Card => digits >= 13,
         Kind::Person => true,
     }
+}
+
+/// Words that count things: the number after one is no house number (`Level 2 Car Park`,
+/// `Top 5 Hiking Trails`), nor is the last part of a version (`v3.2 Street View`).
+const COUNTED: &str = "level gate platform room row seat terminal page chapter step section version build sprint week \
+    episode season table figure ticket order invoice top part vol volume no lane track stage phase round day";
+
+fn not_counted(text: &str, start: usize, _end: usize) -> bool {
+    let before = &text[..start];
+    if before.ends_with(|c: char| c == '.' || c.is_ascii_digit()) {
+        return false;
+    }
+    let word = before.trim_end().rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or_default();
+    !(before.ends_with(' ') && lexicon_has(COUNTED, &word.to_lowercase()))
+}
+
+/// A digit of another script (`۱۲`, `১২`, `१२`, `๑๒`): house numbers are written in them.
+fn other_digits(text: &str) -> bool {
+    !text.is_ascii() && text.chars().any(|c| !c.is_ascii() && c.is_numeric())
 }
 
 /// Every sensitive value in `text`, non-overlapping, in order.
@@ -917,6 +1063,12 @@ pub fn scan(text: &str) -> Vec<Match> {
         // any other kind.
         let first_address = dets.iter().position(|d| d.kind == Kind::Address).unwrap_or(dets.len());
         found.extend(cued.into_iter().map(|m| (first_address, m)));
+    }
+    if digits >= 1 || other_digits(text) {
+        let addresses: Vec<Match> = found.iter().map(|(_, m)| *m).filter(|m| m.kind == Kind::Address).collect();
+        let mut placed = Vec::new();
+        placed_addresses(text, &addresses, &mut placed);
+        found.extend(placed.into_iter().map(|m| (dets.len(), m)));
     }
     found.extend(names.into_iter().map(|m| (dets.len(), m)));
     found.sort_by_key(|(p, m)| (*p, m.start, std::cmp::Reverse(m.end)));
@@ -1185,6 +1337,58 @@ mod tests {
             "address 3 issues first",
         ] {
             assert!(found(text).is_empty(), "{text}: {:?}", found(text));
+        }
+    }
+
+    #[test]
+    fn addresses_without_a_cue() {
+        fn address(text: &str) -> Vec<&str> {
+            scan(text).into_iter().filter(|m| m.kind == Kind::Address).map(|m| &text[m.start..m.end]).collect()
+        }
+        for (text, want) in [
+            // Structured keys.
+            (r#"{"addressLine1": "Poljeweg 61", "postalCode": "5515"}"#, vec!["Poljeweg 61"]),
+            (r#"{"street1": "Davor 4c", "zip": "28930"}"#, vec!["Davor 4c"]),
+            (r#"{"location": "Opletalova 3", "city": "Praha"}"#, vec!["Opletalova 3"]),
+            // A table whose header names the street column.
+            ("id,name,street,city\n7,Ann Lee,Na pažiti 76,Brno", vec!["Na pažiti 76"]),
+            // The line over a post code and city, and the part before `, post code city`.
+            ("Kind regards,\nLotte Jessen\nKnudsenkollen 88\n0573 Oslo", vec!["Knudsenkollen 88"]),
+            ("Lotte Jessen | Jabukovac 86, 10000 Zagreb", vec!["Jabukovac 86"]),
+            // A list item beside an address.
+            ("Branches: Antonia Allee 70/20; Davor 4c", vec!["Antonia Allee 70/20", "Davor 4c"]),
+            // Phrases of living and meeting in other languages, street types and digits of other scripts.
+            ("Bor på Jabukovac 86", vec!["Jabukovac 86"]),
+            ("Ich wohne jetzt in der Davor 4c", vec!["Davor 4c"]),
+            ("J'habite au Πάτμου 31 depuis mars.", vec!["Πάτμου 31"]),
+            ("Abito in Máchova 28 da due anni.", vec!["Máchova 28"]),
+            ("خیابان آزادی، پلاک ۱۲", vec!["خیابان آزادی، پلاک ۱۲"]),
+            ("we are at ১২ মিরপুর রোড now", vec!["১২ মিরপুর রোড"]),
+            ("Mtaa wa Uhuru 12", vec!["Mtaa wa Uhuru 12"]),
+            ("my parents' place is 31/1 Lordelo Blvd, 3º B", vec!["31/1 Lordelo Blvd, 3º B"]),
+            ("[route] stop 3/7: 33-7, place Orla, piso 2 (eta 14:20)", vec!["33-7, place Orla, piso 2"]),
+        ] {
+            assert_eq!(address(text), want, "{text}");
+        }
+        for text in [
+            "Galaxy S24 Ultra, 512 GB",
+            "iPhone 15 Pro Max in Blue Titanium",
+            "Route 66 diner reviews are in",
+            "Build 12 passed on main",
+            "Room for 4 people, Wi-Fi included",
+            "v3.2 Street View API",
+            "Top 5 Hiking Trails",
+            "Green Bay 24, Chicago 17",
+            "Windows 11 Home Edition",
+            "Name,Street Address,City",
+            "12 March 2024 at 10:30",
+            "Paid 250 EUR on 4 April",
+            "- Windows 11\n- Python 3.12",
+            "in that location 5 times",
+            "meet me at noon",
+            "Platform 4 for the Express",
+        ] {
+            assert!(address(text).is_empty(), "{text}: {:?}", address(text));
         }
     }
 

@@ -597,6 +597,135 @@ def streets(split, n):
         split.neg(t)
 
 
+# A seventh set, dev only, for street addresses with no cue word (the held-out address set showed
+# the scanner finds few of those): chat sentences, CSV and table rows, JSON fields under other
+# keys, signature blocks, log lines, lists, multi-line blocks and sentences in other languages;
+# with look-alikes that hold numbers and capitalized words but no street (products, films,
+# versions, headings, scores, dates, amounts). Its own seed and locales (none of the held-out ones).
+CUELESS_LOCALES = ["en_US", "en_GB", "en_AU", "fr_FR", "it_IT", "nl_NL", "pt_PT", "pl_PL", "cs_CZ", "sv_SE", "da_DK",
+                   "fi_FI", "hu_HU", "id_ID", "uk_UA", "ru_RU", "el_GR", "de_AT", "es_MX", "fr_CH", "sk_SK", "hr_HR",
+                   "sl_SI", "nl_BE", "en_IE", "no_NO"]
+CUELESS_OWN = [
+    # (form, street-type words), as in STREETS_5.
+    ("{n} {w} {t}", ["Street", "Road", "Avenue", "Lane", "Drive", "Close", "Way", "Crescent", "Place", "Court", "Terrace"]),
+    ("{t} {w} {n}", ["Via", "Viale", "Calle", "Avenida", "Rua", "Carrer", "ul.", "Strada", "Jalan", "Jl.", "Rue"]),
+    ("{n}, {t} {w}", ["rue", "avenue", "boulevard", "place", "allée", "impasse"]),
+    ("{w}{t} {n}", ["straße", "strasse", "gasse", "weg", "gatan", "vägen", "vej", "gade", "veien", "straat", "laan", "katu", "tie"]),
+    ("{w} {t} {n}", ["utca", "út", "iela", "ulica", "cesta", "caddesi", "sokak", "Straße", "Allee"]),
+    ("{t} {w}, {n}", ["Calle", "C/", "Av.", "Avda.", "Paseo", "Plaza", "Via", "Piazza", "Rua", "Travessa", "Carrer"]),
+    ("{n} {w} {t}", ["St", "Rd", "Ave", "Blvd", "Ln", "Dr", "St.", "Rd."]),
+    ("{t} {w} {n}", ["вулиця", "улица", "ул.", "пр-т", "οδός", "Jalan", "Jln", "Soi", "Thanon"]),
+]
+# Streets in scripts and languages Faker's dev locales do not write: types of Arabic, Persian,
+# Hindi, Bengali, Tamil and Swahili, house numbers in their digits too.
+CUELESS_NATIVE = [
+    ("{t} {w}، پلاک {d}", ["خیابان", "کوچه", "بلوار"], ["آزادی", "بهار", "نسترن", "فردوسی"], "۰۱۲۳۴۵۶۷۸۹"),
+    ("{d} {t} {w}", ["شارع", "طريق", "نهج"], ["الحرية", "النصر", "الجمهورية"], "0123456789"),
+    ("{d} {w} {t}", ["मार्ग", "रोड", "गली"], ["गांधी", "नेहरू", "शिवाजी"], "०१२३४५६७८९"),
+    ("{d} {w} {t}", ["রোড", "সড়ক", "লেন"], ["কাজী নজরুল", "মিরপুর", "শাহবাগ"], "০১২৩৪৫৬৭৮৯"),
+    ("{d} {w} {t}", ["சாலை", "தெரு"], ["காந்தி", "அண்ணா", "நேரு"], "0123456789"),
+    ("{t} {w} {d}", ["Mtaa wa", "Barabara ya"], ["Uhuru", "Jamhuri", "Nyerere", "Kenyatta"], "0123456789"),
+]
+CUELESS_UNITS = ["Apt 4B", "Flat 2", "3rd floor", "Suite 210", "Unit 7", "piso 2", "3º B", "kv. 12", "Top 5", "étage 3"]
+CUELESS_TEMPLATES = [
+    # Chat, no cue word.
+    "hi, I'm at {address} now, where are you?", "meet me at {address} tomorrow at 10",
+    "can you pick me up from {address}?", "the package is still at {address}, not at my office",
+    "We're at {address}, second door on the left.", "Is {address} inside your delivery zone?",
+    "{address} is where the workshop is this year", "I've just moved into {address} and need internet",
+    "The courier left it at {address} instead of next door", "Can the technician come to {address} on Monday?",
+    "my parents' place is {address}", "ok so {address} works for the pickup",
+    # Other languages.
+    "Ich wohne jetzt in der {address}.", "J'habite au {address} depuis mars.", "Vivo en {address}, cerca del parque.",
+    "Mieszkam przy {address}.", "Abito in {address} da due anni.", "Ik woon op {address}.", "Bor på {address} nu.",
+    "Я живу на {address}.", "Bydlím na {address}.", "Saya tinggal di {address}.",
+    # Rows: CSV, TSV, tables.
+    "id,name,street,city\n{x},{person},{address},{ctx_2}", "{x};{person};{address};{ctx_2}",
+    "customer,address_line_1,postcode\n{person},{address},{x}", "| {x} | {person} | {address} | {ctx_2} |",
+    "{person}\t{address}\t{ctx_2}", "Name,Street Address,City\n{person},{address},{ctx_2}",
+    # JSON under other keys.
+    '{"name": "{person}", "addressLine1": "{address}", "postalCode": "{x}"}', '{"line_1": "{address}", "city": "{ctx_2}"}',
+    '{"street1": "{address}", "zip": "{x}"}', '{"shipping": {"address1": "{address}", "city": "{ctx_2}"}}',
+    '{"location": "{address}", "city": "{ctx_2}"}', '{"dest": "{address}", "eta": "14:20"}',
+    '{"AddressLine1": "{address}", "Town": "{ctx_2}"}', '{"strasse": "{address}", "ort": "{ctx_2}"}',
+    # Signature blocks and multi-line blocks.
+    "Kind regards,\n{person}\n{address}\n{x} {ctx_2}", "--\n{person} | {address}, {x} {ctx_2}",
+    "{person}\n{address}\n{x} {ctx_2}", "Best,\n{person}\nHead of Ops\n{address}\n{ctx_2} {x}",
+    # Logs.
+    '2026-03-02 10:14:07 INFO geocoder: resolved "{address}" to 48.85,2.35',
+    "WARN delivery 55123 failed at {address}: nobody home", "[route] stop 3/7: {address} (eta 14:20)",
+    'level=info msg="order shipped" dest="{address}" carrier=dhl', "geocode miss for '{address}', falling back",
+]
+CUELESS_LISTS = ["Stops today:\n1. {address_1}\n2. {address_2}", "- {address_1}\n- {address_2}",
+                 "Branches: {address_1}; {address_2}", "from {address_1} to {address_2} by bike",
+                 "Our stores:\n* {address_1}\n* {address_2}"]
+CUELESS_NEGATIVES = [
+    "iPhone 15 Pro Max in Blue Titanium", "Galaxy S24 Ultra, 512 GB", "Route 66 diner reviews are in",
+    "Build 12 passed on main", "Room for 4 people, Wi-Fi included", "Release 2.4.1 Harbor is out",
+    "Ubuntu 22.04 Jammy Jellyfish", "macOS 14 Sonoma update", "Debian 12 Bookworm images",
+    "## Address", "Street Address (required)", "Address Book 2.0 release notes", "Section 4: Street names",
+    "Shipping Address", "Main Street Capital reported Q3 results", "Wall Street Journal, 12 May 2024",
+    "Abbey Road Studios opened in 1931", "Park Avenue Partners LLC", "Green Bay 24, Chicago 17",
+    "Lake Como in 3 days", "Mount Everest is 8848 m high", "Cape Town 2010 World Cup", "Palm Springs 2024 Film Festival",
+    "12 March 2024 at 10:30", "Monday 3 June, 9:00 to 17:00", "Paid 250 EUR on 4 April", "$40 Gift Card for Ana",
+    "12 Angry Men is a 1957 film", "101 Dalmatians on Sunday", "Ocean's 11 and Ocean's 12", "Top 5 Hiking Apps",
+    "Sprint 14 Review notes", "Episode 4 A New Hope", "Platform 4 for the Express", "Row 5 Seat 12",
+    "Level 2 Car Park is full", "We sold 12 Ford Rangers last month", "I have 3 Golden Retrievers",
+    "Windows 11 Home Edition", "PlayStation 5 Slim bundle", "Air Max 90 in White", "Canon EOS 90D body",
+    "Chapter 7 Summary", "Table 3 Results", "Figure 2 Overview", "Python 3.12 Release", "Node 20 LTS",
+    "Meet 3 New Hires", "Week 12 Standup", "Invoice 4411 Paid", "Order 1182 Shipped", "Ticket 77 Closed",
+    "Studio 54 Nights", "Apollo 13 Crew", "Formula 1 Grand Prix", "Area 51 Raid", "Pier 39 Sea Lions",
+    "Interstate 95 traffic", "Highway 1 Road Trip", "Bay Area Rapid Transit", "Queen Street West vibes",
+    "Park Royal Hotel, 4 stars", "Harbour View Suites", "3 Stars Hotel Review", "Team 7 Standup",
+    "v3.2 Street View API", "Street Fighter 6 tournament", "Oxford Street Sale starts 26 Dec",
+    "Fifth Avenue Shopping Guide", "Broadway Show Tickets for 2", "Rue de la Paix is a Monopoly square",
+    "The Crescent Moon Cafe, 5 tables", "Lane 3 is closed", "Court 2 is booked", "Drive 4 hours to Rome",
+    "Way 2 Go Travel", "Place 1st in the race", "Point 3 of the agenda", "Gate 12 boarding at 10:15",
+]
+
+
+def cueless(split, n):
+    r = split.rnd
+    rows = []
+    for k in range(n * 4):
+        f = split.fake()
+        if k % 2:
+            addr = f.street_address()
+            if "\n" in addr or not any(c.isdigit() for c in addr):
+                addr = f"{r.randrange(1, 200)} {f.last_name().split(' ')[-1]} Street"
+        else:
+            form, types = split.pick(CUELESS_OWN)
+            t = split.pick(types)
+            word = split.pick([f.last_name(), f.first_name(), f.city()]).split(" ")[-1]
+            num = split.pick([str(r.randrange(1, 300)), f"{r.randrange(1, 200)}{split.pick('abAB')}",
+                              f"{r.randrange(1, 99)}-{r.randrange(1, 40)}", f"{r.randrange(1, 120)}/{r.randrange(1, 30)}"])
+            addr = form.format(w=word, t=t, n=num)
+            if form == "{w}{t} {n}":
+                addr = addr[0].upper() + addr[1:]
+            if r.random() < 0.25:
+                addr += ", " + split.pick(CUELESS_UNITS)
+        rows.append(addr.strip())
+    for k in range(0, n * 4, 4):
+        form, types, names, digits = split.pick(CUELESS_NATIVE)
+        d = "".join(digits[int(c)] for c in str(r.randrange(1, 400)))
+        rows[k] = form.format(t=split.pick(types), w=split.pick(names), d=d)
+    for addr in rows[:n * 3]:
+        f = split.fake()
+        t = split.pick(CUELESS_TEMPLATES)
+        if ("," in addr or ";" in addr) and ("," in t.split("{address}")[0][-1:] or t.startswith("{x};")):
+            addr_cell = addr.replace(",", "").replace(";", "")
+        else:
+            addr_cell = addr
+        values = {"address": addr_cell, "x": f.postcode(), "ctx_2": f.city()}
+        if "{person}" in t:
+            values["person"] = f.name()
+        split.add(t, **values)
+    for k in range(n * 3, n * 4, 2):
+        split.add(split.pick(CUELESS_LISTS), address_1=rows[k], address_2=rows[k + 1])
+    for t in CUELESS_NEGATIVES:
+        split.neg(t)
+
+
 # The held-out street addresses (written after the fourth set's address templates were seen while
 # tuning `address`; those rows moved to dev): own seed, locales no other set uses, and templates
 # that look like what the scanner meets — support chat, tool output, logs, CSV, JSON, e-mail,
@@ -758,6 +887,8 @@ def main():
     dev.fakers = Split("dev", 6006, ["fr_DZ", "ka_GE", "hy_AM", "en_PH", "th_TH", "zh_TW", "ko_KR", "en_KE", "en_PK",
                                      "fr_BE", "it_CH", "bg_BG", "he_IL"]).fakers
     streets(dev, 40)
+    dev.fakers = Split("dev", 8008, CUELESS_LOCALES).fakers
+    cueless(dev, 40)
     held = Split("heldout", 4004, ["en_IN", "es_CO", "es_CL", "lv_LV", "et_EE", "vi_VN", "de_LI", "ga_IE", "az_AZ",
                                    "bs_BA", "en_TH"])
     # Set 3's address rows were seen while tuning `address`: they go to dev (same seed, same text).
