@@ -242,18 +242,16 @@ fn detectors() -> &'static [Detector] {
             ),
             d(Kind::Address, &streets.unit_first, 0, not_stopped_place),
             d(Kind::Address, &streets.house_first, 0, not_stopped_place),
-            d(Kind::Address, &streets.number_then_type, 0, not_stopped_place),
-            d(Kind::Address, &streets.number_first, 0, not_stopped_place),
+            Detector { around: not_counted, ..d(Kind::Address, &streets.number_then_type, 0, not_stopped_place) },
+            Detector { around: not_counted, ..d(Kind::Address, &streets.number_first, 0, not_stopped_place) },
             d(Kind::Address, &streets.type_first, 0, not_stopped_place),
             d(Kind::Address, &streets.compound, 0, not_stopped_place),
             d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?: \p{Lu}\p{Ll}+)? \d{1,4}/\d{1,4}[a-zA-Z]?\b", 0, not_stopped_place),
+            // Czech and Slovak streets named by an adjective (`Máchova 28`, `Plzeňská 70`, `Plachého 5`).
+            d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?:ova|ská|ého)\s\d{1,4}(?:/\d{1,4})?[a-z]?\b", 0, not_stopped_place),
+            // Greek streets named in the genitive (`Πάτμου 31`, `Κύμης 10-10`).
+            d(Kind::Address, r"\b\p{Greek}{3,}(?:ου|ης|ας|ων)\s\d{1,4}(?:-\d{1,4})?\b", 0, any),
             d(Kind::Address, r"\b(?:P\.?\s?O\.?\s?Box|Postfach|Apartado|Casilla|Boîte postale)\s\d{1,6}\b", 0, any),
-            d(
-                Kind::Address,
-                &[r#"(?i:(?:\b|_)(?:address|addr|street|line1|line_1|adresse|lieferadresse|anschrift|direcci[oó]n|indirizzo|endere[cç]o|morada|adres|adress|lives? at|living at|resides at|moved to|wohnhaft in|office is at|deliver to|bill to|ship to)\b)[\s"':=,-]{1,6}(\d{1,5}[a-zA-Z]?,?(?:\s\p{L}[\p{L}'.-]*){1,5}|(?:\p{L}[\p{L}'.-]*\s){0,4}\p{L}[\p{L}'.-]*,?\s\d{1,5}[a-zA-Z]?(?:/\d{1,4}[a-zA-Z]?)?\.?|"#, &streets.typed, ")"].concat(),
-                1,
-                not_stopped_place,
-            ),
         ]
     })
 }
@@ -273,8 +271,12 @@ fn address_words() -> &'static Regex {
                     flat|studio|apt|unit|suite|level|lot|shop|block|house|holding|building|plot|box|postfach|apartado|\
                     casilla|postale";
         // `_` before a cue: `shipping_address=`, `billing_street=`.
-        Regex::new(&format!(r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d", whole.join("|"), suffix.join("|")))
-            .expect("built-in pattern")
+        Regex::new(&format!(
+            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|(?:ova|ská|ého|ου|ης|ας|ων)\s\d",
+            whole.join("|"),
+            suffix.join("|")
+        ))
+        .expect("built-in pattern")
     })
 }
 
@@ -292,8 +294,6 @@ struct StreetPatterns {
     house_first: String,
     /// `9-9, Jln Dato' Maharaja Lela 5`, `No. 8, Jalan 26`: the number, a comma, then a type first.
     number_then_type: String,
-    /// A type and a name without a number (`avenue de Lesage`), only after an address cue.
-    typed: String,
 }
 
 fn street_patterns() -> StreetPatterns {
@@ -305,13 +305,13 @@ fn street_patterns() -> StreetPatterns {
         words.join("|")
     };
     let (before, after, suffix, middle) = (list("before:"), list("after:"), list("suffix:"), list("middle:"));
-    let word = r"\p{Lu}[\p{L}'.-]*";
-    let particles = r"(?:de|la|le|les|du|des|del|della|dei|di|da|do|dos|das|der|den|van|von|y|e)";
+    // Capitalized, or in a script without capitals (`송`, `გორი`, `ขอนแก่น`).
+    let word = r"[\p{Lu}\p{Lo}\p{Georgian}][\p{L}\p{M}'.-]*";
+    let particles = r"(?:de|la|le|les|du|des|del|della|dei|di|da|do|dos|das|der|den|van|von|y|e|wa|ya)";
     let words = format!(r"(?:\s+(?:{particles}\s+)*(?:d'|l')?{word}){{1,4}}");
     // A flat, floor or door after the house number, in the languages of the street types.
-    let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|кв|стр|корп|к|оф)\.?\s?#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?){0,3}";
-    let number =
-        r"(?:(?i:n°|nº|nr|no|д|буд|дом)\.?\s?)?\d{1,4}(?:[-/]\d{1,4}[a-zA-Z]?)?(?:\s?[a-zA-Z]\b)?(?:\s\d{1,4}\b)?";
+    let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|app|block|blk|rd|kv|кв|стр|корп|к|оф)\.?\s?(?:#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?|[A-Z]\b)|\s*,?\s+\d{1,3}(?:st|nd|rd|th)\s(?i:floor|fl)\b|\s*,?\s+\d{1,2}[º°ª](?:\s?[A-Z]\b)?){0,3}";
+    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)\.?\s?)?\d{1,4}(?:[-/]\d{1,4}[a-zA-Z]?)?(?: ?[a-zA-Z]\b)?(?: \d{1,4}\b)?";
     // `, Galaxy Grove`: the estate or quarter after a street.
     let quarter = format!(r"(?:,\s(?:{word}\s){{1,3}}(?i:{before})s?\b)?");
     let units = "flat|studio|apartment|apt|unit|suite|level|lot|shop|block|blk|bldg";
@@ -319,11 +319,12 @@ fn street_patterns() -> StreetPatterns {
         number_first: format!(
             r"\b\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,?(?:(?:\s{word}){{1,4}}\s(?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
         ),
+        // A lowercase word may end the name (`провулок Ветеранів праці, буд. 190`).
         type_first: format!(
-            r"\b(?i:{after})\b\.?(?:{words}|\s\d{{1,4}}(?:\s[A-Z]\b)?),?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
+            r"\b(?i:{after})\b\.?(?:{words}(?:\s\p{{Ll}}+)?|\s\d{{1,4}}(?:\s[A-Z]\b)?)[,،]?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
         ),
         compound: format!(
-            r"\b\p{{Lu}}[\p{{L}}-]{{2,}}?(?:(?i:{suffix})|(?:\s\p{{L}}+)?[ -](?i:{suffix}|{middle}))\.?\s{number}\b\.?{unit}"
+            r"(?:\b\p{{Lu}}[\p{{L}}\p{{M}}-]{{2,}}?|[\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}-]*?)(?:(?i:{suffix})|(?:\s[\p{{Lu}}\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}]*)?[ -](?i:{suffix}|{middle}))\.?\s{number}\b\.?{unit}"
         ),
         unit_first: format!(
             r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,?\s){{1,3}}(?:\d{{1,5}}[A-Za-z]?\s)?{word}(?:\s{word}){{0,3}}\s(?i:{before})s?\b{quarter}"
@@ -332,9 +333,8 @@ fn street_patterns() -> StreetPatterns {
             r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,\s)?(?i:house|holding|building|plot|door|bldg)\s?(?i:no|nr|#)\.?\s?\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,(?:\s{word}){{1,3}}"
         ),
         number_then_type: format!(
-            r"\b(?:(?i:no)\.?\s)?(?:[A-Z]-?)?\d{{1,5}}(?:-\d{{1,4}}){{0,2}}[A-Za-z]?,\s(?i:{after})\b\.?(?:{words}(?:\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b)?|\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b)"
+            r"\b(?:(?i:no)\.?\s)?(?:[A-Z]-?)?\d{{1,5}}(?:[-/]\d{{1,4}}){{0,2}}[A-Za-z]?,\s(?i:{after})\b\.?(?:{words}(?:\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b)?|\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b){unit}"
         ),
-        typed: format!(r"(?i:{after})\b\.?{words}"),
     }
 }
 
@@ -462,6 +462,229 @@ fn people(text: &str, out: &mut Vec<Match>) {
     }
 }
 
+/// Cues after which a whole field is an address: a key (`Address:`, `billing_street=`,
+/// `"addr": "…"`, `адрес:`), or a phrase (`ship to`, `lives at`, `my address is`).
+const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:address_?line_?\d|address\d|addr_?line_?\d|addr\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di)\b[\s\x22':=,>-]{0,8}";
+
+/// Lowercase words of the sentence around an address that end it (`… 12 Baker Street in May`).
+const FIELD_END: &str = "in on at to and or before after last next since for by from with please thanks thank today \
+    tomorrow tonight yesterday is was until then this that now asap soon instead because but so if when where which who as";
+
+/// Unit words that may follow a street after a comma (`, kv. 12`, `, piso 2`, `, étage 3`).
+const UNIT_WORDS: &str = "apt apartment suite ste unit flat floor fl app appt block blk bldg top wohnung stiege piso puerta \
+    depto dpto apto andar étage etage esc interno int scala piano kv кв корп стр оф lgh bus rd po house no nr буд д дом";
+
+fn address_cue() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| Regex::new(ADDRESS_CUE).expect("built-in pattern"))
+}
+
+/// The field after an address cue, up to what ends it: the end of the line or of a quoted or
+/// bracketed value, `;`, a full stop, a lowercase word of the sentence around it (`in May`), or a
+/// comma before a word that does not go on with the address (`, thanks`). It is an address when
+/// it holds a street type, or a house number among words that are all a name's, a particle's or
+/// a unit's (`lives at Opletalova 3`; `We ship to 40 countries` is none), and no stop word
+/// (`Address: Ticket 4521` is none); one that starts with a lowercase word other than a type
+/// needs both a street type and a number (`address the 3 issues` is none). `street` is a cue only as a key (`street: …`,
+/// not `Street Fighter 2`). A name at the start of the field followed by a comma is the
+/// addressee, not the address (`Ship to Ann Lee, 12 Baker Street`).
+fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
+    for cue in address_cue().find_iter(text) {
+        let keyed = cue.as_str().contains([':', '=', '"', '>', '\n']);
+        let said = cue.as_str().trim_end_matches(|c: char| !c.is_alphabetic()).to_lowercase();
+        // A key only: `street: …`, `"location": "…"`, not `Street Fighter 2` or `in that location 5 times`.
+        let key_only = ["street", "location", "dest", "destination", "strasse", "straße"];
+        if key_only.iter().any(|k| said.ends_with(k)) && !keyed {
+            continue;
+        }
+        let mut start = cue.end();
+        if let Some(name) = names.iter().find(|n| n.start == start)
+            && let Some(rest) = text[name.end..].strip_prefix(", ")
+        {
+            start = text.len() - rest.len();
+        }
+        let Some(end) = field_end(text, start) else { continue };
+        let v = &text[start..end];
+        let digit = v.chars().any(|c| c.is_ascii_digit() || !c.is_ascii() && c.is_numeric());
+        // A type that follows the street's name does not start it (`Gate 12` is none).
+        let typed = v.split_whitespace().enumerate().any(|(i, w)| street_word(w.trim_end_matches([',', '.']), i == 0));
+        let first = v.split_whitespace().next().unwrap_or_default().trim_end_matches([',', '.']).to_lowercase();
+        let lower_start = v.starts_with(|c: char| c.is_ascii_lowercase()) && !type_first(&first);
+        let word = v.split(|c: char| !c.is_alphabetic()).any(|w| w.chars().count() >= 2);
+        let shaped = if typed { digit || !lower_start } else { digit && !lower_start && named(v) };
+        if word && shaped && !v.contains('@') && not_stopped_place(v) {
+            out.push(Match { kind: Kind::Address, start, end });
+        }
+    }
+}
+
+/// Every word of the value is capitalized (or in a script without capitals), a particle or a
+/// unit word (`Opletalova 3`, `Paseo Monney, 67-17, 3º B`; not `the 3 issues`).
+fn named(v: &str) -> bool {
+    let lower = |w: &str| w.starts_with(|c: char| c.is_lowercase() && !('\u{10D0}'..='\u{10FF}').contains(&c));
+    let minor =
+        |w: &str| lexicon_has(PARTICLES, w) || lexicon_has(UNIT_WORDS, &w.to_lowercase()) || street_word(w, false);
+    words(v).all(|w| !lower(w) || minor(w))
+}
+
+/// A street line with no cue, known by what is around it: the line before a post code and city
+/// (`Knudsenkollen 88` over `0573 Oslo`), the part before `, 0573 Oslo` on one line, and an item
+/// of a list (`- …`, `1. …`, `…; …`) another of whose items is an address. The value holds a
+/// house number and words that are all a name's, a particle's, a unit's or a street type's.
+fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
+    static R: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    let (post_line, post_after, item) = R.get_or_init(|| {
+        let city = r"\p{Lu}[\p{L}\p{M}'.()-]*(?:\s[\p{L}\p{M}'.()-]+){0,3}";
+        let code = r"(?:[A-Z]{1,2}-)?\d{3,5}(?:[ -]\d{2,4}|\s?[A-Z]{2})?";
+        let uk = r"[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}";
+        (
+            Regex::new(&format!(r"^\s*(?:(?:{code}|{uk})\s+{city}|{city}\s{code})\s*$")).expect("built-in pattern"),
+            Regex::new(&format!(r"^,\s(?:{code}|{uk})\s+\p{{Lu}}\p{{Ll}}")).expect("built-in pattern"),
+            Regex::new(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+").expect("built-in pattern"),
+        )
+    });
+    // Under a street column's header a lowercase word may be in the street (`Na pažiti 76`).
+    let shaped = |v: &str, strict: bool| {
+        v.chars().any(|c| c.is_ascii_digit() || !c.is_ascii() && c.is_numeric())
+            && v.split(|c: char| !c.is_alphabetic()).any(|w| w.chars().count() >= 2)
+            && v.chars().count() <= 80
+            && !v.contains(['@', ':', '=', '"', '<', '>', '(', ')'])
+            && (named(v) || !strict && !v.starts_with(char::is_lowercase))
+            && not_stopped_place(v)
+    };
+    let push = |out: &mut Vec<Match>, start: usize, v: &str, strict: bool| {
+        let v = v.trim().trim_end_matches([',', '.', ';']);
+        if shaped(v, strict) && !post_line.is_match(v) {
+            let start = start + text[start..].find(v).unwrap_or(0);
+            out.push(Match { kind: Kind::Address, start, end: start + v.len() });
+        }
+    };
+    let lines: Vec<(usize, &str)> = text
+        .split('\n')
+        .scan(0, |at, l| {
+            let start = *at;
+            *at += l.len() + 1;
+            Some((start, l))
+        })
+        .collect();
+    // A table whose header names a street column: that column of every row.
+    static HEADER: OnceLock<Regex> = OnceLock::new();
+    let header = HEADER.get_or_init(|| {
+        Regex::new(r"(?i)^\s*(?:street(?: ?address)?|address(?:[ _]?line)?[ _]?1?|addr(?:ess)?_?1|line_?1|strasse|straße|rue|calle|via|adresse|direcci[oó]n)\s*$")
+            .expect("built-in pattern")
+    });
+    if let Some(&(_, head)) = lines.first() {
+        for sep in [',', ';', '\t', '|'] {
+            let Some(col) = head.split(sep).position(|c| header.is_match(c)) else { continue };
+            for &(start, line) in &lines[1..] {
+                let mut at = start;
+                for (i, cell) in line.split(sep).enumerate() {
+                    if i == col {
+                        push(out, at, cell, false);
+                    }
+                    at += cell.len() + sep.len_utf8();
+                }
+            }
+            break;
+        }
+    }
+    // Items of lists: bullet lines, and `;`-separated parts of a line (after a `Label:`).
+    let mut items: Vec<Vec<(usize, &str)>> = Vec::new();
+    let mut bullets = Vec::new();
+    for (i, &(start, line)) in lines.iter().enumerate() {
+        if let Some(b) = item.find(line) {
+            bullets.push((start + b.end(), &line[b.end()..]));
+        }
+        if item.find(line).is_none() || i + 1 == lines.len() {
+            if bullets.len() >= 2 {
+                items.push(std::mem::take(&mut bullets));
+            }
+            bullets.clear();
+        }
+        if line.contains("; ") {
+            let body = line.find(": ").map_or(0, |c| c + 2);
+            let mut at = start + body;
+            let mut parts = Vec::new();
+            for part in line[body..].split("; ") {
+                parts.push((at, part));
+                at += part.len() + 2;
+            }
+            items.push(parts);
+        }
+        // The line before a post code and city.
+        if let Some(&(_, next)) = lines.get(i + 1)
+            && post_line.is_match(next)
+            && !post_line.is_match(line)
+        {
+            let body = item.find(line).map_or(0, |b| b.end());
+            push(out, start + body, &line[body..], true);
+        }
+        // `…, 0573 Oslo` on one line: the part between separators before it.
+        let mut from = 0;
+        while let Some(c) = line[from..].find(", ") {
+            let at = from + c;
+            if post_after.is_match(&line[at..]) {
+                let begin = line[..at].rfind(['|', ';', '\t', ',']).map_or(0, |b| b + 1);
+                push(out, start + begin, &line[begin..at], true);
+            }
+            from = at + 2;
+        }
+    }
+    for list in items {
+        let listed = |&(s, part): &(usize, &str)| found.iter().any(|m| m.start < s + part.len() && m.end > s);
+        if !list.iter().any(listed) {
+            continue;
+        }
+        for (s, part) in list {
+            push(out, s, part, true);
+        }
+    }
+}
+
+/// Where the address field that starts at `start` ends (see `cued_addresses`), if it holds
+/// anything.
+fn field_end(text: &str, start: usize) -> Option<usize> {
+    let hard = |c: char| "\n\r\t\";|<>[]{}".contains(c);
+    let mut end = start;
+    let mut at = start;
+    for _ in 0..14 {
+        let rest = &text[at..];
+        let spaced = rest.trim_start_matches(' ');
+        let comma = spaced.starts_with(',');
+        let next = spaced.trim_start_matches(',').trim_start_matches(' ');
+        let token_len = next.find(|c: char| c == ' ' || c == ',' || hard(c)).unwrap_or(next.len());
+        let token = &next[..token_len];
+        let bare = token.trim_end_matches(['.', ':', '\'']);
+        if token.is_empty() || end > start && lexicon_has(FIELD_END, token) {
+            break;
+        }
+        // After a comma only what goes on with an address: a number, a capitalized word, a unit.
+        let goes_on = || {
+            bare.starts_with(|c: char| c.is_numeric() || c.is_uppercase() || c.is_alphabetic() && !c.is_lowercase())
+                || lexicon_has(UNIT_WORDS, &bare.to_lowercase())
+                || street_type(&bare.to_lowercase())
+                // `буд.`, `ap.`, `kv.`: an abbreviated house or flat word.
+                || token.ends_with('.') && bare.chars().count() <= 4
+        };
+        if comma && !goes_on() {
+            break;
+        }
+        let token_start = text.len() - next.len();
+        // A full stop ends the field unless it ends an abbreviation (`St.`, `ul.`, `kv.`).
+        let number_next = next[token_len..].trim_start_matches(' ').starts_with(char::is_numeric);
+        let stop = token.ends_with('.')
+            && !number_next
+            && (bare.chars().count() > 4 || bare.bytes().all(|b| b.is_ascii_digit()));
+        end = token_start + token.len();
+        at = token_start + token.len();
+        if stop {
+            break;
+        }
+    }
+    let trimmed = text[start..end].trim_end_matches([',', ':', '\'', '-']);
+    (!trimmed.is_empty()).then_some(start + trimmed.len())
+}
+
 /// Lowercase words inside a name (`Ana de la Cruz`, `Jan van der Berg`).
 const PARTICLES: &str = "van von de der den da das do dos del della di du la le ter ten zu y bin al el";
 
@@ -493,6 +716,28 @@ fn street_type(word: &str) -> bool {
             .collect()
     })
     .contains(word)
+}
+
+/// A street type that comes before the street's name (`rue`, `ulica`, `Jalan`).
+fn type_first(word: &str) -> bool {
+    static S: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    S.get_or_init(|| lexicon(STREET_TYPES.lines().find_map(|l| l.strip_prefix("after:")).expect("street type lexicon")))
+        .contains(word)
+}
+
+/// A street type, or a word that ends in one (`Hauptstraße`, `Storgatan`); `first` in the
+/// street, only a type that comes before the name.
+fn street_word(word: &str, first: bool) -> bool {
+    static SUFFIXES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    let lower = word.to_lowercase();
+    (if first { type_first(&lower) } else { street_type(&lower) })
+        || SUFFIXES
+            .get_or_init(|| {
+                let line = STREET_TYPES.lines().find_map(|l| l.strip_prefix("suffix:")).expect("street type lexicon");
+                line.split_whitespace().collect()
+            })
+            .iter()
+            .any(|s| lower.len() > s.len() && lower.ends_with(s))
 }
 
 /// The secret-looking value of a `name = value` pair, by the name alone (for JSON objects,
@@ -726,7 +971,7 @@ fn literal_gates() -> &'static RegexSet {
             &format!(r"(?i)key|secret|token|pass|pwd|credential|bearer|basic|authoriz|://|{PASSWORD_WORDS}"),
             r"(?i)pas",
             r"(?i)born|d\.?o\.?b|birth|geb|n[ée]e? le|naissance|nacimiento|nascit",
-            r"(?i)addr|adres|street|line1|anschrift|direcc|indirizzo|endere|morada|live|moved|wohnhaft",
+            r"(?i)addr|adres|street|line_?1|location|dest|stras|straß|i'm at|i am at|we're at|we are at|meet|pick|located|find us|visit us|wohn|habit|viv|mieszka|abit|woon|bor |живу|живёт|живет|bydlí|tinggal|anschrift|direcc|domicil|indirizzo|endere|morada|osoite|адрес|live|living|resid|moved|wohnhaft|office|deliver|bill|ship|send",
         ])
         .expect("built-in pattern")
     })
@@ -754,11 +999,30 @@ fn may_contain(kind: Kind, text: &str, digits: usize, gates: &SetMatches) -> boo
         Kind::Iban => digits >= 2,
         // Four numbers and three dots, or two colons.
         Kind::Ip => digits >= 4 && text.contains('.') || text.bytes().filter(|b| *b == b':').count() >= 2,
-        Kind::Address => digits >= 1 || gates.matched(GATE_ADDRESS),
+        Kind::Address => digits >= 1 || gates.matched(GATE_ADDRESS) || other_digits(text),
         Kind::Ssn | Kind::Phone => digits >= 8,
         Kind::Card => digits >= 13,
         Kind::Person => true,
     }
+}
+
+/// Words that count things: the number after one is no house number (`Level 2 Car Park`,
+/// `Top 5 Hiking Trails`), nor is the last part of a version (`v3.2 Street View`).
+const COUNTED: &str = "level gate platform room row seat terminal page chapter step section version build sprint week \
+    episode season table figure ticket order invoice top part vol volume no lane track stage phase round day";
+
+fn not_counted(text: &str, start: usize, _end: usize) -> bool {
+    let before = &text[..start];
+    if before.ends_with(|c: char| c == '.' || c.is_ascii_digit()) {
+        return false;
+    }
+    let word = before.trim_end().rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or_default();
+    !(before.ends_with(' ') && lexicon_has(COUNTED, &word.to_lowercase()))
+}
+
+/// A digit of another script (`۱۲`, `১২`, `१२`, `๑๒`): house numbers are written in them.
+fn other_digits(text: &str) -> bool {
+    !text.is_ascii() && text.chars().any(|c| !c.is_ascii() && c.is_numeric())
 }
 
 /// Every sensitive value in `text`, non-overlapping, in order.
@@ -791,6 +1055,20 @@ pub fn scan(text: &str) -> Vec<Match> {
     // A name starts with a capital: most JSON values (`role: user`) hold none.
     if text.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
         people(text, &mut names);
+    }
+    if gates.matched(GATE_ADDRESS) {
+        let mut cued = Vec::new();
+        cued_addresses(text, &names, &mut cued);
+        // The whole field after a cue wins over the street patterns' part of it, not over
+        // any other kind.
+        let first_address = dets.iter().position(|d| d.kind == Kind::Address).unwrap_or(dets.len());
+        found.extend(cued.into_iter().map(|m| (first_address, m)));
+    }
+    if digits >= 1 || other_digits(text) {
+        let addresses: Vec<Match> = found.iter().map(|(_, m)| *m).filter(|m| m.kind == Kind::Address).collect();
+        let mut placed = Vec::new();
+        placed_addresses(text, &addresses, &mut placed);
+        found.extend(placed.into_iter().map(|m| (dets.len(), m)));
     }
     found.extend(names.into_iter().map(|m| (dets.len(), m)));
     found.sort_by_key(|(p, m)| (*p, m.start, std::cmp::Reverse(m.end)));
@@ -1016,6 +1294,102 @@ mod tests {
             assert_eq!(found(&format!("Ship to {text}, please")), vec![(Kind::Address, text)], "{text}");
         }
         assert_eq!(found("shipping_address=Davor 308"), vec![(Kind::Address, "Davor 308")]);
+    }
+
+    #[test]
+    fn an_address_after_a_cue_is_the_whole_field() {
+        for (text, address) in [
+            ("Address: провулок Ветеранів праці, буд. 190 кв. 3", "провулок Ветеранів праці, буд. 190 кв. 3"),
+            ("Send the invoice to calle del Arham 13-11, 2nd floor, thanks", "calle del Arham 13-11, 2nd floor"),
+            ("I moved to Villestræde 39B in May.", "Villestræde 39B"),
+            ("shipping_address=Piliskereszti utca 22.", "Piliskereszti utca 22."),
+            (
+                "Lieferadresse: Circunvalación Sonora 796 Edif. 703 , Depto. 812",
+                "Circunvalación Sonora 796 Edif. 703 , Depto. 812",
+            ),
+            ("I live at 부산광역시 노원구 잠실가 928 (예준김박리)", "부산광역시 노원구 잠실가 928 (예준김박리)"),
+            ("Ship to კაზარიანი tér, please", "კაზარიანი tér"),
+            ("Address:\nRaisallé 89\n3558 Lyon", "Raisallé 89"),
+        ] {
+            assert_eq!(found(text), vec![(Kind::Address, address)], "{text}");
+        }
+        // The addressee before the comma stays a name.
+        assert_eq!(
+            found("Ship to Anna Berg, 12 Baker Street"),
+            vec![(Kind::Person, "Anna Berg"), (Kind::Address, "12 Baker Street")]
+        );
+        // Lists without a cue: each street by its form, in scripts without capitals too.
+        assert_eq!(
+            found(r#"["66/8 송 Way", "이körút 38/5"]"#),
+            vec![(Kind::Address, "66/8 송 Way"), (Kind::Address, "이körút 38/5")]
+        );
+        for text in [
+            "We will address the 3 open issues by Friday",
+            "Address line 2 is optional",
+            "the address field is required (max 80 chars)",
+            "MAC address 00:1B:44:11:3A:B7",
+            "IP address 10.0.0.0/8 is private",
+            "address: Ticket 4521",
+            "Mr Smith? no, the Smith Street office",
+            "We ship to 40 countries",
+            "I moved to Berlin 2 years ago",
+            "Street Fighter 2 is on sale",
+            "address 3 issues first",
+        ] {
+            assert!(found(text).is_empty(), "{text}: {:?}", found(text));
+        }
+    }
+
+    #[test]
+    fn addresses_without_a_cue() {
+        fn address(text: &str) -> Vec<&str> {
+            scan(text).into_iter().filter(|m| m.kind == Kind::Address).map(|m| &text[m.start..m.end]).collect()
+        }
+        for (text, want) in [
+            // Structured keys.
+            (r#"{"addressLine1": "Poljeweg 61", "postalCode": "5515"}"#, vec!["Poljeweg 61"]),
+            (r#"{"street1": "Davor 4c", "zip": "28930"}"#, vec!["Davor 4c"]),
+            (r#"{"location": "Opletalova 3", "city": "Praha"}"#, vec!["Opletalova 3"]),
+            // A table whose header names the street column.
+            ("id,name,street,city\n7,Ann Lee,Na pažiti 76,Brno", vec!["Na pažiti 76"]),
+            // The line over a post code and city, and the part before `, post code city`.
+            ("Kind regards,\nLotte Jessen\nKnudsenkollen 88\n0573 Oslo", vec!["Knudsenkollen 88"]),
+            ("Lotte Jessen | Jabukovac 86, 10000 Zagreb", vec!["Jabukovac 86"]),
+            // A list item beside an address.
+            ("Branches: Antonia Allee 70/20; Davor 4c", vec!["Antonia Allee 70/20", "Davor 4c"]),
+            // Phrases of living and meeting in other languages, street types and digits of other scripts.
+            ("Bor på Jabukovac 86", vec!["Jabukovac 86"]),
+            ("Ich wohne jetzt in der Davor 4c", vec!["Davor 4c"]),
+            ("J'habite au Πάτμου 31 depuis mars.", vec!["Πάτμου 31"]),
+            ("Abito in Máchova 28 da due anni.", vec!["Máchova 28"]),
+            ("خیابان آزادی، پلاک ۱۲", vec!["خیابان آزادی، پلاک ۱۲"]),
+            ("we are at ১২ মিরপুর রোড now", vec!["১২ মিরপুর রোড"]),
+            ("Mtaa wa Uhuru 12", vec!["Mtaa wa Uhuru 12"]),
+            ("my parents' place is 31/1 Lordelo Blvd, 3º B", vec!["31/1 Lordelo Blvd, 3º B"]),
+            ("[route] stop 3/7: 33-7, place Orla, piso 2 (eta 14:20)", vec!["33-7, place Orla, piso 2"]),
+        ] {
+            assert_eq!(address(text), want, "{text}");
+        }
+        for text in [
+            "Galaxy S24 Ultra, 512 GB",
+            "iPhone 15 Pro Max in Blue Titanium",
+            "Route 66 diner reviews are in",
+            "Build 12 passed on main",
+            "Room for 4 people, Wi-Fi included",
+            "v3.2 Street View API",
+            "Top 5 Hiking Trails",
+            "Green Bay 24, Chicago 17",
+            "Windows 11 Home Edition",
+            "Name,Street Address,City",
+            "12 March 2024 at 10:30",
+            "Paid 250 EUR on 4 April",
+            "- Windows 11\n- Python 3.12",
+            "in that location 5 times",
+            "meet me at noon",
+            "Platform 4 for the Express",
+        ] {
+            assert!(address(text).is_empty(), "{text}: {:?}", address(text));
+        }
     }
 
     #[test]

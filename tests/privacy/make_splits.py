@@ -3,10 +3,12 @@
 
 Each line is {"text": ..., "find": [[kind, value], ...]}: every value is a substring of the text
 that the scanner must cover with a finding of that kind; a text with an empty `find` holds
-nothing sensitive. Dev has three template sets, each with its own locales; heldout has a fourth
-set and other locales, and shares no template, no locale and no seed with dev: the detector is
+nothing sensitive. Dev has three template sets, each with its own locales, and two dev-only sets
+for kinds whose held-out recall was short (`extend`, `streets`); heldout has a fourth set and
+other locales, and shares no template, no locale and no seed with dev: the detector is
 tuned on dev only, and heldout measures it (see the README). A held-out set whose misses were
-looked at moves to dev, and a new held-out set is written. Values are synthetic, made with Faker
+looked at moves to dev, and a new held-out set is written; so did the fourth set's `address` rows,
+whose templates were seen while tuning `address` (`held_addresses` writes their successors). Values are synthetic, made with Faker
 (`pip install Faker==40.63.0`; scripts/make-privacy-corpus.sh installs it) and the generators
 below. Run once; the output is committed.
 """
@@ -299,9 +301,14 @@ def secret(split, v):
     return split.pick(shapes)()
 
 
-def build(split, v, n):
+def build(split, v, n, divert=None):
+    """Rows of template set `v`; rows of a kind in `divert` ({kind: rows}) are drawn here, with this
+    split's seed, and put in that list instead (a held-out set whose templates were seen moves to dev
+    unchanged, and the rest of this split stays as it was)."""
+    divert = divert or {}
     for kind, pools in T.items():
         templates = pools[v]
+        start = len(split.rows)
         for k in range(n):
             t = templates[k % len(templates)]
             if kind == "secret":
@@ -310,6 +317,9 @@ def build(split, v, n):
                 split.add(t, secret=secret(split, v))
             else:
                 split.add(t.replace("{v}", "{" + kind + "}"), **{kind: value(split, kind, v)})
+        if kind in divert:
+            divert[kind].extend(split.rows[start:])
+            del split.rows[start:]
     r = split.rnd
     # Credentials inside URLs, headers and connection strings.
     for k in range(n):
@@ -498,6 +508,368 @@ def extend(split, n):
                   address=split.fake().street_address().replace("\n", ", ").strip())
 
 
+# A sixth set, dev only, for street addresses (whose held-out recall was short), written for the
+# forms the README lists as gaps: street types of more languages, lowercase words inside a street's
+# name, no house number after a cue, a unit, floor or post code after the street, addresses in
+# lists and in multi-line blocks, and scripts without capitals; from locales no other set uses.
+STREETS_5 = [
+    # (form, street-type words): {t} the type, {w} a name, {l} lowercase words before it, {m} after
+    # it, {n} a house number.
+    ("{t} {w} {n}", ["Strada", "Calea", "Aleea", "Bulevardul", "Rruga", "Sráid", "Heol", "Ffordd", "Mtaa wa", "Barabara ya",
+                     "Kalye", "Gang", "Gg.", "Avinguda", "Rúa", "Transversal", "Diagonal", "Pasaje", "Lungomare",
+                     "Salita", "Sentier", "Voie", "Traverse", "Montée", "Faubourg", "Rond-point", "пр-т", "б-р",
+                     "бул.", "проезд", "шосе", "наб.", "узвіз", "площа", "Taman", "Lebuhraya", "Jalan", "Đường", "Phố"]),
+    ("{w} {t} {n}", ["sor", "sétány", "köz", "tér", "laukums", "gatve", "prospekts", "aikštė", "skg.", "tee", "väylä",
+                     "raitti", "bulvar", "mahallesi", "küçəsi", "prospekti", "meydanı", "trg", "put", "obala",
+                     "Etorbidea", "kalea", "Laan", "Rylaan", "Avenue", "Road", "Lane", "Street", "Gali", "Chowk"]),
+    ("{w}{t} {n}", ["straat", "steeg", "dreef", "pad", "zeile", "graben", "berg", "feld", "plads", "stræde", "allé",
+                    "plass", "gränd", "torget", "kuja", "polku", "väylä", "út", "utca", "körút"]),
+    ("{n} {w} {t}", ["Street", "Road", "Avenue", "Crescent", "Close", "Way", "Drive", "Boulevard", "Terrace", "Row"]),
+    ("{t} {l} {w} {n}", ["calle", "avenida", "rua", "via", "rue", "carrer", "ulica", "вулиця", "улица", "strada"]),
+    ("{t} {w} {m}, {n}", ["провулок", "вулиця", "улица", "ulica", "ulice", "cesta"]),
+]
+LOWER = {"calle": ["de la", "del"], "avenida": ["dos", "de la"], "rua": ["do", "das"], "via": ["dei", "delle"],
+         "rue": ["de la", "des"], "carrer": ["de", "del"], "ulica": ["świętego", "księdza"], "вулиця": ["героїв", "нова"],
+         "улица": ["генерала", "новая"], "strada": ["lungă", "mare"]}
+# Lowercase words after a street's name (`провулок Ветеранів праці`).
+AFTER_5 = ["праці", "миру", "свободы", "pokoju", "slobode", "míru", "svobody"]
+UNITS_5 = ["Apt 4B", "Flat 2", "2nd floor", "Suite 300", "Unit 7", "kv. 12", "Wohnung 3", "piso 2", "étage 3",
+           "Block C", "Top 5", "App. 14"]
+
+
+def streets(split, n):
+    r = split.rnd
+    rows = []
+    for k in range(n * 4):
+        f = split.fake()
+        form, types = split.pick(STREETS_5)
+        t = split.pick(types)
+        word = split.pick([f.last_name(), f.first_name(), f.city()]).split(" ")[-1]
+        lower = split.pick(LOWER.get(t.lower(), ["de"]))
+        num = split.pick([str(r.randrange(1, 300)), f"{r.randrange(1, 200)}{split.pick('abAB')}",
+                          f"{r.randrange(1, 99)}-{r.randrange(1, 40)}", f"{r.randrange(1, 120)}/{r.randrange(1, 30)}"])
+        addr = form.format(w=word, t=t, l=lower, m=split.pick(AFTER_5), n=num)
+        if r.random() < 0.3:
+            addr += ", " + split.pick(UNITS_5)
+        rows.append(addr)
+    cues = ["Address: {address}", "Ship to {address}", "address={address}", '{"address": "{address}"}',
+            "Please deliver to {address}.", "Customer lives at {address}", "Send the invoice to {address}, thanks",
+            "Adresse : {address}", "Dirección: {address}", "адрес: {address}", "Our new address is {address}.",
+            "billing_address: {address}", "I moved to {address} in May.", "Wohnhaft in {address}",
+            "Please send it to my home address, {address}", "Shipping address -> {address}"]
+    for addr in rows[:n * 2]:
+        split.add(split.pick(cues), address=addr)
+    # Two addresses in a list, and a multi-line block with the post code and city on the next line.
+    for k in range(0, n, 2):
+        a, b = rows[n * 2 + k], rows[n * 2 + k + 1]
+        split.add(split.pick(["Addresses: {address_1}; {address_2}", "Stops:\n- {address_1}\n- {address_2}",
+                              "from {address_1} to {address_2}", "[\"{address_1}\", \"{address_2}\"]"]),
+                  address_1=a, address_2=b)
+        f = split.fake()
+        city = split.pick(["Oran", "Tbilisi", "Yerevan", "Manila", "Nairobi", "Lahore", "Liège", "Lugano", "Sofia", "Haifa",
+                           "Busan", "Taichung", "Chiang Mai"])
+        split.add(split.pick(["Address:\n{address}\n{x} {ctx}", "Deliver to:\n  {address}\n  {x} {ctx}",
+                              "{person}\n{address}\n{x} {ctx}"]).replace("{person}", "{ctx_2}"),
+                  address=rows[n * 3 + k], x=f.postcode(), ctx=city, ctx_2=f.company())
+    # No house number: only after a cue.
+    for k in range(n):
+        f = split.fake()
+        word = f.last_name().split(" ")[-1]
+        addr = split.pick([f"{word}straat", f"{word}weg", f"rue {word}", f"Via {word}", f"{word} Street",
+                           f"calle de {word}", f"ulica {word}", f"{word} tér", f"Strada {word}", f"{word} iela"])
+        split.add(split.pick(["address: {address}", "Address - {address}", "street={address}", "Ship to {address}, please"]),
+                  address=addr)
+    # Street addresses as these locales write them, scripts without capitals too.
+    for k in range(n * 2):
+        split.add(split.pick(["Address: {address}", "ship to {address}", "address_line_1={address}", "I live at {address}",
+                              '{"street": "{address}"}']),
+                  address=split.fake().street_address().replace("\n", ", ").strip())
+    # Look-alikes: the word without an address after it, and numbered things that are no street.
+    for t in ["We will address the 3 open issues by Friday", "IP address 10.0.0.0/8 is private",
+              "MAC address 00:1B:44:11:3A:B7", "email address: <EMAIL_1>", "Gate 12, Terminal 2",
+              "Room 101 is booked", "Route 66 diner reviews", "Section 3, Clause 4 applies", "Platform 9 at Central Station",
+              "address: unknown", "Addressed in release 2.4.1", "the address field is required (max 80 chars)",
+              "Address line 2 is optional", "Highway 61 Revisited is an album", "Studio 54 opened in 1977",
+              "Terminal 5 at Heathrow", "Apollo 11 landed in 1969", "Level 3 support", "Step 2 of 5",
+              "address: <ADDRESS_1>", "Delivery window 9-12, Monday", "We ship to 40 countries",
+              "I moved to Berlin 2 years ago", "Street Fighter 2 is on sale", "Bill to the account on file",
+              "Please address 3 issues first", "She moved to team 4 last week"]:
+        split.neg(t)
+
+
+# A seventh set, dev only, for street addresses with no cue word (the held-out address set showed
+# the scanner finds few of those): chat sentences, CSV and table rows, JSON fields under other
+# keys, signature blocks, log lines, lists, multi-line blocks and sentences in other languages;
+# with look-alikes that hold numbers and capitalized words but no street (products, films,
+# versions, headings, scores, dates, amounts). Its own seed and locales (none of the held-out ones).
+CUELESS_LOCALES = ["en_US", "en_GB", "en_AU", "fr_FR", "it_IT", "nl_NL", "pt_PT", "pl_PL", "cs_CZ", "sv_SE", "da_DK",
+                   "fi_FI", "hu_HU", "id_ID", "uk_UA", "ru_RU", "el_GR", "de_AT", "es_MX", "fr_CH", "sk_SK", "hr_HR",
+                   "sl_SI", "nl_BE", "en_IE", "no_NO"]
+CUELESS_OWN = [
+    # (form, street-type words), as in STREETS_5.
+    ("{n} {w} {t}", ["Street", "Road", "Avenue", "Lane", "Drive", "Close", "Way", "Crescent", "Place", "Court", "Terrace"]),
+    ("{t} {w} {n}", ["Via", "Viale", "Calle", "Avenida", "Rua", "Carrer", "ul.", "Strada", "Jalan", "Jl.", "Rue"]),
+    ("{n}, {t} {w}", ["rue", "avenue", "boulevard", "place", "allée", "impasse"]),
+    ("{w}{t} {n}", ["straße", "strasse", "gasse", "weg", "gatan", "vägen", "vej", "gade", "veien", "straat", "laan", "katu", "tie"]),
+    ("{w} {t} {n}", ["utca", "út", "iela", "ulica", "cesta", "caddesi", "sokak", "Straße", "Allee"]),
+    ("{t} {w}, {n}", ["Calle", "C/", "Av.", "Avda.", "Paseo", "Plaza", "Via", "Piazza", "Rua", "Travessa", "Carrer"]),
+    ("{n} {w} {t}", ["St", "Rd", "Ave", "Blvd", "Ln", "Dr", "St.", "Rd."]),
+    ("{t} {w} {n}", ["вулиця", "улица", "ул.", "пр-т", "οδός", "Jalan", "Jln", "Soi", "Thanon"]),
+]
+# Streets in scripts and languages Faker's dev locales do not write: types of Arabic, Persian,
+# Hindi, Bengali, Tamil and Swahili, house numbers in their digits too.
+CUELESS_NATIVE = [
+    ("{t} {w}، پلاک {d}", ["خیابان", "کوچه", "بلوار"], ["آزادی", "بهار", "نسترن", "فردوسی"], "۰۱۲۳۴۵۶۷۸۹"),
+    ("{d} {t} {w}", ["شارع", "طريق", "نهج"], ["الحرية", "النصر", "الجمهورية"], "0123456789"),
+    ("{d} {w} {t}", ["मार्ग", "रोड", "गली"], ["गांधी", "नेहरू", "शिवाजी"], "०१२३४५६७८९"),
+    ("{d} {w} {t}", ["রোড", "সড়ক", "লেন"], ["কাজী নজরুল", "মিরপুর", "শাহবাগ"], "০১২৩৪৫৬৭৮৯"),
+    ("{d} {w} {t}", ["சாலை", "தெரு"], ["காந்தி", "அண்ணா", "நேரு"], "0123456789"),
+    ("{t} {w} {d}", ["Mtaa wa", "Barabara ya"], ["Uhuru", "Jamhuri", "Nyerere", "Kenyatta"], "0123456789"),
+]
+CUELESS_UNITS = ["Apt 4B", "Flat 2", "3rd floor", "Suite 210", "Unit 7", "piso 2", "3º B", "kv. 12", "Top 5", "étage 3"]
+CUELESS_TEMPLATES = [
+    # Chat, no cue word.
+    "hi, I'm at {address} now, where are you?", "meet me at {address} tomorrow at 10",
+    "can you pick me up from {address}?", "the package is still at {address}, not at my office",
+    "We're at {address}, second door on the left.", "Is {address} inside your delivery zone?",
+    "{address} is where the workshop is this year", "I've just moved into {address} and need internet",
+    "The courier left it at {address} instead of next door", "Can the technician come to {address} on Monday?",
+    "my parents' place is {address}", "ok so {address} works for the pickup",
+    # Other languages.
+    "Ich wohne jetzt in der {address}.", "J'habite au {address} depuis mars.", "Vivo en {address}, cerca del parque.",
+    "Mieszkam przy {address}.", "Abito in {address} da due anni.", "Ik woon op {address}.", "Bor på {address} nu.",
+    "Я живу на {address}.", "Bydlím na {address}.", "Saya tinggal di {address}.",
+    # Rows: CSV, TSV, tables.
+    "id,name,street,city\n{x},{person},{address},{ctx_2}", "{x};{person};{address};{ctx_2}",
+    "customer,address_line_1,postcode\n{person},{address},{x}", "| {x} | {person} | {address} | {ctx_2} |",
+    "{person}\t{address}\t{ctx_2}", "Name,Street Address,City\n{person},{address},{ctx_2}",
+    # JSON under other keys.
+    '{"name": "{person}", "addressLine1": "{address}", "postalCode": "{x}"}', '{"line_1": "{address}", "city": "{ctx_2}"}',
+    '{"street1": "{address}", "zip": "{x}"}', '{"shipping": {"address1": "{address}", "city": "{ctx_2}"}}',
+    '{"location": "{address}", "city": "{ctx_2}"}', '{"dest": "{address}", "eta": "14:20"}',
+    '{"AddressLine1": "{address}", "Town": "{ctx_2}"}', '{"strasse": "{address}", "ort": "{ctx_2}"}',
+    # Signature blocks and multi-line blocks.
+    "Kind regards,\n{person}\n{address}\n{x} {ctx_2}", "--\n{person} | {address}, {x} {ctx_2}",
+    "{person}\n{address}\n{x} {ctx_2}", "Best,\n{person}\nHead of Ops\n{address}\n{ctx_2} {x}",
+    # Logs.
+    '2026-03-02 10:14:07 INFO geocoder: resolved "{address}" to 48.85,2.35',
+    "WARN delivery 55123 failed at {address}: nobody home", "[route] stop 3/7: {address} (eta 14:20)",
+    'level=info msg="order shipped" dest="{address}" carrier=dhl', "geocode miss for '{address}', falling back",
+]
+CUELESS_LISTS = ["Stops today:\n1. {address_1}\n2. {address_2}", "- {address_1}\n- {address_2}",
+                 "Branches: {address_1}; {address_2}", "from {address_1} to {address_2} by bike",
+                 "Our stores:\n* {address_1}\n* {address_2}"]
+CUELESS_NEGATIVES = [
+    "iPhone 15 Pro Max in Blue Titanium", "Galaxy S24 Ultra, 512 GB", "Route 66 diner reviews are in",
+    "Build 12 passed on main", "Room for 4 people, Wi-Fi included", "Release 2.4.1 Harbor is out",
+    "Ubuntu 22.04 Jammy Jellyfish", "macOS 14 Sonoma update", "Debian 12 Bookworm images",
+    "## Address", "Street Address (required)", "Address Book 2.0 release notes", "Section 4: Street names",
+    "Shipping Address", "Main Street Capital reported Q3 results", "Wall Street Journal, 12 May 2024",
+    "Abbey Road Studios opened in 1931", "Park Avenue Partners LLC", "Green Bay 24, Chicago 17",
+    "Lake Como in 3 days", "Mount Everest is 8848 m high", "Cape Town 2010 World Cup", "Palm Springs 2024 Film Festival",
+    "12 March 2024 at 10:30", "Monday 3 June, 9:00 to 17:00", "Paid 250 EUR on 4 April", "$40 Gift Card for Ana",
+    "12 Angry Men is a 1957 film", "101 Dalmatians on Sunday", "Ocean's 11 and Ocean's 12", "Top 5 Hiking Apps",
+    "Sprint 14 Review notes", "Episode 4 A New Hope", "Platform 4 for the Express", "Row 5 Seat 12",
+    "Level 2 Car Park is full", "We sold 12 Ford Rangers last month", "I have 3 Golden Retrievers",
+    "Windows 11 Home Edition", "PlayStation 5 Slim bundle", "Air Max 90 in White", "Canon EOS 90D body",
+    "Chapter 7 Summary", "Table 3 Results", "Figure 2 Overview", "Python 3.12 Release", "Node 20 LTS",
+    "Meet 3 New Hires", "Week 12 Standup", "Invoice 4411 Paid", "Order 1182 Shipped", "Ticket 77 Closed",
+    "Studio 54 Nights", "Apollo 13 Crew", "Formula 1 Grand Prix", "Area 51 Raid", "Pier 39 Sea Lions",
+    "Interstate 95 traffic", "Highway 1 Road Trip", "Bay Area Rapid Transit", "Queen Street West vibes",
+    "Park Royal Hotel, 4 stars", "Harbour View Suites", "3 Stars Hotel Review", "Team 7 Standup",
+    "v3.2 Street View API", "Street Fighter 6 tournament", "Oxford Street Sale starts 26 Dec",
+    "Fifth Avenue Shopping Guide", "Broadway Show Tickets for 2", "Rue de la Paix is a Monopoly square",
+    "The Crescent Moon Cafe, 5 tables", "Lane 3 is closed", "Court 2 is booked", "Drive 4 hours to Rome",
+    "Way 2 Go Travel", "Place 1st in the race", "Point 3 of the agenda", "Gate 12 boarding at 10:15",
+]
+
+
+def cueless(split, n):
+    r = split.rnd
+    rows = []
+    for k in range(n * 4):
+        f = split.fake()
+        if k % 2:
+            addr = f.street_address()
+            if "\n" in addr or not any(c.isdigit() for c in addr):
+                addr = f"{r.randrange(1, 200)} {f.last_name().split(' ')[-1]} Street"
+        else:
+            form, types = split.pick(CUELESS_OWN)
+            t = split.pick(types)
+            word = split.pick([f.last_name(), f.first_name(), f.city()]).split(" ")[-1]
+            num = split.pick([str(r.randrange(1, 300)), f"{r.randrange(1, 200)}{split.pick('abAB')}",
+                              f"{r.randrange(1, 99)}-{r.randrange(1, 40)}", f"{r.randrange(1, 120)}/{r.randrange(1, 30)}"])
+            addr = form.format(w=word, t=t, n=num)
+            if form == "{w}{t} {n}":
+                addr = addr[0].upper() + addr[1:]
+            if r.random() < 0.25:
+                addr += ", " + split.pick(CUELESS_UNITS)
+        rows.append(addr.strip())
+    for k in range(0, n * 4, 4):
+        form, types, names, digits = split.pick(CUELESS_NATIVE)
+        d = "".join(digits[int(c)] for c in str(r.randrange(1, 400)))
+        rows[k] = form.format(t=split.pick(types), w=split.pick(names), d=d)
+    for addr in rows[:n * 3]:
+        f = split.fake()
+        t = split.pick(CUELESS_TEMPLATES)
+        if ("," in addr or ";" in addr) and ("," in t.split("{address}")[0][-1:] or t.startswith("{x};")):
+            addr_cell = addr.replace(",", "").replace(";", "")
+        else:
+            addr_cell = addr
+        values = {"address": addr_cell, "x": f.postcode(), "ctx_2": f.city()}
+        if "{person}" in t:
+            values["person"] = f.name()
+        split.add(t, **values)
+    for k in range(n * 3, n * 4, 2):
+        split.add(split.pick(CUELESS_LISTS), address_1=rows[k], address_2=rows[k + 1])
+    for t in CUELESS_NEGATIVES:
+        split.neg(t)
+
+
+# The held-out street addresses (written after the fourth set's address templates were seen while
+# tuning `address`; those rows moved to dev): own seed, locales no other set uses, and templates
+# that look like what the scanner meets — support chat, tool output, logs, CSV, JSON, e-mail,
+# forms, signature blocks, lists, sentences in the locale's language —, most of them with no cue
+# word (`address`, `ship to`). The value is the street line as the existing rows label it: house
+# number, street, and a unit or floor when it is on the same line (Faker's `Apt. 674` too), but not
+# the post code or city, nor a unit on a line of its own, nor words around it (`the blue door`).
+HELD_LOCALES = ["de", "es", "tl_PH", "sw", "en_NG", "yo_NG", "hi_IN", "ta_IN", "bn_BD", "fa_IR", "ar_DZ", "th",
+                "ne_NP"]
+# Sentences in the locale's language, without a cue word.
+HELD_NATIVE = {
+    "de": ["Wir sind in der {address}, bitte bei Schmidt klingeln.", "Bin ab Montag {address} zu finden, Hinterhaus."],
+    "es": ["Estoy en {address}, la puerta verde al lado de la farmacia.", "Nos vemos en {address} a las ocho, ¿vale?"],
+    "tl_PH": ["Nandito na ako sa {address}, sa tapat ng sari-sari store.", "Paki-iwan na lang po sa {address}, salamat!"],
+    "sw": ["Niko {address}, karibu na soko.", "Tafadhali niletee kesho {address} asubuhi."],
+    "en_NG": ["I dey {address}, opposite the filling station.", "Abeg drop am for {address}, the gate is black."],
+    "yo_NG": ["Mo wa ni {address}, lẹgbẹẹ ile ijọsin.", "E ku ise, a ti de {address} bayii."],
+    "hi_IN": ["मैं अभी {address} पर हूँ, नीले गेट वाला घर।", "कल सुबह {address} पर आ जाना।"],
+    "ta_IN": ["நான் இப்போது {address} இல் இருக்கிறேன், நீல கதவு வீடு.", "நாளை {address} வரவும்."],
+    "bn_BD": ["আমি এখন {address} এ আছি, নীল দরজার পাশে।", "কাল সকালে {address} এ চলে আসুন।"],
+    "fa_IR": ["من الان در {address} هستم، کنار نانوایی.", "فردا صبح بیا {address}."],
+    "ar_DZ": ["أنا الآن في {address}، قرب المخبزة.", "نلتقي غدا في {address} على الساعة العاشرة."],
+    "th": ["ตอนนี้อยู่ที่ {address} ตรงข้ามเซเว่น", "พรุ่งนี้เจอกันที่ {address} นะ"],
+    "ne_NP": ["म अहिले {address} मा छु, निलो ढोकाको छेउमा।", "भोलि बिहान {address} मा आउनुहोस्।"],
+}
+# One value, no cue word.
+HELD_BARE = [
+    "I'm at {address} now, the blue door next to the bakery",
+    "agent: Can you confirm where you are right now?\ncustomer: {address}, gate code 4412",
+    "ok the driver just left it at {address} instead of my flat??",
+    "Meet you outside {address} at 7?",
+    "we're the house on the corner, {address}. ring twice, the bell is broken",
+    "{n};{address};{ctx};{x};active",
+    '{"id": {n}, "line1": "{address}", "city": "{ctx}", "verified": true}',
+    "2026-05-14T09:12:44Z INFO geocode ok query=\"{address}\" lat=14.55 lon=121.02",
+    "Returned to sender: {address} (recipient unknown)",
+    "| {n} | {address} | {ctx} | open |",
+    "<tr><td>{address}</td><td>{x}</td><td>{ctx}</td></tr>",
+    "ticket #{n}: customer moved, now at {address}. resend the router",
+    "WARN courier scan mismatch: expected {address}, got depot {ctx}",
+    "Found a nice flat: {address}, 2 rooms, balcony. Viewing on Thursday",
+    "can u pick me up from {address}? battery died",
+    "{address} — key is under the mat, feed the cat twice a day",
+]
+# One value after a cue word.
+HELD_CUED = [
+    "Shipping address: {address}",
+    "Please change my billing address to {address}.",
+    "ship_to.street1 = {address}",
+    "The customer says the delivery address should be {address}, not the old one.",
+    "New address for account {n}: {address}",
+    "Residential address (as on the ID card): {address}",
+    "Subject: change of address\n\nHi team, please update my address to {address}. Thanks",
+    "Form submitted: [Street] {address} [City] {ctx} [Postcode] {x}",
+]
+# Units and floors on the street's line (labelled with it).
+HELD_UNITS = ["Flat 9", "Apartment 14", "4th Floor", "Ground floor", "Unit 11B", "Door 3", "Level 5", "Bldg 2, Rm 310",
+              "Stiege 2/Top 8", "3º izq."]
+# Words of a unit Faker already put on the line (no second unit is added then).
+HELD_HAS_UNIT = ["Apt.", "Suite", "Puerta", "Piso", "Floor", "واحد", "سوئیت", "অ্যাপার্টমেন্ট", "ফ্ল্যাট", "ষ্টুডিও"]
+# A street line, then the post code and city on the next (only the street line is labelled).
+HELD_BLOCKS = [
+    "Kind regards,\nFront desk\n{address}\n{x} {ctx}",
+    "{address}\n{x} {ctx}",
+    "Deliver to:\n  {address}\n  {x} {ctx}",
+    "Address line 1: {address}\nAddress line 2: {ctx_2}\nCity: {ctx}\nPostal code: {x}",
+    "> Sent from the office\n> {address}\n> {ctx} {x}",
+]
+# Several values in one text.
+HELD_LISTS = [
+    "Stops today:\n1. {address_1}\n2. {address_2}\n3. {address_3}",
+    "Moving from {address_1} to {address_2} on Saturday, need a van",
+    '[{"line1": "{address_1}"}, {"line1": "{address_2}"}]',
+    "street,city\n\"{address_1}\",{ctx}\n\"{address_2}\",{ctx_2}",
+    "pickup: {address_1} -> dropoff: {address_2}",
+]
+# Look-alikes: numbers, streets and the word `address` in text that holds no address.
+HELD_NEGATIVES = [
+    "Best Route 66 diner reviews of the summer", "Build 12 passed on main", "Build {n} failed: 3 tests timed out",
+    "Room for 4 people, breakfast included", "Address book export failed (error 0x80070005)", "Street view is off for this map",
+    "iPhone 15 Pro Max 256 GB in stock", "Galaxy S24 Ultra, 12 GB RAM", "Upgraded to v2.14.3 last night",
+    "release-1.8.0-rc2 tagged", "Python 3.12.1 and Rust 1.79 on the runner", "Sesame Street season 54 is streaming",
+    "Wall Street closed 2.1 percent higher", "Abbey Road Studios 50th anniversary box set", "Mulholland Drive (2001) is on tonight",
+    "Baker Street tube station is closed for works", "Pier 39 sea lions are back", "Area 51 documentary, part 2",
+    "Highway to Hell, track 1", "Chapter 11 filing by Acme Holdings", "Platform 9 3/4 photo spot",
+    "The 5th Avenue collection drops on Friday", "Please address the 4 review comments before merging",
+    "IPv6 address fe80::/10 is link-local", "No fixed address is on file yet", "Your address has been verified. Ref {n}",
+    "Street Food Festival, 3 days, 40 stalls", "Floor 3 printer is out of toner", "Unit 7 tests are flaky again",
+    "Apartment hunting tips: 10 things to check", "Lane 2 of the pool is closed", "Avenue Q tickets, 2 seats, row 12",
+    "Main Street Bank Q3 results", "Block 4 of the migration finished in 12s", "Suite 2 of the benchmark: 1,204 ops/s",
+    "Team 10 moved to the 2nd sprint board", "Drive 2 health: 98%, 1,402 hours", "Terminal 3 gate changes posted",
+    "Court 5 is booked until 18:00", "Plaza Hotel group, 120 rooms, 4 stars",
+]
+
+
+def held_addresses(split):
+    r = split.rnd
+    fakers = dict(zip(HELD_LOCALES, split.fakers))
+
+    def street(loc=None):
+        f = fakers[loc] if loc else split.fake()
+        a = f.street_address().replace("\n", ", ").strip().rstrip(",").strip()
+        if r.random() < 0.2 and not any(u in a for u in HELD_HAS_UNIT):
+            a += ", " + split.pick(HELD_UNITS)
+        return a, f
+
+    def ctx(f):
+        return dict(ctx=f.city(), x=f.postcode(), n=str(r.randrange(1000, 99999)))
+
+    for loc in HELD_LOCALES:
+        for t in HELD_NATIVE[loc]:
+            a, f = street(loc)
+            split.add(t, address=a)
+    for k in range(32):
+        a, f = street()
+        c = ctx(f)
+        t = HELD_BARE[k % len(HELD_BARE)]
+        split.add(t.replace("{n}", c["n"]), address=a, ctx=c["ctx"], x=c["x"])
+    for k in range(16):
+        a, f = street()
+        c = ctx(f)
+        t = HELD_CUED[k % len(HELD_CUED)]
+        split.add(t.replace("{n}", c["n"]), address=a, ctx=c["ctx"], x=c["x"])
+    for k in range(10):
+        a, f = street()
+        c = ctx(f)
+        split.add(HELD_BLOCKS[k % len(HELD_BLOCKS)], address=a, ctx=c["ctx"], x=c["x"],
+                  ctx_2=split.pick(HELD_UNITS))
+    for k in range(8):
+        t = HELD_LISTS[k % len(HELD_LISTS)]
+        values = {}
+        for i in (1, 2, 3):
+            if "{address_%d}" % i in t:
+                values["address_%d" % i] = street()[0]
+        f = split.fake()
+        if "{ctx}" in t:
+            values["ctx"] = f.city()
+        if "{ctx_2}" in t:
+            values["ctx_2"] = f.city()
+        split.add(t, **values)
+    for t in HELD_NEGATIVES:
+        split.neg(t.replace("{n}", str(r.randrange(100, 99999))))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else __file__.rsplit("/", 1)[0]
     # Development: template sets 0 to 2, each with its locales. Held out: set 3, other locales.
@@ -512,9 +884,21 @@ def main():
     dev.fakers = Split("dev", 5005, ["en_MS", "en_BD", "lt_LT", "zu_ZA", "uk_UA", "ru_RU", "mk_MK", "el_GR", "fil_PH",
                                      "is_IS", "de_LU", "es_CA", "uz_UZ", "sq_AL"]).fakers
     extend(dev, 40)
+    dev.fakers = Split("dev", 6006, ["fr_DZ", "ka_GE", "hy_AM", "en_PH", "th_TH", "zh_TW", "ko_KR", "en_KE", "en_PK",
+                                     "fr_BE", "it_CH", "bg_BG", "he_IL"]).fakers
+    streets(dev, 40)
+    dev.fakers = Split("dev", 8008, CUELESS_LOCALES).fakers
+    cueless(dev, 40)
     held = Split("heldout", 4004, ["en_IN", "es_CO", "es_CL", "lv_LV", "et_EE", "vi_VN", "de_LI", "ga_IE", "az_AZ",
                                    "bs_BA", "en_TH"])
-    build(held, 3, 40)
+    # Set 3's address rows were seen while tuning `address`: they go to dev (same seed, same text).
+    seen = {"address": []}
+    build(held, 3, 40, divert=seen)
+    dev.rows.extend(seen["address"])
+    # The held-out street addresses that replace them, with their own seed and locales.
+    addresses = Split("heldout", 7007, HELD_LOCALES)
+    held_addresses(addresses)
+    held.rows.extend(addresses.rows)
     for s in (dev, held):
         with open(f"{out}/{s.name}.jsonl", "w", encoding="utf-8") as fh:
             for row in s.rows:
