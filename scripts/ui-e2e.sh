@@ -60,11 +60,11 @@ open(sys.argv[2], "w").write(json.dumps(log) + "\n")
 PY
 "$evals" traces import "$work/hostile.jsonl" > /dev/null
 suite ""
-"$evals" run evals/support.yaml --out "$work/base.json" > /dev/null
+"$evals" run evals/support.yaml --out "$work/base.json" > "$work/run.log" 2>&1
 suite " Always answer in French."
 status=0
-"$evals" run evals/support.yaml --baseline "$work/base.json" > /dev/null 2>&1 || status=$?
-[ "$status" -eq 1 ] || { echo "ui-e2e: the French prompt should fail the gate (exit 1), got $status" >&2; exit 1; }
+"$evals" run evals/support.yaml --baseline "$work/base.json" > "$work/run.log" 2>&1 || status=$?
+[ "$status" -eq 1 ] || { cat "$work/run.log"; echo "ui-e2e: the French prompt should fail the gate (exit 1), got $status" >&2; exit 1; }
 
 # The big repo: 10,000 cases (OpenAI evals samples imported through the CLI), one run.
 big="$work/big"

@@ -46,10 +46,11 @@ async function api(path, { method = 'GET', body, signal, etag } = {}) {
   return data;
 }
 
-// `{a: 'x', b: ['1', '2'], c: ''}` → `?a=x&b=1&b=2`; empty values are left out.
+// `{a: 'x', b: ['1', '2'], c: ''}` (or the same as entries) → `?a=x&b=1&b=2`; empty values are
+// left out.
 function query(params) {
   const q = new URLSearchParams();
-  const entries = params instanceof URLSearchParams ? [...params] : Object.entries(params);
+  const entries = params instanceof URLSearchParams || Array.isArray(params) ? [...params] : Object.entries(params);
   for (const [k, v] of entries) {
     for (const one of [].concat(v)) if (one !== '' && one != null) q.append(k, one);
   }
@@ -109,6 +110,7 @@ const fmt = {
   score: (s) => (s == null ? '–' : Number(s).toFixed(3)),
 };
 
+const plural = (n, word) => `${fmt.int(n)} ${word}${n === 1 ? '' : 's'}`;
 const badge = (text, tone) => h('span', { class: `badge ${tone ?? ''}` }, text);
 const statusTone = (s) => ({ ok: 'ok', pass: 'ok', approved: 'ok', clean: 'ok', redacted: 'ok',
   error: 'bad', fail: 'bad', regressed: 'bad', errored: 'bad', pending: 'warn', flaky: 'warn' })[s];
@@ -215,6 +217,23 @@ function openDrawer(title, closeHref) {
   return body;
 }
 
+// Tab and Shift+Tab cycle inside the open drawer (it is modal).
+function keepFocusIn(box, e) {
+  const focusable = [...box.querySelectorAll('a[href], button:not([disabled]), input, select, textarea, summary')]
+    .filter((el) => el.getClientRects().length);
+  if (!focusable.length) return;
+  const first = focusable[0];
+  const last = focusable[focusable.length - 1];
+  const at = document.activeElement;
+  if (e.shiftKey && (at === first || at === box)) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && (at === last || !box.contains(at))) {
+    e.preventDefault();
+    first.focus();
+  }
+}
+
 function closeDrawer(restoreFocus = true) {
   if (!drawer) return;
   const { returnFocus } = drawer;
@@ -229,10 +248,12 @@ function closeDrawer(restoreFocus = true) {
 
 let firstRowMarked = false;
 
-function lazyList({ cls, columns, load, row, empty, signal }) {
+function lazyList({ cls, columns, load, row, empty, signal, first }) {
   const rows = h('div', { role: 'rowgroup' });
-  const spacer = h('div', { class: 'more', 'aria-hidden': 'true' }, 'Loading…');
-  const el = h('div', { class: `list ${cls}`, role: 'table' },
+  // The reserve for rows not loaded yet: empty, so that nothing visible moves as it shrinks.
+  const spacer = h('div', { 'aria-hidden': 'true' });
+  // Hidden until its first rows are in: a list that appears whole shifts nothing above it.
+  const el = h('div', { class: `list ${cls}`, role: 'table', hidden: true },
     h('div', { class: 'head', role: 'row' }, columns.map(([label, c]) => h('span', { role: 'columnheader', class: c }, label))),
     rows, spacer);
   let cursor = null;
@@ -245,17 +266,18 @@ function lazyList({ cls, columns, load, row, empty, signal }) {
   }, { rootMargin: '800px 0px' });
   signal.addEventListener('abort', () => observer.disconnect());
 
-  async function more() {
+  async function more(given) {
     if (loading || done) return;
     loading = true;
     try {
-      const page = await load(cursor, signal);
+      const page = given ?? await load(cursor, signal);
       if (page.total != null) total = page.total;
       const els = page.items.map(row);
       rows.append(...els);
       count += els.length;
       cursor = page.next ?? null;
       done = !cursor;
+      el.hidden = false;
       if (count > 0 && !firstRowMarked) {
         firstRowMarked = true;
         performance.mark('evals:first-row');
@@ -265,8 +287,7 @@ function lazyList({ cls, columns, load, row, empty, signal }) {
     }
     if (done) {
       spacer.style.height = '';
-      spacer.replaceChildren(count === 0 ? empty : '');
-      spacer.className = count === 0 ? 'empty' : '';
+      if (count === 0) spacer.replaceChildren(h('div', { class: 'empty' }, empty));
       observer.disconnect();
     } else {
       const left = total == null ? 1 : Math.max(1, total - count);
@@ -276,26 +297,46 @@ function lazyList({ cls, columns, load, row, empty, signal }) {
       observer.observe(spacer);
     }
   }
-  guard(more());
+  guard(more(first));
   return el;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Charts (inline SVG)
 
-const CHART_W = 800;
-const CHART_H = 140;
+const CHART_H = 140; // as .chart svg's height in app.css
 
-function barChart(buckets, metric, bucketSeconds) {
+// A chart drawn at its box's width in pixels (text in the SVG keeps its size), drawn again when
+// the width changes. `draw(width)` returns the SVG, or null while there is nothing to draw.
+function fitChart(box, draw, signal) {
+  let width = 0;
+  const redraw = () => {
+    const el = width ? draw(width) : null;
+    box.replaceChildren(el ?? svg('svg', { 'aria-hidden': 'true' }));
+  };
+  const observer = new ResizeObserver(() => {
+    const w = Math.round(box.clientWidth);
+    if (w && w !== width) {
+      width = w;
+      redraw();
+    }
+  });
+  observer.observe(box);
+  signal.addEventListener('abort', () => observer.disconnect());
+  redraw();
+  return redraw;
+}
+
+function barChart(buckets, metric, bucketSeconds, W) {
   const values = buckets.map(metric.value);
   const max = Math.max(0, ...values.flat().filter((v) => v != null));
   const top = max || 1;
   const pad = { l: 44, b: 18, t: 8 };
-  const w = (CHART_W - pad.l) / Math.max(1, buckets.length);
+  const w = (W - pad.l) / Math.max(1, buckets.length);
   const y = (v) => CHART_H - pad.b - ((CHART_H - pad.b - pad.t) * v) / top;
-  const g = svg('svg', { viewBox: `0 0 ${CHART_W} ${CHART_H}`, preserveAspectRatio: 'none', role: 'img', 'aria-label': `${metric.label} per ${bucketSeconds} s bucket` });
-  g.append(svg('line', { class: 'grid', x1: pad.l, x2: CHART_W, y1: y(top), y2: y(top) }),
-    svg('line', { class: 'grid', x1: pad.l, x2: CHART_W, y1: y(0), y2: y(0) }),
+  const g = svg('svg', { viewBox: `0 0 ${W} ${CHART_H}`, role: 'img', 'aria-label': `${metric.label} per ${bucketSeconds} s bucket` });
+  g.append(svg('line', { class: 'grid', x1: pad.l, x2: W, y1: y(top), y2: y(top) }),
+    svg('line', { class: 'grid', x1: pad.l, x2: W, y1: y(0), y2: y(0) }),
     svg('text', { class: 'axis', x: 2, y: y(top) + 10 }, metric.format(max)),
     svg('text', { class: 'axis', x: 2, y: y(0) }, metric.format(0)));
   buckets.forEach((b, i) => {
@@ -307,31 +348,27 @@ function barChart(buckets, metric, bucketSeconds) {
         svg('title', null, `${fmt.time(b.start)} · ${metric.tip(b)}`)));
     });
   });
-  if (buckets.length) {
-    g.append(svg('text', { class: 'axis', x: pad.l, y: CHART_H - 4 }, fmt.time(buckets[0].start)),
-      svg('text', { class: 'axis', x: CHART_W, y: CHART_H - 4, 'text-anchor': 'end' }, fmt.time(buckets[buckets.length - 1].start)));
-  }
+  if (buckets.length) g.append(svg('text', { class: 'axis', x: pad.l, y: CHART_H - 4 }, fmt.time(buckets[0].start)));
+  if (buckets.length > 1) g.append(svg('text', { class: 'axis', x: W, y: CHART_H - 4, 'text-anchor': 'end' }, fmt.time(buckets[buckets.length - 1].start)));
   return g;
 }
 
-function trendChart(points) {
+function trendChart(points, W) {
   const pad = { l: 44, b: 18, t: 8, r: 8 };
   const n = points.length;
-  const x = (i) => pad.l + (n < 2 ? (CHART_W - pad.l - pad.r) / 2 : ((CHART_W - pad.l - pad.r) * i) / (n - 1));
+  const x = (i) => pad.l + (n < 2 ? (W - pad.l - pad.r) / 2 : ((W - pad.l - pad.r) * i) / (n - 1));
   const y = (v) => CHART_H - pad.b - (CHART_H - pad.b - pad.t) * v;
-  const g = svg('svg', { viewBox: `0 0 ${CHART_W} ${CHART_H}`, role: 'img', 'aria-label': 'pass rate of the suite’s runs, oldest first' });
-  g.append(svg('line', { class: 'grid', x1: pad.l, x2: CHART_W, y1: y(1), y2: y(1) }),
-    svg('line', { class: 'grid', x1: pad.l, x2: CHART_W, y1: y(0), y2: y(0) }),
+  const g = svg('svg', { viewBox: `0 0 ${W} ${CHART_H}`, role: 'img', 'aria-label': 'pass rate of the suite’s runs, oldest first' });
+  g.append(svg('line', { class: 'grid', x1: pad.l, x2: W, y1: y(1), y2: y(1) }),
+    svg('line', { class: 'grid', x1: pad.l, x2: W, y1: y(0), y2: y(0) }),
     svg('text', { class: 'axis', x: 2, y: y(1) + 10 }, '100%'),
     svg('text', { class: 'axis', x: 2, y: y(0) }, '0%'));
   const rate = (p) => p.pass_rate ?? 0;
   if (n > 1) g.append(svg('polyline', { class: 'line', points: points.map((p, i) => `${x(i)},${y(rate(p))}`).join(' ') }));
   points.forEach((p, i) => g.append(svg('circle', { class: 'dot', cx: x(i), cy: y(rate(p)), r: 4 },
     svg('title', null, `${p.run_id} · ${fmt.time(p.started_at)} · ${fmt.pct(p.pass_rate)}`))));
-  if (n) {
-    g.append(svg('text', { class: 'axis', x: pad.l, y: CHART_H - 4 }, fmt.time(points[0].started_at)),
-      svg('text', { class: 'axis', x: CHART_W - pad.r, y: CHART_H - 4, 'text-anchor': 'end' }, fmt.time(points[n - 1].started_at)));
-  }
+  if (n) g.append(svg('text', { class: 'axis', x: pad.l, y: CHART_H - 4 }, fmt.time(points[0].started_at)));
+  if (n > 1) g.append(svg('text', { class: 'axis', x: W - pad.r, y: CHART_H - 4, 'text-anchor': 'end' }, fmt.time(points[n - 1].started_at)));
   return g;
 }
 
@@ -473,17 +510,17 @@ const tracesPage = {
     form.querySelector('select').addEventListener('change', () => form.requestSubmit());
 
     const totals = h('p', { class: 'totals', 'aria-live': 'polite' }, '\u00a0');
-    const chartBody = h('div', null, svg('svg', { viewBox: `0 0 ${CHART_W} ${CHART_H}`, 'aria-hidden': 'true' }));
+    const chartBody = h('div');
     const metricButtons = Object.entries(METRICS).map(([k, m]) => h('button', { type: 'button', 'aria-pressed': String(k === 'cost'), 'data-metric': k }, m.label));
     const chart = h('section', { class: 'chart', 'aria-label': 'Traces over time' },
       h('div', { class: 'chart-head' }, h('strong', null, 'Over time'), metricButtons), chartBody);
     let stats = null;
     let metric = 'cost';
-    const drawChart = () => {
-      if (!stats) return;
-      chartBody.replaceChildren(stats.buckets.length ? barChart(stats.buckets, METRICS[metric], stats.bucket_seconds)
-        : h('p', { class: 'muted' }, 'No traces in this range.'));
-    };
+    const drawChart = fitChart(chartBody, (width) => {
+      if (!stats) return null;
+      return stats.buckets.length ? barChart(stats.buckets, METRICS[metric], stats.bucket_seconds, width)
+        : h('p', { class: 'muted' }, 'No traces in this range.');
+    }, signal);
     for (const b of metricButtons) {
       b.addEventListener('click', () => {
         metric = b.dataset.metric;
@@ -525,7 +562,7 @@ const tracesPage = {
 function totalsLine(t) {
   if (!t) return '';
   const unpriced = t.unpriced ? ` (+${fmt.int(t.unpriced)} unpriced)` : '';
-  return `${fmt.int(t.traces)} traces · ${fmt.int(t.input_tokens)} in / ${fmt.int(t.output_tokens)} out tokens · ${fmt.cost(t.cost_usd)}${unpriced} · latency p50 ${fmt.ms(t.latency_p50_ms)}, p95 ${fmt.ms(t.latency_p95_ms)}`;
+  return `${plural(t.traces, 'trace')} · ${fmt.int(t.input_tokens)} in / ${fmt.int(t.output_tokens)} out tokens · ${fmt.cost(t.cost_usd)}${unpriced} · latency p50 ${fmt.ms(t.latency_p50_ms)}, p95 ${fmt.ms(t.latency_p95_ms)}`;
 }
 
 async function openTrace(id, closeHref, signal) {
@@ -557,7 +594,7 @@ function eventView(ev) {
   let details = [];
   if (ev.kind === 'model') {
     const u = ev.usage ?? {};
-    summary = [...head, ` ${ev.model ?? ''} · ${fmt.int(u.input_tokens)} in / ${fmt.int(u.output_tokens)} out${dur}`,
+    summary = [...head, `${ev.model && ev.model !== ev.name ? ` ${ev.model}` : ''} · ${fmt.int(u.input_tokens)} in / ${fmt.int(u.output_tokens)} out${dur}`,
       ev.attempt > 1 ? [' ', badge(`retry ${ev.attempt - 1}`, 'warn')] : null];
     details = [ev.instructions ? [h('h3', null, 'Instructions'), h('pre', null, ev.instructions)] : null,
       h('h3', null, 'Input'), (ev.input ?? []).map((i) => itemView(i)),
@@ -704,7 +741,7 @@ function drawQueue() {
     el.replaceChildren(h('div', { class: 'empty' }, 'Nothing to review.'));
   } else {
     el.replaceChildren(...review.queue.map((c) => h('a', { class: 'item', role: 'listitem', href: reviewHref(r, c.id), 'data-id': c.id },
-      h('span', { title: c.path }, c.id, h('br'), h('small', { class: 'muted' }, `${c.dataset} · ${c.findings} findings`)),
+      h('span', { title: c.path }, c.id, h('br'), h('small', { class: 'muted' }, `${c.dataset} · ${plural(c.findings, 'finding')}`)),
       h('span', null, badge(c.privacy_status, statusTone(c.privacy_status))))));
   }
   refreshPending();
@@ -736,7 +773,7 @@ function drawCase(detail, data) {
   const mark = marked;
   const conflict = h('div', { 'aria-live': 'assertive' });
   const reviewer = h('input', { name: 'reviewer', value: localStorage.getItem('evals-reviewer') ?? '', placeholder: 'default: git config user.name' });
-  reviewer.addEventListener('change', () => localStorage.setItem('evals-reviewer', reviewer.value.trim()));
+  reviewer.addEventListener('input', () => localStorage.setItem('evals-reviewer', reviewer.value.trim()));
 
   const labelForm = h('form', { class: 'form', 'aria-label': 'Label' },
     h('label', null, 'Verdict', verdictSelect('verdict', label.verdict)),
@@ -878,9 +915,14 @@ function mountRunList(main, r, signal) {
   const suite = r.params.get('suite') ?? '';
   const suiteSel = h('select', { name: 'suite' }, h('option', { value: '' }, 'all suites'));
   suiteSel.addEventListener('change', () => { location.hash = href('runs', null, { suite: suiteSel.value }); });
+  const trendBox = h('div');
   const trend = h('section', { class: 'chart', 'aria-label': 'Pass-rate trend' },
-    h('div', { class: 'chart-head' }, h('strong', null, suite ? `Pass rate of ${suite}` : 'Pass rate (pick a suite)')),
-    svg('svg', { viewBox: `0 0 ${CHART_W} ${CHART_H}`, 'aria-hidden': 'true' }));
+    h('div', { class: 'chart-head' }, h('strong', null, suite ? `Pass rate of ${suite}` : 'Pass rate (pick a suite)')), trendBox);
+  let points = null;
+  const drawTrend = fitChart(trendBox, (width) => {
+    if (!points) return null;
+    return points.length ? trendChart(points, width) : h('p', { class: 'muted' }, 'No runs yet.');
+  }, signal);
   guard(api('/runs?limit=500', { signal }).then((d) => {
     const names = [...new Set((d.runs ?? []).map((x) => suiteName(x.suite)))].sort();
     if (suite && !names.includes(suite)) names.unshift(suite);
@@ -888,8 +930,10 @@ function mountRunList(main, r, signal) {
     const shown = suite || names[0];
     if (!shown) return null;
     trend.firstChild.replaceChildren(h('strong', null, `Pass rate of ${shown}`));
-    return api(`/suites/${enc(shown)}/trend`, { signal }).then((t) => trend.lastChild.replaceWith(
-      t.points?.length ? trendChart(t.points) : h('p', { class: 'muted' }, 'No runs yet.')));
+    return api(`/suites/${enc(shown)}/trend`, { signal }).then((t) => {
+      points = t.points ?? [];
+      drawTrend();
+    });
   }));
   const table = lazyList({
     cls: 'runs-list', signal, empty: 'No runs stored yet: `evals run SUITE` records one.',
@@ -944,7 +988,7 @@ function mountRun(main, r, signal) {
   const failure = r.params.get('failure') ?? '';
   const params = (more) => ({ base, class: cls, status, failure, ...more });
   runCases.clear();
-  const head = h('div', null, h('p', { class: 'muted' }, 'Loading…'));
+  const head = h('div');
   const compareSel = h('select', { name: 'base' }, h('option', { value: base }, base || 'no baseline'));
   compareSel.addEventListener('change', () => { location.hash = href('runs', id, { base: compareSel.value }); });
   const failureSel = h('select', { name: 'failure' }, h('option', { value: failure }, failure || 'any'));
@@ -958,24 +1002,29 @@ function mountRun(main, r, signal) {
 
   const columns = base ? [['Case'], ['Class'], ['Before → now', 'hide-narrow'], ['Score', 'num'], ['Reason', 'hide-narrow']]
     : [['Case'], ['Status'], ['Failure', 'hide-narrow'], ['Score', 'num'], ['Reason', 'hide-narrow']];
-  let first = true;
-  const table = lazyList({
-    cls: 'cases-list', signal, columns, empty: 'No case in this selection.',
-    async load(cursor) {
-      const q = { failure, limit: PAGE_CASES, cursor: cursor ?? '' };
-      const d = base
-        ? await api(`/runs/${enc(id)}/compare/${enc(base)}${query({ class: cls, ...q })}`, { signal })
-        : await api(`/runs/${enc(id)}${query({ status, ...q })}`, { signal });
-      if (first) {
-        first = false;
-        drawRunHead(d);
-      }
-      const items = base ? d.comparison?.cases ?? [] : d.cases ?? [];
-      for (const c of items) runCases.set(caseKey(c), c);
-      return { items, next: d.next_cursor ?? d.comparison?.next_cursor, total: expectedTotal(d) };
-    },
-    row: (c) => caseRow(c, base, r),
-  });
+  const fetchPage = (cursor) => {
+    const q = { failure, limit: PAGE_CASES, cursor: cursor ?? '' };
+    return base ? api(`/runs/${enc(id)}/compare/${enc(base)}${query({ class: cls, ...q })}`, { signal })
+      : api(`/runs/${enc(id)}${query({ status, ...q })}`, { signal });
+  };
+  const toPage = (d) => {
+    const items = base ? d.comparison?.cases ?? [] : d.cases ?? [];
+    for (const c of items) runCases.set(caseKey(c), c);
+    return { items, next: d.next_cursor ?? d.comparison?.next_cursor, total: expectedTotal(d) };
+  };
+  main.append(h('p', { class: 'muted' }, 'Loading…'));
+  // The page is drawn whole once the first page of cases is in, so nothing moves afterwards.
+  guard(fetchPage(null).then((d) => {
+    drawRunHead(d);
+    const table = lazyList({
+      cls: 'cases-list', signal, columns, empty: 'No case in this selection.', first: toPage(d),
+      load: async (cursor) => toPage(await fetchPage(cursor)),
+      row: (c) => caseRow(c, base, r),
+    });
+    main.replaceChildren(h('h1', null, h('a', { href: '#/runs' }, 'Runs'), ' / ', id), head,
+      h('div', { class: 'form' }, h('label', null, 'Compare with', compareSel), h('label', null, 'Failure category', failureSel)),
+      decision, filterBar, table);
+  }));
 
   function expectedTotal(d) {
     if (failure) return null;
@@ -1010,9 +1059,6 @@ function mountRun(main, r, signal) {
     }));
   }
 
-  main.append(h('h1', null, h('a', { href: '#/runs' }, 'Runs'), ' / ', id), head,
-    h('div', { class: 'form' }, h('label', null, 'Compare with', compareSel), h('label', null, 'Failure category', failureSel)),
-    decision, filterBar, table);
 }
 
 function firstReason(c) {
@@ -1049,7 +1095,7 @@ async function openRunCase(r, key, signal) {
     body.replaceChildren(h('p', { class: 'muted' }, 'This case is not in the loaded part of the list.'));
     return;
   }
-  body.replaceChildren(r.params.get('base') ? compareCaseView(c, r.params.get('base'), r.id) : resultView(c));
+  body.replaceChildren(...nodes([r.params.get('base') ? compareCaseView(c, r.params.get('base'), r.id) : resultView(c)]));
 }
 
 function outputView(o) {
@@ -1139,6 +1185,10 @@ document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && drawer) {
     e.preventDefault();
     location.hash = drawer.closeHref;
+    return;
+  }
+  if (e.key === 'Tab' && drawer) {
+    keepFocusIn(drawer.el, e);
     return;
   }
   if (e.altKey || e.ctrlKey || e.metaKey || e.target.closest?.('input, textarea, select, [contenteditable]')) return;
