@@ -2,14 +2,16 @@
 //! async code reaches it through.
 
 mod actor;
+mod browse;
 mod cache;
 mod capture;
 mod runs;
 mod traces;
 
 pub use actor::Handle;
+pub use browse::{Bucket, TracePage};
 pub use runs::{CaseCounts, HistoryQuery, ResultRow, RunOwner};
-pub use traces::{IngestStats, PruneStats, Totals, TraceFilter, TraceStatus, TraceSummary};
+pub use traces::{IngestStats, PruneStats, Totals, TraceCursor, TraceFilter, TraceStatus, TraceSummary};
 
 use std::path::{Path, PathBuf};
 

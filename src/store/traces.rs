@@ -30,6 +30,8 @@ pub struct TraceFilter {
     pub agent: Option<String>,
     /// Traces that called this model.
     pub model: Option<String>,
+    /// Traces with a model call to this provider (`openai`, `azure.ai.openai`, a host).
+    pub provider: Option<String>,
     /// Traces of this group (the SDK's `group_id`, OTLP `session.id` or `gen_ai.conversation.id`).
     pub group: Option<String>,
     pub status: Option<TraceStatus>,
@@ -38,6 +40,16 @@ pub struct TraceFilter {
     /// Trace metadata entries that must be present with these values.
     pub meta: Vec<(String, String)>,
     pub limit: Option<usize>,
+    /// Only traces listed after this one (the next page).
+    pub after: Option<TraceCursor>,
+}
+
+/// A trace's place in the newest-first order: its start (else import) time in microseconds,
+/// then its id. A page ends at the cursor of its last row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceCursor {
+    pub at: i64,
+    pub id: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,13 +60,13 @@ pub enum TraceStatus {
 
 impl TraceFilter {
     /// The full-text query of `--search`, when it has words.
-    fn fts(&self) -> Option<String> {
+    pub(super) fn fts(&self) -> Option<String> {
         self.search.as_deref().map(fts_query).filter(|q| !q.is_empty())
     }
 
     /// The WHERE clause (without the keyword) and its parameters. `broad`: the search matches
     /// many traces, so the clause keeps SQLite from driving the query from the search index.
-    fn sql(&self, broad: bool) -> (String, Vec<rusqlite::types::Value>) {
+    pub(super) fn sql(&self, broad: bool) -> (String, Vec<rusqlite::types::Value>) {
         use rusqlite::types::Value as V;
         let mut clauses = vec!["1 = 1".to_string()];
         let mut params: Vec<V> = Vec::new();
@@ -92,6 +104,13 @@ impl TraceFilter {
                 vec![V::Text(m.clone())],
             );
         }
+        if let Some(p) = &self.provider {
+            push(
+                "EXISTS (SELECT 1 FROM spans WHERE spans.trace_id = traces.id AND spans.kind = 'model' \
+                 AND json_extract(spans.data, '$.provider') = ?)",
+                vec![V::Text(p.clone())],
+            );
+        }
         if let Some(g) = &self.group {
             push("group_id = ?", vec![V::Text(g.clone())]);
         }
@@ -105,6 +124,12 @@ impl TraceFilter {
             // the matches instead of fetching and sorting every one of them.
             let column = if broad { "+search_rowid" } else { "search_rowid" };
             push(&format!("{column} IN (SELECT rowid FROM trace_text WHERE trace_text MATCH ?)"), vec![V::Text(q)]);
+        }
+        if let Some(c) = &self.after {
+            push(
+                "(coalesce(started_at, imported_at) < ? OR (coalesce(started_at, imported_at) = ? AND id > ?))",
+                vec![V::Integer(c.at), V::Integer(c.at), V::Text(c.id.clone())],
+            );
         }
         for (key, value) in &self.meta {
             push(
@@ -264,7 +289,12 @@ impl Store {
 
     /// Trace summaries matching the filter, newest first.
     pub fn list_traces(&self, filter: &TraceFilter) -> Result<Vec<TraceSummary>> {
-        let broad = match filter.fts() {
+        Ok(self.list_keyed(filter)?.into_iter().map(|(row, _)| row).collect())
+    }
+
+    /// Whether the filter's search matches so many traces that the time index should drive.
+    pub(super) fn broad_search(&self, filter: &TraceFilter) -> Result<bool> {
+        Ok(match filter.fts() {
             Some(q) => {
                 let matches: i64 =
                     self.conn
@@ -272,19 +302,27 @@ impl Store {
                 matches > BROAD_SEARCH
             }
             None => false,
-        };
-        self.list_with(filter, broad)
+        })
     }
 
-    fn list_with(&self, filter: &TraceFilter, broad: bool) -> Result<Vec<TraceSummary>> {
+    /// Summaries with each row's cursor, newest first.
+    pub(super) fn list_keyed(&self, filter: &TraceFilter) -> Result<Vec<(TraceSummary, TraceCursor)>> {
+        self.list_with(filter, self.broad_search(filter)?)
+    }
+
+    fn list_with(&self, filter: &TraceFilter, broad: bool) -> Result<Vec<(TraceSummary, TraceCursor)>> {
         let (clause, mut params) = filter.sql(broad);
         params.push(rusqlite::types::Value::Integer(filter.limit.map_or(-1, |l| l as i64)));
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {SUMMARY_COLUMNS} FROM traces WHERE {clause}
+            "SELECT {SUMMARY_COLUMNS}, coalesce(started_at, imported_at) FROM traces WHERE {clause}
              ORDER BY coalesce(started_at, imported_at) DESC, id LIMIT ?{}",
             params.len()
         ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(params), read_summary)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+            let row = read_summary(r)?;
+            let cursor = TraceCursor { at: r.get(13)?, id: row.id.clone() };
+            Ok((row, cursor))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -361,7 +399,7 @@ impl Store {
 /// word in one trace is faster from the search side).
 const BROAD_SEARCH: i64 = 2_000;
 
-const SUMMARY_COLUMNS: &str = "id, workflow, started_at, ended_at, agents, models, turns, input_tokens, output_tokens, \
+pub(super) const SUMMARY_COLUMNS: &str = "id, workflow, started_at, ended_at, agents, models, turns, input_tokens, output_tokens, \
      errors, content_turns, span_count, group_id";
 
 fn read_summary(r: &rusqlite::Row) -> rusqlite::Result<TraceSummary> {
@@ -926,7 +964,7 @@ mod tests {
         s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
         for word in ["weather", "Paris", "nothing-like-this"] {
             let f = TraceFilter { search: Some(word.into()), ..Default::default() };
-            let ids = |broad| s.list_with(&f, broad).unwrap().into_iter().map(|t| t.id).collect::<Vec<_>>();
+            let ids = |broad| s.list_with(&f, broad).unwrap().into_iter().map(|(t, _)| t.id).collect::<Vec<_>>();
             assert_eq!(ids(true), ids(false), "{word}");
         }
         let f = TraceFilter { search: Some("weather".into()), ..Default::default() };
