@@ -656,7 +656,8 @@ function promoteForm(trace) {
 }
 
 function promoted(res) {
-  const c = res.case;
+  // The contract nests the case document under `case`; the server may also return it whole.
+  const c = res.case?.case ? res.case : res;
   const status = c.case?.privacy?.status ?? 'clean';
   return h('div', { class: 'promoted' },
     h('p', null, 'Wrote ', h('code', null, c.path), ' · privacy ', badge(status, statusTone(status))),
@@ -1172,8 +1173,17 @@ function compareCaseView(c, base, run) {
     c.grades ? gradesTable(c.grades) : null,
     h('h3', null, 'Output: baseline and this run'), sideBySide(hunks, `baseline ${base}`, `this run ${run}`),
     (c.changes?.json ?? []).length ? [h('h3', null, 'JSON changes'), h('ul', null, c.changes.json.map((j) => h('li', null, h('code', null, j.path), `: ${pretty(j.base)} → ${pretty(j.current)}`)))] : null,
-    toolCallsView(curOut?.tool_calls),
+    baseOut?.tool_calls?.length || curOut?.tool_calls?.length
+      ? [h('h3', null, 'Tool calls: baseline and this run'), h('div', { class: 'diff' },
+        h('div', { class: 'side-head' }, 'baseline'), h('div', { class: 'side-head' }, 'this run'),
+        h('div', null, callsText(baseOut?.tool_calls)), h('div', null, callsText(curOut?.tool_calls)))]
+      : null,
   ];
+}
+
+function callsText(calls) {
+  if (!calls?.length) return 'no tool calls';
+  return calls.map((c) => `${c.name}(${c.arguments ?? ''})${c.output != null ? ` → ${c.output}` : ''}`).join('\n');
 }
 
 // ---------------------------------------------------------------------------------------------

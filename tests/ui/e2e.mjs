@@ -112,6 +112,21 @@ try {
   await page.locator('.drawer .event.model summary').first().click();
   await shoot('trace-drawer', false);
 
+  step('a multi-agent trace: agents, model calls, tool calls and the handoff in its timeline');
+  await page.goto(`${url}#/traces?agent=Weather%20expert`);
+  await page.locator('.traces .item').first().click();
+  await page.locator('.drawer .event.handoff').first().waitFor();
+  const timeline = await page.locator('.drawer .timeline').innerText();
+  assert.match(timeline, /handoff[\s\S]*Triage → Weather expert/i);
+  assert.match(timeline, /agent\s*Weather expert/i);
+  assert.ok(await page.locator('.drawer .event.model').count() >= 2, 'every model call is listed');
+  await page.goto(`${url}#/traces?q=Paris&agent=Triage`);
+  await page.locator('.traces .item').first().click();
+  await page.locator('.drawer .event.tool summary').first().click();
+  assert.match(await page.locator('.drawer .event.tool').first().innerText(), /"city": "Paris"[\s\S]*Sunny/);
+  await page.goto(`${url}#/traces/call_trace_resp_hostile0001?q=email`);
+  await page.locator('.drawer #promote').waitFor();
+
   step('promote the trace with a failure from the taxonomy and expectations');
   const promote = page.locator('#promote');
   await promote.locator('input[name=dataset]').fill('inbox');
@@ -224,6 +239,11 @@ try {
   await page.goto(`${bigUrl}#/runs`);
   await page.locator('.runs-list .item').first().click();
   await page.waitForSelector('.cases-list .item');
+  // Opened afresh, as a pasted link would be: the shift count and the first-row mark start here.
+  await page.reload();
+  await page.waitForSelector('.cases-list .item');
+  const bigFirstRow = await page.evaluate(() => performance.getEntriesByName('evals:first-row')[0]?.startTime);
+  console.log(`ui-e2e: time to first row of a 10,000-case run: ${Math.round(bigFirstRow)} ms`);
   const before = await page.evaluate(() => document.documentElement.scrollHeight);
   const loaded0 = await page.locator('.cases-list .item').count();
   assert.ok(loaded0 < 10000, `only the first page is rendered (${loaded0} rows)`);
