@@ -33,11 +33,10 @@ class ApiError extends Error {
   }
 }
 
-async function api(path, { method = 'GET', body, signal, etag } = {}) {
+async function api(path, { method = 'GET', body, signal } = {}) {
   const headers = { Accept: 'application/json' };
   if (token) headers['X-Evals-Token'] = token;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (etag) headers['If-Match'] = etag;
   const res = await fetch(API + path, {
     method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body),
   });
@@ -162,7 +161,13 @@ function parseHash() {
   const raw = location.hash.replace(/^#\/?/, '');
   const at = raw.indexOf('?');
   const path = at < 0 ? raw : raw.slice(0, at);
-  const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+  const parts = path.split('/').filter(Boolean).map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      return p; // a hand-typed address with a stray %
+    }
+  });
   return { page: parts[0] ?? 'traces', id: parts[1] ?? null, params: new URLSearchParams(at < 0 ? '' : raw.slice(at + 1)) };
 }
 
@@ -574,6 +579,7 @@ async function openTrace(id, closeHref, signal) {
     body.replaceChildren(h('p', { class: 'bad', role: 'alert' }, e.message));
     return;
   }
+  if (!body.isConnected) return; // closed, or another trace opened, while this one loaded
   const t = data.trace;
   $('#drawer-title').replaceChildren(t.workflow ?? 'Trace');
   body.replaceChildren(
@@ -661,7 +667,7 @@ function promoted(res) {
   const status = c.case?.privacy?.status ?? 'clean';
   return h('div', { class: 'promoted' },
     h('p', null, 'Wrote ', h('code', null, c.path), ' · privacy ', badge(status, statusTone(status))),
-    res.duplicate_of ? h('p', { class: 'warn' }, `A case with the same input already exists: ${res.duplicate_of}`) : null,
+    res.duplicate_of ? h('p', { class: 'warn' }, `A similar case already exists: ${res.duplicate_of}`) : null,
     findingsView(c.findings),
     status === 'pending' ? h('p', null, h('a', { href: href('review', c.case.id, { dataset: c.dataset }) }, 'Review it')) : null);
 }
@@ -688,7 +694,7 @@ const reviewPage = {
     const dataset = r.params.get('dataset') ?? '';
     const queue = h('div', { class: 'list queue', role: 'list', 'aria-label': 'Cases' }, h('div', { class: 'more' }, 'Loading…'));
     const detail = h('div', { class: 'detail', id: 'review-detail' }, h('p', { class: 'muted' }, 'Pick a case (j / k).'));
-    const statusSel = h('select', { name: 'status' }, ['pending', 'approved', 'redacted', 'clean', 'rejected', ''].map((s) => h('option', { value: s, selected: s === status }, s || 'any')));
+    const statusSel = h('select', { name: 'status' }, ['pending', 'approved', 'redacted', 'clean', 'rejected', ''].map((s) => h('option', { value: s, selected: (s || 'any') === status }, s || 'any')));
     statusSel.addEventListener('change', () => { location.hash = href('review', null, { status: statusSel.value || 'any', dataset }); });
     main.append(h('h1', null, 'Review'),
       h('p', { class: 'kbd-help' }, h('kbd', null, 'j'), ' / ', h('kbd', null, 'k'), ' next / previous · ', h('kbd', null, 'a'), ' approve · ', h('kbd', null, 'r'), ' reject (twice)'),
@@ -822,9 +828,8 @@ async function caseWrite(action, body) {
   if (!cur) return null;
   const id = cur.case.id;
   const path = action === 'expected' ? `/cases/${enc(id)}/expected` : `/cases/${enc(id)}/${action}`;
-  const ds = query({ dataset: cur.dataset });
   try {
-    const res = await api(path + ds, { method: action === 'expected' ? 'PUT' : 'POST', body: { etag: cur.etag, ...body } });
+    const res = await api(path, { method: action === 'expected' ? 'PUT' : 'POST', body: { etag: cur.etag, ...body } });
     if (res?.case) {
       review.current = res;
       const entry = queueEntry(id);
@@ -1092,6 +1097,7 @@ async function openRunCase(r, key, signal) {
   // The list may still be loading its first page when the address names a case.
   for (let i = 0; i < 50 && !runCases.has(key) && !signal.aborted; i += 1) await new Promise((ok) => setTimeout(ok, 100));
   const c = runCases.get(key);
+  if (!body.isConnected) return;
   if (!c) {
     body.replaceChildren(h('p', { class: 'muted' }, 'This case is not in the loaded part of the list.'));
     return;

@@ -156,11 +156,23 @@ try {
   await promote.locator('a', { hasText: 'Review it' }).click();
   await page.waitForSelector('#review-detail .findings');
   assert.equal(await page.locator('.queue .item').count(), 1);
+  // A second pending case (the same trace promoted into another dataset), to walk the queue.
+  await page.goto(`${url}#/traces/call_trace_resp_hostile0001`);
+  await page.locator('#promote input[name=dataset]').fill('spam');
+  await page.locator('#promote button[type=submit]').click();
+  await page.locator('#promote .promoted').waitFor();
+  const [spamFile] = caseFiles('spam');
+  assert.ok(spamFile, 'the second case file is written under datasets/spam');
   await page.goto(`${url}#/review`);
-  await page.waitForSelector('.queue .item');
+  await page.waitForFunction(() => document.querySelectorAll('.queue .item').length === 2);
+  const ids = await page.locator('.queue .item').evaluateAll((els) => els.map((e) => e.dataset.id));
   await page.locator('#page').focus();
-  await page.keyboard.press('j');
+  for (const [key, want] of [['j', 0], ['j', 1], ['k', 0]]) {
+    await page.keyboard.press(key);
+    await page.waitForFunction((id) => decodeURIComponent(location.hash).startsWith(`#/review/${id}`), ids[want]);
+  }
   await page.waitForSelector('#review-detail .findings .snippet mark');
+  assert.equal(await page.locator('.queue .item[aria-current=true]').getAttribute('data-id'), ids[0]);
   const snippet = await page.locator('#review-detail .findings .snippet').first().innerText();
   assert.match(snippet, /my email is <EMAIL_1>/);
   assert.ok(await page.locator('#review-detail pre mark', { hasText: '<PHONE_1>' }).count() > 0, 'placeholders marked in the input');
@@ -191,10 +203,21 @@ try {
   await page.locator('#review-detail [role=alert]').waitFor({ state: 'detached' });
   await page.locator('#page').focus();
   await page.keyboard.press('a');
-  await page.locator('.queue .empty').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('.queue .item').length === 1);
   yaml = readFileSync(file, 'utf8');
   assert.match(yaml, /status: approved/);
   assert.match(yaml, /reviewer: Ada Reviewer/);
+
+  step('the next case opens; r twice rejects it and deletes its file');
+  await page.waitForFunction((id) => decodeURIComponent(location.hash).startsWith(`#/review/${id}`), ids[1]);
+  await page.locator('#review-detail h2', { hasText: ids[1] }).waitFor();
+  await page.locator('#page').focus();
+  await page.keyboard.press('r');
+  await page.locator('#reject', { hasText: 'Confirm' }).waitFor();
+  assert.ok(existsSync(spamFile), 'one r alone deletes nothing');
+  await page.keyboard.press('r');
+  await page.locator('.queue .empty').waitFor();
+  assert.ok(!existsSync(spamFile), 'the rejected case file is deleted');
   const checked = check();
   assert.ok(checked.ok, `evals check passes once the case is approved:\n${checked.out}`);
 
