@@ -47,16 +47,24 @@ for f in agents-sdk/agents_processor_full.jsonl agents-sdk/agents_processor_chat
   openai-sdk/requests_responses.jsonl otlp/openinference-agents-json/traces/001.raw.json; do
   "$evals" traces import "$root/tests/fixtures/$f" > /dev/null
 done
-# The hostile trace: a real Responses API log line from the fixtures with its user text and
+# Two hostile traces: a real Responses API log line from the fixtures with its user text and
 # answer replaced by markup and personal data.
 python3 - "$root/tests/fixtures/openai-sdk/requests_responses.jsonl" "$work/hostile.jsonl" <<'PY'
-import json, sys
+import copy, json, sys
 logs = [json.loads(line) for line in open(sys.argv[1])]
-log = next(l for l in logs if l["endpoint"] == "/v1/responses")
-log["request"]["input"] = '<img src=x onerror="window.__xss=1"> my email is ada@example.com, call me at +1 415 555 0100'
-log["response"]["id"] = "resp_hostile0001"
-log["response"]["output"][0]["content"][0]["text"] = "We wrote to <script>window.__xss=2</script> ada@example.com"
-open(sys.argv[2], "w").write(json.dumps(log) + "\n")
+real = next(l for l in logs if l["endpoint"] == "/v1/responses")
+texts = [
+    ('<img src=x onerror="window.__xss=1"> my email is ada@example.com, call me at +1 415 555 0100',
+     "We wrote to <script>window.__xss=2</script> ada@example.com"),
+    ('<svg onload="window.__xss=3"> write to bob@example.org tomorrow', "Done, <b>bob@example.org</b>"),
+]
+with open(sys.argv[2], "w") as out:
+    for i, (question, answer) in enumerate(texts, 1):
+        log = copy.deepcopy(real)
+        log["request"]["input"] = question
+        log["response"]["id"] = f"resp_hostile000{i}"
+        log["response"]["output"][0]["content"][0]["text"] = answer
+        out.write(json.dumps(log) + "\n")
 PY
 "$evals" traces import "$work/hostile.jsonl" > /dev/null
 suite ""

@@ -32,6 +32,12 @@ const page = await context.newPage();
 page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${m.text()} (${page.url()})`); });
 page.on('pageerror', (e) => consoleErrors.push(`${e.message} (${page.url()})`));
 
+// Chromium logs every 4xx response as a console error; drop the ones a step provoked on purpose.
+const provoked = (status) => {
+  const kept = consoleErrors.filter((m) => !m.includes(`status of ${status}`));
+  consoleErrors.splice(0, consoleErrors.length, ...kept);
+};
+
 let stepName = '';
 const step = (name) => { stepName = name; console.log(`ui-e2e: ${name}`); };
 const hash = () => decodeURIComponent(new URL(page.url()).hash);
@@ -101,6 +107,7 @@ try {
   assert.equal(await page.locator('img[src=x]').count(), 0, 'no <img> was injected');
   assert.equal(await page.locator('.drawer script').count(), 0, 'no <script> was injected');
   assert.equal(await page.evaluate(() => window.__xss), undefined, 'no injected handler ran');
+  assert.equal(await page.locator('svg[onload]').count(), 0, 'no <svg> was injected');
   await page.keyboard.press('Escape');
   await page.waitForSelector('.drawer', { state: 'detached' });
   assert.match(hash(), /^#\/traces\?q=email$/);
@@ -156,8 +163,15 @@ try {
   await promote.locator('a', { hasText: 'Review it' }).click();
   await page.waitForSelector('#review-detail .findings');
   assert.equal(await page.locator('.queue .item').count(), 1);
-  // A second pending case (the same trace promoted into another dataset), to walk the queue.
+  // Promoting a trace twice is refused, naming the case it already is.
   await page.goto(`${url}#/traces/call_trace_resp_hostile0001`);
+  await page.locator('#promote input[name=dataset]').fill('spam');
+  await page.locator('#promote button[type=submit]').click();
+  await page.locator('#promote [role=alert]', { hasText: 'already case' }).waitFor();
+  assert.equal(caseFiles('spam').length, 0);
+  provoked(409);
+  // A second pending case, to walk the queue.
+  await page.goto(`${url}#/traces/call_trace_resp_hostile0002`);
   await page.locator('#promote input[name=dataset]').fill('spam');
   await page.locator('#promote button[type=submit]').click();
   await page.locator('#promote .promoted').waitFor();
@@ -197,8 +211,7 @@ try {
   await page.keyboard.press('a');
   await page.locator('#review-detail [role=alert]', { hasText: 'changed on disk' }).waitFor();
   assert.equal(readFileSync(file, 'utf8'), `${yaml}# edited by someone else\n`, 'nothing written on a conflict');
-  // Chromium logs every 4xx response; this one was provoked on purpose.
-  consoleErrors.splice(0, consoleErrors.length, ...consoleErrors.filter((m) => !/status of 409/.test(m)));
+  provoked(409);
   await page.locator('#review-detail [role=alert] button', { hasText: 'Reload' }).click();
   await page.locator('#review-detail [role=alert]').waitFor({ state: 'detached' });
   await page.locator('#page').focus();
@@ -218,6 +231,7 @@ try {
   await page.keyboard.press('r');
   await page.locator('.queue .empty').waitFor();
   assert.ok(!existsSync(spamFile), 'the rejected case file is deleted');
+  assert.equal(await page.evaluate(() => window.__xss), undefined, 'no injected handler ran in Review');
   const checked = check();
   assert.ok(checked.ok, `evals check passes once the case is approved:\n${checked.out}`);
 
