@@ -803,6 +803,7 @@ function drawCase(detail, data) {
 
   const rec = c.recorded?.output ?? {};
   detail.replaceChildren(
+    h('a', { class: 'back-queue', href: reviewHref(parseHash(), null) }, '← Queue'),
     h('h2', null, c.id),
     kv([['File', h('code', null, data.path)], ['Dataset', data.dataset], ['Privacy', badge(privacy.status ?? 'clean', statusTone(privacy.status))],
       ['Verdict', label.verdict], ['Failure', label.failure], ['Trace', c.source?.trace_id ? h('a', { href: href('traces', c.source.trace_id) }, c.source.trace_id) : null],
@@ -1046,8 +1047,8 @@ function mountRun(main, r, signal) {
   }
 
   function drawRunHead(d) {
-    head.replaceChildren(runSummary(d.run), base ? h('p', null, 'Compared with ', h('a', { href: href('runs', base) }, base),
-      d.comparison?.deltas ? ` · pass rate ${fmt.pct(d.comparison.base?.summary?.pass_rate)} → ${fmt.pct(d.comparison.current?.summary?.pass_rate)}` : '') : null);
+    head.replaceChildren(...nodes([runSummary(d.run), base ? h('p', null, 'Compared with ', h('a', { href: href('runs', base) }, base),
+      d.comparison?.deltas ? ` · pass rate ${fmt.pct(d.comparison.base?.summary?.pass_rate)} → ${fmt.pct(d.comparison.current?.summary?.pass_rate)}` : '') : null]));
     decision.replaceChildren(decisionView(d.decision));
     const counts = d.comparison?.counts ?? {};
     const buttons = base
