@@ -980,4 +980,71 @@ mod tests {
         let err = s.resolve_trace("trace_zzz").unwrap_err();
         assert_eq!(err.to_string(), "no trace matches \"trace_zzz\"");
     }
+
+    /// The SQL aggregates say what the rows they stand for add up to: totals, costs (a model
+    /// without a price leaves its traces out), percentiles, buckets; pages cover every row once.
+    #[test]
+    fn totals_buckets_and_pages_agree_with_the_rows() {
+        use crate::provider::pricing::{Price, PriceTable};
+        let (_d, mut s) = store();
+        let mut batch = fixture("agents_processor_full.jsonl");
+        batch.extend(fixture("agents_processor.jsonl"));
+        // One trace called a second, unpriced model; another went to Azure.
+        let mut seen = HashSet::new();
+        for span in &mut batch.spans {
+            if let SpanData::Model(m) = &mut span.data {
+                if span.trace_id.starts_with("trace_1a36") && seen.insert(span.trace_id.clone()) {
+                    m.model = Some("mystery-model".into());
+                }
+                if span.trace_id.starts_with("trace_6a4a") {
+                    m.provider = Some("azure.ai.openai".into());
+                }
+            }
+        }
+        s.ingest(&batch).unwrap();
+        let price = Price { input: 2.0, cached_input: None, output: 8.0 };
+        let prices = PriceTable::default().with_overrides(&[("fake-model".to_string(), price)].into());
+        for filter in [
+            TraceFilter::default(),
+            TraceFilter { search: Some("weather".into()), ..TraceFilter::default() },
+            TraceFilter { agent: Some("Triage".into()), ..TraceFilter::default() },
+        ] {
+            let rows = s.list_traces(&filter).unwrap();
+            let costs: Vec<_> = rows.iter().map(|r| s.trace_cost(&r.id, &prices).unwrap()).collect();
+            let want = Totals::of(&rows, &costs);
+            let got = s.trace_totals(&filter, &prices).unwrap();
+            assert!((got.cost_usd - want.cost_usd).abs() < 1e-12, "{got:?} vs {want:?}");
+            assert_eq!(Totals { cost_usd: want.cost_usd, ..got }, want);
+            let buckets = s.trace_buckets(&filter, 60, &prices).unwrap();
+            assert_eq!(buckets.iter().map(|b| b.traces as usize).sum::<usize>(), rows.len());
+            assert_eq!(buckets.iter().map(|b| b.calls).sum::<u64>(), rows.iter().map(|r| r.turns).sum::<u64>());
+            let bucket_cost: f64 = buckets.iter().map(|b| b.cost_usd).sum();
+            assert!((bucket_cost - want.cost_usd).abs() < 1e-12);
+            // Pages of two, each after the last one's cursor.
+            let (mut paged, mut after) = (Vec::new(), None);
+            loop {
+                let page = s.trace_page(&TraceFilter { limit: Some(2), after, ..filter.clone() }, &prices).unwrap();
+                paged.extend(page.rows.iter().map(|r| r.id.clone()));
+                assert_eq!(
+                    page.costs,
+                    page.rows.iter().map(|r| s.trace_cost(&r.id, &prices).unwrap()).collect::<Vec<_>>()
+                );
+                match page.next {
+                    Some(c) => after = Some(c),
+                    None => break,
+                }
+            }
+            assert_eq!(paged, rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>());
+        }
+        let all = s.trace_totals(&TraceFilter::default(), &prices).unwrap();
+        let mystery = s.resolve_trace("trace_1a36").unwrap();
+        assert_eq!(s.trace_cost(&mystery, &prices).unwrap(), None, "one model without a price: no cost");
+        let rows = s.list_traces(&TraceFilter::default()).unwrap();
+        let unknown = rows.iter().filter(|r| s.trace_cost(&r.id, &prices).unwrap().is_none()).count();
+        assert_eq!((all.traces, all.unpriced), (6, unknown), "{all:?}");
+        assert!(all.cost_usd > 0.0);
+        let azure = TraceFilter { provider: Some("azure.ai.openai".into()), ..TraceFilter::default() };
+        let ids: Vec<String> = s.list_traces(&azure).unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["trace_6a4a39cf054a4507af79b8b2b2cfbe80"]);
+    }
 }
