@@ -147,6 +147,12 @@ function showAlert(err) {
   const el = $('#alert');
   el.replaceChildren(err instanceof ApiError ? `${err.message}` : `Error: ${err?.message ?? err}`);
   el.hidden = false;
+  // A 400 names the parameter at fault: mark the field that sent it.
+  const field = err?.parameter && document.querySelector(`#page [name="${CSS.escape(err.parameter)}"]`);
+  if (field) {
+    field.setAttribute('aria-invalid', 'true');
+    field.setAttribute('aria-errormessage', 'alert');
+  }
 }
 function hideAlert() {
   $('#alert').hidden = true;
@@ -533,10 +539,9 @@ const tracesPage = {
         drawChart();
       });
     }
-    const filterQuery = query(f);
-    guard(api(`/traces/stats${filterQuery}`, { signal }).then((s) => { stats = s; drawChart(); }));
-
     const back = query(f);
+    guard(api(`/traces/stats${back}`, { signal }).then((s) => { stats = s; drawChart(); }));
+
     const table = lazyList({
       cls: 'traces', signal, empty: 'No trace matches these filters.',
       columns: [['Started (UTC)'], ['Workflow'], ['Agents', 'hide-narrow'], ['Model', 'hide-narrow'], ['Tokens', 'num hide-narrow'], ['Cost', 'num hide-narrow'], ['Latency', 'num'], ['Status']],

@@ -95,6 +95,15 @@ try {
   await page.reload();
   await page.waitForFunction(() => document.querySelectorAll('.traces .item').length === 1);
   assert.equal(await page.inputValue('input[name=q]'), 'email', 'the search is restored from the address');
+  await page.fill('input[name=since]', 'last tuesday');
+  await page.press('input[name=since]', 'Enter');
+  await page.locator('#alert', { hasText: 'since' }).waitFor();
+  assert.equal(await page.getAttribute('input[name=since]', 'aria-invalid'), 'true', 'the field at fault is marked');
+  provoked(400);
+  await page.fill('input[name=since]', '');
+  await page.press('input[name=since]', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.traces .item').length === 1);
+  assert.ok(await page.locator('#alert').isHidden(), 'the error clears with a good filter');
   const row = page.locator('.traces .item').first();
   assert.match(await row.innerText(), /openai\.responses/);
 
