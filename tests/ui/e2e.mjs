@@ -266,6 +266,12 @@ try {
   const regressed = await page.locator('.cases-list .item').count();
   assert.equal(regressed, 2, 'the two regressed cases');
   await shoot('run-compare');
+  // No case of these runs carries a failure category: the filter goes to the API and empties the list.
+  await page.selectOption('select[name=failure]', 'hallucination');
+  await page.waitForFunction(() => location.hash.includes('failure=hallucination') && location.hash.includes('class=regressed'));
+  await page.locator('.cases-list .empty').waitFor();
+  await page.selectOption('select[name=failure]', '');
+  await page.waitForFunction(() => document.querySelectorAll('.cases-list .item').length === 2);
   await page.locator('.cases-list .item', { hasText: 'call-tool-get-weather' }).click();
   await page.waitForSelector('.drawer .diff');
   assert.match(await page.locator('.drawer .diff .del').first().innerText(), /TOOL RESULT: Sunny/);
