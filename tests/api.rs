@@ -360,8 +360,9 @@ async fn writes_do_what_the_cli_does_and_refuse_a_file_changed_since_it_was_read
         "expected": {"contains": ["weather"], "tools_forbidden": ["get_weather"]}});
     let (status, promoted) = s.call("POST", "/api/v1/traces/trace_07ac/promote", Some(body.clone())).await;
     assert_eq!(status, 201, "{promoted}");
-    assert_eq!(promoted["case"]["privacy"]["status"], "pending");
-    let finding = &promoted["findings"][0];
+    assert_eq!(promoted["case"]["case"]["privacy"]["status"], "pending");
+    assert_eq!(promoted["duplicate_of"], Value::Null, "nothing like it on disk yet");
+    let finding = &promoted["case"]["findings"][0];
     assert_eq!(finding["kind"], "email");
     assert_eq!(finding["snippets"][0]["placeholder"], "<EMAIL_1>");
     assert!(finding["snippets"][0]["before"].as_str().unwrap().ends_with("mail "));

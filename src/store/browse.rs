@@ -165,7 +165,7 @@ impl Store {
             p.extend(unknown.iter().map(|m| V::Text(m.clone())));
             let list = (first..first + unknown.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
             let unpriced_traces = format!(
-                "SELECT trace_id FROM spans WHERE kind = 'model' AND coalesce(model, '') IN ({list})
+                "SELECT trace_id FROM trace_models WHERE model IN ({list})
                  AND trace_id IN (SELECT id FROM traces WHERE {clause})"
             );
             let count: i64 = self.conn.query_row(
@@ -187,15 +187,11 @@ impl Store {
     /// Model-call usage per (group, model) of the selected traces, leaving out the traces
     /// `exclude` (a subquery of trace ids) selects.
     fn usage_by(&self, clause: &str, params: &[V], group: &str, exclude: Option<&str>) -> Result<UsageRows> {
-        let exclude = exclude.map(|q| format!("AND t.id NOT IN ({q})")).unwrap_or_default();
-        // Only calls that mention cached tokens pay for reading their JSON.
+        let exclude = exclude.map(|q| format!("WHERE t.id NOT IN ({q})")).unwrap_or_default();
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT g, coalesce(s.model, ''), sum(coalesce(s.input_tokens, 0)), sum(coalesce(s.output_tokens, 0)),
-                    sum(CASE WHEN instr(s.data, 'cached_input_tokens') > 0
-                        THEN coalesce(json_extract(s.data, '$.usage.cached_input_tokens'), 0) ELSE 0 END)
+            "SELECT g, m.model, sum(m.input_tokens), sum(m.output_tokens), sum(m.cached_input_tokens)
              FROM (SELECT id, {group} AS g FROM traces WHERE {clause}) AS t
-             JOIN spans AS s ON s.trace_id = t.id
-             WHERE s.kind = 'model' {exclude}
+             JOIN trace_models AS m ON m.trace_id = t.id {exclude}
              GROUP BY 1, 2"
         ))?;
         let n = |r: &rusqlite::Row, i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);

@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_response_cache.sql"),
     include_str!("migrations/0003_trace_search.sql"),
     include_str!("migrations/0004_run_owner.sql"),
+    include_str!("migrations/0005_trace_models.sql"),
 ];
 
 /// Default location, relative to the current directory.

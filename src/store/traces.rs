@@ -198,6 +198,8 @@ impl Store {
         let mut touched = BTreeSet::new();
         // Traces whose searchable text may have changed (see `carries_text`).
         let mut text_touched = HashSet::new();
+        // Traces with a model call added or changed: their usage per model is recounted.
+        let mut models_touched = HashSet::new();
         {
             let mut insert_trace = tx.prepare_cached(
                 "INSERT OR IGNORE INTO traces (id, workflow, group_id, metadata, imported_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -247,6 +249,9 @@ impl Store {
                 let row = SpanRow::of(span)?;
                 if insert_span.execute(&row.params()[..])? == 1 {
                     stats.new_spans += 1;
+                    if span.model_call().is_some() {
+                        models_touched.insert(span.trace_id.as_str());
+                    }
                     if carries_text(span) {
                         text_touched.insert(span.trace_id.as_str());
                     }
@@ -260,6 +265,9 @@ impl Store {
                     let row = SpanRow::of(&merged)?;
                     replace_span.execute(&row.params()[..])?;
                     stats.updated_spans += 1;
+                    if merged.model_call().is_some() || before.model_call().is_some() {
+                        models_touched.insert(span.trace_id.as_str());
+                    }
                     if carries_text(&merged) || carries_text(&before) {
                         text_touched.insert(span.trace_id.as_str());
                     }
@@ -269,6 +277,9 @@ impl Store {
         }
         for id in &touched {
             refresh_summary(tx, id)?;
+            if models_touched.contains(id.as_str()) {
+                refresh_models(tx, id)?;
+            }
             if text_touched.contains(id.as_str()) {
                 refresh_search(tx, id)?;
             }
@@ -526,6 +537,19 @@ fn refresh_summary(tx: &rusqlite::Transaction, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Recount a trace's token use per model from its model spans.
+fn refresh_models(tx: &rusqlite::Transaction, id: &str) -> Result<()> {
+    tx.prepare_cached("DELETE FROM trace_models WHERE trace_id = ?1")?.execute([id])?;
+    tx.prepare_cached(
+        "INSERT INTO trace_models (trace_id, model, calls, input_tokens, output_tokens, cached_input_tokens)
+         SELECT trace_id, coalesce(model, ''), count(*), sum(coalesce(input_tokens, 0)), sum(coalesce(output_tokens, 0)),
+                sum(coalesce(json_extract(data, '$.usage.cached_input_tokens'), 0))
+         FROM spans WHERE trace_id = ?1 AND kind = 'model' GROUP BY 1, 2",
+    )?
+    .execute([id])?;
+    Ok(())
+}
+
 /// The searchable text of a trace: instructions, input and output items of its model calls,
 /// each distinct text once (every turn repeats the conversation so far).
 fn search_text(tx: &rusqlite::Transaction, id: &str) -> rusqlite::Result<String> {
@@ -634,12 +658,10 @@ fn file_size(path: &std::path::Path) -> u64 {
 impl Store {
     /// Token usage of a trace's model calls, per model (calls without a model are left out).
     pub fn model_usage(&self, trace_id: &str) -> Result<Vec<(String, Usage)>> {
+        // A call whose model is unknown (an exporter-only capture) is kept under "", which no
+        // price matches, so its trace's cost reads as unknown rather than free.
         let mut stmt = self.conn.prepare_cached(
-            // A call whose model is unknown (an exporter-only capture) is kept under "", which no
-            // price matches, so its trace's cost reads as unknown rather than free.
-            "SELECT coalesce(model, ''), sum(coalesce(input_tokens, 0)), sum(coalesce(output_tokens, 0)),
-                    sum(coalesce(json_extract(data, '$.usage.cached_input_tokens'), 0))
-             FROM spans WHERE trace_id = ?1 AND kind = 'model' GROUP BY 1",
+            "SELECT model, input_tokens, output_tokens, cached_input_tokens FROM trace_models WHERE trace_id = ?1",
         )?;
         let rows = stmt.query_map([trace_id], |r| {
             Ok((
@@ -670,6 +692,7 @@ impl Store {
             &format!("DELETE FROM trace_text WHERE rowid IN (SELECT search_rowid FROM traces WHERE id IN ({old}))"),
             [cutoff],
         )?;
+        tx.execute(&format!("DELETE FROM trace_models WHERE trace_id IN ({old})"), [cutoff])?;
         let spans = tx.execute(&format!("DELETE FROM spans WHERE trace_id IN ({old})"), [cutoff])?;
         let traces = tx.execute("DELETE FROM traces WHERE coalesce(started_at, imported_at) < ?1", [cutoff])?;
         tx.commit()?;
@@ -927,11 +950,14 @@ mod tests {
             s.conn
                 .execute_batch("DROP TABLE trace_text; DROP INDEX traces_by_search; DROP INDEX traces_by_time; ALTER TABLE traces DROP COLUMN search_rowid; \
                  ALTER TABLE runs DROP COLUMN owner_pid; ALTER TABLE runs DROP COLUMN owner_host; \
-                 ALTER TABLE runs DROP COLUMN heartbeat_at; PRAGMA user_version = 2;")
+                 ALTER TABLE runs DROP COLUMN heartbeat_at; DROP TABLE trace_models; PRAGMA user_version = 2;")
                 .unwrap();
         }
         let s = Store::open(&path).unwrap();
         assert_eq!(search(&s, "sunny").len(), 1);
+        // The usage per model is counted from the spans already there.
+        let usage = s.model_usage("trace_6a4a39cf054a4507af79b8b2b2cfbe80").unwrap();
+        assert_eq!((usage[0].1.input_tokens, usage[0].1.output_tokens), (23, 6));
     }
 
     #[test]
@@ -1046,5 +1072,36 @@ mod tests {
         let azure = TraceFilter { provider: Some("azure.ai.openai".into()), ..TraceFilter::default() };
         let ids: Vec<String> = s.list_traces(&azure).unwrap().into_iter().map(|r| r.id).collect();
         assert_eq!(ids, ["trace_6a4a39cf054a4507af79b8b2b2cfbe80"]);
+    }
+
+    /// What `trace_models` holds is what the model spans add up to, through inserts, merges of
+    /// start and end records, re-sent batches and prunes.
+    #[test]
+    fn usage_per_model_follows_the_spans() {
+        type Row = (String, String, i64, i64, i64, i64);
+        let rows = |s: &Store, sql: &str| -> Vec<Row> {
+            s.conn
+                .prepare(sql)
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        let kept = "SELECT trace_id, model, calls, input_tokens, output_tokens, cached_input_tokens FROM trace_models ORDER BY 1, 2";
+        let recount = "SELECT trace_id, coalesce(model, ''), count(*), sum(coalesce(input_tokens, 0)),
+             sum(coalesce(output_tokens, 0)), sum(coalesce(json_extract(data, '$.usage.cached_input_tokens'), 0))
+             FROM spans WHERE kind = 'model' GROUP BY 1, 2 ORDER BY 1, 2";
+        let (_d, mut s) = store();
+        // The processor JSONL sends each span twice (started, then ended): the second merges.
+        let stats = s.ingest(&fixture("agents_processor.jsonl")).unwrap();
+        assert!(stats.updated_spans > 0 || stats.new_spans > 0);
+        s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
+        s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
+        let now = rows(&s, kept);
+        assert_eq!(now.len(), 6, "{now:?}");
+        assert_eq!(now, rows(&s, recount));
+        s.prune(Utc::now() + chrono::Duration::days(1)).unwrap();
+        assert!(rows(&s, kept).is_empty());
     }
 }

@@ -193,11 +193,16 @@ pub async fn promote(
         })
         .await?;
     let path = p.path.clone();
-    let mut doc = blocking(move || read(&path)).await?;
-    doc["duplicate_of"] = p.near.first().map(|n| n.id.clone()).into();
-    doc["near"] =
+    let case = blocking(move || read(&path)).await?;
+    let near: Vec<Value> =
         p.near.iter().map(|n| json!({"id": n.id, "dataset": n.dataset, "similarity": n.similarity})).collect();
-    doc["warnings"] = p.warnings.clone().into();
+    let doc = json!({
+        "case": case,
+        // The most similar case already there (an exact duplicate is refused with 409).
+        "duplicate_of": p.near.first().map(|n| n.id.clone()),
+        "near": near,
+        "warnings": p.warnings,
+    });
     Ok((StatusCode::CREATED, Json(doc)))
 }
 
