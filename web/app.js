@@ -605,9 +605,13 @@ function eventView(ev) {
   let details = [];
   if (ev.kind === 'model') {
     const u = ev.usage ?? {};
+    const attempts = ev.attempts ?? [];
     summary = [...head, `${ev.model && ev.model !== ev.name ? ` ${ev.model}` : ''} · ${fmt.int(u.input_tokens)} in / ${fmt.int(u.output_tokens)} out${dur}`,
-      ev.attempt > 1 ? [' ', badge(`retry ${ev.attempt - 1}`, 'warn')] : null];
-    details = [ev.instructions ? [h('h3', null, 'Instructions'), h('pre', null, ev.instructions)] : null,
+      ev.attempt > 1 ? [' ', badge(`retry ${ev.attempt - 1}`, 'warn')] : null,
+      attempts.length > 1 ? [' ', badge(`${attempts.length} HTTP attempts`, 'warn')] : null];
+    details = [attempts.length > 1 ? [h('h3', null, 'Attempts'), h('ol', null, attempts.map((a) => h('li', null,
+      [a.status ?? 'no answer', a.latency_ms != null ? fmt.ms(a.latency_ms) : null, a.error_type, a.code, a.message].filter((x) => x != null && x !== '').join(' · '))))] : null,
+      ev.instructions ? [h('h3', null, 'Instructions'), h('pre', null, ev.instructions)] : null,
       h('h3', null, 'Input'), (ev.input ?? []).map((i) => itemView(i)),
       h('h3', null, 'Output'), (ev.output ?? []).map((i) => itemView(i))];
   } else if (ev.kind === 'tool') {
@@ -667,12 +671,12 @@ function promoteForm(trace) {
 }
 
 function promoted(res) {
-  // The contract nests the case document under `case`; the server may also return it whole.
-  const c = res.case?.case ? res.case : res;
+  const c = res.case;
   const status = c.case?.privacy?.status ?? 'clean';
   return h('div', { class: 'promoted' },
     h('p', null, 'Wrote ', h('code', null, c.path), ' · privacy ', badge(status, statusTone(status))),
     res.duplicate_of ? h('p', { class: 'warn' }, `A similar case already exists: ${res.duplicate_of}`) : null,
+    (res.warnings ?? []).map((w) => h('p', { class: 'warn' }, w)),
     findingsView(c.findings),
     status === 'pending' ? h('p', null, h('a', { href: href('review', c.case.id, { dataset: c.dataset }) }, 'Review it')) : null);
 }
