@@ -4,7 +4,7 @@
 # download). A repo is built the way a user builds one, through the CLI: the fixture captures
 # imported, a hostile trace (markup and personal data in its text) added, a suite run once and
 # once more after a prompt change that regresses it. A second repo holds a 10,000-case run.
-# tests/ui/e2e.mjs then drives both servers. Screenshots of every page at 390 and 1400 px go
+# tests/ui/e2e.mjs then drives a server on each, and one with a token on the first. Screenshots of every page at 390 and 1400 px go
 # to target/ui-screenshots/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -106,10 +106,13 @@ cd "$repo"
 export EVALS_STORE="$repo/.evals/evals.db"
 start "$work/ui.log" "$evals" ui --listen 127.0.0.1:0
 ui=$url
+token=ui-e2e-$RANDOM$RANDOM
+start "$work/token-ui.log" "$evals" ui --listen 127.0.0.1:0 --token "$token"
+token_ui=$url
 cd "$root"
 shots="$target/ui-screenshots"
 rm -rf "$shots"
-if ! node "$node_dir/e2e.mjs" "$ui" "$repo" "$big_ui" "$evals" "$shots"; then
+if ! node "$node_dir/e2e.mjs" "$ui" "$repo" "$big_ui" "$evals" "$shots" "$token_ui" "$token"; then
   echo "--- evals ui log:" >&2
   cat "$work/ui.log" >&2
   exit 1

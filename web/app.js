@@ -145,7 +145,8 @@ function marked(text) {
 function showAlert(err) {
   if (err?.name === 'AbortError') return;
   const el = $('#alert');
-  el.replaceChildren(err instanceof ApiError ? `${err.message}` : `Error: ${err?.message ?? err}`);
+  const hint = err?.status === 401 ? ' Open this page with ?token=TOKEN (the one `evals ui --token` was given).' : '';
+  el.replaceChildren(err instanceof ApiError ? `${err.message}${hint}` : `Error: ${err?.message ?? err}`);
   el.hidden = false;
   // A 400 names the parameter at fault: mark the field that sent it.
   const field = err?.parameter && document.querySelector(`#page [name="${CSS.escape(err.parameter)}"]`);

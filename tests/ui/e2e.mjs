@@ -1,6 +1,6 @@
 // End-to-end test of the evals web app in headless Chromium (the system's /usr/bin/chromium,
 // driven by playwright-core). scripts/ui-e2e.sh prepares the repos and servers and runs:
-//   node e2e.mjs UI_URL REPO BIG_UI_URL EVALS_BIN SCREENSHOT_DIR
+//   node e2e.mjs UI_URL REPO BIG_UI_URL EVALS_BIN SCREENSHOT_DIR TOKEN_UI_URL TOKEN
 // It walks what a user does: filter traces, open one, promote it, review and approve the case,
 // then look at a run's regression against its baseline; and it checks what the user cannot see
 // directly: no console errors, no injected markup, no layout shift, the files on disk.
@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync, mkdirSync, readdirSync, existsSync } from 
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const [url, repo, bigUrl, evals, shots] = process.argv.slice(2);
+const [url, repo, bigUrl, evals, shots, tokenUrl, token] = process.argv.slice(2);
 mkdirSync(shots, { recursive: true });
 const WIDTHS = [1400, 390];
 
@@ -313,6 +313,16 @@ try {
   await page.evaluate(() => window.scrollTo(0, 0));
   // The reserved height of 10,000 rows is too tall for a full-page capture.
   await shoot('run-10000', false);
+
+  step('with a token: refused without it, and kept for the tab once given in the address');
+  await page.goto(`${tokenUrl}#/traces`);
+  await page.locator('#alert', { hasText: /token/i }).waitFor();
+  provoked(401);
+  await page.goto(`${tokenUrl}?token=${token}#/traces`);
+  await page.locator('.traces .item').first().waitFor();
+  assert.ok(!page.url().includes(token), 'the token is taken out of the address');
+  await page.reload();
+  await page.locator('.traces .item').first().waitFor();
 
   step('no errors in the browser console');
   assert.deepEqual(consoleErrors, []);
