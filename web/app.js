@@ -541,7 +541,12 @@ const tracesPage = {
       });
     }
     const back = query(f);
-    guard(api(`/traces/stats${back}`, { signal }).then((s) => { stats = s; drawChart(); }));
+    guard(api(`/traces/stats${back}`, { signal }).then((s) => {
+      stats = s;
+      // Nothing priced (models without a price): open on model calls rather than a flat $0.
+      if (!s.buckets.some((b) => b.cost_usd)) metricButtons.find((b) => b.dataset.metric === 'calls').click();
+      else drawChart();
+    }));
 
     const table = lazyList({
       cls: 'traces', signal, empty: 'No trace matches these filters.',

@@ -79,7 +79,12 @@ try {
   const rowsAll = await page.locator('.traces .item').count();
   assert.ok(rowsAll >= 10, `all fixture traces listed, got ${rowsAll}`);
   assert.match(await page.locator('.totals').innerText(), new RegExp(`^${rowsAll} traces`));
-  for (const metric of ['calls', 'errors', 'latency', 'cost']) await page.click(`[data-metric=${metric}]`);
+  // The fixtures' models have no price, so the chart opens on model calls.
+  await page.locator('[data-metric=calls][aria-pressed=true]').waitFor();
+  const tracesShift = await page.evaluate(() => window.__shift);
+  assert.ok(tracesShift < 0.001, `the Traces page does not move as its parts arrive, shift ${tracesShift}`);
+  for (const metric of ['errors', 'latency', 'cost', 'calls']) await page.click(`[data-metric=${metric}]`);
+  assert.ok(await page.locator('.chart svg rect.bar').count() > 0, 'a bar per bucket');
   await shoot('traces');
 
   step('a full-text search and a status filter narrow the list, and live in the address');
