@@ -163,8 +163,7 @@ impl Store {
     }
 
     /// Cost per value of `group` (one group, 0, without it) over the selected traces whose models
-    /// all have a price, and
-    /// how many traces were left out for calling a model without one.
+    /// all have a price, and how many traces were left out for calling a model without one.
     fn costs(
         &self,
         clause: &str,
