@@ -72,9 +72,8 @@ impl Store {
             rusqlite::params_from_iter(&params),
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        let latency = self.latency_percentiles(&clause, &params, "0")?;
-        let (p50, p95) = latency.get(&0).copied().unwrap_or_default();
-        let (costs, unpriced) = self.costs(&clause, &params, "0", prices)?;
+        let (p50, p95) = self.latency(&clause, &params)?;
+        let (costs, unpriced) = self.costs(&clause, &params, None, prices)?;
         Ok(Totals {
             traces: traces as usize,
             input_tokens: input_tokens.max(0) as u64,
@@ -106,7 +105,7 @@ impl Store {
             buckets.push((b, traces, calls, errors, input_tokens, output_tokens));
         }
         let latency = self.latency_percentiles(&clause, &params, &key)?;
-        let (costs, _) = self.costs(&clause, &params, &key, prices)?;
+        let (costs, _) = self.costs(&clause, &params, Some(key.as_str()), prices)?;
         Ok(buckets
             .into_iter()
             .map(|(b, traces, calls, errors, input_tokens, output_tokens)| {
@@ -126,6 +125,29 @@ impl Store {
             .collect())
     }
 
+    /// Nearest-rank p50 and p95 of the selected traces' latency (ms): two sorted reads of one
+    /// value each, which SQLite answers without a window over every row.
+    fn latency(&self, clause: &str, params: &[V]) -> Result<(Option<i64>, Option<i64>)> {
+        let durations = format!(
+            "SELECT (ended_at - started_at) / 1000 AS d FROM traces
+             WHERE {clause} AND started_at IS NOT NULL AND ended_at IS NOT NULL"
+        );
+        let n: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM ({durations})"),
+            rusqlite::params_from_iter(params),
+            |r| r.get(0),
+        )?;
+        let at = |p: i64| -> Result<Option<i64>> {
+            if n == 0 {
+                return Ok(None);
+            }
+            let rank = (p * n + 99) / 100;
+            let sql = format!("{durations} ORDER BY d LIMIT 1 OFFSET {}", rank - 1);
+            Ok(Some(self.conn.query_row(&sql, rusqlite::params_from_iter(params), |r| r.get(0))?))
+        };
+        Ok((at(50)?, at(95)?))
+    }
+
     /// Nearest-rank p50 and p95 of trace latency (ms) per value of `group` (an SQL expression
     /// over `traces`), ranked by a window function in SQLite.
     fn latency_percentiles(&self, clause: &str, params: &[V], group: &str) -> Result<Percentiles> {
@@ -140,13 +162,13 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Cost per value of `group` over the selected traces whose models all have a price, and
-    /// how many traces were left out for calling a model without one.
+    /// Cost per value of `group` (one group, 0, without it) over the selected traces whose models
+    /// all have a price, and how many traces were left out for calling a model without one.
     fn costs(
         &self,
         clause: &str,
         params: &[V],
-        group: &str,
+        group: Option<&str>,
         prices: &PriceTable,
     ) -> Result<(BTreeMap<i64, f64>, usize)> {
         let all = self.usage_by(clause, params, group, None)?;
@@ -184,16 +206,25 @@ impl Store {
         Ok((out, unpriced))
     }
 
-    /// Model-call usage per (group, model) of the selected traces, leaving out the traces
-    /// `exclude` (a subquery of trace ids) selects.
-    fn usage_by(&self, clause: &str, params: &[V], group: &str, exclude: Option<&str>) -> Result<UsageRows> {
-        let exclude = exclude.map(|q| format!("WHERE t.id NOT IN ({q})")).unwrap_or_default();
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT g, m.model, sum(m.input_tokens), sum(m.output_tokens), sum(m.cached_input_tokens)
-             FROM (SELECT id, {group} AS g FROM traces WHERE {clause}) AS t
-             JOIN trace_models AS m ON m.trace_id = t.id {exclude}
-             GROUP BY 1, 2"
-        ))?;
+    /// Model-call usage per (group, model) of the selected traces (one group, 0, without
+    /// `group`), leaving out the traces `exclude` (a subquery of trace ids) selects.
+    fn usage_by(&self, clause: &str, params: &[V], group: Option<&str>, exclude: Option<&str>) -> Result<UsageRows> {
+        let sql = match group {
+            // One group: the selected ids probe the table's key, with no join to carry a key along.
+            None => format!(
+                "SELECT 0, model, sum(input_tokens), sum(output_tokens), sum(cached_input_tokens) FROM trace_models
+                 WHERE trace_id IN (SELECT id FROM traces WHERE {clause}) {} GROUP BY 2",
+                exclude.map(|q| format!("AND trace_id NOT IN ({q})")).unwrap_or_default()
+            ),
+            Some(group) => format!(
+                "SELECT g, m.model, sum(m.input_tokens), sum(m.output_tokens), sum(m.cached_input_tokens)
+                 FROM (SELECT id, {group} AS g FROM traces WHERE {clause}) AS t
+                 JOIN trace_models AS m ON m.trace_id = t.id {}
+                 GROUP BY 1, 2",
+                exclude.map(|q| format!("WHERE t.id NOT IN ({q})")).unwrap_or_default()
+            ),
+        };
+        let mut stmt = self.conn.prepare(&sql)?;
         let n = |r: &rusqlite::Row, i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
         let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
             Ok((
