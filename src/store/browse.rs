@@ -125,15 +125,22 @@ impl Store {
             .collect())
     }
 
-    /// Whether an aggregate over a search walks the traces (true) or starts from the search's
-    /// matches: from the matches unless they are a large part of the store. Unlike a page, an
-    /// aggregate reads every match, so the time order is of no help.
+    /// Whether an aggregate over a search walks the traces of its time range (true) or starts
+    /// from the search's matches: from the matches unless they are a large part of that range
+    /// (counted on the time index). Unlike a page, an aggregate reads every match, so the time
+    /// order alone is of no help.
     fn broad_aggregate(&self, f: &TraceFilter) -> Result<bool> {
         let Some(q) = f.fts() else { return Ok(false) };
         let matches: i64 =
             self.conn.query_row("SELECT count(*) FROM trace_text WHERE trace_text MATCH ?1", [q], |r| r.get(0))?;
-        let all: i64 = self.conn.query_row("SELECT count(*) FROM traces", [], |r| r.get(0))?;
-        Ok(matches * 4 > all)
+        let range = TraceFilter { since: f.since, until: f.until, ..TraceFilter::default() };
+        let (clause, params) = range.sql(false);
+        let in_range: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM traces WHERE {clause}"),
+            rusqlite::params_from_iter(&params),
+            |r| r.get(0),
+        )?;
+        Ok(matches * 4 > in_range)
     }
 
     /// Nearest-rank p50 and p95 of the selected traces' latency (ms): two sorted reads of one
