@@ -66,7 +66,7 @@ impl Store {
     /// Totals over every trace the filter selects (its limit and cursor aside).
     pub fn trace_totals(&self, filter: &TraceFilter, prices: &PriceTable) -> Result<Totals> {
         let f = TraceFilter { limit: None, after: None, ..filter.clone() };
-        let (clause, params) = f.sql(self.broad_search(&f)?);
+        let (clause, params) = f.sql(self.broad_aggregate(&f)?);
         let (traces, input_tokens, output_tokens): (i64, i64, i64) = self.conn.query_row(
             &format!("SELECT count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0) FROM traces WHERE {clause}"),
             rusqlite::params_from_iter(&params),
@@ -88,7 +88,7 @@ impl Store {
     /// The selected traces in buckets of `seconds` by start time, oldest first.
     pub fn trace_buckets(&self, filter: &TraceFilter, seconds: i64, prices: &PriceTable) -> Result<Vec<Bucket>> {
         let f = TraceFilter { limit: None, after: None, ..filter.clone() };
-        let (clause, params) = f.sql(self.broad_search(&f)?);
+        let (clause, params) = f.sql(self.broad_aggregate(&f)?);
         let width = seconds.max(1) * 1_000_000;
         let key = format!("(coalesce(started_at, imported_at) / {width}) * {width}");
         let mut stmt = self.conn.prepare(&format!(
@@ -123,6 +123,24 @@ impl Store {
                 }
             })
             .collect())
+    }
+
+    /// Whether an aggregate over a search walks the traces of its time range (true) or starts
+    /// from the search's matches: from the matches unless they are a large part of that range
+    /// (counted on the time index). Unlike a page, an aggregate reads every match, so the time
+    /// order alone is of no help.
+    fn broad_aggregate(&self, f: &TraceFilter) -> Result<bool> {
+        let Some(q) = f.fts() else { return Ok(false) };
+        let matches: i64 =
+            self.conn.query_row("SELECT count(*) FROM trace_text WHERE trace_text MATCH ?1", [q], |r| r.get(0))?;
+        let range = TraceFilter { since: f.since, until: f.until, ..TraceFilter::default() };
+        let (clause, params) = range.sql(false);
+        let in_range: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM traces WHERE {clause}"),
+            rusqlite::params_from_iter(&params),
+            |r| r.get(0),
+        )?;
+        Ok(matches * 4 > in_range)
     }
 
     /// Nearest-rank p50 and p95 of the selected traces' latency (ms): two sorted reads of one

@@ -1033,6 +1033,8 @@ mod tests {
         for filter in [
             TraceFilter::default(),
             TraceFilter { search: Some("weather".into()), ..TraceFilter::default() },
+            // One match in six: the aggregates start from the search index.
+            TraceFilter { search: Some("paris".into()), ..TraceFilter::default() },
             TraceFilter { agent: Some("Triage".into()), ..TraceFilter::default() },
         ] {
             let rows = s.list_traces(&filter).unwrap();
