@@ -9,6 +9,7 @@ cargo clippy --locked --all-targets -- -D warnings
 ./scripts/setup-chromium.sh   # the HTML report is checked in headless Chromium (tests/report.rs)
 ./scripts/setup-actionlint.sh # the GitHub Actions example is linted (tests/ci_example.rs)
 cargo test --locked
+./scripts/ui-e2e.sh      # the web app in headless Chromium against `evals ui` (playwright-core from npm)
 ./scripts/demo.sh > /dev/null
 ./scripts/interop.sh
 echo "all tests passed"

@@ -17,4 +17,5 @@ pub mod suite;
 pub mod template;
 pub mod text;
 pub mod trace;
+pub mod ui;
 pub mod yaml;

@@ -601,6 +601,9 @@ where
     }
 }
 
+/// Runs shown in a pass-rate trend.
+pub const TREND_RUNS: usize = 20;
+
 /// One run's point on a suite's pass-rate trend.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrendPoint {
@@ -779,6 +782,18 @@ pub trait StoredRuns {
     fn run_head(&self, id: &str) -> Result<Run, StoreError>;
     /// A run's results, by case id then repeat, read as they are consumed.
     fn results(&self, id: &str) -> StoredResults<'_>;
+    /// Up to `limit` run headers after `after` (newest first); of one suite when given.
+    fn runs_after(&self, suite: Option<&str>, after: Option<&Run>, limit: usize) -> Result<Vec<Run>, StoreError>;
+    /// Up to `limit` results of a run after (case id, repeat) `after`, with this status and
+    /// labelled failure when given.
+    fn results_where(
+        &self,
+        id: &str,
+        after: Option<(&str, u32)>,
+        status: Option<Status>,
+        failure: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<CaseResult>, StoreError>;
 }
 
 fn header_json(run: &Run) -> String {
@@ -835,6 +850,27 @@ impl StoredRuns for Store {
 
     fn results(&self, id: &str) -> StoredResults<'_> {
         StoredResults { store: self, run_id: id.to_string(), page: Vec::new().into_iter(), last: None, done: false }
+    }
+
+    fn runs_after(&self, suite: Option<&str>, after: Option<&Run>, limit: usize) -> Result<Vec<Run>, StoreError> {
+        parse_headers(self.run_headers_after(suite, after.map(|r| (r.started_at, r.id.as_str())), limit)?)
+    }
+
+    fn results_where(
+        &self,
+        id: &str,
+        after: Option<(&str, u32)>,
+        status: Option<Status>,
+        failure: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<CaseResult>, StoreError> {
+        let rows = self.results_matching(id, after, status.map(Status::as_str), failure, limit)?;
+        rows.into_iter()
+            .map(|(case, repeat, data)| {
+                serde_json::from_str(&data)
+                    .map_err(|e| StoreError::Corrupt(format!("result {case} #{repeat} in run {id}: {e}")))
+            })
+            .collect()
     }
 }
 

@@ -134,6 +134,28 @@ pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
     }
 }
 
+/// A metadata condition, `key=value`.
+pub fn parse_meta(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not KEY=VALUE (e.g. customer=acme)")),
+    }
+}
+
+/// A point in time: a duration ago, a date (UTC midnight), or an RFC 3339 time.
+pub fn parse_when(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(d) = parse_duration(s) {
+        return Ok(chrono::Utc::now() - d);
+    }
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc());
+    }
+    Err(format!("{s:?} is not a time: use a duration ago (2h, 7d), a date (2026-11-01) or RFC 3339"))
+}
+
 /// Past this many character pairs the exact algorithms are too slow; a diff's ratio stands in.
 pub const EXACT_LIMIT: usize = 16_000_000;
 
@@ -202,6 +224,22 @@ pub(crate) fn lcs_chars(a: &str, a_len: usize, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn meta_conditions() {
+        assert_eq!(parse_meta("tier=gold=1").unwrap(), ("tier".into(), "gold=1".into()));
+        assert!(parse_meta("=x").is_err());
+        assert!(parse_meta("tier").unwrap_err().contains("KEY=VALUE"));
+    }
+
+    #[test]
+    fn points_in_time() {
+        let ago = parse_when("1h").unwrap();
+        assert!((chrono::Utc::now() - ago - chrono::Duration::hours(1)).num_seconds().abs() < 5);
+        assert_eq!(parse_when("2026-11-01").unwrap().to_rfc3339(), "2026-11-01T00:00:00+00:00");
+        assert_eq!(parse_when("2026-11-01T10:00:00+02:00").unwrap().to_rfc3339(), "2026-11-01T08:00:00+00:00");
+        assert!(parse_when("last tuesday").is_err());
+    }
 
     #[test]
     fn relative_paths_climb_out_of_the_folder() {

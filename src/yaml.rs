@@ -47,7 +47,11 @@ impl Source {
     /// Read a file as UTF-8 text, without the byte order mark editors may put first; invalid
     /// UTF-8 is an error naming its byte offset, line and column.
     pub fn read(file: &Path) -> std::io::Result<Self> {
-        let bytes = std::fs::read(file)?;
+        Source::from_bytes(file, std::fs::read(file)?)
+    }
+
+    /// [`Source::read`] of bytes already read.
+    pub fn from_bytes(file: &Path, bytes: Vec<u8>) -> std::io::Result<Self> {
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {

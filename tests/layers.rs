@@ -6,8 +6,8 @@ use std::path::Path;
 
 /// Top to bottom; a module may import anything after it in this list, nothing before it.
 const LAYERS: &[&str] = &[
-    "cli", "report", "run", "check", "compare", "grade", "replay", "record", "suite", "dataset", "collect", "store",
-    "provider", "trace", "privacy", "template", "text", "yaml", "mock",
+    "cli", "ui", "report", "run", "check", "compare", "grade", "replay", "record", "suite", "dataset", "collect",
+    "store", "provider", "trace", "privacy", "template", "text", "yaml", "mock",
 ];
 
 /// What `mock` (a tool at the bottom, started by runs and tests) may use.

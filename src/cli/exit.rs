@@ -10,12 +10,14 @@ use crate::collect::CollectError;
 use crate::dataset::DatasetError;
 use crate::mock::MockError;
 use crate::provider::client::BadBaseUrl;
+use crate::provider::pricing::PricesError;
 use crate::record::{FindRunError, MergeError, RunFileError};
 use crate::run::RunError;
 use crate::store::StoreError;
 use crate::suite::SuiteError;
 use crate::suite::select::SelectError;
 use crate::trace::import::ImportError;
+use crate::ui::UiError;
 use crate::yaml::YamlError;
 
 pub const GATE_FAILED: u8 = 1;
@@ -52,6 +54,10 @@ pub enum CliError {
     Merge(#[from] MergeError),
     #[error(transparent)]
     BaseUrl(#[from] BadBaseUrl),
+    #[error(transparent)]
+    Prices(#[from] PricesError),
+    #[error(transparent)]
+    Ui(#[from] UiError),
     #[error("cannot listen on {0}")]
     Listen(SocketAddr, #[source] std::io::Error),
     #[error("cannot read {}", .0.display())]
@@ -125,7 +131,7 @@ impl CliError {
                 | RunError::BaseUrl(_)
                 | RunError::RunFile(_) => BAD_INPUT,
             },
-            CliError::Store(s) => store_code(s),
+            CliError::Store(s) | CliError::Dataset(DatasetError::Store(s)) => store_code(s),
             CliError::FindRun(f) => find_run_code(f),
             CliError::NoTraceMatches | CliError::NothingToCheck => NOTHING_SELECTED,
             CliError::Dataset(_)
@@ -138,6 +144,8 @@ impl CliError {
             | CliError::Select(_)
             | CliError::Merge(_)
             | CliError::BaseUrl(_)
+            | CliError::Prices(_)
+            | CliError::Ui(_)
             | CliError::Listen(..)
             | CliError::Read(..)
             | CliError::Write(..)
@@ -198,11 +206,16 @@ impl CliError {
                 }
                 _ => None,
             },
-            CliError::Store(s) | CliError::FindRun(FindRunError::Store(s)) => store_hint(s),
+            CliError::Store(s)
+            | CliError::FindRun(FindRunError::Store(s))
+            | CliError::Dataset(DatasetError::Store(s)) => store_hint(s),
             CliError::Dataset(d) => dataset_hint(d),
             CliError::BaseUrl(_) => base_url(),
             CliError::Collect(CollectError::TokenRequired(_)) => {
                 Some("pass --token (or set EVALS_COLLECT_TOKEN), or listen on 127.0.0.1".into())
+            }
+            CliError::Ui(UiError::TokenRequired(_)) => {
+                Some("pass --token (or set EVALS_UI_TOKEN), or listen on 127.0.0.1".into())
             }
             CliError::NothingToCheck => Some("name the paths to check: evals check datasets/ evals/".into()),
             _ => None,

@@ -48,6 +48,11 @@ enum Command {
                             # then, in the app: OPENAI_BASE_URL=http://127.0.0.1:4319/v1 and\n  \
                             # BackendSpanExporter(endpoint=\"http://127.0.0.1:4319/v1/traces/ingest\")")]
     Collect(commands::collect::Args),
+    /// Serve the trace browser, review queue and run viewer: a web app and its JSON API (/api/v1)
+    /// over this directory's store and datasets.
+    #[command(after_help = "Examples:\n  evals ui                                  # http://127.0.0.1:7878/\n  \
+                            evals ui --listen 0.0.0.0:7878 --token \"$EVALS_UI_TOKEN\"")]
+    Ui(commands::ui::Args),
     /// Turn a trace into an eval case file under datasets/.
     #[command(after_help = "Examples:\n  evals promote trace_1a366e09 --dataset weather\n  \
                             evals promote trace_6a4a --dataset weather --verdict fail --failure wrong_handoff --note \"should answer itself\"")]
@@ -146,6 +151,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Traces(t) => commands::traces::run(&cli.store, t, &mut out),
         Command::Collect(a) => commands::collect::run(&cli.store, a, &mut out),
+        Command::Ui(a) => commands::ui::run(&cli.store, a, &mut out),
         Command::Promote(a) => commands::promote::run(&cli.store, *a, &mut out),
         Command::Mock(a) => commands::mock::run(a, &mut out),
         Command::Run(a) => commands::run::run(&cli.store, a, &mut out),

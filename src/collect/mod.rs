@@ -135,7 +135,18 @@ pub struct Server {
 impl Server {
     /// Check the options, bind, and serve in the background.
     pub async fn start(opts: Options, store: Store) -> Result<Server, CollectError> {
-        if !opts.listen.ip().is_loopback() && opts.token.as_deref().is_none_or(str::is_empty) {
+        Server::start_with(opts, store, None).await
+    }
+
+    /// As [`Server::start`], with more routes on the same port: `mount` gets the store's handle
+    /// and returns a router (with its own fallback and its own token check), served beside the
+    /// capture routes.
+    pub async fn start_with(
+        opts: Options,
+        store: Store,
+        mount: Option<Box<dyn FnOnce(Handle) -> Router + Send>>,
+    ) -> Result<Server, CollectError> {
+        if !token_ok(opts.listen, opts.token.as_deref()) {
             return Err(CollectError::TokenRequired(opts.listen));
         }
         let upstream = opts.upstream.trim_end_matches('/').to_string();
@@ -157,6 +168,7 @@ impl Server {
         let addr = listener.local_addr().map_err(|source| CollectError::Listen { addr: opts.listen, source })?;
 
         let (store, store_thread) = Handle::spawn(store);
+        let extra = mount.map(|m| m(store.clone()));
         let totals = Arc::new(Totals::default());
         let (tx, rx) = mpsc::channel(1024);
         let writer = tokio::spawn(writer::run(rx, store, totals.clone()));
@@ -175,11 +187,19 @@ impl Server {
             .route("/v1/traces", post(otlp::traces))
             .route("/v1/logs", post(otlp::logs))
             .route("/v1/responses", post(proxy::responses))
-            .route("/v1/chat/completions", post(proxy::chat_completions))
-            .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route on evals collect".into()) })
-            .layer(middleware::from_fn_with_state(app.clone(), authorize))
-            .layer(DefaultBodyLimit::max(opts.max_body))
-            .with_state(app);
+            .route("/v1/chat/completions", post(proxy::chat_completions));
+        let router = match extra {
+            None => router.fallback(|| async { error(StatusCode::NOT_FOUND, "no such route on evals collect".into()) }),
+            Some(_) => router,
+        }
+        .layer(middleware::from_fn_with_state(app.clone(), authorize))
+        .layer(DefaultBodyLimit::max(opts.max_body))
+        .with_state(app);
+        // The mounted routes check the token themselves (their static files need none).
+        let router = match extra {
+            Some(extra) => router.merge(extra),
+            None => router,
+        };
         let (shutdown, stop) = oneshot::channel::<()>();
         let serve = tokio::spawn(async move {
             let _ = axum::serve(listener, router)
@@ -225,6 +245,11 @@ fn body_error(e: BytesRejection) -> Response {
     error(e.status(), e.body_text())
 }
 
+/// The listening rule `collect` and `ui` share: loopback needs no token, any other address does.
+pub fn token_ok(listen: SocketAddr, token: Option<&str>) -> bool {
+    listen.ip().is_loopback() || token.is_some_and(|t| !t.is_empty())
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -245,7 +270,8 @@ async fn authorize(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
     next.run(req).await
 }
 
-fn presented(headers: &HeaderMap, token: &str, proxied: bool) -> bool {
+/// The token is in `X-Evals-Token`, or (unless `proxied`) the bearer key of `Authorization`.
+pub fn presented(headers: &HeaderMap, token: &str, proxied: bool) -> bool {
     let header = headers.get(TOKEN_HEADER).map(|v| v.as_bytes());
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)

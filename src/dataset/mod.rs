@@ -47,6 +47,8 @@ pub enum DatasetError {
     BadName { what: &'static str, name: String, reason: &'static str },
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     CaseFile(Vec<YamlError>),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 impl DatasetError {
@@ -363,6 +365,17 @@ impl Case {
         Ok(case)
     }
 
+    /// [`Case::load`], with the hex SHA-256 of the file's bytes as read: a later write compares
+    /// it with the file's, so an edit made on disk in between is not overwritten.
+    pub fn load_versioned(path: &Path) -> Result<(Case, String)> {
+        use sha2::Digest;
+        let read = |source| DatasetError::Read { path: path.to_path_buf(), source };
+        let bytes = std::fs::read(path).map_err(read)?;
+        let version = hex::encode(sha2::Sha256::digest(&bytes));
+        let src = yaml::Source::from_bytes(path, bytes).map_err(read)?;
+        Ok((Case::parse(&src).map_err(DatasetError::CaseFile)?, version))
+    }
+
     pub fn to_yaml(&self) -> String {
         yaml::to_string(self).expect("a case always serializes")
     }
@@ -515,8 +528,15 @@ pub fn find_case(root: &Path, query: &str) -> Result<CaseFile> {
     if as_path.is_file() {
         return Ok(CaseFile { path: as_path.to_path_buf(), case: Case::load(as_path)? });
     }
+    let path = find_case_path(root, None, query)?;
+    Ok(CaseFile { case: Case::load(&path)?, path })
+}
+
+/// The file of the case an id, or a unique prefix of it, names under `root` (in the dataset
+/// `only`, when given); never a path outside the datasets.
+pub fn find_case_path(root: &Path, only: Option<&str>, query: &str) -> Result<PathBuf> {
     let mut matches = Vec::new();
-    for dir in dataset_dirs(root, None)? {
+    for dir in dataset_dirs(root, only)? {
         for path in case_paths(&dir)? {
             let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
             if stem.starts_with(query) {
@@ -531,10 +551,7 @@ pub fn find_case(root: &Path, query: &str) -> Result<CaseFile> {
     let mut matches: Vec<PathBuf> = matches.into_iter().map(|(_, p)| p).collect();
     match matches.len() {
         0 => Err(DatasetError::CaseNotFound { query: query.to_string(), root: root.to_path_buf() }),
-        1 => {
-            let path = matches.remove(0);
-            Ok(CaseFile { case: Case::load(&path)?, path })
-        }
+        1 => Ok(matches.remove(0)),
         _ => Err(DatasetError::AmbiguousCase {
             query: query.to_string(),
             matches: matches.iter().map(|p| p.display().to_string()).collect(),

@@ -215,6 +215,29 @@ pub fn promote(
     Ok(Promoted { case, path, near, warnings })
 }
 
+/// `evals promote TRACE`: promote the stored trace an id (or unique prefix) names into
+/// `root/<dataset>/`, checked against every case under `root` for duplicates. Returns the full
+/// trace id. Cases that do not load only lose the near-duplicate check (said in the warnings).
+pub fn promote_stored(
+    store: &crate::store::Store,
+    root: &Path,
+    trace_id: &str,
+    taxonomy: &Taxonomy,
+    opts: &Options,
+) -> Result<(String, Promoted)> {
+    let (existing, skipped) = match super::load_all(root, None) {
+        Ok(cases) => (cases, None),
+        Err(e) => (Vec::new(), Some(format!("near-duplicate check skipped: {e}"))),
+    };
+    // Built from the `content_hash:` lines, so a case file that no longer parses still counts.
+    let mut hashes = HashIndex::build(root)?;
+    let id = store.resolve_trace(trace_id)?;
+    let (trace, spans) = store.load_trace(&id)?;
+    let mut p = promote(root, &trace, &spans, taxonomy, opts, &existing, &mut hashes, store)?;
+    p.warnings.extend(skipped);
+    Ok((id, p))
+}
+
 /// The whole run as one case: replay starts from the first model call's input and re-runs the
 /// agent loop, answering tool calls from the outputs the trace recorded.
 pub fn build_case(

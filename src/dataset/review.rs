@@ -72,6 +72,19 @@ pub fn relabel(case: &mut Case, taxonomy: &Taxonomy, edit: &LabelEdit) -> Result
     Ok(())
 }
 
+/// Replace a case's expectations (an editor's whole new set, where a label edit only adds).
+pub fn set_expected(case: &mut Case, expected: Expected) {
+    case.expected = expected;
+    case.mark_expectation();
+}
+
+/// The reviewer's name when none is given: git's `user.name`.
+pub fn default_reviewer() -> Option<String> {
+    let out = std::process::Command::new("git").args(["config", "user.name"]).output().ok()?;
+    let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !name.is_empty()).then_some(name)
+}
+
 /// Sign off a case's privacy: its redactions (or its having none) were checked by `reviewer`.
 pub fn approve(case: &mut Case, reviewer: &str, at: DateTime<Utc>) {
     case.privacy.status = PrivacyStatus::Approved;
@@ -96,7 +109,7 @@ pub fn save(cf: &CaseFile) -> Result<()> {
 
 /// A finding where it is: the placeholders of its kind in the text at its location, each with
 /// the text around it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct InContext {
     pub kind: Kind,
     pub location: String,
@@ -104,7 +117,7 @@ pub struct InContext {
 }
 
 /// A placeholder and up to [`CONTEXT`] characters either side of it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Snippet {
     pub before: String,
     pub placeholder: String,

@@ -7,6 +7,15 @@ use serde::{Deserialize, Serialize};
 use crate::trace::Usage;
 use crate::yaml::{Source, YamlError};
 
+/// A price file that cannot be read or parsed.
+#[derive(Debug, thiserror::Error)]
+pub enum PricesError {
+    #[error("cannot read {}", .0.display())]
+    Read(std::path::PathBuf, #[source] std::io::Error),
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+}
+
 /// Where a project keeps its price overrides.
 pub const OVERRIDES_FILE: &str = "evals/prices.yaml";
 
@@ -99,6 +108,18 @@ impl PriceTable {
     pub fn load(src: &Source) -> Result<PriceTable, YamlError> {
         let overrides: BTreeMap<String, Price> = src.parse()?;
         Ok(PriceTable::default().with_overrides(&overrides))
+    }
+
+    /// A project's table: the built-in one with the overrides of `path`, else of
+    /// [`OVERRIDES_FILE`] when that file exists.
+    pub fn project(path: Option<&std::path::Path>) -> Result<PriceTable, PricesError> {
+        let path = match path {
+            Some(p) => p.to_path_buf(),
+            None if std::path::Path::new(OVERRIDES_FILE).exists() => OVERRIDES_FILE.into(),
+            None => return Ok(PriceTable::default()),
+        };
+        let src = Source::read(&path).map_err(|e| PricesError::Read(path.clone(), e))?;
+        Ok(PriceTable::load(&src)?)
     }
 
     /// Cost of a trace's usage per model; `None` when some model's price is unknown.

@@ -141,6 +141,7 @@ impl Store {
                 "DELETE FROM trace_text WHERE rowid IN (SELECT search_rowid FROM traces WHERE id = ?1)",
                 [trace_id],
             )?;
+            tx.execute("DELETE FROM trace_models WHERE trace_id = ?1", [trace_id])?;
             tx.execute("DELETE FROM spans WHERE trace_id = ?1", [trace_id])?;
             tx.execute("DELETE FROM traces WHERE id = ?1", [trace_id])?;
         }

@@ -2,14 +2,16 @@
 //! async code reaches it through.
 
 mod actor;
+mod browse;
 mod cache;
 mod capture;
 mod runs;
 mod traces;
 
 pub use actor::Handle;
+pub use browse::{Bucket, TracePage};
 pub use runs::{CaseCounts, HistoryQuery, ResultRow, RunOwner};
-pub use traces::{IngestStats, PruneStats, Totals, TraceFilter, TraceStatus, TraceSummary};
+pub use traces::{IngestStats, PruneStats, Totals, TraceCursor, TraceFilter, TraceStatus, TraceSummary};
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_response_cache.sql"),
     include_str!("migrations/0003_trace_search.sql"),
     include_str!("migrations/0004_run_owner.sql"),
+    include_str!("migrations/0005_trace_models.sql"),
 ];
 
 /// Default location, relative to the current directory.

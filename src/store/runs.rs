@@ -201,6 +201,45 @@ impl Store {
         Ok((runs as usize, rows.collect::<rusqlite::Result<_>>()?))
     }
 
+    /// (id, header) of up to `limit` runs after the run `after` (its start time and id) in the
+    /// newest-first order; of one suite when given.
+    pub fn run_headers_after(
+        &self,
+        suite: Option<&str>,
+        after: Option<(DateTime<Utc>, &str)>,
+        limit: usize,
+    ) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, header FROM runs WHERE (?1 IS NULL OR suite = ?1)
+             AND (?2 IS NULL OR started_at < ?2 OR (started_at = ?2 AND id < ?3))
+             ORDER BY started_at DESC, id DESC LIMIT ?4",
+        )?;
+        let (at, id) = after.map_or((None, ""), |(t, id)| (Some(micros(t)), id));
+        id_headers(&mut stmt, params![suite, at, id, limit as i64])
+    }
+
+    /// As [`Store::results_after`], only results with this status and (in their JSON) this
+    /// labelled failure category.
+    pub fn results_matching(
+        &self,
+        id: &str,
+        after: Option<(&str, u32)>,
+        status: Option<&str>,
+        failure: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<(String, u32, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT case_id, repeat, data FROM results WHERE run_id = ?1 AND (case_id, repeat) > (?2, ?3)
+             AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR json_extract(data, '$.failure') = ?5)
+             ORDER BY case_id, repeat LIMIT ?6",
+        )?;
+        let (case, repeat) = after.map_or(("", -1), |(c, r)| (c, i64::from(r)));
+        let rows = stmt.query_map(params![id, case, repeat, status, failure, limit as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub fn run_header(&self, id: &str) -> Result<String> {
         self.conn
             .query_row("SELECT header FROM runs WHERE id = ?1", [id], |r| r.get(0))

@@ -30,6 +30,8 @@ pub struct TraceFilter {
     pub agent: Option<String>,
     /// Traces that called this model.
     pub model: Option<String>,
+    /// Traces with a model call to this provider (`openai`, `azure.ai.openai`, a host).
+    pub provider: Option<String>,
     /// Traces of this group (the SDK's `group_id`, OTLP `session.id` or `gen_ai.conversation.id`).
     pub group: Option<String>,
     pub status: Option<TraceStatus>,
@@ -38,6 +40,16 @@ pub struct TraceFilter {
     /// Trace metadata entries that must be present with these values.
     pub meta: Vec<(String, String)>,
     pub limit: Option<usize>,
+    /// Only traces listed after this one (the next page).
+    pub after: Option<TraceCursor>,
+}
+
+/// A trace's place in the newest-first order: its start (else import) time in microseconds,
+/// then its id. A page ends at the cursor of its last row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceCursor {
+    pub at: i64,
+    pub id: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -48,13 +60,13 @@ pub enum TraceStatus {
 
 impl TraceFilter {
     /// The full-text query of `--search`, when it has words.
-    fn fts(&self) -> Option<String> {
+    pub(super) fn fts(&self) -> Option<String> {
         self.search.as_deref().map(fts_query).filter(|q| !q.is_empty())
     }
 
     /// The WHERE clause (without the keyword) and its parameters. `broad`: the search matches
     /// many traces, so the clause keeps SQLite from driving the query from the search index.
-    fn sql(&self, broad: bool) -> (String, Vec<rusqlite::types::Value>) {
+    pub(super) fn sql(&self, broad: bool) -> (String, Vec<rusqlite::types::Value>) {
         use rusqlite::types::Value as V;
         let mut clauses = vec!["1 = 1".to_string()];
         let mut params: Vec<V> = Vec::new();
@@ -92,6 +104,13 @@ impl TraceFilter {
                 vec![V::Text(m.clone())],
             );
         }
+        if let Some(p) = &self.provider {
+            push(
+                "EXISTS (SELECT 1 FROM spans WHERE spans.trace_id = traces.id AND spans.kind = 'model' \
+                 AND json_extract(spans.data, '$.provider') = ?)",
+                vec![V::Text(p.clone())],
+            );
+        }
         if let Some(g) = &self.group {
             push("group_id = ?", vec![V::Text(g.clone())]);
         }
@@ -105,6 +124,12 @@ impl TraceFilter {
             // the matches instead of fetching and sorting every one of them.
             let column = if broad { "+search_rowid" } else { "search_rowid" };
             push(&format!("{column} IN (SELECT rowid FROM trace_text WHERE trace_text MATCH ?)"), vec![V::Text(q)]);
+        }
+        if let Some(c) = &self.after {
+            push(
+                "(coalesce(started_at, imported_at) < ? OR (coalesce(started_at, imported_at) = ? AND id > ?))",
+                vec![V::Integer(c.at), V::Integer(c.at), V::Text(c.id.clone())],
+            );
         }
         for (key, value) in &self.meta {
             push(
@@ -173,6 +198,8 @@ impl Store {
         let mut touched = BTreeSet::new();
         // Traces whose searchable text may have changed (see `carries_text`).
         let mut text_touched = HashSet::new();
+        // Traces with a model call added or changed: their usage per model is recounted.
+        let mut models_touched = HashSet::new();
         {
             let mut insert_trace = tx.prepare_cached(
                 "INSERT OR IGNORE INTO traces (id, workflow, group_id, metadata, imported_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -222,6 +249,9 @@ impl Store {
                 let row = SpanRow::of(span)?;
                 if insert_span.execute(&row.params()[..])? == 1 {
                     stats.new_spans += 1;
+                    if span.model_call().is_some() {
+                        models_touched.insert(span.trace_id.as_str());
+                    }
                     if carries_text(span) {
                         text_touched.insert(span.trace_id.as_str());
                     }
@@ -235,6 +265,9 @@ impl Store {
                     let row = SpanRow::of(&merged)?;
                     replace_span.execute(&row.params()[..])?;
                     stats.updated_spans += 1;
+                    if merged.model_call().is_some() || before.model_call().is_some() {
+                        models_touched.insert(span.trace_id.as_str());
+                    }
                     if carries_text(&merged) || carries_text(&before) {
                         text_touched.insert(span.trace_id.as_str());
                     }
@@ -244,6 +277,9 @@ impl Store {
         }
         for id in &touched {
             refresh_summary(tx, id)?;
+            if models_touched.contains(id.as_str()) {
+                refresh_models(tx, id)?;
+            }
             if text_touched.contains(id.as_str()) {
                 refresh_search(tx, id)?;
             }
@@ -264,7 +300,12 @@ impl Store {
 
     /// Trace summaries matching the filter, newest first.
     pub fn list_traces(&self, filter: &TraceFilter) -> Result<Vec<TraceSummary>> {
-        let broad = match filter.fts() {
+        Ok(self.list_keyed(filter)?.into_iter().map(|(row, _)| row).collect())
+    }
+
+    /// Whether the filter's search matches so many traces that the time index should drive.
+    pub(super) fn broad_search(&self, filter: &TraceFilter) -> Result<bool> {
+        Ok(match filter.fts() {
             Some(q) => {
                 let matches: i64 =
                     self.conn
@@ -272,19 +313,27 @@ impl Store {
                 matches > BROAD_SEARCH
             }
             None => false,
-        };
-        self.list_with(filter, broad)
+        })
     }
 
-    fn list_with(&self, filter: &TraceFilter, broad: bool) -> Result<Vec<TraceSummary>> {
+    /// Summaries with each row's cursor, newest first.
+    pub(super) fn list_keyed(&self, filter: &TraceFilter) -> Result<Vec<(TraceSummary, TraceCursor)>> {
+        self.list_with(filter, self.broad_search(filter)?)
+    }
+
+    fn list_with(&self, filter: &TraceFilter, broad: bool) -> Result<Vec<(TraceSummary, TraceCursor)>> {
         let (clause, mut params) = filter.sql(broad);
         params.push(rusqlite::types::Value::Integer(filter.limit.map_or(-1, |l| l as i64)));
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {SUMMARY_COLUMNS} FROM traces WHERE {clause}
+            "SELECT {SUMMARY_COLUMNS}, coalesce(started_at, imported_at) FROM traces WHERE {clause}
              ORDER BY coalesce(started_at, imported_at) DESC, id LIMIT ?{}",
             params.len()
         ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(params), read_summary)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
+            let row = read_summary(r)?;
+            let cursor = TraceCursor { at: r.get(13)?, id: row.id.clone() };
+            Ok((row, cursor))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -361,7 +410,7 @@ impl Store {
 /// word in one trace is faster from the search side).
 const BROAD_SEARCH: i64 = 2_000;
 
-const SUMMARY_COLUMNS: &str = "id, workflow, started_at, ended_at, agents, models, turns, input_tokens, output_tokens, \
+pub(super) const SUMMARY_COLUMNS: &str = "id, workflow, started_at, ended_at, agents, models, turns, input_tokens, output_tokens, \
      errors, content_turns, span_count, group_id";
 
 fn read_summary(r: &rusqlite::Row) -> rusqlite::Result<TraceSummary> {
@@ -488,6 +537,19 @@ fn refresh_summary(tx: &rusqlite::Transaction, id: &str) -> Result<()> {
     Ok(())
 }
 
+/// Recount a trace's token use per model from its model spans.
+fn refresh_models(tx: &rusqlite::Transaction, id: &str) -> Result<()> {
+    tx.prepare_cached("DELETE FROM trace_models WHERE trace_id = ?1")?.execute([id])?;
+    tx.prepare_cached(
+        "INSERT INTO trace_models (trace_id, model, calls, input_tokens, output_tokens, cached_input_tokens)
+         SELECT trace_id, coalesce(model, ''), count(*), sum(coalesce(input_tokens, 0)), sum(coalesce(output_tokens, 0)),
+                sum(coalesce(json_extract(data, '$.usage.cached_input_tokens'), 0))
+         FROM spans WHERE trace_id = ?1 AND kind = 'model' GROUP BY 1, 2",
+    )?
+    .execute([id])?;
+    Ok(())
+}
+
 /// The searchable text of a trace: instructions, input and output items of its model calls,
 /// each distinct text once (every turn repeats the conversation so far).
 fn search_text(tx: &rusqlite::Transaction, id: &str) -> rusqlite::Result<String> {
@@ -596,12 +658,10 @@ fn file_size(path: &std::path::Path) -> u64 {
 impl Store {
     /// Token usage of a trace's model calls, per model (calls without a model are left out).
     pub fn model_usage(&self, trace_id: &str) -> Result<Vec<(String, Usage)>> {
+        // A call whose model is unknown (an exporter-only capture) is kept under "", which no
+        // price matches, so its trace's cost reads as unknown rather than free.
         let mut stmt = self.conn.prepare_cached(
-            // A call whose model is unknown (an exporter-only capture) is kept under "", which no
-            // price matches, so its trace's cost reads as unknown rather than free.
-            "SELECT coalesce(model, ''), sum(coalesce(input_tokens, 0)), sum(coalesce(output_tokens, 0)),
-                    sum(coalesce(json_extract(data, '$.usage.cached_input_tokens'), 0))
-             FROM spans WHERE trace_id = ?1 AND kind = 'model' GROUP BY 1",
+            "SELECT model, input_tokens, output_tokens, cached_input_tokens FROM trace_models WHERE trace_id = ?1",
         )?;
         let rows = stmt.query_map([trace_id], |r| {
             Ok((
@@ -632,6 +692,7 @@ impl Store {
             &format!("DELETE FROM trace_text WHERE rowid IN (SELECT search_rowid FROM traces WHERE id IN ({old}))"),
             [cutoff],
         )?;
+        tx.execute(&format!("DELETE FROM trace_models WHERE trace_id IN ({old})"), [cutoff])?;
         let spans = tx.execute(&format!("DELETE FROM spans WHERE trace_id IN ({old})"), [cutoff])?;
         let traces = tx.execute("DELETE FROM traces WHERE coalesce(started_at, imported_at) < ?1", [cutoff])?;
         tx.commit()?;
@@ -889,11 +950,14 @@ mod tests {
             s.conn
                 .execute_batch("DROP TABLE trace_text; DROP INDEX traces_by_search; DROP INDEX traces_by_time; ALTER TABLE traces DROP COLUMN search_rowid; \
                  ALTER TABLE runs DROP COLUMN owner_pid; ALTER TABLE runs DROP COLUMN owner_host; \
-                 ALTER TABLE runs DROP COLUMN heartbeat_at; PRAGMA user_version = 2;")
+                 ALTER TABLE runs DROP COLUMN heartbeat_at; DROP TABLE trace_models; PRAGMA user_version = 2;")
                 .unwrap();
         }
         let s = Store::open(&path).unwrap();
         assert_eq!(search(&s, "sunny").len(), 1);
+        // The usage per model is counted from the spans already there.
+        let usage = s.model_usage("trace_6a4a39cf054a4507af79b8b2b2cfbe80").unwrap();
+        assert_eq!((usage[0].1.input_tokens, usage[0].1.output_tokens), (23, 6));
     }
 
     #[test]
@@ -926,7 +990,7 @@ mod tests {
         s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
         for word in ["weather", "Paris", "nothing-like-this"] {
             let f = TraceFilter { search: Some(word.into()), ..Default::default() };
-            let ids = |broad| s.list_with(&f, broad).unwrap().into_iter().map(|t| t.id).collect::<Vec<_>>();
+            let ids = |broad| s.list_with(&f, broad).unwrap().into_iter().map(|(t, _)| t.id).collect::<Vec<_>>();
             assert_eq!(ids(true), ids(false), "{word}");
         }
         let f = TraceFilter { search: Some("weather".into()), ..Default::default() };
@@ -941,5 +1005,105 @@ mod tests {
         assert!(matches!(s.resolve_trace("trace_").unwrap_err(), StoreError::Ambiguous { .. }));
         let err = s.resolve_trace("trace_zzz").unwrap_err();
         assert_eq!(err.to_string(), "no trace matches \"trace_zzz\"");
+    }
+
+    /// The SQL aggregates say what the rows they stand for add up to: totals, costs (a model
+    /// without a price leaves its traces out), percentiles, buckets; pages cover every row once.
+    #[test]
+    fn totals_buckets_and_pages_agree_with_the_rows() {
+        use crate::provider::pricing::{Price, PriceTable};
+        let (_d, mut s) = store();
+        let mut batch = fixture("agents_processor_full.jsonl");
+        batch.extend(fixture("agents_processor.jsonl"));
+        // One trace called a second, unpriced model; another went to Azure.
+        let mut seen = HashSet::new();
+        for span in &mut batch.spans {
+            if let SpanData::Model(m) = &mut span.data {
+                if span.trace_id.starts_with("trace_1a36") && seen.insert(span.trace_id.clone()) {
+                    m.model = Some("mystery-model".into());
+                }
+                if span.trace_id.starts_with("trace_6a4a") {
+                    m.provider = Some("azure.ai.openai".into());
+                }
+            }
+        }
+        s.ingest(&batch).unwrap();
+        let price = Price { input: 2.0, cached_input: None, output: 8.0 };
+        let prices = PriceTable::default().with_overrides(&[("fake-model".to_string(), price)].into());
+        for filter in [
+            TraceFilter::default(),
+            TraceFilter { search: Some("weather".into()), ..TraceFilter::default() },
+            // One match in six: the aggregates start from the search index.
+            TraceFilter { search: Some("paris".into()), ..TraceFilter::default() },
+            TraceFilter { agent: Some("Triage".into()), ..TraceFilter::default() },
+        ] {
+            let rows = s.list_traces(&filter).unwrap();
+            let costs: Vec<_> = rows.iter().map(|r| s.trace_cost(&r.id, &prices).unwrap()).collect();
+            let want = Totals::of(&rows, &costs);
+            let got = s.trace_totals(&filter, &prices).unwrap();
+            assert!((got.cost_usd - want.cost_usd).abs() < 1e-12, "{got:?} vs {want:?}");
+            assert_eq!(Totals { cost_usd: want.cost_usd, ..got }, want);
+            let buckets = s.trace_buckets(&filter, 60, &prices).unwrap();
+            assert_eq!(buckets.iter().map(|b| b.traces as usize).sum::<usize>(), rows.len());
+            assert_eq!(buckets.iter().map(|b| b.calls).sum::<u64>(), rows.iter().map(|r| r.turns).sum::<u64>());
+            let bucket_cost: f64 = buckets.iter().map(|b| b.cost_usd).sum();
+            assert!((bucket_cost - want.cost_usd).abs() < 1e-12);
+            // Pages of two, each after the last one's cursor.
+            let (mut paged, mut after) = (Vec::new(), None);
+            loop {
+                let page = s.trace_page(&TraceFilter { limit: Some(2), after, ..filter.clone() }, &prices).unwrap();
+                paged.extend(page.rows.iter().map(|r| r.id.clone()));
+                assert_eq!(
+                    page.costs,
+                    page.rows.iter().map(|r| s.trace_cost(&r.id, &prices).unwrap()).collect::<Vec<_>>()
+                );
+                match page.next {
+                    Some(c) => after = Some(c),
+                    None => break,
+                }
+            }
+            assert_eq!(paged, rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>());
+        }
+        let all = s.trace_totals(&TraceFilter::default(), &prices).unwrap();
+        let mystery = s.resolve_trace("trace_1a36").unwrap();
+        assert_eq!(s.trace_cost(&mystery, &prices).unwrap(), None, "one model without a price: no cost");
+        let rows = s.list_traces(&TraceFilter::default()).unwrap();
+        let unknown = rows.iter().filter(|r| s.trace_cost(&r.id, &prices).unwrap().is_none()).count();
+        assert_eq!((all.traces, all.unpriced), (6, unknown), "{all:?}");
+        assert!(all.cost_usd > 0.0);
+        let azure = TraceFilter { provider: Some("azure.ai.openai".into()), ..TraceFilter::default() };
+        let ids: Vec<String> = s.list_traces(&azure).unwrap().into_iter().map(|r| r.id).collect();
+        assert_eq!(ids, ["trace_6a4a39cf054a4507af79b8b2b2cfbe80"]);
+    }
+
+    /// What `trace_models` holds is what the model spans add up to, through inserts, merges of
+    /// start and end records, re-sent batches and prunes.
+    #[test]
+    fn usage_per_model_follows_the_spans() {
+        type Row = (String, String, i64, i64, i64, i64);
+        let rows = |s: &Store, sql: &str| -> Vec<Row> {
+            s.conn
+                .prepare(sql)
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        let kept = "SELECT trace_id, model, calls, input_tokens, output_tokens, cached_input_tokens FROM trace_models ORDER BY 1, 2";
+        let recount = "SELECT trace_id, coalesce(model, ''), count(*), sum(coalesce(input_tokens, 0)),
+             sum(coalesce(output_tokens, 0)), sum(coalesce(json_extract(data, '$.usage.cached_input_tokens'), 0))
+             FROM spans WHERE kind = 'model' GROUP BY 1, 2 ORDER BY 1, 2";
+        let (_d, mut s) = store();
+        // The processor JSONL sends each span twice (started, then ended): the second merges.
+        let stats = s.ingest(&fixture("agents_processor.jsonl")).unwrap();
+        assert!(stats.updated_spans > 0 || stats.new_spans > 0);
+        s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
+        s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
+        let now = rows(&s, kept);
+        assert_eq!(now.len(), 6, "{now:?}");
+        assert_eq!(now, rows(&s, recount));
+        s.prune(Utc::now() + chrono::Duration::days(1)).unwrap();
+        assert!(rows(&s, kept).is_empty());
     }
 }

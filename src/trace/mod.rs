@@ -7,6 +7,7 @@ pub mod items;
 pub mod join;
 pub mod openai_log;
 pub mod otlp;
+pub mod timeline;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -4,10 +4,13 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 
-use super::{open_store, runtime};
+use super::ui::RepoArgs;
+use super::{open_store, runtime, stopped};
 use crate::cli::CliError;
 use crate::cli::printer::Printer;
 use crate::collect::{DEFAULT_UPSTREAM, Options, Privacy, Route, Server, Totals};
+use crate::store::Handle;
+use axum::Router;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -31,6 +34,11 @@ pub struct Args {
     /// stored without content on any route.
     #[arg(long, value_enum, value_delimiter = ',', num_args = 0.., require_equals = true, value_name = "ROUTES")]
     no_content: Option<Vec<Route>>,
+    /// Serve only the capture routes: no API and web app on this port.
+    #[arg(long)]
+    no_ui: bool,
+    #[command(flatten)]
+    repo: RepoArgs,
 }
 
 pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
@@ -41,13 +49,22 @@ pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliErro
         (_, Some(routes)) => (Privacy::Keep, routes),
         _ => (Privacy::Keep, vec![]),
     };
+    let ui = if a.no_ui { None } else { Some(a.repo.repo()?) };
+    let token = a.token.clone();
     let opts =
         Options { listen: a.listen, upstream: a.upstream, token: a.token, max_body: a.max_body, privacy, no_content };
     let store = open_store(store)?;
+    let mount = ui.map(|repo| -> Box<dyn FnOnce(Handle) -> Router + Send> {
+        Box::new(move |handle| crate::ui::router(handle, token, repo))
+    });
+    let with_ui = mount.is_some();
     runtime()?.block_on(async {
-        let server = Server::start(opts, store).await?;
+        let server = Server::start_with(opts, store, mount).await?;
         let url = server.url();
         out.println(format_args!("evals collect on {url} (Ctrl-C to stop)"))?;
+        if with_ui {
+            out.println(format_args!("  trace browser:        {url}/ (API under {url}/api/v1)"))?;
+        }
         out.println(format_args!("  Agents SDK exporter:  BackendSpanExporter(endpoint=\"{url}/v1/traces/ingest\")"))?;
         out.println(format_args!("  model client:         OPENAI_BASE_URL={url}/v1"))?;
         out.println(format_args!("  OpenTelemetry:        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT={url}/v1/traces"))?;
@@ -68,24 +85,4 @@ pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliErro
         }
         Ok(ExitCode::SUCCESS)
     })
-}
-
-/// Ctrl-C, or SIGTERM where there is one (service managers, `kill`).
-async fn stopped() {
-    #[cfg(unix)]
-    {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -17,6 +17,7 @@ pub mod runs;
 pub mod schema;
 pub mod taxonomy;
 pub mod traces;
+pub mod ui;
 
 use crate::cli::printer::Printer;
 use std::collections::HashMap;
@@ -26,7 +27,7 @@ use std::process::ExitCode;
 
 use crate::compare::Comparison;
 use crate::compare::gate::Decision;
-use crate::record::{CaseResult, Run, StoredRuns, TrendPoint};
+use crate::record::{CaseResult, Run, StoredRuns, TREND_RUNS, TrendPoint};
 use crate::report::{self, Format, Links, Report};
 use crate::store::Store;
 use crate::suite::{ReportSettings, Suite};
@@ -34,9 +35,6 @@ use crate::text::{clean_path, relative_url};
 
 use super::CliError;
 use super::exit::GATE_FAILED;
-
-/// Runs shown in a pass-rate trend.
-const TREND_RUNS: usize = 20;
 
 /// What a correct answer must do, shared by `promote` and `label`.
 #[derive(clap::Args)]
@@ -258,4 +256,24 @@ fn read_store(path: &Path) -> Result<Store, CliError> {
 /// A multi-threaded runtime for the commands that do network work.
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(CliError::Runtime)
+}
+
+/// Ctrl-C, or SIGTERM where there is one (service managers, `kill`).
+pub(super) async fn stopped() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }

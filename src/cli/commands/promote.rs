@@ -77,17 +77,8 @@ pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliErro
         dry_run: a.dry_run,
         strict: a.strict,
     };
-    let mut existing: Vec<CaseFile> = dataset::load_all(&a.datasets, None).unwrap_or_else(|e| {
-        eprintln!("warning: near-duplicate check skipped: {e}");
-        Vec::new()
-    });
-
-    // Built once from the `content_hash:` lines, so a case file that no longer parses still counts.
-    let mut hashes = HashIndex::build(&a.datasets)?;
-    let Some(id) = &a.trace_id else { return bulk(&s, &a, &taxonomy, &opts, &mut existing, &mut hashes, out) };
-    let id = s.resolve_trace(id)?;
-    let (trace, spans) = s.load_trace(&id)?;
-    let p = promote::promote(&a.datasets, &trace, &spans, &taxonomy, &opts, &existing, &mut hashes, &s)?;
+    let Some(id) = &a.trace_id else { return bulk(&s, &a, &taxonomy, &opts, out) };
+    let (id, p) = promote::promote_stored(&s, &a.datasets, id, &taxonomy, &opts)?;
     out.print(format_args!("{}", report::curation::promoted(&id, &p, a.dry_run)))?;
     if a.dry_run {
         out.print(format_args!("{}", p.case.to_yaml()))?;
@@ -101,10 +92,15 @@ fn bulk(
     a: &Args,
     taxonomy: &Taxonomy,
     opts: &Options,
-    existing: &mut Vec<CaseFile>,
-    hashes: &mut HashIndex,
     out: &mut Printer,
 ) -> Result<ExitCode, CliError> {
+    let mut existing: Vec<CaseFile> = dataset::load_all(&a.datasets, None).unwrap_or_else(|e| {
+        eprintln!("warning: near-duplicate check skipped: {e}");
+        Vec::new()
+    });
+    // Built once from the `content_hash:` lines, so a case file that no longer parses still counts.
+    let mut hashes = HashIndex::build(&a.datasets)?;
+    let (existing, hashes) = (&mut existing, &mut hashes);
     let rows = s.list_traces(&a.query.filter())?;
     if rows.is_empty() {
         return Err(CliError::NoTraceMatches);

@@ -84,13 +84,7 @@ fn reviewer(c: &Common) -> Result<String, CliError> {
     if let Some(r) = c.reviewer.as_deref().filter(|r| !r.trim().is_empty()) {
         return Ok(r.trim().to_string());
     }
-    let out = std::process::Command::new("git").args(["config", "user.name"]).output();
-    match out {
-        Ok(o) if o.status.success() && !String::from_utf8_lossy(&o.stdout).trim().is_empty() => {
-            Ok(String::from_utf8_lossy(&o.stdout).trim().to_string())
-        }
-        _ => Err(CliError::NoReviewer),
-    }
+    review::default_reviewer().ok_or(CliError::NoReviewer)
 }
 
 fn walk(only: Option<&str>, c: &Common, out: &mut Printer) -> Result<ExitCode, CliError> {

@@ -9,15 +9,15 @@ use super::{open_store, read_store};
 use crate::cli::CliError;
 use crate::cli::printer::Printer;
 use crate::cli::query::TraceQuery;
-use crate::provider::pricing::{self, PriceTable};
+use crate::provider::pricing::PriceTable;
 use crate::report;
 use crate::store::{IngestStats, Totals};
 use crate::text::parse_duration;
 use crate::trace::Facts;
 use crate::trace::import::{self, Format};
-use crate::yaml::Source;
 
 #[derive(Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum Traces {
     /// Import trace files: Agents SDK processor JSONL or exporter bodies, OTLP/JSON (one request per
     /// line) or a protobuf request, OpenAI request/response logs; gzip accepted; format detected per line.
@@ -67,17 +67,6 @@ pub enum Traces {
     },
 }
 
-/// The price table: built-in, with the project's overrides.
-fn price_table(path: Option<&Path>) -> Result<PriceTable, CliError> {
-    let path = match path {
-        Some(p) => p.to_path_buf(),
-        None if Path::new(pricing::OVERRIDES_FILE).exists() => PathBuf::from(pricing::OVERRIDES_FILE),
-        None => return Ok(PriceTable::default()),
-    };
-    let src = Source::read(&path).map_err(|e| CliError::Read(path.clone(), e))?;
-    Ok(PriceTable::load(&src)?)
-}
-
 /// Rows `traces list` shows without `--limit`.
 const DEFAULT_LIST_LIMIT: usize = 50;
 
@@ -87,7 +76,7 @@ pub fn run(store: &Path, cmd: Traces, out: &mut Printer) -> Result<ExitCode, Cli
         Traces::List { query, json, jsonl, prices } => {
             let mut filter = query.filter();
             filter.limit.get_or_insert(DEFAULT_LIST_LIMIT);
-            let prices = price_table(prices.as_deref())?;
+            let prices = PriceTable::project(prices.as_deref())?;
             let s = read_store(store)?;
             let rows = s.list_traces(&filter)?;
             let costs =
