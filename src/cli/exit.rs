@@ -122,6 +122,7 @@ impl CliError {
                 | RunError::Concurrency { .. }
                 | RunError::Mock(_)
                 | RunError::Runtime(_)
+                | RunError::Spill(_)
                 | RunError::Suite(_)
                 | RunError::Yaml(_)
                 | RunError::Dataset(_)

@@ -1,11 +1,13 @@
 //! The mock's answer delays, kept to a fraction of a millisecond: one thread wakes each waiting
 //! answer at its deadline. tokio's timer rounds a deadline up to its next millisecond tick and
 //! its driver's wait up again, which made a 100 ms answer take 101.5–102.5 ms, so a replay
-//! benchmark charged the mock's slack to the client.
+//! benchmark charged the mock's slack to the client. The thread wakes at deadlines only, not for
+//! each request that arrives (unless it is due before every other): at thousands of requests a
+//! second, a wake-up per arrival was a good part of the mock's CPU.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 use tokio::sync::oneshot;
@@ -34,57 +36,86 @@ impl Ord for Waiting {
     }
 }
 
-/// A handle to the clock thread, which stops once every handle is gone and nothing waits.
+/// What the clock thread and the waiters share.
+#[derive(Default)]
+struct Queue {
+    heap: BinaryHeap<Reverse<Waiting>>,
+    seq: u64,
+    /// False once the [`Clock`] is dropped: the thread ends when nothing waits any more.
+    closed: bool,
+}
+
+type Shared = (Mutex<Queue>, Condvar);
+
+/// A handle to the clock thread, which stops once the handle is gone and nothing waits.
 pub struct Clock {
-    tx: mpsc::Sender<(Instant, oneshot::Sender<()>)>,
+    shared: Arc<Shared>,
 }
 
 impl Clock {
     pub fn start() -> Clock {
-        let (tx, rx) = mpsc::channel::<(Instant, oneshot::Sender<()>)>();
+        let shared: Arc<Shared> = Arc::default();
+        let thread = shared.clone();
         std::thread::Builder::new()
             .name("evals-mock-clock".into())
-            .spawn(move || {
-                let mut heap = BinaryHeap::new();
-                let mut seq = 0u64;
-                let mut open = true;
-                while open || !heap.is_empty() {
-                    let next = heap.peek().map(|Reverse(w): &Reverse<Waiting>| w.deadline);
-                    let received = match next {
-                        None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                        Some(d) if open => rx.recv_timeout(d.saturating_duration_since(Instant::now())),
-                        Some(d) => {
-                            std::thread::sleep(d.saturating_duration_since(Instant::now()));
-                            Err(RecvTimeoutError::Timeout)
-                        }
-                    };
-                    match received {
-                        Ok((deadline, wake)) => {
-                            seq += 1;
-                            heap.push(Reverse(Waiting { deadline, seq, wake }));
-                        }
-                        Err(RecvTimeoutError::Disconnected) => open = false,
-                        Err(RecvTimeoutError::Timeout) => {}
-                    }
-                    let now = Instant::now();
-                    while heap.peek().is_some_and(|Reverse(w)| w.deadline <= now) {
-                        let Reverse(w) = heap.pop().expect("peeked");
-                        let _ = w.wake.send(()); // the request may have gone; nothing to wake
-                    }
-                }
-            })
+            .spawn(move || tick(&thread))
             .expect("spawn the mock's clock thread");
-        Clock { tx }
+        Clock { shared }
     }
 
     /// Wait until `deadline`.
     pub async fn sleep_until(&self, deadline: Instant) {
         let (wake, woken) = oneshot::channel();
-        if self.tx.send((deadline, wake)).is_ok() {
-            let _ = woken.await;
-        } else {
-            tokio::time::sleep_until(deadline.into()).await;
+        {
+            let (queue, cv) = &*self.shared;
+            let mut q = queue.lock().expect("mock clock lock");
+            q.seq += 1;
+            let first = q.heap.peek().is_none_or(|Reverse(w)| deadline < w.deadline);
+            let seq = q.seq;
+            q.heap.push(Reverse(Waiting { deadline, seq, wake }));
+            if first {
+                cv.notify_one(); // the thread sleeps until a later deadline
+            }
         }
+        let _ = woken.await;
+    }
+}
+
+impl Drop for Clock {
+    fn drop(&mut self) {
+        let (queue, cv) = &*self.shared;
+        queue.lock().expect("mock clock lock").closed = true;
+        cv.notify_one();
+    }
+}
+
+/// The clock thread: sleep until the earliest deadline, wake everything due.
+fn tick((queue, cv): &Shared) {
+    let mut due = Vec::new();
+    let mut q = queue.lock().expect("mock clock lock");
+    loop {
+        let now = Instant::now();
+        while q.heap.peek().is_some_and(|Reverse(w)| w.deadline <= now) {
+            let Reverse(w) = q.heap.pop().expect("peeked");
+            due.push(w.wake);
+        }
+        if !due.is_empty() {
+            // Woken outside the lock, so arriving requests do not wait for the wake-ups.
+            drop(q);
+            for wake in due.drain(..) {
+                let _ = wake.send(()); // the request may have gone; nothing to wake
+            }
+            q = queue.lock().expect("mock clock lock");
+            continue;
+        }
+        q = match q.heap.peek() {
+            Some(Reverse(w)) => {
+                let wait = w.deadline.saturating_duration_since(now);
+                cv.wait_timeout(q, wait).expect("mock clock lock").0
+            }
+            None if q.closed => return,
+            None => cv.wait(q).expect("mock clock lock"),
+        };
     }
 }
 

@@ -221,11 +221,12 @@ impl Client {
         }
         let resp = req.send().await.map_err(|e| self.transport(e))?;
         let status = resp.status();
-        let headers = resp.headers().clone();
-        self.limiter.observe(&headers);
+        self.limiter.observe(resp.headers());
+        let should_retry = resp.headers().get("x-should-retry").and_then(|v| v.to_str().ok()).map(|v| v == "true");
+        // A success needs no header past this point: only a failure keeps them.
+        let headers = (!status.is_success()).then(|| resp.headers().clone());
         let bytes = resp.bytes().await.map_err(|e| self.transport(e))?;
-        let should_retry = headers.get("x-should-retry").and_then(|v| v.to_str().ok()).map(|v| v == "true");
-        if !status.is_success() {
+        if let Some(headers) = headers {
             let parsed = serde_json::from_slice::<Value>(&bytes).ok();
             let field =
                 |k: &str| parsed.as_ref().and_then(|v| v.pointer(k)).and_then(Value::as_str).map(str::to_string);

@@ -6,11 +6,13 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use chrono::Utc;
 use sha2::{Digest, Sha256};
 
 use super::resolve::{Endpoint, Resolved, Selected};
+use super::spill::Spill;
 use super::{Budget, Event, Events, RunError, owner};
 use crate::dataset::{Case, PREVIEW_CHARS};
 use crate::grade::{Edge, Graders, Subject, scoring};
@@ -20,7 +22,7 @@ use crate::provider::pricing::PriceTable;
 use crate::record::{CaseResult, Output, Run, Status, StoredRuns, Tally};
 use crate::replay::{self, Replayer, cache::Cache};
 use crate::store::{Handle, RunOwner, Store, StoreError};
-use crate::suite::{CacheSetting, CasePlan, Mock, Planner, Suite};
+use crate::suite::{CacheSetting, CasePlan, Mock, Suite};
 use crate::trace::Usage;
 
 /// What every sample of a run is replayed and graded with.
@@ -35,7 +37,7 @@ impl Sampler {
     /// Replay and grade one sample of one case.
     async fn sample(&self, plan: &CasePlan, repeat: u32) -> CaseResult {
         if let Some(why) = self.budget.exhausted() {
-            return not_run(&plan.case.id, repeat, Some(plan), why, "budget");
+            return not_run(&plan.case.id, repeat, Some(&plan.case), why, "budget");
         }
         if plan.case.needs_expectation() {
             // Graded, it would be held to the answer its label calls wrong: an error, before
@@ -45,7 +47,7 @@ impl Sampler {
                  --expect-contains TEXT` (or --expect-tool, --reference, --expect-not-tool, --expect-not-contains)",
                 plan.case.id
             );
-            return not_run(&plan.case.id, repeat, Some(plan), why, "needs_expectation");
+            return not_run(&plan.case.id, repeat, Some(&plan.case), why, "needs_expectation");
         }
         let replayed = replay::replay(&self.replayer, plan, repeat).await;
         let cached = replayed.cached();
@@ -96,18 +98,10 @@ impl Sampler {
     }
 }
 
-/// Plan a case again from its file, as it was checked when the run started.
-fn replan(planner: &Planner<'_>, c: &Selected) -> Result<CasePlan, String> {
-    let case = Case::load(&c.path).map_err(|e| crate::text::chain(&e))?;
-    if case.id != c.id {
-        return Err(format!("{} now holds case {}", c.path.display(), case.id));
-    }
-    planner.plan(case).map_err(|e| e.to_string())
-}
-
-/// A sample that ended before any request: its case file changed after the run checked it, the
-/// budget did not let it start, or it is labelled fail with nothing saying what is right.
-fn not_run(case_id: &str, repeat: u32, label: Option<&CasePlan>, error: String, cause: &str) -> CaseResult {
+/// A sample that ended before any request: the budget did not let it start, it is labelled
+/// fail with nothing saying what is right, or its case cannot be planned again (a template it
+/// includes no longer renders, the checked copy cannot be read).
+fn not_run(case_id: &str, repeat: u32, case: Option<&Case>, error: String, cause: &str) -> CaseResult {
     CaseResult {
         case_id: case_id.to_string(),
         repeat,
@@ -119,26 +113,16 @@ fn not_run(case_id: &str, repeat: u32, label: Option<&CasePlan>, error: String, 
         latency_ms: 0,
         grades: Vec::new(),
         error: Some(error),
-        failure: label.and_then(|p| p.case.label.failure.clone()),
-        tags: label.map(|p| p.case.tags.clone()).unwrap_or_default(),
+        failure: case.and_then(|c| c.label.failure.clone()),
+        tags: case.map(|c| c.tags.clone()).unwrap_or_default(),
         cause: Some(cause.into()),
         cached: false,
         model_calls: 0,
         cache_hits: 0,
         retries: 0,
         case_file: None,
-        trace_id: label.map(|p| p.case.source.trace_id.clone()),
-        input: label.map(|p| p.case.input.preview(PREVIEW_CHARS)),
-    }
-}
-
-/// A case file's path as a reader would type it where the run ran: relative to that folder when
-/// inside it, `dir/..` taken out.
-fn shown_path(path: &Path, here: Option<&Path>) -> String {
-    let clean = crate::text::clean_path(path);
-    match here.and_then(|h| Path::new(&clean).strip_prefix(h).ok()) {
-        Some(inside) => inside.to_string_lossy().into_owned(),
-        None => clean,
+        trace_id: case.map(|c| c.source.trace_id.clone()),
+        input: case.map(|c| c.input.preview(PREVIEW_CHARS)),
     }
 }
 
@@ -154,17 +138,24 @@ pub fn execute(
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(RunError::Runtime)?;
     let run_id = r.record.id.clone();
     let me = owner::me(Utc::now());
+    let committer = Committer::new(handle.clone(), &run_id);
     let outcome = runtime.block_on(async {
         let beat = tokio::spawn(heartbeat(handle.clone(), run_id.clone(), me.clone()));
+        let flusher = tokio::spawn(committer.clone().flush_every());
         let outcome = tokio::select! {
-            run = replay_all(r, &handle, out.map(Path::to_path_buf), events) => run.map(Some),
+            run = replay_all(r, &handle, &committer, out.map(Path::to_path_buf), events) => run.map(Some),
             () = shutdown => Ok(None),
         };
-        // Awaited, so its store handle is gone before the store thread is joined.
-        beat.abort();
-        let _ = beat.await;
+        // What finished before a shutdown is kept.
+        committer.flush();
+        // Awaited, so their store handles are gone before the store thread is joined.
+        for task in [beat, flusher] {
+            task.abort();
+            let _ = task.await;
+        }
         outcome
     });
+    drop(committer);
     if let Ok(None) = outcome {
         // Interrupted on purpose: anyone may resume it now, from any host.
         let id = run_id.clone();
@@ -180,6 +171,7 @@ pub fn execute(
 async fn replay_all(
     r: Resolved,
     handle: &Handle,
+    committer: &Committer,
     out: Option<PathBuf>,
     events: &mut dyn Events,
 ) -> Result<Run, RunError> {
@@ -242,13 +234,13 @@ async fn replay_all(
         budget,
     });
     events.event(Event::Started { run_id: &r.record.id, total: r.total(), finished: &r.record.results });
-    let committer = Committer { handle, run_id: r.record.id.clone(), waiting: Arc::default() };
     let suite = Arc::new(r.suite);
-    run_slots(sampler, suite, r.cases, r.jobs, r.concurrency, |result| {
+    run_slots(sampler, suite, r.cases, r.spill, r.jobs, r.concurrency, |result| {
         events.event(Event::CaseFinished(&result));
         committer.commit(result, events);
     })
     .await;
+    committer.flush();
     events.event(Event::Replayed);
     // The summary and the run file are made from the store, a page of results at a time: the
     // run never holds all its results, while it goes or after.
@@ -285,50 +277,96 @@ async fn heartbeat(handle: Handle, run_id: String, me: RunOwner) {
     }
 }
 
-/// Results wait here for the store thread; one job commits all that are waiting, so the store
-/// keeps up however fast cases finish, and the disk never holds back the next case.
-struct Committer<'a> {
-    handle: &'a Handle,
-    run_id: String,
+/// How often waiting results are committed, and how many make a commit at once: a crash loses
+/// at most what waits, and one transaction per batch keeps the store's share of the CPU small
+/// however fast cases finish (a commit per few results cost a tenth of the run's CPU).
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+const BATCH: usize = 1024;
+
+/// Results wait here for the store thread, which commits them in batches while the next cases
+/// go on: the disk never holds back a case.
+#[derive(Clone)]
+struct Committer {
+    handle: Handle,
+    run_id: Arc<str>,
     waiting: Arc<Mutex<Waiting>>,
 }
 
-/// Results not yet committed, and the batches whose commit failed (size, first case, error).
+/// Results not yet committed, whether a commit job is queued (it takes all that waits when it
+/// runs), and the batches whose commit failed (size, first case, error).
 #[derive(Default)]
 struct Waiting {
     results: Vec<CaseResult>,
+    queued: bool,
     failed: Vec<(usize, String, StoreError)>,
 }
 
-impl Committer<'_> {
+impl Committer {
+    fn new(handle: Handle, run_id: &str) -> Committer {
+        Committer { handle, run_id: run_id.into(), waiting: Arc::default() }
+    }
+
+    fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.waiting.lock().expect("result queue lock")
+    }
+
     fn report_failures(&self, events: &mut dyn Events) {
-        let failed = std::mem::take(&mut self.waiting.lock().expect("result queue lock").failed);
+        let failed = std::mem::take(&mut self.waiting().failed);
         for (count, first_case, error) in failed {
             events.event(Event::NotStored { count, first_case: &first_case, error: &error });
         }
     }
 
     fn commit(&self, result: CaseResult, events: &mut dyn Events) {
-        self.report_failures(events);
-        let mut queue = self.waiting.lock().expect("result queue lock");
-        queue.results.push(result);
-        if queue.results.len() > 1 {
-            return; // a commit job is already queued and takes this one too
+        let full = {
+            let mut waiting = self.waiting();
+            waiting.results.push(result);
+            waiting.results.len() >= BATCH
+        };
+        if full {
+            self.flush();
         }
-        drop(queue);
-        let (run_id, waiting) = (self.run_id.clone(), self.waiting.clone());
+        self.report_failures(events);
+    }
+
+    /// Queue a commit of what waits, unless one is queued already.
+    fn flush(&self) {
+        {
+            let mut waiting = self.waiting();
+            if waiting.queued || waiting.results.is_empty() {
+                return;
+            }
+            waiting.queued = true;
+        }
+        let (run_id, queue) = (self.run_id.clone(), self.waiting.clone());
         let queued = self.handle.submit(move |s| {
-            let batch = std::mem::take(&mut waiting.lock().expect("result queue lock").results);
+            let batch = {
+                let mut waiting = queue.lock().expect("result queue lock");
+                waiting.queued = false;
+                std::mem::take(&mut waiting.results)
+            };
             if let Err(e) = s.save_results(&run_id, &batch) {
-                // A batch can hold hundreds of results: name the first, count the rest.
+                // A batch can hold a thousand results: name the first, count the rest.
                 let first = batch.first().map_or_else(String::new, |r| r.case_id.clone());
-                waiting.lock().expect("result queue lock").failed.push((batch.len(), first, e));
+                queue.lock().expect("result queue lock").failed.push((batch.len(), first, e));
             }
         });
         if let Err(e) = queued {
-            let waiting = std::mem::take(&mut self.waiting.lock().expect("result queue lock").results);
-            let first = waiting.first().map_or("", |r| r.case_id.as_str());
-            events.event(Event::NotStored { count: waiting.len(), first_case: first, error: &e });
+            let mut waiting = self.waiting();
+            let lost = std::mem::take(&mut waiting.results);
+            let first = lost.first().map_or_else(String::new, |r| r.case_id.clone());
+            waiting.failed.push((lost.len(), first, e));
+            waiting.queued = false;
+        }
+    }
+
+    /// Commit what waits every [`FLUSH_EVERY`], so that a slow run stores each result soon.
+    async fn flush_every(self) {
+        let mut every = tokio::time::interval(FLUSH_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            self.flush();
         }
     }
 }
@@ -339,6 +377,7 @@ async fn run_slots(
     sampler: Arc<Sampler>,
     suite: Arc<Suite>,
     cases: Vec<Selected>,
+    spill: Spill,
     jobs: Vec<(usize, u32)>,
     concurrency: usize,
     mut on_result: impl FnMut(CaseResult),
@@ -347,26 +386,29 @@ async fn run_slots(
     // freed slot's next request leaves at once instead of after a round trip through this task.
     let total = jobs.len();
     let queue = Arc::new(Mutex::new(jobs.into_iter()));
-    let cases = Arc::new(cases);
+    let (cases, spill) = (Arc::new(cases), Arc::new(spill));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let mut slots = tokio::task::JoinSet::new();
-    let here: Option<Arc<Path>> = std::env::current_dir().ok().map(Arc::from);
     for _ in 0..concurrency.clamp(1, total.max(1)) {
-        let (queue, sampler, suite, cases, tx, here) =
-            (queue.clone(), sampler.clone(), suite.clone(), cases.clone(), tx.clone(), here.clone());
+        let (queue, sampler, suite, cases, spill, tx) =
+            (queue.clone(), sampler.clone(), suite.clone(), cases.clone(), spill.clone(), tx.clone());
         slots.spawn(async move {
             let planner = suite.planner();
             loop {
                 let next = queue.lock().expect("job queue lock").next();
                 let Some((i, repeat)) = next else { break };
-                let mut result = match replan(&planner, &cases[i]) {
-                    Ok(plan) => sampler.sample(&plan, repeat).await,
-                    Err(why) => {
-                        let why = format!("the case file changed during the run: {why}");
-                        not_run(&cases[i].id, repeat, None, why, "case")
+                let c = &cases[i];
+                let planned = spill.read(c.case).map_err(|e| format!("cannot read the checked case back: {e}"));
+                let mut result = match planned.map(|case| planner.plan(case)) {
+                    Ok(Ok(plan)) => sampler.sample(&plan, repeat).await,
+                    Err(why) => not_run(&c.id, repeat, None, why, "case"),
+                    // It planned when the run was resolved: a template it includes changed since.
+                    Ok(Err(e)) => {
+                        let case = spill.read(c.case).ok();
+                        not_run(&c.id, repeat, case.as_ref(), format!("the case no longer plans: {e}"), "case")
                     }
                 };
-                result.case_file = Some(shown_path(&cases[i].path, here.as_deref()));
+                result.case_file = Some(c.file.clone());
                 if tx.send(result).is_err() {
                     break;
                 }

@@ -7,6 +7,7 @@ mod events;
 mod execute;
 pub mod owner;
 mod resolve;
+mod spill;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,8 @@ pub enum RunError {
     Mock(#[source] std::io::Error),
     #[error("cannot start the async runtime")]
     Runtime(#[source] std::io::Error),
+    #[error("cannot keep the checked cases in a temporary file")]
+    Spill(#[source] std::io::Error),
     #[error("interrupted: the finished cases of run {run_id} are stored")]
     Interrupted { run_id: String },
     #[error(transparent)]
@@ -187,6 +190,67 @@ mod tests {
         assert_eq!(outcome.run.summary.passed, 3);
         assert!(outcome.decision.passed && outcome.comparison.is_none());
         assert_eq!(stored.header(), outcome.run);
+    }
+
+    /// Runs `edit` on the project folder once the run has started: every case is checked, no
+    /// request sent yet.
+    struct EditOnStart<F: FnMut()>(Option<F>);
+
+    impl<F: FnMut()> Events for EditOnStart<F> {
+        fn event(&mut self, e: Event<'_>) {
+            if let (Event::Started { .. }, Some(mut edit)) = (e, self.0.take()) {
+                edit();
+            }
+        }
+    }
+
+    #[test]
+    fn case_files_edited_during_the_run_do_not_change_it() {
+        let (dir, req) = project(3, "");
+        let cases = dir.path().join("datasets/d");
+        let mut events = EditOnStart(Some(|| {
+            std::fs::write(cases.join("c1.yaml"), "id: c1\ninput: [broken\n").unwrap();
+            std::fs::remove_file(cases.join("c2.yaml")).unwrap();
+        }));
+        let outcome = run(&store(&dir), &req, &mut events, std::future::pending()).unwrap();
+        let results = Store::open(&store(&dir)).unwrap().load_run(&outcome.run.id).unwrap().results;
+        let seen: Vec<(&str, &str, Option<&str>)> =
+            results.iter().map(|r| (r.case_id.as_str(), r.output.text.as_str(), r.case_file.as_deref())).collect();
+        // The run replays the cases it checked and hashed, not what the files hold now.
+        let file = |i| cases.join(format!("c{i}.yaml")).display().to_string();
+        assert_eq!(
+            seen,
+            [
+                ("c0", "ASK 0", Some(file(0).as_str())),
+                ("c1", "ASK 1", Some(file(1).as_str())),
+                ("c2", "ASK 2", Some(file(2).as_str()))
+            ]
+        );
+        assert_eq!(outcome.run.summary.passed, 3);
+    }
+
+    #[test]
+    fn a_template_that_no_longer_renders_ends_its_samples_as_case_errors() {
+        let (dir, req) = project(2, "");
+        let prompts = dir.path().join("evals/prompts");
+        std::fs::create_dir_all(&prompts).unwrap();
+        std::fs::write(prompts.join("main.j2"), "{% include 'rules.j2' %}").unwrap();
+        std::fs::write(prompts.join("rules.j2"), "Answer in capitals.").unwrap();
+        let suite = req.suite.clone().unwrap();
+        let text = std::fs::read_to_string(&suite)
+            .unwrap()
+            .replace("target: {model: m}", "target: {model: m, instructions: {file: prompts/main.j2}}");
+        std::fs::write(&suite, text).unwrap();
+        let mut events = EditOnStart(Some(|| std::fs::remove_file(prompts.join("rules.j2")).unwrap()));
+        let outcome = run(&store(&dir), &req, &mut events, std::future::pending()).unwrap();
+        let results = Store::open(&store(&dir)).unwrap().load_run(&outcome.run.id).unwrap().results;
+        for r in &results {
+            assert_eq!((r.status, r.cause.as_deref(), r.model_calls), (Status::Error, Some("case"), 0), "{r:?}");
+            let error = r.error.as_deref().unwrap();
+            assert!(error.starts_with("the case no longer plans: ") && error.contains("rules.j2"), "{error}");
+            assert_eq!(r.trace_id.as_deref(), Some(format!("t{}", &r.case_id[1..]).as_str()));
+        }
+        assert_eq!((results.len(), outcome.run.summary.errored), (2, 2));
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 
+use super::spill::{self, Spill, Spilled};
 use super::{RunError, owner};
 use crate::dataset::{self, Case};
 use crate::grade::Graders;
@@ -69,13 +70,16 @@ pub struct Resolved {
     pub graders: Graders,
     /// The run's header, and for a resumed run the results it already has.
     pub record: Run,
-    /// The selected cases, each checked and planned once; replay plans each again from its file.
+    /// The selected cases, each checked and planned once and kept as checked; replay plans each
+    /// again from that copy.
     pub cases: Vec<Selected>,
     /// The samples still to replay: (case index, repeat).
     pub jobs: Vec<(usize, u32)>,
     pub baseline: Option<Run>,
     pub endpoint: Endpoint,
     pub concurrency: usize,
+    /// The selected cases as checked.
+    pub spill: Spill,
 }
 
 impl Resolved {
@@ -119,7 +123,8 @@ pub fn resolve(store: &Path, req: &Request, events: &mut dyn super::Events) -> R
         return Err(RunError::SuiteChanged { path: suite_path, run_id: p.id.clone() });
     }
     let graders = Graders::load(&suite)?;
-    let checked = check_cases(&suite, &graders, &options)?;
+    let spill = Spill::create().map_err(RunError::Spill)?;
+    let checked = check_cases(&suite, &graders, &options, &spill)?;
     // Read the baseline and check the endpoint before spending anything on requests.
     let baseline = baseline(store, &suite, req, events)?;
     let endpoint = endpoint(&suite)?;
@@ -166,7 +171,7 @@ pub fn resolve(store: &Path, req: &Request, events: &mut dyn super::Events) -> R
         .flat_map(|k| (0..cases.len()).map(move |i| (i, k)))
         .filter(|&(i, k)| !done.contains(&(cases[i].id.as_str(), k)))
         .collect();
-    Ok(Resolved { suite, graders, record, cases, jobs, baseline, endpoint, concurrency })
+    Ok(Resolved { suite, graders, record, cases, jobs, baseline, endpoint, concurrency, spill })
 }
 
 /// The interrupted run to finish: the newest unfinished one, or the one named.
@@ -209,11 +214,24 @@ fn failed_cases(store: &Path, name: &str) -> Result<Rerun, RunError> {
     Ok(Rerun { filter: format!("id:^(?:{})$", alternatives.join("|")), suite_path: run.suite.path.clone() })
 }
 
-/// A selected case: where it is and what it is called. A run keeps this much of each case while
-/// it goes, so memory grows with concurrency, not with the number of cases.
+/// A selected case as the run checked it: its id, its file as a reader would type it where the
+/// run runs, and where the case itself is in the run's [`Spill`]. A run keeps this much of each
+/// case while it goes, so memory grows with concurrency, not with the number of cases; and it
+/// replays exactly the cases it checked and hashed.
 pub struct Selected {
-    pub path: PathBuf,
     pub id: String,
+    pub file: String,
+    pub case: Spilled,
+}
+
+/// A case file's path as a reader would type it where the run runs: relative to that folder
+/// when inside it, `dir/..` taken out.
+fn shown_path(path: &Path, here: Option<&Path>) -> String {
+    let clean = crate::text::clean_path(path);
+    match here.and_then(|h| Path::new(&clean).strip_prefix(h).ok()) {
+        Some(inside) => inside.to_string_lossy().into_owned(),
+        None => clean,
+    }
 }
 
 /// The selected cases, and what the run records of them.
@@ -235,7 +253,7 @@ struct Entry {
 
 /// Load, select, check and plan every case of the suite, on every core, before any request:
 /// a broken case file or template is found now, not after thousands of paid calls.
-fn check_cases(suite: &Suite, graders: &Graders, options: &RunOptions) -> Result<Checked, RunError> {
+fn check_cases(suite: &Suite, graders: &Graders, options: &RunOptions, spill: &Spill) -> Result<Checked, RunError> {
     let filters = options.filter.iter().map(|f| Filter::parse(f)).collect::<Result<Vec<_>, _>>()?;
     let shard = options.shard.as_deref().map(Shard::parse).transpose()?;
     let mut paths = Vec::new();
@@ -243,9 +261,19 @@ fn check_cases(suite: &Suite, graders: &Graders, options: &RunOptions) -> Result
         paths.extend(dataset::case_paths(dir)?);
     }
     type Part = (Vec<Entry>, Vec<(String, String)>);
+    let here = std::env::current_dir().ok();
     let parts = dataset::in_chunks_parallel(&paths, |part| -> Result<Part, RunError> {
         let planner = suite.planner();
-        let (mut out, mut all) = (Vec::new(), Vec::new());
+        let (mut out, mut all) = (Vec::<Entry>::new(), Vec::new());
+        // The cases since the last write to the spill: their places are relative to the batch.
+        let (mut batch, mut unplaced) = (spill::Batch::default(), 0);
+        let place = |batch: &mut spill::Batch, out: &mut [Entry]| -> Result<(), RunError> {
+            let base = batch.flush(spill).map_err(RunError::Spill)?;
+            for e in out {
+                e.selected.case = e.selected.case.moved(base);
+            }
+            Ok(())
+        };
         for path in part {
             let case = Case::load(path)?;
             all.push((case.id.clone(), case.content_hash.clone()));
@@ -253,20 +281,31 @@ fn check_cases(suite: &Suite, graders: &Graders, options: &RunOptions) -> Result
                 continue;
             }
             graders.check_case(&suite.source, &case)?;
-            let (id, content_hash) = (case.id.clone(), case.content_hash.clone());
+            let file = shown_path(path, here.as_deref());
+            let selected = Selected { id: case.id.clone(), file, case: batch.push(&case) };
+            let content_hash = case.content_hash.clone();
             let plan = planner.plan(case)?;
             out.push(Entry {
                 instructions: suite::instructions_digest(&plan),
                 model: plan.model,
-                selected: Selected { path: path.clone(), id },
+                selected,
                 content_hash,
             });
+            if batch.len() >= spill::BATCH_BYTES {
+                place(&mut batch, &mut out[unplaced..])?;
+                unplaced = out.len();
+            }
         }
+        place(&mut batch, &mut out[unplaced..])?;
         Ok((out, all))
     });
-    let (mut entries, mut all) = (Vec::new(), Vec::new());
-    for part in parts {
-        let (e, a) = part?;
+    let parts = parts.into_iter().collect::<Result<Vec<_>, _>>()?;
+    // Sized once: a vector grown by doubling would hold up to twice a 100,000-case run's worth.
+    let (mut entries, mut all) = (
+        Vec::with_capacity(parts.iter().map(|(e, _)| e.len()).sum()),
+        Vec::with_capacity(parts.iter().map(|(_, a)| a.len()).sum()),
+    );
+    for (e, a) in parts {
         entries.extend(e);
         all.extend(a);
     }
@@ -280,7 +319,11 @@ fn check_cases(suite: &Suite, graders: &Graders, options: &RunOptions) -> Result
         instructions_hash: suite::instructions_hash(entries.iter().map(|e| e.instructions)),
     };
     let dataset_hash = suite::dataset_hash(entries.iter().map(|e| (e.selected.id.as_str(), e.content_hash.as_str())));
-    Ok(Checked { cases: entries.into_iter().map(|e| e.selected).collect(), target, dataset_hash, datasets_hash })
+    // A new vector rather than one collected in place: that would keep the entries' larger
+    // allocation for the whole run.
+    let mut cases = Vec::with_capacity(entries.len());
+    cases.extend(entries.into_iter().map(|e| e.selected));
+    Ok(Checked { cases, target, dataset_hash, datasets_hash })
 }
 
 /// The run to compare with: the request's, else the suite's `gate.baseline` (a path in it is
