@@ -864,7 +864,7 @@ impl StoredRuns for Store {
         failure: Option<&str>,
         limit: usize,
     ) -> Result<Vec<CaseResult>, StoreError> {
-        let rows = self.results_matching(id, after, status.map(Status::as_str), failure, limit)?;
+        let rows = self.results_after(id, after, status.map(Status::as_str), failure, limit)?;
         rows.into_iter()
             .map(|(case, repeat, data)| {
                 serde_json::from_str(&data)
@@ -897,7 +897,7 @@ impl Iterator for StoredResults<'_> {
             None if self.done => return None,
             None => {
                 let after = self.last.as_ref().map(|(c, r)| (c.as_str(), *r));
-                match self.store.results_after(&self.run_id, after, Self::PAGE) {
+                match self.store.results_after(&self.run_id, after, None, None, Self::PAGE) {
                     Ok(rows) => {
                         self.done = rows.len() < Self::PAGE;
                         self.page = rows.into_iter();

@@ -218,9 +218,17 @@ impl Store {
         id_headers(&mut stmt, params![suite, at, id, limit as i64])
     }
 
-    /// As [`Store::results_after`], only results with this status and (in their JSON) this
-    /// labelled failure category.
-    pub fn results_matching(
+    pub fn run_header(&self, id: &str) -> Result<String> {
+        self.conn
+            .query_row("SELECT header FROM runs WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound { kind: "run", prefix: id.to_string() })
+    }
+
+    /// Up to `limit` stored results of a run as (case id, repeat, data), by case id then repeat,
+    /// starting after `after`, with this status and labelled failure when given: a page at a
+    /// time, so a reader never holds a whole run, and no statement stays open between pages.
+    pub fn results_after(
         &self,
         id: &str,
         after: Option<(&str, u32)>,
@@ -228,6 +236,8 @@ impl Store {
         failure: Option<&str>,
         limit: usize,
     ) -> Result<Vec<(String, u32, String)>> {
+        // One range on the primary key (the optional filters only test the rows it yields), so
+        // each page is an index seek: the first page starts after ("", -1), before every row.
         let mut stmt = self.conn.prepare_cached(
             "SELECT case_id, repeat, data FROM results WHERE run_id = ?1 AND (case_id, repeat) > (?2, ?3)
              AND (?4 IS NULL OR status = ?4) AND (?5 IS NULL OR json_extract(data, '$.failure') = ?5)
@@ -237,34 +247,6 @@ impl Store {
         let rows = stmt.query_map(params![id, case, repeat, status, failure, limit as i64], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    pub fn run_header(&self, id: &str) -> Result<String> {
-        self.conn
-            .query_row("SELECT header FROM runs WHERE id = ?1", [id], |r| r.get(0))
-            .optional()?
-            .ok_or_else(|| StoreError::NotFound { kind: "run", prefix: id.to_string() })
-    }
-
-    /// Up to `limit` stored results of a run as (case id, repeat, data), by case id then repeat,
-    /// starting after `after`: a page at a time, so a reader never holds a whole run, and no
-    /// statement stays open between pages.
-    pub fn results_after(
-        &self,
-        id: &str,
-        after: Option<(&str, u32)>,
-        limit: usize,
-    ) -> Result<Vec<(String, u32, String)>> {
-        // One range on the primary key (no OR), so each page is an index seek: the first page
-        // starts after ("", -1), which is before every row.
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT case_id, repeat, data FROM results WHERE run_id = ?1 AND (case_id, repeat) > (?2, ?3) \
-             ORDER BY case_id, repeat LIMIT ?4",
-        )?;
-        let (case, repeat) = after.map_or(("", -1), |(c, r)| (c, i64::from(r)));
-        let rows =
-            stmt.query_map(params![id, case, repeat, limit as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
