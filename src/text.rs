@@ -4,6 +4,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// Shorten to `max` characters, marking the cut.
+/// `n` and the word, plural unless `n` is 1: `1 case`, `3 cases`.
+pub fn count(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
 pub fn truncate(s: &str, max: usize) -> String {
     let one_line = s.replace(['\n', '\r'], " ");
     if one_line.chars().count() <= max {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{CaseRates, Comparison, Reference};
 use crate::record::{Run, Summary};
 use crate::suite::gate::{DEFAULT_SIGNIFICANCE, Gate, MaxErrors};
+use crate::text::count;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Check {
@@ -43,10 +44,6 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
-fn plural(n: usize, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-}
-
 /// Decide the gate for a run, against its baseline when there is one.
 pub fn decide(gate: &Gate, run: &Run, comparison: Option<&Comparison>) -> Decision {
     let summary = &run.summary;
@@ -77,7 +74,7 @@ pub fn decide(gate: &Gate, run: &Run, comparison: Option<&Comparison>) -> Decisi
         checks.push(Check {
             name: "budget".into(),
             passed: false,
-            detail: format!("budget reached: {} not run", plural(*n, "case")),
+            detail: format!("budget reached: {} not run", count(*n, "case")),
         });
     }
     // A partial merge is reported whatever the verdict: the run is not the whole suite.
@@ -107,7 +104,7 @@ fn errors(gate: &Gate, summary: &Summary) -> Check {
     let detail = if n == 0 {
         format!("0 errors (max {})", max.describe())
     } else {
-        format!("{} (max {}): {}", plural(n, "error"), max.describe(), causes.join(", "))
+        format!("{} (max {}): {}", count(n, "error"), max.describe(), causes.join(", "))
     };
     Check { name: "max_errors".into(), passed: n <= max.allowed(summary.cases), detail }
 }
@@ -135,7 +132,7 @@ fn drop_check(gate: &Gate, cmp: &Comparison) -> (Check, TestOutcome) {
         fmt_p(t.p_value),
         t.observed,
         t.expected,
-        plural(t.cases, "shared case")
+        count(t.cases, "shared case")
     );
     let detail = if significant {
         format!("a significant drop ({test} < {alpha}){}", listed(&dropped))
@@ -153,7 +150,7 @@ fn listed(dropped: &[&CaseRates]) -> String {
     if dropped.is_empty() {
         return String::new();
     }
-    format!(": {} fell: {}", plural(dropped.len(), "case"), names(dropped))
+    format!(": {} fell: {}", count(dropped.len(), "case"), names(dropped))
 }
 
 /// The first five cases in natural order of their ids, and how many more.
@@ -173,7 +170,7 @@ fn regressions(max: usize, cmp: &Comparison) -> Check {
     let detail = if n == 0 {
         format!("0 regressions (max {max})")
     } else {
-        format!("{} (max {max}): {}", plural(n, "regression"), names(&dropped))
+        format!("{} (max {max}): {}", count(n, "regression"), names(&dropped))
     };
     Check { name: "max_regressions".into(), passed: n <= max, detail }
 }

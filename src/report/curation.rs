@@ -10,7 +10,7 @@ use crate::dataset::{Case, CaseFile, review};
 use crate::trace::items;
 
 use super::table;
-use crate::text::truncate;
+use crate::text::{count, truncate};
 
 /// What promotion wrote (or would write), its privacy state and near-duplicates.
 pub fn promoted(trace_id: &str, p: &Promoted, dry_run: bool) -> String {
@@ -139,9 +139,9 @@ pub fn check(problems: &[Problem], files: usize) -> String {
         out.push_str(&format!("{p}\n"));
     }
     if problems.is_empty() {
-        out.push_str(&format!("check passed: {files} files\n"));
+        out.push_str(&format!("check passed: {}\n", count(files, "file")));
     } else {
-        out.push_str(&format!("check failed: {} problems in {files} files\n", problems.len()));
+        out.push_str(&format!("check failed: {} in {}\n", count(problems.len(), "problem"), count(files, "file")));
     }
     out
 }
@@ -188,4 +188,18 @@ pub fn review_case(cf: &CaseFile, n: usize, total: usize) -> String {
         c.label.note.as_deref().map(|n| format!(", note {n:?}")).unwrap_or_default()
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn check_summary_counts_in_words() {
+        let one =
+            Problem { file: "datasets/a.yaml".into(), line: 3, column: 9, message: "colour: unknown field".into() };
+        assert_eq!(check(std::slice::from_ref(&one), 1), format!("{one}\ncheck failed: 1 problem in 1 file\n"));
+        assert_eq!(check(&[one.clone(), one], 2).lines().last(), Some("check failed: 2 problems in 2 files"));
+        assert_eq!(check(&[], 1), "check passed: 1 file\n");
+    }
 }

@@ -9,7 +9,7 @@ use crate::compare::{CaseRates, Class, Comparison, DiffLine, Flakiness, Op};
 use crate::record::{CaseResult, Run, Status, Summary, TrendPoint};
 
 use super::{group_rows, pct, pts, sparkline, table};
-use crate::text::{self, natural_cmp, truncate};
+use crate::text::{self, count, natural_cmp, truncate};
 
 /// ANSI styling, or none.
 #[derive(Clone, Copy)]
@@ -177,16 +177,12 @@ fn cases<R: Borrow<CaseResult>>(results: impl IntoIterator<Item = R>, view: View
     }
     if passing > 0 && !view.verbose {
         out.push_str(&format!(
-            "{} {passing} case{} passed (--verbose lists them)\n",
+            "{} {} passed (--verbose lists them)\n",
             paint.green(mark(Status::Pass)),
-            plural(passing)
+            count(passing, "case")
         ));
     }
     out
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 /// How replay went: cache hits, retries, errors by cause, and the samples per case.
@@ -221,7 +217,7 @@ fn graders_line(s: &Summary) -> String {
         .map(|g| {
             let graded = g.passed + g.failed;
             let rate = if graded > 0 { pct(g.pass_rate) } else { "–".into() };
-            let errors = if g.errors > 0 { format!(", {} error{}", g.errors, plural(g.errors)) } else { String::new() };
+            let errors = if g.errors > 0 { format!(", {}", count(g.errors, "error")) } else { String::new() };
             format!("{} {rate} ({}/{graded}{errors})", g.grader, g.passed)
         })
         .collect();
@@ -354,7 +350,7 @@ fn comparison(cmp: &Comparison, view: View) -> String {
         }
         let label = if class == Class::New { "new and passing" } else { class.as_str() };
         if class == Class::StillPassing && !view.verbose {
-            out.push_str(&format!("{label}: {} case{} (--verbose lists them)\n", short.len(), plural(short.len())));
+            out.push_str(&format!("{label}: {} (--verbose lists them)\n", count(short.len(), "case")));
             continue;
         }
         let cut = if view.verbose { short.len() } else { IDS_ON_A_LINE };
