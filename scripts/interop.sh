@@ -44,9 +44,9 @@ for mode in exporter sensitive otlp; do
   "$venv/bin/python" scripts/interop/check.py "$evals" "$work/$mode" "$mode"
 done
 # A handoff renamed with tool_name_override, agents on OpenAIChatCompletionsModel, a run continuing
-# another by previous_response_id; each scenario checks the store itself (the exporter answers
-# once collect has committed).
-for scenario in renamed_handoff chat_model previous_response; do
+# another by previous_response_id, a chat session of two turns traced as one; each scenario checks
+# the store itself (the exporter answers once collect has committed).
+for scenario in renamed_handoff chat_model previous_response multi_turn; do
   mkdir -p "$work/$scenario"
   export EVALS_STORE="$work/$scenario/evals.db"
   start "$work/$scenario/collect.log" "$evals" collect --listen 127.0.0.1:0 --upstream "$mock/v1" --token "$token"

@@ -257,6 +257,9 @@ pub fn build_case(
     if opts.scope != Scope::Run {
         return single_turn_case(trace, &calls, &agent_of, label, opts, history);
     }
+    // A trace can hold several user turns (a chat session traced as one): the case is the last
+    // turn, with the turns before it as context, so that its recorded output answers its input.
+    let calls = &calls[last_user_turn(&calls)..];
     let (first_span, first) = calls[0];
     let entry_agent = agent_of.get(first_span.id.as_str()).cloned();
 
@@ -275,12 +278,12 @@ pub fn build_case(
     }
 
     let handoffs: Vec<Handoff> =
-        handoffs(spans, &calls, &agent_of).into_iter().filter(|h| agents.iter().any(|a| a.name == h.to)).collect();
+        handoffs(spans, calls, &agent_of).into_iter().filter(|h| agents.iter().any(|a| a.name == h.to)).collect();
 
     let last = calls.last().expect("at least one call").1;
     let output_items = last.output.as_deref().unwrap_or_default();
     let recorded = Recorded {
-        tool_outputs: tool_outputs(&calls, spans),
+        tool_outputs: tool_outputs(calls, spans),
         output: RecordedOutput {
             text: items::output_text(output_items),
             tool_calls: calls
@@ -319,6 +322,14 @@ pub fn build_case(
         content_hash: String::new(),
     };
     Ok(finish(case))
+}
+
+/// Where the last user turn starts: the last call whose input holds more user messages than the
+/// call before it (a call that only carries tool results back holds none or the same ones).
+fn last_user_turn(calls: &[(&Span, &ModelCall)]) -> usize {
+    let users: Vec<usize> =
+        calls.iter().map(|(_, c)| items::user_messages(c.input.as_deref().unwrap_or_default())).collect();
+    (1..users.len()).rev().find(|&i| users[i] > users[i - 1]).unwrap_or(0)
 }
 
 /// One model call as a case: the exact input that call received (earlier turns, tool results
@@ -948,6 +959,41 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("the model called get_weather but the capture has no tool definitions"), "{e}");
+    }
+
+    #[test]
+    fn a_trace_of_several_user_turns_is_promoted_as_its_last_turn_with_the_earlier_ones_as_context() {
+        let msg = |role: &str, text: &str| json!({"type": "message", "role": role, "content": text});
+        let fc = json!({"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": "{\"city\":\"Paris\"}"});
+        let fco = json!({"type": "function_call_output", "call_id": "c1", "output": "sunny"});
+        let call = |n: usize, input: Vec<Value>, output: Value| {
+            let mut span = call_without_definitions().remove(0);
+            span.id = format!("s{n}");
+            let mut c = span.model_call().unwrap().clone();
+            c.input = Some(input);
+            c.output = Some(vec![output]);
+            span.data = SpanData::Model(Box::new(c));
+            span
+        };
+        let (hi, name) = (msg("user", "my name is Ada"), msg("assistant", "Hello Ada."));
+        let ask = msg("user", "weather in Paris?");
+        let spans = vec![
+            call(1, vec![hi.clone()], name.clone()),
+            call(2, vec![hi.clone(), name.clone(), ask.clone()], fc.clone()),
+            // The tool result goes back with the same user messages: still the second turn.
+            call(3, vec![hi, name, ask, fc, fco], msg("assistant", "Sunny in Paris.")),
+        ];
+        let case = build_case(&Trace::bare("t"), &spans, &taxonomy(), &Options::default(), &NoHistory).unwrap();
+        let texts: Vec<String> = case.input.items.iter().map(items::item_text).collect();
+        assert_eq!(texts, ["my name is Ada", "Hello Ada.", "weather in Paris?"]);
+        assert_eq!(case.recorded.output.text, "Sunny in Paris.");
+        let called: Vec<&str> = case.recorded.output.tool_calls.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(called, ["get_weather"]);
+        assert_eq!(case.recorded.tool_outputs.len(), 1);
+
+        // One user turn with its tool round trip starts at the first call, as before.
+        let one = build_case(&Trace::bare("t"), &spans[1..], &taxonomy(), &Options::default(), &NoHistory).unwrap();
+        assert_eq!(one.input.items.len(), 3);
     }
 
     /// Earlier responses by id.

@@ -85,6 +85,11 @@ pub fn last_user_text(items: &[Value]) -> Option<String> {
         .map(content_text)
 }
 
+/// How many user messages the items hold.
+pub fn user_messages(items: &[Value]) -> usize {
+    items.iter().filter(|i| item_type(i) == "message" && role(i) == Some("user")).count()
+}
+
 /// A readable one-line rendering of any item, for trees, search and dedup.
 pub fn item_text(item: &Value) -> String {
     match item_type(item) {
