@@ -202,6 +202,40 @@ fn every_family_of_grader_in_one_run() {
     assert!((cost - 10.0 * judge_cost).abs() < 1e-9, "{cost} is not ten times {judge_cost}");
 }
 
+/// A provider that speaks only Chat Completions judges through it too: every call of the run,
+/// target and judges, goes to `/chat/completions`, and the judges grade as through Responses.
+#[test]
+fn judges_follow_the_providers_api_flavour() {
+    use evals::mock::{Script, server::Server};
+    let p = project();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let script = Script::load(&p.path("evals/mock.yaml")).unwrap();
+    let server = rt.block_on(Server::start(script, "127.0.0.1:0".parse().unwrap())).unwrap();
+    // The graders up to the judges, without the cosine one (embeddings are an API of their own).
+    let cosine = "  - type: text_similarity\n    name: cosine to recorded\n    input: \"{{ sample.output_text }}\"\n    \
+                  reference: \"{{ item.recorded_output }}\"\n    evaluation_metric: cosine\n    pass_threshold: 0.99\n";
+    assert!(SUITE.contains(cosine));
+    let judges = SUITE.split("  - type: python").next().unwrap().replace(cosine, "").replace(
+        "provider: {mock: mock.yaml}",
+        &format!("provider: {{base_url: '{}', api: chat_completions, max_retries: 0}}", server.base_url()),
+    );
+    p.write("evals/chat.yaml", &format!("{judges}gate: {{min_pass_rate: 0.0}}\n"));
+    let out = p.evals_env(&["run", "evals/chat.yaml", "--out", "runs/chat.json"], &[("OPENAI_API_KEY", "sk-test")]);
+    assert_eq!(code(&out), 0, "{}{}", text(&out.stdout), text(&out.stderr));
+    let run: Value = serde_json::from_str(&std::fs::read_to_string(p.path("runs/chat.json")).unwrap()).unwrap();
+    let judged = |case: &str| -> Vec<(String, bool)> {
+        grades_of(&run, case)
+            .into_iter()
+            .filter(|(g, _)| ["helpful", "scored", "labelled"].contains(&g.as_str()))
+            .collect()
+    };
+    let all = |pass: bool| ["helpful", "scored", "labelled"].map(|g| (g.to_string(), pass)).to_vec();
+    assert_eq!(judged("call-tool-get-weather"), all(true));
+    assert_eq!(judged("hello-from"), all(false));
+    assert!(server.requests() > 9, "3 judges on 3 cases and the target's calls: {}", server.requests());
+    assert_eq!(server.chat_requests(), server.requests(), "nothing went to /responses");
+}
+
 #[test]
 fn a_required_grader_fails_the_case_whatever_the_score() {
     let p = project();

@@ -26,6 +26,8 @@ use crate::trace::items::{self, input_items};
 struct Shared {
     script: Script,
     requests: AtomicU64,
+    /// Of those, the ones that came to `/chat/completions`.
+    chat: AtomicU64,
     /// Times each exact request body arrived, for faults on the first N attempts.
     attempts: Mutex<HashMap<u64, u32>>,
     /// Requests per conversation (last user text), so tests can see what was asked twice.
@@ -51,6 +53,7 @@ impl Server {
         let shared = Arc::new(Shared {
             script,
             requests: AtomicU64::new(0),
+            chat: AtomicU64::new(0),
             attempts: Mutex::new(HashMap::new()),
             by_user: Mutex::new(HashMap::new()),
             faults: AtomicU64::new(0),
@@ -84,6 +87,11 @@ impl Server {
     /// Requests answered so far.
     pub fn requests(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered on `/chat/completions` so far.
+    pub fn chat_requests(&self) -> u64 {
+        self.shared.chat.load(Ordering::Relaxed)
     }
 
     /// Faults injected so far.
@@ -159,6 +167,7 @@ async fn serve(shared: &Shared, body: Bytes, chat: bool) -> Response {
     let stream = request.get("stream").and_then(Value::as_bool) == Some(true);
     let include_usage = request.pointer("/stream_options/include_usage").and_then(Value::as_bool) == Some(true);
     if chat {
+        shared.chat.fetch_add(1, Ordering::Relaxed);
         if !request.get("messages").is_some_and(Value::is_array) {
             return error(StatusCode::BAD_REQUEST, "`messages` must be a list of messages", "invalid_messages");
         }

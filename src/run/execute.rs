@@ -204,7 +204,8 @@ async fn replay_all(
         budget.add(done.cost_usd, &done.usage);
     }
     let mut graders = r.graders.clone();
-    // Judges use the suite's provider (and its retry policy) and cache their answers in the store.
+    // Judges use the suite's provider (its API flavour and retry policy: a Chat Completions-only
+    // endpoint judges too) and cache their answers in the store.
     // `--no-cache` and `cache: off` cover judge answers too.
     let cached = !r.record.options.no_cache && r.suite.cache != CacheSetting::Off;
     let ttl = match r.suite.cache {
@@ -219,7 +220,7 @@ async fn replay_all(
         r.suite.prices.clone(),
         cached.then(|| handle.clone()),
     )?;
-    edge.client = named(edge.client);
+    edge.client = named(edge.client.with_api(provider.api));
     edge.ttl = ttl;
     graders.edge = Some(Arc::new(edge));
     let sampler = Arc::new(Sampler {
