@@ -10,18 +10,14 @@ import json
 import os
 import sys
 
-from agents import Agent, OpenAIChatCompletionsModel, Runner, function_tool, set_trace_processors
-from agents.tracing.processors import BackendSpanExporter, BatchTraceProcessor
-from openai import AsyncOpenAI
+from agents import Agent, OpenAIChatCompletionsModel, Runner, function_tool
 
-from check import cli_for
+from check import cli_for, through_collect
 
 evals, collect, token, work = sys.argv[1], sys.argv[2].rstrip("/"), sys.argv[3], sys.argv[4]
 label = "python-chat"
 
-client = AsyncOpenAI(base_url=f"{collect}/v1", api_key="sk-interop-upstream", default_headers={"X-Evals-Token": token})
-processor = BatchTraceProcessor(BackendSpanExporter(endpoint=f"{collect}/v1/traces/ingest", api_key=token))
-set_trace_processors([processor])
+client, processor = through_collect(collect, token)
 model = OpenAIChatCompletionsModel(model="fake-model", openai_client=client)
 
 

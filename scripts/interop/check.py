@@ -4,7 +4,8 @@ Usage: check.py EVALS_BINARY WORKDIR LABEL [sdk]
 The store is $EVALS_STORE; cases go to WORKDIR/datasets/LABEL, the suite to WORKDIR/evals.
 Without `sdk`, the three Agents SDK runs of agent.py; with it, the three plain SDK calls of
 openai_sdk.py and interop-sdk-js/sdk.mjs (`check_sdk_calls`).
-The other scenarios import the helpers (`cli`, `kinds`, `texts`, `replay`) from here.
+The other scenarios import the helpers (`cli_for`, `through_collect`, `kinds`, `texts`, `replay`)
+from here.
 """
 
 import json
@@ -24,6 +25,20 @@ def cli_for(evals, work, label, stderr=False):
         return out.stdout + (out.stderr if stderr else "")
 
     return cli
+
+
+def through_collect(collect, token):
+    """Point the Agents SDK at `evals collect`: model calls through its proxy, traces to its
+    exporter route. Returns the client and the processor (shut it down to flush the traces)."""
+    from agents import set_default_openai_client, set_trace_processors
+    from agents.tracing.processors import BackendSpanExporter, BatchTraceProcessor
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(base_url=f"{collect}/v1", api_key="sk-interop-upstream", default_headers={"X-Evals-Token": token})
+    set_default_openai_client(client)
+    processor = BatchTraceProcessor(BackendSpanExporter(endpoint=f"{collect}/v1/traces/ingest", api_key=token))
+    set_trace_processors([processor])
+    return client, processor
 
 
 def kinds(spans, kind):

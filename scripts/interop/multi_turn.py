@@ -11,20 +11,14 @@ import json
 import os
 import sys
 
-from agents import Agent, Runner, set_default_openai_client, set_trace_processors, trace
-from agents.tracing.processors import BackendSpanExporter, BatchTraceProcessor
-from check import cli_for, replay
-from openai import AsyncOpenAI
+from agents import Agent, Runner, trace
+from check import cli_for, replay, through_collect
 
 evals, collect, token, work = sys.argv[1], sys.argv[2].rstrip("/"), sys.argv[3], sys.argv[4]
 label = "multi-turn"
 cli = cli_for(evals, work, label)
 
-set_default_openai_client(
-    AsyncOpenAI(base_url=f"{collect}/v1", api_key="sk-interop-upstream", default_headers={"X-Evals-Token": token})
-)
-processor = BatchTraceProcessor(BackendSpanExporter(endpoint=f"{collect}/v1/traces/ingest", api_key=token))
-set_trace_processors([processor])
+_, processor = through_collect(collect, token)
 agent = Agent(name="Assistant", instructions="Remember the conversation.", model="fake-model")
 
 
