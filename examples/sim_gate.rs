@@ -17,8 +17,7 @@ fn main() {
     println!("| scenario | figure | gate failed | printed verdict = exit code |");
     println!("|---|---|---|---|");
     for (i, s) in gate::scenarios(200).iter().enumerate() {
-        // Each scenario draws its own agents, so no two share a trial.
-        let o = gate::simulate(&evals, dir.path(), s, trials, seed + 1_000_000 * i as u64);
+        let o = gate::simulate(&evals, dir.path(), s, trials, gate::first_seed(seed, i));
         println!("{}", gate::row(s, &o));
         if o.other > 0 {
             println!("  ({} trials exited with neither 0 nor 1)", o.other);

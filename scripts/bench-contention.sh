@@ -7,4 +7,4 @@
 #   IMPORT_LINES=20000 ./scripts/bench-contention.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --locked --release --test contention full_size_contention -- --ignored --nocapture
+cargo test --locked --release --test contention -- --nocapture

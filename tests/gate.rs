@@ -123,10 +123,10 @@ fn earlier_runs_in_the_store_are_the_reference_and_runs_flaky_ranks_cases() {
 fn the_simulation_at_a_small_scale_meets_the_targets_with_fixed_seeds() {
     let evals = std::path::PathBuf::from(env!("CARGO_BIN_EXE_evals"));
     let dir = tempfile::tempdir().unwrap();
-    // Five trials a scenario: at most one false alarm, at most one missed drop (the full
-    // figures, from scripts/sim-gate.sh, are in the README).
+    // The first five trials of each scenario of the README's figures (`scripts/sim-gate.sh 200
+    // 1`), each replayed against the noisy mock: at most one false alarm, at most one missed drop.
     for (i, s) in sim::scenarios(200).iter().enumerate() {
-        let o = sim::simulate(&evals, dir.path(), s, 5, 42 + 1_000 * i as u64);
+        let o = sim::simulate(&evals, dir.path(), s, 5, sim::first_seed(1, i));
         if s.drop_points > 0.0 {
             assert!(o.failed >= 4, "{}", sim::row(s, &o));
         } else {

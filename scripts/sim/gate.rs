@@ -1,14 +1,11 @@
-//! The gate simulation: a noisy agent whose every case answers right with its own probability,
-//! fresh draws for every run, and the shipped gate judging each trial through the real binary
-//! (`evals diff` over runs stored in a scratch store). Used by `examples/sim_gate.rs`
-//! (`scripts/sim-gate.sh`, the README figures) and, at a small scale, by `tests/gate_sim.rs`.
+//! The gate simulation: a noisy agent — the mock answering each case right with its own
+//! probability, fresh seeded draws for every run — replayed by the real binary (`evals run`
+//! against the mock, into a scratch store) and judged by the shipped gate. Used by
+//! `examples/sim_gate.rs` (`scripts/sim-gate.sh`, the README figures) and, at a small scale, by
+//! `tests/gate.rs`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
-
-use chrono::{Duration, Utc};
-use evals::record::{CaseResult, Run, StoredRuns, Summary};
-use evals::store::{RunOwner, Store};
 
 /// One configuration of the simulation.
 #[derive(Debug, Clone)]
@@ -61,85 +58,98 @@ pub fn dropped(p: &[f64], points: f64) -> Vec<f64> {
     p.iter().map(|x| x * factor).collect()
 }
 
-fn result(case: usize, repeat: u32, pass: bool) -> CaseResult {
-    serde_json::from_value(serde_json::json!({
-        "case_id": format!("case-{case:04}"),
-        "repeat": repeat,
-        "status": if pass { "pass" } else { "fail" },
-        "output": {"text": if pass { "right" } else { "wrong" }},
-    }))
-    .expect("a case result")
-}
-
-/// One run of the agent: every case sampled `repeat` times with fresh draws.
-fn sample_run(rng: &mut fastrand::Rng, id: &str, p: &[f64], repeat: u32, minutes_ago: i64) -> Run {
-    let mut results = Vec::with_capacity(p.len() * repeat as usize);
-    for k in 0..repeat {
-        for (i, x) in p.iter().enumerate() {
-            results.push(result(i, k, rng.f64() < *x));
-        }
+/// The noisy agent as a mock script: case `i` is answered right with probability `p[i]`, each
+/// draw seeded (by `seed` and the request), so a trial can be run again draw for draw.
+fn noisy_mock(p: &[f64], seed: u64) -> String {
+    let mut yaml = format!("seed: {seed}\nrules:\n");
+    for (i, x) in p.iter().enumerate() {
+        yaml.push_str(&format!("  - {{when: {{user: '^ask {i}$'}}, rate: {x}, text: 'ANSWER {i}'}}\n"));
     }
-    let started = Utc::now() - Duration::minutes(minutes_ago);
-    let mut run: Run = serde_json::from_value(serde_json::json!({
-        "schema_version": 1,
-        "id": id,
-        "suite": {"name": "sim", "path": "evals/sim.yaml", "hash": "sim"},
-        "started_at": started,
-        "finished_at": started,
-        "target": {"model": "noisy-mock", "instructions_hash": "sim"},
-        "dataset_hash": "sim",
-        "options": {"repeat": repeat},
-    }))
-    .expect("a run header");
-    run.summary = Summary::of(&results);
-    run.results = results;
-    run
+    yaml.push_str("default: {text: 'no idea'}\n");
+    yaml
 }
 
-/// One trial: fresh probabilities, the earlier runs and the current run stored, and the gate's
-/// verdict from `evals diff BASELINE CURRENT`: (exit code, the verdict line).
+/// A scratch project of `cases` cases, each asking `ask i` and recorded answering `ANSWER i`, and
+/// a suite grading by similarity to the recorded answer, with the shipped gate defaults.
+fn project(dir: &Path, cases: usize) {
+    let data = dir.join("datasets/sim");
+    std::fs::create_dir_all(&data).expect("a dataset folder");
+    std::fs::create_dir_all(dir.join("evals")).expect("a suite folder");
+    for i in 0..cases {
+        let case = format!(
+            "id: case-{i:04}\nsource: {{trace_id: trace_{i}}}\ninput:\n  items: [{{role: user, content: 'ask {i}'}}]\n\
+             recorded: {{output: {{text: 'ANSWER {i}'}}}}\nprivacy: {{status: clean}}\ncontent_hash: sim{i}\n"
+        );
+        std::fs::write(data.join(format!("case-{i:04}.yaml")), case).expect("a case file");
+    }
+    let suite = "name: sim\ntarget: {model: noisy-mock}\nprovider: {mock: mock.yaml, concurrency: 64}\n\
+                 cases: [../datasets/sim]\ngraders:\n  - {type: similarity, threshold: 0.99}\n";
+    std::fs::write(dir.join("evals/sim.yaml"), suite).expect("a suite");
+}
+
+/// Where a trial's runs happen: the binary, the scratch project, the trial's own store.
+struct Runs<'a> {
+    evals: &'a Path,
+    dir: &'a Path,
+    store: PathBuf,
+    repeat: String,
+}
+
+impl Runs<'_> {
+    /// One `evals run` of the suite against the agent `p`: (exit code, verdict line).
+    fn run(&self, p: &[f64], seed: u64, out: &str, baseline: Option<&str>) -> (i32, String) {
+        std::fs::write(self.dir.join("evals/mock.yaml"), noisy_mock(p, seed)).expect("a mock script");
+        let mut args = vec!["run", "evals/sim.yaml", "--quiet", "--no-cache", "--repeat", &self.repeat, "--out", out];
+        if let Some(b) = baseline {
+            args.extend(["--baseline", b]);
+        }
+        let o = Command::new(self.evals)
+            .args(&args)
+            .current_dir(self.dir)
+            .env("EVALS_STORE", &self.store)
+            .env("NO_COLOR", "1")
+            .env_remove("OPENAI_API_KEY")
+            .output()
+            .expect("evals runs");
+        let stdout = String::from_utf8_lossy(&o.stdout);
+        // With --quiet the verdict is the report's first line.
+        (o.status.code().unwrap_or(-1), stdout.lines().next().unwrap_or("").to_string())
+    }
+}
+
+/// One trial: fresh probabilities, the earlier runs replayed against the noisy mock into a fresh
+/// store, then the current agent's run against the newest of them as its baseline, judged by
+/// the shipped gate: (exit code, the verdict line).
 pub fn trial(evals: &Path, dir: &Path, s: &Scenario, seed: u64) -> (i32, String) {
     let mut rng = fastrand::Rng::with_seed(seed);
     let p = draw_probabilities(&mut rng, s.cases);
     let now = dropped(&p, s.drop_points);
-    let db = dir.join(format!("sim-{seed}.db"));
-    let mut store = Store::open(&db).expect("a scratch store");
+    // A store of its own, so that no trial sees another's runs as history.
+    let runs = Runs { evals, dir, store: dir.join(format!("sim-{seed}.db")), repeat: s.repeat.to_string() };
     let earlier = s.earlier.max(1);
-    let mut ids = Vec::new();
     for e in 0..earlier {
-        let id = format!("run_earlier_{e}");
-        let run = sample_run(&mut rng, &id, &p, s.repeat, (earlier - e) as i64 + 1);
-        store_run(&mut store, &run);
-        ids.push(id);
+        let (code, verdict) = runs.run(&p, rng.u64(..), &format!("runs/earlier-{e}.json"), None);
+        assert!(code == 0 || code == 1, "an earlier run exited {code}: {verdict}");
     }
-    let current = sample_run(&mut rng, "run_current", &now, s.repeat, 0);
-    store_run(&mut store, &current);
-    drop(store);
-    let out = Command::new(evals)
-        .args(["diff", ids.last().expect("a baseline"), "run_current"])
-        .env("EVALS_STORE", &db)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("evals runs");
-    let _ = std::fs::remove_file(&db);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    // The verdict is the report's first line.
-    let verdict = stdout.lines().next().unwrap_or("").to_string();
-    (out.status.code().unwrap_or(-1), verdict)
-}
-
-fn store_run(store: &mut Store, run: &Run) {
-    let owner = RunOwner { pid: std::process::id(), host: "sim".into(), heartbeat: run.started_at };
-    store.create_run(run, &owner).expect("run stored");
-    store.save_results(&run.id, &run.results).expect("results stored");
-    store.finish_run(run).expect("run finished");
+    let baseline = format!("runs/earlier-{}.json", earlier - 1);
+    let verdict = runs.run(&now, rng.u64(..), "runs/current.json", Some(&baseline));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", runs.store.display()));
+    }
+    verdict
 }
 
 /// Every trial of a scenario, seeds `seed`, `seed + 1`, ...
 pub fn simulate(evals: &Path, dir: &Path, s: &Scenario, trials: usize, seed: u64) -> Outcome {
     let mut o = Outcome { trials, ..Outcome::default() };
+    // Runs start in the scratch project.
+    let evals = &std::path::absolute(evals).expect("the binary's path");
+    let dir = dir.join(format!("{}-cases", s.cases));
+    if !dir.join("evals/sim.yaml").exists() {
+        project(&dir, s.cases);
+    }
     for t in 0..trials {
-        let (code, last) = trial(evals, dir, s, seed + t as u64);
+        let (code, last) = trial(evals, &dir, s, seed + t as u64);
         match code {
             0 => o.agreed += usize::from(last.starts_with("gate passed")),
             1 => {
@@ -171,6 +181,12 @@ pub fn row(s: &Scenario, o: &Outcome) -> String {
         o.agreed,
         o.trials
     )
+}
+
+/// The first trial's seed of scenario `i` in a simulation seeded `seed`: each scenario draws its
+/// own agents, so no two share a trial.
+pub fn first_seed(seed: u64, i: usize) -> u64 {
+    seed + 1_000_000 * i as u64
 }
 
 /// The scenarios the README reports: unchanged and 10-point drop, 1 and 3 repeats, and with

@@ -32,6 +32,10 @@ pub enum MockError {
 struct ScriptFile {
     #[serde(default)]
     latency_ms: u64,
+    /// Draw every `rate` from this seed and the request (its body and how many times that body
+    /// came before), so a noisy script answers a run the same way each time, in any order.
+    #[serde(default)]
+    seed: Option<u64>,
     #[serde(default)]
     rules: Vec<RuleFile>,
     #[serde(default)]
@@ -182,9 +186,24 @@ struct Rule {
 #[derive(Debug, Clone)]
 pub struct Script {
     pub latency_ms: u64,
+    seed: Option<u64>,
     rules: Vec<Rule>,
     default: Option<Rule>,
     faults: Vec<Fault>,
+}
+
+/// One request as it arrived: a hash of its body and which arrival of that body it is (from 1).
+/// Only kept when the script needs it ([`Script::counts_attempts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Arrival {
+    pub body: u64,
+    pub attempt: u32,
+}
+
+impl Default for Arrival {
+    fn default() -> Arrival {
+        Arrival { body: 0, attempt: 1 }
+    }
 }
 
 /// What the mock answers to one request.
@@ -232,35 +251,55 @@ impl Script {
             .enumerate()
             .map(|(i, f)| compile_fault(src, &format!("faults[{i}]"), f, format!("fault {}", i + 1)))
             .collect::<Result<_, _>>()?;
-        Ok(Script { latency_ms: file.latency_ms, rules, default, faults })
+        Ok(Script { latency_ms: file.latency_ms, seed: file.seed, rules, default, faults })
     }
 
-    /// The fault to inject into this request, if any; `attempt` counts (from 1) the times this
-    /// exact body has been received.
-    pub fn fault(&self, request: &Value, attempt: u32) -> Option<&Fault> {
+    /// The fault to inject into this request, if any.
+    pub fn fault(&self, request: &Value, arrival: Arrival) -> Option<&Fault> {
         if self.faults.is_empty() {
             return None;
         }
         let ctx = Context::of(request);
-        self.faults.iter().find(|f| {
-            f.first.is_none_or(|n| attempt <= n)
+        self.faults.iter().enumerate().find_map(|(i, f)| {
+            (f.first.is_none_or(|n| arrival.attempt <= n)
                 && ctx.matches_when(&f.when).is_some()
-                && (f.rate >= 1.0 || fastrand::f64() < f.rate)
+                && self.chance(f.rate, arrival, usize::MAX - i))
+            .then_some(f)
         })
     }
 
-    /// Whether any fault counts attempts per request body (the server then keeps counts).
+    /// Whether answers depend on how many times a body came (faults on the first N attempts, or
+    /// seeded rates): the server then counts arrivals per body.
     pub fn counts_attempts(&self) -> bool {
-        self.faults.iter().any(|f| f.first.is_some())
+        self.seed.is_some() || self.faults.iter().any(|f| f.first.is_some())
+    }
+
+    /// Whether a rule or fault of this `rate` applies to this arrival; `which` tells the draws
+    /// of different rules apart.
+    fn chance(&self, rate: f64, arrival: Arrival, which: usize) -> bool {
+        if rate >= 1.0 {
+            return true;
+        }
+        let draw = match self.seed {
+            None => fastrand::f64(),
+            Some(seed) => {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::hash::DefaultHasher::new();
+                (seed, arrival, which).hash(&mut h);
+                // The top 53 bits as a fraction in [0, 1).
+                (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+            }
+        };
+        draw < rate
     }
 
     /// Answer a Responses API request body.
-    pub fn answer(&self, request: &Value) -> Answer {
+    pub fn answer(&self, request: &Value, arrival: Arrival) -> Answer {
         let ctx = Context::of(request);
         let env = template::inline();
-        for rule in self.rules.iter().chain(&self.default) {
+        for (i, rule) in self.rules.iter().chain(&self.default).enumerate() {
             let Some(captures) = ctx.matches(rule) else { continue };
-            if rule.rate < 1.0 && fastrand::f64() >= rule.rate {
+            if !self.chance(rule.rate, arrival, i) {
                 continue;
             }
             let mut vars = ctx.vars();
@@ -605,7 +644,7 @@ mod tests {
     fn builtin_script_calls_tools_and_answers_their_output() {
         let s = Script::builtin();
         let req = json!({"model": "m", "input": [{"role": "user", "content": "call_tool get_weather city=Paris"}]});
-        let out = body(s.answer(&req));
+        let out = body(s.answer(&req, Arrival::default()));
         let call = &out["output"][0];
         assert_eq!((call["type"].as_str(), call["name"].as_str()), (Some("function_call"), Some("get_weather")));
         assert_eq!(call["arguments"], json!("{\"city\":\"Paris\"}"));
@@ -613,29 +652,32 @@ mod tests {
             {"role": "user", "content": "call_tool get_weather city=Paris"},
             call.clone(),
             {"type": "function_call_output", "call_id": call["call_id"], "output": "Sunny"}]});
-        let out2 = body(s.answer(&req2));
+        let out2 = body(s.answer(&req2, Arrival::default()));
         assert_eq!(items::output_text(out2["output"].as_array().unwrap()), "TOOL RESULT: Sunny");
-        let plain = body(s.answer(&json!({"model": "m", "input": "hello there"})));
+        let plain = body(s.answer(&json!({"model": "m", "input": "hello there"}), Arrival::default()));
         assert_eq!(items::output_text(plain["output"].as_array().unwrap()), "HELLO THERE");
     }
 
     #[test]
     fn an_answer_sent_back_as_input_is_a_valid_request() {
         let s = Script::builtin();
-        let first = body(s.answer(&json!({"model": "m", "input": "my name is Ada"})));
+        let first = body(s.answer(&json!({"model": "m", "input": "my name is Ada"}), Arrival::default()));
         let mut input = vec![json!({"role": "user", "content": "my name is Ada"})];
         input.extend(first["output"].as_array().unwrap().iter().cloned());
         input.push(json!({"role": "user", "content": "what is my name"}));
         let next = json!({"model": "m", "input": input});
         assert_eq!(server::schema_error(&next), None);
-        assert_eq!(items::output_text(body(s.answer(&next))["output"].as_array().unwrap()), "WHAT IS MY NAME");
+        assert_eq!(
+            items::output_text(body(s.answer(&next, Arrival::default()))["output"].as_array().unwrap()),
+            "WHAT IS MY NAME"
+        );
     }
 
     #[test]
     fn answers_are_deterministic_with_usage() {
         let s = Script::builtin();
         let req = json!({"model": "m", "instructions": "be brief", "input": "hello there"});
-        let (a, b) = (body(s.answer(&req)), body(s.answer(&req)));
+        let (a, b) = (body(s.answer(&req, Arrival::default())), body(s.answer(&req, Arrival::default())));
         assert_eq!(a, b);
         assert_eq!(a["usage"]["input_tokens"], json!(4));
         assert_eq!(a["usage"]["output_tokens"], json!(2));
@@ -657,13 +699,13 @@ rules:
         );
         let s = Script::parse(&src).unwrap();
         let ask = json!({"model": "m", "input": "weather in Rome"});
-        let out = body(s.answer(&ask));
+        let out = body(s.answer(&ask, Arrival::default()));
         assert_eq!(out["output"][0]["arguments"], json!("{\"city\":\"Rome\"}"));
         let call = out["output"][0].clone();
         let mut follow = json!({"model": "m", "instructions": "Answer in French.", "input": [
             {"role": "user", "content": "weather in Rome"}, call.clone(),
             {"type": "function_call_output", "call_id": call["call_id"], "output": "Soleil"}]});
-        match s.answer(&follow) {
+        match s.answer(&follow, Arrival::default()) {
             Answer::Response { body, latency_ms } => {
                 assert_eq!(items::output_text(body["output"].as_array().unwrap()), "Résultat : Soleil");
                 assert_eq!(latency_ms, 5);
@@ -671,7 +713,9 @@ rules:
             other => panic!("{other:?}"),
         }
         follow["instructions"] = json!("Answer in English.");
-        assert!(matches!(s.answer(&follow), Answer::NoRule(m) if m.contains("tool output \"Soleil\"")));
+        assert!(
+            matches!(s.answer(&follow, Arrival::default()), Answer::NoRule(m) if m.contains("tool output \"Soleil\""))
+        );
     }
 
     #[test]
@@ -682,15 +726,15 @@ rules:
         );
         let s = Script::parse(&src).unwrap();
         let slow = json!({"model": "m", "input": "be slow"});
-        assert_eq!(s.fault(&slow, 9).unwrap().kind, FaultKind::Slow(50));
+        assert_eq!(s.fault(&slow, Arrival { body: 0, attempt: 9 }).unwrap().kind, FaultKind::Slow(50));
         let hi = json!({"model": "m", "input": "hi"});
-        let f = s.fault(&hi, 2).unwrap();
+        let f = s.fault(&hi, Arrival { body: 0, attempt: 2 }).unwrap();
         assert_eq!(f.kind, FaultKind::Status { status: 429, code: "rate_limit_exceeded".into() });
         assert_eq!(f.headers, vec![("retry-after-ms".to_string(), "20".to_string())]);
-        assert!(s.fault(&hi, 3).is_none(), "the third attempt gets through");
+        assert!(s.fault(&hi, Arrival { body: 0, attempt: 3 }).is_none(), "the third attempt gets through");
         let unusable = "faults:\n  - {when: {user: a}, response_status: failed}\n  - {response_status: incomplete}\n";
         let s = Script::parse(&Source::new("m.yaml", unusable)).unwrap();
-        let kind = |u: &str| s.fault(&json!({"model": "m", "input": u}), 1).unwrap().kind.clone();
+        let kind = |u: &str| s.fault(&json!({"model": "m", "input": u}), Arrival::default()).unwrap().kind.clone();
         assert_eq!(kind("a"), FaultKind::Failed("server_error".into()));
         assert_eq!(kind("b"), FaultKind::Incomplete("max_output_tokens".into()));
         for (bad, want) in [
@@ -716,5 +760,27 @@ rules:
         assert!(Script::parse(&empty).unwrap_err().to_string().contains("needs `text`"));
         let tpl = Source::new("m.yaml", "rules:\n  - text: '{{ oops'\n");
         assert!(Script::parse(&tpl).unwrap_err().to_string().starts_with("m.yaml:2:"));
+    }
+
+    #[test]
+    fn a_seeded_rate_draws_the_same_for_the_same_arrival_whatever_the_order() {
+        let script = |seed: u64| {
+            let yaml = format!("seed: {seed}\nrules:\n  - {{rate: 0.3, text: right}}\ndefault: {{text: wrong}}\n");
+            Script::parse(&Source::new("m.yaml", &yaml)).unwrap()
+        };
+        let (a, b) = (script(7), script(7));
+        assert!(a.counts_attempts());
+        let req = json!({"model": "m", "input": "q"});
+        let says = |s: &Script, attempt: u32| {
+            let out = body(s.answer(&req, Arrival { body: 42, attempt }));
+            items::output_text(out["output"].as_array().unwrap())
+        };
+        let forward: Vec<String> = (1..=2000).map(|n| says(&a, n)).collect();
+        let backward: Vec<String> = (1..=2000).rev().map(|n| says(&b, n)).collect();
+        assert!(forward.iter().eq(backward.iter().rev()), "the same draws in any order");
+        let right = forward.iter().filter(|t| *t == "right").count();
+        assert!((500..700).contains(&right), "about 30% of 2000: {right}");
+        let other: Vec<String> = (1..=2000).map(|n| says(&script(8), n)).collect();
+        assert_ne!(forward, other, "another seed, other draws");
     }
 }

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::clock::Clock;
-use super::{Answer, FaultKind, Script};
+use super::{Answer, Arrival, FaultKind, Script};
 use crate::trace::chat;
 use crate::trace::items::{self, input_items};
 
@@ -175,19 +175,20 @@ async fn serve(shared: &Shared, body: Bytes, chat: bool) -> Response {
     }
     let user = items::last_user_text(&input_items(request.get("input").unwrap_or(&Value::Null))).unwrap_or_default();
     *shared.by_user.lock().expect("mock lock").entry(user).or_insert(0) += 1;
-    let attempt = if shared.script.counts_attempts() {
+    let arrival = if shared.script.counts_attempts() {
         let mut h = std::hash::DefaultHasher::new();
         body.hash(&mut h);
+        let body = h.finish();
         let mut map = shared.attempts.lock().expect("mock lock");
-        let n = map.entry(h.finish()).or_insert(0);
+        let n = map.entry(body).or_insert(0);
         *n += 1;
-        *n
+        Arrival { body, attempt: *n }
     } else {
-        1
+        Arrival::default()
     };
     let mut delay = 0;
     let mut unusable = None;
-    if let Some(fault) = shared.script.fault(&request, attempt) {
+    if let Some(fault) = shared.script.fault(&request, arrival) {
         shared.faults.fetch_add(1, Ordering::Relaxed);
         match &fault.kind {
             FaultKind::Slow(ms) => delay = *ms,
@@ -195,7 +196,7 @@ async fn serve(shared: &Shared, body: Bytes, chat: bool) -> Response {
             kind => return inject(kind, &fault.headers),
         }
     }
-    match shared.script.answer(&request) {
+    match shared.script.answer(&request, arrival) {
         Answer::NoRule(message) => error(StatusCode::BAD_REQUEST, &message, "mock_no_rule"),
         Answer::Response { mut body, latency_ms } => {
             match unusable {
