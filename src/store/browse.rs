@@ -1,14 +1,12 @@
 //! Browsing traces: a page at a time behind a keyset cursor, and totals and time buckets over
-//! every trace a filter selects, computed by SQL aggregates so a large selection is never
-//! loaded row by row.
+//! every trace a filter selects, added up in one streamed read of the selected traces' rows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::types::Value as V;
 use serde::Serialize;
 
 use super::traces::{TraceCursor, TraceFilter, TraceSummary};
-use super::{Result, Store, Totals, from_micros};
+use super::{Result, Store, StoreError, Totals, from_micros};
 use crate::provider::pricing::PriceTable;
 use crate::trace::Usage;
 
@@ -38,12 +36,6 @@ pub struct Bucket {
     pub latency_p95_ms: Option<i64>,
 }
 
-/// Token use per model (and per group key) of the model calls of the selected traces.
-type UsageRows = Vec<(i64, String, Usage)>;
-
-/// p50 and p95 latency (ms) per group key.
-type Percentiles = BTreeMap<i64, (Option<i64>, Option<i64>)>;
-
 impl Store {
     /// The page of `filter.limit` traces after `filter.after`.
     pub fn trace_page(&self, filter: &TraceFilter, prices: &PriceTable) -> Result<TracePage> {
@@ -65,21 +57,15 @@ impl Store {
 
     /// Totals over every trace the filter selects (its limit and cursor aside).
     pub fn trace_totals(&self, filter: &TraceFilter, prices: &PriceTable) -> Result<Totals> {
-        let f = TraceFilter { limit: None, after: None, ..filter.clone() };
-        let (clause, params) = f.sql(self.broad_aggregate(&f)?);
-        let (traces, input_tokens, output_tokens): (i64, i64, i64) = self.conn.query_row(
-            &format!("SELECT count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0) FROM traces WHERE {clause}"),
-            rusqlite::params_from_iter(&params),
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-        let (p50, p95) = self.latency(&clause, &params)?;
-        let (costs, unpriced) = self.costs(&clause, &params, None, prices)?;
+        let mut groups = self.tally(filter, None, prices)?;
+        let mut all = groups.remove(&0).unwrap_or_default();
+        let (p50, p95) = all.percentiles();
         Ok(Totals {
-            traces: traces as usize,
-            input_tokens: input_tokens.max(0) as u64,
-            output_tokens: output_tokens.max(0) as u64,
-            cost_usd: costs.get(&0).copied().unwrap_or(0.0),
-            unpriced,
+            traces: all.traces as usize,
+            input_tokens: all.input_tokens,
+            output_tokens: all.output_tokens,
+            cost_usd: all.cost(prices),
+            unpriced: all.unpriced,
             latency_p50_ms: p50,
             latency_p95_ms: p95,
         })
@@ -87,42 +73,63 @@ impl Store {
 
     /// The selected traces in buckets of `seconds` by start time, oldest first.
     pub fn trace_buckets(&self, filter: &TraceFilter, seconds: i64, prices: &PriceTable) -> Result<Vec<Bucket>> {
-        let f = TraceFilter { limit: None, after: None, ..filter.clone() };
-        let (clause, params) = f.sql(self.broad_aggregate(&f)?);
         let width = seconds.max(1) * 1_000_000;
-        let key = format!("(coalesce(started_at, imported_at) / {width}) * {width}");
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {key} AS b, count(*), sum(turns), sum(errors > 0), sum(input_tokens), sum(output_tokens)
-             FROM traces WHERE {clause} GROUP BY b ORDER BY b"
-        ))?;
-        let n = |r: &rusqlite::Row, i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
-        let rows = stmt.query_map(rusqlite::params_from_iter(&params), |r| {
-            Ok((r.get::<_, i64>(0)?, n(r, 1)?, n(r, 2)?, n(r, 3)?, n(r, 4)?, n(r, 5)?))
-        })?;
-        let mut buckets = Vec::new();
-        for row in rows {
-            let (b, traces, calls, errors, input_tokens, output_tokens) = row?;
-            buckets.push((b, traces, calls, errors, input_tokens, output_tokens));
-        }
-        let latency = self.latency_percentiles(&clause, &params, &key)?;
-        let (costs, _) = self.costs(&clause, &params, Some(key.as_str()), prices)?;
-        Ok(buckets
+        let groups = self.tally(filter, Some(width), prices)?;
+        Ok(groups
             .into_iter()
-            .map(|(b, traces, calls, errors, input_tokens, output_tokens)| {
-                let (p50, p95) = latency.get(&b).copied().unwrap_or_default();
+            .map(|(b, mut t)| {
+                let (p50, p95) = t.percentiles();
                 Bucket {
                     start: from_micros(b),
-                    traces,
-                    calls,
-                    errors,
-                    input_tokens,
-                    output_tokens,
-                    cost_usd: costs.get(&b).copied().unwrap_or(0.0),
+                    traces: t.traces,
+                    calls: t.calls,
+                    errors: t.errors,
+                    input_tokens: t.input_tokens,
+                    output_tokens: t.output_tokens,
+                    cost_usd: t.cost(prices),
                     latency_p50_ms: p50,
                     latency_p95_ms: p95,
                 }
             })
             .collect())
+    }
+
+    /// What the selected traces add up to, per bucket of `width` microseconds of start (else
+    /// import) time, or in one group, 0. One streamed read of the traces' own rows: sums, every
+    /// latency (for exact percentiles) and the token use per model a cost needs.
+    fn tally(&self, filter: &TraceFilter, width: Option<i64>, prices: &PriceTable) -> Result<BTreeMap<i64, Tally>> {
+        let f = TraceFilter { limit: None, after: None, ..filter.clone() };
+        let (clause, params) = f.sql(self.broad_aggregate(&f)?);
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT coalesce(started_at, imported_at), ended_at - started_at, turns, errors, input_tokens, output_tokens, usage
+             FROM traces WHERE {clause}"
+        ))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(&params))?;
+        let mut groups: BTreeMap<i64, Tally> = BTreeMap::new();
+        // Whether each model seen has a price: few models, many traces.
+        let mut priced: HashMap<String, bool> = HashMap::new();
+        let n = |r: &rusqlite::Row, i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+        while let Some(r) = rows.next()? {
+            let key = match width {
+                Some(w) => (r.get::<_, i64>(0)? / w) * w,
+                None => 0,
+            };
+            let t = groups.entry(key).or_default();
+            t.traces += 1;
+            t.calls += n(r, 2)?;
+            t.errors += u64::from(n(r, 3)? > 0);
+            t.input_tokens += n(r, 4)?;
+            t.output_tokens += n(r, 5)?;
+            if let Some(us) = r.get::<_, Option<i64>>(1)? {
+                t.latencies.push(us / 1000);
+            }
+            let usage = r.get_ref(6)?.as_str().map_err(|_| StoreError::Corrupt("trace usage is not text".into()))?;
+            t.add_usage(usage, |m| match priced.get(m) {
+                Some(p) => *p,
+                None => *priced.entry(m.to_string()).or_insert(prices.price(m).is_some()),
+            })?;
+        }
+        Ok(groups)
     }
 
     /// Whether an aggregate over a search walks the traces of its time range (true) or starts
@@ -142,120 +149,202 @@ impl Store {
         )?;
         Ok(matches * 4 > in_range)
     }
+}
 
-    /// Nearest-rank p50 and p95 of the selected traces' latency (ms): two sorted reads of one
-    /// value each, which SQLite answers without a window over every row.
-    fn latency(&self, clause: &str, params: &[V]) -> Result<(Option<i64>, Option<i64>)> {
-        let durations = format!(
-            "SELECT (ended_at - started_at) / 1000 AS d FROM traces
-             WHERE {clause} AND started_at IS NOT NULL AND ended_at IS NOT NULL"
-        );
-        let n: i64 = self.conn.query_row(
-            &format!("SELECT count(*) FROM ({durations})"),
-            rusqlite::params_from_iter(params),
-            |r| r.get(0),
-        )?;
-        let at = |p: i64| -> Result<Option<i64>> {
-            if n == 0 {
-                return Ok(None);
+/// The sums of one group of selected traces.
+#[derive(Debug, Default)]
+struct Tally {
+    traces: u64,
+    calls: u64,
+    errors: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    /// Latency (ms) of each trace with a start and an end.
+    latencies: Vec<i64>,
+    /// Token use per model over the traces whose models all have a price; ordered, so the cost
+    /// adds up in the same order on every request.
+    usage: BTreeMap<String, Usage>,
+    /// Traces that called a model without a price.
+    unpriced: usize,
+}
+
+impl Tally {
+    /// Add a trace's `usage` column, unless `priced` says one of its models has no price.
+    fn add_usage(&mut self, column: &str, mut priced: impl FnMut(&str) -> bool) -> Result<()> {
+        let records = || column.split('\u{1e}').filter(|r| !r.is_empty());
+        if !records().all(|r| priced(r.split('\u{1f}').next().unwrap_or_default())) {
+            self.unpriced += 1;
+            return Ok(());
+        }
+        for record in records() {
+            let mut fields = record.split('\u{1f}');
+            let name = fields.next().unwrap_or_default();
+            let mut next = || -> Result<u64> {
+                let v: i64 = fields
+                    .next()
+                    .and_then(|f| f.parse().ok())
+                    .ok_or_else(|| StoreError::Corrupt(format!("trace usage record {record:?}")))?;
+                Ok(v.max(0) as u64)
+            };
+            let (input_tokens, output_tokens, cached_input_tokens) = (next()?, next()?, next()?);
+            // Looked up before inserting: a key is allocated once per model, not per trace.
+            if !self.usage.contains_key(name) {
+                self.usage.insert(name.to_string(), Usage::default());
             }
-            let rank = (p * n + 99) / 100;
-            let sql = format!("{durations} ORDER BY d LIMIT 1 OFFSET {}", rank - 1);
-            Ok(Some(self.conn.query_row(&sql, rusqlite::params_from_iter(params), |r| r.get(0))?))
-        };
-        Ok((at(50)?, at(95)?))
+            let u = self.usage.get_mut(name).expect("inserted above");
+            u.input_tokens += input_tokens;
+            u.output_tokens += output_tokens;
+            u.cached_input_tokens += cached_input_tokens;
+        }
+        Ok(())
     }
 
-    /// Nearest-rank p50 and p95 of trace latency (ms) per value of `group` (an SQL expression
-    /// over `traces`), ranked by a window function in SQLite.
-    fn latency_percentiles(&self, clause: &str, params: &[V], group: &str) -> Result<Percentiles> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT g, max(CASE WHEN rn = (50 * n + 99) / 100 THEN d END), max(CASE WHEN rn = (95 * n + 99) / 100 THEN d END)
-             FROM (SELECT g, d, row_number() OVER (PARTITION BY g ORDER BY d) AS rn, count(*) OVER (PARTITION BY g) AS n
-                   FROM (SELECT {group} AS g, (ended_at - started_at) / 1000 AS d FROM traces
-                         WHERE {clause} AND started_at IS NOT NULL AND ended_at IS NOT NULL))
-             GROUP BY g"
-        ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    /// The cost of the priced traces: their tokens per model, priced once per model.
+    fn cost(&self, prices: &PriceTable) -> f64 {
+        self.usage.iter().filter_map(|(m, u)| prices.cost(m, u)).fold(0.0, |a, b| a + b)
     }
 
-    /// Cost per value of `group` (one group, 0, without it) over the selected traces whose models
-    /// all have a price, and how many traces were left out for calling a model without one.
-    fn costs(
-        &self,
-        clause: &str,
-        params: &[V],
-        group: Option<&str>,
-        prices: &PriceTable,
-    ) -> Result<(BTreeMap<i64, f64>, usize)> {
-        let all = self.usage_by(clause, params, group, None)?;
-        let unknown: Vec<String> = {
-            let mut models: Vec<String> =
-                all.iter().filter(|(_, m, _)| prices.price(m).is_none()).map(|(_, m, _)| m.clone()).collect();
-            models.sort();
-            models.dedup();
-            models
+    /// Nearest-rank p50 and p95 latency.
+    fn percentiles(&mut self) -> (Option<i64>, Option<i64>) {
+        let n = self.latencies.len();
+        let mut at = |p: usize| (n > 0).then(|| *self.latencies.select_nth_unstable((p * n).div_ceil(100) - 1).1);
+        (at(50), at(95))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::pricing::Price;
+    use crate::store::TraceStatus;
+    use crate::trace::import::{Format, parse_text};
+    use serde_json::json;
+
+    /// Processor JSONL of `n` traces, one a minute: one to three model calls each on four models
+    /// (`mystery` has no price) or none, cached tokens, errors, widely spread latencies, and
+    /// every seventh trace never ended; each in an agent span. Every trace says "alpha"; every ninth also "rare".
+    fn jsonl(n: usize) -> String {
+        let start = chrono::Utc::now() - chrono::Duration::days(2);
+        let time = |t: chrono::DateTime<chrono::Utc>| serde_json::Value::String(t.to_rfc3339());
+        let mut seed: u64 = 42;
+        let mut next = move |below: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % below
         };
-        let (rows, unpriced) = if unknown.is_empty() {
-            (all, 0)
-        } else {
-            let mut p = params.to_vec();
-            let first = p.len() + 1;
-            p.extend(unknown.iter().map(|m| V::Text(m.clone())));
-            let list = (first..first + unknown.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-            let unpriced_traces = format!(
-                "SELECT trace_id FROM trace_models WHERE model IN ({list})
-                 AND trace_id IN (SELECT id FROM traces WHERE {clause})"
-            );
-            let count: i64 = self.conn.query_row(
-                &format!("SELECT count(DISTINCT trace_id) FROM ({unpriced_traces})"),
-                rusqlite::params_from_iter(&p),
-                |r| r.get(0),
-            )?;
-            (self.usage_by(clause, &p, group, Some(&unpriced_traces))?, count as usize)
+        let mut out = String::new();
+        let mut line = |v: serde_json::Value| {
+            out.push_str(&v.to_string());
+            out.push('\n');
         };
-        let mut out = BTreeMap::new();
-        for (g, model, usage) in rows {
-            if let Some(c) = prices.cost(&model, &usage) {
-                *out.entry(g).or_insert(0.0) += c;
+        for i in 0..n {
+            let id = format!("trace_{i:04}");
+            line(json!({"object": "trace", "id": id, "workflow_name": "w", "group_id": null, "metadata": null}));
+            let base = start + chrono::Duration::minutes(i as i64);
+            let ended = i % 7 != 3;
+            let mut at = 0;
+            for call in 0..next(4) {
+                let model = ["gpt-a", "gpt-b", "mystery", "gpt-a"][next(4) as usize];
+                let took = 1 + next(if i % 5 == 0 { 60_000 } else { 2_000 }) as i64;
+                let words = if i % 9 == 0 { "alpha rare" } else { "alpha" };
+                line(json!({
+                    "object": "trace.span", "id": format!("span_{i}_{call}"), "trace_id": id, "parent_id": null,
+                    "started_at": time(base + chrono::Duration::milliseconds(at)),
+                    "ended_at": if ended { time(base + chrono::Duration::milliseconds(at + took)) } else { json!(null) },
+                    "error": if i % 4 == 1 && call == 0 { json!({"message": "boom", "data": null}) } else { json!(null) },
+                    "span_data": {"type": "response", "response_id": format!("resp_{i}_{call}"),
+                        "input": [{"role": "user", "content": format!("{words} question {i}")}],
+                        "response": {"id": format!("resp_{i}_{call}"), "model": model,
+                            "output": [{"type": "message", "role": "assistant",
+                                        "content": [{"type": "output_text", "text": "an answer"}]}],
+                            "usage": {"input_tokens": 10 + next(500), "output_tokens": next(200),
+                                      "input_tokens_details": {"cached_tokens": next(10)}}}},
+                }));
+                at += took;
+            }
+            // The agent span around the calls gives a trace without any a start time too.
+            line(json!({
+                "object": "trace.span", "id": format!("span_{i}_agent"), "trace_id": id, "parent_id": null,
+                "started_at": time(base),
+                "ended_at": if ended { time(base + chrono::Duration::milliseconds(at + 1)) } else { json!(null) },
+                "error": null, "span_data": {"type": "agent", "name": "Triage"},
+            }));
+        }
+        out
+    }
+
+    fn prices() -> PriceTable {
+        let price = |input, output| Price { input, cached_input: Some(input / 10.0), output };
+        PriceTable::default()
+            .with_overrides(&[("gpt-a".to_string(), price(2.0, 8.0)), ("gpt-b".to_string(), price(0.4, 1.6))].into())
+    }
+
+    /// Totals as the rows a list returns add them up, each row priced on its own.
+    fn from_rows(s: &Store, rows: &[TraceSummary], prices: &PriceTable) -> Totals {
+        let costs: Vec<_> = rows.iter().map(|r| s.trace_cost(&r.id, prices).unwrap()).collect();
+        Totals::of(rows, &costs)
+    }
+
+    fn assert_same(got: Totals, want: Totals, what: &str) {
+        assert!((got.cost_usd - want.cost_usd).abs() < 1e-9, "{what}: {got:?} vs {want:?}");
+        assert_eq!(Totals { cost_usd: want.cost_usd, ..got }, want, "{what}");
+    }
+
+    /// The totals and buckets of one streamed pass equal what the listed rows add up to, for
+    /// broad and narrow searches, other filters and no filter, percentiles and costs included.
+    #[test]
+    fn totals_and_buckets_equal_the_listed_rows_added_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("e.db")).unwrap();
+        let parsed = parse_text(&jsonl(400), Format::Auto);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        s.ingest(&parsed.batch).unwrap();
+        let prices = prices();
+        let since = chrono::Utc::now() - chrono::Duration::hours(40);
+        let search = |q: &str| Some(q.to_string());
+        let filters = [
+            TraceFilter::default(),
+            TraceFilter { search: search("alpha"), ..TraceFilter::default() },
+            TraceFilter { search: search("rare"), ..TraceFilter::default() },
+            TraceFilter { search: search("alpha"), since: Some(since), ..TraceFilter::default() },
+            TraceFilter { model: Some("gpt-b".into()), ..TraceFilter::default() },
+            TraceFilter { status: Some(TraceStatus::Error), ..TraceFilter::default() },
+            TraceFilter { search: search("nothing-like-this"), ..TraceFilter::default() },
+        ];
+        for filter in filters {
+            let rows = s.list_traces(&filter).unwrap();
+            let want = from_rows(&s, &rows, &prices);
+            assert_same(s.trace_totals(&filter, &prices).unwrap(), want, &format!("{filter:?}"));
+            if filter == TraceFilter::default() {
+                // The selection exercises what the totals must get right.
+                assert_eq!(rows.len(), 400);
+                assert!(want.unpriced > 0 && want.cost_usd > 0.0);
+                assert!(rows.iter().any(|r| r.turns == 0) && rows.iter().any(|r| r.ended_at.is_none()));
+                assert!(want.latency_p95_ms > want.latency_p50_ms, "{want:?}");
+            }
+            // Each hour's bucket adds up its own rows.
+            let buckets = s.trace_buckets(&filter, 3600, &prices).unwrap();
+            let hour = |r: &TraceSummary| r.started_at.map(|t| t.timestamp() / 3600 * 3600);
+            let mut hours: Vec<i64> = rows.iter().filter_map(hour).collect();
+            hours.dedup();
+            hours.reverse();
+            assert_eq!(buckets.iter().map(|b| b.start.timestamp()).collect::<Vec<_>>(), hours);
+            for b in buckets {
+                let in_bucket: Vec<TraceSummary> =
+                    rows.iter().filter(|r| hour(r) == Some(b.start.timestamp())).cloned().collect();
+                let want = from_rows(&s, &in_bucket, &prices);
+                let got = Totals {
+                    traces: b.traces as usize,
+                    input_tokens: b.input_tokens,
+                    output_tokens: b.output_tokens,
+                    cost_usd: b.cost_usd,
+                    unpriced: want.unpriced,
+                    latency_p50_ms: b.latency_p50_ms,
+                    latency_p95_ms: b.latency_p95_ms,
+                };
+                assert_same(got, want, &format!("{filter:?} at {}", b.start));
+                assert_eq!(b.calls, in_bucket.iter().map(|r| r.turns).sum::<u64>());
+                assert_eq!(b.errors as usize, in_bucket.iter().filter(|r| r.errors > 0).count());
             }
         }
-        Ok((out, unpriced))
-    }
-
-    /// Model-call usage per (group, model) of the selected traces (one group, 0, without
-    /// `group`), leaving out the traces `exclude` (a subquery of trace ids) selects.
-    fn usage_by(&self, clause: &str, params: &[V], group: Option<&str>, exclude: Option<&str>) -> Result<UsageRows> {
-        let sql = match group {
-            // One group: the selected ids probe the table's key, with no join to carry a key along.
-            None => format!(
-                "SELECT 0, model, sum(input_tokens), sum(output_tokens), sum(cached_input_tokens) FROM trace_models
-                 WHERE trace_id IN (SELECT id FROM traces WHERE {clause}) {} GROUP BY 2",
-                exclude.map(|q| format!("AND trace_id NOT IN ({q})")).unwrap_or_default()
-            ),
-            Some(group) => format!(
-                "SELECT g, m.model, sum(m.input_tokens), sum(m.output_tokens), sum(m.cached_input_tokens)
-                 FROM (SELECT id, {group} AS g FROM traces WHERE {clause}) AS t
-                 JOIN trace_models AS m ON m.trace_id = t.id {}
-                 GROUP BY 1, 2",
-                exclude.map(|q| format!("WHERE t.id NOT IN ({q})")).unwrap_or_default()
-            ),
-        };
-        let mut stmt = self.conn.prepare(&sql)?;
-        let n = |r: &rusqlite::Row, i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
-        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                Usage {
-                    input_tokens: n(r, 2)?,
-                    output_tokens: n(r, 3)?,
-                    cached_input_tokens: n(r, 4)?,
-                    reasoning_tokens: 0,
-                },
-            ))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

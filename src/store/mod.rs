@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_trace_search.sql"),
     include_str!("migrations/0004_run_owner.sql"),
     include_str!("migrations/0005_trace_models.sql"),
+    include_str!("migrations/0006_trace_usage.sql"),
 ];
 
 /// Default location, relative to the current directory.
@@ -171,8 +172,10 @@ impl Store {
 
 /// Data a migration's SQL cannot derive by itself.
 fn after_migration(tx: &rusqlite::Transaction, number: usize) -> rusqlite::Result<()> {
-    if number == 3 {
-        traces::index_all_for_search(tx)?;
+    match number {
+        3 => traces::index_all_for_search(tx)?,
+        6 => traces::copy_all_usage(tx)?,
+        _ => {}
     }
     Ok(())
 }
