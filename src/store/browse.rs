@@ -1,7 +1,7 @@
 //! Browsing traces: a page at a time behind a keyset cursor, and totals and time buckets over
 //! every trace a filter selects, added up in one streamed read of the selected traces' rows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -99,17 +99,29 @@ impl Store {
     /// latency (for exact percentiles) and the token use per model a cost needs.
     fn tally(&self, filter: &TraceFilter, width: Option<i64>, prices: &PriceTable) -> Result<BTreeMap<i64, Tally>> {
         let f = TraceFilter { limit: None, after: None, ..filter.clone() };
-        let (clause, params) = f.sql(self.broad_aggregate(&f)?);
+        let matches = self.broad_matches(&f)?;
+        let (clause, params) = match matches {
+            // The search is checked row by row against its matches instead.
+            Some(_) => TraceFilter { search: None, ..f }.sql(false),
+            None => f.sql(false),
+        };
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT coalesce(started_at, imported_at), ended_at - started_at, turns, errors, input_tokens, output_tokens, usage
+            "SELECT coalesce(started_at, imported_at), ended_at - started_at, turns, errors, input_tokens, output_tokens,
+                    usage, search_rowid
              FROM traces WHERE {clause}"
         ))?;
         let mut rows = stmt.query(rusqlite::params_from_iter(&params))?;
         let mut groups: BTreeMap<i64, Tally> = BTreeMap::new();
         // Whether each model seen has a price: few models, many traces.
-        let mut priced: HashMap<String, bool> = HashMap::new();
+        let mut priced: Vec<(String, bool)> = Vec::new();
         let n = |r: &rusqlite::Row, i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
         while let Some(r) = rows.next()? {
+            if let Some(set) = &matches {
+                let Some(rowid) = r.get::<_, Option<i64>>(7)? else { continue };
+                if !set.contains(rowid) {
+                    continue;
+                }
+            }
             let key = match width {
                 Some(w) => (r.get::<_, i64>(0)? / w) * w,
                 None => 0,
@@ -123,23 +135,29 @@ impl Store {
             if let Some(us) = r.get::<_, Option<i64>>(1)? {
                 t.latencies.push(us / 1000);
             }
-            let usage = r.get_ref(6)?.as_str().map_err(|_| StoreError::Corrupt("trace usage is not text".into()))?;
-            t.add_usage(usage, |m| match priced.get(m) {
-                Some(p) => *p,
-                None => *priced.entry(m.to_string()).or_insert(prices.price(m).is_some()),
+            let usage = r.get_ref(6)?.as_bytes().map_err(|_| StoreError::Corrupt("trace usage is not text".into()))?;
+            t.add_usage(usage, |m| match priced.iter().find(|(name, _)| name.as_bytes() == m) {
+                Some((_, p)) => *p,
+                None => {
+                    let name = String::from_utf8_lossy(m).into_owned();
+                    let p = prices.price(&name).is_some();
+                    priced.push((name, p));
+                    p
+                }
             })?;
         }
         Ok(groups)
     }
 
-    /// Whether an aggregate over a search walks the traces of its time range (true) or starts
-    /// from the search's matches: from the matches unless they are a large part of that range
-    /// (counted on the time index). Unlike a page, an aggregate reads every match, so the time
-    /// order alone is of no help.
-    fn broad_aggregate(&self, f: &TraceFilter) -> Result<bool> {
-        let Some(q) = f.fts() else { return Ok(false) };
-        let matches: i64 =
-            self.conn.query_row("SELECT count(*) FROM trace_text WHERE trace_text MATCH ?1", [q], |r| r.get(0))?;
+    /// The search index rows a broad search matches, when an aggregate should read the traces
+    /// of its time range and check each against them; `None` for a filter without a search and
+    /// a search that matches few enough of them (a quarter) for the search index to drive. One
+    /// read of the matches both counts them and, when broad, replaces SQLite's temporary index
+    /// of them.
+    fn broad_matches(&self, f: &TraceFilter) -> Result<Option<RowidSet>> {
+        let Some(q) = f.fts() else { return Ok(None) };
+        let mut stmt = self.conn.prepare_cached("SELECT rowid FROM trace_text WHERE trace_text MATCH ?1")?;
+        let rowids: Vec<i64> = stmt.query_map([q], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         let range = TraceFilter { since: f.since, until: f.until, ..TraceFilter::default() };
         let (clause, params) = range.sql(false);
         let in_range: i64 = self.conn.query_row(
@@ -147,9 +165,31 @@ impl Store {
             rusqlite::params_from_iter(&params),
             |r| r.get(0),
         )?;
-        Ok(matches * 4 > in_range)
+        Ok((rowids.len() as i64 * 4 > in_range).then(|| RowidSet::of(&rowids)))
     }
 }
+
+/// A set of search index rowids (small, dense integers), one bit each.
+struct RowidSet(Vec<u64>);
+
+impl RowidSet {
+    fn of(rowids: &[i64]) -> RowidSet {
+        let max = rowids.iter().copied().max().unwrap_or(0).max(0) as usize;
+        let mut bits = vec![0u64; max / 64 + 1];
+        for &r in rowids.iter().filter(|r| **r >= 0) {
+            bits[r as usize / 64] |= 1 << (r % 64);
+        }
+        RowidSet(bits)
+    }
+
+    fn contains(&self, rowid: i64) -> bool {
+        rowid >= 0 && self.0.get(rowid as usize / 64).is_some_and(|w| w & (1 << (rowid % 64)) != 0)
+    }
+}
+
+/// The separators of the `usage` column: between records, and between a record's fields.
+const RS: u8 = 0x1e;
+const US: u8 = 0x1f;
 
 /// The sums of one group of selected traces.
 #[derive(Debug, Default)]
@@ -170,23 +210,28 @@ struct Tally {
 
 impl Tally {
     /// Add a trace's `usage` column, unless `priced` says one of its models has no price.
-    fn add_usage(&mut self, column: &str, mut priced: impl FnMut(&str) -> bool) -> Result<()> {
-        let records = || column.split('\u{1e}').filter(|r| !r.is_empty());
-        if !records().all(|r| priced(r.split('\u{1f}').next().unwrap_or_default())) {
+    /// Read as bytes: this runs for every selected trace.
+    fn add_usage(&mut self, column: &[u8], mut priced: impl FnMut(&[u8]) -> bool) -> Result<()> {
+        let records = || column.split(|b| *b == RS).filter(|r| !r.is_empty());
+        if !records().all(|r| priced(r.split(|b| *b == US).next().unwrap_or_default())) {
             self.unpriced += 1;
             return Ok(());
         }
         for record in records() {
-            let mut fields = record.split('\u{1f}');
+            let corrupt = || StoreError::Corrupt(format!("trace usage record {:?}", String::from_utf8_lossy(record)));
+            let mut fields = record.split(|b| *b == US);
             let name = fields.next().unwrap_or_default();
             let mut next = || -> Result<u64> {
-                let v: i64 = fields
-                    .next()
-                    .and_then(|f| f.parse().ok())
-                    .ok_or_else(|| StoreError::Corrupt(format!("trace usage record {record:?}")))?;
-                Ok(v.max(0) as u64)
+                let f = fields.next().filter(|f| !f.is_empty()).ok_or_else(corrupt)?;
+                f.iter()
+                    .try_fold(0u64, |v, b| match b {
+                        b'0'..=b'9' => v.checked_mul(10).and_then(|v| v.checked_add(u64::from(b - b'0'))),
+                        _ => None,
+                    })
+                    .ok_or_else(corrupt)
             };
             let (input_tokens, output_tokens, cached_input_tokens) = (next()?, next()?, next()?);
+            let name = std::str::from_utf8(name).map_err(|_| corrupt())?;
             // Looked up before inserting: a key is allocated once per model, not per trace.
             if !self.usage.contains_key(name) {
                 self.usage.insert(name.to_string(), Usage::default());
