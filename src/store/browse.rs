@@ -64,7 +64,7 @@ impl Store {
             traces: all.traces as usize,
             input_tokens: all.input_tokens,
             output_tokens: all.output_tokens,
-            cost_usd: all.cost(prices),
+            cost_usd: all.cost_usd,
             unpriced: all.unpriced,
             latency_p50_ms: p50,
             latency_p95_ms: p95,
@@ -86,7 +86,7 @@ impl Store {
                     errors: t.errors,
                     input_tokens: t.input_tokens,
                     output_tokens: t.output_tokens,
-                    cost_usd: t.cost(prices),
+                    cost_usd: t.cost_usd,
                     latency_p50_ms: p50,
                     latency_p95_ms: p95,
                 }
@@ -105,15 +105,17 @@ impl Store {
             Some(_) => TraceFilter { search: None, ..f }.sql(false),
             None => f.sql(false),
         };
+        // Constants for the columns this pass does not need: every column read costs, per row.
+        let buckets = if width.is_some() { "coalesce(started_at, imported_at), turns, errors" } else { "0, 0, 0" };
+        let rowid = if matches.is_some() { "search_rowid" } else { "NULL" };
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT coalesce(started_at, imported_at), ended_at - started_at, turns, errors, input_tokens, output_tokens,
-                    usage, search_rowid
-             FROM traces WHERE {clause}"
+            "SELECT {buckets}, ended_at - started_at, input_tokens, output_tokens, usage, {rowid} FROM traces WHERE {clause}"
         ))?;
         let mut rows = stmt.query(rusqlite::params_from_iter(&params))?;
         let mut groups: BTreeMap<i64, Tally> = BTreeMap::new();
-        // Whether each model seen has a price: few models, many traces.
-        let mut priced: Vec<(String, bool)> = Vec::new();
+        let mut models = Models::default();
+        // One trace's usage records, as (model index, usage); kept to spare an allocation per row.
+        let mut records = Vec::new();
         let n = |r: &rusqlite::Row, i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
         while let Some(r) = rows.next()? {
             if let Some(set) = &matches {
@@ -128,23 +130,28 @@ impl Store {
             };
             let t = groups.entry(key).or_default();
             t.traces += 1;
-            t.calls += n(r, 2)?;
-            t.errors += u64::from(n(r, 3)? > 0);
-            t.input_tokens += n(r, 4)?;
-            t.output_tokens += n(r, 5)?;
-            if let Some(us) = r.get::<_, Option<i64>>(1)? {
+            t.calls += n(r, 1)?;
+            t.errors += u64::from(n(r, 2)? > 0);
+            if let Some(us) = r.get::<_, Option<i64>>(3)? {
                 t.latencies.push(us / 1000);
             }
+            t.input_tokens += n(r, 4)?;
+            t.output_tokens += n(r, 5)?;
             let usage = r.get_ref(6)?.as_bytes().map_err(|_| StoreError::Corrupt("trace usage is not text".into()))?;
-            t.add_usage(usage, |m| match priced.iter().find(|(name, _)| name.as_bytes() == m) {
-                Some((_, p)) => *p,
-                None => {
-                    let name = String::from_utf8_lossy(m).into_owned();
-                    let p = prices.price(&name).is_some();
-                    priced.push((name, p));
-                    p
+            models.parse(usage, prices, &mut records)?;
+            if records.iter().all(|(m, _)| models.priced[*m]) {
+                for (m, u) in &records {
+                    if t.usage.len() <= *m {
+                        t.usage.resize(m + 1, Usage::default());
+                    }
+                    t.usage[*m].add(u);
                 }
-            })?;
+            } else {
+                t.unpriced += 1;
+            }
+        }
+        for t in groups.values_mut() {
+            t.cost_usd = models.cost(&t.usage, prices);
         }
         Ok(groups)
     }
@@ -201,23 +208,36 @@ struct Tally {
     output_tokens: u64,
     /// Latency (ms) of each trace with a start and an end.
     latencies: Vec<i64>,
-    /// Token use per model over the traces whose models all have a price; ordered, so the cost
-    /// adds up in the same order on every request.
-    usage: BTreeMap<String, Usage>,
+    /// Token use per model (by its index in the pass's [`Models`]) over the traces whose models
+    /// all have a price, and what it costs.
+    usage: Vec<Usage>,
+    cost_usd: f64,
     /// Traces that called a model without a price.
     unpriced: usize,
 }
 
 impl Tally {
-    /// Add a trace's `usage` column, unless `priced` says one of its models has no price.
-    /// Read as bytes: this runs for every selected trace.
-    fn add_usage(&mut self, column: &[u8], mut priced: impl FnMut(&[u8]) -> bool) -> Result<()> {
-        let records = || column.split(|b| *b == RS).filter(|r| !r.is_empty());
-        if !records().all(|r| priced(r.split(|b| *b == US).next().unwrap_or_default())) {
-            self.unpriced += 1;
-            return Ok(());
-        }
-        for record in records() {
+    /// Nearest-rank p50 and p95 latency.
+    fn percentiles(&mut self) -> (Option<i64>, Option<i64>) {
+        let n = self.latencies.len();
+        let mut at = |p: usize| (n > 0).then(|| *self.latencies.select_nth_unstable((p * n).div_ceil(100) - 1).1);
+        (at(50), at(95))
+    }
+}
+
+/// The models one pass has met, each with whether it has a price: few models, many traces.
+#[derive(Debug, Default)]
+struct Models {
+    names: Vec<String>,
+    priced: Vec<bool>,
+}
+
+impl Models {
+    /// A trace's `usage` column into `out` as (model index, usage). Read as bytes: this runs
+    /// for every selected trace.
+    fn parse(&mut self, column: &[u8], prices: &PriceTable, out: &mut Vec<(usize, Usage)>) -> Result<()> {
+        out.clear();
+        for record in column.split(|b| *b == RS).filter(|r| !r.is_empty()) {
             let corrupt = || StoreError::Corrupt(format!("trace usage record {:?}", String::from_utf8_lossy(record)));
             let mut fields = record.split(|b| *b == US);
             let name = fields.next().unwrap_or_default();
@@ -230,30 +250,32 @@ impl Tally {
                     })
                     .ok_or_else(corrupt)
             };
-            let (input_tokens, output_tokens, cached_input_tokens) = (next()?, next()?, next()?);
-            let name = std::str::from_utf8(name).map_err(|_| corrupt())?;
-            // Looked up before inserting: a key is allocated once per model, not per trace.
-            if !self.usage.contains_key(name) {
-                self.usage.insert(name.to_string(), Usage::default());
-            }
-            let u = self.usage.get_mut(name).expect("inserted above");
-            u.input_tokens += input_tokens;
-            u.output_tokens += output_tokens;
-            u.cached_input_tokens += cached_input_tokens;
+            let usage = Usage {
+                input_tokens: next()?,
+                output_tokens: next()?,
+                cached_input_tokens: next()?,
+                reasoning_tokens: 0,
+            };
+            let index = match self.names.iter().position(|n| n.as_bytes() == name) {
+                Some(i) => i,
+                None => {
+                    let name = std::str::from_utf8(name).map_err(|_| corrupt())?.to_string();
+                    self.priced.push(prices.price(&name).is_some());
+                    self.names.push(name);
+                    self.names.len() - 1
+                }
+            };
+            out.push((index, usage));
         }
         Ok(())
     }
 
-    /// The cost of the priced traces: their tokens per model, priced once per model.
-    fn cost(&self, prices: &PriceTable) -> f64 {
-        self.usage.iter().filter_map(|(m, u)| prices.cost(m, u)).fold(0.0, |a, b| a + b)
-    }
-
-    /// Nearest-rank p50 and p95 latency.
-    fn percentiles(&mut self) -> (Option<i64>, Option<i64>) {
-        let n = self.latencies.len();
-        let mut at = |p: usize| (n > 0).then(|| *self.latencies.select_nth_unstable((p * n).div_ceil(100) - 1).1);
-        (at(50), at(95))
+    /// The cost of token use per model index, priced once per model, in the models' name
+    /// order so that every request adds it up alike.
+    fn cost(&self, usage: &[Usage], prices: &PriceTable) -> f64 {
+        let mut by_name: Vec<(&str, &Usage)> = self.names.iter().map(String::as_str).zip(usage).collect();
+        by_name.sort_by_key(|(name, _)| *name);
+        by_name.iter().filter_map(|(m, u)| prices.cost(m, u)).fold(0.0, |a, b| a + b)
     }
 }
 
