@@ -1,14 +1,12 @@
 //! Browsing traces: a page at a time behind a keyset cursor, and totals and time buckets over
-//! every trace a filter selects, computed by SQL aggregates so a large selection is never
-//! loaded row by row.
+//! every trace a filter selects, added up in one streamed read of the selected traces' rows.
 
 use std::collections::BTreeMap;
 
-use rusqlite::types::Value as V;
 use serde::Serialize;
 
 use super::traces::{TraceCursor, TraceFilter, TraceSummary};
-use super::{Result, Store, Totals, from_micros};
+use super::{Result, Store, StoreError, Totals, from_micros};
 use crate::provider::pricing::PriceTable;
 use crate::trace::Usage;
 
@@ -38,12 +36,6 @@ pub struct Bucket {
     pub latency_p95_ms: Option<i64>,
 }
 
-/// Token use per model (and per group key) of the model calls of the selected traces.
-type UsageRows = Vec<(i64, String, Usage)>;
-
-/// p50 and p95 latency (ms) per group key.
-type Percentiles = BTreeMap<i64, (Option<i64>, Option<i64>)>;
-
 impl Store {
     /// The page of `filter.limit` traces after `filter.after`.
     pub fn trace_page(&self, filter: &TraceFilter, prices: &PriceTable) -> Result<TracePage> {
@@ -65,21 +57,15 @@ impl Store {
 
     /// Totals over every trace the filter selects (its limit and cursor aside).
     pub fn trace_totals(&self, filter: &TraceFilter, prices: &PriceTable) -> Result<Totals> {
-        let f = TraceFilter { limit: None, after: None, ..filter.clone() };
-        let (clause, params) = f.sql(self.broad_aggregate(&f)?);
-        let (traces, input_tokens, output_tokens): (i64, i64, i64) = self.conn.query_row(
-            &format!("SELECT count(*), coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0) FROM traces WHERE {clause}"),
-            rusqlite::params_from_iter(&params),
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?;
-        let (p50, p95) = self.latency(&clause, &params)?;
-        let (costs, unpriced) = self.costs(&clause, &params, None, prices)?;
+        let mut groups = self.tally(filter, None, prices)?;
+        let mut all = groups.remove(&0).unwrap_or_default();
+        let (p50, p95) = all.percentiles();
         Ok(Totals {
-            traces: traces as usize,
-            input_tokens: input_tokens.max(0) as u64,
-            output_tokens: output_tokens.max(0) as u64,
-            cost_usd: costs.get(&0).copied().unwrap_or(0.0),
-            unpriced,
+            traces: all.traces as usize,
+            input_tokens: all.input_tokens,
+            output_tokens: all.output_tokens,
+            cost_usd: all.cost_usd,
+            unpriced: all.unpriced,
             latency_p50_ms: p50,
             latency_p95_ms: p95,
         })
@@ -87,37 +73,20 @@ impl Store {
 
     /// The selected traces in buckets of `seconds` by start time, oldest first.
     pub fn trace_buckets(&self, filter: &TraceFilter, seconds: i64, prices: &PriceTable) -> Result<Vec<Bucket>> {
-        let f = TraceFilter { limit: None, after: None, ..filter.clone() };
-        let (clause, params) = f.sql(self.broad_aggregate(&f)?);
         let width = seconds.max(1) * 1_000_000;
-        let key = format!("(coalesce(started_at, imported_at) / {width}) * {width}");
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {key} AS b, count(*), sum(turns), sum(errors > 0), sum(input_tokens), sum(output_tokens)
-             FROM traces WHERE {clause} GROUP BY b ORDER BY b"
-        ))?;
-        let n = |r: &rusqlite::Row, i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
-        let rows = stmt.query_map(rusqlite::params_from_iter(&params), |r| {
-            Ok((r.get::<_, i64>(0)?, n(r, 1)?, n(r, 2)?, n(r, 3)?, n(r, 4)?, n(r, 5)?))
-        })?;
-        let mut buckets = Vec::new();
-        for row in rows {
-            let (b, traces, calls, errors, input_tokens, output_tokens) = row?;
-            buckets.push((b, traces, calls, errors, input_tokens, output_tokens));
-        }
-        let latency = self.latency_percentiles(&clause, &params, &key)?;
-        let (costs, _) = self.costs(&clause, &params, Some(key.as_str()), prices)?;
-        Ok(buckets
+        let groups = self.tally(filter, Some(width), prices)?;
+        Ok(groups
             .into_iter()
-            .map(|(b, traces, calls, errors, input_tokens, output_tokens)| {
-                let (p50, p95) = latency.get(&b).copied().unwrap_or_default();
+            .map(|(b, mut t)| {
+                let (p50, p95) = t.percentiles();
                 Bucket {
                     start: from_micros(b),
-                    traces,
-                    calls,
-                    errors,
-                    input_tokens,
-                    output_tokens,
-                    cost_usd: costs.get(&b).copied().unwrap_or(0.0),
+                    traces: t.traces,
+                    calls: t.calls,
+                    errors: t.errors,
+                    input_tokens: t.input_tokens,
+                    output_tokens: t.output_tokens,
+                    cost_usd: t.cost_usd,
                     latency_p50_ms: p50,
                     latency_p95_ms: p95,
                 }
@@ -125,14 +94,77 @@ impl Store {
             .collect())
     }
 
-    /// Whether an aggregate over a search walks the traces of its time range (true) or starts
-    /// from the search's matches: from the matches unless they are a large part of that range
-    /// (counted on the time index). Unlike a page, an aggregate reads every match, so the time
-    /// order alone is of no help.
-    fn broad_aggregate(&self, f: &TraceFilter) -> Result<bool> {
-        let Some(q) = f.fts() else { return Ok(false) };
-        let matches: i64 =
-            self.conn.query_row("SELECT count(*) FROM trace_text WHERE trace_text MATCH ?1", [q], |r| r.get(0))?;
+    /// What the selected traces add up to, per bucket of `width` microseconds of start (else
+    /// import) time, or in one group, 0. One streamed read of the traces' own rows: sums, every
+    /// latency (for exact percentiles) and the token use per model a cost needs.
+    fn tally(&self, filter: &TraceFilter, width: Option<i64>, prices: &PriceTable) -> Result<BTreeMap<i64, Tally>> {
+        let f = TraceFilter { limit: None, after: None, ..filter.clone() };
+        let matches = self.broad_matches(&f)?;
+        let (clause, params) = match matches {
+            // The search is checked row by row against its matches instead.
+            Some(_) => TraceFilter { search: None, ..f }.sql(false),
+            None => f.sql(false),
+        };
+        // Constants for the columns this pass does not need: every column read costs, per row.
+        let buckets = if width.is_some() { "coalesce(started_at, imported_at), turns, errors" } else { "0, 0, 0" };
+        let rowid = if matches.is_some() { "search_rowid" } else { "NULL" };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {buckets}, ended_at - started_at, input_tokens, output_tokens, usage, {rowid} FROM traces WHERE {clause}"
+        ))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(&params))?;
+        let mut groups: BTreeMap<i64, Tally> = BTreeMap::new();
+        let mut models = Models::default();
+        // One trace's usage records, as (model index, usage); kept to spare an allocation per row.
+        let mut records = Vec::new();
+        let n = |r: &rusqlite::Row, i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+        while let Some(r) = rows.next()? {
+            if let Some(set) = &matches {
+                let Some(rowid) = r.get::<_, Option<i64>>(7)? else { continue };
+                if !set.contains(rowid) {
+                    continue;
+                }
+            }
+            let key = match width {
+                Some(w) => (r.get::<_, i64>(0)? / w) * w,
+                None => 0,
+            };
+            let t = groups.entry(key).or_default();
+            t.traces += 1;
+            t.calls += n(r, 1)?;
+            t.errors += u64::from(n(r, 2)? > 0);
+            if let Some(us) = r.get::<_, Option<i64>>(3)? {
+                t.latencies.push(us / 1000);
+            }
+            t.input_tokens += n(r, 4)?;
+            t.output_tokens += n(r, 5)?;
+            let usage = r.get_ref(6)?.as_bytes().map_err(|_| StoreError::Corrupt("trace usage is not text".into()))?;
+            models.parse(usage, prices, &mut records)?;
+            if records.iter().all(|(m, _)| models.priced[*m]) {
+                for (m, u) in &records {
+                    if t.usage.len() <= *m {
+                        t.usage.resize(m + 1, Usage::default());
+                    }
+                    t.usage[*m].add(u);
+                }
+            } else {
+                t.unpriced += 1;
+            }
+        }
+        for t in groups.values_mut() {
+            t.cost_usd = models.cost(&t.usage, prices);
+        }
+        Ok(groups)
+    }
+
+    /// The search index rows a broad search matches, when an aggregate should read the traces
+    /// of its time range and check each against them; `None` for a filter without a search and
+    /// a search that matches few enough of them (a quarter) for the search index to drive. One
+    /// read of the matches both counts them and, when broad, replaces SQLite's temporary index
+    /// of them.
+    fn broad_matches(&self, f: &TraceFilter) -> Result<Option<RowidSet>> {
+        let Some(q) = f.fts() else { return Ok(None) };
+        let mut stmt = self.conn.prepare_cached("SELECT rowid FROM trace_text WHERE trace_text MATCH ?1")?;
+        let rowids: Vec<i64> = stmt.query_map([q], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         let range = TraceFilter { since: f.since, until: f.until, ..TraceFilter::default() };
         let (clause, params) = range.sql(false);
         let in_range: i64 = self.conn.query_row(
@@ -140,122 +172,246 @@ impl Store {
             rusqlite::params_from_iter(&params),
             |r| r.get(0),
         )?;
-        Ok(matches * 4 > in_range)
+        Ok((rowids.len() as i64 * 4 > in_range).then(|| RowidSet::of(&rowids)))
+    }
+}
+
+/// A set of search index rowids (small, dense integers), one bit each.
+struct RowidSet(Vec<u64>);
+
+impl RowidSet {
+    fn of(rowids: &[i64]) -> RowidSet {
+        let max = rowids.iter().copied().max().unwrap_or(0).max(0) as usize;
+        let mut bits = vec![0u64; max / 64 + 1];
+        for &r in rowids.iter().filter(|r| **r >= 0) {
+            bits[r as usize / 64] |= 1 << (r % 64);
+        }
+        RowidSet(bits)
     }
 
-    /// Nearest-rank p50 and p95 of the selected traces' latency (ms): two sorted reads of one
-    /// value each, which SQLite answers without a window over every row.
-    fn latency(&self, clause: &str, params: &[V]) -> Result<(Option<i64>, Option<i64>)> {
-        let durations = format!(
-            "SELECT (ended_at - started_at) / 1000 AS d FROM traces
-             WHERE {clause} AND started_at IS NOT NULL AND ended_at IS NOT NULL"
-        );
-        let n: i64 = self.conn.query_row(
-            &format!("SELECT count(*) FROM ({durations})"),
-            rusqlite::params_from_iter(params),
-            |r| r.get(0),
-        )?;
-        let at = |p: i64| -> Result<Option<i64>> {
-            if n == 0 {
-                return Ok(None);
+    fn contains(&self, rowid: i64) -> bool {
+        rowid >= 0 && self.0.get(rowid as usize / 64).is_some_and(|w| w & (1 << (rowid % 64)) != 0)
+    }
+}
+
+/// The separators of the `usage` column: between records, and between a record's fields.
+const RS: u8 = 0x1e;
+const US: u8 = 0x1f;
+
+/// The sums of one group of selected traces.
+#[derive(Debug, Default)]
+struct Tally {
+    traces: u64,
+    calls: u64,
+    errors: u64,
+    input_tokens: u64,
+    output_tokens: u64,
+    /// Latency (ms) of each trace with a start and an end.
+    latencies: Vec<i64>,
+    /// Token use per model (by its index in the pass's [`Models`]) over the traces whose models
+    /// all have a price, and what it costs.
+    usage: Vec<Usage>,
+    cost_usd: f64,
+    /// Traces that called a model without a price.
+    unpriced: usize,
+}
+
+impl Tally {
+    /// Nearest-rank p50 and p95 latency.
+    fn percentiles(&mut self) -> (Option<i64>, Option<i64>) {
+        let n = self.latencies.len();
+        let mut at = |p: usize| (n > 0).then(|| *self.latencies.select_nth_unstable((p * n).div_ceil(100) - 1).1);
+        (at(50), at(95))
+    }
+}
+
+/// The models one pass has met, each with whether it has a price: few models, many traces.
+#[derive(Debug, Default)]
+struct Models {
+    names: Vec<String>,
+    priced: Vec<bool>,
+}
+
+impl Models {
+    /// A trace's `usage` column into `out` as (model index, usage). Read as bytes: this runs
+    /// for every selected trace.
+    fn parse(&mut self, column: &[u8], prices: &PriceTable, out: &mut Vec<(usize, Usage)>) -> Result<()> {
+        out.clear();
+        for record in column.split(|b| *b == RS).filter(|r| !r.is_empty()) {
+            let corrupt = || StoreError::Corrupt(format!("trace usage record {:?}", String::from_utf8_lossy(record)));
+            let mut fields = record.split(|b| *b == US);
+            let name = fields.next().unwrap_or_default();
+            let mut next = || -> Result<u64> {
+                let f = fields.next().filter(|f| !f.is_empty()).ok_or_else(corrupt)?;
+                f.iter()
+                    .try_fold(0u64, |v, b| match b {
+                        b'0'..=b'9' => v.checked_mul(10).and_then(|v| v.checked_add(u64::from(b - b'0'))),
+                        _ => None,
+                    })
+                    .ok_or_else(corrupt)
+            };
+            let usage = Usage {
+                input_tokens: next()?,
+                output_tokens: next()?,
+                cached_input_tokens: next()?,
+                reasoning_tokens: 0,
+            };
+            let index = match self.names.iter().position(|n| n.as_bytes() == name) {
+                Some(i) => i,
+                None => {
+                    let name = std::str::from_utf8(name).map_err(|_| corrupt())?.to_string();
+                    self.priced.push(prices.price(&name).is_some());
+                    self.names.push(name);
+                    self.names.len() - 1
+                }
+            };
+            out.push((index, usage));
+        }
+        Ok(())
+    }
+
+    /// The cost of token use per model index, priced once per model, in the models' name
+    /// order so that every request adds it up alike.
+    fn cost(&self, usage: &[Usage], prices: &PriceTable) -> f64 {
+        let mut by_name: Vec<(&str, &Usage)> = self.names.iter().map(String::as_str).zip(usage).collect();
+        by_name.sort_by_key(|(name, _)| *name);
+        by_name.iter().filter_map(|(m, u)| prices.cost(m, u)).fold(0.0, |a, b| a + b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::pricing::Price;
+    use crate::store::TraceStatus;
+    use crate::trace::import::{Format, parse_text};
+    use serde_json::json;
+
+    /// Processor JSONL of `n` traces, one a minute: one to three model calls each on four models
+    /// (`mystery` has no price) or none, cached tokens, errors, widely spread latencies, and
+    /// every seventh trace never ended; each in an agent span. Every trace says "alpha"; every ninth also "rare".
+    fn jsonl(n: usize) -> String {
+        let start = chrono::Utc::now() - chrono::Duration::days(2);
+        let time = |t: chrono::DateTime<chrono::Utc>| serde_json::Value::String(t.to_rfc3339());
+        let mut seed: u64 = 42;
+        let mut next = move |below: u64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) % below
+        };
+        let mut out = String::new();
+        let mut line = |v: serde_json::Value| {
+            out.push_str(&v.to_string());
+            out.push('\n');
+        };
+        for i in 0..n {
+            let id = format!("trace_{i:04}");
+            line(json!({"object": "trace", "id": id, "workflow_name": "w", "group_id": null, "metadata": null}));
+            let base = start + chrono::Duration::minutes(i as i64);
+            let ended = i % 7 != 3;
+            let mut at = 0;
+            for call in 0..next(4) {
+                let model = ["gpt-a", "gpt-b", "mystery", "gpt-a"][next(4) as usize];
+                let took = 1 + next(if i % 5 == 0 { 60_000 } else { 2_000 }) as i64;
+                let words = if i % 9 == 0 { "alpha rare" } else { "alpha" };
+                line(json!({
+                    "object": "trace.span", "id": format!("span_{i}_{call}"), "trace_id": id, "parent_id": null,
+                    "started_at": time(base + chrono::Duration::milliseconds(at)),
+                    "ended_at": if ended { time(base + chrono::Duration::milliseconds(at + took)) } else { json!(null) },
+                    "error": if i % 4 == 1 && call == 0 { json!({"message": "boom", "data": null}) } else { json!(null) },
+                    "span_data": {"type": "response", "response_id": format!("resp_{i}_{call}"),
+                        "input": [{"role": "user", "content": format!("{words} question {i}")}],
+                        "response": {"id": format!("resp_{i}_{call}"), "model": model,
+                            "output": [{"type": "message", "role": "assistant",
+                                        "content": [{"type": "output_text", "text": "an answer"}]}],
+                            "usage": {"input_tokens": 10 + next(500), "output_tokens": next(200),
+                                      "input_tokens_details": {"cached_tokens": next(10)}}}},
+                }));
+                at += took;
             }
-            let rank = (p * n + 99) / 100;
-            let sql = format!("{durations} ORDER BY d LIMIT 1 OFFSET {}", rank - 1);
-            Ok(Some(self.conn.query_row(&sql, rusqlite::params_from_iter(params), |r| r.get(0))?))
-        };
-        Ok((at(50)?, at(95)?))
+            // The agent span around the calls gives a trace without any a start time too.
+            line(json!({
+                "object": "trace.span", "id": format!("span_{i}_agent"), "trace_id": id, "parent_id": null,
+                "started_at": time(base),
+                "ended_at": if ended { time(base + chrono::Duration::milliseconds(at + 1)) } else { json!(null) },
+                "error": null, "span_data": {"type": "agent", "name": "Triage"},
+            }));
+        }
+        out
     }
 
-    /// Nearest-rank p50 and p95 of trace latency (ms) per value of `group` (an SQL expression
-    /// over `traces`), ranked by a window function in SQLite.
-    fn latency_percentiles(&self, clause: &str, params: &[V], group: &str) -> Result<Percentiles> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT g, max(CASE WHEN rn = (50 * n + 99) / 100 THEN d END), max(CASE WHEN rn = (95 * n + 99) / 100 THEN d END)
-             FROM (SELECT g, d, row_number() OVER (PARTITION BY g ORDER BY d) AS rn, count(*) OVER (PARTITION BY g) AS n
-                   FROM (SELECT {group} AS g, (ended_at - started_at) / 1000 AS d FROM traces
-                         WHERE {clause} AND started_at IS NOT NULL AND ended_at IS NOT NULL))
-             GROUP BY g"
-        ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    fn prices() -> PriceTable {
+        let price = |input, output| Price { input, cached_input: Some(input / 10.0), output };
+        PriceTable::default()
+            .with_overrides(&[("gpt-a".to_string(), price(2.0, 8.0)), ("gpt-b".to_string(), price(0.4, 1.6))].into())
     }
 
-    /// Cost per value of `group` (one group, 0, without it) over the selected traces whose models
-    /// all have a price, and how many traces were left out for calling a model without one.
-    fn costs(
-        &self,
-        clause: &str,
-        params: &[V],
-        group: Option<&str>,
-        prices: &PriceTable,
-    ) -> Result<(BTreeMap<i64, f64>, usize)> {
-        let all = self.usage_by(clause, params, group, None)?;
-        let unknown: Vec<String> = {
-            let mut models: Vec<String> =
-                all.iter().filter(|(_, m, _)| prices.price(m).is_none()).map(|(_, m, _)| m.clone()).collect();
-            models.sort();
-            models.dedup();
-            models
-        };
-        let (rows, unpriced) = if unknown.is_empty() {
-            (all, 0)
-        } else {
-            let mut p = params.to_vec();
-            let first = p.len() + 1;
-            p.extend(unknown.iter().map(|m| V::Text(m.clone())));
-            let list = (first..first + unknown.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-            let unpriced_traces = format!(
-                "SELECT trace_id FROM trace_models WHERE model IN ({list})
-                 AND trace_id IN (SELECT id FROM traces WHERE {clause})"
-            );
-            let count: i64 = self.conn.query_row(
-                &format!("SELECT count(DISTINCT trace_id) FROM ({unpriced_traces})"),
-                rusqlite::params_from_iter(&p),
-                |r| r.get(0),
-            )?;
-            (self.usage_by(clause, &p, group, Some(&unpriced_traces))?, count as usize)
-        };
-        let mut out = BTreeMap::new();
-        for (g, model, usage) in rows {
-            if let Some(c) = prices.cost(&model, &usage) {
-                *out.entry(g).or_insert(0.0) += c;
+    /// Totals as the rows a list returns add them up, each row priced on its own.
+    fn from_rows(s: &Store, rows: &[TraceSummary], prices: &PriceTable) -> Totals {
+        let costs: Vec<_> = rows.iter().map(|r| s.trace_cost(&r.id, prices).unwrap()).collect();
+        Totals::of(rows, &costs)
+    }
+
+    fn assert_same(got: Totals, want: Totals, what: &str) {
+        assert!((got.cost_usd - want.cost_usd).abs() < 1e-9, "{what}: {got:?} vs {want:?}");
+        assert_eq!(Totals { cost_usd: want.cost_usd, ..got }, want, "{what}");
+    }
+
+    /// The totals and buckets of one streamed pass equal what the listed rows add up to, for
+    /// broad and narrow searches, other filters and no filter, percentiles and costs included.
+    #[test]
+    fn totals_and_buckets_equal_the_listed_rows_added_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(&dir.path().join("e.db")).unwrap();
+        let parsed = parse_text(&jsonl(400), Format::Auto);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        s.ingest(&parsed.batch).unwrap();
+        let prices = prices();
+        let since = chrono::Utc::now() - chrono::Duration::hours(40);
+        let search = |q: &str| Some(q.to_string());
+        let filters = [
+            TraceFilter::default(),
+            TraceFilter { search: search("alpha"), ..TraceFilter::default() },
+            TraceFilter { search: search("rare"), ..TraceFilter::default() },
+            TraceFilter { search: search("alpha"), since: Some(since), ..TraceFilter::default() },
+            TraceFilter { model: Some("gpt-b".into()), ..TraceFilter::default() },
+            TraceFilter { status: Some(TraceStatus::Error), ..TraceFilter::default() },
+            TraceFilter { search: search("nothing-like-this"), ..TraceFilter::default() },
+        ];
+        for filter in filters {
+            let rows = s.list_traces(&filter).unwrap();
+            let want = from_rows(&s, &rows, &prices);
+            assert_same(s.trace_totals(&filter, &prices).unwrap(), want, &format!("{filter:?}"));
+            if filter == TraceFilter::default() {
+                // The selection exercises what the totals must get right.
+                assert_eq!(rows.len(), 400);
+                assert!(want.unpriced > 0 && want.cost_usd > 0.0);
+                assert!(rows.iter().any(|r| r.turns == 0) && rows.iter().any(|r| r.ended_at.is_none()));
+                assert!(want.latency_p95_ms > want.latency_p50_ms, "{want:?}");
+            }
+            // Each hour's bucket adds up its own rows.
+            let buckets = s.trace_buckets(&filter, 3600, &prices).unwrap();
+            let hour = |r: &TraceSummary| r.started_at.map(|t| t.timestamp() / 3600 * 3600);
+            let mut hours: Vec<i64> = rows.iter().filter_map(hour).collect();
+            hours.dedup();
+            hours.reverse();
+            assert_eq!(buckets.iter().map(|b| b.start.timestamp()).collect::<Vec<_>>(), hours);
+            for b in buckets {
+                let in_bucket: Vec<TraceSummary> =
+                    rows.iter().filter(|r| hour(r) == Some(b.start.timestamp())).cloned().collect();
+                let want = from_rows(&s, &in_bucket, &prices);
+                let got = Totals {
+                    traces: b.traces as usize,
+                    input_tokens: b.input_tokens,
+                    output_tokens: b.output_tokens,
+                    cost_usd: b.cost_usd,
+                    unpriced: want.unpriced,
+                    latency_p50_ms: b.latency_p50_ms,
+                    latency_p95_ms: b.latency_p95_ms,
+                };
+                assert_same(got, want, &format!("{filter:?} at {}", b.start));
+                assert_eq!(b.calls, in_bucket.iter().map(|r| r.turns).sum::<u64>());
+                assert_eq!(b.errors as usize, in_bucket.iter().filter(|r| r.errors > 0).count());
             }
         }
-        Ok((out, unpriced))
-    }
-
-    /// Model-call usage per (group, model) of the selected traces (one group, 0, without
-    /// `group`), leaving out the traces `exclude` (a subquery of trace ids) selects.
-    fn usage_by(&self, clause: &str, params: &[V], group: Option<&str>, exclude: Option<&str>) -> Result<UsageRows> {
-        let sql = match group {
-            // One group: the selected ids probe the table's key, with no join to carry a key along.
-            None => format!(
-                "SELECT 0, model, sum(input_tokens), sum(output_tokens), sum(cached_input_tokens) FROM trace_models
-                 WHERE trace_id IN (SELECT id FROM traces WHERE {clause}) {} GROUP BY 2",
-                exclude.map(|q| format!("AND trace_id NOT IN ({q})")).unwrap_or_default()
-            ),
-            Some(group) => format!(
-                "SELECT g, m.model, sum(m.input_tokens), sum(m.output_tokens), sum(m.cached_input_tokens)
-                 FROM (SELECT id, {group} AS g FROM traces WHERE {clause}) AS t
-                 JOIN trace_models AS m ON m.trace_id = t.id {}
-                 GROUP BY 1, 2",
-                exclude.map(|q| format!("WHERE t.id NOT IN ({q})")).unwrap_or_default()
-            ),
-        };
-        let mut stmt = self.conn.prepare(&sql)?;
-        let n = |r: &rusqlite::Row, i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
-        let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                Usage {
-                    input_tokens: n(r, 2)?,
-                    output_tokens: n(r, 3)?,
-                    cached_input_tokens: n(r, 4)?,
-                    reasoning_tokens: 0,
-                },
-            ))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

@@ -547,6 +547,17 @@ fn refresh_models(tx: &rusqlite::Transaction, id: &str) -> Result<()> {
          FROM spans WHERE trace_id = ?1 AND kind = 'model' GROUP BY 1, 2",
     )?
     .execute([id])?;
+    tx.prepare_cached(&format!("UPDATE traces SET usage = {USAGE_OF_ROW} WHERE id = ?1"))?.execute([id])?;
+    Ok(())
+}
+
+/// The `usage` column of a `traces` row, from its `trace_models` rows (see migration 0006).
+const USAGE_OF_ROW: &str = "coalesce((SELECT group_concat(model || char(31) || input_tokens || char(31) || output_tokens \
+     || char(31) || cached_input_tokens, char(30)) FROM trace_models WHERE trace_id = traces.id), '')";
+
+/// Fill the `usage` column of every stored trace (the backfill of migration 0006).
+pub(super) fn copy_all_usage(tx: &rusqlite::Transaction) -> rusqlite::Result<()> {
+    tx.execute(&format!("UPDATE traces SET usage = {USAGE_OF_ROW}"), [])?;
     Ok(())
 }
 
@@ -943,21 +954,30 @@ mod tests {
     fn migration_indexes_traces_stored_before_search_existed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("e.db");
-        {
+        let price = crate::provider::pricing::Price { input: 2.0, cached_input: None, output: 8.0 };
+        let prices =
+            crate::provider::pricing::PriceTable::default().with_overrides(&[("fake-model".to_string(), price)].into());
+        let before = {
             let mut s = Store::open(&path).unwrap();
             s.ingest(&fixture("agents_processor_full.jsonl")).unwrap();
+            let totals = s.trace_totals(&TraceFilter::default(), &prices).unwrap();
             // Back to the schema of version 2, as an older evals left it.
             s.conn
                 .execute_batch("DROP TABLE trace_text; DROP INDEX traces_by_search; DROP INDEX traces_by_time; ALTER TABLE traces DROP COLUMN search_rowid; \
                  ALTER TABLE runs DROP COLUMN owner_pid; ALTER TABLE runs DROP COLUMN owner_host; \
-                 ALTER TABLE runs DROP COLUMN heartbeat_at; DROP TABLE trace_models; PRAGMA user_version = 2;")
+                 ALTER TABLE runs DROP COLUMN heartbeat_at; DROP TABLE trace_models; ALTER TABLE traces DROP COLUMN usage; \
+                 PRAGMA user_version = 2;")
                 .unwrap();
-        }
+            totals
+        };
         let s = Store::open(&path).unwrap();
         assert_eq!(search(&s, "sunny").len(), 1);
         // The usage per model is counted from the spans already there.
         let usage = s.model_usage("trace_6a4a39cf054a4507af79b8b2b2cfbe80").unwrap();
         assert_eq!((usage[0].1.input_tokens, usage[0].1.output_tokens), (23, 6));
+        // And so is each trace's own copy of it, which the totals read.
+        assert!(before.cost_usd > 0.0);
+        assert_eq!(s.trace_totals(&TraceFilter::default(), &prices).unwrap(), before);
     }
 
     #[test]
