@@ -304,9 +304,11 @@ impl Script {
             }
             let mut vars = ctx.vars();
             vars.extend(captures);
-            return match render_output(env, rule, &Value::Object(vars), request) {
+            // One hash of the request names the response and its items alike.
+            let seed = short_hash(&request.to_string());
+            return match render_output(env, rule, &Value::Object(vars), &seed) {
                 Ok(output) => Answer::Response {
-                    body: response_body(request, &ctx, output),
+                    body: response_body(request, &ctx, &seed, output),
                     latency_ms: rule.latency_ms.unwrap_or(self.latency_ms),
                 },
                 Err(e) => Answer::NoRule(format!("{} failed to render: {e}", rule.name)),
@@ -564,8 +566,7 @@ fn truncate(s: &str, n: usize) -> String {
 
 /// Output items for a matched rule. Ids derive from a hash of the request, so the same request
 /// always gets the same answer, whatever order a concurrent run sends requests in.
-fn render_output(env: &Environment, rule: &Rule, vars: &Value, request: &Value) -> Result<Vec<Value>, template::Error> {
-    let seed = short_hash(&request.to_string());
+fn render_output(env: &Environment, rule: &Rule, vars: &Value, seed: &str) -> Result<Vec<Value>, template::Error> {
     let mut out = Vec::new();
     if let Some(t) = &rule.text {
         // `logprobs` as the real API sends it: CreateResponse requires it when the message is
@@ -596,12 +597,12 @@ fn words(s: &str) -> u64 {
     s.split_whitespace().count() as u64
 }
 
-fn response_body(request: &Value, ctx: &Context, output: Vec<Value>) -> Value {
+fn response_body(request: &Value, ctx: &Context, seed: &str, output: Vec<Value>) -> Value {
     let input = input_items(request.get("input").unwrap_or(&Value::Null));
     let input_tokens = words(&ctx.instructions) + input.iter().map(|i| words(&items::item_text(i))).sum::<u64>();
     let output_tokens: u64 = output.iter().map(|i| words(&items::item_text(i))).sum();
     let mut body = json!({
-        "id": format!("resp_{}", short_hash(&request.to_string())),
+        "id": format!("resp_{seed}"),
         "object": "response",
         "created_at": 1_767_225_600,
         "status": "completed",
