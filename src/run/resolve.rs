@@ -174,7 +174,6 @@ pub fn resolve(store: &Path, req: &Request, events: &mut dyn super::Events) -> R
     Ok(Resolved { suite, graders, record, cases, jobs, baseline, endpoint, concurrency, spill })
 }
 
-/// The interrupted run to finish: the newest unfinished one, or the one named.
 /// The interrupted run to finish: the newest unfinished one whose owner is gone, or the one
 /// named; this process then owns it. A live run is never taken over.
 fn interrupted_run(store: &Path, which: &Resume) -> Result<Run, RunError> {
