@@ -251,6 +251,16 @@ fn detectors() -> &'static [Detector] {
             d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?:ova|ská|ého)\s\d{1,4}(?:/\d{1,4})?[a-z]?\b", 0, not_stopped_place),
             // Greek streets named in the genitive (`Πάτμου 31`, `Κύμης 10-10`).
             d(Kind::Address, r"\b\p{Greek}{3,}(?:ου|ης|ας|ων)\s\d{1,4}(?:-\d{1,4})?\b", 0, any),
+            // The grid numbers of Colombian streets: the street, then `#` or `No.` and the cross street and
+            // the distance (`Calle 45 # 12-34`, `Cra. 7 No. 71-21`, `Cl. 32 Bis # 20-64`).
+            d(
+                Kind::Address,
+                r"\b(?i:calle|cl|cll|carrera|cra|kr|kra|transversal|tv|diagonal|dg|avenida|av|ak|ac)\.?\s\d{1,3}\s?[A-Z]?(?:\s?Bis)?\s?(?:#|(?i:no|n°|nº)\.?)\s?\d{1,3}\s?[A-Z]?\s?-\s?\d{1,3}\b",
+                0,
+                any,
+            ),
+            // Armenian streets named in the genitive (`Կռիլովի 5`, `Անրի Վեռնոյի 4`).
+            d(Kind::Address, r"\b(?:\p{Armenian}{2,}\s)?\p{Armenian}{2,}ի\s\d{1,4}[a-z]?\b", 0, any),
             d(Kind::Address, r"\b(?:P\.?\s?O\.?\s?Box|Postfach|Apartado|Casilla|Boîte postale)\s\d{1,6}\b", 0, any),
         ]
     })
@@ -272,7 +282,7 @@ fn address_words() -> &'static Regex {
                     casilla|postale";
         // `_` before a cue: `shipping_address=`, `billing_street=`.
         Regex::new(&format!(
-            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|(?:ova|ská|ého|ου|ης|ας|ων)\s\d",
+            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|(?:ova|ská|ého|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s",
             whole.join("|"),
             suffix.join("|")
         ))
@@ -311,17 +321,19 @@ fn street_patterns() -> StreetPatterns {
     let words = format!(r"(?:\s+(?:{particles}\s+)*(?:d'|l')?{word}){{1,4}}");
     // A flat, floor or door after the house number, in the languages of the street types.
     let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|app|block|blk|rd|kv|кв|стр|корп|к|оф)\.?\s?(?:#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?|[A-Z]\b)|\s*,?\s+\d{1,3}(?:st|nd|rd|th)\s(?i:floor|fl)\b|\s*,?\s+\d{1,2}[º°ª](?:\s?[A-Z]\b)?){0,3}";
-    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)\.?\s?)?\d{1,4}(?:[-/]\d{1,4}[a-zA-Z]?)?(?: ?[a-zA-Z]\b)?(?: \d{1,4}\b)?";
+    // `Prinsengracht 177-II`, `Herengracht 577-hs`: a Dutch floor after the number.
+    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)\.?\s?)?\d{1,4}(?:[-/]\d{1,4}[a-zA-Z]?)?(?: ?[a-zA-Z]\b)?(?:-(?:I{1,3}|hs|bis)\b)?(?: \d{1,4}\b)?";
     // `, Galaxy Grove`: the estate or quarter after a street.
     let quarter = format!(r"(?:,\s(?:{word}\s){{1,3}}(?i:{before})s?\b)?");
     let units = "flat|studio|apartment|apt|unit|suite|level|lot|shop|block|blk|bldg";
     StreetPatterns {
+        // `#45, 2nd Main Road`: a `#` before the number, an ordinal in the name.
         number_first: format!(
-            r"\b\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,?(?:(?:\s{word}){{1,4}}\s(?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
+            r"(?:#|\b)\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,?(?:(?:\s(?:{word}|\d{{1,3}}(?:st|nd|rd|th)\b)){{1,4}}\s(?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
         ),
         // A lowercase word may end the name (`провулок Ветеранів праці, буд. 190`).
         type_first: format!(
-            r"\b(?i:{after})\b\.?(?:{words}(?:\s\p{{Ll}}+)?|\s\d{{1,4}}(?:\s[A-Z]\b)?)[,،]?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
+            r"(?:\b(?i:{after})\b|\bC/)\.?(?:{words}(?:\s\p{{Ll}}+)?|\s\d{{1,4}}(?:\s[A-Z]\b)?)[,،]?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
         ),
         compound: format!(
             r"(?:\b\p{{Lu}}[\p{{L}}\p{{M}}-]{{2,}}?|[\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}-]*?)(?:(?i:{suffix})|(?:\s[\p{{Lu}}\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}]*)?[ -](?i:{suffix}|{middle}))\.?\s{number}\b\.?{unit}"
@@ -1007,13 +1019,15 @@ fn may_contain(kind: Kind, text: &str, digits: usize, gates: &SetMatches) -> boo
 }
 
 /// Words that count things: the number after one is no house number (`Level 2 Car Park`,
-/// `Top 5 Hiking Trails`), nor is the last part of a version (`v3.2 Street View`).
+/// `Top 5 Hiking Trails`), nor is the last part of a version (`v3.2 Street View`) or of a time
+/// (`10:00`); nor is a flat's number (`Apt 12, Praça Jolana, 119B`).
 const COUNTED: &str = "level gate platform room row seat terminal page chapter step section version build sprint week \
-    episode season table figure ticket order invoice top part vol volume no lane track stage phase round day";
+    episode season table figure ticket order invoice top part vol volume no lane track stage phase round day \
+    apt apartment flat suite unit piso apto dpto depto lgh kv app";
 
 fn not_counted(text: &str, start: usize, _end: usize) -> bool {
     let before = &text[..start];
-    if before.ends_with(|c: char| c == '.' || c.is_ascii_digit()) {
+    if before.ends_with(|c: char| c == '.' || c == ':' || c.is_ascii_digit()) {
         return false;
     }
     let word = before.trim_end().rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or_default();
@@ -1079,7 +1093,48 @@ pub fn scan(text: &str) -> Vec<Match> {
         }
     }
     kept.sort_by_key(|m| m.start);
+    with_units(text, &mut kept);
     kept
+}
+
+/// Units, floors and plots written before or after a street are part of its line (`Flat 6, 12
+/// King Street`, `Via Roma 5, Piso 7`, `Plot 12 Adeola Close`, `… 20b, 2º 1ª`): an address grows
+/// over them, unless another finding is there.
+fn with_units(text: &str, kept: &mut [Match]) {
+    static R: OnceLock<(Regex, Regex)> = OnceLock::new();
+    let (before, after) = R.get_or_init(|| {
+        let unit = r"(?:(?i:apt|apartment|appt|app|apto|ap|suite|ste|unit|flat|floor|fl|block|blk|bl|bldg|building|top|wohnung|stiege|stg|piso|puerta|pta|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd)\.?\s?#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?|\d{1,2}(?:st|nd|rd|th)\s(?i:floor|fl)\.?|\d{1,2}[º°ª](?:\s?\d{1,2}[ºª]|\s?[A-Z])?|(?i:floor|piso|étage|etage)\s\d{1,2})";
+        (
+            // A plot's or house's word straight before the number (`Plot 12 Adeola Close`).
+            Regex::new(&format!(r#"(?:^|[\s,;:>(|"'])((?:{unit},?\s+)*(?:(?i:plot|lot|house|erf|stand)\.?\s)?)$"#))
+                .expect("built-in pattern"),
+            Regex::new(&format!(r"^(?:\s*,?\s+{unit})+")).expect("built-in pattern"),
+        )
+    });
+    let boundary = |mut i: usize, down: bool| {
+        while !text.is_char_boundary(i) {
+            if down { i -= 1 } else { i += 1 }
+        }
+        i
+    };
+    for i in 0..kept.len() {
+        if kept[i].kind != Kind::Address {
+            continue;
+        }
+        let (lo, hi) = (if i > 0 { kept[i - 1].end } else { 0 }, kept.get(i + 1).map_or(text.len(), |m| m.start));
+        let from = boundary(kept[i].start.saturating_sub(80).max(lo), false);
+        if let Some(c) = before.captures(&text[from..kept[i].start]).and_then(|c| c.get(1))
+            && !c.is_empty()
+        {
+            kept[i].start = from + c.start();
+        }
+        let to = boundary((kept[i].end + 80).min(hi), true);
+        if let Some(m) = after.find(&text[kept[i].end..to])
+            && !text[kept[i].end + m.end()..].starts_with(char::is_alphanumeric)
+        {
+            kept[i].end += m.end();
+        }
+    }
 }
 
 /// `text` with every sensitive value replaced by its kind's unnumbered placeholder (`<EMAIL>`).
