@@ -247,6 +247,11 @@ fn detectors() -> &'static [Detector] {
             d(Kind::Address, &streets.type_first, 0, not_stopped_place),
             d(Kind::Address, &streets.compound, 0, not_stopped_place),
             d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?: \p{Lu}\p{Ll}+)? \d{1,4}/\d{1,4}[a-zA-Z]?\b", 0, not_stopped_place),
+            // A name and a house number with a letter (`Kožarska 2a`, `Jabukovac 7a/2`): not a counted
+            // or numbered thing (`Figure 3a`, `Article 5b`).
+            d(Kind::Address, r"\b\p{Lu}\p{Ll}{3,}(?:[ -]\p{Lu}\p{Ll}+)? \d{1,4}[a-z](?:/\d{1,4})?\b", 0, |v| {
+                not_stopped_place(v) && !lexicon_has(COUNTED, &v.split([' ', '-']).next().unwrap_or_default().to_lowercase())
+            }),
             // Czech and Slovak streets named by an adjective (`Máchova 28`, `Plzeňská 70`, `Plachého 5`).
             d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?:ova|ská|ého)\s\d{1,4}(?:/\d{1,4})?[a-z]?\b", 0, not_stopped_place),
             // Greek streets named in the genitive (`Πάτμου 31`, `Κύμης 10-10`).
@@ -282,7 +287,7 @@ fn address_words() -> &'static Regex {
                     casilla|postale";
         // `_` before a cue: `shipping_address=`, `billing_street=`.
         Regex::new(&format!(
-            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|(?:ova|ská|ého|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s",
+            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ská|ého|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s",
             whole.join("|"),
             suffix.join("|")
         ))
@@ -530,6 +535,21 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
     }
 }
 
+/// The value starts or ends with a house number (`Kožarska 2a`, `12 Marsh Lane`, `Bakkestubben
+/// 77H, app. 12`), not a model's or a version's number (`Galaxy S24`, `v2.1`).
+fn house_numbered(v: &str) -> bool {
+    let number = |w: &str| {
+        let w = w.trim_matches([',', '.', ';']);
+        let digits = w.chars().take_while(char::is_ascii_digit).count();
+        (1..=5).contains(&digits)
+            && w[digits..].chars().all(|c| c.is_ascii_alphabetic() || c == '/' || c == '-' || c.is_ascii_digit())
+            && w[digits..].chars().filter(char::is_ascii_alphabetic).count() <= 1
+    };
+    let first_part = v.split(',').next().unwrap_or_default();
+    let tokens: Vec<&str> = first_part.split_whitespace().collect();
+    tokens.len() >= 2 && (number(tokens[0]) || number(tokens[tokens.len() - 1]))
+}
+
 /// Every word of the value is capitalized (or in a script without capitals), a particle or a
 /// unit word (`Opletalova 3`, `Paseo Monney, 67-17, 3º B`; not `the 3 issues`).
 fn named(v: &str) -> bool {
@@ -548,10 +568,16 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
     let (post_line, post_after, item) = R.get_or_init(|| {
         let city = r"\p{Lu}[\p{L}\p{M}'.()-]*(?:\s[\p{L}\p{M}'.()-]+){0,3}";
         let code = r"(?:[A-Z]{1,2}-)?\d{3,5}(?:[ -]\d{2,4}|\s?[A-Z]{2})?";
-        let uk = r"[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}";
+        // British and Canadian post codes (`W1U 6TY`, `M5V 2T6`).
+        let uk = r"[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d";
+        // A town, then a state's letters and a post code (`Springfield, IL 62704`, `Sydney NSW 2000`).
+        let town = r"\p{Lu}[\p{L}\p{M}'.-]*(?:\s\p{Lu}[\p{L}\p{M}'.-]*){0,2},?\s(?:[A-Z]{2,3}\s)?";
         (
-            Regex::new(&format!(r"^\s*(?:(?:{code}|{uk})\s+{city}|{city}\s{code})\s*$")).expect("built-in pattern"),
-            Regex::new(&format!(r"^,\s(?:{code}|{uk})\s+\p{{Lu}}\p{{Ll}}")).expect("built-in pattern"),
+            Regex::new(&format!(r"^\s*(?:(?:{code}|{uk})\s+{city}|{city}\s{code}|{town}(?:{code}|{uk}))\s*$"))
+                .expect("built-in pattern"),
+            // After `, `, ` | `, ` · ` or a tab: a post code and town, or a town and post code.
+            Regex::new(&format!(r"^(?:,| \|| ·|\t)\s*(?:(?:{code}|{uk})\s+\p{{Lu}}\p{{Ll}}|{town}(?:{code}|{uk})\b)"))
+                .expect("built-in pattern"),
             Regex::new(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+").expect("built-in pattern"),
         )
     });
@@ -579,6 +605,48 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
             Some((start, l))
         })
         .collect();
+    // A record with a town, post code or country field (`"city": …`, `zip=`, `<Town>`, `  city:`):
+    // its other values, quoted, in an element or after a YAML key, that end or start with a house
+    // number (`"label": "Kožarska 2a"`); and a row of a CSV or table with a post code cell, its
+    // cells of that shape.
+    static RECORD: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    let (record, value, postcode) = RECORD.get_or_init(|| {
+        (
+            Regex::new(r#"(?i)(?:["'<]|\b)(?:city|town|zip|zip_?code|postal_?code|post_?code|postcode|plz|ort|locality|suburb|province|country|cap)\b["']?>?\s*[:=>]"#)
+                .expect("built-in pattern"),
+            Regex::new(r#""([^"\n]{3,80})"|>([^<>\n]{3,80})</|^\s*-?\s*[\w-]+:\s+([^"'\n]{3,80}?)\s*$|=([^\s"=]{3,40})(?:\s|$)"#)
+                .expect("built-in pattern"),
+            Regex::new(r"^\s*(?:(?:[A-Z]{1,2}-)?\d{4,5}(?:[ -]\d{2,4})?|[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d)\s*$")
+                .expect("built-in pattern"),
+        )
+    });
+    if record.is_match(text) {
+        for &(start, line) in &lines {
+            for caps in value.captures_iter(line) {
+                if let Some(m) = (1..caps.len()).find_map(|g| caps.get(g))
+                    && house_numbered(m.as_str())
+                {
+                    push(out, start + m.start(), m.as_str(), true);
+                }
+            }
+        }
+    }
+    for &(start, line) in &lines {
+        for sep in [',', ';', '\t', '|'] {
+            let cells: Vec<&str> = line.split(sep).collect();
+            if cells.len() < 3 || !cells.iter().any(|c| postcode.is_match(c)) {
+                continue;
+            }
+            let mut at = start;
+            for cell in cells {
+                if house_numbered(cell.trim()) && !postcode.is_match(cell) {
+                    push(out, at, cell, true);
+                }
+                at += cell.len() + sep.len_utf8();
+            }
+            break;
+        }
+    }
     // A table whose header names a street column: that column of every row.
     static HEADER: OnceLock<Regex> = OnceLock::new();
     let header = HEADER.get_or_init(|| {
@@ -632,14 +700,12 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
             push(out, start + body, &line[body..], true);
         }
         // `…, 0573 Oslo` on one line: the part between separators before it.
-        let mut from = 0;
-        while let Some(c) = line[from..].find(", ") {
-            let at = from + c;
+        for (at, _) in line.match_indices([',', '|', '·', '\t']) {
+            let at = if line[..at].ends_with(' ') && !line[at..].starts_with(',') { at - 1 } else { at };
             if post_after.is_match(&line[at..]) {
-                let begin = line[..at].rfind(['|', ';', '\t', ',']).map_or(0, |b| b + 1);
+                let begin = line[..at].rfind(['|', ';', '\t', ',', '·']).map_or(0, |b| b + line[b..].chars().next().map_or(1, char::len_utf8));
                 push(out, start + begin, &line[begin..at], true);
             }
-            from = at + 2;
         }
     }
     for list in items {
@@ -1023,14 +1089,15 @@ fn may_contain(kind: Kind, text: &str, digits: usize, gates: &SetMatches) -> boo
 /// (`10:00`); nor is a flat's number (`Apt 12, Praça Jolana, 119B`).
 const COUNTED: &str = "level gate platform room row seat terminal page chapter step section version build sprint week \
     episode season table figure ticket order invoice top part vol volume no lane track stage phase round day \
-    apt apartment flat suite unit piso apto dpto depto lgh kv app";
+    apt apartment flat suite unit piso apto dpto depto lgh kv app article paragraph annex appendix exhibit question \
+    exercise task option type grade class case problem item model";
 
 fn not_counted(text: &str, start: usize, _end: usize) -> bool {
     let before = &text[..start];
     if before.ends_with(|c: char| c == '.' || c == ':' || c.is_ascii_digit()) {
         return false;
     }
-    let word = before.trim_end().rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or_default();
+    let word = before.trim_end_matches([' ', '.']).rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or_default();
     !(before.ends_with(' ') && lexicon_has(COUNTED, &word.to_lowercase()))
 }
 
@@ -1103,11 +1170,15 @@ pub fn scan(text: &str) -> Vec<Match> {
 fn with_units(text: &str, kept: &mut [Match]) {
     static R: OnceLock<(Regex, Regex)> = OnceLock::new();
     let (before, after) = R.get_or_init(|| {
-        let unit = r"(?:(?i:apt|apartment|appt|app|apto|ap|suite|ste|unit|flat|floor|fl|block|blk|bl|bldg|building|top|wohnung|stiege|stg|piso|puerta|pta|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd)\.?\s?#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?|\d{1,2}(?:st|nd|rd|th)\s(?i:floor|fl)\.?|\d{1,2}[º°ª](?:\s?\d{1,2}[ºª]|\s?[A-Z])?|(?i:floor|piso|étage|etage)\s\d{1,2})";
+        // A unit word and its number or letter (`Apt. 4B`, `Flat No. 12`, `Unit B`, `#4B`), a floor
+        // (`3rd Floor`, `2. OG`, `3º Izq.`, `2º 1ª`), a floor or flat word and a number.
+        let unit = r"(?:(?i:apt|apartment|appt|app|apto|ap|suite|ste|unit|flat|floor|fl|block|blk|bl|bloque|bldg|building|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,5}[A-Za-z]?(?:[/-]\d{1,4})?|[A-Z]\b)|#\d{1,5}[A-Za-z]?|\d{1,2}(?:st|nd|rd|th)\s(?i:floor|fl)\.?|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage)|EG|\d{1,2}[º°ª](?:\s?\d{1,2}[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro))\b\.?)?|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro)\b\.?)";
         (
-            // A plot's or house's word straight before the number (`Plot 12 Adeola Close`).
-            Regex::new(&format!(r#"(?:^|[\s,;:>(|"'])((?:{unit},?\s+)*(?:(?i:plot|lot|house|erf|stand)\.?\s)?)$"#))
-                .expect("built-in pattern"),
+            // A plot's or house's word straight before the number (`Plot 12 Adeola Close`, `H.No. 12`).
+            Regex::new(&format!(
+                r#"(?:^|[\s,;:>(|"'])((?:{unit},?\s+)*(?:(?i:(?:plot|house|door|h|d|flat|shop)\.?\s?(?:no|nr|n°|nº)\.?\s?|(?:plot|lot|house|erf|stand|no|nr)\.?\s))?)$"#
+            ))
+            .expect("built-in pattern"),
             Regex::new(&format!(r"^(?:\s*,?\s+{unit})+")).expect("built-in pattern"),
         )
     });
