@@ -419,13 +419,14 @@ const NAME_WORD: &str = r"\p{Lu}\p{Ll}+(?:(?:[-'’]\p{Lu}?|\p{Lu})\p{Ll}+)*\b";
 fn name_regexes() -> &'static (Regex, Regex, Regex) {
     static R: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
     R.get_or_init(|| {
+        // Name words are apart by spaces: a tab separates the cells of a row.
         let particles = format!("(?:{})", PARTICLES.replace(' ', "|"));
-        let rest = format!(r"^(?:[ \t]+(?:{particles}[ \t]+)*{NAME_WORD}){{1,2}}");
+        let rest = format!(r"^(?: +(?:{particles} +)*{NAME_WORD}){{1,2}}");
         let cue = r#"(?i:\b(?:my name is|name is|i'm|i’m|i am|this is|dear|mr|mrs|ms|miss|mx|dr|prof|herr|frau|mme|madame|monsieur|sr|sra|señor|señora|signor|signora|regards|best|cheers|thanks|thank you|signed(?: by)?|sincerely|under|kyc|name|full[_ ]?name|(?:customer|passenger|guest|holder|owner|contact|patient|employee|recipient|sender|caller|user)(?:[_ ]?(?:name|person))?|attn)\b\.?)[\s"':=,-]*"#;
         (
             Regex::new(NAME_WORD).expect("built-in pattern"),
             Regex::new(&rest).expect("built-in pattern"),
-            Regex::new(&format!("{cue}({NAME_WORD}(?:[ \t]+(?:{particles}[ \t]+)*{NAME_WORD}){{1,2}})"))
+            Regex::new(&format!("{cue}({NAME_WORD}(?: +(?:{particles} +)*{NAME_WORD}){{1,2}})"))
                 .expect("built-in pattern"),
         )
     })
