@@ -264,6 +264,16 @@ fn detectors() -> &'static [Detector] {
                 0,
                 any,
             ),
+            // Thai: the type is written glued to the name (`99 หมู่ 5 ถนนมิตรภาพ`, `12/3 ซอยสุขุมวิท 11`).
+            d(
+                Kind::Address,
+                r"\b\d{1,4}(?:/\d{1,4})?\s(?:หมู่(?:ที่)?\s?\d{1,3}\s)?(?:ถนน|ซอย|ถ\.|ซ\.)\s?\p{Thai}+(?:\s\d{1,3}\b)?",
+                0,
+                any,
+            ),
+            // A Philippine block and lot, the subdivision, then the street (`B04 L78 Mariveles
+            // Subdivision Phase 9, Tabayoc Drive`).
+            d(Kind::Address, r"\bB\d{1,3}\sL\d{1,3}(?:\s[\p{Lu}\d][\p{L}\d'.-]*){1,6},(?:\s\p{Lu}[\p{L}'.-]*){1,4}", 0, any),
             // Armenian streets named in the genitive (`Կռիլովի 5`, `Անրի Վեռնոյի 4`).
             d(Kind::Address, r"\b(?:\p{Armenian}{2,}\s)?\p{Armenian}{2,}ի\s\d{1,4}[a-z]?\b", 0, any),
             d(Kind::Address, r"\b(?:P\.?\s?O\.?\s?Box|Postfach|Apartado|Casilla|Boîte postale)\s\d{1,6}\b", 0, any),
@@ -287,7 +297,7 @@ fn address_words() -> &'static Regex {
                     casilla|postale";
         // `_` before a cue: `shipping_address=`, `billing_street=`.
         Regex::new(&format!(
-            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ská|ého|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s",
+            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ská|ého|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
             whole.join("|"),
             suffix.join("|")
         ))
@@ -1162,6 +1172,7 @@ pub fn scan(text: &str) -> Vec<Match> {
     }
     kept.sort_by_key(|m| m.start);
     with_units(text, &mut kept);
+    kept.retain(|m| m.end > m.start);
     kept
 }
 
@@ -1173,11 +1184,13 @@ fn with_units(text: &str, kept: &mut [Match]) {
     let (before, after) = R.get_or_init(|| {
         // A unit word and its number or letter (`Apt. 4B`, `Flat No. 12`, `Unit B`, `#4B`), a floor
         // (`3rd Floor`, `2. OG`, `3º Izq.`, `2º 1ª`), a floor or flat word and a number.
-        let unit = r"(?:(?i:apt|apartment|appt|app|apto|ap|suite|ste|unit|flat|floor|fl|block|blk|bl|bloque|bldg|building|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,5}[A-Za-z]?(?:[/-]\d{1,4})?|[A-Z]\b)|#\d{1,5}[A-Za-z]?|\d{1,2}(?:st|nd|rd|th)\s(?i:floor|fl)\.?|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage)|EG|\d{1,2}[º°ª](?:\s?\d{1,2}[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro))\b\.?)?|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro)\b\.?)";
+        let unit = r"(?:(?i:apt|apartment|appt|app|apto|ap|suite|ste|unit|flat|floor|fl|block|blk|bl|bloque|bldg|building|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,5}[A-Za-z]?(?:[/-]\d{1,4})?|[A-Z]\b)|#\d{1,5}[A-Za-z]?|\d{1,2}(?:st|nd|rd|th)\s(?i:floor|fl)\.?|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage)|EG|\d{1,2}\.?[º°ª](?:\s?\d{1,2}\.?[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro))\b\.?)?|(?i:bajo|ático|atico|entlo|entresuelo|pral)\b\.?|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro)\b\.?)";
         (
-            // A plot's or house's word straight before the number (`Plot 12 Adeola Close`, `H.No. 12`).
+            // A plot's or house's word straight before the number (`Plot 12 Adeola Close`, `H.No. 12`);
+            // a building or estate after a floor or unit (`27th Floor Freeman Residences 7, 9953 Dominguez
+            // Drive`, `Flat 3 Rose Court, 5 High St`, `B04 L78 Mariveles Subdivision Phase 9, …`).
             Regex::new(&format!(
-                r#"(?:^|[\s,;:>(|"'])((?:{unit},?\s+)*(?:(?i:(?:plot|house|door|h|d|flat|shop)\.?\s?(?:no|nr|n°|nº)\.?\s?|(?:plot|lot|house|erf|stand|no|nr)\.?\s))?)$"#
+                r#"(?:^|[\s,;:>(|"'])((?:{unit},?\s+)*(?:(?i:(?:plot|house|door|h|d|flat|shop)\.?\s?(?:no|nr|n°|nº)\.?\s?|(?:plot|lot|house|erf|stand|no|nr)\.?\s))?|(?:\d{{1,2}}(?:st|nd|rd|th)\s(?i:floor)|(?i:unit|suite|flat|apt|room|rm|blk|block)\.?\s?\d{{1,5}}[A-Z]?(?:\s(?i:lot)\s?\d{{1,3}})?|B\d{{1,3}}\sL\d{{1,3}})(?:\s\p{{Lu}}[\p{{L}}\p{{M}}'.-]*|\s\d{{1,3}}[A-Z]?){{0,5}},\s)$"#
             ))
             .expect("built-in pattern"),
             Regex::new(&format!(r"^(?:\s*,?\s+{unit})+")).expect("built-in pattern"),
@@ -1192,6 +1205,16 @@ fn with_units(text: &str, kept: &mut [Match]) {
     for i in 0..kept.len() {
         if kept[i].kind != Kind::Address {
             continue;
+        }
+        // A building found as an address of its own before its street (`27th Floor Freeman
+        // Residences 7, 9953 Dominguez Drive`): the street line is both.
+        if i > 0
+            && kept[i - 1].kind == Kind::Address
+            && &text[kept[i - 1].end..kept[i].start] == ", "
+            && before.captures(&text[kept[i - 1].start..kept[i].start]).and_then(|c| c.get(1)).is_some_and(|c| c.start() == 0)
+        {
+            kept[i].start = kept[i - 1].start;
+            kept[i - 1].end = kept[i - 1].start;
         }
         let (lo, hi) = (if i > 0 { kept[i - 1].end } else { 0 }, kept.get(i + 1).map_or(text.len(), |m| m.start));
         let from = boundary(kept[i].start.saturating_sub(80).max(lo), false);
