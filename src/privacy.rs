@@ -337,7 +337,7 @@ fn street_patterns() -> StreetPatterns {
     // A flat, floor or door after the house number, in the languages of the street types.
     let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|app|block|blk|rd|kv|кв|стр|корп|к|оф)\.?\s?(?:#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?|[A-Z]\b)|\s*,?\s+\d{1,3}(?:st|nd|rd|th)\s(?i:floor|fl)\b|\s*,?\s+\d{1,2}[º°ª](?:\s?[A-Z]\b)?){0,3}";
     // `Prinsengracht 177-II`, `Herengracht 577-hs`: a Dutch floor after the number.
-    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)\.?\s?)?\d{1,4}(?:[-/]\d{1,4}[a-zA-Z]?)?(?: ?[a-zA-Z]\b)?(?:-(?:I{1,3}|hs|bis)\b)?(?: \d{1,4}\b)?";
+    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)[.:]?\s?)?\d{1,4}(?:[-/]\d{1,4}[a-zA-Z]?)?(?: ?[a-zA-Z]\b)?(?:-(?:I{1,3}|hs|bis)\b)?(?: \d{1,4}\b)?";
     // `, Galaxy Grove`: the estate or quarter after a street.
     let quarter = format!(r"(?:,\s(?:{word}\s){{1,3}}(?i:{before})s?\b)?");
     let units = "flat|studio|apartment|apt|unit|suite|level|lot|shop|block|blk|bldg";
@@ -555,10 +555,19 @@ fn house_numbered(v: &str) -> bool {
         (1..=5).contains(&digits)
             && w[digits..].chars().all(|c| c.is_ascii_alphabetic() || c == '/' || c == '-' || c.is_ascii_digit())
             && w[digits..].chars().filter(char::is_ascii_alphabetic).count() <= 1
+            // `2x Cappuccino`: a quantity.
+            && !w[digits..].starts_with(['x', 'X'])
     };
+    // `Mon-Fri 9-17`: opening hours.
+    let days = "mon tue wed thu fri sat sun";
+    if v.split(|c: char| !c.is_alphabetic()).any(|w| lexicon_has(days, &w.to_lowercase())) {
+        return false;
+    }
     let first_part = v.split(',').next().unwrap_or_default();
     let tokens: Vec<&str> = first_part.split_whitespace().collect();
-    tokens.len() >= 2 && (number(tokens[0]) || number(tokens[tokens.len() - 1]))
+    tokens.len() >= 2
+        && (number(tokens[0]) || number(tokens[tokens.len() - 1]))
+        && !lexicon_has(COUNTED, &tokens[0].to_lowercase())
 }
 
 /// Every word of the value is capitalized (or in a script without capitals), a particle or a
@@ -577,17 +586,18 @@ fn named(v: &str) -> bool {
 fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
     static R: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
     let (post_line, post_after, item) = R.get_or_init(|| {
-        let city = r"\p{Lu}[\p{L}\p{M}'.()-]*(?:\s[\p{L}\p{M}'.()-]+){0,3}";
-        let code = r"(?:[A-Z]{1,2}-)?\d{3,5}(?:[ -]\d{2,4}|\s?[A-Z]{2})?";
+        // A town's name, in a script with capitals or without (`Oslo`, `ঢাকা`, `กรุงเทพมหานคร`).
+        let city = r"[\p{Lu}\p{Lo}][\p{L}\p{M}'.()-]*(?:\s[\p{L}\p{M}'.()-]+){0,3}";
+        let code = r"(?:[A-Z]{1,2}-)?\d{3,6}(?:[ -]\d{2,4}|\s?[A-Z]{2})?";
         // British and Canadian post codes (`W1U 6TY`, `M5V 2T6`).
         let uk = r"[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d";
         // A town, then a state's letters and a post code (`Springfield, IL 62704`, `Sydney NSW 2000`).
-        let town = r"\p{Lu}[\p{L}\p{M}'.-]*(?:\s\p{Lu}[\p{L}\p{M}'.-]*){0,2},?\s(?:[A-Z]{2,3}\s)?";
+        let town = r"[\p{Lu}\p{Lo}][\p{L}\p{M}'.-]*(?:\s[\p{Lu}\p{Lo}][\p{L}\p{M}'.-]*){0,2},?\s(?:[A-Z]{2,3}\s|[-–]\s)?";
         (
-            Regex::new(&format!(r"^\s*(?:(?:{code}|{uk})\s+{city}|{city}\s{code}|{town}(?:{code}|{uk}))\s*$"))
+            Regex::new(&format!(r"^\s*(?:(?:{code}|{uk})\s+{city}|{city}\s(?:[-–]\s)?{code}|{town}(?:{code}|{uk}))\s*$"))
                 .expect("built-in pattern"),
             // After `, `, ` | `, ` · ` or a tab: a post code and town, or a town and post code.
-            Regex::new(&format!(r"^(?:,| \|| ·|\t)\s*(?:(?:{code}|{uk})\s+\p{{Lu}}\p{{Ll}}|{town}(?:{code}|{uk})\b)"))
+            Regex::new(&format!(r"^(?:,|،| \|| ·|\t)\s*(?:(?:{code}|{uk})\s+(?:\p{{Lu}}\p{{Ll}}|\p{{Lo}})|{town}(?:{code}|{uk})\b)"))
                 .expect("built-in pattern"),
             Regex::new(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+").expect("built-in pattern"),
         )
@@ -711,13 +721,24 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
             push(out, start + body, &line[body..], true);
         }
         // `…, 0573 Oslo` on one line: the part between separators before it.
-        for (at, _) in line.match_indices([',', '|', '·', '\t']) {
+        for (at, _) in line.match_indices([',', '،', '|', '·', '\t']) {
             let at = if line[..at].ends_with(' ') && !line[at..].starts_with(',') { at - 1 } else { at };
             if post_after.is_match(&line[at..]) {
-                let begin = line[..at].rfind(['|', ';', '\t', ',', '·']).map_or(0, |b| b + line[b..].chars().next().map_or(1, char::len_utf8));
+                let begin = line[..at].rfind(['|', ';', '\t', ',', '·', '،']).map_or(0, |b| b + line[b..].chars().next().map_or(1, char::len_utf8));
                 push(out, start + begin, &line[begin..at], true);
             }
         }
+    }
+    // The items of an HTML list or row (`<li>…</li>`, `<td>…</td>`), and lines in a row without
+    // bullets, when one of them is an address (`Branches:\nKožarska 2a\nBakkestubben 77H`).
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    let cell = CELL.get_or_init(|| Regex::new(r"<(?:li|td)>([^<>\n]{3,80})</(?:li|td)>").expect("built-in pattern"));
+    let cells: Vec<(usize, &str)> = cell.captures_iter(text).filter_map(|c| c.get(1)).map(|m| (m.start(), m.as_str())).collect();
+    if cells.len() >= 2 {
+        items.push(cells);
+    }
+    if lines.len() >= 2 {
+        items.push(lines.iter().copied().filter(|(_, l)| house_numbered(l.trim())).collect());
     }
     for list in items {
         let listed = |&(s, part): &(usize, &str)| found.iter().any(|m| m.start < s + part.len() && m.end > s);
@@ -1184,7 +1205,7 @@ fn with_units(text: &str, kept: &mut [Match]) {
     let (before, after) = R.get_or_init(|| {
         // A unit word and its number or letter (`Apt. 4B`, `Flat No. 12`, `Unit B`, `#4B`), a floor
         // (`3rd Floor`, `2. OG`, `3º Izq.`, `2º 1ª`), a floor or flat word and a number.
-        let unit = r"(?:(?i:apt|apartment|appt|app|apto|ap|suite|ste|unit|flat|floor|fl|block|blk|bl|bloque|bldg|building|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,5}[A-Za-z]?(?:[/-]\d{1,4})?|[A-Z]\b)|#\d{1,5}[A-Za-z]?|\d{1,2}(?:st|nd|rd|th)\s(?i:floor|fl)\.?|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage)|EG|\d{1,2}\.?[º°ª](?:\s?\d{1,2}\.?[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro))\b\.?)?|(?i:bajo|ático|atico|entlo|entresuelo|pral)\b\.?|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro)\b\.?)";
+        let unit = r"(?:(?i:apt|apartment|appt|app|apto|ap|suite|ste|unit|flat|floor|fl|block|blk|bl|bloque|bldg|building|bât|bâtiment|bat|lok|byt|эт|daire|kat|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,3}\.\d{2}\b|\d{1,5}[A-Za-z]?(?:[/-](?:\d{1,4}|[A-Z]\b))?|[A-Z]\b)|#\d{1,5}[A-Za-z]?(?:-\d{1,4})?|\d{1,2}/F\b|\d{1,2}(?:st|nd|rd|th|e|er|ère|ème|eme)\s(?i:floor|fl|étage|etage)\.?|\d{1,2}\s?tr\b|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage)|EG|\d{1,2}\.?[º°ª](?:\s?\d{1,2}\.?[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro))\b\.?)?(?:\s(?i:andar|piso|planta))?|(?i:bajo|ático|atico|entlo|entresuelo|pral)\b\.?|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro|andar|planta)\b\.?)";
         (
             // A plot's or house's word straight before the number (`Plot 12 Adeola Close`, `H.No. 12`);
             // a building or estate after a floor or unit (`27th Floor Freeman Residences 7, 9953 Dominguez
