@@ -274,6 +274,13 @@ fn detectors() -> &'static [Detector] {
             // A Philippine block and lot, the subdivision, then the street (`B04 L78 Mariveles
             // Subdivision Phase 9, Tabayoc Drive`).
             d(Kind::Address, r"\bB\d{1,3}\sL\d{1,3}(?:\s[\p{Lu}\d][\p{L}\d'.-]*){1,6},(?:\s\p{Lu}[\p{L}'.-]*){1,4}", 0, any),
+            // A house and a road numbered (`House 12, Road 5`, `H# 4, Rd No. 7`, `বাড়ি ১২, রোড ৫`).
+            d(
+                Kind::Address,
+                r"\b(?i:house|h|বাড়ি|বাসা)\s?(?i:no\.?\s?|#|নং\s?)?\d{1,4}[A-Z]?,\s?(?i:road|rd|lane|sector|রোড|সড়ক|লেন)\.?\s?(?i:no\.?\s?|#|নং\s?)?\d{1,3}[A-Z]?\b",
+                0,
+                any,
+            ),
             // Armenian streets named in the genitive (`Կռիլովի 5`, `Անրի Վեռնոյի 4`).
             d(Kind::Address, r"\b(?:\p{Armenian}{2,}\s)?\p{Armenian}{2,}ի\s\d{1,4}[a-z]?\b", 0, any),
             d(Kind::Address, r"\b(?:P\.?\s?O\.?\s?Box|Postfach|Apartado|Casilla|Boîte postale)\s\d{1,6}\b", 0, any),
@@ -332,7 +339,7 @@ fn street_patterns() -> StreetPatterns {
     let (before, after, suffix, middle) = (list("before:"), list("after:"), list("suffix:"), list("middle:"));
     // Capitalized, or in a script without capitals (`송`, `გორი`, `ขอนแก่น`).
     let word = r"[\p{Lu}\p{Lo}\p{Georgian}][\p{L}\p{M}'.-]*";
-    let particles = r"(?:de|la|le|les|du|des|del|della|dei|di|da|do|dos|das|der|den|van|von|y|e|wa|ya)";
+    let particles = r"(?:de|la|le|les|du|des|del|della|dei|di|da|do|dos|das|der|den|van|von|y|e|wa|ya|of|the)";
     let words = format!(r"(?:\s+(?:{particles}\s+)*(?:d'|l')?{word}){{1,4}}");
     // A flat, floor or door after the house number, in the languages of the street types.
     let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|app|block|blk|rd|kv|кв|стр|корп|к|оф)\.?\s?(?:#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?|[A-Z]\b)|\s*,?\s+\d{1,3}(?:st|nd|rd|th)\s(?i:floor|fl)\b|\s*,?\s+\d{1,2}[º°ª](?:\s?[A-Z]\b)?){0,3}";
@@ -342,9 +349,9 @@ fn street_patterns() -> StreetPatterns {
     let quarter = format!(r"(?:,\s(?:{word}\s){{1,3}}(?i:{before})s?\b)?");
     let units = "flat|studio|apartment|apt|unit|suite|level|lot|shop|block|blk|bldg";
     StreetPatterns {
-        // `#45, 2nd Main Road`: a `#` before the number, an ordinal in the name.
+        // `#45, 2nd Main Road`: a `#` before the number, an ordinal in the name; on one line.
         number_first: format!(
-            r"(?:#|\b)\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,?(?:(?:\s(?:{word}|\d{{1,3}}(?:st|nd|rd|th)\b)){{1,4}}\s(?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
+            r"(?:#|\b)\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,?(?:(?:[ \t](?:{word}|\d{{1,3}}(?:st|nd|rd|th)\b)){{1,4}}[ \t](?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
         ),
         // A lowercase word may end the name (`провулок Ветеранів праці, буд. 190`).
         type_first: format!(
@@ -522,7 +529,10 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
         let said = cue.as_str().trim_end_matches(|c: char| !c.is_alphabetic()).to_lowercase();
         // A key only: `street: …`, `"location": "…"`, not `Street Fighter 2` or `in that location 5 times`.
         let key_only = ["street", "location", "dest", "destination", "strasse", "straße"];
-        if key_only.iter().any(|k| said.ends_with(k)) && !keyed {
+        // A line break after `Street` is a key's only on a line of its own (not `12 Baker Street`).
+        let own_line = text[..cue.start()].ends_with('\n') || cue.start() == 0;
+        let key = cue.as_str().contains([':', '=', '"', '>']) || keyed && own_line;
+        if key_only.iter().any(|k| said.ends_with(k)) && !key {
             continue;
         }
         let mut start = cue.end();
@@ -1129,8 +1139,12 @@ fn not_counted(text: &str, start: usize, _end: usize) -> bool {
     if before.ends_with(|c: char| c == '.' || c == ':' || c.is_ascii_digit()) {
         return false;
     }
-    let word = before.trim_end_matches([' ', '.']).rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or_default();
-    !(before.ends_with(' ') && lexicon_has(COUNTED, &word.to_lowercase()))
+    let trimmed = before.trim_end();
+    let word = trimmed.trim_end_matches('.').rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or_default();
+    let word = word.to_lowercase();
+    // `No. 14, 2nd Cross`: the abbreviation of a house number.
+    let house = trimmed.ends_with('.') && (word == "no" || word == "nr");
+    !(before.ends_with(' ') && lexicon_has(COUNTED, &word) && !house)
 }
 
 /// A digit of another script (`۱۲`, `১২`, `१२`, `๑๒`): house numbers are written in them.
@@ -1205,15 +1219,17 @@ fn with_units(text: &str, kept: &mut [Match]) {
     let (before, after) = R.get_or_init(|| {
         // A unit word and its number or letter (`Apt. 4B`, `Flat No. 12`, `Unit B`, `#4B`), a floor
         // (`3rd Floor`, `2. OG`, `3º Izq.`, `2º 1ª`), a floor or flat word and a number.
-        let unit = r"(?:(?i:apt|apartment|appt|app|apto|ap|suite|ste|unit|flat|floor|fl|block|blk|bl|bloque|bldg|building|bât|bâtiment|bat|lok|byt|эт|daire|kat|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,3}\.\d{2}\b|\d{1,5}[A-Za-z]?(?:[/-](?:\d{1,4}|[A-Z]\b))?|[A-Z]\b)|#\d{1,5}[A-Za-z]?(?:-\d{1,4})?|\d{1,2}/F\b|\d{1,2}(?:st|nd|rd|th|e|er|ère|ème|eme)\s(?i:floor|fl|étage|etage)\.?|\d{1,2}\s?tr\b|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage)|EG|\d{1,2}\.?[º°ª](?:\s?\d{1,2}\.?[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro))\b\.?)?(?:\s(?i:andar|piso|planta))?|(?i:bajo|ático|atico|entlo|entresuelo|pral)\b\.?|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro|andar|planta)\b\.?)";
+        let unit = r"(?:(?i:apt|apartment|appt|app|apto|ap|dto|suite|ste|unit|flat|floor|fl|block|blk|bl|bloque|bldg|building|bât|bâtiment|bat|lok|byt|эт|daire|kat|oficina|of|nyumba|پلاک|طبقه|واحد|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,3}\.\d{2}\b|\d{1,5}[A-Za-z]?(?:[/-](?:\d{1,4}|[A-Z]\b))?|[A-Z]\b)|#\d{1,5}[A-Za-z]?(?:-\d{1,4})?|\d{1,2}/F\b|\d{1,2}(?:st|nd|rd|th|e|er|ère|ème|eme)\s(?i:floor|fl|étage|etage)\.?|\d{1,2}\s?tr\b|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage)|EG|\d{1,2}\.?[º°ª](?:\s?\d{1,2}\.?[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro))\b\.?)?(?:\s(?i:andar|piso|planta))?|(?i:bajo|ático|atico|entlo|entresuelo|pral)\b\.?|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro|andar|planta)\b\.?)";
+        let bare = r"(?i:(?:plot|house|door|h|d|flat|shop|nyumba)\.?\s?(?:no|nr|n°|nº|namba|nambari)\.?\s?|(?:plot|lot|house|erf|stand|no|nr|nyumba)\.?\s)";
+        let building = r"(?:\p{Lu}[\p{L}'.-]*\s){1,3}(?i:apartments|residency|residences|towers|tower|complex|mansions?|condominium|condo|enclave|plaza|heights|court|house|building)(?:\s\d{1,3}[A-Z]?)?,\s";
+        let floor = r"(?:\d{1,2}(?:st|nd|rd|th)\s(?i:floor)|(?i:unit|suite|flat|apt|room|rm|blk|block)\.?\s?\d{1,5}[A-Z]?(?:\s(?i:lot)\s?\d{1,3})?|B\d{1,3}\sL\d{1,3})(?:\s\p{Lu}[\p{L}\p{M}'.-]*|\s\d{1,3}[A-Z]?){0,5},\s";
         (
             // A plot's or house's word straight before the number (`Plot 12 Adeola Close`, `H.No. 12`);
             // a building or estate after a floor or unit (`27th Floor Freeman Residences 7, 9953 Dominguez
-            // Drive`, `Flat 3 Rose Court, 5 High St`, `B04 L78 Mariveles Subdivision Phase 9, …`).
-            Regex::new(&format!(
-                r#"(?:^|[\s,;:>(|"'])((?:{unit},?\s+)*(?:(?i:(?:plot|house|door|h|d|flat|shop)\.?\s?(?:no|nr|n°|nº)\.?\s?|(?:plot|lot|house|erf|stand|no|nr)\.?\s))?|(?:\d{{1,2}}(?:st|nd|rd|th)\s(?i:floor)|(?i:unit|suite|flat|apt|room|rm|blk|block)\.?\s?\d{{1,5}}[A-Z]?(?:\s(?i:lot)\s?\d{{1,3}})?|B\d{{1,3}}\sL\d{{1,3}})(?:\s\p{{Lu}}[\p{{L}}\p{{M}}'.-]*|\s\d{{1,3}}[A-Z]?){{0,5}},\s)$"#
-            ))
-            .expect("built-in pattern"),
+            // Drive`, `Flat 3 Rose Court, 5 High St`, `B04 L78 Mariveles Subdivision Phase 9, …`), a named
+            // building (`Flat 3B, Sunrise Apartments, 12 MG Road`).
+            Regex::new(&format!(r#"(?:^|[\s,;:>(|"'])((?:{unit},?\s+)*(?:{bare}|{building}|{floor})?)$"#))
+                .expect("built-in pattern"),
             Regex::new(&format!(r"^(?:\s*,?\s+{unit})+")).expect("built-in pattern"),
         )
     });
