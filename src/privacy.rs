@@ -678,25 +678,59 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
             break;
         }
     }
-    // A table whose header names a street column: that column of every row.
-    static HEADER: OnceLock<Regex> = OnceLock::new();
-    let header = HEADER.get_or_init(|| {
-        Regex::new(r"(?i)^\s*(?:street(?: ?address)?|address(?:[ _]?line)?[ _]?1?|addr(?:ess)?_?1|line_?1|strasse|straße|rue|calle|via|adresse|direcci[oó]n)\s*$")
-            .expect("built-in pattern")
+    // A table whose header names a street column (its first line, a markdown or HTML header), or
+    // one of whose rows has an address in a column: that column of every row.
+    static HEADER: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    let (header, html_row, html_cell) = HEADER.get_or_init(|| {
+        (
+            Regex::new(r"(?i)^\s*(?:street(?: ?address| ?line)?|address(?:[ _]?line)?[ _]?1?|addr(?:ess)?_?1|line_?1|strasse|straße|anschrift|rue|calle|via|adresse|adres|indirizzo|endere[cç]o|morada|direcci[oó]n|domicilio|where|location|site|premises|shipping address|delivery address|ship to|deliver to)\s*$")
+                .expect("built-in pattern"),
+            Regex::new(r"(?is)<tr[^>]*>(.*?)</tr>").expect("built-in pattern"),
+            Regex::new(r"(?is)<t[hd][^>]*>(.*?)</t[hd]>").expect("built-in pattern"),
+        )
     });
-    if let Some(&(_, head)) = lines.first() {
-        for sep in [',', ';', '\t', '|'] {
-            let Some(col) = head.split(sep).position(|c| header.is_match(c)) else { continue };
-            for &(start, line) in &lines[1..] {
+    let mut tables: Vec<Vec<Vec<(usize, &str)>>> = Vec::new();
+    for sep in [',', ';', '\t', '|'] {
+        let rows: Vec<Vec<(usize, &str)>> = lines
+            .iter()
+            .filter(|(_, l)| l.contains(sep))
+            .map(|&(start, line)| {
                 let mut at = start;
-                for (i, cell) in line.split(sep).enumerate() {
-                    if i == col {
-                        push(out, at, cell, false);
-                    }
-                    at += cell.len() + sep.len_utf8();
+                line.split(sep)
+                    .map(|cell| {
+                        let c = (at, cell);
+                        at += cell.len() + sep.len_utf8();
+                        c
+                    })
+                    .collect()
+            })
+            .collect();
+        if rows.len() >= 2 {
+            tables.push(rows);
+        }
+    }
+    let html: Vec<Vec<(usize, &str)>> = html_row
+        .captures_iter(text)
+        .filter_map(|r| r.get(1))
+        .map(|r| html_cell.captures_iter(r.as_str()).filter_map(|c| c.get(1)).map(|c| (r.start() + c.start(), c.as_str())).collect())
+        .collect();
+    if html.len() >= 2 {
+        tables.push(html);
+    }
+    let overlaps = |s: usize, cell: &str| found.iter().any(|m| m.start < s + cell.len() && m.end > s);
+    for rows in tables {
+        let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+        for col in 0..width {
+            let cells: Vec<(usize, &str)> = rows.iter().filter_map(|r| r.get(col).copied()).collect();
+            let (head_at, head) = cells[0];
+            let first_line = lines.first().map_or(0, |&(_, l)| l.len());
+            let named = header.is_match(head) && (head_at < first_line || text[..head_at].ends_with("<th>"));
+            let beside = cells.iter().any(|&(s, c)| overlaps(s, c));
+            if named || beside {
+                for &(s, cell) in &cells[usize::from(named)..] {
+                    push(out, s, cell, false);
                 }
             }
-            break;
         }
     }
     // Items of lists: bullet lines, and `;`-separated parts of a line (after a `Label:`).
