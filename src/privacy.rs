@@ -498,8 +498,9 @@ fn people(text: &str, out: &mut Vec<Match>) {
 }
 
 /// Cues after which a whole field is an address: a key (`Address:`, `billing_street=`,
-/// `"addr": "…"`, `адрес:`), or a phrase (`ship to`, `lives at`, `my address is`).
-const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:address_?line_?\d|address\d|addr_?line_?\d|addr\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di)\b[\s\x22':=,>-]{0,8}";
+/// `"addr": "…"`, `адрес:`, `anwani`, `ঠিকানা`, `آدرس`, `पता:`), or a phrase (`ship to`, `lives at`,
+/// `my address is`).
+const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:(?:address_?line_?\d|address\d|addr_?line_?\d|addr\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di|mi direcci[oó]n es|meine adresse ist|mon adresse est|o meu endere[cç]o [ée]|anwani(?: yangu(?: ni)?)?|tirahan(?: ko ay)?|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|العنوان|ที่อยู่)\b|(?:पता|عنوان)\s?:)[\s\x22':=,>-]{0,8}";
 
 /// Lowercase words of the sentence around an address that end it (`… 12 Baker Street in May`).
 const FIELD_END: &str = "in on at to and or before after last next since for by from with please thanks thank today \
@@ -1125,7 +1126,7 @@ fn literal_gates() -> &'static RegexSet {
             &format!(r"(?i)key|secret|token|pass|pwd|credential|bearer|basic|authoriz|://|{PASSWORD_WORDS}"),
             r"(?i)pas",
             r"(?i)born|d\.?o\.?b|birth|geb|n[ée]e? le|naissance|nacimiento|nascit",
-            r"(?i)addr|adres|street|line_?1|location|dest|stras|straß|i'm at|i am at|we're at|we are at|meet|pick|located|find us|visit us|wohn|habit|viv|mieszka|abit|woon|bor |живу|живёт|живет|bydlí|tinggal|anschrift|direcc|domicil|indirizzo|endere|morada|osoite|адрес|live|living|resid|moved|wohnhaft|office|deliver|bill|ship|send",
+            r"(?i)addr|adres|street|line_?1|location|dest|stras|straß|i'm at|i am at|we're at|we are at|meet|pick|located|find us|visit us|wohn|habit|viv|mieszka|abit|woon|bor |живу|живёт|живет|bydlí|tinggal|anschrift|direcc|domicil|indirizzo|endere|morada|osoite|адрес|live|living|resid|moved|wohnhaft|office|deliver|bill|ship|send|anwani|tirahan|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|عنوان|ที่อยู่|पता",
         ])
         .expect("built-in pattern")
     })
