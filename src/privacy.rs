@@ -245,7 +245,7 @@ fn detectors() -> &'static [Detector] {
             Detector { around: not_counted, ..d(Kind::Address, &streets.number_then_type, 0, not_stopped_place) },
             Detector { around: not_counted, ..d(Kind::Address, &streets.number_first, 0, not_stopped_place) },
             d(Kind::Address, &streets.type_first, 0, not_stopped_place),
-            d(Kind::Address, &streets.compound, 0, not_stopped_place),
+            Detector { around: not_a_count, ..d(Kind::Address, &streets.compound, 0, not_stopped_place) },
             d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?: \p{Lu}\p{Ll}+)? \d{1,4}/\d{1,4}[a-zA-Z]?\b", 0, not_stopped_place),
             // A name and a house number with a letter (`Kožarska 2a`, `Jabukovac 7a/2`): not a counted
             // or numbered thing (`Figure 3a`, `Article 5b`).
@@ -358,7 +358,7 @@ fn street_patterns() -> StreetPatterns {
             r"(?:\b(?i:{after})\b|\bC/)\.?(?:{words}(?:\s\p{{Ll}}+)?|\s\d{{1,4}}(?:\s[A-Z]\b)?)[,،]?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
         ),
         compound: format!(
-            r"(?:\b\p{{Lu}}[\p{{L}}\p{{M}}-]{{2,}}?|[\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}-]*?)(?:(?i:{suffix})|(?:\s[\p{{Lu}}\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}]*)?[ -](?i:{suffix}|{middle}))\.?\s{number}\b\.?{unit}"
+            r"(?:\b\p{{Lu}}[\p{{L}}\p{{M}}-]{{2,}}?|[\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}-]*?)(?:(?i:{suffix})|(?:\s[\p{{Lu}}\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}]*)?[ -](?i:{suffix}|{middle}))\.?,?\s{number}\b\.?{unit}"
         ),
         unit_first: format!(
             r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,?\s){{1,3}}(?:\d{{1,5}}[A-Za-z]?\s)?{word}(?:\s{word}){{0,3}}\s(?i:{before})s?\b{quarter}"
@@ -1180,6 +1180,14 @@ fn not_counted(text: &str, start: usize, _end: usize) -> bool {
     // `No. 14, 2nd Cross`: the abbreviation of a house number.
     let house = trimmed.ends_with('.') && (word == "no" || word == "nr");
     !(before.ends_with(' ') && lexicon_has(COUNTED, &word) && !house)
+}
+
+/// After a comma, a number followed by a lowercase word counts things (`Oxford Street, 26 shops`),
+/// unlike a house number (`Oak Avenue, 45`).
+fn not_a_count(text: &str, start: usize, end: usize) -> bool {
+    let rest = &text[end..];
+    let counted = text[start..end].rsplit_once(", ").is_some_and(|(_, n)| n.bytes().all(|b| b.is_ascii_digit()));
+    !(counted && rest.starts_with(' ') && rest[1..].starts_with(char::is_lowercase))
 }
 
 /// A digit of another script (`۱۲`, `১২`, `१२`, `๑๒`): house numbers are written in them.
