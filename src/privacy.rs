@@ -344,14 +344,15 @@ fn street_patterns() -> StreetPatterns {
     // A flat, floor or door after the house number, in the languages of the street types.
     let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|app|block|blk|rd|kv|кв|стр|корп|к|оф)\.?\s?(?:#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?|[A-Z]\b)|\s*,?\s+\d{1,3}(?:st|nd|rd|th)\s(?i:floor|fl)\b|\s*,?\s+\d{1,2}[º°ª](?:\s?[A-Z]\b)?){0,3}";
     // `Prinsengracht 177-II`, `Herengracht 577-hs`: a Dutch floor after the number.
-    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)[.:]?\s?)?\d{1,4}(?:[-/]\d{1,4}[a-zA-Z]?)?(?: ?[a-zA-Z]\b)?(?:-(?:I{1,3}|hs|bis)\b)?(?: \d{1,4}\b)?";
+    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)[.:]?\s?)?\d{1,4}(?:[-–/]\d{1,4}[a-zA-Z]?|/[A-Za-z]\b)?(?: ?[a-zA-Z]\b)?(?:-(?:I{1,3}|hs|bis)\b)?(?: \d{1,4}\b)?";
     // `, Galaxy Grove`: the estate or quarter after a street.
     let quarter = format!(r"(?:,\s(?:{word}\s){{1,3}}(?i:{before})s?\b)?");
     let units = "flat|studio|apartment|apt|unit|suite|level|lot|shop|block|blk|bldg";
     StreetPatterns {
-        // `#45, 2nd Main Road`: a `#` before the number, an ordinal in the name; on one line.
+        // `#45, 2nd Main Road`, `12 bis, rue …`: a `#` before the number or `bis` after it, an ordinal
+        // in the name; on one line.
         number_first: format!(
-            r"(?:#|\b)\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,?(?:(?:[ \t](?:{word}|\d{{1,3}}(?:st|nd|rd|th)\b)){{1,4}}[ \t](?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
+            r"(?:#|\b)\d{{1,5}}[A-Za-z]?(?:[-–/]\d{{1,4}})?(?:\s(?:bis|ter))?,?(?:(?:[ \t](?:{word}|\d{{1,3}}(?:st|nd|rd|th)\b)){{1,4}}[ \t](?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
         ),
         // A lowercase word may end the name (`провулок Ветеранів праці, буд. 190`).
         type_first: format!(
