@@ -604,13 +604,18 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
         // British and Canadian post codes (`W1U 6TY`, `M5V 2T6`).
         let uk = r"[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d";
         // A town, then a state's letters and a post code (`Springfield, IL 62704`, `Sydney NSW 2000`).
-        let town = r"[\p{Lu}\p{Lo}][\p{L}\p{M}'.-]*(?:\s[\p{Lu}\p{Lo}][\p{L}\p{M}'.-]*){0,2},?\s(?:[A-Z]{2,3}\s|[-–]\s)?";
+        let town =
+            r"[\p{Lu}\p{Lo}][\p{L}\p{M}'.-]*(?:\s[\p{Lu}\p{Lo}][\p{L}\p{M}'.-]*){0,2},?\s(?:[A-Z]{2,3}\s|[-–]\s)?";
         (
-            Regex::new(&format!(r"^\s*(?:(?:{code}|{uk})\s+{city}|{city}\s(?:[-–]\s)?{code}|{town}(?:{code}|{uk}))\s*$"))
-                .expect("built-in pattern"),
+            Regex::new(&format!(
+                r"^\s*(?:(?:{code}|{uk})\s+{city}|{city}\s(?:[-–]\s)?{code}|{town}(?:{code}|{uk}))\s*$"
+            ))
+            .expect("built-in pattern"),
             // After `, `, ` | `, ` · ` or a tab: a post code and town, or a town and post code.
-            Regex::new(&format!(r"^(?:,|،| \|| ·|\t)\s*(?:(?:{code}|{uk})\s+(?:\p{{Lu}}\p{{Ll}}|\p{{Lo}})|{town}(?:{code}|{uk})\b)"))
-                .expect("built-in pattern"),
+            Regex::new(&format!(
+                r"^(?:,|،| \|| ·|\t)\s*(?:(?:{code}|{uk})\s+(?:\p{{Lu}}\p{{Ll}}|\p{{Lo}})|{town}(?:{code}|{uk})\b)"
+            ))
+            .expect("built-in pattern"),
             Regex::new(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+").expect("built-in pattern"),
         )
     });
@@ -714,7 +719,13 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
     let html: Vec<Vec<(usize, &str)>> = html_row
         .captures_iter(text)
         .filter_map(|r| r.get(1))
-        .map(|r| html_cell.captures_iter(r.as_str()).filter_map(|c| c.get(1)).map(|c| (r.start() + c.start(), c.as_str())).collect())
+        .map(|r| {
+            html_cell
+                .captures_iter(r.as_str())
+                .filter_map(|c| c.get(1))
+                .map(|c| (r.start() + c.start(), c.as_str()))
+                .collect()
+        })
         .collect();
     if html.len() >= 2 {
         tables.push(html);
@@ -770,7 +781,9 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
         for (at, _) in line.match_indices([',', '،', '|', '·', '\t']) {
             let at = if line[..at].ends_with(' ') && !line[at..].starts_with(',') { at - 1 } else { at };
             if post_after.is_match(&line[at..]) {
-                let begin = line[..at].rfind(['|', ';', '\t', ',', '·', '،']).map_or(0, |b| b + line[b..].chars().next().map_or(1, char::len_utf8));
+                let begin = line[..at]
+                    .rfind(['|', ';', '\t', ',', '·', '،'])
+                    .map_or(0, |b| b + line[b..].chars().next().map_or(1, char::len_utf8));
                 push(out, start + begin, &line[begin..at], true);
             }
         }
@@ -779,7 +792,8 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
     // bullets, when one of them is an address (`Branches:\nKožarska 2a\nBakkestubben 77H`).
     static CELL: OnceLock<Regex> = OnceLock::new();
     let cell = CELL.get_or_init(|| Regex::new(r"<(?:li|td)>([^<>\n]{3,80})</(?:li|td)>").expect("built-in pattern"));
-    let cells: Vec<(usize, &str)> = cell.captures_iter(text).filter_map(|c| c.get(1)).map(|m| (m.start(), m.as_str())).collect();
+    let cells: Vec<(usize, &str)> =
+        cell.captures_iter(text).filter_map(|c| c.get(1)).map(|m| (m.start(), m.as_str())).collect();
     if cells.len() >= 2 {
         items.push(cells);
     }
@@ -1292,7 +1306,10 @@ fn with_units(text: &str, kept: &mut [Match]) {
         if i > 0
             && kept[i - 1].kind == Kind::Address
             && &text[kept[i - 1].end..kept[i].start] == ", "
-            && before.captures(&text[kept[i - 1].start..kept[i].start]).and_then(|c| c.get(1)).is_some_and(|c| c.start() == 0)
+            && before
+                .captures(&text[kept[i - 1].start..kept[i].start])
+                .and_then(|c| c.get(1))
+                .is_some_and(|c| c.start() == 0)
         {
             kept[i].start = kept[i - 1].start;
             kept[i - 1].end = kept[i - 1].start;
