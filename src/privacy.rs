@@ -671,8 +671,11 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
     }
     for &(start, line) in &lines {
         for sep in [',', ';', '\t', '|'] {
+            if line.matches(sep).nth(1).is_none() {
+                continue;
+            }
             let cells: Vec<&str> = line.split(sep).collect();
-            if cells.len() < 3 || !cells.iter().any(|c| postcode.is_match(c)) {
+            if !cells.iter().any(|c| postcode.is_match(c)) {
                 continue;
             }
             let mut at = start;
@@ -698,6 +701,9 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
     });
     let mut tables: Vec<Vec<Vec<(usize, &str)>>> = Vec::new();
     for sep in [',', ';', '\t', '|'] {
+        if lines.iter().filter(|(_, l)| l.contains(sep)).nth(1).is_none() {
+            continue;
+        }
         let rows: Vec<Vec<(usize, &str)>> = lines
             .iter()
             .filter(|(_, l)| l.contains(sep))
@@ -717,7 +723,7 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
         }
     }
     let html: Vec<Vec<(usize, &str)>> = html_row
-        .captures_iter(text)
+        .captures_iter(if text.contains("<tr") { text } else { "" })
         .filter_map(|r| r.get(1))
         .map(|r| {
             html_cell
@@ -792,10 +798,13 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
     // bullets, when one of them is an address (`Branches:\nKožarska 2a\nBakkestubben 77H`).
     static CELL: OnceLock<Regex> = OnceLock::new();
     let cell = CELL.get_or_init(|| Regex::new(r"<(?:li|td)>([^<>\n]{3,80})</(?:li|td)>").expect("built-in pattern"));
-    let cells: Vec<(usize, &str)> =
-        cell.captures_iter(text).filter_map(|c| c.get(1)).map(|m| (m.start(), m.as_str())).collect();
-    if cells.len() >= 2 {
-        items.push(cells);
+    // Most texts hold no HTML: its patterns run only on those with a cell or row tag.
+    if text.contains("<li>") || text.contains("<td>") {
+        let cells: Vec<(usize, &str)> =
+            cell.captures_iter(text).filter_map(|c| c.get(1)).map(|m| (m.start(), m.as_str())).collect();
+        if cells.len() >= 2 {
+            items.push(cells);
+        }
     }
     if lines.len() >= 2 {
         items.push(lines.iter().copied().filter(|(_, l)| house_numbered(l.trim())).collect());
