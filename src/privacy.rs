@@ -245,12 +245,44 @@ fn detectors() -> &'static [Detector] {
             Detector { around: not_counted, ..d(Kind::Address, &streets.number_then_type, 0, not_stopped_place) },
             Detector { around: not_counted, ..d(Kind::Address, &streets.number_first, 0, not_stopped_place) },
             d(Kind::Address, &streets.type_first, 0, not_stopped_place),
-            d(Kind::Address, &streets.compound, 0, not_stopped_place),
+            Detector { around: not_a_count, ..d(Kind::Address, &streets.compound, 0, not_stopped_place) },
             d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?: \p{Lu}\p{Ll}+)? \d{1,4}/\d{1,4}[a-zA-Z]?\b", 0, not_stopped_place),
+            // A name and a house number with a letter (`Kožarska 2a`, `Jabukovac 7a/2`): not a counted
+            // or numbered thing (`Figure 3a`, `Article 5b`).
+            d(Kind::Address, r"\b\p{Lu}\p{Ll}{3,}(?:[ -]\p{Lu}\p{Ll}+)? \d{1,4}[a-z](?:/\d{1,4})?\b", 0, |v| {
+                not_stopped_place(v) && !lexicon_has(COUNTED, &v.split([' ', '-']).next().unwrap_or_default().to_lowercase())
+            }),
             // Czech and Slovak streets named by an adjective (`Máchova 28`, `Plzeňská 70`, `Plachého 5`).
             d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?:ova|ská|ého)\s\d{1,4}(?:/\d{1,4})?[a-z]?\b", 0, not_stopped_place),
             // Greek streets named in the genitive (`Πάτμου 31`, `Κύμης 10-10`).
             d(Kind::Address, r"\b\p{Greek}{3,}(?:ου|ης|ας|ων)\s\d{1,4}(?:-\d{1,4})?\b", 0, any),
+            // The grid numbers of Colombian streets: the street, then `#` or `No.` and the cross street and
+            // the distance (`Calle 45 # 12-34`, `Cra. 7 No. 71-21`, `Cl. 32 Bis # 20-64`).
+            d(
+                Kind::Address,
+                r"\b(?i:calle|cl|cll|carrera|cra|kr|kra|transversal|tv|diagonal|dg|avenida|av|ak|ac)\.?\s\d{1,3}\s?[A-Z]?(?:\s?Bis)?\s?(?:#|(?i:no|n°|nº)\.?)\s?\d{1,3}\s?[A-Z]?\s?-\s?\d{1,3}\b",
+                0,
+                any,
+            ),
+            // Thai: the type is written glued to the name (`99 หมู่ 5 ถนนมิตรภาพ`, `12/3 ซอยสุขุมวิท 11`).
+            d(
+                Kind::Address,
+                r"\b\d{1,4}(?:/\d{1,4})?\s(?:หมู่(?:ที่)?\s?\d{1,3}\s)?(?:ถนน|ซอย|ถ\.|ซ\.)\s?\p{Thai}+(?:\s\d{1,3}\b)?",
+                0,
+                any,
+            ),
+            // A Philippine block and lot, the subdivision, then the street (`B04 L78 Mariveles
+            // Subdivision Phase 9, Tabayoc Drive`).
+            d(Kind::Address, r"\bB\d{1,3}\sL\d{1,3}(?:\s[\p{Lu}\d][\p{L}\d'.-]*){1,6},(?:\s\p{Lu}[\p{L}'.-]*){1,4}", 0, any),
+            // A house and a road numbered (`House 12, Road 5`, `H# 4, Rd No. 7`, `বাড়ি ১২, রোড ৫`).
+            d(
+                Kind::Address,
+                r"\b(?i:house|h|বাড়ি|বাসা)\s?(?i:no\.?\s?|#|নং\s?)?\d{1,4}[A-Z]?,\s?(?i:road|rd|lane|sector|রোড|সড়ক|লেন)\.?\s?(?i:no\.?\s?|#|নং\s?)?\d{1,3}[A-Z]?\b",
+                0,
+                any,
+            ),
+            // Armenian streets named in the genitive (`Կռիլովի 5`, `Անրի Վեռնոյի 4`).
+            d(Kind::Address, r"\b(?:\p{Armenian}{2,}\s)?\p{Armenian}{2,}ի\s\d{1,4}[a-z]?\b", 0, any),
             d(Kind::Address, r"\b(?:P\.?\s?O\.?\s?Box|Postfach|Apartado|Casilla|Boîte postale)\s\d{1,6}\b", 0, any),
         ]
     })
@@ -272,7 +304,7 @@ fn address_words() -> &'static Regex {
                     casilla|postale";
         // `_` before a cue: `shipping_address=`, `billing_street=`.
         Regex::new(&format!(
-            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|(?:ova|ská|ého|ου|ης|ας|ων)\s\d",
+            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ská|ého|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
             whole.join("|"),
             suffix.join("|")
         ))
@@ -307,24 +339,27 @@ fn street_patterns() -> StreetPatterns {
     let (before, after, suffix, middle) = (list("before:"), list("after:"), list("suffix:"), list("middle:"));
     // Capitalized, or in a script without capitals (`송`, `გორი`, `ขอนแก่น`).
     let word = r"[\p{Lu}\p{Lo}\p{Georgian}][\p{L}\p{M}'.-]*";
-    let particles = r"(?:de|la|le|les|du|des|del|della|dei|di|da|do|dos|das|der|den|van|von|y|e|wa|ya)";
+    let particles = r"(?:de|la|le|les|du|des|del|della|dei|di|da|do|dos|das|der|den|van|von|y|e|wa|ya|of|the)";
     let words = format!(r"(?:\s+(?:{particles}\s+)*(?:d'|l')?{word}){{1,4}}");
     // A flat, floor or door after the house number, in the languages of the street types.
     let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|app|block|blk|rd|kv|кв|стр|корп|к|оф)\.?\s?(?:#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?|[A-Z]\b)|\s*,?\s+\d{1,3}(?:st|nd|rd|th)\s(?i:floor|fl)\b|\s*,?\s+\d{1,2}[º°ª](?:\s?[A-Z]\b)?){0,3}";
-    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)\.?\s?)?\d{1,4}(?:[-/]\d{1,4}[a-zA-Z]?)?(?: ?[a-zA-Z]\b)?(?: \d{1,4}\b)?";
+    // `Prinsengracht 177-II`, `Herengracht 577-hs`: a Dutch floor after the number.
+    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)[.:]?\s?)?\d{1,4}(?:[-–/]\d{1,4}[a-zA-Z]?|/[A-Za-z]\b)?(?: ?[a-zA-Z]\b)?(?:-(?:I{1,3}|hs|bis)\b)?(?: \d{1,4}\b)?";
     // `, Galaxy Grove`: the estate or quarter after a street.
     let quarter = format!(r"(?:,\s(?:{word}\s){{1,3}}(?i:{before})s?\b)?");
     let units = "flat|studio|apartment|apt|unit|suite|level|lot|shop|block|blk|bldg";
     StreetPatterns {
+        // `#45, 2nd Main Road`, `12 bis, rue …`: a `#` before the number or `bis` after it, an ordinal
+        // in the name; on one line.
         number_first: format!(
-            r"\b\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,?(?:(?:\s{word}){{1,4}}\s(?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
+            r"(?:#|\b)\d{{1,5}}[A-Za-z]?(?:[-–/]\d{{1,4}})?(?:\s(?:bis|ter))?,?(?:(?:[ \t](?:{word}|\d{{1,3}}(?:st|nd|rd|th)\b)){{1,4}}[ \t](?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
         ),
         // A lowercase word may end the name (`провулок Ветеранів праці, буд. 190`).
         type_first: format!(
-            r"\b(?i:{after})\b\.?(?:{words}(?:\s\p{{Ll}}+)?|\s\d{{1,4}}(?:\s[A-Z]\b)?)[,،]?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
+            r"(?:\b(?i:{after})\b|\bC/)\.?(?:{words}(?:\s\p{{Ll}}+)?|\s\d{{1,4}}(?:\s[A-Z]\b)?)[,،]?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
         ),
         compound: format!(
-            r"(?:\b\p{{Lu}}[\p{{L}}\p{{M}}-]{{2,}}?|[\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}-]*?)(?:(?i:{suffix})|(?:\s[\p{{Lu}}\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}]*)?[ -](?i:{suffix}|{middle}))\.?\s{number}\b\.?{unit}"
+            r"(?:\b\p{{Lu}}[\p{{L}}\p{{M}}-]{{2,}}?|[\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}-]*?)(?:(?i:{suffix})|(?:\s[\p{{Lu}}\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}]*)?[ -](?i:{suffix}|{middle}))\.?,?\s{number}\b\.?{unit}"
         ),
         unit_first: format!(
             r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,?\s){{1,3}}(?:\d{{1,5}}[A-Za-z]?\s)?{word}(?:\s{word}){{0,3}}\s(?i:{before})s?\b{quarter}"
@@ -402,13 +437,14 @@ const NAME_WORD: &str = r"\p{Lu}\p{Ll}+(?:(?:[-'’]\p{Lu}?|\p{Lu})\p{Ll}+)*\b";
 fn name_regexes() -> &'static (Regex, Regex, Regex) {
     static R: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
     R.get_or_init(|| {
+        // Name words are apart by spaces: a tab separates the cells of a row.
         let particles = format!("(?:{})", PARTICLES.replace(' ', "|"));
-        let rest = format!(r"^(?:[ \t]+(?:{particles}[ \t]+)*{NAME_WORD}){{1,2}}");
+        let rest = format!(r"^(?: +(?:{particles} +)*{NAME_WORD}){{1,2}}");
         let cue = r#"(?i:\b(?:my name is|name is|i'm|i’m|i am|this is|dear|mr|mrs|ms|miss|mx|dr|prof|herr|frau|mme|madame|monsieur|sr|sra|señor|señora|signor|signora|regards|best|cheers|thanks|thank you|signed(?: by)?|sincerely|under|kyc|name|full[_ ]?name|(?:customer|passenger|guest|holder|owner|contact|patient|employee|recipient|sender|caller|user)(?:[_ ]?(?:name|person))?|attn)\b\.?)[\s"':=,-]*"#;
         (
             Regex::new(NAME_WORD).expect("built-in pattern"),
             Regex::new(&rest).expect("built-in pattern"),
-            Regex::new(&format!("{cue}({NAME_WORD}(?:[ \t]+(?:{particles}[ \t]+)*{NAME_WORD}){{1,2}})"))
+            Regex::new(&format!("{cue}({NAME_WORD}(?: +(?:{particles} +)*{NAME_WORD}){{1,2}})"))
                 .expect("built-in pattern"),
         )
     })
@@ -463,8 +499,9 @@ fn people(text: &str, out: &mut Vec<Match>) {
 }
 
 /// Cues after which a whole field is an address: a key (`Address:`, `billing_street=`,
-/// `"addr": "…"`, `адрес:`), or a phrase (`ship to`, `lives at`, `my address is`).
-const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:address_?line_?\d|address\d|addr_?line_?\d|addr\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di)\b[\s\x22':=,>-]{0,8}";
+/// `"addr": "…"`, `адрес:`, `anwani`, `ঠিকানা`, `آدرس`, `पता:`), or a phrase (`ship to`, `lives at`,
+/// `my address is`).
+const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:(?:address_?line_?\d|address\d|addr_?line_?\d|addr\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di|mi direcci[oó]n es|meine adresse ist|mon adresse est|o meu endere[cç]o [ée]|anwani(?: yangu(?: ni)?)?|tirahan(?: ko ay)?|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|العنوان|ที่อยู่)\b|(?:पता|عنوان)\s?:)[\s\x22':=,>-]{0,8}";
 
 /// Lowercase words of the sentence around an address that end it (`… 12 Baker Street in May`).
 const FIELD_END: &str = "in on at to and or before after last next since for by from with please thanks thank today \
@@ -494,7 +531,10 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
         let said = cue.as_str().trim_end_matches(|c: char| !c.is_alphabetic()).to_lowercase();
         // A key only: `street: …`, `"location": "…"`, not `Street Fighter 2` or `in that location 5 times`.
         let key_only = ["street", "location", "dest", "destination", "strasse", "straße"];
-        if key_only.iter().any(|k| said.ends_with(k)) && !keyed {
+        // A line break after `Street` is a key's only on a line of its own (not `12 Baker Street`).
+        let own_line = text[..cue.start()].ends_with('\n') || cue.start() == 0;
+        let key = cue.as_str().contains([':', '=', '"', '>']) || keyed && own_line;
+        if key_only.iter().any(|k| said.ends_with(k)) && !key {
             continue;
         }
         let mut start = cue.end();
@@ -518,6 +558,30 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
     }
 }
 
+/// The value starts or ends with a house number (`Kožarska 2a`, `12 Marsh Lane`, `Bakkestubben
+/// 77H, app. 12`), not a model's or a version's number (`Galaxy S24`, `v2.1`).
+fn house_numbered(v: &str) -> bool {
+    let number = |w: &str| {
+        let w = w.trim_matches([',', '.', ';']);
+        let digits = w.chars().take_while(char::is_ascii_digit).count();
+        (1..=5).contains(&digits)
+            && w[digits..].chars().all(|c| c.is_ascii_alphabetic() || c == '/' || c == '-' || c.is_ascii_digit())
+            && w[digits..].chars().filter(char::is_ascii_alphabetic).count() <= 1
+            // `2x Cappuccino`: a quantity.
+            && !w[digits..].starts_with(['x', 'X'])
+    };
+    // `Mon-Fri 9-17`: opening hours.
+    let days = "mon tue wed thu fri sat sun";
+    if v.split(|c: char| !c.is_alphabetic()).any(|w| lexicon_has(days, &w.to_lowercase())) {
+        return false;
+    }
+    let first_part = v.split(',').next().unwrap_or_default();
+    let tokens: Vec<&str> = first_part.split_whitespace().collect();
+    tokens.len() >= 2
+        && (number(tokens[0]) || number(tokens[tokens.len() - 1]))
+        && !lexicon_has(COUNTED, &tokens[0].to_lowercase())
+}
+
 /// Every word of the value is capitalized (or in a script without capitals), a particle or a
 /// unit word (`Opletalova 3`, `Paseo Monney, 67-17, 3º B`; not `the 3 issues`).
 fn named(v: &str) -> bool {
@@ -534,12 +598,24 @@ fn named(v: &str) -> bool {
 fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
     static R: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
     let (post_line, post_after, item) = R.get_or_init(|| {
-        let city = r"\p{Lu}[\p{L}\p{M}'.()-]*(?:\s[\p{L}\p{M}'.()-]+){0,3}";
-        let code = r"(?:[A-Z]{1,2}-)?\d{3,5}(?:[ -]\d{2,4}|\s?[A-Z]{2})?";
-        let uk = r"[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}";
+        // A town's name, in a script with capitals or without (`Oslo`, `ঢাকা`, `กรุงเทพมหานคร`).
+        let city = r"[\p{Lu}\p{Lo}][\p{L}\p{M}'.()-]*(?:\s[\p{L}\p{M}'.()-]+){0,3}";
+        let code = r"(?:[A-Z]{1,2}-)?\d{3,6}(?:[ -]\d{2,4}|\s?[A-Z]{2})?";
+        // British and Canadian post codes (`W1U 6TY`, `M5V 2T6`).
+        let uk = r"[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d";
+        // A town, then a state's letters and a post code (`Springfield, IL 62704`, `Sydney NSW 2000`).
+        let town =
+            r"[\p{Lu}\p{Lo}][\p{L}\p{M}'.-]*(?:\s[\p{Lu}\p{Lo}][\p{L}\p{M}'.-]*){0,2},?\s(?:[A-Z]{2,3}\s|[-–]\s)?";
         (
-            Regex::new(&format!(r"^\s*(?:(?:{code}|{uk})\s+{city}|{city}\s{code})\s*$")).expect("built-in pattern"),
-            Regex::new(&format!(r"^,\s(?:{code}|{uk})\s+\p{{Lu}}\p{{Ll}}")).expect("built-in pattern"),
+            Regex::new(&format!(
+                r"^\s*(?:(?:{code}|{uk})\s+{city}|{city}\s(?:[-–]\s)?{code}|{town}(?:{code}|{uk}))\s*$"
+            ))
+            .expect("built-in pattern"),
+            // After `, `, ` | `, ` · ` or a tab: a post code and town, or a town and post code.
+            Regex::new(&format!(
+                r"^(?:,|،| \|| ·|\t)\s*(?:(?:{code}|{uk})\s+(?:\p{{Lu}}\p{{Ll}}|\p{{Lo}})|{town}(?:{code}|{uk})\b)"
+            ))
+            .expect("built-in pattern"),
             Regex::new(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+").expect("built-in pattern"),
         )
     });
@@ -567,25 +643,113 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
             Some((start, l))
         })
         .collect();
-    // A table whose header names a street column: that column of every row.
-    static HEADER: OnceLock<Regex> = OnceLock::new();
-    let header = HEADER.get_or_init(|| {
-        Regex::new(r"(?i)^\s*(?:street(?: ?address)?|address(?:[ _]?line)?[ _]?1?|addr(?:ess)?_?1|line_?1|strasse|straße|rue|calle|via|adresse|direcci[oó]n)\s*$")
-            .expect("built-in pattern")
+    // A record with a town, post code or country field (`"city": …`, `zip=`, `<Town>`, `  city:`):
+    // its other values, quoted, in an element or after a YAML key, that end or start with a house
+    // number (`"label": "Kožarska 2a"`); and a row of a CSV or table with a post code cell, its
+    // cells of that shape.
+    static RECORD: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    let (record, value, postcode) = RECORD.get_or_init(|| {
+        (
+            Regex::new(r#"(?i)(?:["'<]|\b)(?:city|town|zip|zip_?code|postal_?code|post_?code|postcode|plz|ort|locality|suburb|province|country|cap)\b["']?>?\s*[:=>]"#)
+                .expect("built-in pattern"),
+            Regex::new(r#""([^"\n]{3,80})"|>([^<>\n]{3,80})</|^\s*-?\s*[\w-]+:\s+([^"'\n]{3,80}?)\s*$|=([^\s"=]{3,40})(?:\s|$)"#)
+                .expect("built-in pattern"),
+            Regex::new(r"^\s*(?:(?:[A-Z]{1,2}-)?\d{4,5}(?:[ -]\d{2,4})?|[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d)\s*$")
+                .expect("built-in pattern"),
+        )
     });
-    if let Some(&(_, head)) = lines.first() {
-        for sep in [',', ';', '\t', '|'] {
-            let Some(col) = head.split(sep).position(|c| header.is_match(c)) else { continue };
-            for &(start, line) in &lines[1..] {
-                let mut at = start;
-                for (i, cell) in line.split(sep).enumerate() {
-                    if i == col {
-                        push(out, at, cell, false);
-                    }
-                    at += cell.len() + sep.len_utf8();
+    if record.is_match(text) {
+        for &(start, line) in &lines {
+            for caps in value.captures_iter(line) {
+                if let Some(m) = (1..caps.len()).find_map(|g| caps.get(g))
+                    && house_numbered(m.as_str())
+                {
+                    push(out, start + m.start(), m.as_str(), true);
                 }
             }
+        }
+    }
+    for &(start, line) in &lines {
+        for sep in [',', ';', '\t', '|'] {
+            if line.matches(sep).nth(1).is_none() {
+                continue;
+            }
+            let cells: Vec<&str> = line.split(sep).collect();
+            if !cells.iter().any(|c| postcode.is_match(c)) {
+                continue;
+            }
+            let mut at = start;
+            for cell in cells {
+                if house_numbered(cell.trim()) && !postcode.is_match(cell) {
+                    push(out, at, cell, true);
+                }
+                at += cell.len() + sep.len_utf8();
+            }
             break;
+        }
+    }
+    // A table whose header names a street column (its first line, a markdown or HTML header), or
+    // one of whose rows has an address in a column: that column of every row.
+    static HEADER: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+    let (header, html_row, html_cell) = HEADER.get_or_init(|| {
+        (
+            Regex::new(r"(?i)^\s*(?:street(?: ?address| ?line)?|address(?:[ _]?line)?[ _]?1?|addr(?:ess)?_?1|line_?1|strasse|straße|anschrift|rue|calle|via|adresse|adres|indirizzo|endere[cç]o|morada|direcci[oó]n|domicilio|where|location|site|premises|shipping address|delivery address|ship to|deliver to)\s*$")
+                .expect("built-in pattern"),
+            Regex::new(r"(?is)<tr[^>]*>(.*?)</tr>").expect("built-in pattern"),
+            Regex::new(r"(?is)<t[hd][^>]*>(.*?)</t[hd]>").expect("built-in pattern"),
+        )
+    });
+    let mut tables: Vec<Vec<Vec<(usize, &str)>>> = Vec::new();
+    for sep in [',', ';', '\t', '|'] {
+        if lines.iter().filter(|(_, l)| l.contains(sep)).nth(1).is_none() {
+            continue;
+        }
+        let rows: Vec<Vec<(usize, &str)>> = lines
+            .iter()
+            .filter(|(_, l)| l.contains(sep))
+            .map(|&(start, line)| {
+                let mut at = start;
+                line.split(sep)
+                    .map(|cell| {
+                        let c = (at, cell);
+                        at += cell.len() + sep.len_utf8();
+                        c
+                    })
+                    .collect()
+            })
+            .collect();
+        if rows.len() >= 2 {
+            tables.push(rows);
+        }
+    }
+    let html: Vec<Vec<(usize, &str)>> = html_row
+        .captures_iter(if text.contains("<tr") { text } else { "" })
+        .filter_map(|r| r.get(1))
+        .map(|r| {
+            html_cell
+                .captures_iter(r.as_str())
+                .filter_map(|c| c.get(1))
+                .map(|c| (r.start() + c.start(), c.as_str()))
+                .collect()
+        })
+        .collect();
+    if html.len() >= 2 {
+        tables.push(html);
+    }
+    let overlaps = |s: usize, cell: &str| found.iter().any(|m| m.start < s + cell.len() && m.end > s);
+    for rows in tables {
+        let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+        for col in 0..width {
+            let cells: Vec<(usize, &str)> = rows.iter().filter_map(|r| r.get(col).copied()).collect();
+            let (head_at, head) = cells[0];
+            let first_line = lines.first().map_or(0, |&(_, l)| l.len());
+            let named = header.is_match(head) && (head_at < first_line || text[..head_at].ends_with("<th>"));
+            let beside = cells.iter().any(|&(s, c)| overlaps(s, c));
+            if named || beside {
+                for &(s, cell) in &cells[usize::from(named)..] {
+                    push(out, s, cell, false);
+                }
+            }
         }
     }
     // Items of lists: bullet lines, and `;`-separated parts of a line (after a `Label:`).
@@ -620,15 +784,30 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
             push(out, start + body, &line[body..], true);
         }
         // `…, 0573 Oslo` on one line: the part between separators before it.
-        let mut from = 0;
-        while let Some(c) = line[from..].find(", ") {
-            let at = from + c;
+        for (at, _) in line.match_indices([',', '،', '|', '·', '\t']) {
+            let at = if line[..at].ends_with(' ') && !line[at..].starts_with(',') { at - 1 } else { at };
             if post_after.is_match(&line[at..]) {
-                let begin = line[..at].rfind(['|', ';', '\t', ',']).map_or(0, |b| b + 1);
+                let begin = line[..at]
+                    .rfind(['|', ';', '\t', ',', '·', '،'])
+                    .map_or(0, |b| b + line[b..].chars().next().map_or(1, char::len_utf8));
                 push(out, start + begin, &line[begin..at], true);
             }
-            from = at + 2;
         }
+    }
+    // The items of an HTML list or row (`<li>…</li>`, `<td>…</td>`), and lines in a row without
+    // bullets, when one of them is an address (`Branches:\nKožarska 2a\nBakkestubben 77H`).
+    static CELL: OnceLock<Regex> = OnceLock::new();
+    let cell = CELL.get_or_init(|| Regex::new(r"<(?:li|td)>([^<>\n]{3,80})</(?:li|td)>").expect("built-in pattern"));
+    // Most texts hold no HTML: its patterns run only on those with a cell or row tag.
+    if text.contains("<li>") || text.contains("<td>") {
+        let cells: Vec<(usize, &str)> =
+            cell.captures_iter(text).filter_map(|c| c.get(1)).map(|m| (m.start(), m.as_str())).collect();
+        if cells.len() >= 2 {
+            items.push(cells);
+        }
+    }
+    if lines.len() >= 2 {
+        items.push(lines.iter().copied().filter(|(_, l)| house_numbered(l.trim())).collect());
     }
     for list in items {
         let listed = |&(s, part): &(usize, &str)| found.iter().any(|m| m.start < s + part.len() && m.end > s);
@@ -971,7 +1150,7 @@ fn literal_gates() -> &'static RegexSet {
             &format!(r"(?i)key|secret|token|pass|pwd|credential|bearer|basic|authoriz|://|{PASSWORD_WORDS}"),
             r"(?i)pas",
             r"(?i)born|d\.?o\.?b|birth|geb|n[ée]e? le|naissance|nacimiento|nascit",
-            r"(?i)addr|adres|street|line_?1|location|dest|stras|straß|i'm at|i am at|we're at|we are at|meet|pick|located|find us|visit us|wohn|habit|viv|mieszka|abit|woon|bor |живу|живёт|живет|bydlí|tinggal|anschrift|direcc|domicil|indirizzo|endere|morada|osoite|адрес|live|living|resid|moved|wohnhaft|office|deliver|bill|ship|send",
+            r"(?i)addr|adres|street|line_?1|location|dest|stras|straß|i'm at|i am at|we're at|we are at|meet|pick|located|find us|visit us|wohn|habit|viv|mieszka|abit|woon|bor |живу|живёт|живет|bydlí|tinggal|anschrift|direcc|domicil|indirizzo|endere|morada|osoite|адрес|live|living|resid|moved|wohnhaft|office|deliver|bill|ship|send|anwani|tirahan|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|عنوان|ที่อยู่|पता",
         ])
         .expect("built-in pattern")
     })
@@ -1007,17 +1186,32 @@ fn may_contain(kind: Kind, text: &str, digits: usize, gates: &SetMatches) -> boo
 }
 
 /// Words that count things: the number after one is no house number (`Level 2 Car Park`,
-/// `Top 5 Hiking Trails`), nor is the last part of a version (`v3.2 Street View`).
+/// `Top 5 Hiking Trails`), nor is the last part of a version (`v3.2 Street View`) or of a time
+/// (`10:00`); nor is a flat's number (`Apt 12, Praça Jolana, 119B`).
 const COUNTED: &str = "level gate platform room row seat terminal page chapter step section version build sprint week \
-    episode season table figure ticket order invoice top part vol volume no lane track stage phase round day";
+    episode season table figure ticket order invoice top part vol volume no lane track stage phase round day \
+    apt apartment flat suite unit piso apto dpto depto lgh kv app article paragraph annex appendix exhibit question \
+    exercise task option type grade class case problem item model";
 
 fn not_counted(text: &str, start: usize, _end: usize) -> bool {
     let before = &text[..start];
-    if before.ends_with(|c: char| c == '.' || c.is_ascii_digit()) {
+    if before.ends_with(|c: char| c == '.' || c == ':' || c.is_ascii_digit()) {
         return false;
     }
-    let word = before.trim_end().rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or_default();
-    !(before.ends_with(' ') && lexicon_has(COUNTED, &word.to_lowercase()))
+    let trimmed = before.trim_end();
+    let word = trimmed.trim_end_matches('.').rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or_default();
+    let word = word.to_lowercase();
+    // `No. 14, 2nd Cross`: the abbreviation of a house number.
+    let house = trimmed.ends_with('.') && (word == "no" || word == "nr");
+    !(before.ends_with(' ') && lexicon_has(COUNTED, &word) && !house)
+}
+
+/// After a comma, a number followed by a lowercase word counts things (`Oxford Street, 26 shops`),
+/// unlike a house number (`Oak Avenue, 45`).
+fn not_a_count(text: &str, start: usize, end: usize) -> bool {
+    let rest = &text[end..];
+    let counted = text[start..end].rsplit_once(", ").is_some_and(|(_, n)| n.bytes().all(|b| b.is_ascii_digit()));
+    !(counted && rest.starts_with(' ') && rest[1..].starts_with(char::is_lowercase))
 }
 
 /// A digit of another script (`۱۲`, `১২`, `१२`, `๑๒`): house numbers are written in them.
@@ -1079,7 +1273,70 @@ pub fn scan(text: &str) -> Vec<Match> {
         }
     }
     kept.sort_by_key(|m| m.start);
+    with_units(text, &mut kept);
+    kept.retain(|m| m.end > m.start);
     kept
+}
+
+/// Units, floors and plots written before or after a street are part of its line (`Flat 6, 12
+/// King Street`, `Via Roma 5, Piso 7`, `Plot 12 Adeola Close`, `… 20b, 2º 1ª`): an address grows
+/// over them, unless another finding is there.
+fn with_units(text: &str, kept: &mut [Match]) {
+    static R: OnceLock<(Regex, Regex)> = OnceLock::new();
+    let (before, after) = R.get_or_init(|| {
+        // A unit word and its number or letter (`Apt. 4B`, `Flat No. 12`, `Unit B`, `#4B`), a floor
+        // (`3rd Floor`, `2. OG`, `3º Izq.`, `2º 1ª`), a floor or flat word and a number.
+        let unit = r"(?:(?i:apt|apartment|appt|app|apto|ap|dto|suite|ste|unit|flat|floor|fl|block|blk|bl|bloque|bldg|building|bât|bâtiment|bat|lok|byt|эт|daire|kat|oficina|of|nyumba|پلاک|طبقه|واحد|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,3}\.\d{2}\b|\d{1,5}[A-Za-z]?(?:[/-](?:\d{1,4}|[A-Z]\b))?|[A-Z]\b)|#\d{1,5}[A-Za-z]?(?:-\d{1,4})?|\d{1,2}/F\b|\d{1,2}(?:st|nd|rd|th|e|er|ère|ème|eme)\s(?i:floor|fl|étage|etage)\.?|\d{1,2}\s?tr\b|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage)|EG|\d{1,2}\.?[º°ª](?:\s?\d{1,2}\.?[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro))\b\.?)?(?:\s(?i:andar|piso|planta))?|(?i:bajo|ático|atico|entlo|entresuelo|pral)\b\.?|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro|andar|planta)\b\.?)";
+        let bare = r"(?i:(?:plot|house|door|h|d|flat|shop|nyumba)\.?\s?(?:no|nr|n°|nº|namba|nambari)\.?\s?|(?:plot|lot|house|erf|stand|no|nr|nyumba)\.?\s)";
+        let building = r"(?:\p{Lu}[\p{L}'.-]*\s){1,3}(?i:apartments|residency|residences|towers|tower|complex|mansions?|condominium|condo|enclave|plaza|heights|court|house|building)(?:\s\d{1,3}[A-Z]?)?,\s";
+        let floor = r"(?:\d{1,2}(?:st|nd|rd|th)\s(?i:floor)|(?i:unit|suite|flat|apt|room|rm|blk|block)\.?\s?\d{1,5}[A-Z]?(?:\s(?i:lot)\s?\d{1,3})?|B\d{1,3}\sL\d{1,3})(?:\s\p{Lu}[\p{L}\p{M}'.-]*|\s\d{1,3}[A-Z]?){0,5},\s";
+        (
+            // A plot's or house's word straight before the number (`Plot 12 Adeola Close`, `H.No. 12`);
+            // a building or estate after a floor or unit (`27th Floor Freeman Residences 7, 9953 Dominguez
+            // Drive`, `Flat 3 Rose Court, 5 High St`, `B04 L78 Mariveles Subdivision Phase 9, …`), a named
+            // building (`Flat 3B, Sunrise Apartments, 12 MG Road`).
+            Regex::new(&format!(r#"(?:^|[\s,;:>(|"'])((?:{unit},?\s+)*(?:{bare}|{building}|{floor})?)$"#))
+                .expect("built-in pattern"),
+            Regex::new(&format!(r"^(?:\s*,?\s+{unit})+")).expect("built-in pattern"),
+        )
+    });
+    let boundary = |mut i: usize, down: bool| {
+        while !text.is_char_boundary(i) {
+            if down { i -= 1 } else { i += 1 }
+        }
+        i
+    };
+    for i in 0..kept.len() {
+        if kept[i].kind != Kind::Address {
+            continue;
+        }
+        // A building found as an address of its own before its street (`27th Floor Freeman
+        // Residences 7, 9953 Dominguez Drive`): the street line is both.
+        if i > 0
+            && kept[i - 1].kind == Kind::Address
+            && &text[kept[i - 1].end..kept[i].start] == ", "
+            && before
+                .captures(&text[kept[i - 1].start..kept[i].start])
+                .and_then(|c| c.get(1))
+                .is_some_and(|c| c.start() == 0)
+        {
+            kept[i].start = kept[i - 1].start;
+            kept[i - 1].end = kept[i - 1].start;
+        }
+        let (lo, hi) = (if i > 0 { kept[i - 1].end } else { 0 }, kept.get(i + 1).map_or(text.len(), |m| m.start));
+        let from = boundary(kept[i].start.saturating_sub(80).max(lo), false);
+        if let Some(c) = before.captures(&text[from..kept[i].start]).and_then(|c| c.get(1))
+            && !c.is_empty()
+        {
+            kept[i].start = from + c.start();
+        }
+        let to = boundary((kept[i].end + 80).min(hi), true);
+        if let Some(m) = after.find(&text[kept[i].end..to])
+            && !text[kept[i].end + m.end()..].starts_with(char::is_alphanumeric)
+        {
+            kept[i].end += m.end();
+        }
+    }
 }
 
 /// `text` with every sensitive value replaced by its kind's unnumbered placeholder (`<EMAIL>`).
