@@ -101,9 +101,6 @@ impl Store {
             }
         }
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
-        // Reads through a memory map: a pass over every selected trace (the totals) otherwise
-        // copies each page out of the OS cache with a system call of its own.
-        conn.pragma_update(None, "mmap_size", MMAP_SIZE).map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
         // Plans that do not depend on bound values: otherwise SQLite re-prepares a statement
         // whenever a rebound parameter might change its plan, which made the per-trace summary
@@ -121,6 +118,15 @@ impl Store {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
         Store::open(path)
+    }
+
+    /// Read through a memory map, for a store that serves the trace browser: a pass over every
+    /// selected trace (the totals) otherwise copies each page out of the OS cache with a system
+    /// call of its own. Not for every command: mapped pages count in the process's memory, and a
+    /// long run reading its results back would carry them.
+    pub fn map_reads(&self) -> Result<()> {
+        self.conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {

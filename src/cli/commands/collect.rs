@@ -54,6 +54,9 @@ pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliErro
     let opts =
         Options { listen: a.listen, upstream: a.upstream, token: a.token, max_body: a.max_body, privacy, no_content };
     let store = open_store(store)?;
+    if ui.is_some() {
+        store.map_reads()?;
+    }
     let mount = ui.map(|repo| -> Box<dyn FnOnce(Handle) -> Router + Send> {
         Box::new(move |handle| crate::ui::router(handle, token, repo))
     });

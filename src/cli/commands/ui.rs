@@ -50,6 +50,7 @@ impl RepoArgs {
 pub fn run(store: &Path, a: Args, out: &mut Printer) -> Result<ExitCode, CliError> {
     let repo = a.repo.repo()?;
     let store = open_store(store)?;
+    store.map_reads()?;
     let with_token = a.token.is_some();
     runtime()?.block_on(async {
         let server = Server::start(a.listen, a.token, repo, store).await?;
