@@ -37,10 +37,20 @@ pub struct Bucket {
 }
 
 impl Store {
-    /// The page of `filter.limit` traces after `filter.after`.
-    pub fn trace_page(&self, filter: &TraceFilter, prices: &PriceTable) -> Result<TracePage> {
+    /// The page of `filter.limit` traces after `filter.after`, and the totals over every trace
+    /// the filter selects. A broad search's matches are read once for both.
+    pub fn trace_listing(&self, filter: &TraceFilter, prices: &PriceTable) -> Result<(TracePage, Totals)> {
+        let matches = self.broad_matches(filter)?;
+        Ok((self.page(filter, prices, matches.as_ref())?, self.totals(filter, prices, matches.as_ref())?))
+    }
+
+    fn page(&self, filter: &TraceFilter, prices: &PriceTable, matches: Option<&RowidSet>) -> Result<TracePage> {
         let limit = filter.limit.unwrap_or(usize::MAX - 1);
-        let mut rows = self.list_keyed(&TraceFilter { limit: Some(limit + 1), ..filter.clone() })?;
+        let paged = TraceFilter { limit: Some(limit + 1), ..filter.clone() };
+        let mut rows = match matches {
+            Some(set) => self.list_matching(&paged, &|rowid| set.contains(rowid))?,
+            None => self.list_keyed(&paged)?,
+        };
         let next = (rows.len() > limit).then(|| {
             rows.truncate(limit);
             rows.last().map(|(_, c)| c.clone())
@@ -57,7 +67,11 @@ impl Store {
 
     /// Totals over every trace the filter selects (its limit and cursor aside).
     pub fn trace_totals(&self, filter: &TraceFilter, prices: &PriceTable) -> Result<Totals> {
-        let mut groups = self.tally(filter, None, prices)?;
+        self.totals(filter, prices, self.broad_matches(filter)?.as_ref())
+    }
+
+    fn totals(&self, filter: &TraceFilter, prices: &PriceTable, matches: Option<&RowidSet>) -> Result<Totals> {
+        let mut groups = self.tally(filter, None, prices, matches)?;
         let mut all = groups.remove(&0).unwrap_or_default();
         let (p50, p95) = all.percentiles();
         Ok(Totals {
@@ -74,7 +88,7 @@ impl Store {
     /// The selected traces in buckets of `seconds` by start time, oldest first.
     pub fn trace_buckets(&self, filter: &TraceFilter, seconds: i64, prices: &PriceTable) -> Result<Vec<Bucket>> {
         let width = seconds.max(1) * 1_000_000;
-        let groups = self.tally(filter, Some(width), prices)?;
+        let groups = self.tally(filter, Some(width), prices, self.broad_matches(filter)?.as_ref())?;
         Ok(groups
             .into_iter()
             .map(|(b, mut t)| {
@@ -97,9 +111,14 @@ impl Store {
     /// What the selected traces add up to, per bucket of `width` microseconds of start (else
     /// import) time, or in one group, 0. One streamed read of the traces' own rows: sums, every
     /// latency (for exact percentiles) and the token use per model a cost needs.
-    fn tally(&self, filter: &TraceFilter, width: Option<i64>, prices: &PriceTable) -> Result<BTreeMap<i64, Tally>> {
+    fn tally(
+        &self,
+        filter: &TraceFilter,
+        width: Option<i64>,
+        prices: &PriceTable,
+        matches: Option<&RowidSet>,
+    ) -> Result<BTreeMap<i64, Tally>> {
         let f = TraceFilter { limit: None, after: None, ..filter.clone() };
-        let matches = self.broad_matches(&f)?;
         let (clause, params) = match matches {
             // The search is checked row by row against its matches instead.
             Some(_) => TraceFilter { search: None, ..f }.sql(false),
@@ -118,7 +137,7 @@ impl Store {
         let mut records = Vec::new();
         let n = |r: &rusqlite::Row, i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
         while let Some(r) = rows.next()? {
-            if let Some(set) = &matches {
+            if let Some(set) = matches {
                 let Some(rowid) = r.get::<_, Option<i64>>(7)? else { continue };
                 if !set.contains(rowid) {
                     continue;
@@ -161,7 +180,7 @@ impl Store {
     /// a search that matches few enough of them (a quarter) for the search index to drive. One
     /// read of the matches both counts them and, when broad, replaces SQLite's temporary index
     /// of them.
-    fn broad_matches(&self, f: &TraceFilter) -> Result<Option<RowidSet>> {
+    pub(super) fn broad_matches(&self, f: &TraceFilter) -> Result<Option<RowidSet>> {
         let Some(q) = f.fts() else { return Ok(None) };
         let mut stmt = self.conn.prepare_cached("SELECT rowid FROM trace_text WHERE trace_text MATCH ?1")?;
         let rowids: Vec<i64> = stmt.query_map([q], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
@@ -177,7 +196,7 @@ impl Store {
 }
 
 /// A set of search index rowids (small, dense integers), one bit each.
-struct RowidSet(Vec<u64>);
+pub(super) struct RowidSet(Vec<u64>);
 
 impl RowidSet {
     fn of(rowids: &[i64]) -> RowidSet {

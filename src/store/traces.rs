@@ -321,6 +321,33 @@ impl Store {
         self.list_with(filter, self.broad_search(filter)?)
     }
 
+    /// Summaries with cursors, newest first, of the traces the filter (its search aside) selects
+    /// whose search rowid `matches` accepts: a broad search's page, checked against its matches
+    /// read once, while the time index drives.
+    pub(super) fn list_matching(
+        &self,
+        filter: &TraceFilter,
+        matches: &dyn Fn(i64) -> bool,
+    ) -> Result<Vec<(TraceSummary, TraceCursor)>> {
+        let (clause, params) = TraceFilter { search: None, ..filter.clone() }.sql(false);
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {SUMMARY_COLUMNS}, coalesce(started_at, imported_at), search_rowid FROM traces WHERE {clause}
+             ORDER BY coalesce(started_at, imported_at) DESC, id"
+        ))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        let mut out = Vec::new();
+        while out.len() < filter.limit.unwrap_or(usize::MAX)
+            && let Some(r) = rows.next()?
+        {
+            if r.get::<_, Option<i64>>(14)?.is_some_and(matches) {
+                let row = read_summary(r)?;
+                let cursor = TraceCursor { at: r.get(13)?, id: row.id.clone() };
+                out.push((row, cursor));
+            }
+        }
+        Ok(out)
+    }
+
     fn list_with(&self, filter: &TraceFilter, broad: bool) -> Result<Vec<(TraceSummary, TraceCursor)>> {
         let (clause, mut params) = filter.sql(broad);
         params.push(rusqlite::types::Value::Integer(filter.limit.map_or(-1, |l| l as i64)));
@@ -1052,12 +1079,16 @@ mod tests {
         let prices = PriceTable::default().with_overrides(&[("fake-model".to_string(), price)].into());
         for filter in [
             TraceFilter::default(),
+            // Most traces: a page checks rows against the matches, read once.
             TraceFilter { search: Some("weather".into()), ..TraceFilter::default() },
             // One match in six: the aggregates start from the search index.
             TraceFilter { search: Some("paris".into()), ..TraceFilter::default() },
             TraceFilter { agent: Some("Triage".into()), ..TraceFilter::default() },
         ] {
             let rows = s.list_traces(&filter).unwrap();
+            if filter.search.as_deref() == Some("weather") {
+                assert!(s.broad_matches(&filter).unwrap().is_some(), "{} of 6 traces", rows.len());
+            }
             let costs: Vec<_> = rows.iter().map(|r| s.trace_cost(&r.id, &prices).unwrap()).collect();
             let want = Totals::of(&rows, &costs);
             let got = s.trace_totals(&filter, &prices).unwrap();
@@ -1071,7 +1102,9 @@ mod tests {
             // Pages of two, each after the last one's cursor.
             let (mut paged, mut after) = (Vec::new(), None);
             loop {
-                let page = s.trace_page(&TraceFilter { limit: Some(2), after, ..filter.clone() }, &prices).unwrap();
+                let (page, totals) =
+                    s.trace_listing(&TraceFilter { limit: Some(2), after, ..filter.clone() }, &prices).unwrap();
+                assert_eq!(totals, got, "every page carries the totals of the whole selection");
                 paged.extend(page.rows.iter().map(|r| r.id.clone()));
                 assert_eq!(
                     page.costs,

@@ -39,13 +39,7 @@ pub async fn list(State(app): State<Arc<App>>, q: Q) -> Result<Json<Value>, ApiE
         Some(_) => return Err(ApiError::BadCursor { parameter: "cursor" }),
     };
     let prices = app.repo.prices.clone();
-    let (page, totals) = app
-        .db(move |s| {
-            let page = s.trace_page(&filter, &prices)?;
-            let totals = s.trace_totals(&filter, &prices)?;
-            Ok((page, totals))
-        })
-        .await?;
+    let (page, totals) = app.db(move |s| Ok(s.trace_listing(&filter, &prices)?)).await?;
     let traces: Vec<Value> = page.rows.iter().zip(&page.costs).map(|(r, c)| row(r, *c)).collect();
     let next = page.next.map(|c| encode("t", &[&c.at.to_string(), &c.id]));
     Ok(Json(json!({"traces": traces, "next_cursor": next, "totals": totals})))
