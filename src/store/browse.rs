@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::traces::{TraceCursor, TraceFilter, TraceSummary};
+use super::traces::{TraceCursor, TraceFilter, TraceSummary, time_drives};
 use super::{Result, Store, StoreError, Totals, from_micros};
 use crate::provider::pricing::PriceTable;
 use crate::trace::Usage;
@@ -40,16 +40,18 @@ impl Store {
     /// The page of `filter.limit` traces after `filter.after`, and the totals over every trace
     /// the filter selects. A broad search's matches are read once for both.
     pub fn trace_listing(&self, filter: &TraceFilter, prices: &PriceTable) -> Result<(TracePage, Totals)> {
-        let matches = self.broad_matches(filter)?;
-        Ok((self.page(filter, prices, matches.as_ref())?, self.totals(filter, prices, matches.as_ref())?))
+        let matches = self.search_matches(filter)?;
+        let dense = matches.as_ref().and_then(|m| m.dense.as_ref());
+        Ok((self.page(filter, prices, matches.as_ref())?, self.totals(filter, prices, dense)?))
     }
 
-    fn page(&self, filter: &TraceFilter, prices: &PriceTable, matches: Option<&RowidSet>) -> Result<TracePage> {
+    fn page(&self, filter: &TraceFilter, prices: &PriceTable, matches: Option<&Matches>) -> Result<TracePage> {
         let limit = filter.limit.unwrap_or(usize::MAX - 1);
         let paged = TraceFilter { limit: Some(limit + 1), ..filter.clone() };
         let mut rows = match matches {
-            Some(set) => self.list_matching(&paged, &|rowid| set.contains(rowid))?,
-            None => self.list_keyed(&paged)?,
+            Some(Matches { dense: Some(set), .. }) => self.list_matching(&paged, &|rowid| set.contains(rowid))?,
+            Some(m) => self.list_with(&paged, time_drives(m.count))?,
+            None => self.list_with(&paged, false)?,
         };
         let next = (rows.len() > limit).then(|| {
             rows.truncate(limit);
@@ -67,7 +69,7 @@ impl Store {
 
     /// Totals over every trace the filter selects (its limit and cursor aside).
     pub fn trace_totals(&self, filter: &TraceFilter, prices: &PriceTable) -> Result<Totals> {
-        self.totals(filter, prices, self.broad_matches(filter)?.as_ref())
+        self.totals(filter, prices, self.search_matches(filter)?.and_then(|m| m.dense).as_ref())
     }
 
     fn totals(&self, filter: &TraceFilter, prices: &PriceTable, matches: Option<&RowidSet>) -> Result<Totals> {
@@ -88,7 +90,8 @@ impl Store {
     /// The selected traces in buckets of `seconds` by start time, oldest first.
     pub fn trace_buckets(&self, filter: &TraceFilter, seconds: i64, prices: &PriceTable) -> Result<Vec<Bucket>> {
         let width = seconds.max(1) * 1_000_000;
-        let groups = self.tally(filter, Some(width), prices, self.broad_matches(filter)?.as_ref())?;
+        let dense = self.search_matches(filter)?.and_then(|m| m.dense);
+        let groups = self.tally(filter, Some(width), prices, dense.as_ref())?;
         Ok(groups
             .into_iter()
             .map(|(b, mut t)| {
@@ -175,12 +178,11 @@ impl Store {
         Ok(groups)
     }
 
-    /// The search index rows a broad search matches, when an aggregate should read the traces
-    /// of its time range and check each against them; `None` for a filter without a search and
-    /// a search that matches few enough of them (a quarter) for the search index to drive. One
-    /// read of the matches both counts them and, when broad, replaces SQLite's temporary index
-    /// of them.
-    pub(super) fn broad_matches(&self, f: &TraceFilter) -> Result<Option<RowidSet>> {
+    /// What the filter's search matches (`None` without one), read from the search index once:
+    /// how many, and, when they are over a quarter of the traces of its time range, their set,
+    /// against which a page and an aggregate check the traces of that range instead of SQLite
+    /// building a temporary index of them.
+    pub(super) fn search_matches(&self, f: &TraceFilter) -> Result<Option<Matches>> {
         let Some(q) = f.fts() else { return Ok(None) };
         let mut stmt = self.conn.prepare_cached("SELECT rowid FROM trace_text WHERE trace_text MATCH ?1")?;
         let rowids: Vec<i64> = stmt.query_map([q], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
@@ -191,8 +193,15 @@ impl Store {
             rusqlite::params_from_iter(&params),
             |r| r.get(0),
         )?;
-        Ok((rowids.len() as i64 * 4 > in_range).then(|| RowidSet::of(&rowids)))
+        let dense = (rowids.len() as i64 * 4 > in_range).then(|| RowidSet::of(&rowids));
+        Ok(Some(Matches { count: rowids.len(), dense }))
     }
+}
+
+/// A search's matches: how many, and their set when they are a large part of their time range.
+pub(super) struct Matches {
+    count: usize,
+    pub(super) dense: Option<RowidSet>,
 }
 
 /// A set of search index rowids (small, dense integers), one bit each.

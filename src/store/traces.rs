@@ -310,7 +310,7 @@ impl Store {
                 let matches: i64 =
                     self.conn
                         .query_row("SELECT count(*) FROM trace_text WHERE trace_text MATCH ?1", [q], |r| r.get(0))?;
-                matches > BROAD_SEARCH
+                time_drives(matches as usize)
             }
             None => false,
         })
@@ -348,7 +348,7 @@ impl Store {
         Ok(out)
     }
 
-    fn list_with(&self, filter: &TraceFilter, broad: bool) -> Result<Vec<(TraceSummary, TraceCursor)>> {
+    pub(super) fn list_with(&self, filter: &TraceFilter, broad: bool) -> Result<Vec<(TraceSummary, TraceCursor)>> {
         let (clause, mut params) = filter.sql(broad);
         params.push(rusqlite::types::Value::Integer(filter.limit.map_or(-1, |l| l as i64)));
         let mut stmt = self.conn.prepare(&format!(
@@ -435,7 +435,12 @@ impl Store {
 /// Matches past which a search is listed by walking the time index (measured on a million spans:
 /// a word in 1 trace of 8 lists in 7 ms that way against 60 ms from the search side, while a
 /// word in one trace is faster from the search side).
-const BROAD_SEARCH: i64 = 2_000;
+const BROAD_SEARCH: usize = 2_000;
+
+/// Whether a search of this many matches lists faster walking the time index than from them.
+pub(super) fn time_drives(matches: usize) -> bool {
+    matches > BROAD_SEARCH
+}
 
 pub(super) const SUMMARY_COLUMNS: &str = "id, workflow, started_at, ended_at, agents, models, turns, input_tokens, output_tokens, \
      errors, content_turns, span_count, group_id";
@@ -1087,7 +1092,8 @@ mod tests {
         ] {
             let rows = s.list_traces(&filter).unwrap();
             if filter.search.as_deref() == Some("weather") {
-                assert!(s.broad_matches(&filter).unwrap().is_some(), "{} of 6 traces", rows.len());
+                let matches = s.search_matches(&filter).unwrap().unwrap();
+                assert!(matches.dense.is_some(), "{} of 6 traces", rows.len());
             }
             let costs: Vec<_> = rows.iter().map(|r| s.trace_cost(&r.id, &prices).unwrap()).collect();
             let want = Totals::of(&rows, &costs);
