@@ -8,7 +8,7 @@ for kinds whose held-out recall was short (`extend`, `streets`); heldout has a f
 other locales, and shares no template, no locale and no seed with dev: the detector is
 tuned on dev only, and heldout measures it (see the README). A held-out set whose misses were
 looked at moves to dev, and a new held-out set is written; so did the fourth set's `address` rows,
-whose templates were seen while tuning `address` (`held_addresses` writes their successors). Values are synthetic, made with Faker
+whose templates were seen while tuning `address`, and then their successors (`seen_addresses`). Values are synthetic, made with Faker
 (`pip install Faker==40.63.0`; scripts/make-privacy-corpus.sh installs it) and the generators
 below. Run once; the output is committed.
 """
@@ -20,6 +20,21 @@ import sys
 from urllib.parse import quote
 
 from faker import Faker
+import faker.providers.date_time as faker_dates
+
+# Faker counts dates of birth back from today; the committed files were written on 2026-12-03,
+# so that day is pinned and the output does not depend on the day the script runs.
+WRITTEN = faker_dates.dtdate(2026, 12, 3)
+
+
+def _date_of_birth(self, tzinfo=None, minimum_age=0, maximum_age=115):
+    start = faker_dates.change_year(WRITTEN, -(maximum_age + 1))
+    end = faker_dates.change_year(WRITTEN, -minimum_age)
+    dob = self.date_time_ad(tzinfo=tzinfo, start_datetime=start, end_datetime=end).date()
+    return dob if dob != start else dob + faker_dates.timedelta(days=1)
+
+
+faker_dates.Provider.date_of_birth = _date_of_birth
 
 ALNUM = string.ascii_letters + string.digits
 HEX = "0123456789abcdef"
@@ -906,10 +921,10 @@ def structures(split, n):
 # word (`address`, `ship to`). The value is the street line as the existing rows label it: house
 # number, street, and a unit or floor when it is on the same line (Faker's `Apt. 674` too), but not
 # the post code or city, nor a unit on a line of its own, nor words around it (`the blue door`).
-HELD_LOCALES = ["de", "es", "tl_PH", "sw", "en_NG", "yo_NG", "hi_IN", "ta_IN", "bn_BD", "fa_IR", "ar_DZ", "th",
+SEEN_LOCALES = ["de", "es", "tl_PH", "sw", "en_NG", "yo_NG", "hi_IN", "ta_IN", "bn_BD", "fa_IR", "ar_DZ", "th",
                 "ne_NP"]
 # Sentences in the locale's language, without a cue word.
-HELD_NATIVE = {
+SEEN_NATIVE = {
     "de": ["Wir sind in der {address}, bitte bei Schmidt klingeln.", "Bin ab Montag {address} zu finden, Hinterhaus."],
     "es": ["Estoy en {address}, la puerta verde al lado de la farmacia.", "Nos vemos en {address} a las ocho, ¿vale?"],
     "tl_PH": ["Nandito na ako sa {address}, sa tapat ng sari-sari store.", "Paki-iwan na lang po sa {address}, salamat!"],
@@ -925,7 +940,7 @@ HELD_NATIVE = {
     "ne_NP": ["म अहिले {address} मा छु, निलो ढोकाको छेउमा।", "भोलि बिहान {address} मा आउनुहोस्।"],
 }
 # One value, no cue word.
-HELD_BARE = [
+SEEN_BARE = [
     "I'm at {address} now, the blue door next to the bakery",
     "agent: Can you confirm where you are right now?\ncustomer: {address}, gate code 4412",
     "ok the driver just left it at {address} instead of my flat??",
@@ -944,7 +959,7 @@ HELD_BARE = [
     "{address} — key is under the mat, feed the cat twice a day",
 ]
 # One value after a cue word.
-HELD_CUED = [
+SEEN_CUED = [
     "Shipping address: {address}",
     "Please change my billing address to {address}.",
     "ship_to.street1 = {address}",
@@ -955,12 +970,12 @@ HELD_CUED = [
     "Form submitted: [Street] {address} [City] {ctx} [Postcode] {x}",
 ]
 # Units and floors on the street's line (labelled with it).
-HELD_UNITS = ["Flat 9", "Apartment 14", "4th Floor", "Ground floor", "Unit 11B", "Door 3", "Level 5", "Bldg 2, Rm 310",
+SEEN_UNITS = ["Flat 9", "Apartment 14", "4th Floor", "Ground floor", "Unit 11B", "Door 3", "Level 5", "Bldg 2, Rm 310",
               "Stiege 2/Top 8", "3º izq."]
 # Words of a unit Faker already put on the line (no second unit is added then).
-HELD_HAS_UNIT = ["Apt.", "Suite", "Puerta", "Piso", "Floor", "واحد", "سوئیت", "অ্যাপার্টমেন্ট", "ফ্ল্যাট", "ষ্টুডিও"]
+SEEN_HAS_UNIT = ["Apt.", "Suite", "Puerta", "Piso", "Floor", "واحد", "سوئیت", "অ্যাপার্টমেন্ট", "ফ্ল্যাট", "ষ্টুডিও"]
 # A street line, then the post code and city on the next (only the street line is labelled).
-HELD_BLOCKS = [
+SEEN_BLOCKS = [
     "Kind regards,\nFront desk\n{address}\n{x} {ctx}",
     "{address}\n{x} {ctx}",
     "Deliver to:\n  {address}\n  {x} {ctx}",
@@ -968,7 +983,7 @@ HELD_BLOCKS = [
     "> Sent from the office\n> {address}\n> {ctx} {x}",
 ]
 # Several values in one text.
-HELD_LISTS = [
+SEEN_LISTS = [
     "Stops today:\n1. {address_1}\n2. {address_2}\n3. {address_3}",
     "Moving from {address_1} to {address_2} on Saturday, need a van",
     '[{"line1": "{address_1}"}, {"line1": "{address_2}"}]',
@@ -976,7 +991,7 @@ HELD_LISTS = [
     "pickup: {address_1} -> dropoff: {address_2}",
 ]
 # Look-alikes: numbers, streets and the word `address` in text that holds no address.
-HELD_NEGATIVES = [
+SEEN_NEGATIVES = [
     "Best Route 66 diner reviews of the summer", "Build 12 passed on main", "Build {n} failed: 3 tests timed out",
     "Room for 4 people, breakfast included", "Address book export failed (error 0x80070005)", "Street view is off for this map",
     "iPhone 15 Pro Max 256 GB in stock", "Galaxy S24 Ultra, 12 GB RAM", "Upgraded to v2.14.3 last night",
@@ -994,41 +1009,41 @@ HELD_NEGATIVES = [
 ]
 
 
-def held_addresses(split):
+def seen_addresses(split):
     r = split.rnd
-    fakers = dict(zip(HELD_LOCALES, split.fakers))
+    fakers = dict(zip(SEEN_LOCALES, split.fakers))
 
     def street(loc=None):
         f = fakers[loc] if loc else split.fake()
         a = f.street_address().replace("\n", ", ").strip().rstrip(",").strip()
-        if r.random() < 0.2 and not any(u in a for u in HELD_HAS_UNIT):
-            a += ", " + split.pick(HELD_UNITS)
+        if r.random() < 0.2 and not any(u in a for u in SEEN_HAS_UNIT):
+            a += ", " + split.pick(SEEN_UNITS)
         return a, f
 
     def ctx(f):
         return dict(ctx=f.city(), x=f.postcode(), n=str(r.randrange(1000, 99999)))
 
-    for loc in HELD_LOCALES:
-        for t in HELD_NATIVE[loc]:
+    for loc in SEEN_LOCALES:
+        for t in SEEN_NATIVE[loc]:
             a, f = street(loc)
             split.add(t, address=a)
     for k in range(32):
         a, f = street()
         c = ctx(f)
-        t = HELD_BARE[k % len(HELD_BARE)]
+        t = SEEN_BARE[k % len(SEEN_BARE)]
         split.add(t.replace("{n}", c["n"]), address=a, ctx=c["ctx"], x=c["x"])
     for k in range(16):
         a, f = street()
         c = ctx(f)
-        t = HELD_CUED[k % len(HELD_CUED)]
+        t = SEEN_CUED[k % len(SEEN_CUED)]
         split.add(t.replace("{n}", c["n"]), address=a, ctx=c["ctx"], x=c["x"])
     for k in range(10):
         a, f = street()
         c = ctx(f)
-        split.add(HELD_BLOCKS[k % len(HELD_BLOCKS)], address=a, ctx=c["ctx"], x=c["x"],
-                  ctx_2=split.pick(HELD_UNITS))
+        split.add(SEEN_BLOCKS[k % len(SEEN_BLOCKS)], address=a, ctx=c["ctx"], x=c["x"],
+                  ctx_2=split.pick(SEEN_UNITS))
     for k in range(8):
-        t = HELD_LISTS[k % len(HELD_LISTS)]
+        t = SEEN_LISTS[k % len(SEEN_LISTS)]
         values = {}
         for i in (1, 2, 3):
             if "{address_%d}" % i in t:
@@ -1039,7 +1054,7 @@ def held_addresses(split):
         if "{ctx_2}" in t:
             values["ctx_2"] = f.city()
         split.add(t, **values)
-    for t in HELD_NEGATIVES:
+    for t in SEEN_NEGATIVES:
         split.neg(t.replace("{n}", str(r.randrange(100, 99999))))
 
 
@@ -1070,10 +1085,11 @@ def main():
     seen = {"address": []}
     build(held, 3, 40, divert=seen)
     dev.rows.extend(seen["address"])
-    # The held-out street addresses that replace them, with their own seed and locales.
-    addresses = Split("heldout", 7007, HELD_LOCALES)
-    held_addresses(addresses)
-    held.rows.extend(addresses.rows)
+    # Their successors were held out until their figure was known; they went to dev too, when
+    # tuning reached the end of what dev showed (see the README).
+    former = Split("dev", 7007, SEEN_LOCALES)
+    seen_addresses(former)
+    dev.rows.extend(former.rows)
     for s in (dev, held):
         with open(f"{out}/{s.name}.jsonl", "w", encoding="utf-8") as fh:
             for row in s.rows:
