@@ -8,7 +8,9 @@ for kinds whose held-out recall was short (`extend`, `streets`); heldout has a f
 other locales, and shares no template, no locale and no seed with dev: the detector is
 tuned on dev only, and heldout measures it (see the README). A held-out set whose misses were
 looked at moves to dev, and a new held-out set is written; so did the fourth set's `address` rows,
-whose templates were seen while tuning `address`, and then their successors (`seen_addresses`). Values are synthetic, made with Faker
+whose templates were seen while tuning `address`, and then their successors (`seen_addresses`). The
+held-out street set that follows them is written by `heldout_streets.py`, with a seed and templates of
+its own (its locales may be dev ones too). Values are synthetic, made with Faker
 (`pip install Faker==40.63.0`; scripts/make-privacy-corpus.sh installs it) and the generators
 below. Run once; the output is committed.
 """
@@ -21,6 +23,8 @@ from urllib.parse import quote
 
 from faker import Faker
 import faker.providers.date_time as faker_dates
+
+import heldout_streets
 
 # Faker counts dates of birth back from today; the committed files were written on 2026-12-03,
 # so that day is pinned and the output does not depend on the day the script runs.
@@ -1090,6 +1094,10 @@ def main():
     former = Split("dev", 7007, SEEN_LOCALES)
     seen_addresses(former)
     dev.rows.extend(former.rows)
+    # Their successor: a street set with its own seed, locales and templates, kept in its own file.
+    streets_held = Split("heldout", heldout_streets.SEED, heldout_streets.LOCALES)
+    heldout_streets.held_streets(streets_held)
+    held.rows.extend(streets_held.rows)
     for s in (dev, held):
         with open(f"{out}/{s.name}.jsonl", "w", encoding="utf-8") as fh:
             for row in s.rows:
