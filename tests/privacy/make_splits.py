@@ -15,10 +15,17 @@ its own (its locales may be dev ones too). Values are synthetic, made with Faker
 below. Run once; the output is committed.
 """
 import base64
+import os
+import sys
+
+# Some of Faker's choices follow Python's per-process string hashing; a fixed hash seed makes
+# every run write the same files.
+if os.environ.get("PYTHONHASHSEED") != "0":
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.execv(sys.executable, [sys.executable, *sys.argv])
 import json
 import random
 import string
-import sys
 from urllib.parse import quote
 
 from faker import Faker
