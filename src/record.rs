@@ -1,6 +1,6 @@
 //! The run record: what one replay of a suite produced, as stored and as a JSON file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::Path;
 
@@ -404,20 +404,29 @@ impl Summary {
     }
 }
 
-/// A run's summary built one result at a time, so the end of a large run reads its results from
-/// the store as a stream instead of holding them all. The samples of a case must come together
-/// (the store's order, by case then repeat).
+/// A run's summary built one result at a time, in any order: a run counts its results as they
+/// are stored, and nothing reads them back for it. The summary is the same whatever the order:
+/// costs are summed exactly, flaky cases and graders are listed as the store orders results.
 #[derive(Default)]
 pub struct Tally {
     summary: Summary,
     latencies: Vec<u64>,
-    cost_usd: Option<f64>,
-    judge_cost_usd: Option<f64>,
-    /// The case whose samples are being counted, and its counts.
-    case: Option<CaseStats>,
+    cost_usd: Option<ExactSum>,
+    judge_cost_usd: Option<ExactSum>,
+    /// Each grader's first result in the store's order (case id, repeat), and its place there.
+    first_seen: Vec<(String, u32, usize)>,
+    /// Samples each case has: its counts close once that many came (0: at the summary), so a
+    /// large run holds only the cases still being repeated.
+    samples: u32,
+    open: HashMap<String, CaseStats>,
 }
 
 impl Tally {
+    /// A tally of a run that replays each case `samples` times.
+    pub fn of_samples(samples: u32) -> Tally {
+        Tally { samples, ..Tally::default() }
+    }
+
     pub fn add(&mut self, r: &CaseResult) {
         let s = &mut self.summary;
         s.cases += 1;
@@ -437,16 +446,21 @@ impl Tally {
         s.model_calls += u64::from(r.model_calls);
         s.cache_hits += u64::from(r.cache_hits);
         s.retries += u64::from(r.retries);
-        self.cost_usd = add_cost(self.cost_usd, r.cost_usd);
-        for g in &r.grades {
-            self.judge_cost_usd = add_cost(self.judge_cost_usd, g.cost_usd);
+        add_cost(&mut self.cost_usd, r.cost_usd);
+        for (place, g) in r.grades.iter().enumerate() {
+            add_cost(&mut self.judge_cost_usd, g.cost_usd);
             let i = match s.graders.iter().position(|x| x.grader == g.grader) {
                 Some(i) => i,
                 None => {
                     s.graders.push(GraderStat { grader: g.grader.clone(), ..GraderStat::default() });
+                    self.first_seen.push((r.case_id.clone(), r.repeat, place));
                     s.graders.len() - 1
                 }
             };
+            let seen = &mut self.first_seen[i];
+            if (r.case_id.as_str(), r.repeat, place) < (seen.0.as_str(), seen.1, seen.2) {
+                *seen = (r.case_id.clone(), r.repeat, place);
+            }
             let stat = &mut s.graders[i];
             match (g.error, g.pass) {
                 (true, _) => stat.errors += 1,
@@ -454,28 +468,34 @@ impl Tally {
                 (false, false) => stat.failed += 1,
             }
         }
-        if self.case.as_ref().is_some_and(|c| c.case_id != r.case_id) {
-            self.close_case();
+        let case = self.open.entry(r.case_id.clone()).or_insert_with(|| CaseStats::new(&r.case_id));
+        case.count(r.status);
+        if self.samples > 0 && case.samples >= self.samples {
+            let case = self.open.remove(&r.case_id).expect("counted just now");
+            self.close_case(case);
         }
-        self.case.get_or_insert_with(|| CaseStats::new(&r.case_id)).count(r.status);
     }
 
-    fn close_case(&mut self) {
-        if let Some(c) = self.case.take() {
-            self.summary.repeat = self.summary.repeat.max(c.samples);
-            if c.flaky() {
-                self.summary.flaky.push(c.case_id);
-            }
+    fn close_case(&mut self, c: CaseStats) {
+        self.summary.repeat = self.summary.repeat.max(c.samples);
+        if c.flaky() {
+            self.summary.flaky.push(c.case_id);
         }
     }
 
     pub fn summary(mut self) -> Summary {
-        self.close_case();
+        for (_, c) in std::mem::take(&mut self.open) {
+            self.close_case(c);
+        }
         self.latencies.sort_unstable();
         let mut s = self.summary;
+        s.flaky.sort_unstable();
+        let mut graders: Vec<_> = self.first_seen.into_iter().zip(std::mem::take(&mut s.graders)).collect();
+        graders.sort_by(|(a, _), (b, _)| a.cmp(b));
+        s.graders = graders.into_iter().map(|(_, g)| g).collect();
         s.pass_rate = if s.graded() == 0 { 0.0 } else { s.passed as f64 / s.graded() as f64 };
-        s.cost_usd = self.cost_usd;
-        s.judge_cost_usd = self.judge_cost_usd;
+        s.cost_usd = self.cost_usd.map(|c| c.value());
+        s.judge_cost_usd = self.judge_cost_usd.map(|c| c.value());
         s.latency_p50_ms = percentile(&self.latencies, 0.50);
         s.latency_p95_ms = percentile(&self.latencies, 0.95);
         s.cache_hit_ratio = if s.model_calls == 0 { 0.0 } else { s.cache_hits as f64 / s.model_calls as f64 };
@@ -488,10 +508,66 @@ impl Tally {
 }
 
 /// A sum of costs that stays unknown until one is known.
-fn add_cost(sum: Option<f64>, cost: Option<f64>) -> Option<f64> {
-    match (sum, cost) {
-        (Some(a), Some(b)) => Some(a + b),
-        (a, b) => a.or(b),
+fn add_cost(sum: &mut Option<ExactSum>, cost: Option<f64>) {
+    if let Some(c) = cost {
+        sum.get_or_insert_with(ExactSum::default).add(c);
+    }
+}
+
+/// A sum of floats kept exact (as non-overlapping partial sums) and rounded once when read, so
+/// that it does not depend on the order the terms came in: results finish in any order.
+#[derive(Debug, Default, Clone)]
+struct ExactSum {
+    /// Increasing in magnitude, none overlapping the next.
+    partials: Vec<f64>,
+}
+
+impl ExactSum {
+    fn add(&mut self, mut x: f64) {
+        let mut kept = 0;
+        for j in 0..self.partials.len() {
+            let mut y = self.partials[j];
+            if x.abs() < y.abs() {
+                std::mem::swap(&mut x, &mut y);
+            }
+            let hi = x + y;
+            let lo = y - (hi - x);
+            if lo != 0.0 {
+                self.partials[kept] = lo;
+                kept += 1;
+            }
+            x = hi;
+        }
+        self.partials.truncate(kept);
+        self.partials.push(x);
+    }
+
+    /// The exact sum rounded to the nearest float, ties to even.
+    fn value(&self) -> f64 {
+        let mut rest = self.partials.iter().rev();
+        let Some(&top) = rest.next() else { return 0.0 };
+        let (mut hi, mut lo) = (top, 0.0);
+        let mut below = rest.clone();
+        for &y in rest {
+            below.next();
+            let x = hi;
+            hi = x + y;
+            lo = y - (hi - x);
+            if lo != 0.0 {
+                break;
+            }
+        }
+        // A remainder of exactly half a unit rounds by what lies below it.
+        if let Some(&next) = below.next()
+            && ((lo < 0.0 && next < 0.0) || (lo > 0.0 && next > 0.0))
+        {
+            let y = lo * 2.0;
+            let x = hi + y;
+            if y == x - hi {
+                hi = x;
+            }
+        }
+        hi
     }
 }
 
@@ -946,6 +1022,66 @@ pub(crate) mod tests {
             trace_id: None,
             input: None,
         }
+    }
+
+    #[test]
+    fn an_exact_sum_is_the_rounded_true_sum_in_any_order() {
+        let sum = |xs: &[f64]| {
+            let mut s = ExactSum::default();
+            xs.iter().for_each(|&x| s.add(x));
+            s.value()
+        };
+        // Ten 0.1s add up to 0.9999999999999999 one by one; their exact sum rounds to 1.
+        assert_eq!(sum(&[0.1; 10]), 1.0);
+        assert_eq!(sum(&[1e16, 1.0, -1e16]), 1.0);
+        assert_eq!(sum(&[]), 0.0);
+        let mut xs: Vec<f64> = (1..200).map(|i| 1.0 / f64::from(i) * if i % 3 == 0 { -1e-3 } else { 7.0 }).collect();
+        let first = sum(&xs);
+        for k in 0..20 {
+            xs.rotate_left(k + 1);
+            xs.swap(k, 198 - k);
+            assert_eq!(sum(&xs).to_bits(), first.to_bits());
+        }
+    }
+
+    #[test]
+    fn a_tally_in_any_order_matches_the_store_order() {
+        // Three repeats per case; some cases flaky; a grader some results lack; costs that a
+        // sum in arrival order would round differently.
+        let mut results = Vec::new();
+        for i in 0..60 {
+            for repeat in 0..3 {
+                let status = if i % 7 == 0 && repeat == 1 { Status::Fail } else { Status::Pass };
+                let mut r = result(&format!("case-{i:02}"), status, u64::from(repeat) * 10 + i);
+                r.repeat = repeat;
+                r.cost_usd = Some(0.1 * f64::from(repeat + 1) + 1e-3 * i as f64);
+                let grade = |name: &str| Grade {
+                    grader: name.into(),
+                    score: 1.0,
+                    pass: true,
+                    reason: String::new(),
+                    weight: 1.0,
+                    required: false,
+                    error: false,
+                    cost_usd: Some(0.01),
+                };
+                r.grades = if i < 5 { vec![grade("late")] } else { vec![grade("early"), grade("late")] };
+                results.push(r);
+            }
+        }
+        let mut in_order = Tally::default();
+        results.iter().for_each(|r| in_order.add(r));
+        let in_order = in_order.summary();
+        let mut shuffled = results.clone();
+        fastrand::Rng::with_seed(7).shuffle(&mut shuffled);
+        let mut arriving = Tally::of_samples(3);
+        shuffled.iter().for_each(|r| arriving.add(r));
+        let arriving = arriving.summary();
+        assert_eq!(arriving, in_order);
+        assert_eq!(arriving.flaky.len(), 9);
+        assert_eq!(arriving.repeat, 3);
+        let graders: Vec<&str> = arriving.graders.iter().map(|g| g.grader.as_str()).collect();
+        assert_eq!(graders, ["late", "early"], "in the order of the store's first result");
     }
 
     #[test]

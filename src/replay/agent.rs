@@ -113,17 +113,17 @@ pub async fn play(model: &Model<'_>, plan: &CasePlan) -> Result<Transcript, (Loo
         }
         t.turns += 1;
         let body = request(&agent, &items);
-        let response = match model.answer(&body, &mut t).await {
+        let mut response = match model.answer(&body, &mut t).await {
             Ok(r) => r,
             Err(e) => return Err((e.into(), finish(t, &agent.name))),
         };
         if let Some(u) = response.get("usage").and_then(Usage::from_json) {
             t.usage.add(&u);
         }
-        let Some(output) = response.get("output").and_then(Value::as_array) else {
+        let Some(Value::Array(mut output)) = response.get_mut("output").map(Value::take) else {
             return Err((LoopError::NoOutput, finish(t, &agent.name)));
         };
-        let output: Vec<Value> = output.iter().map(items::strip_nulls).collect();
+        output.iter_mut().for_each(items::drop_nulls);
         let calls = items::function_calls(&output);
         t.output.text = items::output_text(&output);
         items.extend(output);

@@ -138,7 +138,9 @@ pub fn execute(
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(RunError::Runtime)?;
     let run_id = r.record.id.clone();
     let me = owner::me(Utc::now());
-    let committer = Committer::new(handle.clone(), &run_id);
+    let mut tally = Tally::of_samples(r.record.options.repeat);
+    r.record.results.iter().for_each(|done| tally.add(done));
+    let committer = Committer::new(handle.clone(), &run_id, tally);
     let outcome = runtime.block_on(async {
         let beat = tokio::spawn(heartbeat(handle.clone(), run_id.clone(), me.clone()));
         let flusher = tokio::spawn(committer.clone().flush_every());
@@ -243,15 +245,13 @@ async fn replay_all(
     .await;
     committer.flush();
     events.event(Event::Replayed);
-    // The summary and the run file are made from the store, a page of results at a time: the
-    // run never holds all its results, while it goes or after.
-    let (id, header) = (r.record.id.clone(), r.record.header());
+    // The summary counted each result as it was stored, and the run file is written from the
+    // store a page of results at a time: the run never holds all its results.
+    let (id, header, waiting) = (r.record.id.clone(), r.record.header(), committer.waiting.clone());
     let (finished, saved) = handle
         .call(move |s| {
-            let mut tally = Tally::default();
-            for result in s.results(&id) {
-                tally.add(&result?);
-            }
+            // The store thread ran every commit before this call: the tally has them all.
+            let tally = std::mem::take(&mut waiting.lock().expect("result queue lock").tally);
             let run = Run { summary: tally.summary(), finished_at: Some(Utc::now()), ..header };
             s.finish_run(&run)?;
             let saved = out.map(|path| run.save_with(s.results(&id), &path));
@@ -294,17 +294,20 @@ struct Committer {
 }
 
 /// Results not yet committed, whether a commit job is queued (it takes all that waits when it
-/// runs), and the batches whose commit failed (size, first case, error).
-#[derive(Default)]
+/// runs), the batches whose commit failed (size, first case, error), and the tally of every
+/// result stored.
 struct Waiting {
     results: Vec<CaseResult>,
     queued: bool,
     failed: Vec<(usize, String, StoreError)>,
+    tally: Tally,
 }
 
 impl Committer {
-    fn new(handle: Handle, run_id: &str) -> Committer {
-        Committer { handle, run_id: run_id.into(), waiting: Arc::default() }
+    /// `tally` counts what the run stored before (a resumed run's results).
+    fn new(handle: Handle, run_id: &str, tally: Tally) -> Committer {
+        let waiting = Waiting { results: Vec::new(), queued: false, failed: Vec::new(), tally };
+        Committer { handle, run_id: run_id.into(), waiting: Arc::new(Mutex::new(waiting)) }
     }
 
     fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting> {
@@ -346,10 +349,15 @@ impl Committer {
                 waiting.queued = false;
                 std::mem::take(&mut waiting.results)
             };
-            if let Err(e) = s.save_results(&run_id, &batch) {
+            let saved = s.save_results(&run_id, &batch);
+            let mut waiting = queue.lock().expect("result queue lock");
+            match saved {
+                Ok(()) => batch.iter().for_each(|r| waiting.tally.add(r)),
                 // A batch can hold a thousand results: name the first, count the rest.
-                let first = batch.first().map_or_else(String::new, |r| r.case_id.clone());
-                queue.lock().expect("result queue lock").failed.push((batch.len(), first, e));
+                Err(e) => {
+                    let first = batch.first().map_or_else(String::new, |r| r.case_id.clone());
+                    waiting.failed.push((batch.len(), first, e));
+                }
             }
         });
         if let Err(e) = queued {

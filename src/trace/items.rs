@@ -112,12 +112,20 @@ fn str_field(v: &Value, key: &str) -> String {
 /// Remove `null` members recursively: SDK model dumps fill every optional field with null, and
 /// the API rejects some of them when they are sent back as input.
 pub fn strip_nulls(v: &Value) -> Value {
+    let mut v = v.clone();
+    drop_nulls(&mut v);
+    v
+}
+
+/// [`strip_nulls`] in place, for a value the caller owns (a model's answer, on every turn).
+pub fn drop_nulls(v: &mut Value) {
     match v {
         Value::Object(o) => {
-            Value::Object(o.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), strip_nulls(v))).collect())
+            o.retain(|_, v| !v.is_null());
+            o.values_mut().for_each(drop_nulls);
         }
-        Value::Array(a) => Value::Array(a.iter().map(strip_nulls).collect()),
-        other => other.clone(),
+        Value::Array(a) => a.iter_mut().for_each(drop_nulls),
+        _ => {}
     }
 }
 
