@@ -244,7 +244,10 @@ fn detectors() -> &'static [Detector] {
             d(Kind::Address, &streets.house_first, 0, not_stopped_place),
             Detector { around: not_counted, ..d(Kind::Address, &streets.number_then_type, 0, not_stopped_place) },
             Detector { around: not_counted, ..d(Kind::Address, &streets.number_first, 0, not_stopped_place) },
-            d(Kind::Address, &streets.type_first, 0, not_stopped_place),
+            Detector {
+                around: not_a_count,
+                ..d(Kind::Address, &streets.type_first, 0, |v| not_stopped_place(v) && !counted_number(v))
+            },
             Detector { around: not_a_count, ..d(Kind::Address, &streets.compound, 0, not_stopped_place) },
             d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?: \p{Lu}\p{Ll}+)? \d{1,4}/\d{1,4}[a-zA-Z]?\b", 0, not_stopped_place),
             // A name and a house number with a letter (`Kožarska 2a`, `Jabukovac 7a/2`): not a counted
@@ -255,7 +258,7 @@ fn detectors() -> &'static [Detector] {
             // Czech and Slovak streets named by an adjective (`Máchova 28`, `Plzeňská 70`, `Plachého 5`).
             d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?:ova|ská|ého)\s\d{1,4}(?:/\d{1,4})?[a-z]?\b", 0, not_stopped_place),
             // Greek streets named in the genitive (`Πάτμου 31`, `Κύμης 10-10`).
-            d(Kind::Address, r"\b\p{Greek}{3,}(?:ου|ης|ας|ων)\s\d{1,4}(?:-\d{1,4})?\b", 0, any),
+            d(Kind::Address, r"\b(?:\p{Greek}{3,}-)?\p{Greek}{3,}(?:ου|ης|ας|ων)\s\d{1,4}(?:-\d{1,4})?\b", 0, any),
             // The grid numbers of Colombian streets: the street, then `#` or `No.` and the cross street and
             // the distance (`Calle 45 # 12-34`, `Cra. 7 No. 71-21`, `Cl. 32 Bis # 20-64`).
             d(
@@ -304,7 +307,7 @@ fn address_words() -> &'static Regex {
                     casilla|postale";
         // `_` before a cue: `shipping_address=`, `billing_street=`.
         Regex::new(&format!(
-            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ská|ého|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
+            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ská|ého|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|\b[RC]\.\s\p{{Lu}}|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
             whole.join("|"),
             suffix.join("|")
         ))
@@ -352,14 +355,15 @@ fn street_patterns() -> StreetPatterns {
         // `#45, 2nd Main Road`, `12 bis, rue …`: a `#` before the number or `bis` after it, an ordinal
         // in the name; on one line.
         number_first: format!(
-            r"(?:#|\b)\d{{1,5}}[A-Za-z]?(?:[-–/]\d{{1,4}})?(?:\s(?:bis|ter))?,?(?:(?:[ \t](?:{word}|\d{{1,3}}(?:st|nd|rd|th)\b)){{1,4}}[ \t](?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
+            r"(?:#|\b)\d{{1,5}}[A-Za-z]?(?:[-–/](?:\d{{1,4}}|[A-Za-z]\b))?(?:\s(?:bis|ter))?,?(?:(?:[ \t](?:{word}|\d{{1,3}}(?:st|nd|rd|th)\b)){{1,4}}[ \t](?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
         ),
-        // A lowercase word may end the name (`провулок Ветеранів праці, буд. 190`).
+        // A lowercase word may end the name (`провулок Ветеранів праці, буд. 190`), an ordinal too
+        // (`площа Пересипська 8-ма буд. 477`); `R.` and `C.` are Portuguese and Spanish for `Rua`, `Calle`.
         type_first: format!(
-            r"(?:\b(?i:{after})\b|\bC/)\.?(?:{words}(?:\s\p{{Ll}}+)?|\s\d{{1,4}}(?:\s[A-Z]\b)?)[,،]?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
+            r"(?:\b(?i:{after})\b|\bC/|\b[RC]\.)\.?(?:{words}(?:\s\p{{Ll}}+)?(?:\s\d{{1,3}}-\p{{Ll}}{{1,3}})?|\s\d{{1,4}}(?:\s[A-Z]\b)?)[,،]?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
         ),
         compound: format!(
-            r"(?:\b\p{{Lu}}[\p{{L}}\p{{M}}-]{{2,}}?|[\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}-]*?)(?:(?i:{suffix})|(?:\s[\p{{Lu}}\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}]*)?[ -](?i:{suffix}|{middle}))\.?,?\s{number}\b\.?{unit}"
+            r"(?:\b\p{{Lu}}(?:[\p{{L}}\p{{M}}-]|\.-){{2,}}?|[\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}-]*?)(?:(?i:{suffix})|(?:\s[\p{{Lu}}\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}]*)?[ -](?i:{suffix}|{middle}))\.?,?[ \t]{number}\b\.?{unit}"
         ),
         unit_first: format!(
             r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,?\s){{1,3}}(?:\d{{1,5}}[A-Za-z]?\s)?{word}(?:\s{word}){{0,3}}\s(?i:{before})s?\b{quarter}"
@@ -1192,6 +1196,16 @@ const COUNTED: &str = "level gate platform room row seat terminal page chapter s
     episode season table figure ticket order invoice top part vol volume no lane track stage phase round day \
     apt apartment flat suite unit piso apto dpto depto lgh kv app article paragraph annex appendix exhibit question \
     exercise task option type grade class case problem item model";
+
+/// The first number of the value follows a counting word (`Via Ferrata Grade 3`), not a house
+/// number's abbreviation (`Calle Mayor No. 5`).
+fn counted_number(v: &str) -> bool {
+    let tokens: Vec<&str> = v.split_whitespace().collect();
+    tokens.iter().position(|t| t.starts_with(|c: char| c.is_numeric())).is_some_and(|i| {
+        let word = tokens[..i].last().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase());
+        word.is_some_and(|w| w != "no" && lexicon_has(COUNTED, &w))
+    })
+}
 
 fn not_counted(text: &str, start: usize, _end: usize) -> bool {
     let before = &text[..start];
