@@ -386,7 +386,8 @@ const STOP_WORDS: &str = "hello hi hey dear thanks thank regards best cheers sir
     service sales order account ticket invoice booking the this that these your our my his her their its a an \
     monday tuesday wednesday thursday friday saturday sunday january february march july september october \
     november december please note update record user agent system assistant admin \
-    guest passenger holder owner contact name country total status error warning info";
+    guest passenger holder owner contact name country total status error warning info \
+    unknown none not provided withheld pending";
 
 /// Words that start place names (`North Road`, `Santa Cruz`): never a name, but part of a street's.
 const PLACE_WORDS: &str = "grande nova novo velha velho alto alta santo santa são san saint sankt neu nord sud süd \
@@ -505,7 +506,7 @@ fn people(text: &str, out: &mut Vec<Match>) {
 /// Cues after which a whole field is an address: a key (`Address:`, `billing_street=`,
 /// `"addr": "…"`, `адрес:`, `anwani`, `ঠিকানা`, `آدرس`, `पता:`), or a phrase (`ship to`, `lives at`,
 /// `my address is`).
-const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:(?:address_?line_?\d|address\d|addr_?line_?\d|addr\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di|mi direcci[oó]n es|meine adresse ist|mon adresse est|o meu endere[cç]o [ée]|anwani(?: yangu(?: ni)?)?|tirahan(?: ko ay)?|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|العنوان|ที่อยู่)\b|(?:पता|عنوان)\s?:)[\s\x22':=,>-]{0,8}";
+const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:(?:address[ _]?line[ _]?\d|address\d|addr[ _]?line[ _]?\d|addr\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is| should be| will be| was| to be)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di|mi direcci[oó]n es|meine adresse ist|mon adresse est|o meu endere[cç]o [ée]|anwani(?: yangu(?: ni)?)?|tirahan(?: ko ay)?|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|العنوان|ที่อยู่)\b|(?:पता|عنوان)\s?:)[\s\x22':=,>\]-]{0,8}";
 
 /// Lowercase words of the sentence around an address that end it (`… 12 Baker Street in May`).
 const FIELD_END: &str = "in on at to and or before after last next since for by from with please thanks thank today \
@@ -513,7 +514,8 @@ const FIELD_END: &str = "in on at to and or before after last next since for by 
 
 /// Unit words that may follow a street after a comma (`, kv. 12`, `, piso 2`, `, étage 3`).
 const UNIT_WORDS: &str = "apt apartment suite ste unit flat floor fl app appt block blk bldg top wohnung stiege piso puerta \
-    depto dpto apto andar étage etage esc interno int scala piano kv кв корп стр оф lgh bus rd po house no nr буд д дом";
+    depto dpto apto andar étage etage esc interno int scala piano kv кв корп стр оф lgh bus rd po house no nr буд д дом \
+    rm room level lvl door";
 
 fn address_cue() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
@@ -537,11 +539,22 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
         let key_only = ["street", "location", "dest", "destination", "strasse", "straße"];
         // A line break after `Street` is a key's only on a line of its own (not `12 Baker Street`).
         let own_line = text[..cue.start()].ends_with('\n') || cue.start() == 0;
-        let key = cue.as_str().contains([':', '=', '"', '>']) || keyed && own_line;
+        let mut key = cue.as_str().contains([':', '=', '"', '>', ']']) || keyed && own_line;
         if key_only.iter().any(|k| said.ends_with(k)) && !key {
             continue;
         }
         let mut start = cue.end();
+        // A label that goes on to its colon (`New address for account 51466: …`, `Residential
+        // address (as on the ID card): …`): the field is after the colon.
+        let line_rest = &text[start..text[start..].find('\n').map_or(text.len(), |n| start + n)];
+        if !key
+            && let Some(colon) = line_rest.find(": ")
+            && colon <= 48
+            && !line_rest[..colon].contains(['.', '!', '?', '"'])
+        {
+            start += colon + 2;
+            key = true;
+        }
         if let Some(name) = names.iter().find(|n| n.start == start)
             && let Some(rest) = text[name.end..].strip_prefix(", ")
         {
@@ -555,8 +568,17 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
         let first = v.split_whitespace().next().unwrap_or_default().trim_end_matches([',', '.']).to_lowercase();
         let lower_start = v.starts_with(|c: char| c.is_ascii_lowercase()) && !type_first(&first);
         let word = v.split(|c: char| !c.is_alphabetic()).any(|w| w.chars().count() >= 2);
-        let shaped = if typed { digit || !lower_start } else { digit && !lower_start && named(v) };
-        if word && shaped && !v.contains('@') && not_stopped_place(v) {
+        // Under a key, two name words are a street even with no number or type (`Address line 1:
+        // पोखरेल कुना`), but a unit alone (`Address line 2: Apartment 14`) is none.
+        let name_words = words(v).count() >= 2 && named(v);
+        let unit_only = v.split(',').all(|part| {
+            let part: Vec<&str> = part.split_whitespace().collect();
+            part.len() <= 2
+                && part.first().is_some_and(|w| lexicon_has(UNIT_WORDS, &w.trim_end_matches('.').to_lowercase()))
+        });
+        let shaped =
+            if typed { digit || !lower_start } else { !lower_start && named(v) && (digit || key && name_words) };
+        if word && shaped && !unit_only && !v.contains('@') && not_stopped_place(v) {
             out.push(Match { kind: Kind::Address, start, end });
         }
     }
