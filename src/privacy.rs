@@ -378,6 +378,7 @@ fn street_patterns() -> StreetPatterns {
 }
 
 const FIRST_NAMES: &str = include_str!("privacy/first_names.txt");
+const CASELESS_WORDS: &str = include_str!("privacy/caseless_words.txt");
 const STREET_TYPES: &str = include_str!("privacy/street_types.txt");
 
 /// Capitalized words that are never part of a name or a street name here: greetings, days,
@@ -615,6 +616,66 @@ fn named(v: &str) -> bool {
     let minor =
         |w: &str| lexicon_has(PARTICLES, w) || lexicon_has(UNIT_WORDS, &w.to_lowercase()) || street_word(w, false);
     words(v).all(|w| !lower(w) || minor(w))
+}
+
+/// The words of a section of the caseless-script lexicon.
+fn caseless(tag: &str) -> &'static HashSet<&'static str> {
+    static S: OnceLock<(HashSet<&'static str>, HashSet<&'static str>)> = OnceLock::new();
+    let (ends, counts) = S.get_or_init(|| {
+        let section = |tag: &str| -> HashSet<&'static str> {
+            let mut words = HashSet::new();
+            let mut on = false;
+            for line in CASELESS_WORDS.lines().filter(|l| !l.starts_with('#')) {
+                if let Some((head, _)) = line.split_once(':')
+                    && !head.starts_with(' ')
+                {
+                    on = head == tag;
+                }
+                if on {
+                    let body = line.split_once(':').filter(|_| !line.starts_with(' ')).map_or(line, |(_, b)| b);
+                    words.extend(body.split_whitespace());
+                }
+            }
+            words
+        };
+        (section("ends"), section("counts"))
+    });
+    if tag == "ends" { ends } else { counts }
+}
+
+/// Streets named by a house number and names only, in scripts without capitals, where no
+/// capital tells a name from a word (`91/300 सावित्री पवार पर हूँ`, `3448 இசைக்கலை ஆஞ்சனேயா இல்`,
+/// `27751 محمد پور دره هستم`): up to four words after the number, ending before a postposition or
+/// particle; not a count, a time or a date (`3 दिन में`, `۱۴ مرداد`). A one-digit number needs
+/// two words.
+fn caseless_streets(text: &str, out: &mut Vec<Match>) {
+    static R: OnceLock<Regex> = OnceLock::new();
+    let street = R.get_or_init(|| {
+        let letters = r"[\p{Devanagari}\p{Bengali}\p{Tamil}\p{Telugu}\p{Kannada}\p{Malayalam}\p{Gujarati}\p{Gurmukhi}\p{Oriya}\p{Sinhala}\p{Arabic}\p{Hebrew}\p{Ethiopic}\u{200c}\u{200d}]";
+        Regex::new(&format!(r#"(?:^|[\s(\[>"'|,;])(\d{{1,5}}(?:[-/]\d{{1,5}})?)((?:[ \t]{letters}+){{1,4}})"#))
+            .expect("built-in pattern")
+    });
+    for caps in street.captures_iter(text) {
+        let (number, names) = (caps.get(1).expect("the number"), caps.get(2).expect("the names"));
+        let mut end = number.end();
+        let (mut count, mut at) = (0, names.start());
+        for w in names.as_str().split([' ', '\t']) {
+            let bare = w.trim_matches(|c: char| !c.is_alphanumeric());
+            if !w.is_empty() {
+                if caseless("ends").contains(bare) || bare.is_empty() || count == 0 && caseless("counts").contains(bare)
+                {
+                    break;
+                }
+                end = at + w.len();
+                count += 1;
+            }
+            at += w.len() + 1;
+        }
+        let short = number.as_str().chars().count() == 1;
+        if count >= 2 || count == 1 && !short {
+            out.push(Match { kind: Kind::Address, start: number.start(), end });
+        }
+    }
 }
 
 /// A street line with no cue, known by what is around it: the line before a post code and city
@@ -1293,6 +1354,11 @@ pub fn scan(text: &str) -> Vec<Match> {
         // any other kind.
         let first_address = dets.iter().position(|d| d.kind == Kind::Address).unwrap_or(dets.len());
         found.extend(cued.into_iter().map(|m| (first_address, m)));
+    }
+    if !text.is_ascii() && (digits >= 1 || other_digits(text)) {
+        let mut caseless = Vec::new();
+        caseless_streets(text, &mut caseless);
+        found.extend(caseless.into_iter().map(|m| (dets.len(), m)));
     }
     if digits >= 1 || other_digits(text) {
         let addresses: Vec<Match> = found.iter().map(|(_, m)| *m).filter(|m| m.kind == Kind::Address).collect();
