@@ -299,15 +299,16 @@ fn address_words() -> &'static Regex {
         let words = |tag: &str| {
             STREET_TYPES.lines().find_map(|l| l.strip_prefix(tag)).expect("street type lexicon").split_whitespace()
         };
-        let whole: Vec<&str> = words("before:").chain(words("after:")).chain(words("middle:")).collect();
-        let suffix: Vec<&str> = words("suffix:").collect();
+        let whole: Vec<String> =
+            words("before:").chain(words("after:")).chain(words("middle:")).flat_map(letter_forms).collect();
+        let suffix: Vec<String> = words("suffix:").flat_map(letter_forms).collect();
         let cues = "address|addr|street|line1|line_1|adresse|lieferadresse|anschrift|direcci[oó]n|indirizzo|\
                     endere[cç]o|morada|adres|adress|live|living|resides|moved|wohnhaft|office|deliver|bill|ship|\
                     flat|studio|apt|unit|suite|level|lot|shop|block|house|holding|building|plot|box|postfach|apartado|\
                     casilla|postale";
         // `_` before a cue: `shipping_address=`, `billing_street=`.
         Regex::new(&format!(
-            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ská|ého|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|\b[RC]\.\s\p{{Lu}}|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
+            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ská|ého|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|\b[RC]\.\s\p{{Lu}}|নং|नं|رقم|شماره|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
             whole.join("|"),
             suffix.join("|")
         ))
@@ -334,7 +335,8 @@ struct StreetPatterns {
 fn street_patterns() -> StreetPatterns {
     let list = |tag: &str| -> String {
         let line = STREET_TYPES.lines().find_map(|l| l.strip_prefix(tag)).expect("street type lexicon");
-        let mut words: Vec<&str> = line.split_whitespace().collect();
+        let mut words: Vec<String> = line.split_whitespace().flat_map(letter_forms).collect();
+        words.dedup();
         // Longest first, so `st` does not stop `street` short.
         words.sort_by_key(|w| std::cmp::Reverse(w.len()));
         words.join("|")
@@ -347,7 +349,7 @@ fn street_patterns() -> StreetPatterns {
     // A flat, floor or door after the house number, in the languages of the street types.
     let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|app|block|blk|rd|kv|кв|стр|корп|к|оф)\.?\s?(?:#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?|[A-Z]\b)|\s*,?\s+\d{1,3}(?:st|nd|rd|th)\s(?i:floor|fl)\b|\s*,?\s+\d{1,2}[º°ª](?:\s?[A-Z]\b)?){0,3}";
     // `Prinsengracht 177-II`, `Herengracht 577-hs`: a Dutch floor after the number.
-    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)[.:]?\s?)?\d{1,4}(?:[-–/]\d{1,4}[a-zA-Z]?|/[A-Za-z]\b)?(?: ?[a-zA-Z]\b)?(?:-(?:I{1,3}|hs|bis)\b)?(?: \d{1,4}\b)?";
+    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)[.:]?\s?)?\d{1,4}(?:[-–/]\d{1,4}[a-zA-Z]?|/[A-Za-z]\b)?(?:[a-zA-Z]\b| [A-Z]\b)?(?:-(?:I{1,3}|hs|bis)\b)?(?: \d{1,4}\b)?";
     // `, Galaxy Grove`: the estate or quarter after a street.
     let quarter = format!(r"(?:,\s(?:{word}\s){{1,3}}(?i:{before})s?\b)?");
     let units = "flat|studio|apartment|apt|unit|suite|level|lot|shop|block|blk|bldg";
@@ -369,7 +371,7 @@ fn street_patterns() -> StreetPatterns {
             r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,?\s){{1,3}}(?:\d{{1,5}}[A-Za-z]?\s)?{word}(?:\s{word}){{0,3}}\s(?i:{before})s?\b{quarter}"
         ),
         house_first: format!(
-            r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,\s)?(?i:house|holding|building|plot|door|bldg)\s?(?i:no|nr|#)\.?\s?\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,(?:\s{word}){{1,3}}"
+            r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,\s)?(?i:house|holding|building|plot|door|bldg|বাড়ি|বাড়ী|বাসা|হোল্ডিং|বিল্ডিং|প্লট|মকান|मकान|भवन|प्लॉट|مکان|منزل|مبنى|عمارة|ساختمان)\s?(?i:no|nr|#|নং|नं|नंबर|رقم|شماره|نمبر)\.?\s?\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?[,،](?:\s{word}){{1,3}}"
         ),
         number_then_type: format!(
             r"\b(?:(?i:no)\.?\s)?(?:[A-Z]-?)?\d{{1,5}}(?:[-/]\d{{1,4}}){{0,2}}[A-Za-z]?,\s(?i:{after})\b\.?(?:{words}(?:\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b)?|\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b){unit}"
@@ -972,23 +974,35 @@ fn lexicon_has(list: &str, word: &str) -> bool {
 }
 
 fn street_type(word: &str) -> bool {
-    static S: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    static S: OnceLock<HashSet<String>> = OnceLock::new();
     S.get_or_init(|| {
         STREET_TYPES
             .lines()
             .filter(|l| !l.starts_with('#'))
             .filter_map(|l| l.split_once(':'))
             .flat_map(|(_, words)| words.split_whitespace())
+            .flat_map(letter_forms)
             .collect()
     })
     .contains(word)
 }
 
+/// A word as Arabic and as Persian write it: the two scripts' `yeh` and `kaf` differ (`ميدان`,
+/// `میدان`), and a street type is either.
+fn letter_forms(word: &str) -> [String; 2] {
+    let swap =
+        |from: [char; 2], to: [char; 2]| word.replace(from[0], &to[0].to_string()).replace(from[1], &to[1].to_string());
+    [swap(['ي', 'ك'], ['ی', 'ک']), swap(['ی', 'ک'], ['ي', 'ك'])]
+}
+
 /// A street type that comes before the street's name (`rue`, `ulica`, `Jalan`).
 fn type_first(word: &str) -> bool {
-    static S: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    S.get_or_init(|| lexicon(STREET_TYPES.lines().find_map(|l| l.strip_prefix("after:")).expect("street type lexicon")))
-        .contains(word)
+    static S: OnceLock<HashSet<String>> = OnceLock::new();
+    S.get_or_init(|| {
+        let line = STREET_TYPES.lines().find_map(|l| l.strip_prefix("after:")).expect("street type lexicon");
+        line.split_whitespace().flat_map(letter_forms).collect()
+    })
+    .contains(word)
 }
 
 /// A street type, or a word that ends in one (`Hauptstraße`, `Storgatan`); `first` in the
@@ -1388,7 +1402,7 @@ fn with_units(text: &str, kept: &mut [Match]) {
     let (before, after) = R.get_or_init(|| {
         // A unit word and its number or letter (`Apt. 4B`, `Flat No. 12`, `Unit B`, `#4B`), a floor
         // (`3rd Floor`, `2. OG`, `3º Izq.`, `2º 1ª`), a floor or flat word and a number.
-        let unit = r"(?:(?i:apt|apartment|appt|app|apto|ap|dto|suite|ste|unit|flat|floor|fl|block|blk|bl|bloque|bldg|building|bât|bâtiment|bat|lok|byt|эт|daire|kat|oficina|of|nyumba|پلاک|طبقه|واحد|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,3}\.\d{2}\b|\d{1,5}[A-Za-z]?(?:[/-](?:\d{1,4}|[A-Z]\b))?|[A-Z]\b)|#\d{1,5}[A-Za-z]?(?:-\d{1,4})?|\d{1,2}/F\b|\d{1,2}(?:st|nd|rd|th|e|er|ère|ème|eme)\s(?i:floor|fl|étage|etage)\.?|\d{1,2}\s?tr\b|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage)|EG|\d{1,2}\.?[º°ª](?:\s?\d{1,2}\.?[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro))\b\.?)?(?:\s(?i:andar|piso|planta))?|(?i:bajo|ático|atico|entlo|entresuelo|pral)\b\.?|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro|andar|planta)\b\.?)";
+        let unit = r"(?:(?i:apt|apartment|appt|app|apto|ap|dto|suite|ste|unit|flat|floor|fl|door|tür|porte|سوئیت|سويت|شقة|ফ্ল্যাট|অ্যাপার্টমেন্ট|फ्लैट|block|blk|bl|bloque|bldg|building|bât|bâtiment|bat|lok|byt|эт|daire|kat|oficina|of|nyumba|پلاک|طبقه|واحد|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,3}\.\d{2}\b|\d{1,5}[A-Za-z]?(?:[/-](?:\d{1,4}|[A-Z]\b))?|[A-Z]\b)|#\d{1,5}[A-Za-z]?(?:-\d{1,4})?|\d{1,2}/F\b|\d{1,2}(?:st|nd|rd|th|e|er|ère|ème|eme)\s(?i:floor|fl|étage|etage)\.?|\d{1,2}\s?tr\b|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage)|EG|\d{1,2}\.?[º°ª](?:\s?\d{1,2}\.?[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro))\b\.?)?(?:\s(?i:andar|piso|planta))?|(?i:bajo|ático|atico|entlo|entresuelo|pral)\b\.?|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro|andar|planta)\b\.?)";
         let bare = r"(?i:(?:plot|house|door|h|d|flat|shop|nyumba)\.?\s?(?:no|nr|n°|nº|namba|nambari)\.?\s?|(?:plot|lot|house|erf|stand|no|nr|nyumba)\.?\s)";
         let building = r"(?:\p{Lu}[\p{L}'.-]*\s){1,3}(?i:apartments|residency|residences|towers|tower|complex|mansions?|condominium|condo|enclave|plaza|heights|court|house|building)(?:\s\d{1,3}[A-Z]?)?,\s";
         let floor = r"(?:\d{1,2}(?:st|nd|rd|th)\s(?i:floor)|(?i:unit|suite|flat|apt|room|rm|blk|block)\.?\s?\d{1,5}[A-Z]?(?:\s(?i:lot)\s?\d{1,3})?|B\d{1,3}\sL\d{1,3})(?:\s\p{Lu}[\p{L}\p{M}'.-]*|\s\d{1,3}[A-Z]?){0,5},\s";
