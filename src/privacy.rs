@@ -284,6 +284,15 @@ fn detectors() -> &'static [Detector] {
                 0,
                 any,
             ),
+            // Chinese and Japanese streets: a road, its section, lane and alley, then the number
+            // (`芝山巷4段56號`, `人民路128号`); a block's district, block and house (`丸の内1丁目2番3号`,
+            // `西新宿2-8-1`).
+            d(
+                Kind::Address,
+                r"[[\p{Han}\p{Hiragana}\p{Katakana}ー]--[はがをにへで到在于至往寄送]]{1,12}(?:(?:大道|大街|路|街|巷|弄|道|胡同|里)(?:\d{1,3}段)?(?:\d{1,4}[巷弄])*\d{1,5}[號号](?:之\d{1,3})?(?:\d{1,3}[樓楼层])?|\d{1,2}丁目\d{1,3}(?:番地?|-)\d{1,3}(?:号|-\d{1,3})?|\d{1,2}-\d{1,3}-\d{1,3}\b)",
+                0,
+                any,
+            ),
             // Armenian streets named in the genitive (`Կռիլովի 5`, `Անրի Վեռնոյի 4`).
             d(Kind::Address, r"\b(?:\p{Armenian}{2,}\s)?\p{Armenian}{2,}ի\s\d{1,4}[a-z]?\b", 0, any),
             d(Kind::Address, r"\b(?:P\.?\s?O\.?\s?Box|Postfach|Apartado|Casilla|Boîte postale)\s\d{1,6}\b", 0, any),
@@ -308,7 +317,7 @@ fn address_words() -> &'static Regex {
                     casilla|postale";
         // `_` before a cue: `shipping_address=`, `billing_street=`.
         Regex::new(&format!(
-            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ská|ého|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|\b[RC]\.\s\p{{Lu}}|নং|नं|رقم|شماره|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
+            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ská|ého|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|\b[RC]\.\s\p{{Lu}}|নং|नं|رقم|شماره|[路街巷弄道段目]\d|\d(?:號|号|番)|\p{{Han}}\d{{1,2}}-\d|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
             whole.join("|"),
             suffix.join("|")
         ))
