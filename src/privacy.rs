@@ -582,7 +582,7 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
         let word = v.split(|c: char| !c.is_alphabetic()).any(|w| w.chars().count() >= 2);
         // Under a key, two name words are a street even with no number or type (`Address line 1:
         // पोखरेल कुना`), but a unit alone (`Address line 2: Apartment 14`) is none.
-        let name_words = words(v).count() >= 2 && named(v);
+        let name_words = v.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count() >= 2 && named(v);
         let unit_only = v.split(',').all(|part| {
             let part: Vec<&str> = part.split_whitespace().collect();
             part.len() <= 2
@@ -687,6 +687,53 @@ fn caseless_streets(text: &str, out: &mut Vec<Match>) {
             out.push(Match { kind: Kind::Address, start: number.start(), end });
         }
     }
+    // A name and a street type with no number (`शर्मा कुना मा छु`, `किराँत चौर?`): one or two words
+    // before the type, none a function word, and after it only punctuation, a function word or
+    // another script.
+    let caseless_word = |w: &str| {
+        !w.is_empty()
+            && w.chars().all(|c| {
+                !c.is_numeric()
+                    && matches!(c, '\u{0590}'..='\u{05FF}' | '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}'
+                        | '\u{0900}'..='\u{0DFF}' | '\u{1200}'..='\u{137F}' | '\u{200C}' | '\u{200D}')
+            })
+    };
+    let mut tokens: Vec<(usize, &str)> = Vec::new();
+    let mut at = 0;
+    for t in text.split([' ', '\t', '\n']) {
+        if !t.is_empty() {
+            tokens.push((at, t));
+        }
+        at += t.len() + 1;
+    }
+    let trim = |t: &str| t.trim_end_matches(|c: char| c.is_ascii_punctuation() || "।؟،".contains(c)).to_string();
+    for (i, &(at, t)) in tokens.iter().enumerate() {
+        let word = trim(t);
+        if !caseless_word(&word) || !street_type(&word) {
+            continue;
+        }
+        let closed = word.len() < t.len()
+            || tokens.get(i + 1).is_none_or(|&(_, next)| {
+                let next = trim(next);
+                caseless("ends").contains(next.as_str()) || !caseless_word(&next)
+            });
+        let mut start = at;
+        for &(before_at, before) in tokens[..i].iter().rev().take(2) {
+            let name = trim(before);
+            if name.len() < before.len()
+                || !caseless_word(&name)
+                || caseless("ends").contains(name.as_str())
+                || caseless("counts").contains(name.as_str())
+                || street_type(&name)
+            {
+                break;
+            }
+            start = before_at;
+        }
+        if closed && start < at {
+            out.push(Match { kind: Kind::Address, start, end: at + word.len() });
+        }
+    }
 }
 
 /// A street line with no cue, known by what is around it: the line before a post code and city
@@ -706,7 +753,7 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
             r"[\p{Lu}\p{Lo}][\p{L}\p{M}'.-]*(?:\s[\p{Lu}\p{Lo}][\p{L}\p{M}'.-]*){0,2},?\s(?:[A-Z]{2,3}\s|[-–]\s)?";
         (
             Regex::new(&format!(
-                r"^\s*(?:(?:{code}|{uk})\s+{city}|{city}\s(?:[-–]\s)?{code}|{town}(?:{code}|{uk}))\s*$"
+                r"^\s*(?:>\s*)*(?:(?:{code}|{uk})\s+{city}|{city}\s(?:[-–]\s)?{code}|{town}(?:{code}|{uk}))\s*$"
             ))
             .expect("built-in pattern"),
             // After `, `, ` | `, ` · ` or a tab: a post code and town, or a town and post code.
@@ -714,7 +761,8 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
                 r"^(?:,|،| \|| ·|\t)\s*(?:(?:{code}|{uk})\s+(?:\p{{Lu}}\p{{Ll}}|\p{{Lo}})|{town}(?:{code}|{uk})\b)"
             ))
             .expect("built-in pattern"),
-            Regex::new(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+").expect("built-in pattern"),
+            // A bullet, a number, or the `>` of a quoted mail.
+            Regex::new(r"^\s*(?:[-*•>]|\d{1,2}[.)])\s+").expect("built-in pattern"),
         )
     });
     // Under a street column's header a lowercase word may be in the street (`Na pažiti 76`).
@@ -726,13 +774,22 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
             && (named(v) || !strict && !v.starts_with(char::is_lowercase))
             && not_stopped_place(v)
     };
-    let push = |out: &mut Vec<Match>, start: usize, v: &str, strict: bool| {
+    // Over a post code and town, a street type makes a line a street without a number (`अग्रवाल पथ`).
+    let typed = |v: &str| {
+        named(v)
+            && (2..=5).contains(&v.split_whitespace().count())
+            && !v.contains(['@', ':', '=', '"', '<', '>', '(', ')'])
+            && v.split_whitespace().enumerate().any(|(i, w)| street_word(w.trim_end_matches([',', '.']), i == 0))
+            && not_stopped_place(v)
+    };
+    let push_any = |out: &mut Vec<Match>, start: usize, v: &str, strict: bool, typed_ok: bool| {
         let v = v.trim().trim_end_matches([',', '.', ';']);
-        if shaped(v, strict) && !post_line.is_match(v) {
+        if (shaped(v, strict) || typed_ok && typed(v)) && !post_line.is_match(v) {
             let start = start + text[start..].find(v).unwrap_or(0);
             out.push(Match { kind: Kind::Address, start, end: start + v.len() });
         }
     };
+    let push = |out: &mut Vec<Match>, start: usize, v: &str, strict: bool| push_any(out, start, v, strict, false);
     let lines: Vec<(usize, &str)> = text
         .split('\n')
         .scan(0, |at, l| {
@@ -879,7 +936,7 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
             && !post_line.is_match(line)
         {
             let body = item.find(line).map_or(0, |b| b.end());
-            push(out, start + body, &line[body..], true);
+            push_any(out, start + body, &line[body..], true, true);
         }
         // `…, 0573 Oslo` on one line: the part between separators before it.
         for (at, _) in line.match_indices([',', '،', '|', '·', '\t']) {
@@ -1378,7 +1435,7 @@ pub fn scan(text: &str) -> Vec<Match> {
         let first_address = dets.iter().position(|d| d.kind == Kind::Address).unwrap_or(dets.len());
         found.extend(cued.into_iter().map(|m| (first_address, m)));
     }
-    if !text.is_ascii() && (digits >= 1 || other_digits(text)) {
+    if !text.is_ascii() {
         let mut caseless = Vec::new();
         caseless_streets(text, &mut caseless);
         found.extend(caseless.into_iter().map(|m| (dets.len(), m)));
