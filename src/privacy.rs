@@ -255,8 +255,17 @@ fn detectors() -> &'static [Detector] {
             d(Kind::Address, r"\b\p{Lu}\p{Ll}{3,}(?:[ -]\p{Lu}\p{Ll}+)? \d{1,4}[a-z](?:/\d{1,4})?\b", 0, |v| {
                 not_stopped_place(v) && !lexicon_has(COUNTED, &v.split([' ', '-']).next().unwrap_or_default().to_lowercase())
             }),
-            // Czech and Slovak streets named by an adjective (`Máchova 28`, `Plzeňská 70`, `Plachého 5`).
-            d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?:ova|ská|ého)\s\d{1,4}(?:/\d{1,4})?[a-z]?\b", 0, not_stopped_place),
+            // Slavic streets named by an adjective or a genitive, in Latin and Cyrillic letters
+            // (`Máchova 28`, `Plzeňská 70`, `Plachého 5`, `Školní 3`, `Vukovarska 12`, `Садовая 5`).
+            Detector {
+                around: not_counting,
+                ..d(
+                    Kind::Address,
+                    r"\b\p{Lu}\p{Ll}{2,}(?:ova|ová|eva|ská|ska|ška|čka|cka|cká|ého|ní|ná|ская|ска|ова|ева|ая|ого)\s\d{1,4}(?:/\d{1,4})?[a-z]?\b",
+                    0,
+                    not_stopped_place,
+                )
+            },
             // Greek streets named in the genitive (`Πάτμου 31`, `Κύμης 10-10`).
             d(Kind::Address, r"\b(?:\p{Greek}{3,}-)?\p{Greek}{3,}(?:ου|ης|ας|ων)\s\d{1,4}(?:-\d{1,4})?\b", 0, any),
             // The grid numbers of Colombian streets: the street, then `#` or `No.` and the cross street and
@@ -317,7 +326,7 @@ fn address_words() -> &'static Regex {
                     casilla|postale";
         // `_` before a cue: `shipping_address=`, `billing_street=`.
         Regex::new(&format!(
-            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ská|ého|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|\b[RC]\.\s\p{{Lu}}|নং|नं|رقم|شماره|[路街巷弄道段目]\d|\d(?:號|号|番)|\p{{Han}}\d{{1,2}}-\d|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
+            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ová|eva|ská|ska|ška|čka|cka|cká|ého|ní|ná|ская|ска|ова|ева|ая|ого|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|\b[RC]\.\s\p{{Lu}}|নং|नं|رقم|شماره|[路街巷弄道段目]\d|\d(?:號|号|番)|\p{{Han}}\d{{1,2}}-\d|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
             whole.join("|"),
             suffix.join("|")
         ))
@@ -1389,6 +1398,14 @@ fn not_a_count(text: &str, start: usize, end: usize) -> bool {
     let rest = &text[end..];
     let counted = text[start..end].rsplit_once(", ").is_some_and(|(_, n)| n.bytes().all(|b| b.is_ascii_digit()));
     !(counted && rest.starts_with(' ') && rest[1..].starts_with(char::is_lowercase))
+}
+
+/// The number is not a count of the lowercase word after it (`Alaska 5 days`), though a short
+/// word or one of the sentence may follow a house number (`Školní 3 v Praze`, `… 12 and`).
+fn not_counting(text: &str, _start: usize, end: usize) -> bool {
+    let next =
+        text[end..].strip_prefix(' ').and_then(|r| r.split(|c: char| !c.is_alphabetic()).next()).unwrap_or_default();
+    !(next.starts_with(char::is_lowercase) && next.chars().count() >= 3 && !lexicon_has(FIELD_END, next))
 }
 
 /// A digit of another script (`۱۲`, `১২`, `१२`, `๑๒`): house numbers are written in them.
