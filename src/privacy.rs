@@ -240,7 +240,11 @@ fn detectors() -> &'static [Detector] {
                 // `number is 666-12-3456` has an SSN's shape, valid or not.
                 |v| !(v.len() == 11 && v.as_bytes()[3] == b'-' && v.as_bytes()[6] == b'-'),
             ),
-            d(Kind::Address, &streets.unit_first, 0, not_stopped_place),
+            // A level with no comma or house number after it is a place inside a building
+            // (`Level 2 Car Park`), unlike `Level 3, 12 Pitt Street`.
+            d(Kind::Address, &streets.unit_first, 0, |v| {
+                not_stopped_place(v) && !(v.get(..5).is_some_and(|w| w.eq_ignore_ascii_case("level")) && !v.contains(','))
+            }),
             d(Kind::Address, &streets.house_first, 0, not_stopped_place),
             Detector { around: not_counted, ..d(Kind::Address, &streets.number_then_type, 0, not_stopped_place) },
             Detector { around: not_counted, ..d(Kind::Address, &streets.number_first, 0, not_stopped_place) },
@@ -636,6 +640,27 @@ fn named(v: &str) -> bool {
     let minor =
         |w: &str| lexicon_has(PARTICLES, w) || lexicon_has(UNIT_WORDS, &w.to_lowercase()) || street_word(w, false);
     words(v).all(|w| !lower(w) || minor(w))
+}
+
+/// A post code and a town on the line under a street are not a street, though the town's name
+/// may end in a street type (`3533 Dapdap Drive` over `9746 Katie Ville`).
+fn post_code_lines(text: &str, kept: &mut Vec<Match>) {
+    static R: OnceLock<Regex> = OnceLock::new();
+    let line = R.get_or_init(|| Regex::new(r"^\d{4,6}(?:\s\p{Lu}[\p{L}'-]*){1,3}$").expect("built-in pattern"));
+    let mut drop = Vec::new();
+    for (i, m) in kept.iter().enumerate().skip(1) {
+        let after = text[m.end..].trim_start_matches([' ', '\t']);
+        let own_line = text[..m.start].trim_end_matches([' ', '\t']).ends_with('\n')
+            && (after.is_empty() || after.starts_with(['\n', '\r']));
+        let above = kept[i - 1];
+        let street_above = above.kind == Kind::Address && text[above.end..m.start].matches('\n').count() == 1;
+        if m.kind == Kind::Address && own_line && street_above && line.is_match(&text[m.start..m.end]) {
+            drop.push(i);
+        }
+    }
+    for i in drop.into_iter().rev() {
+        kept.remove(i);
+    }
 }
 
 /// The words of a section of the caseless-script lexicon.
@@ -1473,6 +1498,7 @@ pub fn scan(text: &str) -> Vec<Match> {
     }
     kept.sort_by_key(|m| m.start);
     with_units(text, &mut kept);
+    post_code_lines(text, &mut kept);
     kept.retain(|m| m.end > m.start);
     kept
 }
