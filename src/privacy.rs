@@ -367,11 +367,12 @@ fn street_patterns() -> StreetPatterns {
     // Capitalized, or in a script without capitals (`송`, `გორი`, `ขอนแก่น`).
     let word = r"[\p{Lu}\p{Lo}\p{Georgian}][\p{L}\p{M}'.-]*";
     let particles = r"(?:de|la|le|les|du|des|del|della|dei|di|da|do|dos|das|der|den|van|von|y|e|wa|ya|of|the)";
-    let words = format!(r"(?:\s+(?:{particles}\s+)*(?:d'|l')?{word}){{1,4}}");
+    // Articles glued to a name: French and Italian `d'`, `l'`, Maltese `il-`, `tal-`, Arabic `al-`.
+    let words = format!(r"(?:\s+(?:{particles}\s+)*(?:d'|l'|il-|l-|ta'|tal-|al-|el-)?{word}){{1,4}}");
     // A flat, floor or door after the house number, in the languages of the street types.
     let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|app|block|blk|rd|kv|кв|стр|корп|к|оф)\.?\s?(?:#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?|[A-Z]\b)|\s*,?\s+\d{1,3}(?:st|nd|rd|th)\s(?i:floor|fl)\b|\s*,?\s+\d{1,2}[º°ª](?:\s?[A-Z]\b)?){0,3}";
     // `Prinsengracht 177-II`, `Herengracht 577-hs`: a Dutch floor after the number.
-    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)[.:]?\s?)?\d{1,4}(?:[-–/]\d{1,4}[a-zA-Z]?|/[A-Za-z]\b)?(?:[a-zA-Z]\b| [A-Z]\b)?(?:-(?:I{1,3}|hs|bis)\b)?(?: \d{1,4}\b)?";
+    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)[.:]?\s?)?\d{1,4}(?:[-–/]\d{1,4}[a-zA-Z]?|/[A-Za-z]\b)?(?:[a-zA-Z]\b| [A-Z]\b)?(?:-(?:I{1,3}|hs|bis|[A-Z])\b)?(?: \d{1,4}\b)?";
     // `, Galaxy Grove`: the estate or quarter after a street.
     let quarter = format!(r"(?:,\s(?:{word}\s){{1,3}}(?i:{before})s?\b)?");
     let units = "flat|studio|apartment|apt|unit|suite|level|lot|shop|block|blk|bldg";
@@ -1406,6 +1407,18 @@ fn counted_number(v: &str) -> bool {
 
 fn not_counted(text: &str, start: usize, _end: usize) -> bool {
     let before = &text[..start];
+    // `Unit 5/12 Smith St`: a unit and a house number, the Australian way.
+    let pair = text[start..].split(' ').next().is_some_and(|n| {
+        n.split_once('/').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        })
+    });
+    if pair {
+        return true;
+    }
     if before.ends_with(|c: char| c == '.' || c == ':' || c.is_ascii_digit()) {
         return false;
     }
@@ -1511,7 +1524,7 @@ fn with_units(text: &str, kept: &mut [Match]) {
     let (before, after) = R.get_or_init(|| {
         // A unit word and its number or letter (`Apt. 4B`, `Flat No. 12`, `Unit B`, `#4B`), a floor
         // (`3rd Floor`, `2. OG`, `3º Izq.`, `2º 1ª`), a floor or flat word and a number.
-        let unit = r"(?:(?i:apt|apartment|appt|app|apto|ap|dto|suite|ste|unit|flat|floor|fl|door|tür|porte|سوئیت|سويت|شقة|ফ্ল্যাট|অ্যাপার্টমেন্ট|फ्लैट|block|blk|bl|bloque|bldg|building|bât|bâtiment|bat|lok|byt|эт|daire|kat|oficina|of|nyumba|پلاک|طبقه|واحد|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,3}\.\d{2}\b|\d{1,5}[A-Za-z]?(?:[/-](?:\d{1,4}|[A-Z]\b))?|[A-Z]\b)|#\d{1,5}[A-Za-z]?(?:-\d{1,4})?|\d{1,2}/F\b|\d{1,2}(?:st|nd|rd|th|e|er|ère|ème|eme)\s(?i:floor|fl|étage|etage)\.?|\d{1,2}\s?tr\b|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage)|EG|\d{1,2}\.?[º°ª](?:\s?\d{1,2}\.?[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro))\b\.?)?(?:\s(?i:andar|piso|planta))?|(?i:bajo|ático|atico|entlo|entresuelo|pral)\b\.?|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro|andar|planta)\b\.?)";
+        let unit = r"(?:(?i:apt|apartment|appt|app|apto|ap|dto|suite|ste|unit|flat|floor|fl|door|tür|porte|سوئیت|سويت|شقة|ফ্ল্যাট|অ্যাপার্টমেন্ট|फ्लैट|block|blk|bl|bloque|bldg|building|bât|bâtiment|bat|lok|byt|эт|daire|kat|oficina|of|nyumba|پلاک|طبقه|واحد|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,3}\.\d{2}\b|\d{1,5}[A-Za-z]?(?:[/-](?:\d{1,4}|[A-Z]\b))?|[A-Z]\b)|#\d{1,5}[A-Za-z]?(?:-\d{1,4})?|\d{1,2}/F\b|\d{1,2}(?:st|nd|rd|th|e|er|ère|ème|eme)\s(?i:floor|fl|étage|etage)\.?|\d{1,2}\s?tr\b|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage|tv\.?|th\.?|mf\.?|sal)|EG|\d{1,2}\.?[º°ª](?:\s?\d{1,2}\.?[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro|esq|dto|fte|frente))\b\.?)?(?:\s(?i:andar|piso|planta))?|(?i:bajo|ático|atico|entlo|entresuelo|pral)\b\.?|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro|andar|planta|esq|dto|fte)\b\.?)";
         let bare = r"(?i:(?:plot|house|door|h|d|flat|shop|nyumba)\.?\s?(?:no|nr|n°|nº|namba|nambari)\.?\s?|(?:plot|lot|house|erf|stand|no|nr|nyumba)\.?\s)";
         let building = r"(?:\p{Lu}[\p{L}'.-]*\s){1,3}(?i:apartments|residency|residences|towers|tower|complex|mansions?|condominium|condo|enclave|plaza|heights|court|house|building)(?:\s\d{1,3}[A-Z]?)?,\s";
         let floor = r"(?:\d{1,2}(?:st|nd|rd|th)\s(?i:floor)|(?i:unit|suite|flat|apt|room|rm|blk|block)\.?\s?\d{1,5}[A-Z]?(?:\s(?i:lot)\s?\d{1,3})?|B\d{1,3}\sL\d{1,3})(?:\s\p{Lu}[\p{L}\p{M}'.-]*|\s\d{1,3}[A-Z]?){0,5},\s";
