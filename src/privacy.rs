@@ -330,7 +330,7 @@ fn address_words() -> &'static Regex {
                     casilla|postale";
         // `_` before a cue: `shipping_address=`, `billing_street=`.
         Regex::new(&format!(
-            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ová|eva|ská|ska|ška|čka|cka|cká|ého|ní|ná|ская|ска|ова|ева|ая|ого|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|\b[RC]\.\s\p{{Lu}}|নং|नं|رقم|شماره|[路街巷弄道段目]\d|\d(?:號|号|番)|\p{{Han}}\d{{1,2}}-\d|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
+            r"(?i)(?:\b[בלמהוש]?|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ová|eva|ská|ska|ška|čka|cka|cká|ého|ní|ná|ская|ска|ова|ева|ая|ого|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|\b[RC]\.\s\p{{Lu}}|নং|नं|رقم|شماره|[路街巷弄道段目]\d|\d(?:號|号|番)|\p{{Han}}\d{{1,2}}-\d|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
             whole.join("|"),
             suffix.join("|")
         ))
@@ -385,7 +385,7 @@ fn street_patterns() -> StreetPatterns {
         // A lowercase word may end the name (`провулок Ветеранів праці, буд. 190`), an ordinal too
         // (`площа Пересипська 8-ма буд. 477`); `R.` and `C.` are Portuguese and Spanish for `Rua`, `Calle`.
         type_first: format!(
-            r"(?:\b(?i:{after})\b|\bC/|\b[RC]\.)\.?(?:{words}(?:\s\p{{Ll}}+)?(?:\s\d{{1,3}}-\p{{Ll}}{{1,3}})?|\s\d{{1,4}}(?:\s[A-Z]\b)?)[,،]?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
+            r"(?:\b[בלמהוש]?(?i:{after})\b|\bC/|\b[RC]\.)\.?(?:{words}(?:\s\p{{Ll}}+)?(?:\s\d{{1,3}}-\p{{Ll}}{{1,3}})?|\s\d{{1,4}}(?:\s[A-Z]\b)?)[,،]?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
         ),
         compound: format!(
             r"(?:\b\p{{Lu}}(?:[\p{{L}}\p{{M}}-]|\.-){{2,}}?|[\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}-]*?)(?:(?i:{suffix})|(?:\s[\p{{Lu}}\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}]*)?[ -](?i:{suffix}|{middle}))\.?,?[ \t]{number}\b\.?{unit}"
@@ -532,7 +532,7 @@ fn people(text: &str, out: &mut Vec<Match>) {
 /// Cues after which a whole field is an address: a key (`Address:`, `billing_street=`,
 /// `"addr": "…"`, `адрес:`, `anwani`, `ঠিকানা`, `آدرس`, `पता:`), or a phrase (`ship to`, `lives at`,
 /// `my address is`).
-const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:(?:address[ _]?line[ _]?\d|address\d|addr[ _]?line[ _]?\d|addr\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is| should be| will be| was| to be)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di|mi direcci[oó]n es|meine adresse ist|mon adresse est|o meu endere[cç]o [ée]|anwani(?: yangu(?: ni)?)?|tirahan(?: ko ay)?|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|العنوان|ที่อยู่)\b|(?:पता|عنوان)\s?:)[\s\x22':=,>\]-]{0,8}";
+const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:(?:address[ _]?line[ _]?\d|address_?\d|addr[ _]?line[ _]?\d|addr_?\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is| should be| will be| was| to be)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di|mi direcci[oó]n es|meine adresse ist|mon adresse est|o meu endere[cç]o [ée]|anwani(?: yangu(?: ni)?)?|tirahan(?: ko ay)?|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|العنوان|ที่อยู่)\b|(?:पता|عنوان)\s?:)[\s\x22':=,>\]-]{0,8}";
 
 /// Lowercase words of the sentence around an address that end it (`… 12 Baker Street in May`).
 const FIELD_END: &str = "in on at to and or before after last next since for by from with please thanks thank today \
@@ -541,7 +541,7 @@ const FIELD_END: &str = "in on at to and or before after last next since for by 
 /// Unit words that may follow a street after a comma (`, kv. 12`, `, piso 2`, `, étage 3`).
 const UNIT_WORDS: &str = "apt apartment suite ste unit flat floor fl app appt block blk bldg top wohnung stiege piso puerta \
     depto dpto apto andar étage etage esc interno int scala piano kv кв корп стр оф lgh bus rd po house no nr буд д дом \
-    rm room level lvl door";
+    rm room level lvl door planta stock og daire kat";
 
 fn address_cue() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
@@ -569,7 +569,7 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
         if key_only.iter().any(|k| said.ends_with(k)) && !key {
             continue;
         }
-        let mut start = cue.end();
+        let (mut start, mut jumped) = (cue.end(), false);
         // A label that goes on to its colon (`New address for account 51466: …`, `Residential
         // address (as on the ID card): …`): the field is after the colon.
         let line_rest = &text[start..text[start..].find('\n').map_or(text.len(), |n| start + n)];
@@ -580,6 +580,7 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
         {
             start += colon + 2;
             key = true;
+            jumped = true;
         }
         if let Some(name) = names.iter().find(|n| n.start == start)
             && let Some(rest) = text[name.end..].strip_prefix(", ")
@@ -596,7 +597,13 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
         let word = v.split(|c: char| !c.is_alphabetic()).any(|w| w.chars().count() >= 2);
         // Under a key, two name words are a street even with no number or type (`Address line 1:
         // पोखरेल कुना`), but a unit alone (`Address line 2: Apartment 14`) is none.
-        let name_words = v.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count() >= 2 && named(v);
+        // Not a name on a line of its own (`Ship to\nAna Souza\n…`): the addressee.
+        let addressee = names.iter().any(|n| n.start <= start && n.end >= end);
+        let labelled = cue.as_str().contains([':', '=', '"', '>', ']']) || jumped;
+        let name_words = v.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count() >= 2
+            && named(v)
+            && labelled
+            && !addressee;
         let unit_only = v.split(',').all(|part| {
             let part: Vec<&str> = part.split_whitespace().collect();
             part.len() <= 2
@@ -980,7 +987,9 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
                 let begin = line[..at]
                     .rfind(['|', ';', '\t', ',', '·', '،'])
                     .map_or(0, |b| b + line[b..].chars().next().map_or(1, char::len_utf8));
-                push(out, start + begin, &line[begin..at], true);
+                let part = &line[begin..at];
+                let tail = named_tail(part);
+                push(out, start + begin + (part.len() - tail.len()), tail, true);
             }
         }
     }
@@ -1008,6 +1017,22 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
             push(out, s, part, true);
         }
     }
+}
+
+/// The end of a part that is a street's name and number, without the words of a sentence
+/// before it (`Levering til Strandvejen 100`: `Strandvejen 100`); the whole part if it is named.
+fn named_tail(part: &str) -> &str {
+    if named(part) {
+        return part;
+    }
+    let mut from = part.len();
+    while let Some(space) = part[..from].trim_end().rfind(' ') {
+        if !named(&part[space + 1..]) {
+            break;
+        }
+        from = space + 1;
+    }
+    &part[from..]
 }
 
 /// Where the address field that starts at `start` ends (see `cued_addresses`), if it holds
@@ -1552,7 +1577,7 @@ fn with_units(text: &str, kept: &mut [Match]) {
         // Residences 7, 9953 Dominguez Drive`): the street line is both.
         if i > 0
             && kept[i - 1].kind == Kind::Address
-            && &text[kept[i - 1].end..kept[i].start] == ", "
+            && text[kept[i - 1].end..kept[i].start].starts_with(", ")
             && before
                 .captures(&text[kept[i - 1].start..kept[i].start])
                 .and_then(|c| c.get(1))
