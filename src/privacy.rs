@@ -788,6 +788,8 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
         // A town's name, in a script with capitals or without (`Oslo`, `ঢাকা`, `กรุงเทพมหานคร`).
         let city = r"[\p{Lu}\p{Lo}][\p{L}\p{M}'.()-]*(?:\s[\p{L}\p{M}'.()-]+){0,3}";
         let code = r"(?:[A-Z]{1,2}-)?\d{3,6}(?:[ -]\d{2,4}|\s?[A-Z]{2})?";
+        // After a town's name a post code has four digits or more: `Ilica 242` is a street.
+        let code4 = r"(?:[A-Z]{1,2}-)?\d{4,6}(?:[ -]\d{2,4}|\s?[A-Z]{2})?";
         // British and Canadian post codes (`W1U 6TY`, `M5V 2T6`).
         let uk = r"[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d";
         // A town, then a state's letters and a post code (`Springfield, IL 62704`, `Sydney NSW 2000`).
@@ -795,12 +797,12 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
             r"[\p{Lu}\p{Lo}][\p{L}\p{M}'.-]*(?:\s[\p{Lu}\p{Lo}][\p{L}\p{M}'.-]*){0,2},?\s(?:[A-Z]{2,3}\s|[-–]\s)?";
         (
             Regex::new(&format!(
-                r"^\s*(?:>\s*)*(?:(?:{code}|{uk})\s+{city}|{city}\s(?:[-–]\s)?{code}|{town}(?:{code}|{uk}))\s*$"
+                r"^\s*(?:>\s*)*(?:(?:{code}|{uk})\s+{city}|{city}\s(?:[-–]\s)?{code4}|{town}(?:{code4}|{uk}))\s*$"
             ))
             .expect("built-in pattern"),
             // After `, `, ` | `, ` · ` or a tab: a post code and town, or a town and post code.
             Regex::new(&format!(
-                r"^(?:,|،| \|| ·|\t)\s*(?:(?:{code}|{uk})\s+(?:\p{{Lu}}\p{{Ll}}|\p{{Lo}})|{town}(?:{code}|{uk})\b)"
+                r"^(?:,|،| \|| ·|\t)\s*(?:(?:{code}|{uk})\s+(?:\p{{Lu}}\p{{Ll}}|\p{{Lo}})|{town}(?:{code4}|{uk})\b)"
             ))
             .expect("built-in pattern"),
             // A bullet, a number, or the `>` of a quoted mail.
