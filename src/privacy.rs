@@ -423,8 +423,8 @@ const PLACE_WORDS: &str = "grande nova novo velha velho alto alta santo santa s�
 const AMBIGUOUS_FIRST: &str = "may june april august will bill mark grace joy per pol bo art guy rose ray dawn";
 
 /// Company forms that make the words before them a company, not a person.
-const COMPANY: &str =
-    "gmbh ag kg inc ltd llc plc sa sas sarl srl spa bv nv ab oy as co corp group grupa gruppe bank doo jdoo dd";
+const COMPANY: &str = "gmbh ag kg inc ltd llc plc sa sas sarl srl spa bv nv ab oy oyj osk ky tmi as co corp corporation limited \
+    industries holdings manufacturing group grupa gruppe bank doo jdoo dd";
 
 fn lexicon(text: &'static str) -> HashSet<&'static str> {
     text.lines().filter(|l| !l.starts_with('#')).flat_map(str::split_whitespace).collect()
@@ -465,8 +465,11 @@ fn words(v: &str) -> impl Iterator<Item = &str> {
 /// A capitalized name word (`Anna`, `Jean-Luc`, `O'Brien`), and the run of them after a first one.
 const NAME_WORD: &str = r"\p{Lu}\p{Ll}+(?:(?:[-'’]\p{Lu}?|\p{Lu})\p{Ll}+)*\b";
 
-fn name_regexes() -> &'static (Regex, Regex, Regex) {
-    static R: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+/// A name word of a script without capitals (`ომარ`, `אבישג`, `محمد`).
+const CASELESS_NAME: &str = r"[\p{Lo}\p{Georgian}][\p{L}\p{M}]*";
+
+fn name_regexes() -> &'static (Regex, Regex, Regex, Regex) {
+    static R: OnceLock<(Regex, Regex, Regex, Regex)> = OnceLock::new();
     R.get_or_init(|| {
         // Name words are apart by spaces: a tab separates the cells of a row.
         let particles = format!("(?:{})", PARTICLES.replace(' ', "|"));
@@ -477,6 +480,11 @@ fn name_regexes() -> &'static (Regex, Regex, Regex) {
             Regex::new(&rest).expect("built-in pattern"),
             Regex::new(&format!("{cue}({NAME_WORD}(?: +(?:{particles} +)*{NAME_WORD}){{1,2}})"))
                 .expect("built-in pattern"),
+            // Where no capital marks a name, only a name's own key cues it (`guest=ომარ ლეჟავა`).
+            Regex::new(&format!(
+                r#"(?i:\b(?:name|full[_ ]?name|guest|passenger|recipient|sender|holder|contact|patient|customer[_ ]?name|attn|dear|mr|mrs|ms)\b\.?)[\s"':=,-]*({CASELESS_NAME}(?: {CASELESS_NAME}){{1,2}})"#
+            ))
+            .expect("built-in pattern"),
         )
     })
 }
@@ -485,7 +493,7 @@ fn name_regexes() -> &'static (Regex, Regex, Regex) {
 /// cue (`my name is`, `Dear`, `Mr`, `name:`). Not when a word is a stop word, a street type
 /// follows (`Victoria Street`), or a company form does (`Fabian Humer GmbH`).
 fn people(text: &str, out: &mut Vec<Match>) {
-    let (word, rest, cued) = name_regexes();
+    let (word, rest, cued, cued_caseless) = name_regexes();
     let person = |start: usize, end: usize| -> Option<Match> {
         let value = &text[start..end];
         let next: Option<String> = text[end..]
@@ -494,12 +502,22 @@ fn people(text: &str, out: &mut Vec<Match>) {
             .map(|w| w.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase());
         let company = next.as_deref().is_some_and(|w| lexicon_has(COMPANY, w))
             || value.split_whitespace().any(|w| lexicon_has(COMPANY, &w.to_lowercase()));
-        let street = next.as_deref().is_some_and(street_type);
+        // `Victoria Street`, and a header like `Street Address`.
+        let street = next.as_deref().is_some_and(street_type)
+            || value.split_whitespace().next().is_some_and(|w| street_type(&w.to_lowercase()));
         (not_stopped(value) && !company && !street).then_some(Match { kind: Kind::Person, start, end })
     };
     for caps in cued.captures_iter(text) {
         let m = caps.get(1).expect("the name group");
         out.extend(person(m.start(), m.end()));
+    }
+    if !text.is_ascii() {
+        for caps in cued_caseless.captures_iter(text) {
+            let m = caps.get(1).expect("the name group");
+            if !m.as_str().split(' ').any(|w| caseless("ends").contains(w)) {
+                out.extend(person(m.start(), m.end()));
+            }
+        }
     }
     for m in word.find_iter(text) {
         // Most capitalized words start a sentence or name a thing: a name goes on with a
@@ -1540,7 +1558,64 @@ pub fn scan(text: &str) -> Vec<Match> {
     with_units(text, &mut kept);
     post_code_lines(text, &mut kept);
     kept.retain(|m| m.end > m.start);
+    named_beside(text, &mut kept);
     kept
+}
+
+/// Words that name a place or a desk, not a person, in a signature or a row (`Front Desk`).
+const NOT_PERSON: &str = "desk office reception department warehouse store shop branch headquarters hq hotel \
+    restaurant cafe bar clinic hospital school university bank pharmacy market mall center centre park station airport";
+
+/// People named beside a street of the same record: the cell, field or line right before it
+/// (`41871,Jolana Ježek,80/4 Lordelo Drive`, `<td>Stanisław Pracz</td><td>…`, `Kind regards,\nProf.
+/// Jano Steffensen\n472 Huff Parkways`), two or three name words, in any script.
+fn named_beside(text: &str, kept: &mut Vec<Match>) {
+    static R: OnceLock<Regex> = OnceLock::new();
+    let before = R.get_or_init(|| {
+        let word = format!(r"(?:\p{{Lu}}[\p{{Ll}}\p{{M}}]+(?:[-'’]\p{{Lu}}[\p{{Ll}}\p{{M}}]+)*|{CASELESS_NAME})");
+        let particles = format!("(?:{})", PARTICLES.replace(' ', "|"));
+        Regex::new(&format!(
+            r"(?:^|[\n,;\t|>:])[ \t]*((?:(?i:prof|dr|mr|mrs|ms|fru|herr|frau|sr|sra|mme)\.?[ ])?{word}(?:[ ](?:{particles}[ ])*{word}){{1,2}})[ \t]*(?:,[ \t]?|\t|[ \t]?\|[ \t]?|</t[dh]>\s*<t[dh][^>]*>|</\w+>\s*<\w+>|\n[ \t]*)$"
+        ))
+        .expect("built-in pattern")
+    });
+    let mut people = Vec::new();
+    for (i, m) in kept.iter().enumerate().filter(|(_, m)| m.kind == Kind::Address) {
+        // A name found already (`Prof. Jano Steffensen` as `Jano Steffensen`) may grow over its title.
+        let lo = kept[..i].iter().rev().find(|k| k.kind != Kind::Person).map_or(0, |k| k.end);
+        let mut from = m.start.saturating_sub(120).max(lo);
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        let Some(name) = before.captures(&text[from..m.start]).and_then(|c| c.get(1)) else { continue };
+        let words: Vec<String> = name.as_str().split(' ').map(|w| w.trim_end_matches('.').to_lowercase()).collect();
+        let place = words.iter().any(|w| {
+            lexicon_has(NOT_PERSON, w)
+                || lexicon_has(COMPANY, w)
+                || street_type(w)
+                || caseless("ends").contains(w.as_str())
+        });
+        // In a table, the name's column must not be headed as a place (`| Store | Where |`).
+        let line_start = text[..from + name.start()].rfind('\n').map_or(0, |n| n + 1);
+        let first_line = text.split('\n').next().unwrap_or_default();
+        let headed_place = [',', ';', '\t', '|'].iter().any(|&sep| {
+            let column = text[line_start..from + name.start()].matches(sep).count();
+            line_start > 0
+                && first_line.split(sep).nth(column).is_some_and(|h| {
+                    let h = h.trim().to_lowercase();
+                    lexicon_has(NOT_PERSON, &h)
+                        || lexicon_has("where location site city town place venue company business", &h)
+                })
+        });
+        if !place && !headed_place && not_stopped(name.as_str()) {
+            people.push(Match { kind: Kind::Person, start: from + name.start(), end: from + name.end() });
+        }
+    }
+    if !people.is_empty() {
+        kept.retain(|k| !people.iter().any(|p| k.kind == Kind::Person && k.start < p.end && k.end > p.start));
+        kept.extend(people);
+        kept.sort_by_key(|m| m.start);
+    }
 }
 
 /// Units, floors and plots written before or after a street are part of its line (`Flat 6, 12
