@@ -733,8 +733,11 @@ fn caseless_streets(text: &str, out: &mut Vec<Match>) {
         for w in names.as_str().split([' ', '\t']) {
             let bare = w.trim_matches(|c: char| !c.is_alphanumeric());
             if !w.is_empty() {
-                if caseless("ends").contains(bare) || bare.is_empty() || count == 0 && caseless("counts").contains(bare)
-                {
+                if caseless("counts").contains(bare) {
+                    count = 0;
+                    break;
+                }
+                if caseless("ends").contains(bare) || bare.is_empty() {
                     break;
                 }
                 end = at + w.len();
@@ -742,8 +745,16 @@ fn caseless_streets(text: &str, out: &mut Vec<Match>) {
             }
             at += w.len() + 1;
         }
-        let short = number.as_str().chars().count() == 1;
-        if count >= 2 || count == 1 && !short {
+        // A number of one or two digits counts things (`3 सेब`, `2 כרטיסים`) unless a unit follows
+        // the name (`3 तारा सिंह, Unit 11B`).
+        let digits = number.as_str().chars().filter(|c| c.is_numeric()).count();
+        let paired = number.as_str().contains(['/', '-']);
+        let unit_after = text[end..]
+            .trim_start_matches([',', ' '])
+            .split([' ', '.'])
+            .next()
+            .is_some_and(|w| !w.is_empty() && lexicon_has(UNIT_WORDS, &w.to_lowercase()));
+        if count >= 1 && (paired || digits >= 3 || unit_after) {
             out.push(Match { kind: Kind::Address, start: number.start(), end });
         }
     }
