@@ -413,7 +413,7 @@ const STOP_WORDS: &str = "hello hi hey dear thanks thank regards best cheers sir
     monday tuesday wednesday thursday friday saturday sunday january february march july september october \
     november december please note update record user agent system assistant admin \
     guest passenger holder owner contact name country total status error warning info \
-    unknown none not provided withheld pending";
+    unknown none not provided withheld pending same confidential";
 
 /// Words that start place names (`North Road`, `Santa Cruz`): never a name, but part of a street's.
 const PLACE_WORDS: &str = "grande nova novo velha velho alto alta santo santa são san saint sankt neu nord sud süd \
@@ -1591,7 +1591,15 @@ fn named_beside(text: &str, kept: &mut Vec<Match>) {
         .expect("built-in pattern")
     });
     let mut people = Vec::new();
-    for (i, m) in kept.iter().enumerate().filter(|(_, m)| m.kind == Kind::Address) {
+    // Only beside what is surely a street: a street type, three words or more, or another script
+    // (not `Gen 2` in a product's row).
+    let street = |m: &Match| {
+        let v = &text[m.start..m.end];
+        !v.is_ascii()
+            || v.split_whitespace().count() >= 3
+            || v.split_whitespace().enumerate().any(|(i, w)| street_word(w.trim_end_matches([',', '.']), i == 0))
+    };
+    for (i, m) in kept.iter().enumerate().filter(|(_, m)| m.kind == Kind::Address && street(m)) {
         // A name found already (`Prof. Jano Steffensen` as `Jano Steffensen`) may grow over its title.
         let lo = kept[..i].iter().rev().find(|k| k.kind != Kind::Person).map_or(0, |k| k.end);
         let mut from = m.start.saturating_sub(120).max(lo);
