@@ -505,7 +505,8 @@ fn people(text: &str, out: &mut Vec<Match>) {
         // `Victoria Street`, and a header like `Street Address`.
         let street = next.as_deref().is_some_and(street_type)
             || value.split_whitespace().next().is_some_and(|w| street_type(&w.to_lowercase()));
-        (not_stopped(value) && !company && !street).then_some(Match { kind: Kind::Person, start, end })
+        let place = value.split_whitespace().any(|w| lexicon_has(NOT_PERSON, &w.to_lowercase()));
+        (not_stopped(value) && !company && !street && !place).then_some(Match { kind: Kind::Person, start, end })
     };
     for caps in cued.captures_iter(text) {
         let m = caps.get(1).expect("the name group");
@@ -1568,6 +1569,16 @@ pub fn scan(text: &str) -> Vec<Match> {
     kept.sort_by_key(|m| m.start);
     with_units(text, &mut kept);
     post_code_lines(text, &mut kept);
+    if !text.is_ascii() {
+        // `বাড়ী নং ৭, হাজীসড়ক এ চলে`: the words of the sentence after a street are not in it.
+        for m in kept.iter_mut().filter(|m| m.kind == Kind::Address) {
+            while let Some((head, last)) = text[m.start..m.end].rsplit_once(' ')
+                && caseless("ends").contains(last)
+            {
+                m.end = m.start + head.len();
+            }
+        }
+    }
     kept.retain(|m| m.end > m.start);
     named_beside(text, &mut kept);
     kept
@@ -2005,6 +2016,117 @@ mod tests {
             "Platform 4 for the Express",
         ] {
             assert!(address(text).is_empty(), "{text}: {:?}", address(text));
+        }
+    }
+
+    fn addresses(text: &str) -> Vec<&str> {
+        scan(text).into_iter().filter(|m| m.kind == Kind::Address).map(|m| &text[m.start..m.end]).collect()
+    }
+
+    #[test]
+    fn street_types_of_more_languages_and_scripts() {
+        for (text, want) in [
+            ("The shop on Triq il-Kbira 45 opens at 9", "Triq il-Kbira 45"),
+            ("the pickup point is Jr. Cusco 120 in Lima", "Jr. Cusco 120"),
+            ("Nos vemos en Vial Lino Moliner 94 a las ocho", "Vial Lino Moliner 94"),
+            ("WARN delivery failed at R. do Evaristo, 78: nobody home", "R. do Evaristo, 78"),
+            ("من الان در 27751 محمد پور دره هستم", "27751 محمد پور دره"),
+            // Arabic and Persian write the same type with another yeh.
+            ("فردا صبح بیا 561 محمدعلي میدان سوئیت 590.", "561 محمدعلي میدان سوئیت 590"),
+            ("המשלוח לרחוב דיזנגוף 50, תל אביב", "לרחוב דיזנגוף 50"),
+            ("Levering til Strandvejen 100, 2900 Hellerup", "Strandvejen 100"),
+            (
+                "customer,address_line_1,postcode\nViktor Schrempf,площа Пересипська 8-ма буд. 477,3092",
+                "площа Пересипська 8-ма буд. 477",
+            ),
+            ("Paki-iwan sa 2794-F Sierra Madre Drive, Level 5, salamat!", "2794-F Sierra Madre Drive, Level 5"),
+            ("we're the house on the corner, Klaus-D.-Beer-Weg 2-4, ring twice", "Klaus-D.-Beer-Weg 2-4"),
+            ("Doručení na Školní 3, Praha", "Školní 3"),
+            ("Rua Augusta 100, 2º Esq", "Rua Augusta 100, 2º Esq"),
+        ] {
+            assert_eq!(addresses(text), vec![want], "{text}");
+        }
+        // Look-alikes: a count after a type-first name, a counting word, an adjective before a count.
+        for text in
+            ["Avenue Q tickets, 2 seats, row 12", "Via Ferrata Grade 3", "Alaska 5 days", "Level 2 Car Park is full"]
+        {
+            assert!(addresses(text).is_empty(), "{text}: {:?}", addresses(text));
+        }
+    }
+
+    #[test]
+    fn streets_in_scripts_without_capitals() {
+        for (text, want) in [
+            // A house number and names, ending before a postposition.
+            ("मैं अभी 91/300 सावित्री पवार पर हूँ, नीले गेट वाला घर।", "91/300 सावित्री पवार"),
+            ("நான் இப்போது 3448 இசைக்கலை ஆஞ்சனேயா இல் இருக்கிறேன்", "3448 இசைக்கலை ஆஞ்சனேயா"),
+            ("कल सुबह 3 तारा सिंह, Unit 11B पर आ जाना।", "3 तारा सिंह, Unit 11B"),
+            // A numbered house in Bengali.
+            ("কাল সকালে বাড়ী নং ৭, হাজীসড়ক এ চলে আসুন।", "বাড়ী নং ৭, হাজীসড়ক"),
+            // A name and a type with no number.
+            ("म अहिले शर्मा कुना मा छु, निलो ढोकाको छेउमा।", "शर्मा कुना"),
+            ("> Sent from the office\n> अग्रवाल पथ\n> काठमाडौं 22557", "अग्रवाल पथ"),
+            // Chinese and Japanese forms.
+            ("请寄到人民路128号，谢谢", "人民路128号"),
+            ("配送先は丸の内1丁目2番3号です", "丸の内1丁目2番3号"),
+        ] {
+            assert_eq!(addresses(text), vec![want], "{text}");
+        }
+        // Counts, dates and years are no streets.
+        for text in [
+            "मैंने 3 सेब खरीदे",
+            "हम 2024 में मिले थे",
+            "اشتريت 3 كتب جديدة",
+            "۱۴ مرداد ۱۴۰۲",
+            "मैं बाजार में हूँ",
+            "会议在2024年3月5号",
+        ] {
+            assert!(addresses(text).is_empty(), "{text}: {:?}", addresses(text));
+        }
+    }
+
+    #[test]
+    fn address_fields_under_more_labels() {
+        for (text, want) in [
+            ("Form submitted: [Street] 1441 तारा दास [City] पाकाला", "1441 तारा दास"),
+            ("New address for account 51466: पोद्वार आश्रम", "पोद्वार आश्रम"),
+            ("The customer says the delivery address should be 6 வள்ளுவன், not the old one.", "6 வள்ளுவன்"),
+            ("Address line 1: पोखरेल कुना\nAddress line 2: Apartment 14\nCity: बुटवल", "पोखरेल कुना"),
+            ("name;street;town\nAna;Ilica 242;Zagreb", "Ilica 242"),
+        ] {
+            assert_eq!(addresses(text), vec![want], "{text}");
+        }
+        // A unit alone, a filler, and the addressee on its own line are no street.
+        for text in ["Address line 2: Bldg 2, Rm 310", "Address: Not Provided", "Shipping address: Same As Billing"] {
+            assert!(addresses(text).is_empty(), "{text}: {:?}", addresses(text));
+        }
+        assert_eq!(addresses("Ship to\nAna Souza\nRua Harmonia 44"), vec!["Rua Harmonia 44"]);
+        // A post code and town under a street are not another street.
+        assert_eq!(addresses("Deliver to:\n  3533 Dapdap Drive\n  9746 Katie Ville"), vec!["3533 Dapdap Drive"]);
+    }
+
+    #[test]
+    fn people_beside_a_street_of_their_record() {
+        fn people(text: &str) -> Vec<&str> {
+            scan(text).into_iter().filter(|m| m.kind == Kind::Person).map(|m| &text[m.start..m.end]).collect()
+        }
+        for (text, want) in [
+            ("41871,Jolana Ježek,80/4 Lordelo Drive,Moravský Beroun", "Jolana Ježek"),
+            ("9413,אבישג איבגי,Spörristrasse 63,סגולה", "אבישג איבגי"),
+            ("<tr><td>Stanisław Pracz</td><td>Chêne-Bougeriespolku 99A</td></tr>", "Stanisław Pracz"),
+            ("Kind regards,\nProf. Jano Steffensen\n472 Huff Parkways Apt. 912", "Prof. Jano Steffensen"),
+            ("[booking] guest=ომარ ლეჟავა property=\"Apt 12, Praça Jolana, 119B\" nights=3", "ომარ ლეჟავა"),
+        ] {
+            assert_eq!(people(text), vec![want], "{text}");
+        }
+        // A desk, a shop's column and a product's row are nobody.
+        for text in [
+            "Kind regards,\nFront Desk\n12 Baker Street",
+            "| Store | Where |\n|---|---|\n| Targu Secuiesc | 141b Marcel Tce |",
+            "Product,Version,Released\nPixel Watch,Gen 2,2022",
+            "user: مرحبا كيف حالك اليوم",
+        ] {
+            assert!(people(text).is_empty(), "{text}: {:?}", people(text));
         }
     }
 
