@@ -271,7 +271,7 @@ fn detectors() -> &'static [Detector] {
                 )
             },
             // Greek streets named in the genitive (`Πάτμου 31`, `Κύμης 10-10`).
-            d(Kind::Address, r"\b(?:\p{Greek}{3,}-)?\p{Greek}{3,}(?:ου|ης|ας|ων)\s\d{1,4}(?:-\d{1,4})?\b", 0, any),
+            d(Kind::Address, r"\b(?:\p{Greek}{3,}[\s-])?\p{Greek}{3,}(?:ου|ού|ης|ής|ας|άς|ων|ών)\s\d{1,4}(?:-\d{1,4})?\b", 0, any),
             // The grid numbers of Colombian streets: the street, then `#` or `No.` and the cross street and
             // the distance (`Calle 45 # 12-34`, `Cra. 7 No. 71-21`, `Cl. 32 Bis # 20-64`).
             d(
@@ -302,7 +302,7 @@ fn detectors() -> &'static [Detector] {
             // `西新宿2-8-1`).
             d(
                 Kind::Address,
-                r"[[\p{Han}\p{Hiragana}\p{Katakana}ー]--[はがをにへで到在于至往寄送]]{1,12}(?:(?:大道|大街|路|街|巷|弄|道|胡同|里)(?:\d{1,3}段)?(?:\d{1,4}[巷弄])*\d{1,5}[號号](?:之\d{1,3})?(?:\d{1,3}[樓楼层])?|\d{1,2}丁目\d{1,3}(?:番地?|-)\d{1,3}(?:号|-\d{1,3})?|\d{1,2}-\d{1,3}-\d{1,3}\b)",
+                r"[[\p{Han}\p{Hiragana}\p{Katakana}ー]--[はがをにへで到在于至往寄送]]{1,12}(?:(?:大道|大街|路|街|巷|弄|道|胡同|里)(?:\d{1,3}段)?(?:\d{1,4}[巷弄])*\d{1,5}[號号座栋棟幢](?:之\d{1,3})?(?:\d{1,3}[樓楼层])?|\d{1,2}丁目\d{1,3}(?:番地?|-)\d{1,3}(?:号|-\d{1,3})?|\d{1,2}-\d{1,3}-\d{1,3}\b)",
                 0,
                 any,
             ),
@@ -330,7 +330,7 @@ fn address_words() -> &'static Regex {
                     casilla|postale";
         // `_` before a cue: `shipping_address=`, `billing_street=`.
         Regex::new(&format!(
-            r"(?i)(?:\b[בלמהוש]?|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ová|eva|ská|ska|ška|čka|cka|cká|ého|ní|ná|ская|ска|ова|ева|ая|ого|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|\b[RC]\.\s\p{{Lu}}|নং|नं|رقم|شماره|[路街巷弄道段目]\d|\d(?:號|号|番)|\p{{Han}}\d{{1,2}}-\d|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
+            r"(?i)(?:\b[בלמהוש]?|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ová|eva|ská|ska|ška|čka|cka|cká|ého|ní|ná|ская|ска|ова|ева|ая|ого|ου|ού|ης|ής|ας|άς|ων|ών|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|\b[RC]\.\s\p{{Lu}}|নং|नं|رقم|شماره|[路街巷弄道段目]\d|\d(?:號|号|番|座|栋|棟|幢)|\p{{Han}}\d{{1,2}}-\d|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
             whole.join("|"),
             suffix.join("|")
         ))
@@ -372,7 +372,7 @@ fn street_patterns() -> StreetPatterns {
     // A flat, floor or door after the house number, in the languages of the street types.
     let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|app|block|blk|rd|kv|кв|стр|корп|к|оф)\.?\s?(?:#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?|[A-Z]\b)|\s*,?\s+\d{1,3}(?:st|nd|rd|th)\s(?i:floor|fl)\b|\s*,?\s+\d{1,2}[º°ª](?:\s?[A-Z]\b)?){0,3}";
     // `Prinsengracht 177-II`, `Herengracht 577-hs`: a Dutch floor after the number.
-    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)[.:]?\s?)?\d{1,4}(?:[-–/]\d{1,4}[a-zA-Z]?|/[A-Za-z]\b)?(?:[a-zA-Z]\b| [A-Z]\b)?(?:-(?:I{1,3}|hs|bis|[A-Z])\b)?(?: \d{1,4}\b)?";
+    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान|مبنى|عمارة|منزل|فيلا|بناية)[.:]?\s?)?\d{1,4}(?:[-–/]\d{1,4}[a-zA-Z]?|/[A-Za-z]\b)?(?:[a-zA-Z]\b| [A-Z]\b)?(?:-(?:I{1,3}|hs|bis|[A-Z])\b)?(?: \d{1,4}\b)?";
     // `, Galaxy Grove`: the estate or quarter after a street.
     let quarter = format!(r"(?:,\s(?:{word}\s){{1,3}}(?i:{before})s?\b)?");
     let units = "flat|studio|apartment|apt|unit|suite|level|lot|shop|block|blk|bldg";
@@ -394,7 +394,7 @@ fn street_patterns() -> StreetPatterns {
             r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,?\s){{1,3}}(?:\d{{1,5}}[A-Za-z]?\s)?{word}(?:\s{word}){{0,3}}\s(?i:{before})s?\b{quarter}"
         ),
         house_first: format!(
-            r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,\s)?(?i:house|holding|building|plot|door|bldg|বাড়ি|বাড়ী|বাসা|হোল্ডিং|বিল্ডিং|প্লট|মকান|मकान|भवन|प्लॉट|مکان|منزل|مبنى|عمارة|ساختمان)\s?(?i:no|nr|#|নং|नं|नंबर|رقم|شماره|نمبر)\.?\s?\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?[,،](?:\s{word}){{1,3}}"
+            r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,\s)?(?:(?i:house|holding|building|plot|door|bldg|বাড়ি|বাড়ী|বাসা|হোল্ডিং|বিল্ডিং|প্লট|মকান|मकान|भवन|प्लॉट|مکان|منزل|مبنى|عمارة|ساختمان)\s?(?i:no|nr|#|নং|नं|नंबर|رقم|شماره|نمبر)\.?\s?|(?:مبنى|عمارة|منزل|فيلا|بناية|شقة|ساختمان)\s(?:رقم\s?)?)\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?[,،](?:\s{word}){{1,3}}"
         ),
         number_then_type: format!(
             r"\b(?:(?i:no)\.?\s)?(?:[A-Z]-?)?\d{{1,5}}(?:[-/]\d{{1,4}}){{0,2}}[A-Za-z]?,\s(?i:{after})\b\.?(?:{words}(?:\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b)?|\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b){unit}"
@@ -2043,6 +2043,9 @@ mod tests {
             ("we're the house on the corner, Klaus-D.-Beer-Weg 2-4, ring twice", "Klaus-D.-Beer-Weg 2-4"),
             ("Doručení na Školní 3, Praha", "Školní 3"),
             ("Rua Augusta 100, 2º Esq", "Rua Augusta 100, 2º Esq"),
+            ("حي النزهة، شارع 15، مبنى 7", "شارع 15، مبنى 7"),
+            ("فيلا 23، شارع الجامعة", "فيلا 23، شارع الجامعة"),
+            ("Αρχιεπισκόπου Κυπριανού 5, Λεμεσός", "Αρχιεπισκόπου Κυπριανού 5"),
         ] {
             assert_eq!(addresses(text), vec![want], "{text}");
         }
@@ -2069,6 +2072,7 @@ mod tests {
             // Chinese and Japanese forms.
             ("请寄到人民路128号，谢谢", "人民路128号"),
             ("配送先は丸の内1丁目2番3号です", "丸の内1丁目2番3号"),
+            ("王街3栋", "王街3栋"),
         ] {
             assert_eq!(addresses(text), vec![want], "{text}");
         }
