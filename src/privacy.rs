@@ -243,7 +243,8 @@ fn detectors() -> &'static [Detector] {
             // A level with no comma or house number after it is a place inside a building
             // (`Level 2 Car Park`), unlike `Level 3, 12 Pitt Street`.
             d(Kind::Address, &streets.unit_first, 0, |v| {
-                not_stopped_place(v) && !(v.get(..5).is_some_and(|w| w.eq_ignore_ascii_case("level")) && !v.contains(','))
+                let level = v.get(..5).is_some_and(|w| w.eq_ignore_ascii_case("level"));
+                not_stopped_place(v) && (!level || v.contains(','))
             }),
             d(Kind::Address, &streets.house_first, 0, not_stopped_place),
             Detector { around: not_counted, ..d(Kind::Address, &streets.number_then_type, 0, not_stopped_place) },
