@@ -552,7 +552,7 @@ fn people(text: &str, out: &mut Vec<Match>) {
 /// Cues after which a whole field is an address: a key (`Address:`, `billing_street=`,
 /// `"addr": "…"`, `адрес:`, `anwani`, `ঠিকানা`, `آدرس`, `पता:`), or a phrase (`ship to`, `lives at`,
 /// `my address is`).
-const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:(?:address[ _]?line[ _]?\d|address_?\d|addr[ _]?line[ _]?\d|addr_?\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is| should be| will be| was| to be)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di|mi direcci[oó]n es|meine adresse ist|mon adresse est|o meu endere[cç]o [ée]|anwani(?: yangu(?: ni)?)?|tirahan(?: ko ay)?|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|العنوان|ที่อยู่)\b|(?:पता|عنوان)\s?:)[\s\x22':=,>\]-]{0,8}";
+const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:(?:address[ _]?line[ _]?\d|address_?\d|addr[ _]?line[ _]?\d|addr_?\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is| should be| will be| was| to be)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|(?:left|dropped|delivered|parked|waiting|staying|stuck|standing) (?:it |them |the \w+ )?(?:at|outside|near|in front of)|(?:drop|dropped) (?:it |them |me |us )?off (?:at|to)|now at|(?:i'm|i am|we're|we are|he's|she's|they're) (?:outside|near|in front of|opposite)|meet (?:me|us|you) (?:outside|in front of)|returned to sender|redeliver(?:ed)? to|(?:sent|mailed|posted|forwarded) (?:it |them )?to|pick(?:ed)? (?:it |them )?up (?:from|at)|pickup (?:from|at)|drop-?off (?:at|to)|moving (?:from|to)|moved from|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di|mi direcci[oó]n es|meine adresse ist|mon adresse est|o meu endere[cç]o [ée]|anwani(?: yangu(?: ni)?)?|tirahan(?: ko ay)?|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|العنوان|ที่อยู่)\b|(?:पता|عنوان)\s?:)[\s\x22':=,>\]-]{0,8}";
 
 /// Lowercase words of the sentence around an address that end it (`… 12 Baker Street in May`).
 const FIELD_END: &str = "in on at to and or before after last next since for by from with please thanks thank today \
@@ -629,8 +629,10 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
             part.len() <= 2
                 && part.first().is_some_and(|w| lexicon_has(UNIT_WORDS, &w.trim_end_matches('.').to_lowercase()))
         });
-        let shaped =
-            if typed { digit || !lower_start } else { !lower_start && named(v) && (digit || key && name_words) };
+        // After a cue, no number of a counted thing (`waiting at Gate 12`, `Deliver to Gate 12`).
+        let counted = !typed && lexicon_has(COUNTED, &first);
+        let shaped = !counted
+            && if typed { digit || !lower_start } else { !lower_start && named(v) && (digit || key && name_words) };
         if word && shaped && !unit_only && !v.contains('@') && not_stopped_place(v) {
             out.push(Match { kind: Kind::Address, start, end });
         }
@@ -1082,7 +1084,9 @@ fn field_end(text: &str, start: usize) -> Option<usize> {
         let token_len = next.find(|c: char| c == ' ' || c == ',' || hard(c)).unwrap_or(next.len());
         let token = &next[..token_len];
         let bare = token.trim_end_matches(['.', ':', '\'']);
-        if token.is_empty() || end > start && lexicon_has(FIELD_END, token) {
+        // `(recipient unknown)`: a remark in brackets, not a quarter's name (`(예준김박리)`).
+        let remark = token.strip_prefix('(').is_some_and(|t| t.starts_with(char::is_lowercase));
+        if token.is_empty() || end > start && (lexicon_has(FIELD_END, token) || remark) {
             break;
         }
         // After a comma only what goes on with an address: a number, a capitalized word, a unit.
@@ -1101,7 +1105,7 @@ fn field_end(text: &str, start: usize) -> Option<usize> {
         let number_next = next[token_len..].trim_start_matches(' ').starts_with(char::is_numeric);
         let stop = token.ends_with('.')
             && !number_next
-            && (bare.chars().count() > 4 || bare.bytes().all(|b| b.is_ascii_digit()));
+            && (bare.chars().count() > 4 || bare.starts_with(|c: char| c.is_ascii_digit()));
         end = token_start + token.len();
         at = token_start + token.len();
         if stop {
@@ -1410,7 +1414,7 @@ fn literal_gates() -> &'static RegexSet {
             &format!(r"(?i)key|secret|token|pass|pwd|credential|bearer|basic|authoriz|://|{PASSWORD_WORDS}"),
             r"(?i)pas",
             r"(?i)born|d\.?o\.?b|birth|geb|n[ée]e? le|naissance|nacimiento|nascit",
-            r"(?i)addr|adres|street|line_?1|location|dest|stras|straß|i'm at|i am at|we're at|we are at|meet|pick|located|find us|visit us|wohn|habit|viv|mieszka|abit|woon|bor |живу|живёт|живет|bydlí|tinggal|anschrift|direcc|domicil|indirizzo|endere|morada|osoite|адрес|live|living|resid|moved|wohnhaft|office|deliver|bill|ship|send|anwani|tirahan|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|عنوان|ที่อยู่|पता",
+            r"(?i)addr|adres|street|line_?1|location|left|dropped|parked|waiting|staying|stuck|standing|drop|now at|outside|near|in front|opposite|returned|redeliver|sent|mailed|posted|forwarded|pickup|moving|dest|stras|straß|i'm at|i am at|we're at|we are at|meet|pick|located|find us|visit us|wohn|habit|viv|mieszka|abit|woon|bor |живу|живёт|живет|bydlí|tinggal|anschrift|direcc|domicil|indirizzo|endere|morada|osoite|адрес|live|living|resid|moved|wohnhaft|office|deliver|bill|ship|send|anwani|tirahan|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|عنوان|ที่อยู่|पता",
         ])
         .expect("built-in pattern")
     })
@@ -2098,11 +2102,22 @@ mod tests {
             ("The customer says the delivery address should be 6 வள்ளுவன், not the old one.", "6 வள்ளுவன்"),
             ("Address line 1: पोखरेल कुना\nAddress line 2: Apartment 14\nCity: बुटवल", "पोखरेल कुना"),
             ("name;street;town\nAna;Ilica 242;Zagreb", "Ilica 242"),
+            // Phrases of leaving, sending and waiting somewhere, and a remark in brackets after it.
+            ("the driver left it at Kneza Miloša 10 instead of my flat", "Kneza Miloša 10"),
+            ("we're outside Nowy Świat 15 now", "Nowy Świat 15"),
+            ("Returned to sender: Kneza Miloša 10 (recipient unknown)", "Kneza Miloša 10"),
         ] {
             assert_eq!(addresses(text), vec![want], "{text}");
         }
         // A unit alone, a filler, and the addressee on its own line are no street.
-        for text in ["Address line 2: Bldg 2, Rm 310", "Address: Not Provided", "Shipping address: Same As Billing"] {
+        for text in [
+            "Address line 2: Bldg 2, Rm 310",
+            "Address: Not Provided",
+            "Shipping address: Same As Billing",
+            "waiting at Gate 12 for you",
+            "Deliver to Gate 12",
+            "sent to 3 customers",
+        ] {
             assert!(addresses(text).is_empty(), "{text}: {:?}", addresses(text));
         }
         assert_eq!(addresses("Ship to\nAna Souza\nRua Harmonia 44"), vec!["Rua Harmonia 44"]);
