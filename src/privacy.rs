@@ -1500,12 +1500,15 @@ fn not_a_count(text: &str, start: usize, end: usize) -> bool {
     !(counted && rest.starts_with(' ') && rest[1..].starts_with(char::is_lowercase))
 }
 
-/// The number is not a count of the lowercase word after it (`Alaska 5 days`), though a short
+/// The number is not a year or a count of the lowercase word after it (`Alaska 5 days`), though a short
 /// word or one of the sentence may follow a house number (`Školní 3 v Praze`, `… 12 and`).
-fn not_counting(text: &str, _start: usize, end: usize) -> bool {
+fn not_counting(text: &str, start: usize, end: usize) -> bool {
+    // `Geneva 2026`, `Alaska 2024`: a year after a place's name.
+    let number = text[start..end].rsplit(' ').next().unwrap_or_default();
+    let year = number.len() == 4 && (number.starts_with("19") || number.starts_with("20"));
     let next =
         text[end..].strip_prefix(' ').and_then(|r| r.split(|c: char| !c.is_alphabetic()).next()).unwrap_or_default();
-    !(next.starts_with(char::is_lowercase) && next.chars().count() >= 3 && !lexicon_has(FIELD_END, next))
+    !year && !(next.starts_with(char::is_lowercase) && next.chars().count() >= 3 && !lexicon_has(FIELD_END, next))
 }
 
 /// A digit of another script (`۱۲`, `১২`, `१२`, `๑๒`): house numbers are written in them.
