@@ -552,7 +552,7 @@ fn people(text: &str, out: &mut Vec<Match>) {
 /// Cues after which a whole field is an address: a key (`Address:`, `billing_street=`,
 /// `"addr": "…"`, `адрес:`, `anwani`, `ঠিকানা`, `آدرس`, `पता:`), or a phrase (`ship to`, `lives at`,
 /// `my address is`).
-const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:(?:address[ _]?line[ _]?\d|address_?\d|addr[ _]?line[ _]?\d|addr_?\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|pick_?up|drop_?off|venue|residence|premises|home|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is| should be| will be| was| to be)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|(?:left|dropped|delivered|parked|waiting|staying|stuck|standing) (?:it |them |the \w+ )?(?:at|outside|near|in front of)|(?:drop|dropped) (?:it |them |me |us )?off (?:at|to)|now at|(?:i'm|i am|we're|we are|he's|she's|they're) (?:outside|near|in front of|opposite)|meet (?:me|us|you) (?:outside|in front of)|returned to sender|redeliver(?:ed)? to|(?:sent|mailed|posted|forwarded) (?:it |them )?to|pick(?:ed)? (?:it |them )?up (?:from|at)|pickup (?:from|at)|drop-?off (?:at|to)|moving (?:from|to)|moved from|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di|mi direcci[oó]n es|meine adresse ist|mon adresse est|o meu endere[cç]o [ée]|anwani(?: yangu(?: ni)?)?|tirahan(?: ko ay)?|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|العنوان|ที่อยู่)\b|(?:पता|عنوان)\s?:)[\s\x22':=,>\]-]{0,8}";
+const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:(?:address[ _]?line[ _]?\d|address_?\d|addr[ _]?line[ _]?\d|addr_?\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|pick_?up|drop_?off|venue|residence|premises|home|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is| should be| will be| was| to be)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|adresas|adrese|adresi|adresă|adressa|naslov|cím|διεύθυνση|διευθυνση|հասցե|მისამართი|địa chỉ|alamat|manzil|manzili|ünvan|unvan|ulica|כתובת|住所|地址|주소|lives? at|living at|resides? at|moved to|(?:left|dropped|delivered|parked|waiting|staying|stuck|standing) (?:it |them |the \w+ )?(?:at|outside|near|in front of)|(?:drop|dropped) (?:it |them |me |us )?off (?:at|to)|now at|(?:i'm|i am|we're|we are|he's|she's|they're) (?:outside|near|in front of|opposite)|meet (?:me|us|you) (?:outside|in front of)|returned to sender|redeliver(?:ed)? to|(?:sent|mailed|posted|forwarded) (?:it |them )?to|pick(?:ed)? (?:it |them )?up (?:from|at)|pickup (?:from|at)|drop-?off (?:at|to)|moving (?:from|to)|moved from|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di|mi direcci[oó]n es|meine adresse ist|mon adresse est|o meu endere[cç]o [ée]|anwani(?: yangu(?: ni)?)?|tirahan(?: ko ay)?|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|العنوان|ที่อยู่)\b|(?:पता|عنوان)\s?:)[\s\x22':=,>\]*.-]{0,12}";
 
 /// Lowercase words of the sentence around an address that end it (`… 12 Baker Street in May`).
 const FIELD_END: &str = "in on at to and or before after last next since for by from with please thanks thank today \
@@ -584,6 +584,7 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
         // A key only: `street: …`, `"location": "…"`, not `Street Fighter 2` or `in that location 5 times`.
         let key_only = [
             "street",
+            "ulica",
             "location",
             "dest",
             "destination",
@@ -601,10 +602,17 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
         // A line break after `Street` is a key's only on a line of its own (not `12 Baker Street`).
         let own_line = text[..cue.start()].ends_with('\n') || cue.start() == 0;
         let mut key = cue.as_str().contains([':', '=', '"', '>', ']']) || keyed && own_line;
-        if key_only.iter().any(|k| said.ends_with(k)) && !key {
-            continue;
-        }
         let (mut start, mut jumped) = (cue.end(), false);
+        // The markup between a label and its value: an HTML form's `value="`, the next cell of a
+        // definition list or table (`</dt><dd>`, ` | `).
+        static MARKUP: OnceLock<Regex> = OnceLock::new();
+        let markup = MARKUP.get_or_init(|| {
+            Regex::new(r#"^(?:"?\s*value=["']|\s*</\w+>\s*<\w+[^>]*>|\s*\|\s*)"#).expect("built-in pattern")
+        });
+        if let Some(m) = markup.find(&text[start..]) {
+            start += m.end();
+            key = true;
+        }
         // A label that goes on to its colon (`New address for account 51466: …`, `Residential
         // address (as on the ID card): …`): the field is after the colon.
         let line_rest = &text[start..text[start..].find('\n').map_or(text.len(), |n| start + n)];
@@ -616,6 +624,9 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
             start += colon + 2;
             key = true;
             jumped = true;
+        }
+        if key_only.iter().any(|k| said.ends_with(k)) && !key {
+            continue;
         }
         if let Some(name) = names.iter().find(|n| n.start == start)
             && let Some(rest) = text[name.end..].strip_prefix(", ")
@@ -1429,7 +1440,7 @@ fn literal_gates() -> &'static RegexSet {
             &format!(r"(?i)key|secret|token|pass|pwd|credential|bearer|basic|authoriz|://|{PASSWORD_WORDS}"),
             r"(?i)pas",
             r"(?i)born|d\.?o\.?b|birth|geb|n[ée]e? le|naissance|nacimiento|nascit",
-            r"(?i)addr|adres|street|line_?1|location|pick|drop|venue|residence|premises|home|left|dropped|parked|waiting|staying|stuck|standing|drop|now at|outside|near|in front|opposite|returned|redeliver|sent|mailed|posted|forwarded|pickup|moving|dest|stras|straß|i'm at|i am at|we're at|we are at|meet|pick|located|find us|visit us|wohn|habit|viv|mieszka|abit|woon|bor |живу|живёт|живет|bydlí|tinggal|anschrift|direcc|domicil|indirizzo|endere|morada|osoite|адрес|live|living|resid|moved|wohnhaft|office|deliver|bill|ship|send|anwani|tirahan|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|عنوان|ที่อยู่|पता",
+            r"(?i)addr|adres|street|line_?1|location|naslov|cím|διεύθυνση|διευθυνση|հասցե|მისამართი|địa chỉ|alamat|manzil|ünvan|unvan|ulica|כתובת|住所|地址|주소|pick|drop|venue|residence|premises|home|left|dropped|parked|waiting|staying|stuck|standing|drop|now at|outside|near|in front|opposite|returned|redeliver|sent|mailed|posted|forwarded|pickup|moving|dest|stras|straß|i'm at|i am at|we're at|we are at|meet|pick|located|find us|visit us|wohn|habit|viv|mieszka|abit|woon|bor |живу|живёт|живет|bydlí|tinggal|anschrift|direcc|domicil|indirizzo|endere|morada|osoite|адрес|live|living|resid|moved|wohnhaft|office|deliver|bill|ship|send|anwani|tirahan|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|عنوان|ที่อยู่|पता",
         ])
         .expect("built-in pattern")
     })
@@ -2124,6 +2135,13 @@ mod tests {
             ("the driver left it at Kneza Miloša 10 instead of my flat", "Kneza Miloša 10"),
             ("we're outside Nowy Świat 15 now", "Nowy Świat 15"),
             ("Returned to sender: Kneza Miloša 10 (recipient unknown)", "Kneza Miloša 10"),
+            // The word of more languages as a key, and form and table markup after a label.
+            ("Naslov: Ilica 242", "Ilica 242"),
+            ("Διεύθυνση: Ilica 242", "Ilica 242"),
+            ("Address........: Ilica 242", "Ilica 242"),
+            (r#"<input name="address1" value="Ilica 242">"#, "Ilica 242"),
+            ("<dt>Address</dt><dd>Ilica 242</dd>", "Ilica 242"),
+            ("| Address | Ilica 242 |", "Ilica 242"),
             // Keys of where a ride or a parcel starts and ends.
             (r#"{"pickup": "Kneza Miloša 10", "fare": 12}"#, "Kneza Miloša 10"),
         ] {
