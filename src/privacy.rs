@@ -838,10 +838,11 @@ fn caseless_streets(text: &str, out: &mut Vec<Match>) {
 }
 
 /// A street line with no cue, known by what is around it: the line before a post code and city
-/// (`Knudsenkollen 88` over `0573 Oslo`), the part before `, 0573 Oslo` on one line, and an item
-/// of a list (`- …`, `1. …`, `…; …`) another of whose items is an address. The value holds a
+/// (`Knudsenkollen 88` over `0573 Oslo`), the part before `, 0573 Oslo` on one line, the line
+/// under a person's name (`names`), and an item of a list (`- …`, `1. …`, `…; …`) another of whose
+/// items is an address. The value holds a
 /// house number and words that are all a name's, a particle's, a unit's or a street type's.
-fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
+fn placed_addresses(text: &str, found: &[Match], names: &[Match], out: &mut Vec<Match>) {
     static R: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
     let (post_line, post_after, item) = R.get_or_init(|| {
         // A town's name, in a script with capitals or without (`Oslo`, `ঢাকা`, `กรุงเทพมหานคร`).
@@ -1032,6 +1033,16 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
                 at += part.len() + 2;
             }
             items.push(parts);
+        }
+        // The line under a person's name in a block (`Kind regards,\nAna Novak\nIlica 242`).
+        if i > 0 && house_numbered(line.trim()) {
+            let (above_at, above) = lines[i - 1];
+            let lead = above.len() - above.trim_start().len();
+            let named_above =
+                names.iter().any(|n| n.start == above_at + lead && n.end == above_at + above.trim_end().len());
+            if named_above {
+                push(out, start, line, true);
+            }
         }
         // The line before a post code and city.
         if let Some(&(_, next)) = lines.get(i + 1)
@@ -1589,7 +1600,7 @@ pub fn scan(text: &str) -> Vec<Match> {
     if digits >= 1 || other_digits(text) {
         let addresses: Vec<Match> = found.iter().map(|(_, m)| *m).filter(|m| m.kind == Kind::Address).collect();
         let mut placed = Vec::new();
-        placed_addresses(text, &addresses, &mut placed);
+        placed_addresses(text, &addresses, &names, &mut placed);
         found.extend(placed.into_iter().map(|m| (dets.len(), m)));
     }
     found.extend(names.into_iter().map(|m| (dets.len(), m)));
@@ -2142,6 +2153,8 @@ mod tests {
             (r#"<input name="address1" value="Ilica 242">"#, "Ilica 242"),
             ("<dt>Address</dt><dd>Ilica 242</dd>", "Ilica 242"),
             ("| Address | Ilica 242 |", "Ilica 242"),
+            // The line under a name in a signature.
+            ("Kind regards,\nAna Novak\nIlica 242\nZagreb", "Ilica 242"),
             // Keys of where a ride or a parcel starts and ends.
             (r#"{"pickup": "Kneza Miloša 10", "fare": 12}"#, "Kneza Miloša 10"),
         ] {
@@ -2155,6 +2168,7 @@ mod tests {
             "waiting at Gate 12 for you",
             "Deliver to Gate 12",
             "sent to 3 customers",
+            "Thanks,\nJohn Smith\nRoom 12",
         ] {
             assert!(addresses(text).is_empty(), "{text}: {:?}", addresses(text));
         }
