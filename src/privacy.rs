@@ -516,7 +516,7 @@ fn people(text: &str, out: &mut Vec<Match>) {
     if !text.is_ascii() {
         for caps in cued_caseless.captures_iter(text) {
             let m = caps.get(1).expect("the name group");
-            if !m.as_str().split(' ').any(|w| caseless("ends").contains(w)) {
+            if !m.as_str().split(' ').any(function_word) {
                 out.extend(person(m.start(), m.end()));
             }
         }
@@ -578,6 +578,12 @@ fn address_cue() -> &'static Regex {
 /// not `Street Fighter 2`). A name at the start of the field followed by a comma is the
 /// addressee, not the address (`Ship to Ann Lee, 12 Baker Street`).
 fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
+    // The markup between a label and its value: an HTML form's `value="`, the next cell of a
+    // definition list or table (`</dt><dd>`, ` | `).
+    static MARKUP: OnceLock<Regex> = OnceLock::new();
+    let markup = MARKUP.get_or_init(|| {
+        Regex::new(r#"^(?:"?\s*value=["']|\s*</\w+>\s*<\w+[^>]*>|\s*\|\s*)"#).expect("built-in pattern")
+    });
     for cue in address_cue().find_iter(text) {
         let keyed = cue.as_str().contains([':', '=', '"', '>', '\n']);
         let said = cue.as_str().trim_end_matches(|c: char| !c.is_alphabetic()).to_lowercase();
@@ -603,12 +609,6 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
         let own_line = text[..cue.start()].ends_with('\n') || cue.start() == 0;
         let mut key = cue.as_str().contains([':', '=', '"', '>', ']']) || keyed && own_line;
         let (mut start, mut jumped) = (cue.end(), false);
-        // The markup between a label and its value: an HTML form's `value="`, the next cell of a
-        // definition list or table (`</dt><dd>`, ` | `).
-        static MARKUP: OnceLock<Regex> = OnceLock::new();
-        let markup = MARKUP.get_or_init(|| {
-            Regex::new(r#"^(?:"?\s*value=["']|\s*</\w+>\s*<\w+[^>]*>|\s*\|\s*)"#).expect("built-in pattern")
-        });
         if let Some(m) = markup.find(&text[start..]) {
             start += m.end();
             key = true;
@@ -719,29 +719,38 @@ fn post_code_lines(text: &str, kept: &mut Vec<Match>) {
     }
 }
 
-/// The words of a section of the caseless-script lexicon.
-fn caseless(tag: &str) -> &'static HashSet<&'static str> {
-    static S: OnceLock<(HashSet<&'static str>, HashSet<&'static str>)> = OnceLock::new();
-    let (ends, counts) = S.get_or_init(|| {
-        let section = |tag: &str| -> HashSet<&'static str> {
-            let mut words = HashSet::new();
-            let mut on = false;
-            for line in CASELESS_WORDS.lines().filter(|l| !l.starts_with('#')) {
-                if let Some((head, _)) = line.split_once(':')
-                    && !head.starts_with(' ')
-                {
-                    on = head == tag;
+/// A word of a section of the caseless-script lexicon (`ends:` or `counts:`).
+fn caseless_word_in(section: usize, word: &str) -> bool {
+    static S: OnceLock<[HashSet<&'static str>; 2]> = OnceLock::new();
+    S.get_or_init(|| {
+        let mut sets = [HashSet::new(), HashSet::new()];
+        let mut on = None;
+        for line in CASELESS_WORDS.lines().filter(|l| !l.starts_with('#')) {
+            // A section starts with its name and a colon; its lines that follow are indented.
+            let body = match line.split_once(':').filter(|_| !line.starts_with(' ')) {
+                Some((head, body)) => {
+                    on = ["ends", "counts"].iter().position(|t| *t == head);
+                    body
                 }
-                if on {
-                    let body = line.split_once(':').filter(|_| !line.starts_with(' ')).map_or(line, |(_, b)| b);
-                    words.extend(body.split_whitespace());
-                }
+                None => line,
+            };
+            if let Some(i) = on {
+                sets[i].extend(body.split_whitespace());
             }
-            words
-        };
-        (section("ends"), section("counts"))
-    });
-    if tag == "ends" { ends } else { counts }
+        }
+        sets
+    })[section]
+        .contains(word)
+}
+
+/// A postposition, particle, pronoun or adverb around a place (`पर`, `இல்`, `در`).
+fn function_word(word: &str) -> bool {
+    caseless_word_in(0, word)
+}
+
+/// A word that makes the number before it a count, a time or a date (`दिन`, `مرداد`).
+fn count_word(word: &str) -> bool {
+    caseless_word_in(1, word)
 }
 
 /// Streets named by a house number and names only, in scripts without capitals, where no
@@ -763,11 +772,11 @@ fn caseless_streets(text: &str, out: &mut Vec<Match>) {
         for w in names.as_str().split([' ', '\t']) {
             let bare = w.trim_matches(|c: char| !c.is_alphanumeric());
             if !w.is_empty() {
-                if caseless("counts").contains(bare) {
+                if count_word(bare) {
                     count = 0;
                     break;
                 }
-                if caseless("ends").contains(bare) || bare.is_empty() {
+                if function_word(bare) || bare.is_empty() {
                     break;
                 }
                 end = at + w.len();
@@ -816,15 +825,15 @@ fn caseless_streets(text: &str, out: &mut Vec<Match>) {
         let closed = word.len() < t.len()
             || tokens.get(i + 1).is_none_or(|&(_, next)| {
                 let next = trim(next);
-                caseless("ends").contains(next.as_str()) || !caseless_word(&next)
+                function_word(next.as_str()) || !caseless_word(&next)
             });
         let mut start = at;
         for &(before_at, before) in tokens[..i].iter().rev().take(2) {
             let name = trim(before);
             if name.len() < before.len()
                 || !caseless_word(&name)
-                || caseless("ends").contains(name.as_str())
-                || caseless("counts").contains(name.as_str())
+                || function_word(name.as_str())
+                || count_word(name.as_str())
                 || street_type(&name)
             {
                 break;
@@ -1545,7 +1554,8 @@ fn not_counting(text: &str, start: usize, end: usize) -> bool {
     let year = number.len() == 4 && (number.starts_with("19") || number.starts_with("20"));
     let next =
         text[end..].strip_prefix(' ').and_then(|r| r.split(|c: char| !c.is_alphabetic()).next()).unwrap_or_default();
-    !year && !(next.starts_with(char::is_lowercase) && next.chars().count() >= 3 && !lexicon_has(FIELD_END, next))
+    let counted = next.starts_with(char::is_lowercase) && next.chars().count() >= 3 && !lexicon_has(FIELD_END, next);
+    !(year || counted)
 }
 
 /// A digit of another script (`۱۲`, `১২`, `१२`, `๑๒`): house numbers are written in them.
@@ -1618,7 +1628,7 @@ pub fn scan(text: &str) -> Vec<Match> {
         // `বাড়ী নং ৭, হাজীসড়ক এ চলে`: the words of the sentence after a street are not in it.
         for m in kept.iter_mut().filter(|m| m.kind == Kind::Address) {
             while let Some((head, last)) = text[m.start..m.end].rsplit_once(' ')
-                && caseless("ends").contains(last)
+                && function_word(last)
             {
                 m.end = m.start + head.len();
             }
@@ -1665,10 +1675,7 @@ fn named_beside(text: &str, kept: &mut Vec<Match>) {
         let Some(name) = before.captures(&text[from..m.start]).and_then(|c| c.get(1)) else { continue };
         let words: Vec<String> = name.as_str().split(' ').map(|w| w.trim_end_matches('.').to_lowercase()).collect();
         let place = words.iter().any(|w| {
-            lexicon_has(NOT_PERSON, w)
-                || lexicon_has(COMPANY, w)
-                || street_type(w)
-                || caseless("ends").contains(w.as_str())
+            lexicon_has(NOT_PERSON, w) || lexicon_has(COMPANY, w) || street_type(w) || function_word(w.as_str())
         });
         // In a table, the name's column must not be headed as a place (`| Store | Where |`).
         let line_start = text[..from + name.start()].rfind('\n').map_or(0, |n| n + 1);
