@@ -240,11 +240,19 @@ fn detectors() -> &'static [Detector] {
                 // `number is 666-12-3456` has an SSN's shape, valid or not.
                 |v| !(v.len() == 11 && v.as_bytes()[3] == b'-' && v.as_bytes()[6] == b'-'),
             ),
-            d(Kind::Address, &streets.unit_first, 0, not_stopped_place),
+            // A level with no comma or house number after it is a place inside a building
+            // (`Level 2 Car Park`), unlike `Level 3, 12 Pitt Street`.
+            d(Kind::Address, &streets.unit_first, 0, |v| {
+                let level = v.get(..5).is_some_and(|w| w.eq_ignore_ascii_case("level"));
+                not_stopped_place(v) && (!level || v.contains(','))
+            }),
             d(Kind::Address, &streets.house_first, 0, not_stopped_place),
             Detector { around: not_counted, ..d(Kind::Address, &streets.number_then_type, 0, not_stopped_place) },
             Detector { around: not_counted, ..d(Kind::Address, &streets.number_first, 0, not_stopped_place) },
-            d(Kind::Address, &streets.type_first, 0, not_stopped_place),
+            Detector {
+                around: not_a_count,
+                ..d(Kind::Address, &streets.type_first, 0, |v| not_stopped_place(v) && !counted_number(v))
+            },
             Detector { around: not_a_count, ..d(Kind::Address, &streets.compound, 0, not_stopped_place) },
             d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?: \p{Lu}\p{Ll}+)? \d{1,4}/\d{1,4}[a-zA-Z]?\b", 0, not_stopped_place),
             // A name and a house number with a letter (`Kožarska 2a`, `Jabukovac 7a/2`): not a counted
@@ -252,10 +260,19 @@ fn detectors() -> &'static [Detector] {
             d(Kind::Address, r"\b\p{Lu}\p{Ll}{3,}(?:[ -]\p{Lu}\p{Ll}+)? \d{1,4}[a-z](?:/\d{1,4})?\b", 0, |v| {
                 not_stopped_place(v) && !lexicon_has(COUNTED, &v.split([' ', '-']).next().unwrap_or_default().to_lowercase())
             }),
-            // Czech and Slovak streets named by an adjective (`Máchova 28`, `Plzeňská 70`, `Plachého 5`).
-            d(Kind::Address, r"\b\p{Lu}\p{Ll}{2,}(?:ova|ská|ého)\s\d{1,4}(?:/\d{1,4})?[a-z]?\b", 0, not_stopped_place),
+            // Slavic streets named by an adjective or a genitive, in Latin and Cyrillic letters
+            // (`Máchova 28`, `Plzeňská 70`, `Plachého 5`, `Školní 3`, `Vukovarska 12`, `Садовая 5`).
+            Detector {
+                around: not_counting,
+                ..d(
+                    Kind::Address,
+                    r"\b\p{Lu}\p{Ll}{2,}(?:ova|ová|eva|ská|ska|ška|čka|cka|cká|ého|ní|ná|ская|ска|ова|ева|ая|ого)\s\d{1,4}(?:/\d{1,4})?[a-z]?\b",
+                    0,
+                    not_stopped_place,
+                )
+            },
             // Greek streets named in the genitive (`Πάτμου 31`, `Κύμης 10-10`).
-            d(Kind::Address, r"\b\p{Greek}{3,}(?:ου|ης|ας|ων)\s\d{1,4}(?:-\d{1,4})?\b", 0, any),
+            d(Kind::Address, r"\b(?:\p{Greek}{3,}[\s-])?\p{Greek}{3,}(?:ου|ού|ης|ής|ας|άς|ων|ών)\s\d{1,4}(?:-\d{1,4})?\b", 0, any),
             // The grid numbers of Colombian streets: the street, then `#` or `No.` and the cross street and
             // the distance (`Calle 45 # 12-34`, `Cra. 7 No. 71-21`, `Cl. 32 Bis # 20-64`).
             d(
@@ -281,6 +298,15 @@ fn detectors() -> &'static [Detector] {
                 0,
                 any,
             ),
+            // Chinese and Japanese streets: a road, its section, lane and alley, then the number
+            // (`芝山巷4段56號`, `人民路128号`); a block's district, block and house (`丸の内1丁目2番3号`,
+            // `西新宿2-8-1`).
+            d(
+                Kind::Address,
+                r"[[\p{Han}\p{Hiragana}\p{Katakana}ー]--[はがをにへで到在于至往寄送]]{1,12}(?:(?:大道|大街|路|街|巷|弄|道|胡同|里)(?:\d{1,3}段)?(?:\d{1,4}[巷弄])*\d{1,5}[號号座栋棟幢](?:之\d{1,3})?(?:\d{1,3}[樓楼层])?|\d{1,2}丁目\d{1,3}(?:番地?|-)\d{1,3}(?:号|-\d{1,3})?|\d{1,2}-\d{1,3}-\d{1,3}\b)",
+                0,
+                any,
+            ),
             // Armenian streets named in the genitive (`Կռիլովի 5`, `Անրի Վեռնոյի 4`).
             d(Kind::Address, r"\b(?:\p{Armenian}{2,}\s)?\p{Armenian}{2,}ի\s\d{1,4}[a-z]?\b", 0, any),
             d(Kind::Address, r"\b(?:P\.?\s?O\.?\s?Box|Postfach|Apartado|Casilla|Boîte postale)\s\d{1,6}\b", 0, any),
@@ -296,15 +322,16 @@ fn address_words() -> &'static Regex {
         let words = |tag: &str| {
             STREET_TYPES.lines().find_map(|l| l.strip_prefix(tag)).expect("street type lexicon").split_whitespace()
         };
-        let whole: Vec<&str> = words("before:").chain(words("after:")).chain(words("middle:")).collect();
-        let suffix: Vec<&str> = words("suffix:").collect();
+        let whole: Vec<String> =
+            words("before:").chain(words("after:")).chain(words("middle:")).flat_map(letter_forms).collect();
+        let suffix: Vec<String> = words("suffix:").flat_map(letter_forms).collect();
         let cues = "address|addr|street|line1|line_1|adresse|lieferadresse|anschrift|direcci[oó]n|indirizzo|\
                     endere[cç]o|morada|adres|adress|live|living|resides|moved|wohnhaft|office|deliver|bill|ship|\
                     flat|studio|apt|unit|suite|level|lot|shop|block|house|holding|building|plot|box|postfach|apartado|\
                     casilla|postale";
         // `_` before a cue: `shipping_address=`, `billing_street=`.
         Regex::new(&format!(
-            r"(?i)(?:\b|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ská|ého|ου|ης|ας|ων|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
+            r"(?i)(?:\b[בלמהוש]?|_)(?:{}|{cues})s?\b|(?:{})\b|\d/\d|\p{{Ll}}\s\d{{1,4}}[a-z]\b|(?:ova|ová|eva|ská|ska|ška|čka|cka|cká|ého|ní|ná|ская|ска|ова|ева|ая|ого|ου|ού|ης|ής|ας|άς|ων|ών|ի)\s\d|\b(?:cra|kr|kra|cl|cll|tv|dg|ak|ac)\.?\s\d|\bC/\s|\b[RC]\.\s\p{{Lu}}|নং|नं|رقم|شماره|[路街巷弄道段目]\d|\d(?:號|号|番|座|栋|棟|幢)|\p{{Han}}\d{{1,2}}-\d|ถนน|ซอย|\bB\d{{1,3}}\sL\d",
             whole.join("|"),
             suffix.join("|")
         ))
@@ -331,7 +358,8 @@ struct StreetPatterns {
 fn street_patterns() -> StreetPatterns {
     let list = |tag: &str| -> String {
         let line = STREET_TYPES.lines().find_map(|l| l.strip_prefix(tag)).expect("street type lexicon");
-        let mut words: Vec<&str> = line.split_whitespace().collect();
+        let mut words: Vec<String> = line.split_whitespace().flat_map(letter_forms).collect();
+        words.dedup();
         // Longest first, so `st` does not stop `street` short.
         words.sort_by_key(|w| std::cmp::Reverse(w.len()));
         words.join("|")
@@ -340,11 +368,12 @@ fn street_patterns() -> StreetPatterns {
     // Capitalized, or in a script without capitals (`송`, `გორი`, `ขอนแก่น`).
     let word = r"[\p{Lu}\p{Lo}\p{Georgian}][\p{L}\p{M}'.-]*";
     let particles = r"(?:de|la|le|les|du|des|del|della|dei|di|da|do|dos|das|der|den|van|von|y|e|wa|ya|of|the)";
-    let words = format!(r"(?:\s+(?:{particles}\s+)*(?:d'|l')?{word}){{1,4}}");
+    // Articles glued to a name: French and Italian `d'`, `l'`, Maltese `il-`, `tal-`, Arabic `al-`.
+    let words = format!(r"(?:\s+(?:{particles}\s+)*(?:d'|l'|il-|l-|ta'|tal-|al-|el-)?{word}){{1,4}}");
     // A flat, floor or door after the house number, in the languages of the street types.
     let unit = r"(?:\s*,?\s+(?i:bl|sc|ap|et|apt|apartment|suite|ste|unit|flat|floor|appartamento|piano|interno|scala|piso|puerta|interior|int|depto|departamento|apto|apartamento|andar|sala|bloco|casa|lote|edif|edificio|étage|etage|wohnung|top|stiege|lgh|bus|app|block|blk|rd|kv|кв|стр|корп|к|оф)\.?\s?(?:#?\d{1,5}[A-Za-z]?(?:/\d{1,4})?|[A-Z]\b)|\s*,?\s+\d{1,3}(?:st|nd|rd|th)\s(?i:floor|fl)\b|\s*,?\s+\d{1,2}[º°ª](?:\s?[A-Z]\b)?){0,3}";
     // `Prinsengracht 177-II`, `Herengracht 577-hs`: a Dutch floor after the number.
-    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान)[.:]?\s?)?\d{1,4}(?:[-–/]\d{1,4}[a-zA-Z]?|/[A-Za-z]\b)?(?: ?[a-zA-Z]\b)?(?:-(?:I{1,3}|hs|bis)\b)?(?: \d{1,4}\b)?";
+    let number = r"(?:(?i:n°|nº|nr|no|д|буд|дом|پلاک|رقم|বাড়ি|मकान|مبنى|عمارة|منزل|فيلا|بناية)[.:]?\s?)?\d{1,4}(?:[-–/]\d{1,4}[a-zA-Z]?|/[A-Za-z]\b)?(?:[a-zA-Z]\b| [A-Z]\b)?(?:-(?:I{1,3}|hs|bis|[A-Z])\b)?(?: \d{1,4}\b)?";
     // `, Galaxy Grove`: the estate or quarter after a street.
     let quarter = format!(r"(?:,\s(?:{word}\s){{1,3}}(?i:{before})s?\b)?");
     let units = "flat|studio|apartment|apt|unit|suite|level|lot|shop|block|blk|bldg";
@@ -352,20 +381,21 @@ fn street_patterns() -> StreetPatterns {
         // `#45, 2nd Main Road`, `12 bis, rue …`: a `#` before the number or `bis` after it, an ordinal
         // in the name; on one line.
         number_first: format!(
-            r"(?:#|\b)\d{{1,5}}[A-Za-z]?(?:[-–/]\d{{1,4}})?(?:\s(?:bis|ter))?,?(?:(?:[ \t](?:{word}|\d{{1,3}}(?:st|nd|rd|th)\b)){{1,4}}[ \t](?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
+            r"(?:#|\b)\d{{1,5}}[A-Za-z]?(?:[-–/](?:\d{{1,4}}|[A-Za-z]\b))?(?:\s(?:bis|ter))?,?(?:(?:[ \t](?:{word}|\d{{1,3}}(?:st|nd|rd|th)\b)){{1,4}}[ \t](?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
         ),
-        // A lowercase word may end the name (`провулок Ветеранів праці, буд. 190`).
+        // A lowercase word may end the name (`провулок Ветеранів праці, буд. 190`), an ordinal too
+        // (`площа Пересипська 8-ма буд. 477`); `R.` and `C.` are Portuguese and Spanish for `Rua`, `Calle`.
         type_first: format!(
-            r"(?:\b(?i:{after})\b|\bC/)\.?(?:{words}(?:\s\p{{Ll}}+)?|\s\d{{1,4}}(?:\s[A-Z]\b)?)[,،]?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
+            r"(?:\b[בלמהוש]?(?i:{after})\b|\bC/|\b[RC]\.)\.?(?:{words}(?:\s\p{{Ll}}+)?(?:\s\d{{1,3}}-\p{{Ll}}{{1,3}})?|\s\d{{1,4}}(?:\s[A-Z]\b)?)[,،]?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
         ),
         compound: format!(
-            r"(?:\b\p{{Lu}}[\p{{L}}\p{{M}}-]{{2,}}?|[\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}-]*?)(?:(?i:{suffix})|(?:\s[\p{{Lu}}\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}]*)?[ -](?i:{suffix}|{middle}))\.?,?\s{number}\b\.?{unit}"
+            r"(?:\b\p{{Lu}}(?:[\p{{L}}\p{{M}}-]|\.-){{2,}}?|[\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}-]*?)(?:(?i:{suffix})|(?:\s[\p{{Lu}}\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}]*)?[ -](?i:{suffix}|{middle}))\.?,?[ \t]{number}\b\.?{unit}"
         ),
         unit_first: format!(
             r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,?\s){{1,3}}(?:\d{{1,5}}[A-Za-z]?\s)?{word}(?:\s{word}){{0,3}}\s(?i:{before})s?\b{quarter}"
         ),
         house_first: format!(
-            r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,\s)?(?i:house|holding|building|plot|door|bldg)\s?(?i:no|nr|#)\.?\s?\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?,(?:\s{word}){{1,3}}"
+            r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,\s)?(?:(?i:house|holding|building|plot|door|bldg|বাড়ি|বাড়ী|বাসা|হোল্ডিং|বিল্ডিং|প্লট|মকান|मकान|भवन|प्लॉट|مکان|منزل|مبنى|عمارة|ساختمان)\s?(?i:no|nr|#|নং|नं|नंबर|رقم|شماره|نمبر)\.?\s?|(?:مبنى|عمارة|منزل|فيلا|بناية|شقة|ساختمان)\s(?:رقم\s?)?)\d{{1,5}}[A-Za-z]?(?:[-/]\d{{1,4}})?[,،](?:\s{word}){{1,3}}"
         ),
         number_then_type: format!(
             r"\b(?:(?i:no)\.?\s)?(?:[A-Z]-?)?\d{{1,5}}(?:[-/]\d{{1,4}}){{0,2}}[A-Za-z]?,\s(?i:{after})\b\.?(?:{words}(?:\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b)?|\s\d{{1,4}}(?:/\d{{1,4}})?[A-Za-z]{{0,2}}\b){unit}"
@@ -374,6 +404,7 @@ fn street_patterns() -> StreetPatterns {
 }
 
 const FIRST_NAMES: &str = include_str!("privacy/first_names.txt");
+const CASELESS_WORDS: &str = include_str!("privacy/caseless_words.txt");
 const STREET_TYPES: &str = include_str!("privacy/street_types.txt");
 
 /// Capitalized words that are never part of a name or a street name here: greetings, days,
@@ -382,7 +413,8 @@ const STOP_WORDS: &str = "hello hi hey dear thanks thank regards best cheers sir
     service sales order account ticket invoice booking the this that these your our my his her their its a an \
     monday tuesday wednesday thursday friday saturday sunday january february march july september october \
     november december please note update record user agent system assistant admin \
-    guest passenger holder owner contact name country total status error warning info";
+    guest passenger holder owner contact name country total status error warning info \
+    unknown none not provided withheld pending same confidential";
 
 /// Words that start place names (`North Road`, `Santa Cruz`): never a name, but part of a street's.
 const PLACE_WORDS: &str = "grande nova novo velha velho alto alta santo santa são san saint sankt neu nord sud süd \
@@ -392,8 +424,8 @@ const PLACE_WORDS: &str = "grande nova novo velha velho alto alta santo santa s�
 const AMBIGUOUS_FIRST: &str = "may june april august will bill mark grace joy per pol bo art guy rose ray dawn";
 
 /// Company forms that make the words before them a company, not a person.
-const COMPANY: &str =
-    "gmbh ag kg inc ltd llc plc sa sas sarl srl spa bv nv ab oy as co corp group grupa gruppe bank doo jdoo dd";
+const COMPANY: &str = "gmbh ag kg inc ltd llc plc sa sas sarl srl spa bv nv ab oy oyj osk ky tmi as co corp corporation limited \
+    industries holdings manufacturing group grupa gruppe bank doo jdoo dd";
 
 fn lexicon(text: &'static str) -> HashSet<&'static str> {
     text.lines().filter(|l| !l.starts_with('#')).flat_map(str::split_whitespace).collect()
@@ -434,8 +466,11 @@ fn words(v: &str) -> impl Iterator<Item = &str> {
 /// A capitalized name word (`Anna`, `Jean-Luc`, `O'Brien`), and the run of them after a first one.
 const NAME_WORD: &str = r"\p{Lu}\p{Ll}+(?:(?:[-'’]\p{Lu}?|\p{Lu})\p{Ll}+)*\b";
 
-fn name_regexes() -> &'static (Regex, Regex, Regex) {
-    static R: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
+/// A name word of a script without capitals (`ომარ`, `אבישג`, `محمد`).
+const CASELESS_NAME: &str = r"[\p{Lo}\p{Georgian}][\p{L}\p{M}]*";
+
+fn name_regexes() -> &'static (Regex, Regex, Regex, Regex) {
+    static R: OnceLock<(Regex, Regex, Regex, Regex)> = OnceLock::new();
     R.get_or_init(|| {
         // Name words are apart by spaces: a tab separates the cells of a row.
         let particles = format!("(?:{})", PARTICLES.replace(' ', "|"));
@@ -446,6 +481,11 @@ fn name_regexes() -> &'static (Regex, Regex, Regex) {
             Regex::new(&rest).expect("built-in pattern"),
             Regex::new(&format!("{cue}({NAME_WORD}(?: +(?:{particles} +)*{NAME_WORD}){{1,2}})"))
                 .expect("built-in pattern"),
+            // Where no capital marks a name, only a name's own key cues it (`guest=ომარ ლეჟავა`).
+            Regex::new(&format!(
+                r#"(?i:\b(?:name|full[_ ]?name|guest|passenger|recipient|sender|holder|contact|patient|customer[_ ]?name|attn|dear|mr|mrs|ms)\b\.?)[\s"':=,-]*({CASELESS_NAME}(?: {CASELESS_NAME}){{1,2}})"#
+            ))
+            .expect("built-in pattern"),
         )
     })
 }
@@ -454,7 +494,7 @@ fn name_regexes() -> &'static (Regex, Regex, Regex) {
 /// cue (`my name is`, `Dear`, `Mr`, `name:`). Not when a word is a stop word, a street type
 /// follows (`Victoria Street`), or a company form does (`Fabian Humer GmbH`).
 fn people(text: &str, out: &mut Vec<Match>) {
-    let (word, rest, cued) = name_regexes();
+    let (word, rest, cued, cued_caseless) = name_regexes();
     let person = |start: usize, end: usize| -> Option<Match> {
         let value = &text[start..end];
         let next: Option<String> = text[end..]
@@ -463,12 +503,23 @@ fn people(text: &str, out: &mut Vec<Match>) {
             .map(|w| w.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase());
         let company = next.as_deref().is_some_and(|w| lexicon_has(COMPANY, w))
             || value.split_whitespace().any(|w| lexicon_has(COMPANY, &w.to_lowercase()));
-        let street = next.as_deref().is_some_and(street_type);
-        (not_stopped(value) && !company && !street).then_some(Match { kind: Kind::Person, start, end })
+        // `Victoria Street`, and a header like `Street Address`.
+        let street = next.as_deref().is_some_and(street_type)
+            || value.split_whitespace().next().is_some_and(|w| street_type(&w.to_lowercase()));
+        let place = value.split_whitespace().any(|w| lexicon_has(NOT_PERSON, &w.to_lowercase()));
+        (not_stopped(value) && !company && !street && !place).then_some(Match { kind: Kind::Person, start, end })
     };
     for caps in cued.captures_iter(text) {
         let m = caps.get(1).expect("the name group");
         out.extend(person(m.start(), m.end()));
+    }
+    if !text.is_ascii() {
+        for caps in cued_caseless.captures_iter(text) {
+            let m = caps.get(1).expect("the name group");
+            if !m.as_str().split(' ').any(function_word) {
+                out.extend(person(m.start(), m.end()));
+            }
+        }
     }
     for m in word.find_iter(text) {
         // Most capitalized words start a sentence or name a thing: a name goes on with a
@@ -501,7 +552,7 @@ fn people(text: &str, out: &mut Vec<Match>) {
 /// Cues after which a whole field is an address: a key (`Address:`, `billing_street=`,
 /// `"addr": "…"`, `адрес:`, `anwani`, `ঠিকানা`, `آدرس`, `पता:`), or a phrase (`ship to`, `lives at`,
 /// `my address is`).
-const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:(?:address_?line_?\d|address\d|addr_?line_?\d|addr\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|lives? at|living at|resides? at|moved to|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di|mi direcci[oó]n es|meine adresse ist|mon adresse est|o meu endere[cç]o [ée]|anwani(?: yangu(?: ni)?)?|tirahan(?: ko ay)?|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|العنوان|ที่อยู่)\b|(?:पता|عنوان)\s?:)[\s\x22':=,>-]{0,8}";
+const ADDRESS_CUE: &str = r"(?i)(?:\b|_)(?:(?:address[ _]?line[ _]?\d|address_?\d|addr[ _]?line[ _]?\d|addr_?\d|street_?\d|street_?address|strasse|straße|location|dest(?:ination)?|pick_?up|drop_?off|venue|residence|premises|home|(?:home |street |postal |mailing |billing |shipping |delivery )?address(?:es)?(?: is| should be| will be| was| to be)?|addr|street|line_?1|adresse|lieferadresse|anschrift|direcci[oó]n|domicilio|indirizzo|endere[cç]o|morada|adres|adresa|adress|aadress|osoite|адрес|адреса|adresas|adrese|adresi|adresă|adressa|naslov|cím|διεύθυνση|διευθυνση|հասցե|მისამართი|địa chỉ|alamat|manzil|manzili|ünvan|unvan|ulica|כתובת|住所|地址|주소|lives? at|living at|resides? at|moved to|(?:left|dropped|delivered|parked|waiting|staying|stuck|standing) (?:it |them |the \w+ )?(?:at|outside|near|in front of)|(?:drop|dropped) (?:it |them |me |us )?off (?:at|to)|now at|(?:i'm|i am|we're|we are|he's|she's|they're) (?:outside|near|in front of|opposite)|meet (?:me|us|you) (?:outside|in front of)|returned to sender|redeliver(?:ed)? to|(?:sent|mailed|posted|forwarded) (?:it |them )?to|pick(?:ed)? (?:it |them )?up (?:from|at)|pickup (?:from|at)|drop-?off (?:at|to)|moving (?:from|to)|moved from|wohnhaft in|office is at|deliver(?:ed)? to|bill to|ship(?: it)? to|send (?:it|them|the \w+) to|(?:i'm|i am|we're|we are) (?:now )?at|meet (?:me|us) at|pick (?:me|us) up (?:from|at)|located at|find us at|visit us at|(?:wohne|wohnt|wohnen)(?: jetzt| noch)? in(?: der)?|habit(?:e|es|ons|ent) (?:au|à|rue)|viv(?:o|e|imos) en|mieszka(?:m|my)? (?:przy|na)|abit(?:o|a|iamo) in|woon(?:t|en)? (?:op|aan)|bor (?:på|i)|живу на|живёт на|живет на|bydlím na|bydlí na|tinggal di|mi direcci[oó]n es|meine adresse ist|mon adresse est|o meu endere[cç]o [ée]|anwani(?: yangu(?: ni)?)?|tirahan(?: ko ay)?|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|العنوان|ที่อยู่)\b|(?:पता|عنوان)\s?:)[\s\x22':=,>\]*.-]{0,12}";
 
 /// Lowercase words of the sentence around an address that end it (`… 12 Baker Street in May`).
 const FIELD_END: &str = "in on at to and or before after last next since for by from with please thanks thank today \
@@ -509,7 +560,8 @@ const FIELD_END: &str = "in on at to and or before after last next since for by 
 
 /// Unit words that may follow a street after a comma (`, kv. 12`, `, piso 2`, `, étage 3`).
 const UNIT_WORDS: &str = "apt apartment suite ste unit flat floor fl app appt block blk bldg top wohnung stiege piso puerta \
-    depto dpto apto andar étage etage esc interno int scala piano kv кв корп стр оф lgh bus rd po house no nr буд д дом";
+    depto dpto apto andar étage etage esc interno int scala piano kv кв корп стр оф lgh bus rd po house no nr буд д дом \
+    rm room level lvl door planta stock og daire kat";
 
 fn address_cue() -> &'static Regex {
     static R: OnceLock<Regex> = OnceLock::new();
@@ -526,18 +578,56 @@ fn address_cue() -> &'static Regex {
 /// not `Street Fighter 2`). A name at the start of the field followed by a comma is the
 /// addressee, not the address (`Ship to Ann Lee, 12 Baker Street`).
 fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
+    // The markup between a label and its value: an HTML form's `value="`, the next cell of a
+    // definition list or table (`</dt><dd>`, ` | `).
+    static MARKUP: OnceLock<Regex> = OnceLock::new();
+    let markup = MARKUP.get_or_init(|| {
+        Regex::new(r#"^(?:"?\s*value=["']|\s*</\w+>\s*<\w+[^>]*>|\s*\|\s*)"#).expect("built-in pattern")
+    });
     for cue in address_cue().find_iter(text) {
         let keyed = cue.as_str().contains([':', '=', '"', '>', '\n']);
         let said = cue.as_str().trim_end_matches(|c: char| !c.is_alphabetic()).to_lowercase();
         // A key only: `street: …`, `"location": "…"`, not `Street Fighter 2` or `in that location 5 times`.
-        let key_only = ["street", "location", "dest", "destination", "strasse", "straße"];
+        let key_only = [
+            "street",
+            "ulica",
+            "location",
+            "dest",
+            "destination",
+            "strasse",
+            "straße",
+            "pickup",
+            "pick_up",
+            "dropoff",
+            "drop_off",
+            "venue",
+            "residence",
+            "premises",
+            "home",
+        ];
         // A line break after `Street` is a key's only on a line of its own (not `12 Baker Street`).
         let own_line = text[..cue.start()].ends_with('\n') || cue.start() == 0;
-        let key = cue.as_str().contains([':', '=', '"', '>']) || keyed && own_line;
+        let mut key = cue.as_str().contains([':', '=', '"', '>', ']']) || keyed && own_line;
+        let (mut start, mut jumped) = (cue.end(), false);
+        if let Some(m) = markup.find(&text[start..]) {
+            start += m.end();
+            key = true;
+        }
+        // A label that goes on to its colon (`New address for account 51466: …`, `Residential
+        // address (as on the ID card): …`): the field is after the colon.
+        let line_rest = &text[start..text[start..].find('\n').map_or(text.len(), |n| start + n)];
+        if !key
+            && let Some(colon) = line_rest.find(": ")
+            && colon <= 48
+            && !line_rest[..colon].contains(['.', '!', '?', '"'])
+        {
+            start += colon + 2;
+            key = true;
+            jumped = true;
+        }
         if key_only.iter().any(|k| said.ends_with(k)) && !key {
             continue;
         }
-        let mut start = cue.end();
         if let Some(name) = names.iter().find(|n| n.start == start)
             && let Some(rest) = text[name.end..].strip_prefix(", ")
         {
@@ -551,8 +641,25 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
         let first = v.split_whitespace().next().unwrap_or_default().trim_end_matches([',', '.']).to_lowercase();
         let lower_start = v.starts_with(|c: char| c.is_ascii_lowercase()) && !type_first(&first);
         let word = v.split(|c: char| !c.is_alphabetic()).any(|w| w.chars().count() >= 2);
-        let shaped = if typed { digit || !lower_start } else { digit && !lower_start && named(v) };
-        if word && shaped && !v.contains('@') && not_stopped_place(v) {
+        // Under a key, two name words are a street even with no number or type (`Address line 1:
+        // पोखरेल कुना`), but a unit alone (`Address line 2: Apartment 14`) is none.
+        // Not a name on a line of its own (`Ship to\nAna Souza\n…`): the addressee.
+        let addressee = names.iter().any(|n| n.start <= start && n.end >= end);
+        let labelled = cue.as_str().contains([':', '=', '"', '>', ']']) || jumped;
+        let name_words = v.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count() >= 2
+            && named(v)
+            && labelled
+            && !addressee;
+        let unit_only = v.split(',').all(|part| {
+            let part: Vec<&str> = part.split_whitespace().collect();
+            part.len() <= 2
+                && part.first().is_some_and(|w| lexicon_has(UNIT_WORDS, &w.trim_end_matches('.').to_lowercase()))
+        });
+        // After a cue, no number of a counted thing (`waiting at Gate 12`, `Deliver to Gate 12`).
+        let counted = !typed && lexicon_has(COUNTED, &first);
+        let shaped = !counted
+            && if typed { digit || !lower_start } else { !lower_start && named(v) && (digit || key && name_words) };
+        if word && shaped && !unit_only && !v.contains('@') && not_stopped_place(v) {
             out.push(Match { kind: Kind::Address, start, end });
         }
     }
@@ -591,16 +698,167 @@ fn named(v: &str) -> bool {
     words(v).all(|w| !lower(w) || minor(w))
 }
 
+/// A post code and a town on the line under a street are not a street, though the town's name
+/// may end in a street type (`3533 Dapdap Drive` over `9746 Katie Ville`).
+fn post_code_lines(text: &str, kept: &mut Vec<Match>) {
+    static R: OnceLock<Regex> = OnceLock::new();
+    let line = R.get_or_init(|| Regex::new(r"^\d{4,6}(?:\s\p{Lu}[\p{L}'-]*){1,3}$").expect("built-in pattern"));
+    let mut drop = Vec::new();
+    for (i, m) in kept.iter().enumerate().skip(1) {
+        let after = text[m.end..].trim_start_matches([' ', '\t']);
+        let own_line = text[..m.start].trim_end_matches([' ', '\t']).ends_with('\n')
+            && (after.is_empty() || after.starts_with(['\n', '\r']));
+        let above = kept[i - 1];
+        let street_above = above.kind == Kind::Address && text[above.end..m.start].matches('\n').count() == 1;
+        if m.kind == Kind::Address && own_line && street_above && line.is_match(&text[m.start..m.end]) {
+            drop.push(i);
+        }
+    }
+    for i in drop.into_iter().rev() {
+        kept.remove(i);
+    }
+}
+
+/// A word of a section of the caseless-script lexicon (`ends:` or `counts:`).
+fn caseless_word_in(section: usize, word: &str) -> bool {
+    static S: OnceLock<[HashSet<&'static str>; 2]> = OnceLock::new();
+    S.get_or_init(|| {
+        let mut sets = [HashSet::new(), HashSet::new()];
+        let mut on = None;
+        for line in CASELESS_WORDS.lines().filter(|l| !l.starts_with('#')) {
+            // A section starts with its name and a colon; its lines that follow are indented.
+            let body = match line.split_once(':').filter(|_| !line.starts_with(' ')) {
+                Some((head, body)) => {
+                    on = ["ends", "counts"].iter().position(|t| *t == head);
+                    body
+                }
+                None => line,
+            };
+            if let Some(i) = on {
+                sets[i].extend(body.split_whitespace());
+            }
+        }
+        sets
+    })[section]
+        .contains(word)
+}
+
+/// A postposition, particle, pronoun or adverb around a place (`पर`, `இல்`, `در`).
+fn function_word(word: &str) -> bool {
+    caseless_word_in(0, word)
+}
+
+/// A word that makes the number before it a count, a time or a date (`दिन`, `مرداد`).
+fn count_word(word: &str) -> bool {
+    caseless_word_in(1, word)
+}
+
+/// Streets named by a house number and names only, in scripts without capitals, where no
+/// capital tells a name from a word (`91/300 सावित्री पवार पर हूँ`, `3448 இசைக்கலை ஆஞ்சனேயா இல்`,
+/// `27751 محمد پور دره هستم`): up to four words after the number, ending before a postposition or
+/// particle; not a count, a time or a date (`3 दिन में`, `۱۴ مرداد`). A one-digit number needs
+/// two words.
+fn caseless_streets(text: &str, out: &mut Vec<Match>) {
+    static R: OnceLock<Regex> = OnceLock::new();
+    let street = R.get_or_init(|| {
+        let letters = r"[\p{Devanagari}\p{Bengali}\p{Tamil}\p{Telugu}\p{Kannada}\p{Malayalam}\p{Gujarati}\p{Gurmukhi}\p{Oriya}\p{Sinhala}\p{Arabic}\p{Hebrew}\p{Ethiopic}\u{200c}\u{200d}]";
+        Regex::new(&format!(r#"(?:^|[\s(\[>"'|,;])(\d{{1,5}}(?:[-/]\d{{1,5}})?)((?:[ \t]{letters}+){{1,4}})"#))
+            .expect("built-in pattern")
+    });
+    for caps in street.captures_iter(text) {
+        let (number, names) = (caps.get(1).expect("the number"), caps.get(2).expect("the names"));
+        let mut end = number.end();
+        let (mut count, mut at) = (0, names.start());
+        for w in names.as_str().split([' ', '\t']) {
+            let bare = w.trim_matches(|c: char| !c.is_alphanumeric());
+            if !w.is_empty() {
+                if count_word(bare) {
+                    count = 0;
+                    break;
+                }
+                if function_word(bare) || bare.is_empty() {
+                    break;
+                }
+                end = at + w.len();
+                count += 1;
+            }
+            at += w.len() + 1;
+        }
+        // A number of one or two digits counts things (`3 सेब`, `2 כרטיסים`) unless a unit follows
+        // the name (`3 तारा सिंह, Unit 11B`).
+        let digits = number.as_str().chars().filter(|c| c.is_numeric()).count();
+        let paired = number.as_str().contains(['/', '-']);
+        let unit_after = text[end..]
+            .trim_start_matches([',', ' '])
+            .split([' ', '.'])
+            .next()
+            .is_some_and(|w| !w.is_empty() && lexicon_has(UNIT_WORDS, &w.to_lowercase()));
+        if count >= 1 && (paired || digits >= 3 || unit_after) {
+            out.push(Match { kind: Kind::Address, start: number.start(), end });
+        }
+    }
+    // A name and a street type with no number (`शर्मा कुना मा छु`, `किराँत चौर?`): one or two words
+    // before the type, none a function word, and after it only punctuation, a function word or
+    // another script.
+    let caseless_word = |w: &str| {
+        !w.is_empty()
+            && w.chars().all(|c| {
+                !c.is_numeric()
+                    && matches!(c, '\u{0590}'..='\u{05FF}' | '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}'
+                        | '\u{0900}'..='\u{0DFF}' | '\u{1200}'..='\u{137F}' | '\u{200C}' | '\u{200D}')
+            })
+    };
+    let mut tokens: Vec<(usize, &str)> = Vec::new();
+    let mut at = 0;
+    for t in text.split([' ', '\t', '\n']) {
+        if !t.is_empty() {
+            tokens.push((at, t));
+        }
+        at += t.len() + 1;
+    }
+    let trim = |t: &str| t.trim_end_matches(|c: char| c.is_ascii_punctuation() || "।؟،".contains(c)).to_string();
+    for (i, &(at, t)) in tokens.iter().enumerate() {
+        let word = trim(t);
+        if !caseless_word(&word) || !street_type(&word) {
+            continue;
+        }
+        let closed = word.len() < t.len()
+            || tokens.get(i + 1).is_none_or(|&(_, next)| {
+                let next = trim(next);
+                function_word(next.as_str()) || !caseless_word(&next)
+            });
+        let mut start = at;
+        for &(before_at, before) in tokens[..i].iter().rev().take(2) {
+            let name = trim(before);
+            if name.len() < before.len()
+                || !caseless_word(&name)
+                || function_word(name.as_str())
+                || count_word(name.as_str())
+                || street_type(&name)
+            {
+                break;
+            }
+            start = before_at;
+        }
+        if closed && start < at {
+            out.push(Match { kind: Kind::Address, start, end: at + word.len() });
+        }
+    }
+}
+
 /// A street line with no cue, known by what is around it: the line before a post code and city
-/// (`Knudsenkollen 88` over `0573 Oslo`), the part before `, 0573 Oslo` on one line, and an item
-/// of a list (`- …`, `1. …`, `…; …`) another of whose items is an address. The value holds a
+/// (`Knudsenkollen 88` over `0573 Oslo`), the part before `, 0573 Oslo` on one line, the line
+/// under a person's name (`names`), and an item of a list (`- …`, `1. …`, `…; …`) another of whose
+/// items is an address. The value holds a
 /// house number and words that are all a name's, a particle's, a unit's or a street type's.
-fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
+fn placed_addresses(text: &str, found: &[Match], names: &[Match], out: &mut Vec<Match>) {
     static R: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
     let (post_line, post_after, item) = R.get_or_init(|| {
         // A town's name, in a script with capitals or without (`Oslo`, `ঢাকা`, `กรุงเทพมหานคร`).
         let city = r"[\p{Lu}\p{Lo}][\p{L}\p{M}'.()-]*(?:\s[\p{L}\p{M}'.()-]+){0,3}";
         let code = r"(?:[A-Z]{1,2}-)?\d{3,6}(?:[ -]\d{2,4}|\s?[A-Z]{2})?";
+        // After a town's name a post code has four digits or more: `Ilica 242` is a street.
+        let code4 = r"(?:[A-Z]{1,2}-)?\d{4,6}(?:[ -]\d{2,4}|\s?[A-Z]{2})?";
         // British and Canadian post codes (`W1U 6TY`, `M5V 2T6`).
         let uk = r"[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}|[A-Z]\d[A-Z]\s?\d[A-Z]\d";
         // A town, then a state's letters and a post code (`Springfield, IL 62704`, `Sydney NSW 2000`).
@@ -608,15 +866,16 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
             r"[\p{Lu}\p{Lo}][\p{L}\p{M}'.-]*(?:\s[\p{Lu}\p{Lo}][\p{L}\p{M}'.-]*){0,2},?\s(?:[A-Z]{2,3}\s|[-–]\s)?";
         (
             Regex::new(&format!(
-                r"^\s*(?:(?:{code}|{uk})\s+{city}|{city}\s(?:[-–]\s)?{code}|{town}(?:{code}|{uk}))\s*$"
+                r"^\s*(?:>\s*)*(?:(?:{code}|{uk})\s+{city}|{city}\s(?:[-–]\s)?{code4}|{town}(?:{code4}|{uk}))\s*$"
             ))
             .expect("built-in pattern"),
             // After `, `, ` | `, ` · ` or a tab: a post code and town, or a town and post code.
             Regex::new(&format!(
-                r"^(?:,|،| \|| ·|\t)\s*(?:(?:{code}|{uk})\s+(?:\p{{Lu}}\p{{Ll}}|\p{{Lo}})|{town}(?:{code}|{uk})\b)"
+                r"^(?:,|،| \|| ·|\t)\s*(?:(?:{code}|{uk})\s+(?:\p{{Lu}}\p{{Ll}}|\p{{Lo}})|{town}(?:{code4}|{uk})\b)"
             ))
             .expect("built-in pattern"),
-            Regex::new(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+").expect("built-in pattern"),
+            // A bullet, a number, or the `>` of a quoted mail.
+            Regex::new(r"^\s*(?:[-*•>]|\d{1,2}[.)])\s+").expect("built-in pattern"),
         )
     });
     // Under a street column's header a lowercase word may be in the street (`Na pažiti 76`).
@@ -628,13 +887,22 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
             && (named(v) || !strict && !v.starts_with(char::is_lowercase))
             && not_stopped_place(v)
     };
-    let push = |out: &mut Vec<Match>, start: usize, v: &str, strict: bool| {
+    // Over a post code and town, a street type makes a line a street without a number (`अग्रवाल पथ`).
+    let typed = |v: &str| {
+        named(v)
+            && (2..=5).contains(&v.split_whitespace().count())
+            && !v.contains(['@', ':', '=', '"', '<', '>', '(', ')'])
+            && v.split_whitespace().enumerate().any(|(i, w)| street_word(w.trim_end_matches([',', '.']), i == 0))
+            && not_stopped_place(v)
+    };
+    let push_any = |out: &mut Vec<Match>, start: usize, v: &str, strict: bool, typed_ok: bool| {
         let v = v.trim().trim_end_matches([',', '.', ';']);
-        if shaped(v, strict) && !post_line.is_match(v) {
+        if (shaped(v, strict) || typed_ok && typed(v)) && !post_line.is_match(v) {
             let start = start + text[start..].find(v).unwrap_or(0);
             out.push(Match { kind: Kind::Address, start, end: start + v.len() });
         }
     };
+    let push = |out: &mut Vec<Match>, start: usize, v: &str, strict: bool| push_any(out, start, v, strict, false);
     let lines: Vec<(usize, &str)> = text
         .split('\n')
         .scan(0, |at, l| {
@@ -775,13 +1043,23 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
             }
             items.push(parts);
         }
+        // The line under a person's name in a block (`Kind regards,\nAna Novak\nIlica 242`).
+        if i > 0 && house_numbered(line.trim()) {
+            let (above_at, above) = lines[i - 1];
+            let lead = above.len() - above.trim_start().len();
+            let named_above =
+                names.iter().any(|n| n.start == above_at + lead && n.end == above_at + above.trim_end().len());
+            if named_above {
+                push(out, start, line, true);
+            }
+        }
         // The line before a post code and city.
         if let Some(&(_, next)) = lines.get(i + 1)
             && post_line.is_match(next)
             && !post_line.is_match(line)
         {
             let body = item.find(line).map_or(0, |b| b.end());
-            push(out, start + body, &line[body..], true);
+            push_any(out, start + body, &line[body..], true, true);
         }
         // `…, 0573 Oslo` on one line: the part between separators before it.
         for (at, _) in line.match_indices([',', '،', '|', '·', '\t']) {
@@ -790,7 +1068,9 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
                 let begin = line[..at]
                     .rfind(['|', ';', '\t', ',', '·', '،'])
                     .map_or(0, |b| b + line[b..].chars().next().map_or(1, char::len_utf8));
-                push(out, start + begin, &line[begin..at], true);
+                let part = &line[begin..at];
+                let tail = named_tail(part);
+                push(out, start + begin + (part.len() - tail.len()), tail, true);
             }
         }
     }
@@ -820,6 +1100,22 @@ fn placed_addresses(text: &str, found: &[Match], out: &mut Vec<Match>) {
     }
 }
 
+/// The end of a part that is a street's name and number, without the words of a sentence
+/// before it (`Levering til Strandvejen 100`: `Strandvejen 100`); the whole part if it is named.
+fn named_tail(part: &str) -> &str {
+    if named(part) {
+        return part;
+    }
+    let mut from = part.len();
+    while let Some(space) = part[..from].trim_end().rfind(' ') {
+        if !named(&part[space + 1..]) {
+            break;
+        }
+        from = space + 1;
+    }
+    &part[from..]
+}
+
 /// Where the address field that starts at `start` ends (see `cued_addresses`), if it holds
 /// anything.
 fn field_end(text: &str, start: usize) -> Option<usize> {
@@ -834,7 +1130,9 @@ fn field_end(text: &str, start: usize) -> Option<usize> {
         let token_len = next.find(|c: char| c == ' ' || c == ',' || hard(c)).unwrap_or(next.len());
         let token = &next[..token_len];
         let bare = token.trim_end_matches(['.', ':', '\'']);
-        if token.is_empty() || end > start && lexicon_has(FIELD_END, token) {
+        // `(recipient unknown)`: a remark in brackets, not a quarter's name (`(예준김박리)`).
+        let remark = token.strip_prefix('(').is_some_and(|t| t.starts_with(char::is_lowercase));
+        if token.is_empty() || end > start && (lexicon_has(FIELD_END, token) || remark) {
             break;
         }
         // After a comma only what goes on with an address: a number, a capitalized word, a unit.
@@ -853,7 +1151,7 @@ fn field_end(text: &str, start: usize) -> Option<usize> {
         let number_next = next[token_len..].trim_start_matches(' ').starts_with(char::is_numeric);
         let stop = token.ends_with('.')
             && !number_next
-            && (bare.chars().count() > 4 || bare.bytes().all(|b| b.is_ascii_digit()));
+            && (bare.chars().count() > 4 || bare.starts_with(|c: char| c.is_ascii_digit()));
         end = token_start + token.len();
         at = token_start + token.len();
         if stop {
@@ -885,23 +1183,35 @@ fn lexicon_has(list: &str, word: &str) -> bool {
 }
 
 fn street_type(word: &str) -> bool {
-    static S: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    static S: OnceLock<HashSet<String>> = OnceLock::new();
     S.get_or_init(|| {
         STREET_TYPES
             .lines()
             .filter(|l| !l.starts_with('#'))
             .filter_map(|l| l.split_once(':'))
             .flat_map(|(_, words)| words.split_whitespace())
+            .flat_map(letter_forms)
             .collect()
     })
     .contains(word)
 }
 
+/// A word as Arabic and as Persian write it: the two scripts' `yeh` and `kaf` differ (`ميدان`,
+/// `میدان`), and a street type is either.
+fn letter_forms(word: &str) -> [String; 2] {
+    let swap =
+        |from: [char; 2], to: [char; 2]| word.replace(from[0], &to[0].to_string()).replace(from[1], &to[1].to_string());
+    [swap(['ي', 'ك'], ['ی', 'ک']), swap(['ی', 'ک'], ['ي', 'ك'])]
+}
+
 /// A street type that comes before the street's name (`rue`, `ulica`, `Jalan`).
 fn type_first(word: &str) -> bool {
-    static S: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    S.get_or_init(|| lexicon(STREET_TYPES.lines().find_map(|l| l.strip_prefix("after:")).expect("street type lexicon")))
-        .contains(word)
+    static S: OnceLock<HashSet<String>> = OnceLock::new();
+    S.get_or_init(|| {
+        let line = STREET_TYPES.lines().find_map(|l| l.strip_prefix("after:")).expect("street type lexicon");
+        line.split_whitespace().flat_map(letter_forms).collect()
+    })
+    .contains(word)
 }
 
 /// A street type, or a word that ends in one (`Hauptstraße`, `Storgatan`); `first` in the
@@ -1150,7 +1460,7 @@ fn literal_gates() -> &'static RegexSet {
             &format!(r"(?i)key|secret|token|pass|pwd|credential|bearer|basic|authoriz|://|{PASSWORD_WORDS}"),
             r"(?i)pas",
             r"(?i)born|d\.?o\.?b|birth|geb|n[ée]e? le|naissance|nacimiento|nascit",
-            r"(?i)addr|adres|street|line_?1|location|dest|stras|straß|i'm at|i am at|we're at|we are at|meet|pick|located|find us|visit us|wohn|habit|viv|mieszka|abit|woon|bor |живу|живёт|живет|bydlí|tinggal|anschrift|direcc|domicil|indirizzo|endere|morada|osoite|адрес|live|living|resid|moved|wohnhaft|office|deliver|bill|ship|send|anwani|tirahan|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|عنوان|ที่อยู่|पता",
+            r"(?i)addr|adres|street|line_?1|location|naslov|cím|διεύθυνση|διευθυνση|հասցե|მისამართი|địa chỉ|alamat|manzil|ünvan|unvan|ulica|כתובת|住所|地址|주소|pick|drop|venue|residence|premises|home|left|dropped|parked|waiting|staying|stuck|standing|drop|now at|outside|near|in front|opposite|returned|redeliver|sent|mailed|posted|forwarded|pickup|moving|dest|stras|straß|i'm at|i am at|we're at|we are at|meet|pick|located|find us|visit us|wohn|habit|viv|mieszka|abit|woon|bor |живу|живёт|живет|bydlí|tinggal|anschrift|direcc|domicil|indirizzo|endere|morada|osoite|адрес|live|living|resid|moved|wohnhaft|office|deliver|bill|ship|send|anwani|tirahan|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|عنوان|ที่อยู่|पता",
         ])
         .expect("built-in pattern")
     })
@@ -1193,8 +1503,30 @@ const COUNTED: &str = "level gate platform room row seat terminal page chapter s
     apt apartment flat suite unit piso apto dpto depto lgh kv app article paragraph annex appendix exhibit question \
     exercise task option type grade class case problem item model";
 
+/// The first number of the value follows a counting word (`Via Ferrata Grade 3`), not a house
+/// number's abbreviation (`Calle Mayor No. 5`).
+fn counted_number(v: &str) -> bool {
+    let tokens: Vec<&str> = v.split_whitespace().collect();
+    tokens.iter().position(|t| t.starts_with(|c: char| c.is_numeric())).is_some_and(|i| {
+        let word = tokens[..i].last().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase());
+        word.is_some_and(|w| w != "no" && lexicon_has(COUNTED, &w))
+    })
+}
+
 fn not_counted(text: &str, start: usize, _end: usize) -> bool {
     let before = &text[..start];
+    // `Unit 5/12 Smith St`: a unit and a house number, the Australian way.
+    let pair = text[start..].split(' ').next().is_some_and(|n| {
+        n.split_once('/').is_some_and(|(a, b)| {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        })
+    });
+    if pair {
+        return true;
+    }
     if before.ends_with(|c: char| c == '.' || c == ':' || c.is_ascii_digit()) {
         return false;
     }
@@ -1212,6 +1544,18 @@ fn not_a_count(text: &str, start: usize, end: usize) -> bool {
     let rest = &text[end..];
     let counted = text[start..end].rsplit_once(", ").is_some_and(|(_, n)| n.bytes().all(|b| b.is_ascii_digit()));
     !(counted && rest.starts_with(' ') && rest[1..].starts_with(char::is_lowercase))
+}
+
+/// The number is not a year or a count of the lowercase word after it (`Alaska 5 days`), though a short
+/// word or one of the sentence may follow a house number (`Školní 3 v Praze`, `… 12 and`).
+fn not_counting(text: &str, start: usize, end: usize) -> bool {
+    // `Geneva 2026`, `Alaska 2024`: a year after a place's name.
+    let number = text[start..end].rsplit(' ').next().unwrap_or_default();
+    let year = number.len() == 4 && (number.starts_with("19") || number.starts_with("20"));
+    let next =
+        text[end..].strip_prefix(' ').and_then(|r| r.split(|c: char| !c.is_alphabetic()).next()).unwrap_or_default();
+    let counted = next.starts_with(char::is_lowercase) && next.chars().count() >= 3 && !lexicon_has(FIELD_END, next);
+    !(year || counted)
 }
 
 /// A digit of another script (`۱۲`, `১২`, `१२`, `๑๒`): house numbers are written in them.
@@ -1258,10 +1602,15 @@ pub fn scan(text: &str) -> Vec<Match> {
         let first_address = dets.iter().position(|d| d.kind == Kind::Address).unwrap_or(dets.len());
         found.extend(cued.into_iter().map(|m| (first_address, m)));
     }
+    if !text.is_ascii() {
+        let mut caseless = Vec::new();
+        caseless_streets(text, &mut caseless);
+        found.extend(caseless.into_iter().map(|m| (dets.len(), m)));
+    }
     if digits >= 1 || other_digits(text) {
         let addresses: Vec<Match> = found.iter().map(|(_, m)| *m).filter(|m| m.kind == Kind::Address).collect();
         let mut placed = Vec::new();
-        placed_addresses(text, &addresses, &mut placed);
+        placed_addresses(text, &addresses, &names, &mut placed);
         found.extend(placed.into_iter().map(|m| (dets.len(), m)));
     }
     found.extend(names.into_iter().map(|m| (dets.len(), m)));
@@ -1274,8 +1623,81 @@ pub fn scan(text: &str) -> Vec<Match> {
     }
     kept.sort_by_key(|m| m.start);
     with_units(text, &mut kept);
+    post_code_lines(text, &mut kept);
+    if !text.is_ascii() {
+        // `বাড়ী নং ৭, হাজীসড়ক এ চলে`: the words of the sentence after a street are not in it.
+        for m in kept.iter_mut().filter(|m| m.kind == Kind::Address) {
+            while let Some((head, last)) = text[m.start..m.end].rsplit_once(' ')
+                && function_word(last)
+            {
+                m.end = m.start + head.len();
+            }
+        }
+    }
     kept.retain(|m| m.end > m.start);
+    named_beside(text, &mut kept);
     kept
+}
+
+/// Words that name a place or a desk, not a person, in a signature or a row (`Front Desk`).
+const NOT_PERSON: &str = "desk office reception department warehouse store shop branch headquarters hq hotel \
+    restaurant cafe bar clinic hospital school university bank pharmacy market mall center centre park station airport";
+
+/// People named beside a street of the same record: the cell, field or line right before it
+/// (`41871,Jolana Ježek,80/4 Lordelo Drive`, `<td>Stanisław Pracz</td><td>…`, `Kind regards,\nProf.
+/// Jano Steffensen\n472 Huff Parkways`), two or three name words, in any script.
+fn named_beside(text: &str, kept: &mut Vec<Match>) {
+    static R: OnceLock<Regex> = OnceLock::new();
+    let before = R.get_or_init(|| {
+        let word = format!(r"(?:\p{{Lu}}[\p{{Ll}}\p{{M}}]+(?:[-'’]\p{{Lu}}[\p{{Ll}}\p{{M}}]+)*|{CASELESS_NAME})");
+        let particles = format!("(?:{})", PARTICLES.replace(' ', "|"));
+        Regex::new(&format!(
+            r"(?:^|[\n,;\t|>:])[ \t]*((?:(?i:prof|dr|mr|mrs|ms|fru|herr|frau|sr|sra|mme)\.?[ ])?{word}(?:[ ](?:{particles}[ ])*{word}){{1,2}})[ \t]*(?:,[ \t]?|\t|[ \t]?\|[ \t]?|</t[dh]>\s*<t[dh][^>]*>|</\w+>\s*<\w+>|\n[ \t]*)$"
+        ))
+        .expect("built-in pattern")
+    });
+    let mut people = Vec::new();
+    // Only beside what is surely a street: a street type, three words or more, or another script
+    // (not `Gen 2` in a product's row).
+    let street = |m: &Match| {
+        let v = &text[m.start..m.end];
+        !v.is_ascii()
+            || v.split_whitespace().count() >= 3
+            || v.split_whitespace().enumerate().any(|(i, w)| street_word(w.trim_end_matches([',', '.']), i == 0))
+    };
+    for (i, m) in kept.iter().enumerate().filter(|(_, m)| m.kind == Kind::Address && street(m)) {
+        // A name found already (`Prof. Jano Steffensen` as `Jano Steffensen`) may grow over its title.
+        let lo = kept[..i].iter().rev().find(|k| k.kind != Kind::Person).map_or(0, |k| k.end);
+        let mut from = m.start.saturating_sub(120).max(lo);
+        while !text.is_char_boundary(from) {
+            from += 1;
+        }
+        let Some(name) = before.captures(&text[from..m.start]).and_then(|c| c.get(1)) else { continue };
+        let words: Vec<String> = name.as_str().split(' ').map(|w| w.trim_end_matches('.').to_lowercase()).collect();
+        let place = words.iter().any(|w| {
+            lexicon_has(NOT_PERSON, w) || lexicon_has(COMPANY, w) || street_type(w) || function_word(w.as_str())
+        });
+        // In a table, the name's column must not be headed as a place (`| Store | Where |`).
+        let line_start = text[..from + name.start()].rfind('\n').map_or(0, |n| n + 1);
+        let first_line = text.split('\n').next().unwrap_or_default();
+        let headed_place = [',', ';', '\t', '|'].iter().any(|&sep| {
+            let column = text[line_start..from + name.start()].matches(sep).count();
+            line_start > 0
+                && first_line.split(sep).nth(column).is_some_and(|h| {
+                    let h = h.trim().to_lowercase();
+                    lexicon_has(NOT_PERSON, &h)
+                        || lexicon_has("where location site city town place venue company business", &h)
+                })
+        });
+        if !place && !headed_place && not_stopped(name.as_str()) {
+            people.push(Match { kind: Kind::Person, start: from + name.start(), end: from + name.end() });
+        }
+    }
+    if !people.is_empty() {
+        kept.retain(|k| !people.iter().any(|p| k.kind == Kind::Person && k.start < p.end && k.end > p.start));
+        kept.extend(people);
+        kept.sort_by_key(|m| m.start);
+    }
 }
 
 /// Units, floors and plots written before or after a street are part of its line (`Flat 6, 12
@@ -1286,7 +1708,7 @@ fn with_units(text: &str, kept: &mut [Match]) {
     let (before, after) = R.get_or_init(|| {
         // A unit word and its number or letter (`Apt. 4B`, `Flat No. 12`, `Unit B`, `#4B`), a floor
         // (`3rd Floor`, `2. OG`, `3º Izq.`, `2º 1ª`), a floor or flat word and a number.
-        let unit = r"(?:(?i:apt|apartment|appt|app|apto|ap|dto|suite|ste|unit|flat|floor|fl|block|blk|bl|bloque|bldg|building|bât|bâtiment|bat|lok|byt|эт|daire|kat|oficina|of|nyumba|پلاک|طبقه|واحد|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,3}\.\d{2}\b|\d{1,5}[A-Za-z]?(?:[/-](?:\d{1,4}|[A-Z]\b))?|[A-Z]\b)|#\d{1,5}[A-Za-z]?(?:-\d{1,4})?|\d{1,2}/F\b|\d{1,2}(?:st|nd|rd|th|e|er|ère|ème|eme)\s(?i:floor|fl|étage|etage)\.?|\d{1,2}\s?tr\b|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage)|EG|\d{1,2}\.?[º°ª](?:\s?\d{1,2}\.?[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro))\b\.?)?(?:\s(?i:andar|piso|planta))?|(?i:bajo|ático|atico|entlo|entresuelo|pral)\b\.?|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro|andar|planta)\b\.?)";
+        let unit = r"(?:(?i:apt|apartment|appartement|appt|app|apto|ap|dto|квартира|lokal|conj|tower|office|suite|ste|unit|flat|floor|fl|door|tür|porte|سوئیت|سويت|شقة|ফ্ল্যাট|অ্যাপার্টমেন্ট|फ्लैट|block|blk|bl|bloque|bldg|building|bât|bâtiment|bat|lok|byt|эт|daire|kat|oficina|of|nyumba|پلاک|طبقه|واحد|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,3}\.\d{2}\b|\d{1,5}[A-Za-z]?(?:[/-](?:\d{1,4}|[A-Z]\b))?(?:/(?i:top)\s?\d{1,4})?|[A-Z]\b)|m\.\s?\d{1,4}\b|#\d{1,5}[A-Za-z]?(?:-\d{1,4})?|\d{1,2}/F\b|\d{1,2}(?:st|nd|rd|th|e|er|ère|ème|eme)\s(?i:floor|fl|étage|etage)\.?|\d{1,2}\s?tr\b|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage|tv\.?|th\.?|mf\.?|sal)|EG|\d{1,2}\.?[º°ª](?:\s?\d{1,2}\.?[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro|esq|dto|fte|frente))\b\.?)?(?:\s(?i:andar|piso|planta))?|(?i:bajo|ático|atico|entlo|entresuelo|pral)\b\.?|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro|andar|planta|esq|dto|fte)\b\.?)";
         let bare = r"(?i:(?:plot|house|door|h|d|flat|shop|nyumba)\.?\s?(?:no|nr|n°|nº|namba|nambari)\.?\s?|(?:plot|lot|house|erf|stand|no|nr|nyumba)\.?\s)";
         let building = r"(?:\p{Lu}[\p{L}'.-]*\s){1,3}(?i:apartments|residency|residences|towers|tower|complex|mansions?|condominium|condo|enclave|plaza|heights|court|house|building)(?:\s\d{1,3}[A-Z]?)?,\s";
         let floor = r"(?:\d{1,2}(?:st|nd|rd|th)\s(?i:floor)|(?i:unit|suite|flat|apt|room|rm|blk|block)\.?\s?\d{1,5}[A-Z]?(?:\s(?i:lot)\s?\d{1,3})?|B\d{1,3}\sL\d{1,3})(?:\s\p{Lu}[\p{L}\p{M}'.-]*|\s\d{1,3}[A-Z]?){0,5},\s";
@@ -1314,7 +1736,7 @@ fn with_units(text: &str, kept: &mut [Match]) {
         // Residences 7, 9953 Dominguez Drive`): the street line is both.
         if i > 0
             && kept[i - 1].kind == Kind::Address
-            && &text[kept[i - 1].end..kept[i].start] == ", "
+            && text[kept[i - 1].end..kept[i].start].starts_with(", ")
             && before
                 .captures(&text[kept[i - 1].start..kept[i].start])
                 .and_then(|c| c.get(1))
@@ -1646,6 +2068,144 @@ mod tests {
             "Platform 4 for the Express",
         ] {
             assert!(address(text).is_empty(), "{text}: {:?}", address(text));
+        }
+    }
+
+    fn addresses(text: &str) -> Vec<&str> {
+        scan(text).into_iter().filter(|m| m.kind == Kind::Address).map(|m| &text[m.start..m.end]).collect()
+    }
+
+    #[test]
+    fn street_types_of_more_languages_and_scripts() {
+        for (text, want) in [
+            ("The shop on Triq il-Kbira 45 opens at 9", "Triq il-Kbira 45"),
+            ("the pickup point is Jr. Cusco 120 in Lima", "Jr. Cusco 120"),
+            ("Nos vemos en Vial Lino Moliner 94 a las ocho", "Vial Lino Moliner 94"),
+            ("WARN delivery failed at R. do Evaristo, 78: nobody home", "R. do Evaristo, 78"),
+            ("من الان در 27751 محمد پور دره هستم", "27751 محمد پور دره"),
+            // Arabic and Persian write the same type with another yeh.
+            ("فردا صبح بیا 561 محمدعلي میدان سوئیت 590.", "561 محمدعلي میدان سوئیت 590"),
+            ("המשלוח לרחוב דיזנגוף 50, תל אביב", "לרחוב דיזנגוף 50"),
+            ("Levering til Strandvejen 100, 2900 Hellerup", "Strandvejen 100"),
+            (
+                "customer,address_line_1,postcode\nViktor Schrempf,площа Пересипська 8-ма буд. 477,3092",
+                "площа Пересипська 8-ма буд. 477",
+            ),
+            ("Paki-iwan sa 2794-F Sierra Madre Drive, Level 5, salamat!", "2794-F Sierra Madre Drive, Level 5"),
+            ("we're the house on the corner, Klaus-D.-Beer-Weg 2-4, ring twice", "Klaus-D.-Beer-Weg 2-4"),
+            ("Doručení na Školní 3, Praha", "Školní 3"),
+            ("Rua Augusta 100, 2º Esq", "Rua Augusta 100, 2º Esq"),
+            ("حي النزهة، شارع 15، مبنى 7", "شارع 15، مبنى 7"),
+            ("فيلا 23، شارع الجامعة", "فيلا 23، شارع الجامعة"),
+            ("Αρχιεπισκόπου Κυπριανού 5, Λεμεσός", "Αρχιεπισκόπου Κυπριανού 5"),
+        ] {
+            assert_eq!(addresses(text), vec![want], "{text}");
+        }
+        // Look-alikes: a count after a type-first name, a counting word, an adjective before a count.
+        for text in
+            ["Avenue Q tickets, 2 seats, row 12", "Via Ferrata Grade 3", "Alaska 5 days", "Level 2 Car Park is full"]
+        {
+            assert!(addresses(text).is_empty(), "{text}: {:?}", addresses(text));
+        }
+    }
+
+    #[test]
+    fn streets_in_scripts_without_capitals() {
+        for (text, want) in [
+            // A house number and names, ending before a postposition.
+            ("मैं अभी 91/300 सावित्री पवार पर हूँ, नीले गेट वाला घर।", "91/300 सावित्री पवार"),
+            ("நான் இப்போது 3448 இசைக்கலை ஆஞ்சனேயா இல் இருக்கிறேன்", "3448 இசைக்கலை ஆஞ்சனேயா"),
+            ("कल सुबह 3 तारा सिंह, Unit 11B पर आ जाना।", "3 तारा सिंह, Unit 11B"),
+            // A numbered house in Bengali.
+            ("কাল সকালে বাড়ী নং ৭, হাজীসড়ক এ চলে আসুন।", "বাড়ী নং ৭, হাজীসড়ক"),
+            // A name and a type with no number.
+            ("म अहिले शर्मा कुना मा छु, निलो ढोकाको छेउमा।", "शर्मा कुना"),
+            ("> Sent from the office\n> अग्रवाल पथ\n> काठमाडौं 22557", "अग्रवाल पथ"),
+            // Chinese and Japanese forms.
+            ("请寄到人民路128号，谢谢", "人民路128号"),
+            ("配送先は丸の内1丁目2番3号です", "丸の内1丁目2番3号"),
+            ("王街3栋", "王街3栋"),
+        ] {
+            assert_eq!(addresses(text), vec![want], "{text}");
+        }
+        // Counts, dates and years are no streets.
+        for text in [
+            "मैंने 3 सेब खरीदे",
+            "हम 2024 में मिले थे",
+            "اشتريت 3 كتب جديدة",
+            "۱۴ مرداد ۱۴۰۲",
+            "मैं बाजार में हूँ",
+            "会议在2024年3月5号",
+        ] {
+            assert!(addresses(text).is_empty(), "{text}: {:?}", addresses(text));
+        }
+    }
+
+    #[test]
+    fn address_fields_under_more_labels() {
+        for (text, want) in [
+            ("Form submitted: [Street] 1441 तारा दास [City] पाकाला", "1441 तारा दास"),
+            ("New address for account 51466: पोद्वार आश्रम", "पोद्वार आश्रम"),
+            ("The customer says the delivery address should be 6 வள்ளுவன், not the old one.", "6 வள்ளுவன்"),
+            ("Address line 1: पोखरेल कुना\nAddress line 2: Apartment 14\nCity: बुटवल", "पोखरेल कुना"),
+            ("name;street;town\nAna;Ilica 242;Zagreb", "Ilica 242"),
+            // Phrases of leaving, sending and waiting somewhere, and a remark in brackets after it.
+            ("the driver left it at Kneza Miloša 10 instead of my flat", "Kneza Miloša 10"),
+            ("we're outside Nowy Świat 15 now", "Nowy Świat 15"),
+            ("Returned to sender: Kneza Miloša 10 (recipient unknown)", "Kneza Miloša 10"),
+            // The word of more languages as a key, and form and table markup after a label.
+            ("Naslov: Ilica 242", "Ilica 242"),
+            ("Διεύθυνση: Ilica 242", "Ilica 242"),
+            ("Address........: Ilica 242", "Ilica 242"),
+            (r#"<input name="address1" value="Ilica 242">"#, "Ilica 242"),
+            ("<dt>Address</dt><dd>Ilica 242</dd>", "Ilica 242"),
+            ("| Address | Ilica 242 |", "Ilica 242"),
+            // The line under a name in a signature.
+            ("Kind regards,\nAna Novak\nIlica 242\nZagreb", "Ilica 242"),
+            // Keys of where a ride or a parcel starts and ends.
+            (r#"{"pickup": "Kneza Miloša 10", "fare": 12}"#, "Kneza Miloša 10"),
+        ] {
+            assert_eq!(addresses(text), vec![want], "{text}");
+        }
+        // A unit alone, a filler, and the addressee on its own line are no street.
+        for text in [
+            "Address line 2: Bldg 2, Rm 310",
+            "Address: Not Provided",
+            "Shipping address: Same As Billing",
+            "waiting at Gate 12 for you",
+            "Deliver to Gate 12",
+            "sent to 3 customers",
+            "Thanks,\nJohn Smith\nRoom 12",
+        ] {
+            assert!(addresses(text).is_empty(), "{text}: {:?}", addresses(text));
+        }
+        assert_eq!(addresses("Ship to\nAna Souza\nRua Harmonia 44"), vec!["Rua Harmonia 44"]);
+        // A post code and town under a street are not another street.
+        assert_eq!(addresses("Deliver to:\n  3533 Dapdap Drive\n  9746 Katie Ville"), vec!["3533 Dapdap Drive"]);
+    }
+
+    #[test]
+    fn people_beside_a_street_of_their_record() {
+        fn people(text: &str) -> Vec<&str> {
+            scan(text).into_iter().filter(|m| m.kind == Kind::Person).map(|m| &text[m.start..m.end]).collect()
+        }
+        for (text, want) in [
+            ("41871,Jolana Ježek,80/4 Lordelo Drive,Moravský Beroun", "Jolana Ježek"),
+            ("9413,אבישג איבגי,Spörristrasse 63,סגולה", "אבישג איבגי"),
+            ("<tr><td>Stanisław Pracz</td><td>Chêne-Bougeriespolku 99A</td></tr>", "Stanisław Pracz"),
+            ("Kind regards,\nProf. Jano Steffensen\n472 Huff Parkways Apt. 912", "Prof. Jano Steffensen"),
+            ("[booking] guest=ომარ ლეჟავა property=\"Apt 12, Praça Jolana, 119B\" nights=3", "ომარ ლეჟავა"),
+        ] {
+            assert_eq!(people(text), vec![want], "{text}");
+        }
+        // A desk, a shop's column and a product's row are nobody.
+        for text in [
+            "Kind regards,\nFront Desk\n12 Baker Street",
+            "| Store | Where |\n|---|---|\n| Targu Secuiesc | 141b Marcel Tce |",
+            "Product,Version,Released\nPixel Watch,Gen 2,2022",
+            "user: مرحبا كيف حالك اليوم",
+        ] {
+            assert!(people(text).is_empty(), "{text}: {:?}", people(text));
         }
     }
 
