@@ -1443,7 +1443,7 @@ fn phone_context(text: &str, start: usize, end: usize) -> bool {
 fn address_number(text: &str, start: usize, end: usize) -> bool {
     static CUE: OnceLock<Regex> = OnceLock::new();
     let cue = CUE.get_or_init(|| {
-        Regex::new(r"(?i)\b(?:tel|tél|tlf|ph|phone|telephone|telefon[eo]?|teléfono|téléphone|fon|fone|mobile?|mob|cell|handy|fax|call|whatsapp|contact|kontakt)\b|☎|📞")
+        Regex::new(r"(?i)\b(?:tel|tél|telp|tlf|tfno|puh|ph|phone|telephone|telefon[eo]?|teléfono|téléphone|fon|fone|mobile?|mob|móvil|movil|cell|cel|celular|handy|fax|call|whatsapp|contact|kontakt|тел|телефон)\b|電話|电话|전화|☎|📞")
             .expect("built-in pattern")
     });
     let line = &text[text[..start].rfind('\n').map_or(0, |i| i + 1)..start];
@@ -1457,9 +1457,18 @@ fn address_number(text: &str, start: usize, end: usize) -> bool {
         b[b.len() - 1] == b' ' && b[b.len() - 2].is_ascii_uppercase() && b[b.len() - 3].is_ascii_uppercase()
     };
     let post_code = lengths == [5, 3] || (lengths == [5, 4] && state);
-    let unmarked = !v.starts_with(['0', '+', '(']);
+    // Grouped like a phone number, with one separator (`415 555 2671`, `22 33 44 55`, `912.345.678`),
+    // unlike a house number and a post code (`123 114 55`, `263-267 1016`).
+    let groups: Vec<usize> = v.split([' ', '.', '-', '/']).map(str::len).collect();
+    let mut separators = v.chars().filter(|c| !c.is_ascii_digit());
+    let one_separator = separators.next().is_some_and(|first| separators.all(|c| c == first));
+    let phone_groups = one_separator
+        && (groups == [3, 3, 4] || (groups.len() >= 3 && groups[0] >= 2 && groups.iter().all(|&n| n == groups[0])));
+    let unmarked = !v.starts_with(['0', '+', '(']) && !phone_groups;
     let after_name = line.strip_suffix(' ').and_then(|t| t.chars().next_back()).is_some_and(char::is_alphabetic);
-    let town_after = text[end..].strip_prefix(' ').is_some_and(|r| r.starts_with(char::is_uppercase));
+    // A capital, or a letter of a script without capitals (`서울`, `กรุงเทพ`).
+    let town_after =
+        text[end..].strip_prefix(' ').is_some_and(|r| r.starts_with(|c: char| c.is_alphabetic() && !c.is_lowercase()));
     post_code || (unmarked && after_name && town_after)
 }
 
@@ -1984,6 +1993,11 @@ mod tests {
             "geometry: -33.867 151.195, Sydney NSW 2000",
             "Shipment 1234 5678 9012 to 12 Baker Street, London",
             "خیابان آزادی، پلاک ۱۲، کد پستی ۱۳۱۴۵-۷۸۴۰۰",
+            "Hauptstraße 12-14 01067 Dresden",
+            "Rua Harmonia 123 05435-000 São Paulo",
+            "05435-000 São Paulo, Rua Harmonia 123",
+            "Sector 12 560 001 Noida",
+            "테헤란로 152-1 06236 서울",
         ] {
             if kinds(text).contains(&Kind::Phone) {
                 wrong.push(format!("false phone: {text}"));
@@ -1995,6 +2009,9 @@ mod tests {
             "Rua Augusta 1500, 01304-001 São Paulo, fone (11) 3456-7890",
             "12 Baker Street, London NW1 6XE, 020 7946 0958",
             "Storgatan 12, 114 55 Stockholm, telefon 08-123 456 78",
+            "Ann Lee 415 555 2671 Sales",
+            "Mette Holm 22 33 44 55 Aarhus",
+            "Teheran-ro 152, Seoul, 전화 02 1234 5678",
         ] {
             if !kinds(text).contains(&Kind::Phone) {
                 wrong.push(format!("missed phone: {text}"));
