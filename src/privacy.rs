@@ -1998,6 +1998,9 @@ mod tests {
             "05435-000 São Paulo, Rua Harmonia 123",
             "Sector 12 560 001 Noida",
             "테헤란로 152-1 06236 서울",
+            "Hauptstraße 5, 10115 Berlin, Mo-Fr 08.00-18.00 Uhr",
+            "Jl. Sudirman 12, buka 09.00-21.00 WIB",
+            "Km 12.5 Carretera Federal 200, 2024-05-12 14:30",
         ] {
             if kinds(text).contains(&Kind::Phone) {
                 wrong.push(format!("false phone: {text}"));
