@@ -1432,8 +1432,21 @@ fn phone_context(text: &str, start: usize, end: usize) -> bool {
         "id",
         "no",
     ]
-    .contains(&label);
+    .contains(&label)
+        || identifier_label(label);
     !word(before) && !word(after) && !after_time && !goes_on && !labelled && !address_number(text, start, end)
+}
+
+/// A compound naming a number that is not a phone's (`Bestellnummer`, `Kundennr`, `klantnummer`),
+/// unlike `Telefonnummer`, `Rufnummer` or `Mobilnummer`.
+fn identifier_label(label: &str) -> bool {
+    let compound = ["nummer", "nr"].iter().any(|w| label.len() > w.len() && label.ends_with(w));
+    // The phone word leads the compound (`Bestellnummer` holds `tel` too).
+    let phone = [
+        "tel", "fon", "phone", "mobil", "handy", "fax", "ruf", "notruf", "festnetz", "gsm", "sms", "kontakt",
+        "service", "hotline",
+    ];
+    compound && !phone.iter().any(|w| label.starts_with(w))
 }
 
 /// Digits of a street address with no phone cue earlier on the line: a post code shaped like
@@ -2001,6 +2014,8 @@ mod tests {
             "Hauptstraße 5, 10115 Berlin, Mo-Fr 08.00-18.00 Uhr",
             "Jl. Sudirman 12, buka 09.00-21.00 WIB",
             "Km 12.5 Carretera Federal 200, 2024-05-12 14:30",
+            "Bestellnummer 1234 5678 90, Lieferung an Hauptstraße 5",
+            "Sendungsnr 3401 2345 6789 für Storgatan 12",
         ] {
             if kinds(text).contains(&Kind::Phone) {
                 wrong.push(format!("false phone: {text}"));
@@ -2015,6 +2030,9 @@ mod tests {
             "Ann Lee 415 555 2671 Sales",
             "Mette Holm 22 33 44 55 Aarhus",
             "Teheran-ro 152, Seoul, 전화 02 1234 5678",
+            "Hauptstraße 5, Telefonnummer 030 1234567",
+            "Rufnummer 0171 2345678 (Zentrale, Hauptstraße 5)",
+            "Kontaktnummer 089 1234 5678",
         ] {
             if !kinds(text).contains(&Kind::Phone) {
                 wrong.push(format!("missed phone: {text}"));
