@@ -1387,8 +1387,12 @@ fn phone(s: &str) -> bool {
     let dotted_quad = groups == 4 && s.split('.').count() == 4;
     // One-digit groups, not counting a bracketed trunk `(0)`.
     let single = s.replace("(0)", "").split([' ', '.', '-', '/', '(', ')']).filter(|g| g.len() == 1).count();
+    // `13.7563 100.5018`: a latitude and a longitude, not a number in groups.
+    let decimal = |p: &str| p.split_once('.').is_some_and(|(a, b)| (1..=3).contains(&a.len()) && b.len() >= 3);
+    let coordinates = s.split(' ').count() == 2 && s.split(' ').all(decimal);
     (8..=15).contains(&digits)
         && !doubled
+        && !coordinates
         && !date.is_match(s)
         && !dotted_quad
         && !code
@@ -1419,12 +1423,66 @@ fn phone_context(text: &str, start: usize, end: usize) -> bool {
         "ticket",
         "serial",
         "tracking",
+        "shipment",
+        "parcel",
+        "consignment",
+        "waybill",
+        "awb",
         "isbn",
         "id",
         "no",
     ]
-    .contains(&label);
-    !word(before) && !word(after) && !after_time && !goes_on && !labelled
+    .contains(&label)
+        || identifier_label(label);
+    !word(before) && !word(after) && !after_time && !goes_on && !labelled && !address_number(text, start, end)
+}
+
+/// A compound naming a number that is not a phone's (`Bestellnummer`, `Kundennr`, `klantnummer`),
+/// unlike `Telefonnummer`, `Rufnummer` or `Mobilnummer`.
+fn identifier_label(label: &str) -> bool {
+    let compound = ["nummer", "nr"].iter().any(|w| label.len() > w.len() && label.ends_with(w));
+    // The phone word leads the compound (`Bestellnummer` holds `tel` too).
+    let phone = [
+        "tel", "fon", "phone", "mobil", "handy", "fax", "ruf", "notruf", "festnetz", "gsm", "sms", "kontakt",
+        "service", "hotline",
+    ];
+    compound && !phone.iter().any(|w| label.starts_with(w))
+}
+
+/// Digits of a street address with no phone cue earlier on the line: a post code shaped like
+/// Brazil's (`01310-200`) or a US ZIP+4 after a state (`MA 02134-1234`), or a number without a
+/// trunk `0`, `+` or bracket between a street's name and a town (`Storgatan 123 114 55 Stockholm`,
+/// `ul. Marszałkowska 12/34 00-950 Warszawa`): house numbers and post codes run together there.
+fn address_number(text: &str, start: usize, end: usize) -> bool {
+    static CUE: OnceLock<Regex> = OnceLock::new();
+    let cue = CUE.get_or_init(|| {
+        Regex::new(r"(?i)\b(?:tel|tél|telp|tlf|tfno|puh|ph|phone|telephone|telefon[eo]?|teléfono|téléphone|fon|fone|mobile?|mob|móvil|movil|cell|cel|celular|handy|fax|call|whatsapp|contact|kontakt|тел|телефон)\b|電話|电话|전화|☎|📞")
+            .expect("built-in pattern")
+    });
+    let line = &text[text[..start].rfind('\n').map_or(0, |i| i + 1)..start];
+    if cue.is_match(line) {
+        return false;
+    }
+    let v = &text[start..end];
+    let lengths: Vec<usize> = v.split('-').map(str::len).collect();
+    let state = line.len() >= 3 && {
+        let b = line.as_bytes();
+        b[b.len() - 1] == b' ' && b[b.len() - 2].is_ascii_uppercase() && b[b.len() - 3].is_ascii_uppercase()
+    };
+    let post_code = lengths == [5, 3] || (lengths == [5, 4] && state);
+    // Grouped like a phone number, with one separator (`415 555 2671`, `22 33 44 55`, `912.345.678`),
+    // unlike a house number and a post code (`123 114 55`, `263-267 1016`).
+    let groups: Vec<usize> = v.split([' ', '.', '-', '/']).map(str::len).collect();
+    let mut separators = v.chars().filter(|c| !c.is_ascii_digit());
+    let one_separator = separators.next().is_some_and(|first| separators.all(|c| c == first));
+    let phone_groups = one_separator
+        && (groups == [3, 3, 4] || (groups.len() >= 3 && groups[0] >= 2 && groups.iter().all(|&n| n == groups[0])));
+    let unmarked = !v.starts_with(['0', '+', '(']) && !phone_groups;
+    let after_name = line.strip_suffix(' ').and_then(|t| t.chars().next_back()).is_some_and(char::is_alphabetic);
+    // A capital, or a letter of a script without capitals (`서울`, `กรุงเทพ`).
+    let town_after =
+        text[end..].strip_prefix(' ').is_some_and(|r| r.starts_with(|c: char| c.is_alphabetic() && !c.is_lowercase()));
+    post_code || (unmarked && after_name && town_after)
 }
 
 /// An address that points at someone: not loopback, unspecified, broadcast or a netmask.
@@ -1920,6 +1978,67 @@ mod tests {
 
     fn kinds(text: &str) -> Vec<Kind> {
         scan(text).into_iter().map(|m| m.kind).collect()
+    }
+
+    /// Numbers that travel with a street address: post codes, house numbers and their ranges,
+    /// plots, boxes, coordinates, order numbers. None is a phone number unless a phone cue names it.
+    #[test]
+    fn numbers_of_an_address_are_no_phone() {
+        let mut wrong = Vec::new();
+        for text in [
+            "Rua Augusta, 1500 - Consolação, São Paulo - SP, 05435-000",
+            "Av. Paulista 1578, 01310-200 São Paulo",
+            "Rua da Prata 123 1100-052 Lisboa",
+            "ul. Marszałkowska 12/34 00-950 Warszawa",
+            "Storgatan 123 114 55 Stockholm",
+            "Vinohradská 1234/56 110 00 Praha 2",
+            "Ερμού 123 105 57 Αθήνα",
+            "Teheran-ro 152-1 06236 Seoul",
+            "Prinsengracht 263-267 1016 GV Amsterdam",
+            "Plot 12-34 560001 Bengaluru",
+            "〒150-0002 東京都渋谷区渋谷2-21-1",
+            "45 Elm St, Boston, MA 02134-1234",
+            "Block 12-34 Jurong West 640 123",
+            "Calle 45 # 12-34, Bogotá 110111",
+            "PO Box 1234 00100 Nairobi",
+            "Ruta 5 Km 1234.5, Santiago",
+            "Pin: 13.7563 100.5018 (Bangkok)",
+            "geometry: -33.867 151.195, Sydney NSW 2000",
+            "Shipment 1234 5678 9012 to 12 Baker Street, London",
+            "خیابان آزادی، پلاک ۱۲، کد پستی ۱۳۱۴۵-۷۸۴۰۰",
+            "Hauptstraße 12-14 01067 Dresden",
+            "Rua Harmonia 123 05435-000 São Paulo",
+            "05435-000 São Paulo, Rua Harmonia 123",
+            "Sector 12 560 001 Noida",
+            "테헤란로 152-1 06236 서울",
+            "Hauptstraße 5, 10115 Berlin, Mo-Fr 08.00-18.00 Uhr",
+            "Jl. Sudirman 12, buka 09.00-21.00 WIB",
+            "Km 12.5 Carretera Federal 200, 2024-05-12 14:30",
+            "Bestellnummer 1234 5678 90, Lieferung an Hauptstraße 5",
+            "Sendungsnr 3401 2345 6789 für Storgatan 12",
+        ] {
+            if kinds(text).contains(&Kind::Phone) {
+                wrong.push(format!("false phone: {text}"));
+            }
+        }
+        for text in [
+            "Musterstraße 5, 10115 Berlin\nTel. +49 30 1234567",
+            "Av. Corrientes 1234, C1043 CABA, tel (011) 4567-8901",
+            "Rua Augusta 1500, 01304-001 São Paulo, fone (11) 3456-7890",
+            "12 Baker Street, London NW1 6XE, 020 7946 0958",
+            "Storgatan 12, 114 55 Stockholm, telefon 08-123 456 78",
+            "Ann Lee 415 555 2671 Sales",
+            "Mette Holm 22 33 44 55 Aarhus",
+            "Teheran-ro 152, Seoul, 전화 02 1234 5678",
+            "Hauptstraße 5, Telefonnummer 030 1234567",
+            "Rufnummer 0171 2345678 (Zentrale, Hauptstraße 5)",
+            "Kontaktnummer 089 1234 5678",
+        ] {
+            if !kinds(text).contains(&Kind::Phone) {
+                wrong.push(format!("missed phone: {text}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
     #[test]
