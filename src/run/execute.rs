@@ -247,11 +247,11 @@ async fn replay_all(
     events.event(Event::Replayed);
     // The summary counted each result as it was stored, and the run file is written from the
     // store a page of results at a time: the run never holds all its results.
-    let (id, header, waiting) = (r.record.id.clone(), r.record.header(), committer.waiting.clone());
+    let (id, header, tally) = (r.record.id.clone(), r.record.header(), committer.tally.clone());
     let (finished, saved) = handle
         .call(move |s| {
             // The store thread ran every commit before this call: the tally has them all.
-            let tally = std::mem::take(&mut waiting.lock().expect("result queue lock").tally);
+            let tally = std::mem::take(&mut *tally.lock().expect("tally lock"));
             let run = Run { summary: tally.summary(), finished_at: Some(Utc::now()), ..header };
             s.finish_run(&run)?;
             let saved = out.map(|path| run.save_with(s.results(&id), &path));
@@ -291,23 +291,23 @@ struct Committer {
     handle: Handle,
     run_id: Arc<str>,
     waiting: Arc<Mutex<Waiting>>,
+    /// Every result stored so far, counted by the store thread as it commits them.
+    tally: Arc<Mutex<Tally>>,
 }
 
 /// Results not yet committed, whether a commit job is queued (it takes all that waits when it
-/// runs), the batches whose commit failed (size, first case, error), and the tally of every
-/// result stored.
+/// runs), and the batches whose commit failed (size, first case, error).
+#[derive(Default)]
 struct Waiting {
     results: Vec<CaseResult>,
     queued: bool,
     failed: Vec<(usize, String, StoreError)>,
-    tally: Tally,
 }
 
 impl Committer {
     /// `tally` counts what the run stored before (a resumed run's results).
     fn new(handle: Handle, run_id: &str, tally: Tally) -> Committer {
-        let waiting = Waiting { results: Vec::new(), queued: false, failed: Vec::new(), tally };
-        Committer { handle, run_id: run_id.into(), waiting: Arc::new(Mutex::new(waiting)) }
+        Committer { handle, run_id: run_id.into(), waiting: Arc::default(), tally: Arc::new(Mutex::new(tally)) }
     }
 
     fn waiting(&self) -> std::sync::MutexGuard<'_, Waiting> {
@@ -342,21 +342,23 @@ impl Committer {
             }
             waiting.queued = true;
         }
-        let (run_id, queue) = (self.run_id.clone(), self.waiting.clone());
+        let (run_id, queue, tally) = (self.run_id.clone(), self.waiting.clone(), self.tally.clone());
         let queued = self.handle.submit(move |s| {
             let batch = {
                 let mut waiting = queue.lock().expect("result queue lock");
                 waiting.queued = false;
                 std::mem::take(&mut waiting.results)
             };
-            let saved = s.save_results(&run_id, &batch);
-            let mut waiting = queue.lock().expect("result queue lock");
-            match saved {
-                Ok(()) => batch.iter().for_each(|r| waiting.tally.add(r)),
+            match s.save_results(&run_id, &batch) {
+                // Only the store thread counts: the lock is never waited on.
+                Ok(()) => {
+                    let mut tally = tally.lock().expect("tally lock");
+                    batch.iter().for_each(|r| tally.add(r));
+                }
                 // A batch can hold a thousand results: name the first, count the rest.
                 Err(e) => {
                     let first = batch.first().map_or_else(String::new, |r| r.case_id.clone());
-                    waiting.failed.push((batch.len(), first, e));
+                    queue.lock().expect("result queue lock").failed.push((batch.len(), first, e));
                 }
             }
         });
