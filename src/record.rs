@@ -617,18 +617,20 @@ impl Run {
     }
 
     pub fn save(&self, path: &Path) -> Result<(), RunFileError> {
-        self.save_with(self.results.iter().map(Ok), path)
+        let texts = self.results.iter().map(|r| Ok(serde_json::to_string(r).expect("a result always serializes")));
+        self.save_with(texts, path)
     }
 
-    /// Write the run file from this run's header and summary and a stream of its results (say,
-    /// [`StoredRuns::results`]), as it serializes: a 100,000-case run file is never in memory.
-    /// The file is the same as [`Run::save`] writes for the run with those results.
-    pub fn save_with<R: std::borrow::Borrow<CaseResult>>(
+    /// Write the run file from this run's header and summary and a stream of its results as
+    /// compact JSON texts (say, [`StoredRuns::result_texts`]), each indented as it is copied: a
+    /// 100,000-case run file is never in memory, and stored results are not decoded to be
+    /// encoded again (that was most of the time a large run spent after its last case). The
+    /// file is the same as [`Run::to_json`] writes for the run with those results.
+    pub fn save_with<T: AsRef<str>>(
         &self,
-        results: impl Iterator<Item = Result<R, StoreError>>,
+        results: impl Iterator<Item = Result<T, StoreError>>,
         path: &Path,
     ) -> Result<(), RunFileError> {
-        use serde::ser::SerializeMap;
         let err = |source| RunFileError::Write { path: path.display().to_string(), source };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(err)?;
@@ -638,18 +640,29 @@ impl Run {
             unreachable!("a run serializes as an object")
         };
         header.shift_remove("results");
+        let mut head = serde_json::to_vec_pretty(&header).expect("a run serializes");
+        // `{ ... \n}`: the results go in before the closing brace, as the last field (a run
+        // always has other fields, so a comma comes first).
+        head.truncate(head.len() - 2);
         let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(err)?);
-        let mut ser = serde_json::Serializer::pretty(&mut file);
-        let written = (|| {
-            let mut map = serde::Serializer::serialize_map(&mut ser, None)?;
-            for (k, v) in &header {
-                map.serialize_entry(k, v)?;
+        let written = (|| -> std::io::Result<()> {
+            file.write_all(&head)?;
+            file.write_all(b",\n  \"results\": [")?;
+            let (mut any, mut indented) = (false, Vec::new());
+            for text in results {
+                let text = text.map_err(std::io::Error::other)?;
+                indented.clear();
+                indented.extend_from_slice(if any { b",\n    " } else { b"\n    " });
+                indent_json(text.as_ref().as_bytes(), 2, &mut indented).map_err(|()| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "a stored result is not JSON")
+                })?;
+                file.write_all(&indented)?;
+                any = true;
             }
-            map.serialize_entry("results", &Streamed(std::cell::RefCell::new(Some(results))))?;
-            map.end()
+            file.write_all(if any { b"\n  ]\n}\n" } else { b"]\n}\n" })?;
+            file.flush()
         })();
-        written.map_err(std::io::Error::from).map_err(err)?;
-        file.write_all(b"\n").and_then(|()| file.flush()).map_err(err)
+        written.map_err(err)
     }
 
     /// Results in a stable order: case id, then repeat.
@@ -658,23 +671,69 @@ impl Run {
     }
 }
 
-/// Results serialized as a JSON array while they are read; a read error ends the file's write.
-struct Streamed<I>(std::cell::RefCell<Option<I>>);
-
-impl<I, R> Serialize for Streamed<I>
-where
-    I: Iterator<Item = Result<R, StoreError>>,
-    R: std::borrow::Borrow<CaseResult>,
-{
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{Error, SerializeSeq};
-        let results = self.0.borrow_mut().take().expect("results are serialized once");
-        let mut seq = s.serialize_seq(None)?;
-        for r in results {
-            seq.serialize_element(r.map_err(S::Error::custom)?.borrow())?;
-        }
-        seq.end()
+/// Append compact JSON `json` to `out` laid out as serde_json's pretty printer lays out a value
+/// at `depth` (two spaces a level, `": "` after keys, empty containers as `{}` and `[]`), so a
+/// stored result is copied into the run file as it is. `Err` when its brackets or quotes do not
+/// balance.
+fn indent_json(json: &[u8], depth: usize, out: &mut Vec<u8>) -> Result<(), ()> {
+    fn newline(out: &mut Vec<u8>, level: usize) {
+        out.push(b'\n');
+        out.resize(out.len() + 2 * level, b' ');
     }
+    let skip_space = |mut i: usize| {
+        while json.get(i).is_some_and(u8::is_ascii_whitespace) {
+            i += 1;
+        }
+        i
+    };
+    // The closing bracket of each container that is open.
+    let (mut open, mut i) = (Vec::new(), 0);
+    while i < json.len() {
+        let b = json[i];
+        i += 1;
+        match b {
+            b'"' => {
+                let start = i - 1;
+                loop {
+                    match json.get(i) {
+                        Some(b'\\') => i += 2,
+                        Some(b'"') => break,
+                        Some(_) => i += 1,
+                        None => return Err(()),
+                    }
+                }
+                i += 1;
+                out.extend_from_slice(json.get(start..i).ok_or(())?);
+            }
+            b'{' | b'[' => {
+                let close = if b == b'{' { b'}' } else { b']' };
+                let next = skip_space(i);
+                out.push(b);
+                if json.get(next) == Some(&close) {
+                    out.push(close);
+                    i = next + 1;
+                } else {
+                    open.push(close);
+                    newline(out, depth + open.len());
+                }
+            }
+            b'}' | b']' => {
+                if open.pop() != Some(b) {
+                    return Err(());
+                }
+                newline(out, depth + open.len());
+                out.push(b);
+            }
+            b',' => {
+                out.push(b',');
+                newline(out, depth + open.len());
+            }
+            b':' => out.extend_from_slice(b": "),
+            b if b.is_ascii_whitespace() => {}
+            b => out.push(b),
+        }
+    }
+    if open.is_empty() { Ok(()) } else { Err(()) }
 }
 
 /// Runs shown in a pass-rate trend.
@@ -858,6 +917,8 @@ pub trait StoredRuns {
     fn run_head(&self, id: &str) -> Result<Run, StoreError>;
     /// A run's results, by case id then repeat, read as they are consumed.
     fn results(&self, id: &str) -> StoredResults<'_>;
+    /// [`StoredRuns::results`] as their stored JSON texts, not decoded.
+    fn result_texts(&self, id: &str) -> StoredTexts<'_>;
     /// Up to `limit` run headers after `after` (newest first); of one suite when given.
     fn runs_after(&self, suite: Option<&str>, after: Option<&Run>, limit: usize) -> Result<Vec<Run>, StoreError>;
     /// Up to `limit` results of a run after (case id, repeat) `after`, with this status and
@@ -925,7 +986,11 @@ impl StoredRuns for Store {
     }
 
     fn results(&self, id: &str) -> StoredResults<'_> {
-        StoredResults { store: self, run_id: id.to_string(), page: Vec::new().into_iter(), last: None, done: false }
+        StoredResults(self.result_texts(id))
+    }
+
+    fn result_texts(&self, id: &str) -> StoredTexts<'_> {
+        StoredTexts { store: self, run_id: id.to_string(), page: Vec::new().into_iter(), last: None, done: false }
     }
 
     fn runs_after(&self, suite: Option<&str>, after: Option<&Run>, limit: usize) -> Result<Vec<Run>, StoreError> {
@@ -950,22 +1015,24 @@ impl StoredRuns for Store {
     }
 }
 
-/// A stored run's results, by case id then repeat, read from the store a page at a time.
-pub struct StoredResults<'a> {
+/// A stored run's results as the JSON texts they are stored as, by case id then repeat, read
+/// from the store a page at a time.
+pub struct StoredTexts<'a> {
     store: &'a Store,
     run_id: String,
     page: std::vec::IntoIter<(String, u32, String)>,
+    /// The case id and repeat of the last text returned.
     last: Option<(String, u32)>,
     done: bool,
 }
 
-impl StoredResults<'_> {
+impl StoredTexts<'_> {
     /// Enough rows per query that paging costs nothing next to decoding them.
     const PAGE: usize = 512;
 }
 
-impl Iterator for StoredResults<'_> {
-    type Item = Result<CaseResult, StoreError>;
+impl Iterator for StoredTexts<'_> {
+    type Item = Result<String, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let (case, repeat, data) = match self.page.next() {
@@ -986,10 +1053,27 @@ impl Iterator for StoredResults<'_> {
                 }
             }
         };
-        let parsed = serde_json::from_str(&data)
-            .map_err(|e| StoreError::Corrupt(format!("result {case} #{repeat} in run {}: {e}", self.run_id)));
         self.last = Some((case, repeat));
-        Some(parsed)
+        Some(Ok(data))
+    }
+}
+
+/// A stored run's results, by case id then repeat, decoded as they are read.
+pub struct StoredResults<'a>(StoredTexts<'a>);
+
+impl Iterator for StoredResults<'_> {
+    type Item = Result<CaseResult, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let data = match self.0.next()? {
+            Ok(data) => data,
+            Err(e) => return Some(Err(e)),
+        };
+        let (case, repeat) = self.0.last.as_ref().expect("a text was read");
+        Some(
+            serde_json::from_str(&data)
+                .map_err(|e| StoreError::Corrupt(format!("result {case} #{repeat} in run {}: {e}", self.0.run_id))),
+        )
     }
 }
 
@@ -1268,7 +1352,7 @@ pub(crate) mod tests {
         let mut s = Store::open(&dir.path().join("e.db")).unwrap();
         // Three pages and a bit; two samples a case, one case in seven flaky, one in eleven errored.
         let mut results = Vec::new();
-        for i in 0..(StoredResults::PAGE * 3 / 2 + 7) {
+        for i in 0..(StoredTexts::PAGE * 3 / 2 + 7) {
             for repeat in 0..2 {
                 let status = match (i % 7, i % 11, repeat) {
                     (_, 0, _) => Status::Error,
@@ -1295,9 +1379,49 @@ pub(crate) mod tests {
         whole.summary = summary;
         let (a, b) = (dir.path().join("whole.json"), dir.path().join("streamed.json"));
         whole.save(&a).unwrap();
-        whole.header().save_with(s.results(&whole.id), &b).unwrap();
+        whole.header().save_with(s.result_texts(&whole.id), &b).unwrap();
         assert_eq!(std::fs::read_to_string(&a).unwrap(), std::fs::read_to_string(&b).unwrap());
         assert_eq!(std::fs::read_to_string(&a).unwrap(), whole.to_json());
+    }
+
+    /// The run file copies stored results by re-indenting their compact text: it must lay out
+    /// any value exactly as serde_json's pretty printer does, at any depth.
+    #[test]
+    fn compact_json_is_indented_as_the_pretty_printer_writes_it() {
+        let values = [
+            serde_json::json!({"a": {}, "b": [], "c": [[], {}, [1, [2, {"d": null}]]], "e": {"f": {"g": true}}}),
+            serde_json::json!(["quote \" and \\ backslash, {comma}: [colon]", "\u{1F600} é \n\t\u{0007}", ""]),
+            serde_json::json!({"n": [-0.5, 1e300, 12345678901234567890u64, -7, 2.5e-8], "s": "}{][,:\""}),
+            serde_json::json!("bare string"),
+            serde_json::json!(42),
+            serde_json::json!([]),
+            serde_json::to_value(result("case-1", Status::Fail, 7)).unwrap(),
+        ];
+        for depth in [0, 1, 2, 5] {
+            for v in &values {
+                let compact = serde_json::to_string(v).unwrap();
+                let mut out = Vec::new();
+                indent_json(compact.as_bytes(), depth, &mut out).unwrap();
+                // The pretty printer's text of `v` as the first item of an array `depth` levels
+                // down: `[`, a line break and the level's indent before it, a comma after it.
+                let mut nested = v.clone();
+                for _ in 0..depth {
+                    nested = serde_json::json!([nested, 0]);
+                }
+                let pretty = serde_json::to_string_pretty(&nested).unwrap();
+                let text = String::from_utf8(out).unwrap();
+                if depth == 0 {
+                    assert_eq!(text, pretty);
+                } else {
+                    let expected = format!("[\n{}{text},\n", "  ".repeat(depth));
+                    assert!(pretty.contains(&expected), "depth {depth}: {text:?} is not in {pretty:?}");
+                }
+                assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), *v);
+            }
+        }
+        for broken in ["{\"a\": [1, 2}", "[\"open", "{\"a\": 1}}", "[1"] {
+            assert!(indent_json(broken.as_bytes(), 2, &mut Vec::new()).is_err(), "{broken}");
+        }
     }
 
     #[test]

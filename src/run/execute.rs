@@ -254,7 +254,7 @@ async fn replay_all(
             let tally = std::mem::take(&mut *tally.lock().expect("tally lock"));
             let run = Run { summary: tally.summary(), finished_at: Some(Utc::now()), ..header };
             s.finish_run(&run)?;
-            let saved = out.map(|path| run.save_with(s.results(&id), &path));
+            let saved = out.map(|path| run.save_with(s.result_texts(&id), &path));
             Ok((run, saved))
         })
         .await?;
