@@ -9,8 +9,9 @@ other locales, and shares no template, no locale and no seed with dev: the detec
 tuned on dev only, and heldout measures it (see the README). A held-out set whose misses were
 looked at moves to dev, and a new held-out set is written; so did the fourth set's `address` rows,
 whose templates were seen while tuning `address`, and then their successors (`seen_addresses`). The
-held-out street set that follows them is written by `heldout_streets.py`, with a seed and templates of
-its own (its locales may be dev ones too). Values are synthetic, made with Faker
+street set that followed them, written by `seen_streets.py` with a seed and templates of its own,
+was held out and measured (`address` recall 0.762 / precision 0.951 on its street lines, `person`
+0.462 / 0.706 on its names), then moved to dev. Values are synthetic, made with Faker
 (`pip install Faker==40.63.0`; scripts/make-privacy-corpus.sh installs it) and the generators
 below. Run once; the output is committed.
 """
@@ -31,7 +32,7 @@ from urllib.parse import quote
 from faker import Faker
 import faker.providers.date_time as faker_dates
 
-import heldout_streets
+import seen_streets
 
 # Faker counts dates of birth back from today; the committed files were written on 2026-12-03,
 # so that day is pinned and the output does not depend on the day the script runs.
@@ -1101,10 +1102,11 @@ def main():
     former = Split("dev", 7007, SEEN_LOCALES)
     seen_addresses(former)
     dev.rows.extend(former.rows)
-    # Their successor: a street set with its own seed, locales and templates, kept in its own file.
-    streets_held = Split("heldout", heldout_streets.SEED, heldout_streets.LOCALES)
-    heldout_streets.held_streets(streets_held)
-    held.rows.extend(streets_held.rows)
+    # Their successor, a street set with its own seed, locales and templates, was held out until
+    # its figures were known; it moved to dev the same way (same seed, same text).
+    streets_seen = Split("dev", seen_streets.SEED, seen_streets.LOCALES)
+    seen_streets.add_rows(streets_seen)
+    dev.rows.extend(streets_seen.rows)
     for s in (dev, held):
         with open(f"{out}/{s.name}.jsonl", "w", encoding="utf-8") as fh:
             for row in s.rows:
