@@ -257,6 +257,11 @@ def row(split, loc, template, flags):
         if val.endswith("."):
             template = template.replace("{" + key + "}.", "{" + key + "}")
     fields = context(split, loc, f)
+    # A phone number or an e-mail address a template names is one: it is labelled too (drawn with
+    # the other fields, so the text is what it was while the set was held out).
+    for kind in ("phone", "email"):
+        if "{" + kind + "}" in template:
+            labels[kind] = fields[kind]
     if "U" in flags:
         labels = {k: v.upper() for k, v in labels.items()}
         fields = {k: v.upper() for k, v in fields.items()}
