@@ -225,32 +225,49 @@ fn detectors() -> &'static [Detector] {
                 ..d(
                     Kind::Phone,
                     concat!(
-                        r"(?:\+\d{1,3}[ .-]?|\(\+\d{1,3}\)[ .-]?|\b00\d{1,3}[ .-]?|\b1[ .-])?(?:\(\d{1,5}\)[ ./-]?)?\d{2,12}(?:[ ./-]\d{1,8}){0,5}\b",
+                        r"(?:\+\d{1,3}[ .-]?|\(\+\d{1,3}\)[ .-]?|\b00\d{1,3}[ .-]?|\b1[ .-]|\b8 \(\d{3,5}\) ?)?(?:\(\d{1,5}\)[ ./-]?)?\d{2,12}(?:[ ./-]\d{1,8}){0,5}\b",
                         r"|\+\d[\d ().-]{6,22}\d|\(\d{1,5}\)[ .-]?\d{2,5}(?:[ .-]?\d{2,8}){0,4}\b|\b0\d{8,11}\b",
                     ),
                     0,
                     phone,
                 )
             },
-            // A number without groups is a phone number when it is called one.
-            d(
+            // A number without groups is a phone number when it is called one, not when another
+            // name is nearer (`Numéro client : 71 718 812 95`).
+            Detector {
+                around: |text, start, _| !named_otherwise(text, start),
+                ..d(
                 Kind::Phone,
                 r"(?i:\b(?:phone|tel|telephone|mobile|cell|call(?: me)?|number is|reach \w+(?: \w+)? at|sms|text|nummer|numéro|whatsapp|fax|ring|dial)\b)[^\d\n]{0,24}?(\+?\d[\d .-]{6,16}\d)\b",
                 1,
                 // `number is 666-12-3456` has an SSN's shape, valid or not.
                 |v| !(v.len() == 11 && v.as_bytes()[3] == b'-' && v.as_bytes()[6] == b'-'),
-            ),
+            )
+            },
             // A level with no comma or house number after it is a place inside a building
             // (`Level 2 Car Park`), unlike `Level 3, 12 Pitt Street`.
             d(Kind::Address, &streets.unit_first, 0, |v| {
                 let level = v.get(..5).is_some_and(|w| w.eq_ignore_ascii_case("level"));
-                not_stopped_place(v) && (!level || v.contains(','))
+                let house = v.split_whitespace().nth(2).is_some_and(|w| w.starts_with(|c: char| c.is_ascii_digit()));
+                not_stopped_place(v) && (!level || v.contains(',') || house)
             }),
             d(Kind::Address, &streets.house_first, 0, not_stopped_place),
             Detector { around: not_counted, ..d(Kind::Address, &streets.number_then_type, 0, not_stopped_place) },
-            Detector { around: not_counted, ..d(Kind::Address, &streets.number_first, 0, not_stopped_place) },
+            // `638 kg Questions`, `Bus 42 via Central Station`: a unit or `via` after a number, in
+            // lowercase, is no street type.
             Detector {
-                around: not_a_count,
+                around: not_counted,
+                ..d(Kind::Address, &streets.number_first, 0, |v| {
+                    let second = v.split_whitespace().nth(1).unwrap_or_default();
+                    not_stopped_place(v) && !(lexicon_has(MEASURES, second) || second == "via")
+                })
+            },
+            // A lowercase type after a number is a word of the sentence (`Bus 42 via Central Station`).
+            Detector {
+                around: |text, start, end| {
+                    let numbered = text[..start].strip_suffix(' ').is_some_and(|t| t.ends_with(|c: char| c.is_ascii_digit()));
+                    not_a_count(text, start, end) && !(numbered && text[start..].starts_with(char::is_lowercase))
+                },
                 ..d(Kind::Address, &streets.type_first, 0, |v| not_stopped_place(v) && !counted_number(v))
             },
             Detector { around: not_a_count, ..d(Kind::Address, &streets.compound, 0, not_stopped_place) },
@@ -384,12 +401,13 @@ fn street_patterns() -> StreetPatterns {
             r"(?:#|\b)\d{{1,5}}[A-Za-z]?(?:[-–/](?:\d{{1,4}}|[A-Za-z]\b))?(?:\s(?:bis|ter))?,?(?:(?:[ \t](?:{word}|\d{{1,3}}(?:st|nd|rd|th)\b)){{1,4}}[ \t](?i:{before})s?\b\.?{unit}{quarter}|\s(?i:{after})\b\.?{words}(?:\s\d{{1,5}}\b)?{unit})"
         ),
         // A lowercase word may end the name (`провулок Ветеранів праці, буд. 190`), an ordinal too
-        // (`площа Пересипська 8-ма буд. 477`); `R.` and `C.` are Portuguese and Spanish for `Rua`, `Calle`.
+        // (`площа Пересипська 8-ма буд. 477`), an alley of the street may follow it (`خیابان عزیزی،
+        // کوچه حمیدی، پلاک 84`); `R.` and `C.` are Portuguese and Spanish for `Rua`, `Calle`.
         type_first: format!(
-            r"(?:\b[בלמהוש]?(?i:{after})\b|\bC/|\b[RC]\.)\.?(?:{words}(?:\s\p{{Ll}}+)?(?:\s\d{{1,3}}-\p{{Ll}}{{1,3}})?|\s\d{{1,4}}(?:\s[A-Z]\b)?)[,،]?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
+            r"(?:\b[בלמהוש]?(?i:{after})\b|\bC/|\b[RC]\.)\.?(?:{words}(?:\s\p{{Ll}}+)?(?:[,،]\s(?:کوچه|كوچه|کوی|بن‌بست)\b{words})?(?:\s\d{{1,3}}-\p{{Ll}}{{1,3}})?|\s\d{{1,4}}(?:\s[A-Z]\b)?)[,،]?\s(?:{number}|[sS]/[nN])\b\.?{unit}"
         ),
         compound: format!(
-            r"(?:\b\p{{Lu}}(?:[\p{{L}}\p{{M}}-]|\.-){{2,}}?|[\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}-]*?)(?:(?i:{suffix})|(?:\s[\p{{Lu}}\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}]*)?[ -](?i:{suffix}|{middle}))\.?,?[ \t]{number}\b\.?{unit}"
+            r"(?:\b\p{{Lu}}(?:[\p{{L}}\p{{M}}-]|\.-){{2,}}?|[\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}-]*?)(?:(?i:{suffix})|(?:[ ][\p{{Lu}}\p{{Lo}}\p{{Georgian}}][\p{{L}}\p{{M}}]*)?[ -](?i:{suffix}|{middle}))\.?,?[ \t]{number}\b\.?{unit}"
         ),
         unit_first: format!(
             r"\b(?:(?i:{units})\.?\s\d{{1,5}}[A-Za-z]?,?\s){{1,3}}(?:\d{{1,5}}[A-Za-z]?\s)?{word}(?:\s{word}){{0,3}}\s(?i:{before})s?\b{quarter}"
@@ -425,7 +443,8 @@ const AMBIGUOUS_FIRST: &str = "may june april august will bill mark grace joy pe
 
 /// Company forms that make the words before them a company, not a person.
 const COMPANY: &str = "gmbh ag kg inc ltd llc plc sa sas sarl srl spa bv nv ab oy oyj osk ky tmi as co corp corporation limited \
-    industries holdings manufacturing group grupa gruppe bank doo jdoo dd";
+    industries holdings manufacturing group grupa gruppe bank doo jdoo dd \
+    บริษัท จำกัด ห้างหุ้นส่วนสามัญ ห้างหุ้นส่วนจำกัด 주식회사 유한회사 합자회사 합명회사 (주) (유)";
 
 fn lexicon(text: &'static str) -> HashSet<&'static str> {
     text.lines().filter(|l| !l.starts_with('#')).flat_map(str::split_whitespace).collect()
@@ -483,7 +502,7 @@ fn name_regexes() -> &'static (Regex, Regex, Regex, Regex) {
                 .expect("built-in pattern"),
             // Where no capital marks a name, only a name's own key cues it (`guest=ომარ ლეჟავა`).
             Regex::new(&format!(
-                r#"(?i:\b(?:name|full[_ ]?name|guest|passenger|recipient|sender|holder|contact|patient|customer[_ ]?name|attn|dear|mr|mrs|ms)\b\.?)[\s"':=,-]*({CASELESS_NAME}(?: {CASELESS_NAME}){{1,2}})"#
+                r#"(?i:\b(?:name|full[_ ]?name|guest|passenger|recipient|sender|holder|contact|patient|customer[_ ]?name|attn|dear|mr|mrs|ms|hi|hello|regards|sincerely)\b\.?)[\s"':=,>-]*({CASELESS_NAME}(?: {CASELESS_NAME}){{1,2}}|\p{{Hangul}}{{2,4}}\b)"#
             ))
             .expect("built-in pattern"),
         )
@@ -516,7 +535,7 @@ fn people(text: &str, out: &mut Vec<Match>) {
     if !text.is_ascii() {
         for caps in cued_caseless.captures_iter(text) {
             let m = caps.get(1).expect("the name group");
-            if !m.as_str().split(' ').any(function_word) {
+            if !m.as_str().split(' ').any(function_word) && (m.as_str().contains(' ') || korean_name(m.as_str())) {
                 out.extend(person(m.start(), m.end()));
             }
         }
@@ -632,6 +651,24 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
             && let Some(rest) = text[name.end..].strip_prefix(", ")
         {
             start = text.len() - rest.len();
+        } else if let Some(name) = addressee_name().find(&text[start..])
+            && field_end(text, start + name.end()).is_some_and(|e| {
+                text[start + name.end()..e]
+                    .split_whitespace()
+                    .enumerate()
+                    .any(|(i, w)| street_word(w.trim_end_matches([',', '.']), i == 0))
+            })
+            && not_stopped(name.as_str().trim_end_matches([',', ' ']))
+            && !name
+                .as_str()
+                .split([' ', ','])
+                .any(|w| street_word(w, false) || lexicon_has(COMPANY, &w.to_lowercase()))
+        {
+            // `delivered to Santino Torres, Diagonal J.B. Alberdi N° 268`: a name no lexicon knows,
+            // before a typed street in the field, is the addressee.
+            let len = name.as_str().trim_end_matches([',', ' ']).len();
+            out.push(Match { kind: Kind::Person, start, end: start + len });
+            start += name.end();
         }
         let Some(end) = field_end(text, start) else { continue };
         let v = &text[start..end];
@@ -646,10 +683,17 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
         // Not a name on a line of its own (`Ship to\nAna Souza\n…`): the addressee.
         let addressee = names.iter().any(|n| n.start <= start && n.end >= end);
         let labelled = cue.as_str().contains([':', '=', '"', '>', ']']) || jumped;
+        // A venue, a destination or a home is often a named place (`"venue": "Acme and Sons"`), and a
+        // name on the line under `SHIP TO:` with more lines after it is the addressee.
+        let place_key = key_only.iter().any(|k| said.ends_with(k))
+            && !["street", "ulica", "strasse", "straße"].iter().any(|k| said.ends_with(k));
+        let own_line = text[cue.start()..start].contains('\n') && text[end..].starts_with('\n');
         let name_words = v.split_whitespace().filter(|w| w.chars().any(char::is_alphabetic)).count() >= 2
             && named(v)
             && labelled
-            && !addressee;
+            && !addressee
+            && !place_key
+            && !own_line;
         let unit_only = v.split(',').all(|part| {
             let part: Vec<&str> = part.split_whitespace().collect();
             part.len() <= 2
@@ -663,6 +707,12 @@ fn cued_addresses(text: &str, names: &[Match], out: &mut Vec<Match>) {
             out.push(Match { kind: Kind::Address, start, end });
         }
     }
+}
+
+/// Two or three name words and a comma at the start of an address field (see `cued_addresses`).
+fn addressee_name() -> &'static Regex {
+    static R: OnceLock<Regex> = OnceLock::new();
+    R.get_or_init(|| Regex::new(&format!("^{NAME_WORD}(?: {NAME_WORD}){{1,2}}, ")).expect("built-in pattern"))
 }
 
 /// The value starts or ends with a house number (`Kožarska 2a`, `12 Marsh Lane`, `Bakkestubben
@@ -757,7 +807,7 @@ fn count_word(word: &str) -> bool {
 /// capital tells a name from a word (`91/300 सावित्री पवार पर हूँ`, `3448 இசைக்கலை ஆஞ்சனேயா இல்`,
 /// `27751 محمد پور دره هستم`): up to four words after the number, ending before a postposition or
 /// particle; not a count, a time or a date (`3 दिन में`, `۱۴ مرداد`). A one-digit number needs
-/// two words.
+/// two words. Also Korean roads and Hebrew streets, whose name comes before the number.
 fn caseless_streets(text: &str, out: &mut Vec<Match>) {
     static R: OnceLock<Regex> = OnceLock::new();
     let street = R.get_or_init(|| {
@@ -795,6 +845,39 @@ fn caseless_streets(text: &str, out: &mut Vec<Match>) {
             .is_some_and(|w| !w.is_empty() && lexicon_has(UNIT_WORDS, &w.to_lowercase()));
         if count >= 1 && (paired || digits >= 3 || unit_after) {
             out.push(Match { kind: Kind::Address, start: number.start(), end });
+        }
+    }
+    // Korean roads: a name that may hold a number, `로`, `길` or `거리`, then the building's number,
+    // perhaps underground (`오금498로 256-28`, `서초중앙거리 524`, `선릉738로 지하347`).
+    static KO: OnceLock<Regex> = OnceLock::new();
+    let korean = KO.get_or_init(|| {
+        Regex::new(r"\p{Hangul}[\p{Hangul}\d]*(?:로|길|거리)\s(?:지하\s?)?\d{1,5}(?:-\d{1,5})?\b")
+            .expect("built-in pattern")
+    });
+    if text.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c)) {
+        out.extend(korean.find_iter(text).map(|m| Match { kind: Kind::Address, start: m.start(), end: m.end() }));
+    }
+    // Hebrew streets are written name first, often with no type (`לוריא 23, סער`, `ליד אהרונוביץ
+    // 80,`): one or two Hebrew words before a house number that ends the clause, not after a
+    // count's word and without the preposition before them.
+    static HE: OnceLock<Regex> = OnceLock::new();
+    let hebrew = HE.get_or_init(|| {
+        Regex::new(r#"((?:\p{Hebrew}[\p{Hebrew}"'׳״-]*[ ]){0,2}\p{Hebrew}[\p{Hebrew}"'׳״-]+)[ ](\d{1,4}[א-ת]?)(?:[,)\n]|\.(?:\s|$)|$)"#)
+            .expect("built-in pattern")
+    });
+    if text.chars().any(|c| ('\u{05D0}'..='\u{05EA}').contains(&c)) {
+        for caps in hebrew.captures_iter(text) {
+            let (names, number) = (caps.get(1).expect("the names"), caps.get(2).expect("the number"));
+            let mut start = number.start();
+            for w in names.as_str().rsplit(' ') {
+                if function_word(w) || count_word(w) {
+                    break;
+                }
+                start -= w.len() + 1;
+            }
+            if start < number.start() {
+                out.push(Match { kind: Kind::Address, start, end: number.end() });
+            }
         }
     }
     // A name and a street type with no number (`शर्मा कुना मा छु`, `किराँत चौर?`): one or two words
@@ -856,7 +939,8 @@ fn placed_addresses(text: &str, found: &[Match], names: &[Match], out: &mut Vec<
     let (post_line, post_after, item) = R.get_or_init(|| {
         // A town's name, in a script with capitals or without (`Oslo`, `ঢাকা`, `กรุงเทพมหานคร`).
         let city = r"[\p{Lu}\p{Lo}][\p{L}\p{M}'.()-]*(?:\s[\p{L}\p{M}'.()-]+){0,3}";
-        let code = r"(?:[A-Z]{1,2}-)?\d{3,6}(?:[ -]\d{2,4}|\s?[A-Z]{2})?";
+        // Israel's post codes have seven digits.
+        let code = r"(?:[A-Z]{1,2}-)?\d{3,7}(?:[ -]\d{2,4}|\s?[A-Z]{2})?";
         // After a town's name a post code has four digits or more: `Ilica 242` is a street.
         let code4 = r"(?:[A-Z]{1,2}-)?\d{4,6}(?:[ -]\d{2,4}|\s?[A-Z]{2})?";
         // British and Canadian post codes (`W1U 6TY`, `M5V 2T6`).
@@ -886,6 +970,8 @@ fn placed_addresses(text: &str, found: &[Match], names: &[Match], out: &mut Vec<
             && !v.contains(['@', ':', '=', '"', '<', '>', '(', ')'])
             && (named(v) || !strict && !v.starts_with(char::is_lowercase))
             && not_stopped_place(v)
+            // `Kontonummer 1105 29 70562, Clearingnummer 5692`: numbers named as identifiers.
+            && !v.split_whitespace().any(|w| identifier_label(&w.to_lowercase()))
     };
     // Over a post code and town, a street type makes a line a street without a number (`अग्रवाल पथ`).
     let typed = |v: &str| {
@@ -961,7 +1047,7 @@ fn placed_addresses(text: &str, found: &[Match], names: &[Match], out: &mut Vec<
     static HEADER: OnceLock<(Regex, Regex, Regex)> = OnceLock::new();
     let (header, html_row, html_cell) = HEADER.get_or_init(|| {
         (
-            Regex::new(r"(?i)^\s*(?:street(?: ?address| ?line)?|address(?:[ _]?line)?[ _]?1?|addr(?:ess)?_?1|line_?1|strasse|straße|anschrift|rue|calle|via|adresse|adres|indirizzo|endere[cç]o|morada|direcci[oó]n|domicilio|where|location|site|premises|shipping address|delivery address|ship to|deliver to)\s*$")
+            Regex::new(r"(?i)^\s*(?:street(?: ?address| ?line)?|address(?:[ _]?line)?[ _]?1?|addr(?:ess)?_?1|line_?1|strasse|straße|anschrift|rue|calle|via|adresse|adres|indirizzo|endere[cç]o|morada|direcci[oó]n|domicilio|where|location|site|premises|shipping address|delivery address|ship[ _]to|deliver[ _]to)\s*$")
                 .expect("built-in pattern"),
             Regex::new(r"(?is)<tr[^>]*>(.*?)</tr>").expect("built-in pattern"),
             Regex::new(r"(?is)<t[hd][^>]*>(.*?)</t[hd]>").expect("built-in pattern"),
@@ -1160,6 +1246,21 @@ fn field_end(text: &str, start: usize) -> Option<usize> {
     }
     let trimmed = text[start..end].trim_end_matches([',', ':', '\'', '-']);
     (!trimmed.is_empty()).then_some(start + trimmed.len())
+}
+
+/// The most common Korean family names: a Korean name is written as one word, the family name's
+/// syllable first (`김현지`), so a lone word of two to four syllables after a cue is a name when
+/// it starts with one.
+const KOREAN_SURNAMES: &str = "김 이 박 최 정 강 조 윤 장 임 한 오 서 신 권 황 안 송 류 유 전 홍 고 문 양 손 배 백 허 남 심 노 하 \
+    곽 성 차 주 우 구 민 진 나 지 엄 채 원 천 방 공 현 함 변 염 여 추 도 소 석 선 설 마 길 연 위 표 명 기 반 왕 금 옥 육 인 맹 \
+    제 모 탁 국 어 은 편 용 예 경 봉";
+
+/// A single word of two to four Hangul syllables that starts with a family name (see `KOREAN_SURNAMES`).
+fn korean_name(word: &str) -> bool {
+    let n = word.chars().count();
+    (2..=4).contains(&n)
+        && word.chars().all(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c))
+        && word.chars().next().is_some_and(|c| lexicon_has(KOREAN_SURNAMES, &c.to_string()))
 }
 
 /// Lowercase words inside a name (`Ana de la Cruz`, `Jan van der Berg`).
@@ -1367,13 +1468,13 @@ fn luhn(digits: &[u32]) -> bool {
     sum.is_multiple_of(10)
 }
 
-/// 8 to 15 digits, separators never doubled and not the shape of a date or a time; without a
-/// `+`, a trunk `0` or an area code in brackets, at least three groups (a national number is
-/// written in groups; a count or a range is not).
+/// 8 to 15 digits, separators never doubled and not the shape of a date (`21 09 2025` too) or a
+/// time; without a `+`, a trunk `0` or an area code in brackets, at least three groups (a national
+/// number is written in groups; a count or a range is not).
 fn phone(s: &str) -> bool {
     static DATE: OnceLock<Regex> = OnceLock::new();
     let date = DATE.get_or_init(|| {
-        Regex::new(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$|^\d{4}-\d{4}$")
+        Regex::new(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}$|^\d{4}-\d{4}$|^[0-3]?\d [01]?\d (?:19|20)\d\d$|^(?:19|20)\d\d [01]?\d [0-3]?\d$")
             .expect("built-in pattern")
     });
     let digits = s.chars().filter(char::is_ascii_digit).count();
@@ -1390,9 +1491,15 @@ fn phone(s: &str) -> bool {
     // `13.7563 100.5018`: a latitude and a longitude, not a number in groups.
     let decimal = |p: &str| p.split_once('.').is_some_and(|(a, b)| (1..=3).contains(&a.len()) && b.len() >= 3);
     let coordinates = s.split(' ').count() == 2 && s.split(' ').all(decimal);
+    // `260 770576 9 684.92`: numbers of a row, the last with decimals; a phone after its country
+    // code may mix the two (`+1 415.555.2671`), not end so.
+    let decimals_last = !s.starts_with('+')
+        && s.contains(' ')
+        && s.rsplit_once(['.', ' ']).is_some_and(|(head, tail)| s.as_bytes()[head.len()] == b'.' && tail.len() == 2);
     (8..=15).contains(&digits)
         && !doubled
         && !coordinates
+        && !decimals_last
         && !date.is_match(s)
         && !dotted_quad
         && !code
@@ -1400,7 +1507,8 @@ fn phone(s: &str) -> bool {
         && (marked || groups >= 3)
 }
 
-/// Not part of an identifier, a version or a longer dotted number.
+/// Not part of an identifier, a version or a longer dotted number, not named as another number
+/// (`Booking number: 9317 759 815`) nor an amount or a quantity (`87 278 332 Ft`).
 fn phone_context(text: &str, start: usize, end: usize) -> bool {
     let before = text[..start].chars().next_back();
     let after = text[end..].chars().next();
@@ -1410,31 +1518,96 @@ fn phone_context(text: &str, start: usize, end: usize) -> bool {
     // `12:00:01` after a date, `255.255.255.0`: the number goes on.
     let mut rest = text[end..].chars();
     let goes_on = matches!(rest.next(), Some(':' | '.')) && rest.next().is_some_and(|c| c.is_ascii_digit());
-    let lead = text[..start].to_ascii_lowercase();
-    let label = lead.trim_end().rsplit(|c: char| !c.is_alphanumeric()).find(|w| !w.is_empty()).unwrap_or_default();
-    let labelled = [
-        "version",
-        "invoice",
-        "order",
-        "sku",
-        "part",
-        "ref",
-        "reference",
-        "ticket",
-        "serial",
-        "tracking",
-        "shipment",
-        "parcel",
-        "consignment",
-        "waybill",
-        "awb",
-        "isbn",
-        "id",
-        "no",
-    ]
-    .contains(&label)
-        || identifier_label(label);
-    !word(before) && !word(after) && !after_time && !goes_on && !labelled && !address_number(text, start, end)
+    // `4 122 236 463`, `UPC 0 15048 42982 2`, `firmware 6.81.316.3468`: a group before it, which no
+    // phone pattern starts with, makes the number longer than the match.
+    let mut back = text[..start].chars().rev();
+    let goes_back = matches!(back.next(), Some(' ' | '.' | '-')) && back.next().is_some_and(|c| c.is_ascii_digit());
+    !word(before)
+        && !word(after)
+        && !after_time
+        && !goes_on
+        && !goes_back
+        && !named_otherwise(text, start)
+        && !measured(text, start, end)
+        && !address_number(text, start, end)
+}
+
+/// Words that name the number after them as one that is not a phone's: identifiers of orders,
+/// bookings, accounts, parcels, products, devices and banks, and counted things, in several
+/// languages (`Booking number`, `Numéro client`, `Nº de cliente`, `Numer przesyłki`, `S/N`, `BLZ`).
+const NOT_PHONE_NAMES: &str = "version invoice inv order orders sku part ref reference ticket serial tracking shipment parcel \
+    consignment waybill awb isbn issn booking confirmation reservation reserva prenotazione réservation \
+    reservierung case claim incident policy polizza póliza member membership loyalty flyer customer client cliente \
+    kunde klant kund account acct a/c konto compte cuenta conto rekening contract vertrag contrat contrato \
+    s/n sn p/n pn article artikel item lot batch meter zähler compteur licence license key rma po imei meid iccid \
+    gtin ean upc blz routing aba sort bsb transit clabe ifsc vat tax siret siren ein tin nif cif pesel cpf cnpj \
+    facture rechnung fattura factura factuur faktura fatura pedido ordine bestelling bestellung commande zamówienie \
+    заказ счёт счет przesyłki przesyłka sendung paket colis envío envio spedizione zending 注文番号 订单号 주문번호 \
+    population stock inventory total amount betrag montant importe importo bedrag kwota сумма balance saldo \
+    revenue umsatz budget price preis prix precio prezzo prijs cena цена cost salary distance disk memory size \
+    thread pid tid process port session job";
+
+/// Words that name a phone number, by their start (`Telefonnummer`, `phone_number`, `mobile`,
+/// `WhatsApp`, `Rückruf`), and so outweigh an identifier's word beside them (`customer mobile`).
+const PHONE_STEMS: &[&str] = &[
+    "tel", "tél", "phon", "fon", "mobil", "móvil", "movil", "cell", "handy", "fax", "whatsapp", "sms", "call", "ring",
+    "dial", "text", "contact", "kontakt", "rückruf", "ruf", "puh", "tlf", "gsm", "hotline", "тел", "моб", "電話",
+    "电话", "전화",
+];
+
+/// A word of up to four before the number on its line, after the last number, bracket or
+/// separator before it, names it as an identifier or a counted thing (see `NOT_PHONE_NAMES`; a
+/// key's parts count, `customer_id`), or a compound does (`Bestellnummer`), or the word right
+/// before it is `no` or `id`; and no word there names a phone.
+fn named_otherwise(text: &str, start: usize) -> bool {
+    let line = &text[text[..start].rfind('\n').map_or(0, |i| i + 1)..start];
+    let mut named = false;
+    for (i, token) in line.split_whitespace().rev().take(4).enumerate() {
+        if token.contains(|c: char| c.is_ascii_digit()) {
+            break;
+        }
+        let word =
+            token.trim_matches(|c: char| c.is_ascii_punctuation() && c != '/' || "°º№".contains(c)).to_lowercase();
+        let mut parts = word.split(['_', '-', '.']).filter(|p| !p.is_empty());
+        if parts.clone().any(|p| PHONE_STEMS.iter().any(|s| p.starts_with(s))) {
+            return false;
+        }
+        named |= lexicon_has(NOT_PHONE_NAMES, &word)
+            || identifier_label(&word)
+            || parts.any(|p| lexicon_has(NOT_PHONE_NAMES, p) || i == 0 && (p == "no" || p == "id"));
+        if token.contains(|c: char| ";|,()[]{}<>=".contains(c)) {
+            break;
+        }
+    }
+    named
+}
+
+/// Currencies and units of measure, written after an amount or a quantity (`€`, `Ft`, `zł`, `ms`,
+/// `units`) or before it (`R$`, `PLN`).
+const MEASURES: &str = "eur usd gbp chf sek nok dkk pln czk huf ron rub uah jpy cny inr brl mxn ars cop clp \
+    aud cad nzd zar sgd hkd krw vnd idr php thb myr aed sar ils kr ft zł kč lei руб € $ £ ¥ ₹ ₽ ₩ ₺ ₫ ₴ r$ us$ % \
+    units pcs pieces items bytes kb mb gb tb kib mib gib ms µs ns sec secs seconds mins minutes hrs hours days km \
+    mi kg lb lbs ml mm cm people persons votes tokens requests ops views visits downloads users rows records";
+
+/// An amount or a quantity: a currency or unit after the number (past its decimals, `61 354 617,52
+/// zł`, `81.674.541,- €`) or a currency's code or sign right before it (`R$ 70.904.167,70`, not a
+/// word such as `Ron`).
+fn measured(text: &str, start: usize, end: usize) -> bool {
+    let mut rest = &text[end..];
+    if let Some(decimals) = rest.strip_prefix([',', '.']) {
+        let n = decimals.find(|c: char| !c.is_ascii_digit()).unwrap_or(decimals.len());
+        rest = if n > 0 { &decimals[n..] } else { decimals.strip_prefix('-').unwrap_or(rest) };
+    }
+    let rest = rest.trim_start_matches([' ', '\u{a0}']);
+    let unit: String = match rest.chars().next() {
+        Some(c) if c.is_alphabetic() => rest.chars().take_while(|c| c.is_alphabetic()).collect(),
+        Some(c) => c.to_string(),
+        None => String::new(),
+    };
+    let lead = text[..start].trim_end_matches([' ', '\u{a0}']);
+    let currency = lead.rsplit(char::is_whitespace).next().unwrap_or_default();
+    lexicon_has(MEASURES, &unit.to_lowercase())
+        || !currency.chars().any(char::is_lowercase) && lexicon_has(MEASURES, &currency.to_lowercase())
 }
 
 /// A compound naming a number that is not a phone's (`Bestellnummer`, `Kundennr`, `klantnummer`),
@@ -1442,17 +1615,15 @@ fn phone_context(text: &str, start: usize, end: usize) -> bool {
 fn identifier_label(label: &str) -> bool {
     let compound = ["nummer", "nr"].iter().any(|w| label.len() > w.len() && label.ends_with(w));
     // The phone word leads the compound (`Bestellnummer` holds `tel` too).
-    let phone = [
-        "tel", "fon", "phone", "mobil", "handy", "fax", "ruf", "notruf", "festnetz", "gsm", "sms", "kontakt",
-        "service", "hotline",
-    ];
-    compound && !phone.iter().any(|w| label.starts_with(w))
+    let phone = PHONE_STEMS.iter().chain(&["notruf", "festnetz", "service"]).any(|w| label.starts_with(w));
+    compound && !phone
 }
 
-/// Digits of a street address with no phone cue earlier on the line: a post code shaped like
-/// Brazil's (`01310-200`) or a US ZIP+4 after a state (`MA 02134-1234`), or a number without a
-/// trunk `0`, `+` or bracket between a street's name and a town (`Storgatan 123 114 55 Stockholm`,
-/// `ul. Marszałkowska 12/34 00-950 Warszawa`): house numbers and post codes run together there.
+/// Digits of a street address with no phone cue on the line since the number before: a post code
+/// shaped like Brazil's (`01310-200`) or a US ZIP+4 after a state (`MA 02134-1234`), a number
+/// without a trunk `0`, `+` or bracket between a street's name and a town (`Storgatan 123 114 55
+/// Stockholm`, `ul. Marszałkowska 12/34 00-950 Warszawa`): house numbers and post codes run
+/// together there; or one group of digits between a house number and a town.
 fn address_number(text: &str, start: usize, end: usize) -> bool {
     static CUE: OnceLock<Regex> = OnceLock::new();
     let cue = CUE.get_or_init(|| {
@@ -1460,7 +1631,8 @@ fn address_number(text: &str, start: usize, end: usize) -> bool {
             .expect("built-in pattern")
     });
     let line = &text[text[..start].rfind('\n').map_or(0, |i| i + 1)..start];
-    if cue.is_match(line) {
+    // A cue before an earlier number names that one (`Phone +81 80-6497-3988 · ul. Lipowa 27/2 …`).
+    if cue.is_match(&line[line.rfind(|c: char| c.is_ascii_digit()).map_or(0, |i| i + 1)..]) {
         return false;
     }
     let v = &text[start..end];
@@ -1482,7 +1654,11 @@ fn address_number(text: &str, start: usize, end: usize) -> bool {
     // A capital, or a letter of a script without capitals (`서울`, `กรุงเทพ`).
     let town_after =
         text[end..].strip_prefix(' ').is_some_and(|r| r.starts_with(|c: char| c.is_alphabetic() && !c.is_lowercase()));
-    post_code || (unmarked && after_name && town_after)
+    // `پلاک ۷۵ 0328544443 شمال`: a post code in one group after the house number, before the town.
+    let after_house = line.strip_suffix(' ').and_then(|t| t.chars().next_back()).is_some_and(char::is_numeric);
+    post_code
+        || (unmarked && after_name && town_after)
+        || (after_house && town_after && v.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// An address that points at someone: not loopback, unspecified, broadcast or a netmask.
@@ -1680,6 +1856,22 @@ pub fn scan(text: &str) -> Vec<Match> {
         }
     }
     kept.sort_by_key(|m| m.start);
+    // `Václavské náměstí 37`: a type found as one before its name, after an adjective that names
+    // the street (Slavic languages put the type either side).
+    for m in kept.iter_mut().filter(|m| m.kind == Kind::Address && text[m.start..].starts_with(char::is_lowercase)) {
+        let first = text[m.start..].split(' ').next().unwrap_or_default();
+        let before = text[..m.start].strip_suffix(' ').and_then(|t| t.rsplit([' ', '\n', '\t']).next());
+        if let Some(name) = before
+            && name.starts_with(char::is_uppercase)
+            && name.chars().all(char::is_alphabetic)
+            && ["ské", "ská", "ský", "ého", "ní", "ná", "ova", "ová", "ая", "ое", "ий", "ый"]
+                .iter()
+                .any(|e| name.ends_with(e))
+            && street_type(first)
+        {
+            m.start -= name.len() + 1;
+        }
+    }
     with_units(text, &mut kept);
     post_code_lines(text, &mut kept);
     if !text.is_ascii() {
@@ -1694,7 +1886,24 @@ pub fn scan(text: &str) -> Vec<Match> {
     }
     kept.retain(|m| m.end > m.start);
     named_beside(text, &mut kept);
+    not_towns(text, &mut kept);
     kept
+}
+
+/// A name right after a street and a comma, or under a town's key, is the town (`…, Santiago del
+/// Estero`, `city: Marco de Canaveses`).
+fn not_towns(text: &str, kept: &mut Vec<Match>) {
+    let town = |i: usize| {
+        let m: &Match = &kept[i];
+        let after_street = i > 0 && kept[i - 1].kind == Kind::Address && &text[kept[i - 1].end..m.start] == ", ";
+        let lead = text[..m.start].trim_end_matches([' ', '"', '\'', ':', '=', '>']).to_lowercase();
+        let key = ["city", "town", "ort", "locality", "suburb", "municipality"].iter().any(|k| lead.ends_with(k));
+        m.kind == Kind::Person && (after_street || key)
+    };
+    let drop: Vec<usize> = (0..kept.len()).filter(|&i| town(i)).collect();
+    for i in drop.into_iter().rev() {
+        kept.remove(i);
+    }
 }
 
 /// Words that name a place or a desk, not a person, in a signature or a row (`Front Desk`).
@@ -1707,10 +1916,12 @@ const NOT_PERSON: &str = "desk office reception department warehouse store shop 
 fn named_beside(text: &str, kept: &mut Vec<Match>) {
     static R: OnceLock<Regex> = OnceLock::new();
     let before = R.get_or_init(|| {
-        let word = format!(r"(?:\p{{Lu}}[\p{{Ll}}\p{{M}}]+(?:[-'’]\p{{Lu}}[\p{{Ll}}\p{{M}}]+)*|{CASELESS_NAME})");
+        // Capitalized, in capitals (a record written in capitals, `SHIP TO:\nΧΡΙΣΤΟΔΟΎΛΑ ΒΑΡΘΑΛΊΤΗ`) or
+        // in a script without capitals.
+        let word = format!(r"(?:\p{{Lu}}[\p{{Ll}}\p{{M}}]+(?:[-'’]\p{{Lu}}[\p{{Ll}}\p{{M}}]+)*|\p{{Lu}}[\p{{Lu}}\p{{M}}]+|{CASELESS_NAME})");
         let particles = format!("(?:{})", PARTICLES.replace(' ', "|"));
         Regex::new(&format!(
-            r"(?:^|[\n,;\t|>:])[ \t]*((?:(?i:prof|dr|mr|mrs|ms|fru|herr|frau|sr|sra|mme)\.?[ ])?{word}(?:[ ](?:{particles}[ ])*{word}){{1,2}})[ \t]*(?:,[ \t]?|\t|[ \t]?\|[ \t]?|</t[dh]>\s*<t[dh][^>]*>|</\w+>\s*<\w+>|\n[ \t]*)$"
+            r#"(?:^|[\n,;\t|>:"])[ \t]*((?:(?i:prof|dr|mr|mrs|ms|fru|herr|frau|sr|sra|mme)\.?[ ])?{word}(?:[ ](?:{particles}[ ])*{word}){{1,2}}|\p{{Hangul}}{{2,4}})[ \t]*(?:[,;]"?[ \t]?|\t|[ \t]?\|[ \t]?|</t[dh]>\s*<t[dh][^>]*>|</\w+>\s*<\w+>|\n[ \t]*)$"#
         ))
         .expect("built-in pattern")
     });
@@ -1747,7 +1958,15 @@ fn named_beside(text: &str, kept: &mut Vec<Match>) {
                         || lexicon_has("where location site city town place venue company business", &h)
                 })
         });
-        if !place && !headed_place && not_stopped(name.as_str()) {
+        // Capitals make a name only in a record written in capitals; one Hangul word, only a Korean name.
+        let capitals = name
+            .as_str()
+            .split(' ')
+            .any(|w| w.chars().count() > 1 && !w.chars().any(char::is_lowercase) && w.chars().any(char::is_uppercase));
+        let single = !name.as_str().contains(' ');
+        let shaped = (!capitals || !text[m.start..m.end].chars().any(char::is_lowercase))
+            && (!single || korean_name(name.as_str()));
+        if !place && !headed_place && shaped && not_stopped(name.as_str()) {
             people.push(Match { kind: Kind::Person, start: from + name.start(), end: from + name.end() });
         }
     }
@@ -1766,7 +1985,7 @@ fn with_units(text: &str, kept: &mut [Match]) {
     let (before, after) = R.get_or_init(|| {
         // A unit word and its number or letter (`Apt. 4B`, `Flat No. 12`, `Unit B`, `#4B`), a floor
         // (`3rd Floor`, `2. OG`, `3º Izq.`, `2º 1ª`), a floor or flat word and a number.
-        let unit = r"(?:(?i:apt|apartment|appartement|appt|app|apto|ap|dto|квартира|lokal|conj|tower|office|suite|ste|unit|flat|floor|fl|door|tür|porte|سوئیت|سويت|شقة|ফ্ল্যাট|অ্যাপার্টমেন্ট|फ्लैट|block|blk|bl|bloque|bldg|building|bât|bâtiment|bat|lok|byt|эт|daire|kat|oficina|of|nyumba|پلاک|طبقه|واحد|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,3}\.\d{2}\b|\d{1,5}[A-Za-z]?(?:[/-](?:\d{1,4}|[A-Z]\b))?(?:/(?i:top)\s?\d{1,4})?|[A-Z]\b)|m\.\s?\d{1,4}\b|#\d{1,5}[A-Za-z]?(?:-\d{1,4})?|\d{1,2}/F\b|\d{1,2}(?:st|nd|rd|th|e|er|ère|ème|eme)\s(?i:floor|fl|étage|etage)\.?|\d{1,2}\s?tr\b|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage|tv\.?|th\.?|mf\.?|sal)|EG|\d{1,2}\.?[º°ª](?:\s?\d{1,2}\.?[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro|esq|dto|fte|frente))\b\.?)?(?:\s(?i:andar|piso|planta))?|(?i:bajo|ático|atico|entlo|entresuelo|pral)\b\.?|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro|andar|planta|esq|dto|fte)\b\.?)";
+        let unit = r"(?:(?i:apt|apartment|appartement|appt|app|apto|ap|dto|квартира|lokal|conj|tower|office|suite|ste|unit|flat|floor|fl|door|tür|porte|سوئیت|سويت|شقة|ফ্ল্যাট|অ্যাপার্টমেন্ট|फ्लैट|block|blk|bl|bloque|bldg|building|bât|bâtiment|bat|lok|byt|эт|daire|kat|oficina|of|nyumba|پلاک|طبقه|واحد|top|wohnung|whg|stiege|stg|piso|puerta|pta|portal|depto|dpto|dept|andar|étage|etage|esc|escalera|interior|int|interno|scala|sc|piano|kv|кв|корп|стр|оф|lgh|bus|plot|lot|lote|lt|mz|manzana|studio|shop|edif|edificio|bloco|casa|sala|level|lvl|room|rm|rd|tür|haus)\.?\s?(?:(?i:no|nr|n°|nº)\.?\s?|#)?(?:\d{1,3}\.\d{2}\b|\d{1,5}[A-Za-z]?(?:[/-](?:\d{1,4}|[A-Z]\b))?(?:/(?i:top)\s?\d{1,4})?|[A-Z]\b)|m\.\s?\d{1,4}\b|#\d{1,5}[A-Za-z]?(?:-\d{1,4})?|\d{1,2}/F\b|\d{1,2}(?:st|nd|rd|th|e|er|ère|ème|eme)\s(?i:floor|fl|étage|etage)\.?|\d{1,2}\s?tr\b|(?i:ground|first|second|third|top)\s(?i:floor)|\d{1,2}\.\s?(?:OG|Stock|Etage|étage|tv\.?|th\.?|mf\.?|sal)|EG|\d{1,2}\.?[º°ª](?:\s?\d{1,2}\.?[ºª]|\s?(?:[A-Z]|(?i:izq|izda|dcha|dcho|centro|ctro|esq|dto|fte|frente))\b\.?)?(?:\s(?i:andar|piso|planta))?|(?i:bajo|ático|atico|entlo|entresuelo|pral)\b\.?|(?i:pb)(?:\s?\d{1,3})?\b|(?i:διαμ|διαμέρισμα|דירה|קומה)\.?\s?\d{1,4}|\d{1,2}(?:ος|ης|ο)\s(?i:όροφος)|\d{1,3}동(?:\s\d{1,5}호)?|\d{1,5}호|(?:지하\s?)?\d{1,3}층|(?i:floor|piso|étage|etage)\s\d{1,2}|(?i:izq|izda|izqda|dcha|dcho|dch|ctro|andar|planta|esq|dto|fte)\b\.?)";
         let bare = r"(?i:(?:plot|house|door|h|d|flat|shop|nyumba)\.?\s?(?:no|nr|n°|nº|namba|nambari)\.?\s?|(?:plot|lot|house|erf|stand|no|nr|nyumba)\.?\s)";
         let building = r"(?:\p{Lu}[\p{L}'.-]*\s){1,3}(?i:apartments|residency|residences|towers|tower|complex|mansions?|condominium|condo|enclave|plaza|heights|court|house|building)(?:\s\d{1,3}[A-Z]?)?,\s";
         let floor = r"(?:\d{1,2}(?:st|nd|rd|th)\s(?i:floor)|(?i:unit|suite|flat|apt|room|rm|blk|block)\.?\s?\d{1,5}[A-Z]?(?:\s(?i:lot)\s?\d{1,3})?|B\d{1,3}\sL\d{1,3})(?:\s\p{Lu}[\p{L}\p{M}'.-]*|\s\d{1,3}[A-Z]?){0,5},\s";
@@ -1777,7 +1996,7 @@ fn with_units(text: &str, kept: &mut [Match]) {
             // building (`Flat 3B, Sunrise Apartments, 12 MG Road`).
             Regex::new(&format!(r#"(?:^|[\s,;:>(|"'])((?:{unit},?\s+)*(?:{bare}|{building}|{floor})?)$"#))
                 .expect("built-in pattern"),
-            Regex::new(&format!(r"^(?:\s*,?\s+{unit})+")).expect("built-in pattern"),
+            Regex::new(&format!(r"^(?:\s*[,،]?\s+{unit})+")).expect("built-in pattern"),
         )
     });
     let boundary = |mut i: usize, down: bool| {
@@ -1802,6 +2021,20 @@ fn with_units(text: &str, kept: &mut [Match]) {
         {
             kept[i].start = kept[i - 1].start;
             kept[i - 1].end = kept[i - 1].start;
+        }
+        // A unit found as an address of its own after its street (`Travessa Sandro Mendes, 47, 6.º
+        // Dto.`): the street's line takes it.
+        if i > 0
+            && kept[i - 1].kind == Kind::Address
+            && kept[i - 1].end < kept[i].start
+            && text[kept[i - 1].end..kept[i].start].trim_end() == ","
+            && let Some(m) = after.find(&text[kept[i - 1].end..kept.get(i + 1).map_or(text.len(), |n| n.start)])
+            && kept[i - 1].end + m.end() >= kept[i].end
+        {
+            kept[i - 1].end += m.end();
+            kept[i].start = kept[i - 1].end;
+            kept[i].end = kept[i - 1].end;
+            continue;
         }
         let (lo, hi) = (if i > 0 { kept[i - 1].end } else { 0 }, kept.get(i + 1).map_or(text.len(), |m| m.start));
         let from = boundary(kept[i].start.saturating_sub(80).max(lo), false);
@@ -2303,6 +2536,45 @@ mod tests {
         assert_eq!(addresses("Deliver to:\n  3533 Dapdap Drive\n  9746 Katie Ville"), vec!["3533 Dapdap Drive"]);
     }
 
+    /// Numbers a word names as something else, amounts and quantities, dates with spaces and the
+    /// tails of longer numbers are no phone numbers; a phone word beside them wins.
+    #[test]
+    fn numbers_named_or_measured_are_no_phone() {
+        let mut wrong = Vec::new();
+        for text in [
+            "Reservation number 2210 448 901 for two nights",
+            "Numéro de commande : 12 345 678 90",
+            "Nº de pedido 481 220 937",
+            "Policy no. 554-210-7781 renewed",
+            "S/N 4410-2291-7730",
+            "Sort code 20 45 77, BLZ 100 700 24",
+            "routing 026009593, account 4402917733",
+            "Population 12 441 870 in 2024",
+            "Revenue 482 113 905 EUR this year",
+            "Paid 1 250 000,50 zł on Monday",
+            "R$ 12.345.678,90 em aberto",
+            "took 512 884 209 ms",
+            "Le 14 07 2026 à 10h00",
+            "free 3 221 458 903 bytes",
+            "build 10.0.22631.4460",
+        ] {
+            if kinds(text).contains(&Kind::Phone) {
+                wrong.push(format!("false phone: {text}"));
+            }
+        }
+        for text in [
+            "Booking 2210 448 901, customer mobile 0612 345 678",
+            "Numéro de téléphone du client : 01 42 68 53 00",
+            "Order 4471-2209: call 020 7183 8750 after 6pm",
+            "Заказ 5512, тел. 8 (812) 555-12-34",
+        ] {
+            if !kinds(text).contains(&Kind::Phone) {
+                wrong.push(format!("missed phone: {text}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
     #[test]
     fn people_beside_a_street_of_their_record() {
         fn people(text: &str) -> Vec<&str> {
@@ -2314,6 +2586,9 @@ mod tests {
             ("<tr><td>Stanisław Pracz</td><td>Chêne-Bougeriespolku 99A</td></tr>", "Stanisław Pracz"),
             ("Kind regards,\nProf. Jano Steffensen\n472 Huff Parkways Apt. 912", "Prof. Jano Steffensen"),
             ("[booking] guest=ომარ ლეჟავა property=\"Apt 12, Praça Jolana, 119B\" nights=3", "ომარ ლეჟავა"),
+            ("DELIVER TO:\nMARTA KOWALCZYK\nUL. DŁUGA 12\n00-238 WARSZAWA", "MARTA KOWALCZYK"),
+            ("recipient;street\nJarmila Nováková;Husova 12", "Jarmila Nováková"),
+            ("받는 분\n박지훈\n테헤란로 152", "박지훈"),
         ] {
             assert_eq!(people(text), vec![want], "{text}");
         }

@@ -1,10 +1,12 @@
-"""Held-out street addresses for the privacy scanner: templates, locales and look-alikes of their own.
+"""Street addresses for the privacy scanner: templates, locales and look-alikes of their own.
 
 Written without reading the scanner or the dev generators, from the places an agent's traces
 carry a street line: chat turns, tool outputs, logs, tables, mail, forms, orders, geocoding,
 CRM records, lists and postal blocks, many of them with no cue word before the street. The
 labelled value is the street line (with a unit written on that line), never the post code or
-city. `make_splits.py` calls `held_streets` on a `Split` built from `SEED` and `LOCALES`.
+city. The set was held out and measured (its street lines at `address` recall 0.762 and
+precision 0.951, its names at `person` 0.462 / 0.706), then moved to dev: its misses are seen
+now. `make_splits.py` calls `add_rows` on a `Split` built from `SEED` and `LOCALES`.
 """
 
 SEED = 4747
@@ -255,6 +257,11 @@ def row(split, loc, template, flags):
         if val.endswith("."):
             template = template.replace("{" + key + "}.", "{" + key + "}")
     fields = context(split, loc, f)
+    # A phone number or an e-mail address a template names is one: it is labelled too (drawn with
+    # the other fields, so the text is what it was while the set was held out).
+    for kind in ("phone", "email"):
+        if "{" + kind + "}" in template:
+            labels[kind] = fields[kind]
     if "U" in flags:
         labels = {k: v.upper() for k, v in labels.items()}
         fields = {k: v.upper() for k, v in fields.items()}
@@ -267,7 +274,7 @@ def row(split, loc, template, flags):
     split.add(fill(template, fields), **labels)
 
 
-def held_streets(split, values=100):
+def add_rows(split, values=100):
     """Rows for every template once, then more generic rows until about `values` streets."""
     generic = BARE + CUED
     for template, flags in generic:
