@@ -11,7 +11,8 @@ looked at moves to dev, and a new held-out set is written; so did the fourth set
 whose templates were seen while tuning `address`, and then their successors (`seen_addresses`). The
 street set that followed them, written by `seen_streets.py` with a seed and templates of its own,
 was held out and measured (`address` recall 0.762 / precision 0.951 on its street lines, `person`
-0.462 / 0.706 on its names), then moved to dev. Values are synthetic, made with Faker
+0.462 / 0.706 on its names), then moved to dev; `heldout_fresh.py` holds its successor, written
+without reading the scanner. Values are synthetic, made with Faker
 (`pip install Faker==40.63.0`; scripts/make-privacy-corpus.sh installs it) and the generators
 below. Run once; the output is committed.
 """
@@ -32,6 +33,7 @@ from urllib.parse import quote
 from faker import Faker
 import faker.providers.date_time as faker_dates
 
+import heldout_fresh
 import seen_streets
 
 # Faker counts dates of birth back from today; the committed files were written on 2026-12-03,
@@ -1472,6 +1474,11 @@ def main():
     numbers = Split("dev", 9191, [])
     phone_lookalikes(numbers, 12)
     dev.rows.extend(numbers.rows)
+    # Held out now: a fresh set of street lines, names, phones, dates of birth and passports,
+    # written without reading the scanner, with its own seed, locales and templates.
+    fresh = Split("heldout", heldout_fresh.SEED, heldout_fresh.LOCALES)
+    heldout_fresh.held_fresh(fresh)
+    held.rows.extend(fresh.rows)
     for s in (dev, held):
         with open(f"{out}/{s.name}.jsonl", "w", encoding="utf-8") as fh:
             for row in s.rows:
