@@ -9,9 +9,8 @@ use sha2::{Digest, Sha256};
 
 use super::openai::{check_template, render};
 use super::{Subject, Verdict, fields};
-use crate::provider::client::{ApiError, BadBaseUrl, Client};
+use crate::provider::client::{ApiError, Client};
 use crate::provider::pricing::PriceTable;
-use crate::provider::retry::RetryPolicy;
 use crate::store::Handle;
 use crate::trace::Usage;
 use crate::trace::items::{canonical_json, output_text};
@@ -31,23 +30,24 @@ pub struct Edge {
 }
 
 impl Edge {
+    /// Judges ask through `client` (sharing its connections and its rate limits with whatever
+    /// else uses it); embeddings go to `base_url`'s `/embeddings` over the same connections.
     pub fn new(
+        client: Client,
         base_url: &str,
         api_key: Option<String>,
-        timeout: Duration,
-        retry: RetryPolicy,
         prices: PriceTable,
         cache: Option<Handle>,
-    ) -> Result<Edge, BadBaseUrl> {
-        Ok(Edge {
-            client: Client::new(base_url, api_key.clone(), timeout)?.with_retry(retry),
+    ) -> Edge {
+        Edge {
+            http: client.http().clone(),
+            client,
             cache,
             ttl: None,
             prices,
-            http: reqwest::Client::builder().timeout(timeout).build().expect("HTTP client builds"),
             embeddings_url: format!("{}/embeddings", base_url.trim_end_matches('/')),
             api_key,
-        })
+        }
     }
 
     /// The one place judges call the model: the cache first, then the API. Returns the

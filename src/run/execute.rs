@@ -214,24 +214,16 @@ async fn replay_all(
         CacheSetting::Ttl(t) => Some(t),
         CacheSetting::On | CacheSetting::Off => None,
     };
-    let mut edge = Edge::new(
-        &base_url,
-        api_key.clone(),
-        provider.timeout,
-        provider.retry,
-        r.suite.prices.clone(),
-        cached.then(|| handle.clone()),
-    )?;
-    edge.client = named(edge.client.with_api(provider.api));
+    // One client for the agent and its judges: the same endpoint, connections and rate limits.
+    let client = named(
+        Client::new(&base_url, api_key.clone(), provider.timeout)?.with_retry(provider.retry).with_api(provider.api),
+    );
+    let mut edge =
+        Edge::new(client.clone(), &base_url, api_key, r.suite.prices.clone(), cached.then(|| handle.clone()));
     edge.ttl = ttl;
     graders.edge = Some(Arc::new(edge));
     let sampler = Arc::new(Sampler {
-        replayer: Replayer {
-            client: named(
-                Client::new(&base_url, api_key, provider.timeout)?.with_retry(provider.retry).with_api(provider.api),
-            ),
-            cache: cached.then(|| Cache::new(handle.clone(), ttl)),
-        },
+        replayer: Replayer { client, cache: cached.then(|| Cache::new(handle.clone(), ttl)) },
         graders,
         prices: r.suite.prices.clone(),
         budget,
