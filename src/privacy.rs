@@ -121,7 +121,44 @@ const SECRET_SEP: &str = r#"(?:["']?\s*(?:[:=]>?|=>)|>|\s+(?:is|was|ist|est|es)\
 const MONTHS: &str = "january|february|march|april|may|june|july|august|september|october|november|december|\
     januar|februar|märz|juni|juli|oktober|dezember|janvier|février|mars|avril|mai|juin|juillet|août|septembre|\
     octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|\
-    diciembre|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec";
+    diciembre|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|\
+    januari|maret|mei|agustus|desember|ocak|şubat|mart|nisan|mayıs|haziran|temmuz|ağustos|eylül|ekim|kasım|aralık|\
+    января|февраля|марта|апреля|мая|июня|июля|августа|сентября|октября|ноября|декабря|\
+    січня|лютого|березня|квітня|травня|червня|липня|серпня|вересня|жовтня|листопада|грудня|\
+    stycznia|lutego|marca|kwietnia|maja|czerwca|lipca|sierpnia|września|października|listopada|grudnia|\
+    ledna|února|března|dubna|května|června|července|srpna|září|října|listopadu|prosince|\
+    ianuarie|februarie|martie|aprilie|iunie|iulie|septembrie|octombrie|noiembrie|decembrie|\
+    január|február|március|április|május|június|július|augusztus|szeptember|október|\
+    tammikuuta|helmikuuta|maaliskuuta|huhtikuuta|toukokuuta|kesäkuuta|heinäkuuta|elokuuta|syyskuuta|lokakuuta|\
+    marraskuuta|joulukuuta|ιανουαρίου|φεβρουαρίου|μαρτίου|απριλίου|μαΐου|ιουνίου|ιουλίου|αυγούστου|σεπτεμβρίου|\
+    οκτωβρίου|νοεμβρίου|δεκεμβρίου|machi|aprili|julai|agosti|septemba|oktoba|novemba|desemba|\
+    fevereiro|março|maio|junho|julho|setembro|outubro|novembro|dezembro|gennaio|febbraio|aprile|maggio|giugno|\
+    luglio|settembre|ottobre|dicembre|maart|augustus|oktober|\
+    มกราคม|กุมภาพันธ์|มีนาคม|เมษายน|พฤษภาคม|มิถุนายน|กรกฎาคม|สิงหาคม|กันยายน|ตุลาคม|พฤศจิกายน|ธันวาคม";
+
+/// Words for a passport (`Reisepass`, `паспорт`, `جواز السفر`, `护照`, `여권`, ...), by their start:
+/// the letters after one are part of it (`Reisepassnummer`, `паспорта`, `paspoortnummer`).
+const PASSPORT_WORDS: &str = "passport|passeport|pasaporte|passaporto|passaporte|reisepass|pasp|paszport|pasaport|paşaport|\
+    pașaport|pasipoti|phasipoti|passin\\b|passinumero|cestovní pas|číslo pasu|útlevél|διαβατ|паспорт|загранпаспорт|\
+    جواز (?:ال)?سفر|گذرنامه|پاسپورت|דרכון|पासपोर्ट|राहदानी|પાસપોર્ટ|পাসপোর্ট|கடவுச்சீட்டு|பாஸ்போர்ட்|ගමන් බලපත්\u{200d}ර|\
+    หนังสือเดินทาง|พาสปอร์ต|hộ chiếu|ìwé ìrìnnà|akwantu krataa|旅券|パスポート|护照|護照|여권";
+
+/// Words that say "number" between a passport word and its value (`Passport No.`, `паспорт №`,
+/// `جواز السفر رقم`, `護照號碼`).
+const NUMBER_WORDS: &str = "number|numéro|nummer|numero|número|numer|numarası|num|nro|no|nr|n°|nº|is|#|č|číslo|száma|\
+    αριθμός|αρ|رقم|شماره|מספר|מס|नंबर|संख्या|क्रमांक|नम्बर|નંબર|নম্বর|எண்|අංකය|หมายเลข|เลขที่|số|nomor|namba|\
+    nambari|nɔma|inombolo|番号|号码|號碼|号|번호";
+
+/// Words before a date of birth (`DOB`, `geboren am`, `生年月日`, `дата рождения`, `ngày sinh`, ...).
+const BIRTH_WORDS: &str = "born(?:\\s+on)?|d\\.?o\\.?b|date[\\s_]?of[\\s_]?birth|birth[\\s_-]?date|birthday|geboren(?:\\s+(?:am|op))?|\
+    geburtsdatum|n[ée]e?\\s+le|date\\s+de\\s+naissance|fecha\\s+de\\s+nacimiento|data\\s+di\\s+nascita|\
+    data\\s+de\\s+nascimento|nascid[oa]\\s+em|nat[oa]\\s+il|geboortedatum|生年月日|誕生日|出生日期|出生年月日|生日|생년월일|생일|\
+    تاريخ الميلاد|تاريخ الولادة|تاریخ تولد|תאריך לידה|जन्म ?तिथि|जन्मतारीख|जन्म दिनांक|जन्म मिति|જન્મ તારીખ|জন্ম ?তারিখ|\
+    பிறந்த தேதி|උපන් දිනය|วันเกิด|เกิดวันที่|ngày sinh|sinh ngày|tanggal lahir|tgl\\.? lahir|lahir pada|doğum tarihi|\
+    дата рождения|родил(?:ся|ась)|дата народження|народи(?:вся|лася)|data urodzenia|urodzon[yae]|datum narození|\
+    narozen[aá]?|data nașterii|născut(?:ă)? la|születési dátum|született|szül\\.|syntymäaika|syntynyt|\
+    ημερομηνία γέννησης|γεννήθηκε|tarehe ya kuzaliwa|alizaliwa|ọjọ́ ìbí|ụbọchị ọmụmụ|awoda|da a wɔwoo no|\
+    usuku lokuzalwa|wazalwa";
 
 fn detectors() -> &'static [Detector] {
     static D: OnceLock<Vec<Detector>> = OnceLock::new();
@@ -136,7 +173,7 @@ fn detectors() -> &'static [Detector] {
         };
         let any = |_: &str| true;
         let date = format!(
-            r"\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}|\d{{1,2}}[-/.]\d{{1,2}}[-/.](?:\d{{4}}|\d{{2}})|(?i:{MONTHS})\.?\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\.?\s(?i:{MONTHS})\.?,?\s\d{{4}}"
+            r"\d{{4}}年\d{{1,2}}月\d{{1,2}}日|\d{{4}}년 ?\d{{1,2}}월 ?\d{{1,2}}일|ngày \d{{1,2}} tháng \d{{1,2}} năm \d{{4}}|\d{{4}}\. (?i:{MONTHS}) \d{{1,2}}\.|\d{{4}}\. ?\d{{1,2}}\. ?\d{{1,2}}\.?|\d{{1,2}}\. \d{{1,2}}\. \d{{4}}|\d{{1,2}} de (?i:{MONTHS}) de \d{{4}}|\d{{1,2}} (?i:{MONTHS}) \d{{4}} г\.|\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}|\d{{1,2}}[-/.]\d{{1,2}}[-/.](?:\d{{4}}|\d{{2}})|(?i:{MONTHS})\.?\s\d{{1,2}}(?:st|nd|rd|th)?,?\s\d{{4}}|\d{{1,2}}(?:st|nd|rd|th)?\.?\s(?i:{MONTHS})\.?,?\s\d{{4}}"
         );
         let streets = street_patterns();
         // Earlier detectors win where matches overlap: a key inside a JWT is the JWT.
@@ -203,14 +240,14 @@ fn detectors() -> &'static [Detector] {
             ),
             d(
                 Kind::Passport,
-                r"(?i)(?:passport|passeport|pasaporte|passaporto|reisepass)[\p{L}_]*(?:[^\p{L}\d\n]{1,6}(?:number|numéro|nummer|num|no|nr|n°|is|#)\.?){0,2}[^\p{L}\d\n]{1,6}((?-i:[A-Z0-9]{6,10}))\b",
+                &format!(r"(?i)(?:{PASSPORT_WORDS})[\p{{L}}\p{{M}}_]*(?:[^\p{{L}}\d\n]{{1,6}}(?:{NUMBER_WORDS})\.?){{0,2}}[^\p{{L}}\d\n]{{1,6}}((?-i:[A-Z0-9]{{6,10}})|\d{{2}} \d{{7}})\b"),
                 1,
                 |v| v.bytes().any(|b| b.is_ascii_digit()),
             ),
             d(
                 Kind::Dob,
                 &format!(
-                    r#"(?i:\b(?:born(?:\s+on)?|d\.?o\.?b|date[\s_]of[\s_]birth|birth[\s_-]?date|birthday|geboren(?:\s+am)?|geburtsdatum|n[ée]e?\s+le|date\s+de\s+naissance|fecha\s+de\s+nacimiento|data\s+di\s+nascita|data\s+de\s+nascimento))[\s"':=,.()-]{{0,6}}(?:is\s+)?({date})"#
+                    r#"(?i:\b(?:{BIRTH_WORDS}))[\s"':=,.()：-]{{0,6}}(?:is\s+)?({date})"#
                 ),
                 1,
                 any,
@@ -483,7 +520,22 @@ fn words(v: &str) -> impl Iterator<Item = &str> {
 }
 
 /// A capitalized name word (`Anna`, `Jean-Luc`, `O'Brien`), and the run of them after a first one.
-const NAME_WORD: &str = r"\p{Lu}\p{Ll}+(?:(?:[-'’]\p{Lu}?|\p{Lu})\p{Ll}+)*\b";
+/// Combining marks count as letters (Yoruba `Adébáyọ̀`).
+const NAME_WORD: &str = r"\p{Lu}\p{M}*[\p{Ll}\p{M}]+(?:(?:[-'’]\p{Lu}?|\p{Lu})\p{M}*[\p{Ll}\p{M}]+)*\b";
+
+/// Name cues of more languages before a capitalized name: honorifics, `my name is`, letters'
+/// greetings and closings (`Sayın`, `Bwana`, `меня зовут`, `Kính gửi`, `С уважением,`).
+const NAME_CUES: &str = "kính gửi|ông|bà|anh|chị|tên tôi là|trân trọng|bapak|bpk|nama saya|hormat saya|sayın|adım|\
+    benim adım|saygılarımla|господин|госпожа|меня зовут|уважаемый|уважаемая|с уважением|пан|пані|мене звати|шановний|\
+    шановна|з повагою|pan|pani|paní|nazywam się|pozdrawiam|jmenuji se|s pozdravem|domnul|doamna|mă numesc|cu stimă|\
+    tisztelt|a nevem|üdvözlettel|herra|rouva|nimeni on|ystävällisin terveisin|κύριος|κυρία|κύριε|με λένε|με εκτίμηση|\
+    bwana|jina langu ni|wako mwaminifu|ọ̀gbẹ́ni|arábìnrin|orúkọ mi ni|maazị|oriakụ|aha m bụ|owura|awuraa|me din de|\
+    mnu|nkk|igama lami ngu|prezado|prezada|meu nome é|atenciosamente|sig\\.ra|sig|gentile|mi chiamo|cordiali saluti|\
+    meneer|mevrouw|geachte|mijn naam is|met vriendelijke groet";
+
+/// Honorifics before a name in scripts without capitals (`السيد`, `آقای`, `श्री`, `জনাব`, `คุณ`).
+const CASELESS_CUES: &str = "السيد|السيدة|الأستاذ|الاستاذ|الدكتور|آقای|خانم|جناب|מר|גברת|לכבוד|श्रीमती|सुश्री|श्री|\
+    શ્રીમતી|શ્રી|জনাব|শ্রীমতী|শ্রী|திருமதி|திரு|คุณ|นางสาว|นาย|นาง";
 
 /// A name word of a script without capitals (`ომარ`, `אבישג`, `محمد`).
 const CASELESS_NAME: &str = r"[\p{Lo}\p{Georgian}][\p{L}\p{M}]*";
@@ -494,7 +546,7 @@ fn name_regexes() -> &'static (Regex, Regex, Regex, Regex) {
         // Name words are apart by spaces: a tab separates the cells of a row.
         let particles = format!("(?:{})", PARTICLES.replace(' ', "|"));
         let rest = format!(r"^(?: +(?:{particles} +)*{NAME_WORD}){{1,2}}");
-        let cue = r#"(?i:\b(?:my name is|name is|i'm|i’m|i am|this is|dear|mr|mrs|ms|miss|mx|dr|prof|herr|frau|mme|madame|monsieur|sr|sra|señor|señora|signor|signora|regards|best|cheers|thanks|thank you|signed(?: by)?|sincerely|under|kyc|name|full[_ ]?name|(?:customer|passenger|guest|holder|owner|contact|patient|employee|recipient|sender|caller|user)(?:[_ ]?(?:name|person))?|attn)\b\.?)[\s"':=,-]*"#;
+        let cue = &format!(r#"(?i:\b(?:my name is|name is|i'm|i’m|i am|this is|dear|mr|mrs|ms|miss|mx|dr|prof|herr|frau|mme|madame|monsieur|sr|sra|señor|señora|signor|signora|regards|best|cheers|thanks|thank you|signed(?: by)?|sincerely|under|kyc|name|full[_ ]?name|(?:customer|passenger|guest|holder|owner|contact|patient|employee|recipient|sender|caller|user)(?:[_ ]?(?:name|person))?|attn|{NAME_CUES})\b\.?|\b(?-i:Bi|Bayan|Ibu)\b\.?)[\s"':=,-]*"#);
         (
             Regex::new(NAME_WORD).expect("built-in pattern"),
             Regex::new(&rest).expect("built-in pattern"),
@@ -502,12 +554,41 @@ fn name_regexes() -> &'static (Regex, Regex, Regex, Regex) {
                 .expect("built-in pattern"),
             // Where no capital marks a name, only a name's own key cues it (`guest=ომარ ლეჟავა`).
             Regex::new(&format!(
-                r#"(?i:\b(?:name|full[_ ]?name|guest|passenger|recipient|sender|holder|contact|patient|customer[_ ]?name|attn|dear|mr|mrs|ms|hi|hello|regards|sincerely)\b\.?)[\s"':=,>-]*({CASELESS_NAME}(?: {CASELESS_NAME}){{1,2}}|\p{{Hangul}}{{2,4}}\b)"#
+                r#"(?i:\b(?:name|full[_ ]?name|guest|passenger|recipient|sender|holder|contact|patient|customer[_ ]?name|attn|dear|mr|mrs|ms|hi|hello|regards|sincerely|{CASELESS_CUES})\b\.?)[\s"':=,>-]*({CASELESS_NAME}(?: {CASELESS_NAME}){{1,2}}|\p{{Hangul}}{{2,4}}\b)"#
             ))
             .expect("built-in pattern"),
         )
     })
 }
+
+/// Names that an honorific follows or a phrase after them cues: Chinese and Japanese (`王伟先生`,
+/// `山本花子様`, or after `尊敬的`), Korean (`김민수 님`, `이서준 고객님`), other scripts without
+/// capitals (`සුනිල් පෙරේරා මහතා`, `राजेश कुमार जी`), and `Anna Nowak will call you`.
+fn name_after_regexes() -> &'static [Regex; 4] {
+    static R: OnceLock<[Regex; 4]> = OnceLock::new();
+    R.get_or_init(|| {
+        let han = r"[\p{Han}\p{Hiragana}\p{Katakana}]";
+        [
+            // The name starts where the script's run does, or after a greeting's `的`.
+            Regex::new(&format!(
+                r"(?:尊敬的|親愛的|亲爱的)(\p{{Han}}{{2,3}}?)(?:先生|女士|小姐|[^\p{{Han}}]|$)|(?:^|[^\p{{Han}}\p{{Hiragana}}\p{{Katakana}}])(\p{{Han}}{{2,4}}?)(?:様|さま|さん|先生|女士|小姐|殿|氏)(?:{han}|$|[^{han}])"
+            ))
+            .expect("built-in pattern"),
+            Regex::new(r"(?:^|[^\p{Hangul}])(\p{Hangul}{2,4}?) ?(?:고객님|선생님|님|씨|귀하)").expect("built-in pattern"),
+            Regex::new(&format!(
+                r"(?:^|[\s,:;(])({CASELESS_NAME} {CASELESS_NAME}) (?:මහතා|මහත්මිය|මෙනවිය|जी|ज्यू)(?:[\s,.!?।]|$)"
+            ))
+            .expect("built-in pattern"),
+            Regex::new(&format!(
+                r"({NAME_WORD}(?: +{NAME_WORD}){{1,2}}) (?:will (?:call|contact|email|text|ring) you|will be in touch|will reach out)"
+            ))
+            .expect("built-in pattern"),
+        ]
+    })
+}
+
+/// Words an honorific may follow that name a role, not a person (`担当者様`, `고객님`, `先生/女士`).
+const ROLES: &str = "先生 女士 小姐 客户 用户 会员 各位 老师 担当 担当者 会員 利用者 管理者 患者 皆 客 고객 회원 사용자 담당자 여러분 관리자 선생";
 
 /// People: a known given name followed by a surname, or any two or three name words after a
 /// cue (`my name is`, `Dear`, `Mr`, `name:`). Not when a word is a stop word, a street type
@@ -526,7 +607,9 @@ fn people(text: &str, out: &mut Vec<Match>) {
         let street = next.as_deref().is_some_and(street_type)
             || value.split_whitespace().next().is_some_and(|w| street_type(&w.to_lowercase()));
         let place = value.split_whitespace().any(|w| lexicon_has(NOT_PERSON, &w.to_lowercase()));
-        (not_stopped(value) && !company && !street && !place).then_some(Match { kind: Kind::Person, start, end })
+        // `An` after the first word is a Vietnamese given name (`Nguyễn Văn An`), not the article.
+        let stopped_word = words(value).enumerate().any(|(i, w)| stopped(w) && (i == 0 || w != "An"));
+        (!stopped_word && !company && !street && !place).then_some(Match { kind: Kind::Person, start, end })
     };
     for caps in cued.captures_iter(text) {
         let m = caps.get(1).expect("the name group");
@@ -536,6 +619,23 @@ fn people(text: &str, out: &mut Vec<Match>) {
         for caps in cued_caseless.captures_iter(text) {
             let m = caps.get(1).expect("the name group");
             if !m.as_str().split(' ').any(function_word) && (m.as_str().contains(' ') || korean_name(m.as_str())) {
+                out.extend(person(m.start(), m.end()));
+            }
+        }
+    }
+    let [han, hangul, caseless_after, will_call] = name_after_regexes();
+    if text.contains(" will ") {
+        for caps in will_call.captures_iter(text) {
+            let m = caps.get(1).expect("the name group");
+            out.extend(person(m.start(), m.end()));
+        }
+    }
+    if !text.is_ascii() {
+        for caps in han.captures_iter(text).chain(hangul.captures_iter(text)).chain(caseless_after.captures_iter(text))
+        {
+            let Some(m) = caps.iter().skip(1).flatten().next() else { continue };
+            let hangul = m.as_str().starts_with(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c));
+            if !lexicon_has(ROLES, m.as_str()) && (!hangul || korean_name(m.as_str())) {
                 out.extend(person(m.start(), m.end()));
             }
         }
@@ -1542,7 +1642,7 @@ const NOT_PHONE_NAMES: &str = "version invoice inv order orders sku part ref ref
     s/n sn p/n pn article artikel item lot batch meter zähler compteur licence license key rma po imei meid iccid \
     gtin ean upc blz routing aba sort bsb transit clabe ifsc vat tax siret siren ein tin nif cif pesel cpf cnpj \
     facture rechnung fattura factura factuur faktura fatura pedido ordine bestelling bestellung commande zamówienie \
-    заказ счёт счет przesyłki przesyłka sendung paket colis envío envio spedizione zending 注文番号 订单号 주문번호 \
+    buletin buletinului seria заказ счёт счет przesyłki przesyłka sendung paket colis envío envio spedizione zending 注文番号 订单号 주문번호 \
     population stock inventory total amount betrag montant importe importo bedrag kwota сумма balance saldo \
     revenue umsatz budget price preis prix precio prezzo prijs cena цена cost salary distance disk memory size \
     thread pid tid process port session job";
@@ -1692,8 +1792,8 @@ fn literal_gates() -> &'static RegexSet {
         RegexSet::new([
             r"sk-|AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|hooks\.slack|AIza|_live_|_test_|whsec_|hf_|npm_|key-|SK|AC|SG\.",
             &format!(r"(?i)key|secret|token|pass|pwd|credential|bearer|basic|authoriz|://|{PASSWORD_WORDS}"),
-            r"(?i)pas",
-            r"(?i)born|d\.?o\.?b|birth|geb|n[ée]e? le|naissance|nacimiento|nascit",
+            &format!(r"(?i){PASSPORT_WORDS}"),
+            &format!(r"(?i){BIRTH_WORDS}"),
             r"(?i)addr|adres|street|line_?1|location|naslov|cím|διεύθυνση|διευθυνση|հասցե|მისამართი|địa chỉ|alamat|manzil|ünvan|unvan|ulica|כתובת|住所|地址|주소|pick|drop|venue|residence|premises|home|left|dropped|parked|waiting|staying|stuck|standing|drop|now at|outside|near|in front|opposite|returned|redeliver|sent|mailed|posted|forwarded|pickup|moving|dest|stras|straß|i'm at|i am at|we're at|we are at|meet|pick|located|find us|visit us|wohn|habit|viv|mieszka|abit|woon|bor |живу|живёт|живет|bydlí|tinggal|anschrift|direcc|domicil|indirizzo|endere|morada|osoite|адрес|live|living|resid|moved|wohnhaft|office|deliver|bill|ship|send|anwani|tirahan|adirẹsi|ठेगाना|ঠিকানা|முகவரி|آدرس|نشانی|عنوان|ที่อยู่|पता",
         ])
         .expect("built-in pattern")
@@ -1718,7 +1818,7 @@ fn may_contain(kind: Kind, text: &str, digits: usize, gates: &SetMatches) -> boo
         Kind::Secret => gates.matched(GATE_SECRET),
         Kind::Email => text.contains('@'),
         Kind::Passport => gates.matched(GATE_PASSPORT),
-        Kind::Dob => digits >= 4 && gates.matched(GATE_DOB),
+        Kind::Dob => (digits >= 4 || other_digits(text)) && gates.matched(GATE_DOB),
         Kind::Iban => digits >= 2,
         // Four numbers and three dots, or two colons.
         Kind::Ip => digits >= 4 && text.contains('.') || text.bytes().filter(|b| *b == b':').count() >= 2,
@@ -2573,6 +2673,40 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn passports_dates_of_birth_and_names_after_cues_of_more_languages() {
+        assert_eq!(found("护照号码：E12345678"), [(Kind::Passport, "E12345678")]);
+        assert_eq!(found("номер паспорта: 72 1234567"), [(Kind::Passport, "72 1234567")]);
+        assert_eq!(found("inombolo yephasipoti: A25736351"), [(Kind::Passport, "A25736351")]);
+        // A number after another document's word is no passport.
+        assert_eq!(found("運転免許証番号: TK1234567"), []);
+        assert_eq!(found("生年月日：1985年3月12日"), [(Kind::Dob, "1985年3月12日")]);
+        assert_eq!(found("tarehe ya kuzaliwa 12 Machi 1985"), [(Kind::Dob, "12 Machi 1985")]);
+        assert_eq!(found("تاریخ تولد: ۱۳۶۴/۱۲/۲۱"), [(Kind::Dob, "۱۳۶۴/۱۲/۲۱")]);
+        assert_eq!(found(r#"{"dateOfBirth": "1985-03-12"}"#), [(Kind::Dob, "1985-03-12")]);
+        // Other dates near other words are no date of birth.
+        assert_eq!(found("有効期限 2030/05/01"), []);
+        assert_eq!(found("дата выдачи: 01.02.2020"), []);
+        for (text, name) in [
+            ("王伟先生，您好", "王伟"),
+            ("山本花子様", "山本花子"),
+            ("이서준 고객님", "이서준"),
+            ("السيد محمد العلي", "محمد العلي"),
+            ("सुनीता शर्मा जी", "सुनीता शर्मा"),
+            ("Sayın Ayşe Demir", "Ayşe Demir"),
+            ("Bwana Juma Mwangi", "Juma Mwangi"),
+            ("С уважением,\nИван Петров", "Иван Петров"),
+            ("Kính gửi Nguyễn Văn An", "Nguyễn Văn An"),
+            ("Amina Hassan will call you", "Amina Hassan"),
+        ] {
+            assert_eq!(found(text), [(Kind::Person, name)], "{text}");
+        }
+        for text in ["尊敬的先生/女士：", "担当者様へ", "고객님, 안녕하세요", "Our Travel Desk will call you"]
+        {
+            assert_eq!(found(text), [], "{text}");
+        }
     }
 
     #[test]
