@@ -139,11 +139,11 @@ fn privacy_scanner_on_held_out_data() {
         "heldout: secrets and identifiers recall {recall:.3} precision {precision:.3}; people and places recall {people_recall:.3} precision {people_precision:.3}"
     );
     assert!(recall >= 0.97 && precision >= 0.97, "recall {recall:.3}, precision {precision:.3}");
-    // The target for people and places is recall 0.8; the fresh held-out set (heldout_fresh.py)
-    // measured 0.742 when it was added, so until that is met this guards the figure reached
-    // (see the README) and fails on any fall below it.
+    // The target for people and places is recall 0.8; with the fresh held-out set
+    // (heldout_fresh.py) the split measured 0.742, then 0.773 after a round of tuning on dev, so
+    // until the target is met this guards the figure reached (see the README).
     assert!(
-        people_recall >= 0.74 && people_precision >= 0.9,
+        people_recall >= 0.77 && people_precision >= 0.9,
         "recall {people_recall:.3}, precision {people_precision:.3}"
     );
 }
