@@ -624,7 +624,7 @@ impl Run {
     /// Write the run file from this run's header and summary and a stream of its results as
     /// compact JSON texts (say, [`StoredRuns::result_texts`]), each indented as it is copied: a
     /// 100,000-case run file is never in memory, and stored results are not decoded to be
-    /// encoded again (that was most of the time a large run spent after its last case). The
+    /// encoded again (that was the largest part of the time a large run spent after its last case). The
     /// file is the same as [`Run::to_json`] writes for the run with those results.
     pub fn save_with<T: AsRef<str>>(
         &self,
